@@ -188,9 +188,7 @@ def validate_credit_code(value: str) -> str:
 # --- telephone numbers -------------------------------------------------------------------------------------
 
 _MOBILE = re.compile(r"(?:\+?86)?(1[3-9][0-9]{9})", re.ASCII)
-_LANDLINE_SEPARATED = re.compile(
-    r"(?:\((0[0-9]{2,3})\)-?|(0[0-9]{2,3})-)([0-9]{7,8})(?:[-转]([0-9]{1,6}))?", re.ASCII
-)
+_LANDLINE_SEPARATED = re.compile(r"(?:\((0[0-9]{2,3})\)-?|(0[0-9]{2,3})-)([0-9]{7,8})(?:[-转]([0-9]{1,6}))?", re.ASCII)
 _LANDLINE_COMPACT = re.compile(r"(0[0-9]{9,11})(?:[-转]([0-9]{1,6}))?", re.ASCII)
 
 

@@ -1,0 +1,98 @@
+"""Users and passwords (Argon2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, insert, select, update
+
+from mediation_flow.errors import AuthenticationFailed, Conflict, InvalidData
+from mediation_flow.jurisdictions import get_by_code, get_by_id
+from mediation_flow.models import User
+from mediation_flow.policy import Actor
+from mediation_flow.vocabulary import Role
+
+USERS = User.__table__
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
+# Verifying against this when the user does not exist keeps the timing the same (no user enumeration).
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidData([{"field": "password", "message": f"密码至少{MIN_PASSWORD_LENGTH}位"}])
+    if password.isdigit() or password.isalpha():
+        raise InvalidData([{"field": "password", "message": "密码须同时包含字母和数字"}])
+
+
+def add_user(
+    conn: Connection,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    display_name: str = "",
+    jurisdiction_code: str | None = None,
+) -> int:
+    check_password_strength(password)
+    if role != Role.ADMIN and not jurisdiction_code:
+        raise InvalidData([{"field": "jurisdiction", "message": "除管理员外，用户必须属于一个辖区"}])
+    jurisdiction_id = get_by_code(conn, jurisdiction_code).id if jurisdiction_code else None
+    if conn.execute(select(USERS.c.id).where(USERS.c.username == username)).first():
+        raise Conflict(f"用户名已存在：{username}")
+    return int(
+        conn.execute(
+            insert(USERS).values(
+                username=username,
+                display_name=display_name or username,
+                role=role.value,
+                jurisdiction_id=jurisdiction_id,
+                password_hash=hash_password(password),
+                is_active=True,
+            )
+        ).inserted_primary_key[0]
+    )
+
+
+def set_password(conn: Connection, *, user_id: int, password: str) -> None:
+    check_password_strength(password)
+    conn.execute(update(USERS).where(USERS.c.id == user_id).values(password_hash=hash_password(password)))
+
+
+def actor_for(conn: Connection, user_id: int) -> Actor | None:
+    row = conn.execute(select(USERS).where(USERS.c.id == user_id)).first()
+    if row is None or not row.is_active:
+        return None
+    return _actor(conn, row)
+
+
+def _actor(conn: Connection, row: Any) -> Actor:
+    scope = get_by_id(conn, row.jurisdiction_id).path if row.jurisdiction_id else None
+    return Actor(
+        id=row.id,
+        username=row.username,
+        role=Role(row.role),
+        scope_path=scope,
+        display_name=row.display_name,
+        jurisdiction_id=row.jurisdiction_id,
+    )
+
+
+def authenticate(conn: Connection, username: str, password: str) -> Actor:
+    row = conn.execute(select(USERS).where(USERS.c.username == username)).first()
+    try:
+        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        raise AuthenticationFailed("用户名或密码错误") from None
+    if row is None or not row.is_active:
+        raise AuthenticationFailed("用户名或密码错误")
+    if _hasher.check_needs_rehash(row.password_hash):
+        conn.execute(update(USERS).where(USERS.c.id == row.id).values(password_hash=hash_password(password)))
+    return _actor(conn, row)

@@ -1,0 +1,260 @@
+"""The demo township, modelled on the seed report (青龙镇: 8 villages incl. 龙井村, the 清风茶室 venue),
+with one user per role and ~150 cases over 2023–2024 in every state and source, entered through the
+engine with back-dated effective times so their histories are real."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from mediation_flow.accounts import actor_for, add_user
+from mediation_flow.db import write_transaction
+from mediation_flow.engine import apply_trigger
+from mediation_flow.intake import register_case
+from mediation_flow.jurisdictions import Place, add_jurisdiction
+from mediation_flow.personal_data import make_id_number
+from mediation_flow.policy import Actor
+from mediation_flow.vocabulary import Role
+
+VILLAGES = ["龙井村", "青龙村", "石桥村", "桂花村", "双河村", "新华村", "红岩村", "白果村"]
+DEMO_PASSWORDS = {
+    "admin": ("admin", Role.ADMIN, None, "系统管理员"),
+    "sifasuo": ("sifasuo", Role.SUPERVISOR, "500101001", "司法所 王所长"),
+    "tiaojie": ("tiaojie", Role.MEDIATOR, "500101001", "调解员 李明"),
+    "tiaojie2": ("tiaojie2", Role.MEDIATOR, "500101001", "调解员 张芳"),
+    "wangge": ("wangge", Role.GRID_WORKER, "500101001001001", "网格员 陈红（龙井村第一网格）"),
+    "paichusuo": ("paichusuo", Role.LIAISON, "500101001", "青龙派出所 联络员"),
+}
+DEMO_PASSWORD_SUFFIX = "-demo2023"
+
+
+@dataclass
+class DemoTownship:
+    county: Place
+    township: Place
+    villages: list[Place]
+    grids: list[Place]
+
+
+def build_township(conn: Any) -> DemoTownship:
+    county = add_jurisdiction(conn, code="500101", name="示例县", level="county", parent_id=None, short_name="示例")
+    township = add_jurisdiction(
+        conn, code="500101001", name="青龙镇", level="township", parent_id=county.id, short_name="青龙"
+    )
+    villages, grids = [], []
+    for v_index, name in enumerate(VILLAGES, start=1):
+        village = add_jurisdiction(
+            conn, code=f"500101001{v_index:03d}", name=name, level="village", parent_id=township.id
+        )
+        villages.append(village)
+        for g_index in (1, 2):
+            grids.append(
+                add_jurisdiction(
+                    conn,
+                    code=f"{village.code}{g_index:03d}",
+                    name=f"{name}第{'一二'[g_index - 1]}网格",
+                    level="grid",
+                    parent_id=village.id,
+                )
+            )
+    return DemoTownship(county, township, villages, grids)
+
+
+def demo_password(username: str) -> str:
+    return f"{username}{DEMO_PASSWORD_SUFFIX}"
+
+
+def add_demo_users(conn: Any) -> dict[str, int]:
+    ids = {}
+    for username, (_, role, code, display) in DEMO_PASSWORDS.items():
+        ids[username] = add_user(
+            conn,
+            username=username,
+            password=demo_password(username),
+            role=role,
+            display_name=display,
+            jurisdiction_code=code,
+        )
+    return ids
+
+
+SURNAMES = "王李张刘陈杨黄赵周吴徐孙马胡朱郭何罗高林"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "桂兰"]
+TITLES = {
+    "neighbourhood": "{a}与{b}相邻通行纠纷",
+    "marriage_family": "{a}与{b}婚姻家庭纠纷",
+    "housing_homestead": "{a}与{b}宅基地界址纠纷",
+    "contract": "{a}与{b}买卖合同纠纷",
+    "damages": "{a}与{b}人身损害赔偿纠纷",
+    "forest_land": "{a}与{b}山林权属纠纷",
+    "labour": "{a}与{b}劳务报酬纠纷",
+    "traffic": "{a}与{b}道路交通事故赔偿纠纷",
+    "land_contract": "{a}与{b}土地承包经营权纠纷",
+    "consumer": "{a}与{b}消费纠纷",
+}
+# Target states and the share of demo cases that end there.
+PATHS: list[tuple[str, int]] = [
+    ("resolved", 60),
+    ("following_up", 10),
+    ("closed", 10),
+    ("mediating", 12),
+    ("registered", 6),
+    ("accepted", 6),
+    ("agreed", 5),
+    ("confirming", 3),
+    ("suspended", 4),
+    ("failed", 4),
+    ("referred", 4),
+    ("withdrawn", 3),
+    ("rejected", 3),
+]
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + rng.choice(GIVEN)
+
+
+def _steps(target: str) -> list[tuple[str, dict[str, Any]]]:
+    """The trigger sequence that takes a new case to ``target``, with plausible data."""
+    accept = ("accept", {"rights_notified": True})
+    start = ("start_mediation", {"all_parties_consent": True, "venue": "qingfeng_teahouse"})
+    session = ("record_session", {"session_date": "", "content": "组织双方当事人面对面调解，释法明理。"})
+    agree = (
+        "reach_agreement",
+        {
+            "form": "written",
+            "facts": "双方因琐事发生争执，经调查核实，责任基本清楚。",
+            "terms": "一方向另一方赔偿损失并当面致歉，双方不再因此事发生争执。",
+            "performance": "协议签订之日起十日内在村委会当面履行",
+            "amount": "3000",
+            "signed_on": "",
+        },
+    )
+    visit = ("record_visit", {"visited_on": "", "performed": "full", "satisfaction": "satisfied"})
+    fail = ("fail", {"reason": "双方分歧较大，无法达成一致。", "routes_informed": True})
+    paths: dict[str, list[tuple[str, dict[str, Any]]]] = {
+        "registered": [],
+        "accepted": [accept],
+        "rejected": [("reject", {"reason": "该纠纷已由人民法院受理。"})],
+        "mediating": [accept, start, session],
+        "suspended": [accept, start, ("suspend", {"reason": "等待伤情鉴定结论。"})],
+        "agreed": [accept, start, session, agree],
+        "confirming": [
+            accept,
+            start,
+            session,
+            agree,
+            ("apply_confirmation", {"court": "示例县人民法院", "applied_on": ""}),
+        ],
+        "following_up": [accept, start, session, agree, ("start_follow_up", {})],
+        "resolved": [accept, start, session, agree, ("start_follow_up", {}), visit, ("close_resolved", {})],
+        "failed": [accept, start, session, fail],
+        "closed": [accept, start, session, fail, ("close", {"outcome": "已告知当事人诉讼途径，当事人表示将起诉。"})],
+        "referred": [
+            accept,
+            ("refer", {"target": "court", "receiving_body": "示例县人民法院", "reason": "当事人要求诉讼解决。"}),
+        ],
+        "withdrawn": [accept, ("withdraw", {"reason": "双方已自行和解。"})],
+    }
+    return paths[target]
+
+
+def load_demo(engine: Engine, *, seed: int = 2023, cases: int = 150, now: datetime | None = None) -> dict[str, str]:
+    """Create the demo township, users and cases. Returns ``{username: password}``."""
+    rng = random.Random(seed)
+    with write_transaction(engine) as conn:
+        township = build_township(conn)
+        ids = add_demo_users(conn)
+        supervisor = actor_for(conn, ids["sifasuo"])
+        mediator_ids = [ids["tiaojie"], ids["tiaojie2"]]
+    assert supervisor is not None
+    now = now or datetime.now(UTC)
+    start = datetime(2023, 1, 3, 1, 30, tzinfo=UTC)
+    span = (datetime(2024, 12, 20, tzinfo=UTC) - start).total_seconds()
+    sources = ["initiative", "application", "police", "court", "petition", "department"]
+    categories = list(TITLES)
+    targets = [t for t, weight in PATHS for _ in range(weight)]
+    for index in range(cases):
+        registered = start + timedelta(seconds=span * index / cases + rng.randint(0, 36_000))
+        target = "resolved" if index < 4 else rng.choice(targets)
+        if registered > now - timedelta(days=60) and target in ("registered", "accepted"):
+            target = "resolved"
+        _demo_case(
+            engine,
+            rng,
+            township,
+            supervisor,
+            mediator_ids,
+            registered,
+            target,
+            source=sources[index % len(sources)],
+            category=rng.choice(categories),
+        )
+    return {username: demo_password(username) for username in DEMO_PASSWORDS}
+
+
+def _demo_case(
+    engine: Engine,
+    rng: random.Random,
+    township: DemoTownship,
+    supervisor: Actor,
+    mediator_ids: list[int],
+    registered: datetime,
+    target: str,
+    *,
+    source: str,
+    category: str,
+) -> None:
+    grid = rng.choice(township.grids)
+    a, b = _name(rng), _name(rng)
+    people = rng.choice([2, 2, 2, 3, 4, 6])
+    case_id = register_case(
+        engine,
+        actor=supervisor,
+        effective_at=registered,
+        now=max(registered, datetime.now(UTC)),
+        intake={
+            "title": TITLES[category].format(a=a, b=b),
+            "category": category,
+            "source": source,
+            "summary": f"{a}与{b}因{TITLES[category].format(a='', b='')[1:-2]}事项发生争执，经网格员排查发现并上报。",
+            "people_involved": people,
+            "amount": rng.choice([None, 2000, 8000, 30000]),
+            "jurisdiction_code": grid.code,
+            "parties": [
+                {
+                    "role": "applicant",
+                    "name": a,
+                    "phone": f"13{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}",
+                    "id_number": make_id_number(
+                        "500101", datetime(1960 + rng.randint(0, 40), 3, 1).date(), rng.randint(1, 999)
+                    ),
+                },
+                {"role": "respondent", "name": b},
+            ],
+        },
+    )
+    moment = registered
+    version = 1
+    steps = _steps(target)
+    if steps:
+        steps = [("assign", {"mediator_id": rng.choice(mediator_ids)}), *steps]
+    for trigger, template in steps:
+        moment += timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 5))
+        day = moment.date().isoformat()
+        data = {k: (day if v == "" else v) for k, v in template.items()}
+        result = apply_trigger(
+            engine,
+            case_id=case_id,
+            actor=supervisor,
+            trigger=trigger,
+            expected_version=version,
+            data=data,
+            effective_at=moment,
+            now=max(moment, datetime.now(UTC)),
+        )
+        version = result.version

@@ -1,0 +1,316 @@
+"""Registering a new dispute: validation, a gap-free case number, the case row, its parties and its
+first event, all in one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from mediation_flow import clock
+from mediation_flow.db import write_transaction
+from mediation_flow.deadlines import advance_clocks, earliest_due
+from mediation_flow.errors import InvalidData, NotFound, PermissionDenied
+from mediation_flow.jurisdictions import Place, get_by_code, get_by_id, township_of
+from mediation_flow.models import Case, CaseCounter, CaseEvent, Party
+from mediation_flow.personal_data import (
+    PersonalDataError,
+    validate_credit_code,
+    validate_id_number,
+    validate_phone,
+)
+from mediation_flow.policy import Actor, can_see, may_backdate, may_register
+from mediation_flow.reference import load_reference
+from mediation_flow.risk import score_intake
+from mediation_flow.vocabulary import Level, PartyKind, PartyRole, Role
+from mediation_flow.workflow.fields import parse_money_fen, validate_fields
+from mediation_flow.workflow.registry import REGISTRY, WorkflowRegistry
+from mediation_flow.workflow.schema import CREATION_TRIGGER
+
+CASES, PARTIES, EVENTS, COUNTERS = Case.__table__, Party.__table__, CaseEvent.__table__, CaseCounter.__table__
+HANDLING_LEVEL = {"grid": Level.GRID, "village": Level.VILLAGE, "township": Level.TOWNSHIP, "county": Level.COUNTY}
+FIELD_LABELS = {
+    "title": "案件名称",
+    "category": "纠纷类型",
+    "source": "案件来源",
+    "risk_grade": "风险等级",
+    "summary": "纠纷简要情况",
+    "amount": "涉及金额",
+    "people_involved": "涉及人数",
+    "venue": "调解场所",
+    "jurisdiction_code": "所属辖区",
+    "parties": "当事人",
+    "name": "姓名",
+    "id_number": "证件号码",
+    "phone": "联系电话",
+    "address": "住址",
+    "role": "当事人身份",
+    "kind": "当事人类型",
+}
+
+
+class PartyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    role: PartyRole = PartyRole.APPLICANT
+    kind: PartyKind = PartyKind.PERSON
+    name: str = Field(min_length=1, max_length=100)
+    id_number: str | None = Field(default=None, max_length=32)
+    phone: str | None = Field(default=None, max_length=32)
+    address: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _identity(self) -> PartyIn:
+        try:
+            if self.id_number:
+                self.id_number = (
+                    validate_id_number(self.id_number)
+                    if self.kind == PartyKind.PERSON
+                    else validate_credit_code(self.id_number)
+                )
+            if self.phone:
+                self.phone = validate_phone(self.phone)
+        except PersonalDataError as exc:
+            raise ValueError(exc.message) from None
+        return self
+
+
+class CaseIntake(BaseModel):
+    """What a grid worker types on a phone: short, and enough to start."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(min_length=1, max_length=200)
+    category: str = Field(max_length=32)
+    source: str = Field(default="initiative", max_length=32)
+    risk_grade: str | None = Field(default=None, max_length=16)
+    summary: str = Field(min_length=1, max_length=5000)
+    amount: Decimal | None = None
+    people_involved: int = Field(default=2, ge=1, le=100_000)
+    venue: str | None = Field(default=None, max_length=32)
+    jurisdiction_code: str | None = Field(default=None, max_length=32)
+    workflow: str = Field(default="people_mediation", max_length=64)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    risk_hints: list[str] = Field(default_factory=list, max_length=10)
+    parties: list[PartyIn] = Field(min_length=1, max_length=50)
+
+    @field_validator("risk_hints")
+    @classmethod
+    def _hints(cls, value: list[str]) -> list[str]:
+        from mediation_flow.risk import hint_labels
+
+        unknown = [h for h in value if h not in hint_labels()]
+        if unknown:
+            raise ValueError(f"未知的风险提示：{'、'.join(h[:20] for h in unknown)}")
+        return value
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, value: Any) -> Any:
+        if value in (None, ""):
+            return None
+        try:
+            return Decimal(parse_money_fen(value)) / 100
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+
+
+def pydantic_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """Pydantic's errors as ``{field, message}`` with Chinese messages a grid worker can act on."""
+    errors = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"] if p not in ("body",)]
+        field = ".".join(loc) or "(data)"
+        label = next((FIELD_LABELS[p] for p in reversed(loc) if p in FIELD_LABELS), field)
+        kind = err["type"]
+        ctx = err.get("ctx") or {}
+        if kind == "missing":
+            message = f"请填写“{label}”"
+        elif kind == "string_too_long":
+            message = f"“{label}”不能超过{ctx.get('max_length')}个字"
+        elif kind in ("string_too_short", "too_short"):
+            message = f"请填写“{label}”"
+        elif kind == "too_long":
+            message = f"“{label}”数量过多"
+        elif kind == "extra_forbidden":
+            message = "未知字段"
+        elif kind in ("greater_than_equal", "less_than_equal", "int_parsing", "int_type", "int_from_float"):
+            message = f"“{label}”数值无效"
+        elif kind == "enum":
+            message = f"“{label}”的选项无效"
+        elif kind == "value_error":
+            message = f"“{label}”：{ctx.get('error', err['msg'])!s}"
+        else:
+            message = f"“{label}”格式不正确"
+        errors.append({"field": field, "message": message})
+    return errors
+
+
+def parse_intake(payload: Any) -> CaseIntake:
+    try:
+        return CaseIntake.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidData(pydantic_errors(exc)) from None
+
+
+def case_number(year: int, township: Place, seq: int) -> str:
+    return f"（{year}）{township.short_name or township.name}人调字第{seq:03d}号"
+
+
+def next_case_seq(conn: Connection, township_id: int, year: int) -> int:
+    """Bump the per-township, per-year counter inside the caller's transaction: rolled back with it, so
+    numbers never skip; the row lock (or SQLite's write lock) makes it unique under concurrency."""
+    dialect = conn.dialect.name
+    ins = postgresql.insert(COUNTERS) if dialect == "postgresql" else sqlite.insert(COUNTERS)
+    conn.execute(ins.values(township_id=township_id, year=year, last=0).on_conflict_do_nothing())
+    bumped = conn.execute(
+        update(COUNTERS)
+        .where(COUNTERS.c.township_id == township_id, COUNTERS.c.year == year)
+        .values(last=COUNTERS.c.last + 1)
+        .returning(COUNTERS.c.last)
+    ).scalar_one()
+    return int(bumped)
+
+
+def register_case(
+    engine: Engine,
+    *,
+    actor: Actor,
+    intake: CaseIntake | dict[str, Any],
+    effective_at: datetime | None = None,
+    now: datetime | None = None,
+    registry: WorkflowRegistry = REGISTRY,
+) -> int:
+    """Register a dispute; returns the new case id."""
+    data = intake if isinstance(intake, CaseIntake) else parse_intake(intake)
+    now = now or clock.utcnow()
+    if not may_register(actor):
+        raise PermissionDenied("您的角色无权登记纠纷")
+    moment = now if effective_at is None else clock.ensure_aware(effective_at)
+    if moment > now:
+        raise InvalidData([{"field": "effective_at", "message": "登记时间不能晚于当前时间"}])
+    if effective_at is not None and (now - moment).total_seconds() > 120 and not may_backdate(actor):
+        raise PermissionDenied("只有司法所（督办）人员可以补录过去的纠纷")
+    with write_transaction(engine) as conn:
+        return _register(conn, actor=actor, data=data, moment=moment, now=now, registry=registry)
+
+
+def _register(
+    conn: Connection,
+    *,
+    actor: Actor,
+    data: CaseIntake,
+    moment: datetime,
+    now: datetime,
+    registry: WorkflowRegistry,
+) -> int:
+    place = _intake_place(conn, actor, data.jurisdiction_code)
+    reference = load_reference(conn)
+    errors = [
+        {"field": field, "message": f"“{FIELD_LABELS[field]}”的选项无效"}
+        for field, kind, value in (
+            ("category", "category", data.category),
+            ("source", "source", data.source),
+            ("risk_grade", "risk_grade", data.risk_grade),
+            ("venue", "venue", data.venue),
+        )
+        if value is not None and value not in reference.get(kind, {})
+    ]
+    try:
+        workflow = registry.current(conn, data.workflow)
+    except LookupError:
+        errors.append({"field": "workflow", "message": "流程不存在"})
+    if errors:
+        raise InvalidData(errors)
+    attributes = validate_fields(workflow.spec.intake_fields, data.attributes, reference=reference)
+    township = township_of(conn, place)
+    if township is None:
+        raise InvalidData([{"field": "jurisdiction_code", "message": "所属辖区须在某个乡镇之内"}])
+    local_day = clock.local_date(moment)
+    seq = next_case_seq(conn, township.id, local_day.year)
+    risk = data.risk_grade or suggest_risk_grade(data)
+    clocks = advance_clocks(
+        workflow.spec, {}, trigger=CREATION_TRIGGER, to_state=workflow.spec.initial, on=local_day, data={}
+    )
+    case_id = conn.execute(
+        insert(CASES).values(
+            number=case_number(local_day.year, township, seq),
+            township_id=township.id,
+            year=local_day.year,
+            seq=seq,
+            title=data.title,
+            category=data.category,
+            source=data.source,
+            risk_grade=risk,
+            jurisdiction_id=place.id,
+            jurisdiction_path=place.path,
+            level=HANDLING_LEVEL[place.level].value,
+            venue=data.venue,
+            summary=data.summary,
+            amount_fen=int(data.amount * 100) if data.amount is not None else None,
+            people_involved=data.people_involved,
+            mediator_id=actor.id if actor.role == Role.MEDIATOR else None,
+            created_by=actor.id,
+            workflow_name=workflow.name,
+            workflow_version=workflow.version,
+            state=workflow.spec.initial,
+            version=1,
+            clocks=clocks,
+            due_date=earliest_due(clocks),
+            attributes=attributes,
+            registered_at=moment,
+            created_at=now,
+            updated_at=now,
+        )
+    ).inserted_primary_key[0]
+    conn.execute(
+        insert(PARTIES),
+        [{"case_id": case_id, **p.model_dump(mode="json")} for p in data.parties],
+    )
+    conn.execute(
+        insert(EVENTS).values(
+            case_id=case_id,
+            seq=1,
+            trigger=CREATION_TRIGGER,
+            from_state=None,
+            to_state=workflow.spec.initial,
+            actor_id=actor.id,
+            effective_at=moment,
+            recorded_at=now,
+            note="",
+            data={"source": data.source, "risk_grade": risk, "level": HANDLING_LEVEL[place.level].value},
+        )
+    )
+    return int(case_id)
+
+
+def _intake_place(conn: Connection, actor: Actor, code: str | None) -> Place:
+    if code:
+        try:
+            place = get_by_code(conn, code)
+        except NotFound:
+            raise InvalidData([{"field": "jurisdiction_code", "message": "所属辖区不存在"}]) from None
+        if not can_see(actor, place.path):
+            raise InvalidData([{"field": "jurisdiction_code", "message": "只能登记本辖区的纠纷"}])
+        if place.level not in ("grid", "village", "township"):
+            raise InvalidData([{"field": "jurisdiction_code", "message": "请选择乡镇、村（社区）或网格"}])
+        return place
+    if actor.jurisdiction_id is None:
+        raise InvalidData([{"field": "jurisdiction_code", "message": "请选择所属辖区"}])
+    place = get_by_id(conn, actor.jurisdiction_id)
+    if place.level == "county":
+        raise InvalidData([{"field": "jurisdiction_code", "message": "请选择乡镇、村（社区）或网格"}])
+    return place
+
+
+def suggest_risk_grade(data: CaseIntake) -> str:
+    """A first colour from the intake alone (mediation_flow.risk holds the configurable rule)."""
+    return score_intake(data).grade
+
+
+def case_exists(conn: Connection, case_id: int) -> bool:
+    return conn.execute(select(CASES.c.id).where(CASES.c.id == case_id)).first() is not None

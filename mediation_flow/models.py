@@ -1,0 +1,179 @@
+"""Tables. Rows are plain data; the engine and the services change them, in one place each."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from mediation_flow.clock import utcnow
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every back end (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_column(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Jurisdiction(SQLModel, table=True):
+    """County → township → village → grid. ``path`` ('/1/4/9/') makes subtree queries one LIKE."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=64)
+    short_name: str = Field(default="", max_length=16)
+    level: str = Field(max_length=16)
+    parent_id: int | None = Field(default=None, foreign_key="jurisdiction.id", index=True)
+    path: str = Field(default="", max_length=255, index=True)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    jurisdiction_id: int | None = Field(default=None, foreign_key="jurisdiction.id")
+    password_hash: str = Field(max_length=255)
+    is_active: bool = True
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, default=utcnow)
+    )
+
+
+class ReferenceItem(SQLModel, table=True):
+    """Categories, sources, risk grades, venues, referral targets: data, loaded from reference.yaml."""
+
+    __tablename__ = "reference_item"
+    __table_args__ = (UniqueConstraint("kind", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    code: str = Field(max_length=32)
+    label: str = Field(max_length=64)
+    ordinal: int = 0
+    active: bool = True
+    jurisdiction_id: int | None = Field(default=None, foreign_key="jurisdiction.id")
+
+
+class WorkflowVersion(SQLModel, table=True):
+    """Every version of every workflow file ever loaded; cases stay pinned to theirs."""
+
+    __tablename__ = "workflow_version"
+    __table_args__ = (UniqueConstraint("name", "version"), UniqueConstraint("name", "content_hash"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    version: int
+    content_hash: str = Field(max_length=64)
+    definition: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    loaded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, default=utcnow))
+
+
+class CaseCounter(SQLModel, table=True):
+    """The last case number issued per township and year; bumped inside the intake transaction."""
+
+    __tablename__ = "case_counter"
+
+    township_id: int = Field(foreign_key="jurisdiction.id", primary_key=True)
+    year: int = Field(primary_key=True)
+    last: int = 0
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "dispute_case"
+    __table_args__ = (
+        UniqueConstraint("township_id", "year", "seq"),
+        Index("ix_case_state_due", "state", "due_date"),
+        Index("ix_case_jurisdiction_path", "jurisdiction_path"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=64, unique=True)
+    township_id: int = Field(foreign_key="jurisdiction.id")
+    year: int
+    seq: int
+    title: str = Field(max_length=200)
+    category: str = Field(max_length=32, index=True)
+    source: str = Field(max_length=32, index=True)
+    risk_grade: str = Field(max_length=16, index=True)
+    jurisdiction_id: int = Field(foreign_key="jurisdiction.id", index=True)
+    jurisdiction_path: str = Field(max_length=255)
+    level: str = Field(max_length=16)
+    venue: str | None = Field(default=None, max_length=32)
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    amount_fen: int | None = None
+    people_involved: int = 2
+    mediator_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    created_by: int | None = Field(default=None, foreign_key="app_user.id")
+    workflow_name: str = Field(max_length=64)
+    workflow_version: int
+    state: str = Field(max_length=32)
+    version: int = 0
+    due_date: date | None = None
+    clocks: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    registered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, default=utcnow)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, default=utcnow)
+    )
+
+
+class Party(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="dispute_case.id", index=True)
+    role: str = Field(max_length=16)
+    kind: str = Field(default="person", max_length=16)
+    name: str = Field(max_length=100)
+    id_number: str | None = Field(default=None, max_length=32)
+    phone: str | None = Field(default=None, max_length=32)
+    address: str | None = Field(default=None, max_length=200)
+
+
+class CaseEvent(SQLModel, table=True):
+    """Append-only (a database trigger refuses UPDATE and DELETE on both back ends)."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq"),
+        Index("ix_case_event_trigger_effective", "trigger", "effective_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="dispute_case.id")
+    seq: int
+    trigger: str = Field(max_length=32)
+    from_state: str | None = Field(default=None, max_length=32)
+    to_state: str = Field(max_length=32)
+    actor_id: int | None = Field(default=None, foreign_key="app_user.id")
+    effective_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))

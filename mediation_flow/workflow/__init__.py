@@ -1,0 +1,1 @@
+"""Workflows as data: the file schema, the loader and the shared state machines."""

@@ -1,0 +1,139 @@
+"""Validation of the data a trigger asks for, as its workflow file declares it. Messages in Chinese."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from mediation_flow.errors import InvalidData
+from mediation_flow.workflow.schema import FieldSpec
+
+DEFAULT_TEXT_LIMIT = 2000
+MAX_MONEY_FEN = 10**14
+
+
+def choice_options(spec: FieldSpec, reference: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """The allowed values of a choice field: inline, or a reference-data kind."""
+    if isinstance(spec.choices, dict):
+        return dict(spec.choices)
+    return dict(reference.get(spec.choices or "", {}))
+
+
+def validate_fields(
+    specs: list[FieldSpec],
+    data: Mapping[str, Any] | None,
+    *,
+    reference: Mapping[str, Mapping[str, str]],
+    user_exists: Callable[[int], bool] = lambda _id: True,
+) -> dict[str, Any]:
+    """Return the cleaned data (JSON-ready values) or raise InvalidData listing every bad field."""
+    data = dict(data or {})
+    errors: list[dict[str, str]] = []
+    known = {s.name for s in specs}
+    for key in data:
+        if key not in known:
+            errors.append({"field": str(key)[:64], "message": "未知字段"})
+    cleaned: dict[str, Any] = {}
+    for spec in specs:
+        raw = data.get(spec.name)
+        if raw is None or (isinstance(raw, str) and not raw.strip()) or raw == []:
+            if spec.required and spec.type != "bool":
+                errors.append({"field": spec.name, "message": f"请填写“{spec.label}”"})
+            elif spec.required:
+                errors.append({"field": spec.name, "message": f"请确认“{spec.label}”"})
+            continue
+        try:
+            cleaned[spec.name] = _clean(spec, raw, reference, user_exists)
+        except ValueError as exc:
+            errors.append({"field": spec.name, "message": f"“{spec.label}”{exc}"})
+    if errors:
+        raise InvalidData(errors)
+    return cleaned
+
+
+def _clean(
+    spec: FieldSpec,
+    raw: Any,
+    reference: Mapping[str, Mapping[str, str]],
+    user_exists: Callable[[int], bool],
+) -> Any:
+    kind = spec.type
+    if kind in ("text", "longtext"):
+        if not isinstance(raw, str):
+            raise ValueError("应为文字")
+        text = raw.strip()
+        limit = spec.max_length or DEFAULT_TEXT_LIMIT
+        if len(text) > limit:
+            raise ValueError(f"不能超过{limit}个字（现为{len(text)}个字）")
+        return text
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in ("true", "1", "on", "yes", "是"):
+            return True
+        if isinstance(raw, str) and raw.lower() in ("false", "0", "off", "no", "否"):
+            return False
+        raise ValueError("应为是或否")
+    if kind in ("int", "user"):
+        value = _as_int(raw)
+        if spec.min is not None and value < spec.min:
+            raise ValueError(f"不能小于{spec.min}")
+        if spec.max is not None and value > spec.max:
+            raise ValueError(f"不能大于{spec.max}")
+        if kind == "user" and not user_exists(value):
+            raise ValueError("不是本辖区的有效用户")
+        return value
+    if kind == "money":
+        return _money_text(raw)
+    if kind == "date":
+        try:
+            return date.fromisoformat(str(raw)).isoformat()
+        except ValueError:
+            raise ValueError("应为日期，格式如 2023-09-28") from None
+    if kind == "choice":
+        options = choice_options(spec, reference)
+        if not isinstance(raw, str) or raw not in options:
+            raise ValueError("的选项无效")
+        return raw
+    if kind == "multichoice":
+        options = choice_options(spec, reference)
+        values = raw if isinstance(raw, list) else [raw]
+        if not all(isinstance(v, str) and v in options for v in values):
+            raise ValueError("的选项无效")
+        return sorted(set(values), key=list(options).index)
+    raise ValueError("类型不受支持")  # pragma: no cover - the schema forbids other types
+
+
+def _as_int(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise ValueError("应为整数")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit() and len(raw.strip()) <= 12:
+        return int(raw.strip())
+    raise ValueError("应为整数")
+
+
+def parse_money_fen(raw: Any) -> int:
+    """Yuan (number or text, up to 2 decimals, non-negative) to integer fen."""
+    if isinstance(raw, bool):
+        raise ValueError("应为金额")
+    try:
+        amount = Decimal(str(raw).replace(",", "").replace("元", "").strip())
+    except InvalidOperation:
+        raise ValueError("应为金额，如 12000 或 12000.50") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError("应为不小于0的金额")
+    fen = amount * 100
+    if fen != fen.to_integral_value():
+        raise ValueError("最多保留两位小数")
+    if fen >= MAX_MONEY_FEN:
+        raise ValueError("金额过大")
+    return int(fen)
+
+
+def _money_text(raw: Any) -> str:
+    fen = parse_money_fen(raw)
+    return f"{fen // 100}.{fen % 100:02d}"

@@ -1,0 +1,209 @@
+"""Loading workflow files, recording their versions, and building one shared Machine per version.
+
+A workflow's version is a number recorded in the database the first time a given file content is
+seen. Cases are pinned to (name, version); the registry can rebuild any old version from the
+definition stored with it, so editing a file never breaks a case already under way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import Connection, func, insert, select
+from transitions import Machine
+
+from mediation_flow.clock import utcnow
+from mediation_flow.config import get_settings
+from mediation_flow.models import WorkflowVersion
+from mediation_flow.workflow.rules import EFFECTS, GUARDS, RuleContext
+from mediation_flow.workflow.schema import TransitionSpec, WorkflowSpec
+
+
+class WorkflowFileError(ValueError):
+    """A workflow file that does not validate; names the file and the field."""
+
+    def __init__(self, path: str, field: str, message: str) -> None:
+        super().__init__(f"{path}: {field}: {message}")
+        self.path, self.field, self.message = path, field, message
+
+
+def workflows_dir() -> Path:
+    """The configured folder, else the one inside the installed package, else the repository's."""
+    configured = get_settings().workflows_dir
+    if configured:
+        return Path(configured)
+    packaged = Path(str(resources.files("mediation_flow"))) / "workflows"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "workflows"
+
+
+def parse_workflow(raw: Any, *, path: str) -> WorkflowSpec:
+    """Validate a parsed file; raise WorkflowFileError naming the first bad field."""
+    if not isinstance(raw, dict):
+        raise WorkflowFileError(path, "(top level)", "a workflow file is a mapping")
+    try:
+        spec = WorkflowSpec.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise WorkflowFileError(path, field, first["msg"]) from None
+    for index, t in enumerate(spec.transitions):
+        for name in t.guards:
+            if name not in GUARDS:
+                raise WorkflowFileError(path, f"transitions.{index}.guards", f"unknown guard '{name}'")
+        for name in t.effects:
+            if name not in EFFECTS:
+                raise WorkflowFileError(path, f"transitions.{index}.effects", f"unknown effect '{name}'")
+    return spec
+
+
+def read_workflow_file(path: Path) -> tuple[WorkflowSpec, dict[str, Any]]:
+    try:
+        raw = yaml.safe_load(path.read_text("utf-8"))
+    except yaml.YAMLError as exc:
+        raise WorkflowFileError(str(path), "(syntax)", str(exc)) from None
+    spec = parse_workflow(raw, path=str(path))
+    if path.stem != spec.name:
+        raise WorkflowFileError(str(path), "name", f"'{spec.name}' does not match the file name")
+    return spec, raw
+
+
+def content_hash(definition: dict[str, Any]) -> str:
+    canonical = json.dumps(definition, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _condition(name: str) -> Any:
+    rule = GUARDS[name]
+
+    def check(event_data: Any) -> bool:
+        ctx: RuleContext = event_data.kwargs["ctx"]
+        failure = rule(ctx)
+        if failure:
+            ctx.failures.append(failure)
+            return False
+        return True
+
+    check.__name__ = f"guard_{name}"
+    return check
+
+
+@dataclass(frozen=True)
+class CompiledWorkflow:
+    """A workflow version: its spec and the one Machine every case of that version shares."""
+
+    spec: WorkflowSpec
+    version: int
+    machine: Machine
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def transitions_from(self, state: str, trigger: str | None = None) -> list[TransitionSpec]:
+        return [
+            t
+            for t in self.spec.transitions
+            if (trigger is None or t.trigger == trigger) and (t.source == "*" or state in t.sources)
+        ]
+
+    def triggers(self) -> set[str]:
+        return {t.trigger for t in self.spec.transitions}
+
+
+def build_machine(spec: WorkflowSpec) -> Machine:
+    states = [{"name": name, "final": s.final} for name, s in spec.states.items()]
+    machine = Machine(
+        model=None,
+        states=states,
+        initial=spec.initial,
+        auto_transitions=False,
+        send_event=True,
+        model_attribute="state",
+        name=spec.name,
+    )
+    for t in spec.transitions:
+        conditions = [_condition(g) for g in t.guards]
+        for source in ["*"] if t.source == "*" else t.sources:
+            machine.add_transition(t.trigger, source, t.dest, conditions=conditions)
+    return machine
+
+
+class WorkflowRegistry:
+    """Compiled workflows by (name, version), built once per process and shared by all cases."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
+        self._current: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def sync(self, conn: Connection, folder: Path | None = None) -> dict[str, int]:
+        """Read every file, record new contents as new versions; returns the current version per name."""
+        folder = folder or workflows_dir()
+        table = WorkflowVersion.__table__
+        current: dict[str, int] = {}
+        files = sorted(folder.glob("*.yaml"))
+        if not files:
+            raise WorkflowFileError(str(folder), "(folder)", "no workflow files found")
+        for path in files:
+            spec, raw = read_workflow_file(path)
+            digest = content_hash(raw)
+            version = conn.execute(
+                select(table.c.version).where(table.c.name == spec.name, table.c.content_hash == digest)
+            ).scalar()
+            if version is None:
+                latest = conn.execute(select(func.max(table.c.version)).where(table.c.name == spec.name)).scalar()
+                version = (latest or 0) + 1
+                conn.execute(
+                    insert(table).values(
+                        name=spec.name, version=version, content_hash=digest, definition=raw, loaded_at=utcnow()
+                    )
+                )
+            current[spec.name] = version
+            self._remember(spec, version)
+        with self._lock:
+            self._current = current
+        return current
+
+    def _remember(self, spec: WorkflowSpec, version: int) -> CompiledWorkflow:
+        key = (spec.name, version)
+        with self._lock:
+            compiled = self._compiled.get(key)
+            if compiled is None:
+                compiled = CompiledWorkflow(spec=spec, version=version, machine=build_machine(spec))
+                self._compiled[key] = compiled
+            return compiled
+
+    def get(self, conn: Connection, name: str, version: int) -> CompiledWorkflow:
+        compiled = self._compiled.get((name, version))
+        if compiled is not None:
+            return compiled
+        table = WorkflowVersion.__table__
+        definition = conn.execute(
+            select(table.c.definition).where(table.c.name == name, table.c.version == version)
+        ).scalar()
+        if definition is None:
+            raise LookupError(f"workflow {name} version {version} is not recorded")
+        return self._remember(parse_workflow(definition, path=f"<database {name} v{version}>"), version)
+
+    def current(self, conn: Connection, name: str) -> CompiledWorkflow:
+        if name not in self._current:
+            self.sync(conn)
+        if name not in self._current:
+            raise LookupError(f"no workflow named {name}")
+        return self.get(conn, name, self._current[name])
+
+    def current_versions(self) -> dict[str, int]:
+        return dict(self._current)
+
+
+REGISTRY = WorkflowRegistry()

@@ -1,0 +1,140 @@
+"""The schema of a workflow file. Every error names the file and the field."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mediation_flow.vocabulary import Role
+
+FieldType = Literal["text", "longtext", "bool", "int", "money", "date", "choice", "multichoice", "user"]
+CREATION_TRIGGER = "register"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StateSpec(_Strict):
+    label: str = Field(min_length=1)
+    final: bool = False
+
+
+class FieldSpec(_Strict):
+    """One piece of data a trigger asks for. ``choices`` is a reference-data kind or an inline map."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(min_length=1)
+    type: FieldType
+    required: bool = False
+    max_length: int | None = Field(default=None, gt=0)
+    min: int | None = None
+    max: int | None = None
+    choices: str | dict[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _choices_for_choice_types(self) -> FieldSpec:
+        if self.type in ("choice", "multichoice") and not self.choices:
+            raise ValueError(f"field '{self.name}' of type {self.type} needs choices")
+        if self.type not in ("choice", "multichoice") and self.choices:
+            raise ValueError(f"field '{self.name}' of type {self.type} takes no choices")
+        return self
+
+
+class TransitionSpec(_Strict):
+    trigger: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(min_length=1)
+    source: str | list[str]
+    dest: str | None = None
+    roles: list[Role] = Field(min_length=1)
+    fields: list[FieldSpec] = []
+    guards: list[str] = []
+    effects: list[str] = []
+    basis: str = ""
+
+    @property
+    def sources(self) -> list[str]:
+        return [self.source] if isinstance(self.source, str) else list(self.source)
+
+    @property
+    def internal(self) -> bool:
+        """An internal trigger keeps the state but still writes an event."""
+        return self.dest is None
+
+
+class ExtendSpec(_Strict):
+    trigger: str
+    max_days: int = Field(gt=0)
+    approver_roles: list[Role] = Field(min_length=1)
+
+
+class ClockSpec(_Strict):
+    """A legal or local time limit: when it starts, stops, pauses, how it is extended, and why."""
+
+    label: str = Field(min_length=1)
+    duration: int = Field(gt=0)
+    unit: Literal["calendar_days", "working_days"]
+    starts_on: list[str] = Field(min_length=1)
+    stops_on: list[str] = Field(min_length=1)
+    pauses_in: list[str] = []
+    extend: ExtendSpec | None = None
+    basis: str = Field(min_length=4)
+
+
+class WorkflowSpec(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str = Field(min_length=1)
+    description: str = ""
+    legal_basis: str = ""
+    initial: str
+    intake_fields: list[FieldSpec] = []
+    states: dict[str, StateSpec] = Field(min_length=1)
+    clocks: dict[str, ClockSpec] = {}
+    transitions: list[TransitionSpec] = Field(min_length=1)
+
+    @field_validator("states")
+    @classmethod
+    def _state_names(cls, states: dict[str, StateSpec]) -> dict[str, StateSpec]:
+        for name in states:
+            if not name.replace("_", "").isalpha() or not name.islower():
+                raise ValueError(f"state name '{name}' must be lower-case letters and underscores")
+        return states
+
+    @model_validator(mode="after")
+    def _references(self) -> WorkflowSpec:
+        states = set(self.states)
+        if self.initial not in states:
+            raise ValueError(f"initial: unknown state '{self.initial}'")
+        triggers = {t.trigger for t in self.transitions} | {CREATION_TRIGGER}
+        for index, t in enumerate(self.transitions):
+            where = f"transitions[{index}] ({t.trigger})"
+            if t.trigger == CREATION_TRIGGER:
+                raise ValueError(f"{where}: '{CREATION_TRIGGER}' is reserved for case creation")
+            if t.source != "*":
+                for source in t.sources:
+                    if source not in states:
+                        raise ValueError(f"{where}.source: unknown state '{source}'")
+            if t.dest is not None and t.dest not in states:
+                raise ValueError(f"{where}.dest: unknown state '{t.dest}'")
+            names = [f.name for f in t.fields]
+            if len(names) != len(set(names)):
+                raise ValueError(f"{where}.fields: duplicate field names")
+        for name, clock in self.clocks.items():
+            for key in ("starts_on", "stops_on"):
+                for trigger in getattr(clock, key):
+                    if trigger not in triggers:
+                        raise ValueError(f"clocks.{name}.{key}: unknown trigger '{trigger}'")
+            for state in clock.pauses_in:
+                if state not in states:
+                    raise ValueError(f"clocks.{name}.pauses_in: unknown state '{state}'")
+            if clock.extend and clock.extend.trigger not in triggers:
+                raise ValueError(f"clocks.{name}.extend.trigger: unknown trigger '{clock.extend.trigger}'")
+        return self
+
+    def transitions_for(self, trigger: str) -> list[TransitionSpec]:
+        return [t for t in self.transitions if t.trigger == trigger]
+
+    @property
+    def final_states(self) -> set[str]:
+        return {name for name, spec in self.states.items() if spec.final}
