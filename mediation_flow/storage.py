@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import IntegrityError
 
 from mediation_flow.db import write_transaction
 from mediation_flow.reference import seed_reference
@@ -30,7 +31,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
     with write_transaction(engine) as conn:
         seed_reference(conn)
-        REGISTRY.sync(conn)
+    sync_workflows(engine)
+
+
+def sync_workflows(engine: Engine) -> dict[str, int]:
+    """Record the workflow files' versions; a second process doing the same at once is harmless."""
+    for attempt in range(3):
+        try:
+            with write_transaction(engine) as conn:
+                return REGISTRY.sync(conn)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def is_initialised(engine: Engine) -> bool:

@@ -112,9 +112,7 @@ def find_pg_bin(name: str) -> str | None:
     found = shutil.which(name)
     if found:
         return found
-    candidates = [
-        p for p in Path("/usr/lib/postgresql").glob(f"*/bin/{name}") if p.is_file() and os.access(p, os.X_OK)
-    ]
+    candidates = [p for p in Path("/usr/lib/postgresql").glob(f"*/bin/{name}") if p.is_file() and os.access(p, os.X_OK)]
     if not candidates:
         return None
     return str(max(candidates, key=_version_key))
@@ -493,10 +491,7 @@ class PgCluster:
         """
         if self._external_url is not None:
             return self._external_url.set(database=dbname).render_as_string(hide_password=False)
-        return (
-            f"postgresql+psycopg://{_PG_SUPERUSER}@/{quote(dbname, safe='')}"
-            f"?host={self.socket_dir}&port={self.port}"
-        )
+        return f"postgresql+psycopg://{_PG_SUPERUSER}@/{quote(dbname, safe='')}?host={self.socket_dir}&port={self.port}"
 
     def create_database(self, name: str) -> str:
         """(Re)create database ``name`` (dropping any existing one first) and return its URL."""
@@ -579,9 +574,7 @@ class PgCluster:
         """An AUTOCOMMIT connection to the admin database (context manager)."""
         if self._stopped:
             raise RuntimeError(f"{self!r} is stopped")
-        engine = sa.create_engine(
-            self.url(self.admin_database), poolclass=NullPool, isolation_level="AUTOCOMMIT"
-        )
+        engine = sa.create_engine(self.url(self.admin_database), poolclass=NullPool, isolation_level="AUTOCOMMIT")
         return _DisposingConnection(engine)
 
     @staticmethod

@@ -146,8 +146,7 @@ def test_context_manager_and_encoding(no_external_pg: None) -> None:
     with _start_or_skip() as pg:
         encoding, collate = _select(
             pg.url(),
-            "select pg_encoding_to_char(encoding), datcollate from pg_database "
-            "where datname = current_database()",
+            "select pg_encoding_to_char(encoding), datcollate from pg_database where datname = current_database()",
         )
         assert encoding == "UTF8"
         assert collate in ("C.UTF-8", "C.utf8", "C")
@@ -204,9 +203,7 @@ def test_no_orphan_after_crash(no_external_pg: None, how: str) -> None:
         _unavailable(f"{', '.join(missing)} not found")
     code = _CHILD.format(tests_dir=str(Path(__file__).resolve().parent))
     env = {k: v for k, v in os.environ.items() if k != EXTERNAL_URL_ENV}
-    proc = subprocess.run(
-        [sys.executable, "-c", code, how], capture_output=True, text=True, timeout=120, env=env
-    )
+    proc = subprocess.run([sys.executable, "-c", code, how], capture_output=True, text=True, timeout=120, env=env)
     assert proc.stdout.strip(), proc.stderr
     base, pid_s = proc.stdout.split()
     pid = int(pid_s)
@@ -237,9 +234,7 @@ def test_find_pg_bin() -> None:
         ("false", "1", True),
     ],
 )
-def test_pg_required(
-    monkeypatch: pytest.MonkeyPatch, ci: str | None, require: str | None, expected: bool
-) -> None:
+def test_pg_required(monkeypatch: pytest.MonkeyPatch, ci: str | None, require: str | None, expected: bool) -> None:
     """CI=true/1 or MEDIATION_FLOW_REQUIRE_PG=1 make PostgreSQL mandatory."""
     for name, value in (("CI", ci), ("MEDIATION_FLOW_REQUIRE_PG", require)):
         if value is None:

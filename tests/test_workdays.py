@@ -143,9 +143,7 @@ def test_package_really_lacks_2027() -> None:
         chinese_calendar.is_workday(date(2027, 1, 4))
 
 
-def test_far_year_uses_fallback_and_warns_once(
-    cal: WorkdayCalendar, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_far_year_uses_fallback_and_warns_once(cal: WorkdayCalendar, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger=LOGGER)
     assert cal.is_workday(date(2027, 1, 4)) is True  # Monday
     assert cal.is_workday(date(2027, 1, 2)) is False  # Saturday

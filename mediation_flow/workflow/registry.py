@@ -202,6 +202,12 @@ class WorkflowRegistry:
             raise LookupError(f"no workflow named {name}")
         return self.get(conn, name, self._current[name])
 
+    def final_states(self) -> set[str]:
+        """Final states across every loaded workflow (a state name means the same in each)."""
+        with self._lock:
+            compiled = list(self._compiled.values())
+        return set().union(*(c.spec.final_states for c in compiled)) if compiled else set()
+
     def current_versions(self) -> dict[str, int]:
         return dict(self._current)
 

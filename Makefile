@@ -1,0 +1,34 @@
+# mediation_flow — three targets: run, test, bench (plus helpers).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+export MEDIATION_FLOW_DATA_DIR ?= var
+
+.PHONY: run test bench lint install clean
+
+$(BIN)/mediation-flow: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/mediation-flow
+
+## Run the product: install, migrate, load the demo into a new database, serve on 127.0.0.1:8000.
+run: install
+	$(BIN)/mediation-flow run --host 127.0.0.1 --port 8000
+
+## Run the whole test suite (SQLite and PostgreSQL; browser tests need Debian's chromium).
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+## Run the benchmarks; results land in benchmarks/results/.
+bench: install
+	$(BIN)/python -m benchmarks
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache dist build

@@ -1,0 +1,148 @@
+"""The ``mediation-flow`` command."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from mediation_flow.config import get_settings
+from mediation_flow.db import get_engine, write_transaction
+from mediation_flow.vocabulary import Role
+
+app = typer.Typer(help="矛盾纠纷调解案件管理 mediation_flow", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="数据库 (database)", no_args_is_help=True)
+users_app = typer.Typer(help="用户 (users)", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations, load reference data and record workflow versions."""
+    from mediation_flow.storage import upgrade
+
+    upgrade(get_engine())
+    typer.echo(f"数据库已升级：{_safe_url()}")
+
+
+def _safe_url() -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(get_settings().resolved_database_url()).render_as_string(hide_password=True)
+
+
+@app.command()
+def demo(cases: Annotated[int, typer.Option(help="number of demo cases")] = 150) -> None:
+    """Load the demo township (青龙镇) with one user per role and demo cases into an empty database."""
+    from mediation_flow.demo import load_demo
+    from mediation_flow.storage import is_initialised, upgrade
+
+    engine = get_engine()
+    if not is_initialised(engine):
+        upgrade(engine)
+    if _has_cases_or_users(engine):
+        typer.echo("数据库中已有数据，未加载演示数据。", err=True)
+        raise typer.Exit(1)
+    passwords = load_demo(engine, cases=cases)
+    _print_logins(passwords)
+
+
+def _has_cases_or_users(engine: object) -> bool:
+    from sqlalchemy import func, select
+
+    from mediation_flow.models import User
+
+    with get_engine().connect() as conn:
+        return bool(conn.execute(select(func.count()).select_from(User.__table__)).scalar())
+
+
+def _print_logins(passwords: dict[str, str]) -> None:
+    from mediation_flow.demo import DEMO_PASSWORDS
+
+    typer.echo("演示账号（用户名 / 密码 / 角色）：")
+    for username, password in passwords.items():
+        typer.echo(f"  {username:<10} {password:<22} {DEMO_PASSWORDS[username][3]}")
+
+
+@app.command()
+def check() -> None:
+    """Verify that every case's state, version and deadlines equal the replay of its events."""
+    from mediation_flow.checks import check_all
+
+    checked, problems = check_all(get_engine())
+    for p in problems:
+        typer.echo(f"MISMATCH case {p.case_id} {p.number}: {p.problem}")
+    typer.echo(f"checked {checked} cases, {len(problems)} mismatches")
+    raise typer.Exit(1 if problems else 0)
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[Role, typer.Option(help="grid_worker | mediator | supervisor | liaison | admin")],
+    jurisdiction: Annotated[str | None, typer.Option(help="jurisdiction code")] = None,
+    display_name: Annotated[str, typer.Option(help="name shown in the UI")] = "",
+) -> None:
+    """Add a user. The password is read from standard input (or prompted), never from the command line."""
+    from mediation_flow.accounts import add_user
+    from mediation_flow.errors import DomainError
+
+    if sys.stdin.isatty():
+        password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with write_transaction(get_engine()) as conn:
+            user_id = add_user(
+                conn,
+                username=username,
+                password=password,
+                role=role,
+                display_name=display_name,
+                jurisdiction_code=jurisdiction,
+            )
+    except DomainError as exc:
+        details = "; ".join(e["message"] for e in exc.details.get("errors", []))
+        typer.echo(f"错误：{exc.message}{'：' + details if details else ''}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"已添加用户 {username}（id {user_id}，角色 {role.label}）")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option()] = 1,
+) -> None:
+    """Serve the web UI and the API (uvicorn)."""
+    import uvicorn
+
+    uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@app.command()
+def run(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """What `make run` does: migrate, load the demo into a new database, and serve."""
+    from mediation_flow.demo import DEMO_PASSWORDS, load_demo
+    from mediation_flow.storage import is_initialised, upgrade
+
+    engine = get_engine()
+    new = not is_initialised(engine)
+    upgrade(engine)
+    if new or not _has_cases_or_users(engine):
+        typer.echo("新数据库：正在加载演示数据（青龙镇）……")
+        _print_logins(load_demo(engine))
+    else:
+        typer.echo("使用已有数据库：" + _safe_url())
+        typer.echo("演示账号：" + "、".join(DEMO_PASSWORDS) + "（如为演示库，密码为 用户名-demo2023）")
+    typer.echo(f"请在浏览器打开 http://{host}:{port}/ 登录")
+    serve(host=host, port=port, workers=1)
+
+
+if __name__ == "__main__":
+    app()

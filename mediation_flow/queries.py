@@ -1,0 +1,143 @@
+"""Reading cases: the filtered list and the full case, always within what the user may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Select, func, or_, select
+
+from mediation_flow.errors import CaseNotFound
+from mediation_flow.models import Case, CaseEvent, Jurisdiction, Party, User
+from mediation_flow.policy import Actor, can_see
+from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, WorkflowRegistry
+
+CASES, EVENTS, PARTIES, USERS, JUR = (
+    Case.__table__,
+    CaseEvent.__table__,
+    Party.__table__,
+    User.__table__,
+    Jurisdiction.__table__,
+)
+MAX_PAGE_SIZE = 200
+
+
+@dataclass
+class CaseFilters:
+    state: list[str] = field(default_factory=list)
+    village: str | None = None  # jurisdiction code of a village (or any node): its subtree
+    grid: str | None = None
+    category: str | None = None
+    source: str | None = None
+    risk_grade: str | None = None
+    level: str | None = None
+    mediator_id: int | None = None
+    overdue: bool | None = None
+    open_only: bool = False
+    q: str | None = None
+
+
+def scope_clause(actor: Actor) -> Any:
+    """The SQL condition limiting cases to the user's jurisdiction subtree (True for admins)."""
+    if actor.scope_path is None:
+        return CASES.c.id.isnot(None)
+    return CASES.c.jurisdiction_path.like(f"{actor.scope_path}%")
+
+
+def _subtree_path(conn: Connection, code: str) -> str | None:
+    return conn.execute(select(JUR.c.path).where(JUR.c.code == code)).scalar()
+
+
+def filtered_cases(conn: Connection, actor: Actor, filters: CaseFilters, *, today: date) -> Select[Any]:
+    query = select(CASES).where(scope_clause(actor))
+    if filters.state:
+        query = query.where(CASES.c.state.in_(filters.state))
+    for code in (filters.village, filters.grid):
+        if code:
+            path = _subtree_path(conn, code)
+            query = query.where(CASES.c.jurisdiction_path.like(f"{path}%") if path else CASES.c.id.is_(None))
+    for column, value in (
+        (CASES.c.category, filters.category),
+        (CASES.c.source, filters.source),
+        (CASES.c.risk_grade, filters.risk_grade),
+        (CASES.c.level, filters.level),
+        (CASES.c.mediator_id, filters.mediator_id),
+    ):
+        if value is not None and value != "":
+            query = query.where(column == value)
+    if filters.overdue is True:
+        query = query.where(CASES.c.due_date < today)
+    elif filters.overdue is False:
+        query = query.where(or_(CASES.c.due_date.is_(None), CASES.c.due_date >= today))
+    if filters.open_only:
+        query = query.where(CASES.c.state.notin_(REGISTRY.final_states()))
+    if filters.q:
+        pattern = f"%{filters.q.strip()[:50]}%"
+        query = query.where(or_(CASES.c.title.like(pattern), CASES.c.number.like(pattern)))
+    return query
+
+
+def list_cases(
+    conn: Connection, actor: Actor, filters: CaseFilters, *, today: date, page: int = 1, page_size: int = 50
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of cases (newest first) and the total count."""
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    page = max(1, page)
+    query = filtered_cases(conn, actor, filters, today=today)
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(
+        query.order_by(CASES.c.registered_at.desc(), CASES.c.id.desc()).limit(page_size).offset((page - 1) * page_size)
+    ).mappings()
+    return [dict(r) for r in rows], int(total)
+
+
+def get_case_row(conn: Connection, actor: Actor, case_id: int) -> dict[str, Any]:
+    row = conn.execute(select(CASES).where(CASES.c.id == case_id)).mappings().first()
+    if row is None or not can_see(actor, row["jurisdiction_path"]):
+        raise CaseNotFound("案件不存在或无权查看", case_id=case_id)
+    return dict(row)
+
+
+def case_parties(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in conn.execute(select(PARTIES).where(PARTIES.c.case_id == case_id).order_by(PARTIES.c.id)).mappings()
+    ]
+
+
+def case_events(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+    query = (
+        select(EVENTS, USERS.c.display_name.label("actor_name"))
+        .select_from(EVENTS.outerjoin(USERS, EVENTS.c.actor_id == USERS.c.id))
+        .where(EVENTS.c.case_id == case_id)
+        .order_by(EVENTS.c.seq)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def case_workflow(conn: Connection, row: dict[str, Any], registry: WorkflowRegistry = REGISTRY) -> CompiledWorkflow:
+    return registry.get(conn, row["workflow_name"], row["workflow_version"])
+
+
+def user_names(conn: Connection, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return {
+        r.id: r.display_name for r in conn.execute(select(USERS.c.id, USERS.c.display_name).where(USERS.c.id.in_(ids)))
+    }
+
+
+def assignable_users(conn: Connection, actor: Actor, case_path: str) -> list[dict[str, Any]]:
+    """Active mediators and supervisors whose jurisdiction covers the case."""
+    query = (
+        select(USERS.c.id, USERS.c.display_name, USERS.c.role, JUR.c.path)
+        .select_from(USERS.outerjoin(JUR, USERS.c.jurisdiction_id == JUR.c.id))
+        .where(USERS.c.is_active.is_(True), USERS.c.role.in_(["mediator", "supervisor"]))
+        .order_by(USERS.c.role, USERS.c.id)
+    )
+    return [
+        {"id": r.id, "display_name": r.display_name, "role": r.role}
+        for r in conn.execute(query)
+        if r.path is None or case_path.startswith(r.path)
+    ]

@@ -1,0 +1,69 @@
+"""Shared fixtures: a real database on each back end (SQLite file, throwaway PostgreSQL cluster)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from factories import Town, make_town
+from pg_cluster import PgCluster, PgUnavailable, pg_required
+
+from mediation_flow.db import make_engine
+from mediation_flow.storage import upgrade
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    try:
+        cluster = PgCluster.start()
+    except PgUnavailable as exc:
+        if pg_required():
+            pytest.fail(f"PostgreSQL is required here (CI) but unavailable: {exc}")
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    yield cluster
+    cluster.stop()
+
+
+def _url(backend: str, request: pytest.FixtureRequest, tmp_path: object) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path}/test.db"
+    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    return cluster.create_database(f"t_{uuid.uuid4().hex[:16]}")
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
+    """A fresh, empty database on each back end."""
+    return _url(request.param, request, tmp_path)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated database (reference data and workflow versions loaded) on each back end."""
+    eng = make_engine(db_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: object) -> Iterator[Engine]:
+    eng = make_engine(f"sqlite:///{tmp_path}/test.db")
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def town(engine: Engine) -> Town:
+    """The demo township's tree and one user per role (plus users of another village)."""
+    return make_town(engine)

@@ -1,0 +1,143 @@
+"""Plain factory functions for tests: a township, its users, intakes and driven cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert
+
+from mediation_flow.accounts import actor_for, hash_password
+from mediation_flow.db import write_transaction
+from mediation_flow.demo import DemoTownship, build_township
+from mediation_flow.engine import TransitionResult, apply_trigger
+from mediation_flow.intake import register_case
+from mediation_flow.models import User
+from mediation_flow.policy import Actor
+from mediation_flow.vocabulary import Role
+
+PASSWORD = "test-pass-1"
+_HASH = hash_password(PASSWORD)  # once per process: Argon2 is slow on purpose
+
+# The full successful path of the base workflow, with valid data for each trigger.
+HAPPY_PATH: list[tuple[str, dict[str, Any]]] = [
+    ("accept", {"rights_notified": True}),
+    ("start_mediation", {"all_parties_consent": True, "venue": "qingfeng_teahouse"}),
+    ("record_session", {"session_date": "2023-09-29", "content": "面对面调解"}),
+    (
+        "reach_agreement",
+        {
+            "form": "written",
+            "facts": "双方因通行发生争执",
+            "terms": "甲方让出通道一米",
+            "performance": "十日内在村委会履行",
+            "amount": "1200.50",
+            "signed_on": "2023-10-09",
+        },
+    ),
+    ("start_follow_up", {}),
+    ("record_visit", {"visited_on": "2023-10-20", "performed": "full", "satisfaction": "satisfied"}),
+    ("close_resolved", {}),
+]
+
+
+@dataclass
+class Town:
+    places: DemoTownship
+    actors: dict[str, Actor]
+
+    def __getitem__(self, key: str) -> Actor:
+        return self.actors[key]
+
+
+USERS = {
+    "supervisor": (Role.SUPERVISOR, "township"),
+    "mediator": (Role.MEDIATOR, "township"),
+    "village_mediator": (Role.MEDIATOR, "village0"),
+    "other_village_mediator": (Role.MEDIATOR, "village1"),
+    "grid_worker": (Role.GRID_WORKER, "grid0"),
+    "other_grid_worker": (Role.GRID_WORKER, "grid2"),
+    "liaison": (Role.LIAISON, "township"),
+    "admin": (Role.ADMIN, None),
+}
+
+
+def make_town(engine: Engine) -> Town:
+    with write_transaction(engine) as conn:
+        places = build_township(conn)
+        where = {
+            "township": places.township.id,
+            "village0": places.villages[0].id,
+            "village1": places.villages[1].id,
+            "grid0": places.grids[0].id,
+            "grid2": places.grids[2].id,
+            None: None,
+        }
+        actors = {}
+        for username, (role, place) in USERS.items():
+            user_id = conn.execute(
+                insert(User.__table__).values(
+                    username=username,
+                    display_name=username,
+                    role=role.value,
+                    jurisdiction_id=where[place],
+                    password_hash=_HASH,
+                    is_active=True,
+                )
+            ).inserted_primary_key[0]
+            actor = actor_for(conn, user_id)
+            assert actor is not None
+            actors[username] = actor
+    return Town(places, actors)
+
+
+def intake(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "title": "张三与李四相邻通行纠纷",
+        "category": "neighbourhood",
+        "source": "initiative",
+        "summary": "两户因院坝通道宽度发生争执。",
+        "people_involved": 2,
+        "amount": "1200",
+        "parties": [
+            {"role": "applicant", "name": "张三", "phone": "13812345678", "id_number": "11010519491231002X"},
+            {"role": "respondent", "name": "李四"},
+        ],
+    }
+    data.update(overrides)
+    return data
+
+
+def register(engine: Engine, town: Town, actor: str = "grid_worker", **overrides: Any) -> int:
+    effective_at = overrides.pop("effective_at", None)
+    now = overrides.pop("now", None)
+    return register_case(engine, actor=town[actor], intake=intake(**overrides), effective_at=effective_at, now=now)
+
+
+def drive(
+    engine: Engine,
+    case_id: int,
+    actor: Actor,
+    steps: list[tuple[str, dict[str, Any]]],
+    *,
+    version: int = 1,
+    moments: list[datetime] | None = None,
+) -> TransitionResult:
+    """Fire ``steps`` in order; returns the last result."""
+    result: TransitionResult | None = None
+    for index, (trigger, data) in enumerate(steps):
+        moment = moments[index] if moments else None
+        result = apply_trigger(
+            engine,
+            case_id=case_id,
+            actor=actor,
+            trigger=trigger,
+            expected_version=version,
+            data=dict(data),
+            effective_at=moment,
+            now=max(moment, datetime.now(moment.tzinfo)) if moment else None,
+        )
+        version = result.version
+    assert result is not None
+    return result

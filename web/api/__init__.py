@@ -1,0 +1,12 @@
+"""The JSON API under /api/v1."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from web.api import auth, cases, meta
+
+router = APIRouter(prefix="/api/v1")
+router.include_router(auth.router)
+router.include_router(meta.router)
+router.include_router(cases.router)

@@ -1,0 +1,149 @@
+"""Cases: intake, list, detail and transitions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import JSONResponse
+
+from mediation_flow import clock
+from mediation_flow.config import get_settings
+from mediation_flow.deadlines import clock_views
+from mediation_flow.engine import apply_trigger, available_triggers
+from mediation_flow.intake import register_case
+from mediation_flow.personal_data import mask_id_number, mask_phone
+from mediation_flow.policy import Actor, may_see_full_identity
+from mediation_flow.queries import CaseFilters, case_events, case_parties, case_workflow, get_case_row, list_cases
+from mediation_flow.reference import load_reference
+from mediation_flow.workflow.fields import choice_options
+from web.api.schemas import CaseDetail, CasePage, ErrorResponse, TransitionIn
+from web.deps import ApiActor, EngineDep
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorResponse} for status in (401, 403, 404, 409, 422)}
+
+
+def case_detail(engine: Any, actor: Actor, case_id: int) -> dict[str, Any]:
+    today = clock.local_date(clock.utcnow())
+    with engine.connect() as conn:
+        row = get_case_row(conn, actor, case_id)
+        workflow = case_workflow(conn, row)
+        parties = case_parties(conn, case_id)
+        events = case_events(conn, case_id)
+        reference = load_reference(conn)
+    full = may_see_full_identity(actor)
+    for party in parties:
+        if not full:
+            party["id_number"] = mask_id_number(party["id_number"]) or None
+            party["phone"] = mask_phone(party["phone"]) or None
+    options = available_triggers(workflow, row["state"], actor)
+    amount = row["amount_fen"]
+    return {
+        **row,
+        "amount": f"{amount // 100}.{amount % 100:02d}" if amount is not None else None,
+        "parties": parties,
+        "events": events,
+        "clocks": [
+            v.__dict__
+            for v in clock_views(
+                workflow.spec, row["clocks"], today=today, due_soon_days=get_settings().due_soon_working_days
+            )
+        ],
+        "available_triggers": [
+            {
+                "trigger": o.trigger,
+                "label": o.label,
+                "dest": o.dest,
+                "fields": [
+                    {
+                        "name": f.name,
+                        "label": f.label,
+                        "type": f.type,
+                        "required": f.required,
+                        "choices": choice_options(f, reference) if f.choices else None,
+                    }
+                    for f in o.fields
+                ],
+            }
+            for o in options
+        ],
+    }
+
+
+@router.post("", status_code=201, response_model=CaseDetail, responses=ERRORS)
+def create_case(
+    engine: EngineDep,
+    actor: ApiActor,
+    payload: Annotated[dict[str, Any], Body(description="纠纷登记：title, category, source, summary, parties …")],
+) -> JSONResponse | dict[str, Any]:
+    effective_raw = payload.pop("effective_at", None)
+    effective_at = _parse_moment(effective_raw)
+    case_id = register_case(engine, actor=actor, intake=payload, effective_at=effective_at)
+    return case_detail(engine, actor, case_id)
+
+
+def _parse_moment(raw: Any) -> datetime | None:
+    from mediation_flow.errors import InvalidData
+
+    if raw in (None, ""):
+        return None
+    try:
+        return clock.ensure_aware(datetime.fromisoformat(str(raw)))
+    except ValueError:
+        raise InvalidData(
+            [{"field": "effective_at", "message": "时间格式不正确，如 2023-09-28T09:00:00+08:00"}]
+        ) from None
+
+
+@router.get("", response_model=CasePage, responses=ERRORS)
+def search_cases(
+    engine: EngineDep,
+    actor: ApiActor,
+    state: Annotated[list[str] | None, Query(max_length=20)] = None,
+    village: Annotated[str | None, Query(max_length=32)] = None,
+    grid: Annotated[str | None, Query(max_length=32)] = None,
+    category: Annotated[str | None, Query(max_length=32)] = None,
+    source: Annotated[str | None, Query(max_length=32)] = None,
+    risk_grade: Annotated[str | None, Query(max_length=16)] = None,
+    level: Annotated[str | None, Query(max_length=16)] = None,
+    overdue: bool | None = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    filters = CaseFilters(
+        state=state or [],
+        village=village,
+        grid=grid,
+        category=category,
+        source=source,
+        risk_grade=risk_grade,
+        level=level,
+        overdue=overdue,
+    )
+    with engine.connect() as conn:
+        items, total = list_cases(
+            conn, actor, filters, today=clock.local_date(clock.utcnow()), page=page, page_size=page_size
+        )
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+@router.get("/{case_id}", response_model=CaseDetail, responses=ERRORS)
+def read_case(engine: EngineDep, actor: ApiActor, case_id: int) -> dict[str, Any]:
+    return case_detail(engine, actor, case_id)
+
+
+@router.post("/{case_id}/transitions", response_model=CaseDetail, responses=ERRORS)
+def fire_transition(engine: EngineDep, actor: ApiActor, case_id: int, body: TransitionIn) -> dict[str, Any]:
+    apply_trigger(
+        engine,
+        case_id=case_id,
+        actor=actor,
+        trigger=body.trigger,
+        expected_version=body.expected_version,
+        note=body.note,
+        data=body.data,
+        effective_at=body.effective_at,
+    )
+    return case_detail(engine, actor, case_id)

@@ -1,0 +1,29 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from mediation_flow.db import get_engine
+from mediation_flow.storage import sync_workflows
+from web.api import router as api_router
+from web.errors import install_api_error_handlers
+
+
+def create_app(engine: Engine | None = None) -> FastAPI:
+    app = FastAPI(
+        title="mediation_flow",
+        version="0.1.0",
+        description="矛盾纠纷调解案件管理：登记、受理、调解、协议、转办、回访、结案与统计。",
+    )
+    app.state.engine = engine or get_engine()
+    sync_workflows(app.state.engine)
+    install_api_error_handlers(app)
+    app.include_router(api_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
