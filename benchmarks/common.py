@@ -1,0 +1,136 @@
+"""Shared pieces of the benchmarks: databases to measure on, timing, the table format, the machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from factories import Town, make_town
+from pg_cluster import PgCluster, PgUnavailable
+from sqlalchemy import Engine
+
+from mediation_flow.db import make_engine
+from mediation_flow.storage import upgrade
+
+ROOT = Path(__file__).resolve().parents[1]
+
+__all__ = [
+    "PgCluster",
+    "PgUnavailable",
+    "Table",
+    "Town",
+    "fmt_rate",
+    "machine_info",
+    "median",
+    "pg_cluster",
+    "prepared_database",
+    "timed",
+]
+
+
+@dataclass
+class Table:
+    """One benchmark's result: a markdown table plus notes (targets met or missed, and why)."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        lines = [f"### {self.title}", "", "| " + " | ".join(self.headers) + " |"]
+        lines.append("|" + "|".join("---" for _ in self.headers) + "|")
+        lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in self.rows]
+        if self.notes:
+            lines.append("")
+            lines += [f"- {note}" for note in self.notes]
+        return "\n".join(lines) + "\n"
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    """Seconds one call of ``fn`` takes (monotonic, high resolution)."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def fmt_rate(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def prepared_database(url: str, *, synchronous: str | None = None) -> tuple[Engine, Town]:
+    """A migrated database (reference data, workflow versions) with the demo township and its users."""
+    engine = make_engine(url, synchronous=synchronous) if url.startswith("sqlite") else make_engine(url)
+    upgrade(engine)
+    return engine, make_town(engine)
+
+
+@contextmanager
+def pg_cluster() -> Iterator[PgCluster | None]:
+    """A throwaway PostgreSQL cluster, or None (with a message) where PostgreSQL is not installed."""
+    try:
+        cluster = PgCluster.start()
+    except PgUnavailable as exc:
+        print(f"PostgreSQL unavailable, skipping its rows: {exc}", file=sys.stderr)
+        yield None
+        return
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "-"
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        return out.stdout.strip() or "-"
+    except OSError:
+        return "-"
+
+
+def machine_info(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Where and with what the figures were measured."""
+    info = {
+        "cores": str(os.cpu_count()),
+        "cpu": _cpu_model(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "commit": _git_commit(),
+    }
+    for dist in ("sqlalchemy", "sqlmodel", "transitions", "psycopg", "fastapi", "uvicorn", "httpx"):
+        info[dist] = _version(dist)
+    info.update(extra or {})
+    return info
