@@ -1,0 +1,107 @@
+"""Workflow files: validated on load with file and field named; one Machine per version; cases pinned."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from factories import HAPPY_PATH, drive, register
+from sqlalchemy import select
+
+from mediation_flow.db import write_transaction
+from mediation_flow.models import Case
+from mediation_flow.workflow import registry as registry_module
+from mediation_flow.workflow.registry import WorkflowFileError, WorkflowRegistry, read_workflow_file, workflows_dir
+
+BASE = workflows_dir() / "people_mediation.yaml"
+
+
+def write(tmp_path: Path, mutate) -> Path:
+    data = yaml.safe_load(BASE.read_text("utf-8"))
+    mutate(data)
+    path = tmp_path / "people_mediation.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "message"),
+    [
+        (lambda d: d.update(initial="limbo"), "initial", "unknown state 'limbo'"),
+        (lambda d: d["transitions"][0].update(dest="nowhere"), "dest", "unknown state 'nowhere'"),
+        (lambda d: d["transitions"][0].update(roles=["emperor"]), "transitions.0.roles.0", "Input should be"),
+        (lambda d: d["transitions"][0].update(guards=["moon_is_full"]), "transitions.0.guards", "moon_is_full"),
+        (lambda d: d["clocks"]["mediation"].pop("basis"), "clocks.mediation.basis", "Field required"),
+        (lambda d: d["clocks"]["mediation"].update(stops_on=["teleport"]), "stops_on", "teleport"),
+        (lambda d: d["transitions"][1]["fields"][0].update(type="colour"), "transitions.1.fields.0.type", ""),
+        (lambda d: d["states"]["accepted"].update(colour="red"), "states.accepted.colour", "Extra inputs"),
+    ],
+)
+def test_invalid_file_names_file_and_field(tmp_path, mutate, field, message):
+    path = write(tmp_path, mutate)
+    with pytest.raises(WorkflowFileError) as info:
+        read_workflow_file(path)
+    assert str(path) in str(info.value)
+    assert field in info.value.field or field in info.value.message
+    assert message in str(info.value)
+
+
+def test_yaml_syntax_error_names_the_file(tmp_path):
+    path = tmp_path / "people_mediation.yaml"
+    path.write_text("name: [unclosed\n", "utf-8")
+    with pytest.raises(WorkflowFileError) as info:
+        read_workflow_file(path)
+    assert info.value.path == str(path) and info.value.field == "(syntax)"
+
+
+def test_one_machine_per_version_shared_by_every_case(sqlite_engine):
+    registry = WorkflowRegistry()
+    built = []
+    original = registry_module.build_machine
+
+    def counting(spec):
+        built.append(spec.name)
+        return original(spec)
+
+    registry_module.build_machine = counting
+    try:
+        with sqlite_engine.connect() as conn:
+            registry.sync(conn)
+            first = registry.get(conn, "people_mediation", 1)
+            for _ in range(50):
+                assert registry.get(conn, "people_mediation", 1).machine is first.machine
+    finally:
+        registry_module.build_machine = original
+    assert built.count("people_mediation") == 1
+
+
+def test_changed_file_is_a_new_version_and_old_cases_keep_working(sqlite_engine, tmp_path, monkeypatch):
+    from factories import make_town
+
+    town = make_town(sqlite_engine)
+    old_case = register(sqlite_engine, town)
+    folder = tmp_path / "wf"
+    shutil.copytree(workflows_dir(), folder)
+    changed = folder / "people_mediation.yaml"
+    data = yaml.safe_load(changed.read_text("utf-8"))
+    data["states"]["registered"]["label"] = "已登记（新版）"
+    data["clocks"]["mediation"]["duration"] = 45
+    changed.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    with write_transaction(sqlite_engine) as conn:
+        versions = registry_module.REGISTRY.sync(conn, folder)
+    try:
+        assert versions["people_mediation"] == 2
+        new_case = register(sqlite_engine, town)
+        with sqlite_engine.connect() as conn:
+            pinned = dict(conn.execute(select(Case.__table__.c.id, Case.__table__.c.workflow_version)).all())
+        assert pinned == {old_case: 1, new_case: 2}
+        assert drive(sqlite_engine, old_case, town["mediator"], HAPPY_PATH).state == "resolved"
+        assert drive(sqlite_engine, new_case, town["mediator"], HAPPY_PATH).state == "resolved"
+        # the same content again is the same version, not a third one
+        with write_transaction(sqlite_engine) as conn:
+            assert registry_module.REGISTRY.sync(conn, folder)["people_mediation"] == 2
+    finally:
+        with write_transaction(sqlite_engine) as conn:
+            registry_module.REGISTRY.sync(conn)
