@@ -72,6 +72,7 @@ def _check_case(conn: Any, registry: WorkflowRegistry, case: Any, events: list[A
             to_state=event.to_state,
             on=clock.local_date(clock.ensure_aware(event.effective_at)),
             data=dict(event.data or {}),
+            attributes=case["attributes"],
         )
     if clocks != (case["clocks"] or {}):
         found.append(Mismatch(case["id"], case["number"], "stored clocks differ from the events' clocks"))

@@ -26,7 +26,7 @@ STATUS_LABELS: dict[str, str] = {
 
 def _due(spec: ClockSpec, clock: dict[str, Any], calendar: WorkdayCalendar) -> str:
     started = date.fromisoformat(clock["started"])
-    length = spec.duration + int(clock.get("extended", 0)) + int(clock.get("paused", 0))
+    length = int(clock.get("duration", spec.duration)) + int(clock.get("extended", 0)) + int(clock.get("paused", 0))
     if spec.unit == "working_days":
         return calendar.add_working_days(started, length).isoformat()
     return calendar.calendar_deadline(started, length).isoformat()
@@ -47,8 +47,13 @@ def advance_clocks(
     on: date,
     data: dict[str, Any],
     calendar: WorkdayCalendar | None = None,
+    attributes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The clocks after an event ``trigger`` that left the case in ``to_state`` on local date ``on``."""
+    """The clocks after an event ``trigger`` that left the case in ``to_state`` on local date ``on``.
+
+    ``attributes`` (the case's intake attributes) choose the length of a clock with ``duration_by``;
+    that length is kept in the clock's state when it starts, so the due date never drifts.
+    """
     calendar = calendar or default_calendar()
     result: dict[str, Any] = {name: dict(state) for name, state in clocks.items()}
     for name, spec in workflow.clocks.items():
@@ -63,6 +68,8 @@ def advance_clocks(
             continue
         if trigger in spec.starts_on and (clock is None or clock.get("stopped") is not None):
             clock = {"started": on.isoformat(), "paused": 0, "extended": 0, "paused_since": None, "stopped": None}
+            if spec.duration_by:
+                clock["duration"] = spec.duration_for(attributes)
             result[name] = clock
         if clock is None or clock.get("stopped") is not None:
             continue

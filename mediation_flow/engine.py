@@ -149,6 +149,7 @@ def _apply(
         effective_date=clock.local_date(moment),
         count_events=lambda name: _count_events(conn, case_id, name),
         last_event_data=lambda name: _last_event_data(conn, case_id, name),
+        workflow=workflow.spec,
     )
     subject = _Subject(state)
     if not workflow.machine.events[trigger].trigger(subject, ctx=ctx):
@@ -163,6 +164,7 @@ def _apply(
         to_state=subject.state,
         on=ctx.effective_date,
         data=cleaned,
+        attributes=row["attributes"],
     )
     new_version = expected_version + 1
     values = {

@@ -234,7 +234,13 @@ def _register(
     seq = next_case_seq(conn, township.id, local_day.year)
     risk = data.risk_grade or suggest_risk_grade(data)
     clocks = advance_clocks(
-        workflow.spec, {}, trigger=CREATION_TRIGGER, to_state=workflow.spec.initial, on=local_day, data={}
+        workflow.spec,
+        {},
+        trigger=CREATION_TRIGGER,
+        to_state=workflow.spec.initial,
+        on=local_day,
+        data={},
+        attributes=attributes,
     )
     case_id = conn.execute(
         insert(CASES).values(

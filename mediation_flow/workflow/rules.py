@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from mediation_flow.vocabulary import Level
+from mediation_flow.workflow.schema import WorkflowSpec
 
 
 @dataclass
@@ -26,6 +27,7 @@ class RuleContext:
     last_event_data: Callable[[str], dict[str, Any] | None]
     updates: dict[str, Any] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    workflow: WorkflowSpec | None = None
 
 
 Guard = Callable[[RuleContext], str | None]
@@ -69,12 +71,41 @@ def parties_consent(ctx: RuleContext) -> str | None:
 
 @guard
 def extension_within_limit(ctx: RuleContext) -> str | None:
+    """Each extended clock: the approver's role, the fields its ``extend.requires`` names, and the
+    running total against ``extend.max_days``. ``data.clock`` picks one clock; else every extendable one."""
     clocks = ctx.case.get("clocks") or {}
-    used = sum(int(c.get("extended_days", 0)) for c in clocks.values() if isinstance(c, dict))
     requested = int(ctx.data.get("days", 0))
-    limit = 30
-    if used + requested > limit:
-        return f"累计延长不得超过{limit}日（已延长{used}日）"
+    target = ctx.data.get("clock")
+    specs = ctx.workflow.clocks if ctx.workflow is not None else {}
+    for name, spec in specs.items():
+        if spec.extend is None or (target and name != target):
+            continue
+        state = clocks.get(name)
+        if not state or state.get("stopped"):
+            if target:
+                return f"“{spec.label}”未在计时，无法延长"
+            continue
+        if ctx.actor_role not in spec.extend.approver_roles:
+            return f"延长“{spec.label}”须由有审批权限的人员批准"
+        for required in spec.extend.requires:
+            if not ctx.data.get(required):
+                label = (
+                    next(
+                        (
+                            f.label
+                            for t in ctx.workflow.transitions_for(spec.extend.trigger)
+                            for f in t.fields
+                            if f.name == required
+                        ),
+                        required,
+                    )
+                    if ctx.workflow
+                    else required
+                )
+                return f"延长“{spec.label}”须：{label}"
+        used = int(state.get("extended", 0))
+        if used + requested > spec.extend.max_days:
+            return f"“{spec.label}”累计延长不得超过{spec.extend.max_days}日（已延长{used}日）"
     return None
 
 
@@ -134,3 +165,35 @@ def raise_level(ctx: RuleContext) -> None:
 def set_venue(ctx: RuleContext) -> None:
     if ctx.data.get("venue"):
         ctx.updates["venue"] = ctx.data["venue"]
+
+
+@guard
+def result_reported(ctx: RuleContext) -> str | None:
+    """三调对接: a referred-in case is closed only after its result went back to the referring body."""
+    return None if ctx.count_events("report_back") > 0 else "结案前须将调解结果反馈移交单位（report_back）"
+
+
+@guard
+def feedback_recorded(ctx: RuleContext) -> str | None:
+    """An outbound referral is closed only once the receiving body's feedback is recorded."""
+    return None if ctx.count_events("record_feedback") > 0 else "结案前须登记接收单位的办理反馈"
+
+
+@guard
+def risk_grade_changes(ctx: RuleContext) -> str | None:
+    return "风险等级未改变" if ctx.data.get("grade") == ctx.case.get("risk_grade") else None
+
+
+@effect
+def set_risk_grade(ctx: RuleContext) -> None:
+    """A user's override of the suggested colour; the event keeps the old and new grade."""
+    ctx.data["from_grade"] = ctx.case.get("risk_grade")
+    ctx.updates["risk_grade"] = ctx.data["grade"]
+
+
+@guard
+def file_returned_on_failure(ctx: RuleContext) -> str | None:
+    """诉调: when mediation failed, the file goes back to the court with the result."""
+    if ctx.case.get("state") == "failed" and not ctx.data.get("file_returned"):
+        return "调解不成的，须将案卷材料退回人民法院（请确认“案卷已退回法院”）"
+    return None

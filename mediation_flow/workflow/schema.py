@@ -64,22 +64,46 @@ class TransitionSpec(_Strict):
 
 
 class ExtendSpec(_Strict):
+    """How a clock is lengthened: by which trigger, by how much in all, approved by whom, and which
+    of the trigger's fields must be true or filled (e.g. the parties' consent, an approval reference)."""
+
     trigger: str
     max_days: int = Field(gt=0)
     approver_roles: list[Role] = Field(min_length=1)
+    requires: list[str] = []
+
+
+class DurationRule(_Strict):
+    """A clock length that applies when the case's intake attributes match ``when`` (all of them)."""
+
+    when: dict[str, str] = Field(min_length=1)
+    duration: int = Field(gt=0)
 
 
 class ClockSpec(_Strict):
-    """A legal or local time limit: when it starts, stops, pauses, how it is extended, and why."""
+    """A legal or local time limit: when it starts, stops, pauses, how it is extended, and why.
+
+    ``duration_by`` lists lengths that depend on intake attributes (first match wins; ``duration``
+    otherwise), e.g. a court referral's 30 days (委派) or 15/7 days (委托, ordinary/simplified).
+    """
 
     label: str = Field(min_length=1)
     duration: int = Field(gt=0)
+    duration_by: list[DurationRule] = []
     unit: Literal["calendar_days", "working_days"]
     starts_on: list[str] = Field(min_length=1)
     stops_on: list[str] = Field(min_length=1)
     pauses_in: list[str] = []
     extend: ExtendSpec | None = None
     basis: str = Field(min_length=4)
+
+    def duration_for(self, attributes: dict[str, object] | None) -> int:
+        """The clock's length for a case with these intake attributes."""
+        attributes = attributes or {}
+        for rule in self.duration_by:
+            if all(str(attributes.get(key)) == value for key, value in rule.when.items()):
+                return rule.duration
+        return self.duration
 
 
 class WorkflowSpec(_Strict):
@@ -128,8 +152,18 @@ class WorkflowSpec(_Strict):
             for state in clock.pauses_in:
                 if state not in states:
                     raise ValueError(f"clocks.{name}.pauses_in: unknown state '{state}'")
+            intake_names = {f.name for f in self.intake_fields}
+            for index, rule in enumerate(clock.duration_by):
+                for key in rule.when:
+                    if key not in intake_names:
+                        raise ValueError(f"clocks.{name}.duration_by[{index}].when: unknown intake field '{key}'")
             if clock.extend and clock.extend.trigger not in triggers:
                 raise ValueError(f"clocks.{name}.extend.trigger: unknown trigger '{clock.extend.trigger}'")
+            if clock.extend:
+                given = {f.name for t in self.transitions_for(clock.extend.trigger) for f in t.fields}
+                for required in clock.extend.requires:
+                    if required not in given:
+                        raise ValueError(f"clocks.{name}.extend.requires: '{required}' is not a field of the trigger")
         return self
 
     def transitions_for(self, trigger: str) -> list[TransitionSpec]:
