@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from mediation_flow.accounts import actor_for, add_user
+from mediation_flow.clock import utcnow
 from mediation_flow.db import write_transaction
 from mediation_flow.engine import apply_trigger
 from mediation_flow.intake import register_case
@@ -96,22 +97,21 @@ TITLES = {
     "land_contract": "{a}与{b}土地承包经营权纠纷",
     "consumer": "{a}与{b}消费纠纷",
 }
-# Target states and the share of demo cases that end there.
-PATHS: list[tuple[str, int]] = [
-    ("resolved", 60),
-    ("following_up", 10),
-    ("closed", 10),
-    ("mediating", 12),
-    ("registered", 6),
-    ("accepted", 6),
-    ("agreed", 5),
-    ("confirming", 3),
-    ("suspended", 4),
-    ("failed", 4),
-    ("referred", 4),
-    ("withdrawn", 3),
-    ("rejected", 3),
+# Target states and their weights: the 2023–2024 history is settled; the last weeks are still open.
+HISTORY_PATHS: list[tuple[str, int]] = [("resolved", 75), ("closed", 10), ("withdrawn", 5), ("rejected", 5)]
+CURRENT_PATHS: list[tuple[str, int]] = [
+    ("registered", 3),
+    ("accepted", 3),
+    ("mediating", 6),
+    ("suspended", 2),
+    ("agreed", 2),
+    ("confirming", 1),
+    ("following_up", 3),
+    ("failed", 1),
+    ("referred", 2),
 ]
+CURRENT_SHARE = 0.15
+CURRENT_WINDOW = timedelta(days=40)
 
 
 def _name(rng: random.Random) -> str:
@@ -172,17 +172,21 @@ def load_demo(engine: Engine, *, seed: int = 2023, cases: int = 150, now: dateti
         supervisor = actor_for(conn, ids["sifasuo"])
         mediator_ids = [ids["tiaojie"], ids["tiaojie2"]]
     assert supervisor is not None
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     start = datetime(2023, 1, 3, 1, 30, tzinfo=UTC)
     span = (datetime(2024, 12, 20, tzinfo=UTC) - start).total_seconds()
     sources = ["initiative", "application", "police", "court", "petition", "department"]
     categories = list(TITLES)
-    targets = [t for t, weight in PATHS for _ in range(weight)]
+    history = [t for t, weight in HISTORY_PATHS for _ in range(weight)]
+    current = [t for t, weight in CURRENT_PATHS for _ in range(weight)]
+    current_count = int(cases * CURRENT_SHARE)
     for index in range(cases):
-        registered = start + timedelta(seconds=span * index / cases + rng.randint(0, 36_000))
-        target = "resolved" if index < 4 else rng.choice(targets)
-        if registered > now - timedelta(days=60) and target in ("registered", "accepted"):
-            target = "resolved"
+        if index < cases - current_count:
+            registered = start + timedelta(seconds=span * index / cases + rng.randint(0, 36_000))
+            target = "resolved" if index < 4 else rng.choice(history)
+        else:
+            registered = now - CURRENT_WINDOW * rng.random()
+            target = rng.choice(current)
         _demo_case(
             engine,
             rng,
@@ -191,6 +195,7 @@ def load_demo(engine: Engine, *, seed: int = 2023, cases: int = 150, now: dateti
             mediator_ids,
             registered,
             target,
+            now=now,
             source=sources[index % len(sources)],
             category=rng.choice(categories),
         )
@@ -206,6 +211,7 @@ def _demo_case(
     registered: datetime,
     target: str,
     *,
+    now: datetime,
     source: str,
     category: str,
 ) -> None:
@@ -216,7 +222,7 @@ def _demo_case(
         engine,
         actor=supervisor,
         effective_at=registered,
-        now=max(registered, datetime.now(UTC)),
+        now=max(registered, now),
         intake={
             "title": TITLES[category].format(a=a, b=b),
             "category": category,
@@ -243,8 +249,9 @@ def _demo_case(
     steps = _steps(target)
     if steps:
         steps = [("assign", {"mediator_id": rng.choice(mediator_ids)}), *steps]
+    room = (now - registered) / (len(steps) + 1)
     for trigger, template in steps:
-        moment += timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 5))
+        moment += min(timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 5)), room)
         day = moment.date().isoformat()
         data = {k: (day if v == "" else v) for k, v in template.items()}
         result = apply_trigger(
@@ -255,6 +262,6 @@ def _demo_case(
             expected_version=version,
             data=data,
             effective_at=moment,
-            now=max(moment, datetime.now(UTC)),
+            now=max(moment, now),
         )
         version = result.version
