@@ -1,0 +1,81 @@
+"""The mediation-flow command, run as a user would: a fresh data folder, real subprocesses."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+CLI = [sys.executable, "-m", "mediation_flow.cli"]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MEDIATION_FLOW_")}
+    return {**clean, "MEDIATION_FLOW_DATA_DIR": str(tmp_path / "var")}
+
+
+def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], env=env, input=stdin, capture_output=True, text=True, timeout=300)
+
+
+def test_upgrade_demo_check_and_users(env, tmp_path):
+    assert run(env, "db", "upgrade").returncode == 0
+    demo = run(env, "demo", "--cases", "12")
+    assert demo.returncode == 0, demo.stderr
+    assert "sifasuo" in demo.stdout and "sifasuo-demo2023" in demo.stdout
+    assert run(env, "demo").returncode == 1, "the demo never loads into a database that has data"
+    check = run(env, "check")
+    assert check.returncode == 0 and "checked 12 cases, 0 mismatches" in check.stdout
+    added = run(
+        env, "users", "add", "liwei", "--role", "mediator", "--jurisdiction", "500101001001", stdin="s3cret-pass\n"
+    )
+    assert added.returncode == 0, added.stderr
+    weak = run(env, "users", "add", "weak", "--role", "mediator", "--jurisdiction", "500101001", stdin="123\n")
+    assert weak.returncode == 2 and "密码至少8位" in weak.stderr
+    nowhere = run(env, "users", "add", "lost", "--role", "mediator", stdin="s3cret-pass\n")
+    assert nowhere.returncode == 2 and "辖区" in nowhere.stderr
+    admin = run(env, "users", "add", "root2", "--role", "admin", stdin="s3cret-pass\n")
+    assert admin.returncode == 0, admin.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_run_migrates_loads_the_demo_and_serves(env):
+    port = free_port()
+    server = subprocess.Popen(
+        [*CLI, "run", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("server did not start")
+        token = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/auth/token", data={"username": "sifasuo", "password": "sifasuo-demo2023"}
+        )
+        assert token.status_code == 200, token.text
+        cases = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/cases",
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        ).json()
+        assert cases["total"] == 150
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert "sifasuo-demo2023" in output and f"http://127.0.0.1:{port}/" in output
