@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -64,6 +65,37 @@ def add_user(
 def set_password(conn: Connection, *, user_id: int, password: str) -> None:
     check_password_strength(password)
     conn.execute(update(USERS).where(USERS.c.id == user_id).values(password_hash=hash_password(password)))
+
+
+def change_password(conn: Connection, *, user_id: int, current_password: str, new_password: str) -> None:
+    """Change one's own password: the current one must be given; the new one must differ and be strong."""
+    row = conn.execute(select(USERS).where(USERS.c.id == user_id)).first()
+    try:
+        _hasher.verify(row.password_hash if row else _DUMMY_HASH, current_password)
+    except (VerificationError, InvalidHashError):
+        raise InvalidData([{"field": "current_password", "message": "当前密码不正确"}]) from None
+    if new_password == current_password:
+        raise InvalidData([{"field": "new_password", "message": "新密码不能与当前密码相同"}])
+    set_password(conn, user_id=user_id, password=new_password)
+
+
+def password_stamp(conn: Connection, user_id: int) -> str | None:
+    """A short fingerprint of the password hash: tokens carry it, so a password change ends them."""
+    hashed = conn.execute(select(USERS.c.password_hash).where(USERS.c.id == user_id)).scalar()
+    return hashlib.sha256(hashed.encode()).hexdigest()[:16] if hashed else None
+
+
+def accounts_with_password(conn: Connection, candidates: dict[str, str]) -> list[str]:
+    """Which of ``{username: password}`` still sign in with that password (e.g. the demo defaults)."""
+    rows = conn.execute(select(USERS.c.username, USERS.c.password_hash).where(USERS.c.username.in_(candidates)))
+    found = []
+    for username, hashed in rows:
+        try:
+            if _hasher.verify(hashed, candidates[username]):
+                found.append(username)
+        except (VerificationError, InvalidHashError):
+            continue
+    return sorted(found)
 
 
 def actor_for(conn: Connection, user_id: int) -> Actor | None:

@@ -66,6 +66,19 @@ def _print_logins(passwords: dict[str, str]) -> None:
         typer.echo(f"  {username:<10} {password:<22} {DEMO_PASSWORDS[username][3]}")
 
 
+def _warn_default_passwords(engine: object) -> None:
+    """On an existing database, name the accounts that still accept a demo password."""
+    from mediation_flow.accounts import accounts_with_password
+    from mediation_flow.demo import DEMO_PASSWORDS, demo_password
+
+    with get_engine().connect() as conn:
+        weak = accounts_with_password(conn, {name: demo_password(name) for name in DEMO_PASSWORDS})
+    if weak:
+        typer.echo(f"警告：以下账号仍使用演示默认密码，请立即修改：{'、'.join(weak)}", err=True)
+    elif not _has_cases_or_users(engine):
+        typer.echo("数据库中还没有用户：请用 mediation-flow users add 添加。", err=True)
+
+
 @app.command()
 def check() -> None:
     """Verify that every case's state, version and deadlines equal the replay of its events."""
@@ -128,18 +141,18 @@ def run(
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
     """What `make run` does: migrate, load the demo into a new database, and serve."""
-    from mediation_flow.demo import DEMO_PASSWORDS, load_demo
+    from mediation_flow.demo import load_demo
     from mediation_flow.storage import is_initialised, upgrade
 
     engine = get_engine()
     new = not is_initialised(engine)
     upgrade(engine)
-    if new or not _has_cases_or_users(engine):
+    if new:  # only a brand-new database gets the demo accounts and their known passwords
         typer.echo("新数据库：正在加载演示数据（青龙镇）……")
         _print_logins(load_demo(engine))
     else:
         typer.echo("使用已有数据库：" + _safe_url())
-        typer.echo("演示账号：" + "、".join(DEMO_PASSWORDS) + "（如为演示库，密码为 用户名-demo2023）")
+        _warn_default_passwords(engine)
     typer.echo(f"请在浏览器打开 http://{host}:{port}/ 登录")
     serve(host=host, port=port, workers=1)
 

@@ -177,3 +177,33 @@ class CaseEvent(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One sign-in attempt (API token or login page); recent failures lock an account or an address."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_username_at", "username", "at"),
+        Index("ix_login_attempt_address_at", "address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    address: str = Field(max_length=64)
+    succeeded: bool = False
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class AccessLog(SQLModel, table=True):
+    """Who saw personal data in full (e.g. a party's whole ID number on the case page), and when."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_case_at", "case_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="dispute_case.id")
+    action: str = Field(max_length=32)
+    detail: str = Field(default="", max_length=255)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

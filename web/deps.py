@@ -8,10 +8,10 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Engine
 
-from mediation_flow.accounts import actor_for
+from mediation_flow.accounts import actor_for, password_stamp
 from mediation_flow.errors import AuthenticationFailed
 from mediation_flow.policy import Actor
-from web.tokens import read_token
+from web.tokens import read_token_claims
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -25,14 +25,23 @@ EngineDep = Annotated[Engine, Depends(get_db)]
 
 
 def api_actor(engine: EngineDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:
-    user_id = read_token(token) if token else None
-    if user_id is None:
+    claims = read_token_claims(token) if token else None
+    if claims is None:
         raise AuthenticationFailed("请先登录（令牌缺失、无效或已过期）")
+    user_id, stamp = claims
     with engine.connect() as conn:
         actor = actor_for(conn, user_id)
+        current_stamp = password_stamp(conn, user_id)
     if actor is None:
         raise AuthenticationFailed("账号不存在或已停用")
+    if stamp != current_stamp:
+        raise AuthenticationFailed("密码已修改，请重新登录")
     return actor
+
+
+def client_address(request: Request) -> str:
+    """The client's address (uvicorn's --proxy-headers puts the real one here behind a proxy)."""
+    return request.client.host if request.client else "unknown"
 
 
 ApiActor = Annotated[Actor, Depends(api_actor)]

@@ -52,6 +52,8 @@ def install_api_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if exc.status == 429 and "retry_after" in exc.details:
+            headers = {"Retry-After": str(exc.details["retry_after"])}
         return JSONResponse(error_body(**exc.as_dict()), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

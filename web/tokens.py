@@ -1,4 +1,8 @@
-"""Signed, expiring bearer tokens for the API (itsdangerous; no server-side store needed)."""
+"""Signed, expiring bearer tokens for the API (itsdangerous; no server-side store needed).
+
+A token carries the user id and a fingerprint of the user's password hash (``accounts.password_stamp``):
+changing the password ends every token issued before.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +17,25 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(get_settings().resolved_secret_key(), salt=_SALT)
 
 
-def issue_token(user_id: int) -> str:
-    return _serializer().dumps({"uid": user_id})
+def issue_token(user_id: int, stamp: str = "") -> str:
+    return _serializer().dumps({"uid": user_id, "st": stamp})
 
 
-def read_token(token: str) -> int | None:
-    """The user id inside a valid, unexpired token; None otherwise."""
+def read_token_claims(token: str) -> tuple[int, str] | None:
+    """(user id, password stamp) inside a valid, unexpired token; None otherwise."""
     try:
         payload = _serializer().loads(token, max_age=get_settings().token_minutes * 60)
     except (BadSignature, SignatureExpired):
         return None
-    uid = payload.get("uid") if isinstance(payload, dict) else None
-    return uid if isinstance(uid, int) else None
+    if not isinstance(payload, dict):
+        return None
+    uid, stamp = payload.get("uid"), payload.get("st", "")
+    if not isinstance(uid, int) or isinstance(uid, bool) or not isinstance(stamp, str):
+        return None
+    return uid, stamp
+
+
+def read_token(token: str) -> int | None:
+    """The user id inside a valid, unexpired token; None otherwise."""
+    claims = read_token_claims(token)
+    return claims[0] if claims else None

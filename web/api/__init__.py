@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.api import auth, cases, meta
+from web.api import account, auth, cases, meta
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(auth.router)
+router.include_router(account.router)
 router.include_router(meta.router)
 router.include_router(cases.router)
