@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from mediation_flow import jurisdictions
+from mediation_flow.errors import NotFound
+from mediation_flow.workflow.diagram import mermaid
 from mediation_flow.workflow.registry import REGISTRY
 from web.api.schemas import JurisdictionNode, WorkflowOut
 from web.deps import ApiActor, EngineDep
@@ -35,3 +39,26 @@ def list_workflows(engine: EngineDep, actor: ApiActor) -> list[WorkflowOut]:
         )
         for c in compiled
     ]
+
+
+@router.get("/workflows/{name}/diagram")
+def workflow_diagram(
+    engine: EngineDep,
+    actor: ApiActor,
+    name: str,
+    version: Annotated[int | None, Query(ge=1)] = None,
+    internal: bool = False,
+) -> dict[str, object]:
+    """The workflow (current version, or ``version``) as mermaid ``stateDiagram-v2`` text, drawn from
+    the same Machine the engine runs. ``internal`` adds a note per state listing internal steps."""
+    with engine.connect() as conn:
+        try:
+            compiled = REGISTRY.current(conn, name) if version is None else REGISTRY.get(conn, name, version)
+        except LookupError:
+            raise NotFound("流程或版本不存在", workflow=name[:64], version=version) from None
+    return {
+        "name": compiled.name,
+        "title": compiled.spec.title,
+        "version": compiled.version,
+        "mermaid": mermaid(compiled, include_internal=internal),
+    }
