@@ -132,7 +132,10 @@ def serve(
     """Serve the web UI and the API (uvicorn)."""
     import uvicorn
 
-    uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    # Our middleware writes the access log as JSON with personal data masked; uvicorn's would not mask.
+    uvicorn.run(
+        "web.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info", access_log=False
+    )
 
 
 @app.command()

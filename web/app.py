@@ -9,6 +9,9 @@ from mediation_flow.db import get_engine
 from mediation_flow.storage import sync_workflows
 from web.api import router as api_router
 from web.errors import install_api_error_handlers
+from web.health import router as health_router
+from web.middleware import SecurityMiddleware, configure_logging
+from web.pages import install_pages
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
@@ -21,9 +24,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     sync_workflows(app.state.engine)
     install_api_error_handlers(app)
     app.include_router(api_router)
+    install_pages(app)
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app.include_router(health_router)
+    configure_logging()
+    app.add_middleware(SecurityMiddleware)  # added last: outermost, so every response gets the headers
 
     return app

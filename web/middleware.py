@@ -1,0 +1,149 @@
+"""Security headers, a request id, and one structured (JSON) log line per request.
+
+A plain ASGI middleware (no BaseHTTPMiddleware): it wraps ``send`` to add headers and to learn the
+status, so streamed responses stay streamed. Every log message goes through
+``personal_data.mask_text``: an ID number or a mobile number typed into a URL never reaches the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from contextvars import ContextVar
+from typing import Any, TextIO
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mediation_flow.personal_data import mask_text
+
+REQUEST_ID_HEADER = "X-Request-ID"
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# Swagger UI (/docs) loads its script and styles from a CDN and runs an inline script; it gets its own policy.
+DOCS_CSP = "default-src 'self'; script-src 'self' https://cdn.jsdelivr.net 'unsafe-inline'; " + (
+    "style-src 'self' https://cdn.jsdelivr.net 'unsafe-inline'; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "object-src 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+access_log = logging.getLogger("mediation_flow.access")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, masked message, request id and any ``extra`` fields."""
+
+    FIELDS = ("method", "path", "status", "duration_ms", "client")
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": mask_text(record.getMessage()),
+            "request_id": getattr(record, "request_id", None) or request_id_var.get(),
+        }
+        for name in self.FIELDS:
+            if hasattr(record, name):
+                value = getattr(record, name)
+                entry[name] = mask_text(value) if isinstance(value, str) else value
+        if record.exc_info:
+            entry["exc"] = mask_text(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+JsonFormatter.converter = time.gmtime
+
+
+def configure_logging(stream: TextIO | None = None, level: int = logging.INFO) -> logging.Handler:
+    """Send the ``mediation_flow`` loggers to ``stream`` (stderr) as JSON lines; idempotent."""
+    logger = logging.getLogger("mediation_flow")
+    for handler in logger.handlers:
+        if getattr(handler, "_mediation_flow_json", False) and stream is None:
+            return handler
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    handler._mediation_flow_json = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+    return handler
+
+
+class SecurityMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        path = scope.get("path", "")
+        csp = DOCS_CSP if path in ("/docs", "/redoc") else CSP
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                present = {k.lower() for k, _ in headers}
+                extra = {"Content-Security-Policy": csp, **SECURITY_HEADERS, REQUEST_ID_HEADER: request_id}
+                for name, value in extra.items():
+                    if name.lower().encode() not in present or name == REQUEST_ID_HEADER:
+                        headers.append((name.lower().encode(), value.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            query = scope.get("query_string", b"").decode("latin-1")
+            access_log.info(
+                "%s %s%s %s",
+                scope.get("method", ""),
+                path,
+                f"?{query}" if query else "",
+                status,
+                extra={
+                    "request_id": request_id,
+                    "method": scope.get("method", ""),
+                    "path": path + (f"?{query}" if query else ""),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "client": (scope.get("client") or ("-",))[0],
+                },
+            )
+            request_id_var.reset(token)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
