@@ -1,0 +1,64 @@
+"""The written definitions of the figures (``definitions.yaml``), loaded once, rendered for the docs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class FigureDefinition:
+    key: str
+    label: str
+    unit: str
+    numerator: str
+    denominator: str
+    date: str
+
+
+@dataclass(frozen=True)
+class Definitions:
+    common: dict[str, str]
+    settings: dict[str, Any]
+    figures: dict[str, FigureDefinition]
+
+
+@lru_cache
+def load_definitions() -> Definitions:
+    text = resources.files("mediation_flow.stats").joinpath("definitions.yaml").read_text("utf-8")
+    raw = yaml.safe_load(text)
+    figures = {key: FigureDefinition(key=key, **spec) for key, spec in raw["figures"].items()}
+    return Definitions(common=raw["common"], settings=raw["settings"], figures=figures)
+
+
+def settings() -> dict[str, Any]:
+    return load_definitions().settings
+
+
+def definitions_markdown() -> str:
+    """The definitions as a Markdown section (docs/statistics.md is generated from this)."""
+    defs = load_definitions()
+    lines = [
+        "# 统计口径 (statistics definitions)",
+        "",
+        "Generated from `mediation_flow/stats/definitions.yaml`; edit the YAML, not this file, and regenerate",
+        "with `python -m mediation_flow.stats.definitions > docs/statistics.md` (a test checks they match).",
+        "Every figure is computed by SQL aggregation over `case_event`",
+        "joined to `dispute_case`; each can be drilled down to the list of cases behind it.",
+        "",
+        "## 通用规则",
+        "",
+    ]
+    lines += [f"- {text}" for text in defs.common.values()]
+    lines += ["", "## 指标", "", "| 指标 | 键 | 单位 | 分子（计数） | 分母 | 日期口径 |", "|---|---|---|---|---|---|"]
+    for f in defs.figures.values():
+        lines.append(f"| {f.label} | `{f.key}` | {f.unit} | {f.numerator} | {f.denominator} | {f.date} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(definitions_markdown(), end="")

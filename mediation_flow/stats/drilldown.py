@@ -1,0 +1,88 @@
+"""Drill-down: the exact cases behind each figure, from the same conditions that count them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from mediation_flow.errors import InvalidData
+from mediation_flow.stats.figures import (
+    SOURCE,
+    E,
+    close_days_query,
+    conversions_query,
+    event_conditions,
+    grouped_conditions,
+    level_at_agreement,
+    performed_query,
+    petition_flag_condition,
+    referral_in_resolved_query,
+)
+from mediation_flow.stats.scope import Scope
+
+# Rates drill down to their numerator; the denominator is a figure of its own.
+ALIASES = {"success_rate": "resolved", "on_time_rate": "on_time", "performance_rate": "performed"}
+GROUPED = {
+    "by_source",
+    "by_category",
+    "by_village",
+    "referral_in",
+    "referral_out",
+    "escalations",
+    "monthly_taken_in",
+    "monthly_resolved",
+}
+SPECIAL = {
+    "performed",
+    "agreement_amount",
+    "resolved_by_level",
+    "referral_in_resolved",
+    "petitions_resolved",
+    "conversions",
+    "days_to_close_avg",
+    "days_to_close_p90",
+}
+
+
+def drillable() -> set[str]:
+    return set(event_conditions()) | set(ALIASES) | GROUPED | SPECIAL
+
+
+def case_ids(conn: Connection, scope: Scope, figure: str, key: str | None = None) -> list[int]:
+    """Ids of the cases counted in ``figure`` (and in its group ``key`` for a breakdown), ascending."""
+    figure = ALIASES.get(figure, figure)
+    query = _query(conn, scope, figure, key)
+    sub = query.subquery()
+    return [int(i) for i in conn.execute(select(sub.c.case_id).distinct().order_by(sub.c.case_id)).scalars()]
+
+
+def _query(conn: Connection, scope: Scope, figure: str, key: str | None) -> Any:
+    dialect = conn.dialect.name
+    base = select(E.c.case_id).select_from(SOURCE).where(scope.in_period(), scope.in_subtree())
+    conditions = event_conditions()
+    if figure in GROUPED:
+        condition, grouping, _ = grouped_conditions(scope, dialect)[figure]
+        query = base.where(condition)
+        return query.where(grouping == key) if key is not None else query
+    if figure == "petitions_resolved":
+        query = base.where(conditions["petition_cases_resolved"])
+        return query.where(petition_flag_condition(dialect, key)) if key is not None else query
+    if figure in ("referral_in_resolved", "conversions"):
+        query = referral_in_resolved_query(scope) if figure == "referral_in_resolved" else conversions_query(scope)
+        sub = query.subquery()
+        keyed = select(sub.c.case_id)
+        return keyed.where(sub.c.key == key) if key is not None else keyed
+    if figure == "resolved_by_level":
+        first, level = level_at_agreement(scope)
+        query = select(first.c.case_id)
+        return query.where(level == key) if key is not None else query
+    if figure == "performed":
+        return performed_query(scope)
+    if figure == "agreement_amount":
+        return base.where(conditions["resolved"])
+    if figure in ("days_to_close_avg", "days_to_close_p90"):
+        return select(close_days_query(scope, dialect).c.case_id)
+    if figure in conditions:
+        return base.where(conditions[figure])
+    raise InvalidData([{"field": "figure", "message": f"未知指标：{figure[:40]}"}])

@@ -1,0 +1,77 @@
+"""What a report covers: a jurisdiction subtree, a local-date period [start, end), as of a moment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import Connection, and_
+
+from mediation_flow import clock
+from mediation_flow.errors import InvalidData
+from mediation_flow.jurisdictions import Place, get_by_code, township_of
+from mediation_flow.models import Case, CaseEvent
+
+CASES, EVENTS = Case.__table__, CaseEvent.__table__
+
+
+@dataclass(frozen=True)
+class Scope:
+    place: Place
+    start: date
+    end: date
+    as_of: datetime
+    township_name: str = ""
+
+    @property
+    def start_utc(self) -> datetime:
+        return datetime.combine(self.start, time(), tzinfo=clock.LOCAL_TZ).astimezone(UTC)
+
+    @property
+    def end_utc(self) -> datetime:
+        return datetime.combine(self.end, time(), tzinfo=clock.LOCAL_TZ).astimezone(UTC)
+
+    @property
+    def path_upper(self) -> str:
+        """The smallest string above every path in the subtree ('/' + 1 is '0')."""
+        return self.place.path[:-1] + "0"
+
+    @property
+    def year(self) -> int:
+        return self.start.year
+
+    def in_subtree(self, cases: Any = CASES) -> Any:
+        """Range form of ``jurisdiction_path LIKE '/1/2/%'`` that both back ends answer from the index."""
+        return and_(cases.c.jurisdiction_path >= self.place.path, cases.c.jurisdiction_path < self.path_upper)
+
+    def in_period(self, events: Any = EVENTS) -> Any:
+        return and_(
+            events.c.effective_at >= self.start_utc,
+            events.c.effective_at < self.end_utc,
+            events.c.recorded_at <= self.as_of,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "jurisdiction": {"code": self.place.code, "name": self.place.name, "level": self.place.level},
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "as_of": self.as_of.isoformat(),
+        }
+
+
+def year_scope(conn: Connection, *, code: str, year: int, as_of: datetime | None = None) -> Scope:
+    """The scope of the annual report of jurisdiction ``code`` for ``year``, as of ``as_of`` (default now)."""
+    if not 2000 <= year <= 2100:
+        raise InvalidData([{"field": "year", "message": "年份应在2000至2100之间"}])
+    place = get_by_code(conn, code)
+    moment = clock.ensure_aware(as_of).astimezone(UTC) if as_of else clock.utcnow()
+    township = township_of(conn, place)
+    return Scope(
+        place=place,
+        start=date(year, 1, 1),
+        end=date(year + 1, 1, 1),
+        as_of=moment,
+        township_name=township.name if township else place.name,
+    )
