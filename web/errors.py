@@ -6,7 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mediation_flow.errors import DomainError
@@ -48,28 +48,48 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return errors
 
 
+def _page(request: Request) -> bool:
+    """Errors of the pages (everything outside /api and the OpenAPI docs) are shown as HTML."""
+    path = request.url.path
+    return not (path.startswith("/api") or path.startswith("/docs") or path == "/openapi.json")
+
+
+def _html(request: Request, status: int, message: str, errors: list[dict[str, str]] | None = None) -> Response:
+    from web.pages.common import html_error
+
+    return html_error(request, status, message, errors)
+
+
 def install_api_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        if _page(request):
+            return _html(request, exc.status, exc.message, getattr(exc, "errors", None))
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         if exc.status == 429 and "retry_after" in exc.details:
             headers = {"Retry-After": str(exc.details["retry_after"])}
         return JSONResponse(error_body(**exc.as_dict()), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if _page(request):
+            return _html(request, 422, "提交的数据有误", _validation_errors(exc))
         return JSONResponse(
             error_body("invalid_request", "提交的数据有误", errors=_validation_errors(exc)), status_code=422
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = STATUS_MESSAGES.get(exc.status_code, "请求失败")
+        if _page(request):
+            return _html(request, exc.status_code, message)
         return JSONResponse(
             error_body(f"http_{exc.status_code}", message), status_code=exc.status_code, headers=exc.headers
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if _page(request):
+            return _html(request, 500, "系统内部错误，请稍后重试；数据未被修改")
         return JSONResponse(error_body("internal_error", "系统内部错误，请稍后重试；数据未被修改"), status_code=500)

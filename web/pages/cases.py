@@ -1,0 +1,159 @@
+"""The case page, its regions as htmx fragments, and firing a trigger from an inline form."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from mediation_flow.config import get_settings
+from mediation_flow.engine import apply_trigger
+from mediation_flow.errors import DomainError, GuardFailed, InvalidData, NotFound, StaleVersion
+from mediation_flow.policy import Actor
+from web.deps import EngineDep
+from web.pages.case_view import TriggerForm, case_page_data, trigger_form
+from web.pages.common import PageActor, is_fragment, render, today
+from web.session import verified_form
+
+router = APIRouter(prefix="/cases/{case_id}")
+REGIONS = {
+    "state": "partials/case_state.html",
+    "facts": "partials/case_facts.html",
+    "actions": "partials/case_actions.html",
+    "clocks": "partials/case_clocks.html",
+    "timeline": "partials/case_timeline.html",
+}
+
+
+def _data(engine: Any, actor: Actor, case_id: int) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return case_page_data(conn, actor, case_id, today=today(), due_soon=get_settings().due_soon_working_days)
+
+
+def _form(engine: Any, actor: Actor, data: dict[str, Any], trigger: str, **kwargs: Any) -> TriggerForm:
+    with engine.connect() as conn:
+        return trigger_form(conn, actor, data, trigger, **kwargs)
+
+
+@router.get("", include_in_schema=False)
+def case_page(request: Request, engine: EngineDep, actor: PageActor, case_id: int) -> Response:
+    data = _data(engine, actor, case_id)
+    if request.query_params.get("new") == "1":
+        data |= {"flash": f"已登记，案号{data['case']['number']}", "flash_kind": "ok", "draft_clear": "register"}
+    if is_fragment(request):
+        return render(request, "partials/case_body.html", data)
+    return render(request, "case.html", {**data, "title": data["case"]["number"]})
+
+
+@router.get("/part/{region}", include_in_schema=False)
+def case_region(request: Request, engine: EngineDep, actor: PageActor, case_id: int, region: str) -> Response:
+    if region not in REGIONS:
+        raise NotFound("页面不存在")
+    data = _data(engine, actor, case_id)
+    if is_fragment(request):
+        return render(request, REGIONS[region], data)
+    return render(request, "case.html", {**data, "title": data["case"]["number"]})
+
+
+@router.get("/do/{trigger}", include_in_schema=False)
+def open_trigger_form(request: Request, engine: EngineDep, actor: PageActor, case_id: int, trigger: str) -> Response:
+    data = _data(engine, actor, case_id)
+    form = _form(engine, actor, data, trigger)
+    if is_fragment(request):
+        return render(request, "partials/trigger_form.html", {**data, "form": form})
+    return render(request, "case.html", {**data, "form": form, "title": form.label})
+
+
+def _submitted(form: FormData, option_fields: list[Any]) -> dict[str, Any]:
+    """The trigger's data from the form: only its declared fields, typed the way the validator expects."""
+    data: dict[str, Any] = {}
+    for view in option_fields:
+        spec = view.spec
+        if spec.type == "multichoice":
+            values = [str(v) for v in form.getlist(spec.name)]
+            if values:
+                data[spec.name] = values
+        elif spec.type == "bool":
+            if form.get(spec.name) is not None:
+                data[spec.name] = "true"
+        else:
+            raw = form.get(spec.name)
+            if isinstance(raw, str) and raw.strip():
+                data[spec.name] = raw
+    return data
+
+
+def _version(form: FormData) -> int:
+    raw = str(form.get("expected_version") or "")
+    if not raw.isdigit() or len(raw) > 9:
+        raise InvalidData([{"field": "expected_version", "message": "页面缺少案件版本，请刷新后重试"}])
+    return int(raw)
+
+
+@router.post("/do/{trigger}", include_in_schema=False)
+def fire_trigger(
+    request: Request,
+    engine: EngineDep,
+    actor: PageActor,
+    case_id: int,
+    trigger: str,
+    form: Annotated[FormData, Depends(verified_form)],
+) -> Response:
+    data = _data(engine, actor, case_id)
+    blank = _form(engine, actor, data, trigger)
+    values = _submitted(form, blank.fields)
+    note = str(form.get("note") or "")[:2000]
+    try:
+        apply_trigger(
+            engine,
+            case_id=case_id,
+            actor=actor,
+            trigger=trigger,
+            expected_version=_version(form),
+            note=note,
+            data=values,
+        )
+    except (InvalidData, GuardFailed) as exc:
+        errors = (
+            exc.errors
+            if isinstance(exc, InvalidData)
+            else [{"field": "", "message": m} for m in exc.details.get("reasons", [exc.message])]
+        )
+        typed = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
+        failed = _form(engine, actor, data, trigger, values=typed, errors=errors, note=note)
+        return _respond(request, data, failed, status=422, message=exc.message, kind="error")
+    except StaleVersion as exc:
+        fresh = _data(engine, actor, case_id)
+        typed = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
+        again = None
+        if any(o.trigger == trigger for o in fresh["triggers"]):
+            again = _form(engine, actor, fresh, trigger, values=typed, note=note)
+        message = f"{exc.message}。下面已显示最新情况（第{fresh['case']['version']}版），请核对后再提交。"
+        return _respond(request, fresh, again, status=409, message=message, kind="warn", oob=True)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        fresh = _data(engine, actor, case_id)
+        return _respond(request, fresh, None, status=exc.status, message=exc.message, kind="error", oob=True)
+    fresh = _data(engine, actor, case_id)
+    if not is_fragment(request):
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+    return _respond(request, fresh, None, status=200, message=f"已完成：{blank.label}", kind="ok", oob=True)
+
+
+def _respond(
+    request: Request,
+    data: dict[str, Any],
+    form: TriggerForm | None,
+    *,
+    status: int,
+    message: str,
+    kind: str,
+    oob: bool = False,
+) -> Response:
+    context = {**data, "form": form, "flash": message, "flash_kind": kind, "oob": oob}
+    if is_fragment(request):
+        return render(request, "partials/trigger_result.html", context, status_code=status)
+    return render(request, "case.html", {**context, "oob": False, "title": data["case"]["number"]}, status_code=status)

@@ -1,0 +1,172 @@
+"""What every page route shares: templates and their filters, the signed-in user, full page or fragment."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+
+from mediation_flow import clock
+from mediation_flow.accounts import actor_for, password_stamp
+from mediation_flow.errors import PermissionDenied
+from mediation_flow.policy import Actor
+from mediation_flow.vocabulary import LEVEL_LABELS, ROLE_LABELS, Level, Role
+from web.deps import get_db
+from web.session import csrf_token, session_stamp, session_user_id
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+RISK_ORDER = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
+
+
+class LoginRequired(Exception):
+    """No valid session: the page handler sends the browser to the login page."""
+
+
+def cn_date(value: date | datetime | str | None) -> str:
+    """2023年9月28日 (datetimes in the township's time zone)."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = clock.local_date(clock.ensure_aware(value))
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def cn_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    local = clock.ensure_aware(value).astimezone(clock.LOCAL_TZ)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def yuan(fen: int | None) -> str:
+    """Fen to '12,000.50 元'."""
+    if fen is None:
+        return ""
+    whole, cents = divmod(int(fen), 100)
+    return f"{whole:,}.{cents:02d} 元" if cents else f"{whole:,} 元"
+
+
+def level_label(value: str | None) -> str:
+    try:
+        return LEVEL_LABELS[Level(value)] if value else ""
+    except ValueError:
+        return value or ""
+
+
+def role_label(value: str | Role) -> str:
+    try:
+        return ROLE_LABELS[Role(value)]
+    except ValueError:
+        return str(value)
+
+
+def days_text(days: int | None) -> str:
+    if days is None:
+        return ""
+    if days < 0:
+        return f"已超期{-days}天"
+    return "今天到期" if days == 0 else f"剩余{days}天"
+
+
+TEMPLATES.env.filters.update(
+    cn_date=cn_date, cn_datetime=cn_datetime, yuan=yuan, level_label=level_label, role_label=role_label
+)
+TEMPLATES.env.filters["days_text"] = days_text
+
+
+def is_fragment(request: Request) -> bool:
+    """An htmx request for part of a page (not a boosted navigation, not a history restore)."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
+    if actor is None:
+        return []
+    items = {
+        Role.GRID_WORKER: [("/grid", "我的网格"), ("/register", "登记纠纷")],
+        Role.MEDIATOR: [("/my", "我的案件"), ("/cases", "案件查询"), ("/register", "登记纠纷")],
+        Role.SUPERVISOR: [
+            ("/queue", "督办队列"),
+            ("/dashboard", "统计"),
+            ("/cases", "案件查询"),
+            ("/register", "登记纠纷"),
+        ],
+        Role.LIAISON: [("/cases", "案件查询"), ("/register", "登记纠纷")],
+        Role.ADMIN: [("/admin", "管理"), ("/cases", "案件查询")],
+    }[actor.role]
+    return [*items, ("/workflows", "流程")]
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    actor: Actor | None = getattr(request.state, "actor", None)
+    ctx = {
+        "actor": actor,
+        "csrf": csrf_token(request),
+        "nav": nav_items(actor),
+        "path": request.url.path,
+        "today": clock.local_date(clock.utcnow()),
+        **(context or {}),
+    }
+    response = TEMPLATES.TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def page_actor(request: Request, engine: Annotated[Engine, Depends(get_db)]) -> Actor:
+    """The signed-in user of a page request; no session → the login page."""
+    uid = session_user_id(request)
+    actor = None
+    if uid is not None:
+        with engine.connect() as conn:
+            actor = actor_for(conn, uid)
+            if actor is not None and (password_stamp(conn, uid) or "") != session_stamp(request):
+                actor = None  # the password changed since this session signed in
+    if actor is None:
+        raise LoginRequired
+    request.state.actor = actor
+    return actor
+
+
+PageActor = Annotated[Actor, Depends(page_actor)]
+
+
+def require(actor: Actor, *roles: Role) -> None:
+    if actor.role not in roles:
+        raise PermissionDenied("您的角色无权访问此页面")
+
+
+def today() -> date:
+    return clock.local_date(clock.utcnow())
+
+
+def html_error(request: Request, status: int, message: str, errors: list[dict[str, str]] | None = None) -> HTMLResponse:
+    """An error as a page (or as a fragment for htmx), in Chinese, never a stack trace."""
+    try:
+        request.session  # noqa: B018 - raises outside the session middleware (the 500 handler)
+    except AssertionError:
+        body = f'<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>{message}</title><h1>{message}</h1>'
+        return HTMLResponse(body + '<p><a href="/">返回首页</a></p></html>', status_code=status)
+    template = "partials/error.html" if is_fragment(request) else "error.html"
+    return render(request, template, {"message": message, "errors": errors or [], "title": message}, status_code=status)

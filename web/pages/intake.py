@@ -1,0 +1,109 @@
+"""登记纠纷: the phone-first intake form. Errors come back inline (422) with everything typed kept."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from mediation_flow.errors import InvalidData, PermissionDenied
+from mediation_flow.intake import register_case
+from mediation_flow.policy import Actor, may_register
+from mediation_flow.reference import load_reference
+from mediation_flow.risk import hint_labels
+from mediation_flow.vocabulary import PartyKind, PartyRole
+from web.deps import EngineDep
+from web.pages.common import PageActor, render
+from web.session import verified_form
+
+router = APIRouter()
+PARTY_FIELDS = ("role", "kind", "name", "phone", "id_number", "address")
+PARTY_KEY = re.compile(r"^parties\.(\d{1,2})\.(\w+)$")
+MAX_PARTIES = 20
+SCALARS = ("title", "category", "source", "summary", "people_involved", "amount")
+
+
+def _choices() -> dict[str, dict[str, str]]:
+    return {
+        "party_roles": {r.value: r.label for r in PartyRole},
+        "party_kinds": {k.value: k.label for k in PartyKind},
+        "hints": hint_labels(),
+    }
+
+
+def _render_form(
+    request: Request,
+    engine: Any,
+    actor: Actor,
+    values: dict[str, Any],
+    parties: list[dict[str, str]],
+    *,
+    errors: list[dict[str, str]] | None = None,
+    status: int = 200,
+    from_server: bool = False,
+) -> Response:
+    if not may_register(actor):
+        raise PermissionDenied("您的角色无权登记纠纷")
+    with engine.connect() as conn:
+        reference = load_reference(conn)
+    by_field = {e["field"]: e["message"] for e in errors or []}
+    known = set(SCALARS) | {"risk_hints"} | {f"parties.{i}" for i in range(len(parties))}
+    known |= {f"parties.{i}.{f}" for i in range(len(parties)) for f in PARTY_FIELDS}
+    context = {
+        "title": "登记纠纷",
+        "values": values,
+        "parties": parties,
+        "errors": by_field,
+        "other_errors": [m for f, m in by_field.items() if f not in known],
+        "reference": reference,
+        "from_server": from_server,
+        **_choices(),
+    }
+    return render(request, "register.html", context, status_code=status)
+
+
+@router.get("/register", include_in_schema=False)
+def register_page(request: Request, engine: EngineDep, actor: PageActor) -> Response:
+    blank = [{"role": "applicant"}, {"role": "respondent"}]
+    return _render_form(request, engine, actor, {"source": "initiative", "risk_hints": []}, blank)
+
+
+def parse_form(form: FormData) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The scalar values and the party rows as typed (strings), empty trailing rows dropped."""
+    values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in SCALARS}
+    values["risk_hints"] = [str(h) for h in form.getlist("risk_hints")][:10]
+    rows: dict[int, dict[str, str]] = {}
+    for key in form:
+        match = PARTY_KEY.match(key)
+        if match and int(match.group(1)) < MAX_PARTIES and match.group(2) in PARTY_FIELDS:
+            rows.setdefault(int(match.group(1)), {})[match.group(2)] = str(form.get(key) or "").strip()
+    parties = [rows[i] for i in sorted(rows)]
+    while len(parties) > 1 and not any(parties[-1].get(f) for f in ("name", "phone", "id_number", "address")):
+        parties.pop()
+    return values, parties
+
+
+def intake_payload(values: dict[str, Any], parties: list[dict[str, str]]) -> dict[str, Any]:
+    payload: dict[str, Any] = {k: v for k, v in values.items() if v not in ("", None)}
+    payload["risk_hints"] = values["risk_hints"]
+    payload["parties"] = [{k: v for k, v in p.items() if v} for p in parties]
+    return payload
+
+
+@router.post("/register", include_in_schema=False)
+def register_submit(
+    request: Request, engine: EngineDep, actor: PageActor, form: Annotated[FormData, Depends(verified_form)]
+) -> Response:
+    values, parties = parse_form(form)
+    if form.get("add_party") is not None:
+        if len(parties) < MAX_PARTIES:
+            parties.append({"role": "third_party"})
+        return _render_form(request, engine, actor, values, parties, from_server=True)
+    try:
+        case_id = register_case(engine, actor=actor, intake=intake_payload(values, parties))
+    except InvalidData as exc:
+        return _render_form(request, engine, actor, values, parties, errors=exc.errors, status=422, from_server=True)
+    return RedirectResponse(f"/cases/{case_id}?new=1", status_code=303)
