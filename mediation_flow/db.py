@@ -7,15 +7,19 @@ read and then write never dead-end in SQLITE_BUSY; readers stay deferred and nev
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql import Executable
 
 from mediation_flow.config import get_settings
 
@@ -86,3 +90,86 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 def read_connection(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
         yield conn
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # bind names, in the order a positional paramstyle wants them
+    positional: bool
+    binders: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    columns: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # result columns and their converters
+    defaults: dict[str, Any]  # binds that carry their own value (LIMIT, literals)
+
+
+class Prepared:
+    """A Core statement compiled once per dialect and run straight on the DBAPI cursor of the caller's
+    connection (so inside its transaction). For the hot path only: it skips SQLAlchemy's per-call
+    statement building, cache-key generation and result wrapping, but keeps every column type's own
+    bind and result conversion (JSON, aware UTC datetimes, dates), so rows read and written are the same.
+    Every bind must be a named ``bindparam``; no expanding (IN) parameters.
+    """
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._compiled: weakref.WeakKeyDictionary[Dialect, _Compiled] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled = self._compiled.get(dialect)
+        if compiled is not None:
+            return compiled
+        with self._lock:
+            c = self.statement.compile(dialect=dialect)
+            names = tuple(c.positiontup or ()) if c.positional else tuple(c.binds)
+            binders = tuple(
+                (name, c.binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in c.binds
+            )
+            selected = getattr(self.statement, "selected_columns", None)
+            if selected is None:
+                selected = getattr(self.statement, "_returning", ()) or ()
+            columns = tuple(
+                (col.key, col.type.dialect_impl(dialect).result_processor(dialect, None)) for col in selected
+            )
+            defaults = {name: bp.effective_value for name, bp in c.binds.items() if not bp.required}
+            compiled = _Compiled(c.string, names, c.positional, binders, columns, defaults)
+            self._compiled[dialect] = compiled
+            return compiled
+
+    def _cursor(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, _Compiled]:
+        compiled = self._compile(conn.dialect)
+        values = {**compiled.defaults, **params}
+        for name, process in compiled.binders:
+            if process is not None:
+                values[name] = process(values[name])
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        args: Any = [values[n] for n in compiled.names] if compiled.positional else values
+        cursor.execute(compiled.sql, args)
+        return cursor, compiled
+
+    def execute(self, conn: Connection, params: Mapping[str, Any]) -> int:
+        """Run a write; returns the row count (what a version check needs)."""
+        cursor, _ = self._cursor(conn, params)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run a query; returns its rows as dicts keyed by column name, values converted by their types."""
+        cursor, compiled = self._cursor(conn, params)
+        try:
+            fetched = cursor.fetchall()
+        finally:
+            cursor.close()
+        return [
+            {
+                key: (process(value) if process is not None else value)
+                for (key, process), value in zip(compiled.columns, row, strict=True)
+            }
+            for row in fetched
+        ]
+
+    def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        found = self.rows(conn, params)
+        return found[0] if found else None

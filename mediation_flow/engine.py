@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from mediation_flow import clock
-from mediation_flow.db import write_transaction
+from mediation_flow.db import Prepared, write_transaction
 from mediation_flow.deadlines import advance_clocks, earliest_due
 from mediation_flow.errors import (
     CaseNotFound,
@@ -28,16 +28,76 @@ from mediation_flow.errors import (
 )
 from mediation_flow.models import Case, CaseEvent, User
 from mediation_flow.policy import Actor, can_see, may_backdate
-from mediation_flow.reference import load_reference
+from mediation_flow.reference import LazyReference
 from mediation_flow.workflow.fields import validate_fields
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, WorkflowRegistry
 from mediation_flow.workflow.rules import EFFECTS, RuleContext
-from mediation_flow.workflow.schema import CREATION_TRIGGER, FieldSpec
+from mediation_flow.workflow.schema import CREATION_TRIGGER, FieldSpec, TransitionSpec
 
 CASES = Case.__table__
 EVENTS = CaseEvent.__table__
 USERS = User.__table__
 CLOCK_SKEW = timedelta(minutes=2)
+EVENT_COLUMNS = (
+    "case_id", "seq", "trigger", "from_state", "to_state", "actor_id", "effective_at", "recorded_at", "note", "data"
+)  # fmt: skip
+
+# The hot path's statements, built and compiled once (per dialect) instead of on every call.
+_SELECT_CASE = Prepared(select(CASES).where(CASES.c.id == bindparam("case_id")))
+_INSERT_EVENT = Prepared(insert(EVENTS).values({c: bindparam(f"e_{c}") for c in EVENT_COLUMNS}))
+_LAST_EFFECTIVE = Prepared(
+    select(func.max(EVENTS.c.effective_at).label("last")).where(EVENTS.c.case_id == bindparam("case_id"))
+)
+_COUNT_EVENTS = Prepared(
+    select(func.count().label("n")).where(EVENTS.c.case_id == bindparam("case_id"), EVENTS.c.trigger == bindparam("t"))
+)
+_LAST_EVENT_DATA = Prepared(
+    select(EVENTS.c.data)
+    .where(EVENTS.c.case_id == bindparam("case_id"), EVENTS.c.trigger == bindparam("t"))
+    .order_by(EVENTS.c.seq.desc())
+    .limit(1)
+)
+_UPDATES: dict[tuple[str, ...], Prepared] = {}
+
+
+def _update_for(columns: tuple[str, ...]) -> Prepared:
+    """The version-checked UPDATE that sets exactly ``columns`` (a handful of shapes, built once each)."""
+    prepared = _UPDATES.get(columns)
+    if prepared is None:
+        statement = (
+            update(CASES)
+            .where(CASES.c.id == bindparam("w_id"), CASES.c.version == bindparam("w_version"))
+            .values({c: bindparam(f"v_{c}") for c in columns})
+        )
+        prepared = _UPDATES.setdefault(columns, Prepared(statement))
+    return prepared
+
+
+class _Lookups:
+    """Per workflow version: its trigger names and candidate transitions by (state, trigger), memoised."""
+
+    __slots__ = ("candidates", "triggers", "workflow")
+
+    def __init__(self, workflow: CompiledWorkflow) -> None:
+        self.workflow = workflow
+        self.triggers = workflow.triggers()
+        self.candidates: dict[tuple[str, str], list[TransitionSpec]] = {}
+
+    def transitions_from(self, state: str, trigger: str) -> list[TransitionSpec]:
+        found = self.candidates.get((state, trigger))
+        if found is None:
+            found = self.candidates.setdefault((state, trigger), self.workflow.transitions_from(state, trigger))
+        return found
+
+
+_LOOKUPS: dict[int, _Lookups] = {}
+
+
+def _lookups(workflow: CompiledWorkflow) -> _Lookups:
+    found = _LOOKUPS.get(id(workflow))
+    if found is None or found.workflow is not workflow:
+        found = _LOOKUPS[id(workflow)] = _Lookups(workflow)
+    return found
 
 
 @dataclass(frozen=True)
@@ -116,32 +176,34 @@ def _apply(
     now: datetime,
     registry: WorkflowRegistry,
 ) -> TransitionResult:
-    row = conn.execute(select(CASES).where(CASES.c.id == case_id)).mappings().first()
+    row = _SELECT_CASE.first(conn, {"case_id": case_id})
     if row is None or not can_see(actor, row["jurisdiction_path"]):
         raise CaseNotFound("案件不存在或无权查看", case_id=case_id)
     workflow = registry.get(conn, row["workflow_name"], row["workflow_version"])
-    if trigger not in workflow.triggers():
+    lookups = _lookups(workflow)
+    if trigger not in lookups.triggers:
         raise UnknownTrigger(f"未知操作：{trigger[:64]}", trigger=trigger[:64])
     if row["version"] != expected_version:
         raise StaleVersion(
             "案件已被他人更新，请刷新后重试", current_version=row["version"], expected_version=expected_version
         )
     state = row["state"]
-    candidates = workflow.transitions_from(state, trigger)
-    allowed = [o.trigger for o in available_triggers(workflow, state, actor)]
+    candidates = lookups.transitions_from(state, trigger)
     if not candidates:
+        allowed = [o.trigger for o in available_triggers(workflow, state, actor)]
         raise TriggerNotAllowed(
             f"当前状态（{workflow.spec.states[state].label}）不能执行该操作", state=state, allowed=allowed
         )
     if not any(actor.role in t.roles for t in candidates):
+        allowed = [o.trigger for o in available_triggers(workflow, state, actor)]
         raise PermissionDenied("您的角色无权执行该操作", role=actor.role.value, allowed=allowed)
     moment = _effective_time(conn, case_id, actor, effective_at, now)
     fields = candidates[0].fields
     cleaned = validate_fields(
-        fields, data, reference=load_reference(conn), user_exists=lambda uid: _user_in_scope(conn, uid, row)
+        fields, data, reference=LazyReference(conn), user_exists=lambda uid: _user_in_scope(conn, uid, row)
     )
     ctx = RuleContext(
-        case=dict(row),
+        case=row,
         data=cleaned,
         actor_id=actor.id,
         actor_role=actor.role.value,
@@ -175,25 +237,24 @@ def _apply(
         "due_date": earliest_due(clocks),
         "updated_at": now,
     }
-    moved = conn.execute(
-        update(CASES).where(and_(CASES.c.id == case_id, CASES.c.version == expected_version)).values(**values)
+    moved = _update_for(tuple(values)).execute(
+        conn, {"w_id": case_id, "w_version": expected_version, **{f"v_{k}": v for k, v in values.items()}}
     )
-    if moved.rowcount != 1:
+    if moved != 1:
         raise StaleVersion("案件已被他人更新，请刷新后重试", expected_version=expected_version)
-    conn.execute(
-        insert(EVENTS).values(
-            case_id=case_id,
-            seq=new_version,
-            trigger=trigger,
-            from_state=state,
-            to_state=subject.state,
-            actor_id=actor.id,
-            effective_at=moment,
-            recorded_at=now,
-            note=(note or "").strip()[:2000],
-            data=ctx.data,
-        )
-    )
+    event = {
+        "case_id": case_id,
+        "seq": new_version,
+        "trigger": trigger,
+        "from_state": state,
+        "to_state": subject.state,
+        "actor_id": actor.id,
+        "effective_at": moment,
+        "recorded_at": now,
+        "note": (note or "").strip()[:2000],
+        "data": ctx.data,
+    }
+    _INSERT_EVENT.execute(conn, {f"e_{c}": v for c, v in event.items()})
     return TransitionResult(case_id, subject.state, new_version, new_version, trigger)
 
 
@@ -207,7 +268,7 @@ def _effective_time(
         raise InvalidEffectiveTime("生效时间不能晚于当前时间")
     if moment < now - CLOCK_SKEW and not may_backdate(actor):
         raise PermissionDenied("只有司法所（督办）人员可以补录过去的时间")
-    last = conn.execute(select(func.max(EVENTS.c.effective_at)).where(EVENTS.c.case_id == case_id)).scalar()
+    last = _LAST_EFFECTIVE.first(conn, {"case_id": case_id})["last"]  # type: ignore[index]
     if last is not None and moment < clock.ensure_aware(last):
         raise InvalidEffectiveTime(
             "生效时间不能早于该案上一条记录的时间", previous=clock.ensure_aware(last).isoformat()
@@ -216,18 +277,13 @@ def _effective_time(
 
 
 def _count_events(conn: Connection, case_id: int, trigger: str) -> int:
-    query = select(func.count()).where(EVENTS.c.case_id == case_id, EVENTS.c.trigger == trigger)
-    return int(conn.execute(query).scalar() or 0)
+    found = _COUNT_EVENTS.first(conn, {"case_id": case_id, "t": trigger})
+    return int((found or {}).get("n") or 0)
 
 
 def _last_event_data(conn: Connection, case_id: int, trigger: str) -> dict[str, Any] | None:
-    query = (
-        select(EVENTS.c.data)
-        .where(EVENTS.c.case_id == case_id, EVENTS.c.trigger == trigger)
-        .order_by(EVENTS.c.seq.desc())
-        .limit(1)
-    )
-    result = conn.execute(query).scalar()
+    found = _LAST_EVENT_DATA.first(conn, {"case_id": case_id, "t": trigger})
+    result = found["data"] if found else None
     return dict(result) if result is not None else None
 
 

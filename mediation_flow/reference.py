@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Connection, insert, select
 
+from mediation_flow.db import Prepared
 from mediation_flow.models import ReferenceItem
 
 KINDS = ("category", "source", "risk_grade", "venue", "referral_target", "conversion_type", "agency")
@@ -37,9 +39,38 @@ def seed_reference(conn: Connection) -> int:
 
 def load_reference(conn: Connection) -> dict[str, dict[str, str]]:
     """Active items by kind, in display order: ``{'category': {'neighbourhood': '邻里', …}, …}``."""
-    table = ReferenceItem.__table__
     result: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
-    query = select(table.c.kind, table.c.code, table.c.label).where(table.c.active.is_(True))
-    for kind, code, label in conn.execute(query.order_by(table.c.kind, table.c.ordinal, table.c.id)):
-        result.setdefault(kind, {})[code] = label
+    for item in _ACTIVE_ITEMS.rows(conn, {}):
+        result.setdefault(item["kind"], {})[item["code"]] = item["label"]
     return result
+
+
+_TABLE = ReferenceItem.__table__
+_ACTIVE_ITEMS = Prepared(
+    select(_TABLE.c.kind, _TABLE.c.code, _TABLE.c.label)
+    .where(_TABLE.c.active.is_(True))
+    .order_by(_TABLE.c.kind, _TABLE.c.ordinal, _TABLE.c.id)
+)
+
+
+class LazyReference(Mapping[str, dict[str, str]]):
+    """``load_reference(conn)``, read from the database only if and when a caller first looks inside
+    (most transitions validate no reference-data choice, so most never pay for the query)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._data: dict[str, dict[str, str]] | None = None
+
+    def _loaded(self) -> dict[str, dict[str, str]]:
+        if self._data is None:
+            self._data = load_reference(self._conn)
+        return self._data
+
+    def __getitem__(self, kind: str) -> dict[str, str]:
+        return self._loaded()[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
