@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.api import account, auth, cases, meta
+from web.api import account, auth, cases, meta, queues
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(auth.router)
 router.include_router(account.router)
 router.include_router(meta.router)
 router.include_router(cases.router)
+router.include_router(queues.router)

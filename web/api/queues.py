@@ -1,0 +1,135 @@
+"""Supervisor queues: overdue (超期) and due soon (临期) cases, red first, then by how late."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from mediation_flow import clock
+from mediation_flow.config import get_settings
+from mediation_flow.errors import PermissionDenied
+from mediation_flow.policy import Actor
+from mediation_flow.queues import QueueFilters, QueueKind, queue
+from mediation_flow.vocabulary import Role
+from web.api.schemas import ErrorResponse
+from web.deps import ApiActor, EngineDep
+
+router = APIRouter(prefix="/queues", tags=["queues"])
+ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorResponse} for status in (401, 403, 422)}
+QUEUE_ROLES = (Role.SUPERVISOR, Role.MEDIATOR, Role.ADMIN)
+
+
+class QueueClock(BaseModel):
+    name: str
+    label: str
+    due: date | None
+    status: str
+    status_label: str
+    days_left: int | None
+    basis: str
+
+
+class QueueItem(BaseModel):
+    id: int
+    number: str
+    title: str
+    state: str
+    state_label: str
+    workflow: str
+    risk_grade: str
+    level: str
+    source: str
+    category: str
+    jurisdiction_name: str
+    mediator_id: int | None
+    mediator_name: str | None
+    due_date: date
+    days_late: int
+    working_days_late: int
+    clocks: list[QueueClock]
+
+
+class QueuePageOut(BaseModel):
+    kind: str
+    today: date
+    due_soon_until: date
+    total: int
+    page: int
+    page_size: int
+    items: list[QueueItem]
+
+
+def _queue(
+    engine: Any,
+    actor: Actor,
+    kind: QueueKind,
+    filters: QueueFilters,
+    today: date | None,
+    page: int,
+    page_size: int,
+) -> dict[str, Any]:
+    if actor.role not in QUEUE_ROLES:
+        raise PermissionDenied("督办队列仅供司法所（督办）人员和人民调解员查看")
+    with engine.connect() as conn:
+        result = queue(
+            conn,
+            actor,
+            kind,
+            today=today or clock.local_date(clock.utcnow()),
+            filters=filters,
+            page=page,
+            page_size=page_size,
+            due_soon_days=get_settings().due_soon_working_days,
+        )
+    return asdict(result)
+
+
+Village = Annotated[str | None, Query(max_length=32, description="辖区代码（村/网格等）：含其下级")]
+Mediator = Annotated[int | None, Query(ge=1, description="调解员用户 id")]
+LevelQ = Annotated[str | None, Query(max_length=16, description="处理层级 grid/village/township/county")]
+Source = Annotated[str | None, Query(max_length=32, description="案件来源代码")]
+Grade = Annotated[str | None, Query(max_length=16, description="风险等级 red/orange/yellow/blue")]
+Today = Annotated[date | None, Query(description="按哪一天判断（默认今天）")]
+Page = Annotated[int, Query(ge=1, le=100_000)]
+PageSize = Annotated[int, Query(ge=1, le=200)]
+
+
+@router.get("/overdue", response_model=QueuePageOut, responses=ERRORS)
+def overdue_queue(
+    engine: EngineDep,
+    actor: ApiActor,
+    village: Village = None,
+    mediator: Mediator = None,
+    level: LevelQ = None,
+    source: Source = None,
+    risk_grade: Grade = None,
+    today: Today = None,
+    page: Page = 1,
+    page_size: PageSize = 50,
+) -> dict[str, Any]:
+    """超期: cases whose earliest running deadline is before today. Red first, then the latest first."""
+    filters = QueueFilters(village, mediator, level, source, risk_grade)
+    return _queue(engine, actor, "overdue", filters, today, page, page_size)
+
+
+@router.get("/due-soon", response_model=QueuePageOut, responses=ERRORS)
+def due_soon_queue(
+    engine: EngineDep,
+    actor: ApiActor,
+    village: Village = None,
+    mediator: Mediator = None,
+    level: LevelQ = None,
+    source: Source = None,
+    risk_grade: Grade = None,
+    today: Today = None,
+    page: Page = 1,
+    page_size: PageSize = 50,
+) -> dict[str, Any]:
+    """临期: the earliest running deadline falls within the next N working days
+    (``MEDIATION_FLOW_DUE_SOON_WORKING_DAYS``, default 2). Red first, then the nearest first."""
+    filters = QueueFilters(village, mediator, level, source, risk_grade)
+    return _queue(engine, actor, "due_soon", filters, today, page, page_size)
