@@ -64,3 +64,70 @@ def enter(
     if steps:
         drive(engine, case_id, town["supervisor"], steps, moments=moments or steps_from(registered, steps, gap))
     return case_id
+
+
+def petition(
+    engine: Engine, town: Town, registered: datetime, *, channel: str, flags: dict[str, bool], number: str
+) -> int:
+    """A petition transferred by the 信访 office (petition_referral), mediated, reported back and closed."""
+    iso = (registered + timedelta(days=3)).date().isoformat()
+    steps = [
+        ("assign", {"mediator_id": town["mediator"].id}),
+        ("accept", {"rights_notified": True}),
+        ("start_mediation", {"all_parties_consent": True, "venue": "qingfeng_teahouse"}),
+        agreement(iso, "5000"),
+        (
+            "report_back",
+            {
+                "result": "agreed",
+                "reported_on": iso,
+                "content": "双方达成调解协议。",
+                "completion_report": "经调解双方自愿达成协议，信访事项办结。",
+            },
+        ),
+        ("start_follow_up", {}),
+        ("record_visit", {"visited_on": iso, "performed": "full", "satisfaction": "satisfied"}),
+        ("close_resolved", {}),
+    ]
+    return enter(
+        engine,
+        town,
+        registered,
+        steps,
+        workflow="petition_referral",
+        source="petition",
+        title="信访转办：土地补偿纠纷",
+        attributes={"referring_body": "县信访办", "reference_number": number, "channel": channel, **flags},
+        jurisdiction_code=town.places.grids[1].code,
+    )
+
+
+SOURCES = ["initiative", "application", "police", "court", "department"]
+CATEGORIES = ["neighbourhood", "marriage_family", "housing_homestead", "contract", "damages", "land_contract"]
+
+
+def seed_year(engine: Engine, town: Town, ordinary: int = 120) -> list[int]:
+    """The seed's 2023: ``ordinary`` disputes from mixed sources plus one repeat letter petition and one
+    Beijing petition, every one mediated to agreement and closed within the year; no conversions."""
+    ids = []
+    span = timedelta(days=330) / max(ordinary, 1)
+    grids = town.places.grids
+    for i in range(ordinary):
+        day = at(2023, 1, 4) + span * i
+        ids.append(
+            enter(
+                engine,
+                town,
+                day,
+                resolved_path(town, day + timedelta(days=4), amount=str(1000 + 100 * (i % 7))),
+                gap=timedelta(hours=20),
+                source=SOURCES[i % len(SOURCES)],
+                category=CATEGORIES[i % len(CATEGORIES)],
+                jurisdiction_code=grids[i % len(grids)].code,
+            )
+        )
+    ids.append(petition(engine, town, at(2023, 4, 11), channel="letter", flags={"repeat": True}, number="信转2023-7"))
+    ids.append(
+        petition(engine, town, at(2023, 9, 5), channel="visit", flags={"to_beijing": True}, number="信转2023-19")
+    )
+    return ids

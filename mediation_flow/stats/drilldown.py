@@ -7,8 +7,10 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from mediation_flow.errors import InvalidData
+from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.figures import (
     SOURCE,
+    C,
     E,
     close_days_query,
     conversions_query,
@@ -20,10 +22,12 @@ from mediation_flow.stats.figures import (
     referral_in_resolved_query,
 )
 from mediation_flow.stats.scope import Scope
+from mediation_flow.stats.sqlbits import json_text
 
 # Rates drill down to their numerator; the denominator is a figure of its own.
 ALIASES = {"success_rate": "resolved", "on_time_rate": "on_time", "performance_rate": "performed"}
 GROUPED = {
+    "by_venue",
     "by_source",
     "by_category",
     "by_village",
@@ -34,6 +38,7 @@ GROUPED = {
     "monthly_resolved",
 }
 SPECIAL = {
+    "petitions_by_channel",
     "performed",
     "agreement_amount",
     "resolved_by_level",
@@ -68,6 +73,11 @@ def _query(conn: Connection, scope: Scope, figure: str, key: str | None) -> Any:
     if figure == "petitions_resolved":
         query = base.where(conditions["petition_cases_resolved"])
         return query.where(petition_flag_condition(dialect, key)) if key is not None else query
+    if figure == "petitions_by_channel":
+        flag, _, channel = (key or "").partition(":")
+        query = base.where(conditions["petition_cases_resolved"], petition_flag_condition(dialect, flag))
+        attribute = json_text(C.c.attributes, settings()["petition_channel_attribute"])
+        return query.where(attribute == channel) if channel else query.where(attribute.is_(None))
     if figure in ("referral_in_resolved", "conversions"):
         query = referral_in_resolved_query(scope) if figure == "referral_in_resolved" else conversions_query(scope)
         sub = query.subquery()

@@ -12,13 +12,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, distinct, func, or_, select
+from sqlalchemy import Connection, and_, case, distinct, false, func, or_, select
 
 from mediation_flow.models import Jurisdiction
 from mediation_flow.reference import load_reference
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.scope import CASES, EVENTS, Scope
-from mediation_flow.stats.sqlbits import child_path, days_between, fen, json_list_contains, json_text, local_month
+from mediation_flow.stats.sqlbits import child_path, days_between, fen, json_flag, json_text, local_month
 from mediation_flow.vocabulary import LEVEL_LABELS, Level
 
 E, C, JUR = EVENTS, CASES, Jurisdiction.__table__
@@ -58,6 +58,7 @@ def event_conditions() -> dict[str, Any]:
         "joint_mediations": and_(
             trigger_is("start_mediation", "record_session"), json_text(E.c.data, "joint_agencies").isnot(None)
         ),
+        "risk_reports": trigger_is("report_risk"),
         "legal_aid_referrals": and_(trigger_is("refer"), json_text(E.c.data, "target") == "legal_aid"),
         "referral_out": trigger_is("refer"),
         "reached_county": and_(trigger_is("escalate"), json_text(E.c.data, "to_level") == Level.COUNTY.value),
@@ -77,6 +78,7 @@ def grouped_conditions(scope: Scope, dialect: str) -> dict[str, tuple[Any, Any, 
         "by_village": (cond["taken_in"], child_path(dialect, C.c.jurisdiction_path, scope.place.path), False),
         "referral_in": (cond["referral_in"], referral_channel(), False),
         "referral_out": (cond["referral_out"], json_text(E.c.data, "target"), False),
+        "by_venue": (cond["mediated"], json_text(E.c.data, "venue"), False),
         "escalations": (cond["escalated"], json_text(E.c.data, "to_level"), True),
         "monthly_taken_in": (cond["taken_in"], local_month(dialect, E.c.effective_at, scope.start_utc), False),
         "monthly_resolved": (cond["resolved"], local_month(dialect, E.c.effective_at, scope.start_utc), False),
@@ -189,8 +191,9 @@ def referral_in_resolved_query(scope: Scope) -> Any:
 
 
 def petition_flag_condition(dialect: str, flag: str) -> Any:
-    attribute = settings()["petition_flag_attribute"]
-    return json_list_contains(dialect, "dispute_case.attributes", attribute, flag)
+    if flag not in settings()["petition_flags"]:
+        return false()
+    return json_flag(dialect, "dispute_case.attributes", flag)
 
 
 def conversions_query(scope: Scope) -> Any:
@@ -254,15 +257,30 @@ def _rows(counts: dict[str, int], labels: dict[str, str], *, all_keys: bool) -> 
     return [{"key": k, "label": labels.get(k, k), "count": counts.get(k, 0)} for k in keys]
 
 
-def _petitions_by_flag(conn: Connection, scope: Scope) -> dict[str, int]:
+def _petitions_by_flag(conn: Connection, scope: Scope) -> tuple[dict[str, int], dict[str, int]]:
+    """Resolved petitions by flag, and by ``flag:channel`` (a case may carry several flags)."""
     cond = event_conditions()["petition_cases_resolved"]
     dialect = conn.dialect.name
     flags = settings()["petition_flags"]
+    channel = json_text(C.c.attributes, settings()["petition_channel_attribute"])
     columns = [
         func.count(distinct(case((petition_flag_condition(dialect, flag), E.c.case_id)))).label(flag) for flag in flags
     ]
-    row = conn.execute(select(*columns).select_from(SOURCE).where(scope.in_period(), scope.in_subtree(), cond)).one()
-    return {flag: int(row._mapping[flag] or 0) for flag in flags}
+    query = (
+        select(channel.label("channel"), *columns)
+        .select_from(SOURCE)
+        .where(scope.in_period(), scope.in_subtree(), cond)
+        .group_by(channel)
+    )
+    by_flag = dict.fromkeys(flags, 0)
+    by_channel: dict[str, int] = {}
+    for row in conn.execute(query):
+        for flag in flags:
+            n = int(row._mapping[flag] or 0)
+            by_flag[flag] += n
+            if n:
+                by_channel[f"{flag}:{row.channel or ''}"] = n
+    return by_flag, by_channel
 
 
 def _village_labels(conn: Connection, scope: Scope, counts: dict[str, int]) -> dict[str, str]:
@@ -287,7 +305,7 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
     )
     values["performance_rate"] = rate(values["performed"], values["visited"])
     values["days_to_close_avg"], values["days_to_close_p90"] = days_to_close(conn, scope)
-    petitions = _petitions_by_flag(conn, scope)
+    petitions, petition_channels = _petitions_by_flag(conn, scope)
     values["petitions_resolved"] = values.pop("petition_cases_resolved")
     first, level = level_at_agreement(scope)
     levels = {
@@ -317,6 +335,8 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
             _grouped(conn, scope, "referral_out"), reference.get("referral_target", {}), all_keys=True
         ),
         "petitions_resolved": _rows(petitions, s["petition_flags"], all_keys=True),
+        "petitions_by_channel": _rows(petition_channels, {}, all_keys=False),
+        "by_venue": _rows(_grouped(conn, scope, "by_venue"), reference.get("venue", {}), all_keys=False),
         "escalations": _rows(_grouped(conn, scope, "escalations"), level_labels, all_keys=True),
         "resolved_by_level": _rows(levels, level_labels, all_keys=True),
         "conversions": _rows(conversions, reference.get("conversion_type", {}), all_keys=True),

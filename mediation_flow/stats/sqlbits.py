@@ -31,21 +31,15 @@ def fen(text: ColumnElement[Any]) -> ColumnElement[int]:
     return cast(func.round(cast(text, Numeric(18, 2)) * 100), BigInteger)
 
 
-def json_list_contains(dialect: str, qualified_column: str, key: str, value: str) -> ColumnElement[bool]:
-    """True when the JSON list (or scalar) at ``key`` of ``qualified_column`` holds ``value``.
+def json_flag(dialect: str, qualified_column: str, key: str) -> ColumnElement[bool]:
+    """True when the JSON object ``qualified_column`` (``table.column``) has ``key`` set to true.
 
-    ``qualified_column`` is ``table.column`` as it appears in the query; key and value come from
-    definitions.yaml and are checked to be plain names.
+    The key comes from definitions.yaml and is checked to be a plain name.
     """
-    col, key, value = qualified_column, _checked(key), _checked(value)
+    key = _checked(key)
     if dialect == "postgresql":
-        sql = f"({col} -> '{key}' @> '[\"{value}\"]'::jsonb OR {col} ->> '{key}' = '{value}')"
-    else:
-        sql = (
-            f"(EXISTS (SELECT 1 FROM json_each({col}, '$.{key}') WHERE json_each.value = '{value}')"
-            f" OR (json_type({col}, '$.{key}') = 'text' AND json_extract({col}, '$.{key}') = '{value}'))"
-        )
-    return literal_column(sql)  # type: ignore[return-value]
+        return literal_column(f"(({qualified_column} ->> '{key}') = 'true')")  # type: ignore[return-value]
+    return literal_column(f"(json_extract({qualified_column}, '$.{key}') = 1)")  # type: ignore[return-value]
 
 
 def position(dialect: str, haystack: ColumnElement[str], needle: str) -> ColumnElement[int]:

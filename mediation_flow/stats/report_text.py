@@ -1,0 +1,153 @@
+"""The annual report section in Chinese, built from the sentence templates in
+``templates/report_sentences.yaml`` (editable data) and the computed figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from mediation_flow.stats.definitions import load_definitions
+from mediation_flow.stats.figures import Figures
+
+
+@lru_cache
+def load_templates() -> dict[str, Any]:
+    text = resources.files("mediation_flow.stats").joinpath("templates/report_sentences.yaml").read_text("utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+@dataclass
+class ReportText:
+    title: str
+    heading: str
+    paragraphs: list[str]
+    table: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "heading": self.heading, "paragraphs": self.paragraphs, "table": self.table}
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.paragraphs)
+
+
+def number(value: float | int | None) -> str:
+    """122 → '122', 100.0 → '100', 88.94 → '88.9', None → '—'."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.1f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def money(fen: int) -> str:
+    """Fen as the report writes money: '3,200元' below ten thousand, '16.8万元' above."""
+    yuan = fen / 100
+    if yuan >= 10_000:
+        return f"{number(round(yuan / 10_000, 2))}万元"
+    return f"{yuan:.2f}元" if fen % 100 else f"{fen // 100}元"
+
+
+def join_cn(items: list[str], last: str = "和") -> str:
+    """['a', 'b', 'c'] → 'a、b和c'."""
+    if len(items) <= 1:
+        return "".join(items)
+    return "、".join(items[:-1]) + last + items[-1]
+
+
+def _rate_text(rate: float | None, phrases: list[dict[str, Any]]) -> str:
+    if rate is None:
+        return "—"
+    entry = next(p for p in phrases if rate >= p["min"])
+    return str(entry["text"]).format(value=number(rate))
+
+
+def context(figures: Figures, templates: dict[str, Any]) -> dict[str, Any]:
+    """Every placeholder the templates may use."""
+    v, b = figures.values, figures.breakdowns
+    ctx: dict[str, Any] = {k: number(x) if not isinstance(x, str) else x for k, x in v.items()}
+    for name, rows in b.items():
+        for row in rows:
+            ctx[f"{name}_{row['key']}"] = row["count"]
+    scope = figures.scope
+    venues = sorted(b.get("by_venue", []), key=lambda r: -r["count"])
+    ctx.update(
+        township=scope.township_name,
+        jurisdiction=scope.place.name,
+        year=scope.year,
+        venue=venues[0]["label"] if venues else "",
+        amount_text=money(int(v["agreement_amount_fen"])),
+        conversions_list="、".join(f"{r['label']}{r['count']}件" for r in b["conversions"] if r["count"]),
+        sources_list="、".join(f"{r['label']}{r['count']}件" for r in b["by_source"] if r["count"]),
+        referral_in_list="、".join(
+            f"{templates['referral_in_words'].get(r['key'], r['label'])}{r['count']}件"
+            for r in b["referral_in"]
+            if r["count"]
+        ),
+        levels_list="、".join(
+            f"{templates['level_words'].get(r['key'], r['label'])}{r['count']}件"
+            for r in b["resolved_by_level"]
+            if r["count"]
+        ),
+    )
+    top = sorted(b["by_category"], key=lambda r: -r["count"])[: int(templates.get("top_categories", 3))]
+    ctx["categories_list"] = "、".join(r["label"] for r in top) + "纠纷" if top else ""
+    ctx["petitions_list"] = _petitions_list(figures, templates)
+    ctx["venue_prefix"] = str(templates["venue_prefix"]).format(**ctx) if ctx["venue"] else ""
+    for key in ("success_rate", "on_time_rate", "performance_rate"):
+        ctx[f"{key}_text"] = _rate_text(v.get(key), templates["rate_phrases"])
+    return ctx
+
+
+def _petitions_list(figures: Figures, templates: dict[str, Any]) -> str:
+    """'1起写信重复访和1起进京访', or '信访事项2件' when no flag is set."""
+    words, flags = templates["petition_channel_words"], templates["petition_flag_words"]
+    items = []
+    for row in figures.breakdowns.get("petitions_by_channel", []):
+        flag, _, channel = row["key"].partition(":")
+        items.append(f"{row['count']}起{words.get(channel, '')}{flags.get(flag, flag)}")
+    if items:
+        return join_cn(items)
+    total = figures.values.get("petitions_resolved", 0)
+    return f"信访事项{total}件" if total else ""
+
+
+def _part(part: dict[str, Any], figures: Figures, ctx: dict[str, Any]) -> str:
+    only_if = part.get("only_if")
+    if only_if and not figures.values.get(only_if):
+        return ""
+    if "text" in part:
+        return str(part["text"]).format(**ctx)
+    value = figures.values.get(part["count"]) or 0
+    wording = part.get("zero") if value == 0 else part.get("one") if value == 1 else part.get("many")
+    return str(wording).format(**ctx) if wording else ""
+
+
+def render(figures: Figures, templates: dict[str, Any] | None = None) -> ReportText:
+    """The report section for ``figures``: title, paragraphs and the figures table."""
+    templates = templates or load_templates()
+    ctx = context(figures, templates)
+    paragraphs = []
+    for paragraph in templates["paragraphs"]:
+        text = "".join(_part(part, figures, ctx) for part in paragraph)
+        if text:
+            paragraphs.append(text if text.endswith("。") else text + "。")
+    definitions = load_definitions().figures
+    table = []
+    for key in templates["table"]:
+        d = definitions[key]
+        value = figures.values.get(key)
+        shown = money(int(figures.values["agreement_amount_fen"])) if key == "agreement_amount" else number(value)
+        unit = "" if key == "agreement_amount" or value is None else d.unit
+        table.append({"key": key, "label": d.label, "value": f"{shown}{unit}", "definition": d.numerator})
+    return ReportText(
+        title=str(templates["title"]).format(**ctx),
+        heading=str(templates["heading"]),
+        paragraphs=paragraphs,
+        table=table,
+    )
