@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 
 from mediation_flow.errors import InvalidData, PermissionDenied
 from mediation_flow.intake import register_case
+from mediation_flow.personal_data import PersonalDataError, validate_credit_code, validate_id_number, validate_phone
 from mediation_flow.policy import Actor, may_register
 from mediation_flow.reference import load_reference
 from mediation_flow.risk import hint_labels
@@ -93,6 +94,29 @@ def intake_payload(values: dict[str, Any], parties: list[dict[str, str]]) -> dic
     return payload
 
 
+def refine_party_errors(errors: list[dict[str, str]], parties: list[dict[str, str]]) -> list[dict[str, str]]:
+    """A party's identity error names the party (``parties.0``); point it at the field that is wrong."""
+    refined = []
+    for error in errors:
+        match = re.fullmatch(r"parties\.(\d+)", error["field"])
+        row = parties[int(match.group(1))] if match and int(match.group(1)) < len(parties) else None
+        if row is None:
+            refined.append(error)
+            continue
+        index = match.group(1) if match else ""
+        found = []
+        is_person = row.get("kind", "person") == PartyKind.PERSON.value
+        checks = [("id_number", validate_id_number if is_person else validate_credit_code), ("phone", validate_phone)]
+        for name, check in checks:
+            if row.get(name):
+                try:
+                    check(row[name])
+                except PersonalDataError as exc:
+                    found.append({"field": f"parties.{index}.{name}", "message": exc.message})
+        refined.extend(found or [error])
+    return refined
+
+
 @router.post("/register", include_in_schema=False)
 def register_submit(
     request: Request, engine: EngineDep, actor: PageActor, form: Annotated[FormData, Depends(verified_form)]
@@ -105,5 +129,6 @@ def register_submit(
     try:
         case_id = register_case(engine, actor=actor, intake=intake_payload(values, parties))
     except InvalidData as exc:
-        return _render_form(request, engine, actor, values, parties, errors=exc.errors, status=422, from_server=True)
+        errors = refine_party_errors(exc.errors, parties)
+        return _render_form(request, engine, actor, values, parties, errors=errors, status=422, from_server=True)
     return RedirectResponse(f"/cases/{case_id}?new=1", status_code=303)

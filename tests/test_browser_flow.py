@@ -1,0 +1,278 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright against a real uvicorn server on a
+temp SQLite database loaded with the demo township. Screenshots go to test-artifacts/screenshots/.
+
+Scenario: a grid worker logs a dispute on a phone-sized screen (a wrong ID number first: inline error,
+nothing typed lost; a draft survives a reload); a mediator accepts it, records a session and an agreement,
+follows up and closes it, each step updating the page in place; a supervisor sees a case in the overdue
+queue once time has moved forward 40 days, escalates it, and sees the dashboard change.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from server_harness import Server
+
+from mediation_flow import clock
+from mediation_flow.db import make_engine
+from mediation_flow.demo import demo_password, load_demo
+from mediation_flow.personal_data import make_id_number
+from mediation_flow.storage import upgrade
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
+SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STATE: dict[str, Any] = {}
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Debian's chromium is required for the browser tests in CI (apt-get install chromium)")
+        pytest.skip("chromium is not installed")
+    return path
+
+
+class OffsetServer(Server):
+    """The same server with the engine's clock moved forward (MEDIATION_FLOW_CLOCK_OFFSET_DAYS)."""
+
+    def __init__(self, database_url: str, data_dir: Path, *, days: int) -> None:
+        super().__init__(database_url, data_dir, workers=1)
+        self.days = days
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), "MEDIATION_FLOW_CLOCK_OFFSET_DAYS": str(self.days)}
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    folder = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{folder}/demo.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    load_demo(engine, cases=40)
+    engine.dispose()
+    return url, folder
+
+
+@pytest.fixture(scope="module")
+def server(demo_db: tuple[str, Path]) -> Iterator[Server]:
+    with Server(*demo_db, workers=1) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    executable = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def sign_in(browser: Any, base_url: str, username: str, viewport: dict[str, int] = DESKTOP) -> Any:
+    page = browser.new_context(viewport=viewport, locale="zh-CN").new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{base_url}/")
+    page.fill("#username", username)
+    page.fill("#password", demo_password(username))
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def today() -> date:
+    return clock.local_date(clock.utcnow())
+
+
+def test_grid_worker_logs_a_dispute_on_a_phone(chromium: Any, server: Server) -> None:
+    page = sign_in(chromium, server.base_url, "wangge", PHONE)
+    assert page.url.endswith("/grid")
+    assert page.locator("h1").inner_text() == "我的网格"
+    shot(page, "01-grid-worker-home")
+    page.click("text=＋ 登记纠纷")
+    page.wait_for_url("**/register")
+    page.fill("#title", "赵一与钱二宅基地界址纠纷")
+    page.select_option("#category", "housing_homestead")
+    page.fill("#p0-name", "赵一")
+    page.fill("#p0-phone", "13812345678")
+    page.fill("#p0-id", "110101199003071235")  # wrong check digit
+    page.fill("#p1-name", "钱二")
+    page.fill("#summary", "两户因宅基地界址发生争执，钱二扬言要动手。")
+    page.fill("#people_involved", "3")
+    page.check("#h-threat_of_violence")
+
+    # A dropped connection: the page reloads, what was typed comes back from the local draft.
+    page.reload()
+    assert page.input_value("#title") == "赵一与钱二宅基地界址纠纷"
+    assert page.input_value("#p0-id") == "110101199003071235"
+    assert page.is_checked("#h-threat_of_violence")
+    assert page.locator("[data-draft-note]").is_visible()
+
+    page.click("text=提交登记")
+    error = page.locator("#e-parties-0-id_number")
+    error.wait_for()
+    assert "校验" in error.inner_text() or "证件" in error.inner_text() or "身份证" in error.inner_text()
+    assert page.input_value("#summary") == "两户因宅基地界址发生争执，钱二扬言要动手。"
+    assert page.input_value("#p1-name") == "钱二"
+    shot(page, "02-register-inline-error")
+
+    page.fill("#p0-id", make_id_number("500101", date(1975, 5, 20), 31))
+    page.click("text=提交登记")
+    page.wait_for_url(re.compile(r"/cases/\d+"))
+    assert "已登记" in page.locator("#action-form").inner_text()
+    assert page.locator("#case-state [data-state]").get_attribute("data-state") == "registered"
+    assert "****" in page.locator("text=/1\\d{2}\\*{4}\\d{4}/").first.inner_text()  # grid workers see masked phones
+    STATE["case_url"] = page.url.split("?")[0]
+    shot(page, "03-registered-case-phone")
+    page.goto(f"{server.base_url}/register")
+    assert page.input_value("#title") == ""  # the draft was cleared once the case was registered
+    page.context.close()
+
+
+def fire(page: Any, trigger: str, fill: dict[str, str] | None = None, *, checks: tuple[str, ...] = ()) -> None:
+    """Open a trigger's inline form (or press its button), fill it, submit, wait for the in-place update."""
+    version = page.locator("#case-state .muted").inner_text()
+    button = page.locator(f"#case-actions [data-trigger={trigger}]")
+    if button.evaluate("el => el.tagName") == "A":
+        button.click()
+        form = page.locator(f"form[data-form={trigger}]")
+        form.wait_for()
+        for name, value in (fill or {}).items():
+            target = form.locator(f"[name={name}]")
+            if target.evaluate("el => el.tagName") == "SELECT":
+                target.select_option(value)
+            else:
+                target.fill(value)
+        for name in checks:
+            form.locator(f"[name={name}]").first.check()
+        form.locator("button[type=submit]").click()
+    else:
+        button.click()
+    page.wait_for_function(
+        "v => document.querySelector('#case-state .muted').innerText !== v", arg=version, timeout=15_000
+    )
+
+
+def test_mediator_takes_the_case_to_a_resolved_close(chromium: Any, server: Server) -> None:
+    if "case_url" not in STATE:
+        pytest.fail("the grid worker's case was not registered (previous test failed)")
+    page = sign_in(chromium, server.base_url, "tiaojie")
+    assert page.url.endswith("/my")
+    shot(page, "04-mediator-my-cases")
+    page.goto(STATE["case_url"])
+    assert page.locator("text=13812345678").count() == 1  # mediators see the full phone number
+    page.evaluate("window.__stay = 'same page'")
+    day = today().isoformat()
+
+    fire(page, "accept", checks=("rights_notified",))
+    assert page.locator("#case-state [data-state]").get_attribute("data-state") == "accepted"
+    assert page.locator("#case-clocks [data-clock=mediation]").get_attribute("data-status") == "on_time"
+    shot(page, "05-accepted")
+
+    fire(page, "start_mediation", {"venue": "qingfeng_teahouse"}, checks=("all_parties_consent",))
+    fire(page, "record_session", {"session_date": day, "content": "在清风茶室组织双方面对面调解，释法明理。"})
+    assert page.locator("#case-timeline li[data-trigger=record_session]").count() == 1
+    fire(
+        page,
+        "reach_agreement",
+        {
+            "form": "written",
+            "facts": "两户宅基地界址不清，双方各有责任。",
+            "terms": "以村委会测量结果为界，钱二拆除越界围墙。",
+            "performance": "十日内在村委会见证下履行",
+            "amount": "2000",
+            "signed_on": day,
+        },
+    )
+    assert page.locator("#case-state [data-state]").get_attribute("data-state") == "agreed"
+    shot(page, "06-agreement")
+    fire(page, "start_follow_up")
+    fire(page, "record_visit", {"visited_on": day, "performed": "full", "satisfaction": "satisfied"})
+    fire(page, "close_resolved")
+    assert page.locator("#case-state [data-state]").get_attribute("data-state") == "resolved"
+    assert page.locator("#case-state .badge.state.final").count() == 1
+    assert page.locator("#case-actions [data-trigger=close_resolved]").count() == 0
+    assert page.locator("#case-timeline li").count() == 8  # register + 7 steps
+    assert page.evaluate("window.__stay") == "same page"  # every step updated the page in place
+    shot(page, "07-resolved")
+    page.context.close()
+
+
+def test_supervisor_sees_overdue_after_time_moves_escalates_and_dashboard_changes(
+    chromium: Any, server: Server, demo_db: tuple[str, Path]
+) -> None:
+    page = sign_in(chromium, server.base_url, "wangge", PHONE)
+    page.goto(f"{server.base_url}/register")
+    page.fill("#title", "孙三与周四相邻通行纠纷")
+    page.select_option("#category", "neighbourhood")
+    page.fill("#p0-name", "孙三")
+    page.fill("#p1-name", "周四")
+    page.fill("#summary", "周四在通道上堆放柴草，影响孙三通行。")
+    page.click("text=提交登记")
+    page.wait_for_url(re.compile(r"/cases/\d+"))
+    case_id = re.search(r"/cases/(\d+)", page.url).group(1)  # type: ignore[union-attr]
+    page.context.close()
+
+    today_page = sign_in(chromium, server.base_url, "sifasuo")
+    assert today_page.url.endswith("/queue")
+    assert today_page.locator(f"#queue tr[data-case='{case_id}'].overdue").count() == 0
+    today_page.context.close()
+
+    with OffsetServer(*demo_db, days=40) as later:
+        page = sign_in(chromium, later.base_url, "sifasuo")
+        row = page.locator(f"#queue tr[data-case='{case_id}']").first
+        assert "overdue" in (row.get_attribute("class") or "")
+        assert "超期" in page.locator("#queue h2").first.inner_text()
+        shot(page, "08-supervisor-overdue-queue")
+        page.goto(f"{later.base_url}/dashboard")
+        before = int(page.locator("[data-stat=escalated] b").inner_text())
+        shot(page, "09-dashboard-before")
+
+        page.goto(f"{later.base_url}/queue")
+        page.locator(f"#queue tr[data-case='{case_id}'] >> text=提级").first.click()
+        form = page.locator("form[data-form=escalate]")
+        form.wait_for()
+        level_before = page.locator("#case-state").inner_text()
+        form.locator("[name=reason]").fill("已超期四十天且有激化风险，提请村调委会处理。")
+        form.locator("button[type=submit]").click()
+        page.wait_for_function(
+            "v => document.querySelector('#case-state').innerText !== v", arg=level_before, timeout=15_000
+        )
+        assert "村级处理" in page.locator("#case-state").inner_text()
+        assert page.locator("#case-timeline li[data-trigger=escalate]").count() == 1
+        shot(page, "10-escalated")
+
+        page.goto(f"{later.base_url}/dashboard")
+        after = int(page.locator("[data-stat=escalated] b").inner_text())
+        assert after == before + 1
+        assert page.locator("svg.chart").count() >= 4
+        shot(page, "11-dashboard-after")
+        page.goto(f"{later.base_url}/queue")
+        assert page.locator(f"#queue tr[data-case='{case_id}']").count() == 2  # overdue and escalated
+        page.context.close()
