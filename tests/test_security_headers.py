@@ -9,6 +9,7 @@ import logging
 
 import pytest
 from factories import PASSWORD
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 from starlette.routing import Route
@@ -35,9 +36,10 @@ def app(sqlite_engine):
 
 def _get_paths(app) -> list[str]:
     paths = []
-    for route in app.routes:
-        if isinstance(route, Route) and "GET" in (route.methods or ()):
-            paths.append(route.path.replace("{case_id}", "1").replace("{name}", "people_mediation"))
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.route, Route) and "GET" in (context.methods or ()):
+            path = context.path.replace("{case_id}", "1").replace("{name}", "people_mediation")
+            paths.append(path.replace("{region}", "state").replace("{trigger}", "accept"))
     return paths
 
 

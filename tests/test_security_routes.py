@@ -1,0 +1,283 @@
+"""The route × role × jurisdiction matrix: every route of ``create_app()`` (read from ``app.routes``, so a
+new route cannot be forgotten) is requested anonymously, by each role, and by users of another village.
+
+Expected access lives in ``RULES``, one row per (method, path); a route missing from it fails the test.
+Anonymous API requests get 401, anonymous page requests go to the login page; a role the rule does not
+allow gets 403; a user of another village asking for a case gets 404 — the same answer as for a case
+that does not exist, so a hidden case cannot be told from a missing one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from factories import PASSWORD, Town, intake, make_town, register
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from starlette.routing import Mount, Route
+
+from web.app import create_app
+
+ROLES = [
+    "supervisor",
+    "mediator",
+    "village_mediator",
+    "other_village_mediator",
+    "grid_worker",
+    "other_grid_worker",
+    "liaison",
+    "admin",
+]
+OUTSIDE = {"other_village_mediator", "other_grid_worker"}  # the case under test lies in village 0
+ALL = frozenset(ROLES)
+REGISTERING = frozenset(ROLES) - {"admin"}
+MEDIATING = frozenset({"supervisor", "mediator", "village_mediator", "other_village_mediator"})
+NOT_OFFERED = frozenset({403, 422})
+QUEUES = MEDIATING | {"admin"}
+PATH_VALUES = {"name": "people_mediation", "region": "state", "trigger": "accept"}
+MISSING_CASE = 987654
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``kind``: public | api | page. ``roles``: who may (others get 403). ``case``: the path names a case,
+    so users outside its village get 404. ``body``: a valid request for the allowed roles. ``ok``: statuses
+    that mean 'allowed'; ``denied`` those that mean refused. ``fresh``: the request ends the session (logout)."""
+
+    kind: str
+    roles: frozenset[str] = ALL
+    case: bool = False
+    body: Callable[[int], dict[str, Any]] | None = None
+    ok: frozenset[int] = frozenset({200})
+    fresh: bool = False
+    denied: frozenset[int] = frozenset({403})
+
+
+def _accept_json(version: int) -> dict[str, Any]:
+    return {"json": {"trigger": "accept", "expected_version": version, "data": {"rights_notified": True}}}
+
+
+def _accept_form(version: int) -> dict[str, Any]:
+    return {"data": {"expected_version": str(version), "rights_notified": "true"}}
+
+
+PUBLIC = Rule("public", ok=frozenset({200, 303, 401, 404, 422}))
+RULES: dict[tuple[str, str], Rule] = {
+    # operations and the API's own description
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    ("GET", "/static"): PUBLIC,
+    # JSON API
+    ("POST", "/api/v1/auth/token"): PUBLIC,
+    ("GET", "/api/v1/account"): Rule("api"),
+    ("POST", "/api/v1/account/password"): Rule("api", body=lambda v: {"json": {}}, ok=frozenset({422})),
+    ("GET", "/api/v1/jurisdictions"): Rule("api"),
+    ("GET", "/api/v1/workflows"): Rule("api"),
+    ("GET", "/api/v1/workflows/{name}/diagram"): Rule("api"),
+    ("GET", "/api/v1/cases"): Rule("api"),
+    ("POST", "/api/v1/cases"): Rule("api", REGISTERING, body=lambda v: {"json": intake()}, ok=frozenset({201})),
+    ("GET", "/api/v1/cases/{case_id}"): Rule("api", case=True),
+    ("GET", "/api/v1/queues/overdue"): Rule("api", QUEUES),
+    ("GET", "/api/v1/queues/due-soon"): Rule("api", QUEUES),
+    ("POST", "/api/v1/cases/{case_id}/transitions"): Rule(
+        "api", MEDIATING, case=True, body=_accept_json, ok=frozenset({200})
+    ),
+    # pages
+    ("GET", "/"): Rule("page", ok=frozenset({303})),
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): Rule("page", body=lambda v: {"data": {}}, ok=frozenset({303}), fresh=True),
+    ("GET", "/register"): Rule("page", REGISTERING),
+    ("POST", "/register"): Rule("page", REGISTERING, body=lambda v: {"data": {}}, ok=frozenset({422})),
+    ("GET", "/grid"): Rule("page"),
+    ("GET", "/my"): Rule("page", frozenset({"supervisor", "mediator", "village_mediator", "other_village_mediator"})),
+    ("GET", "/cases"): Rule("page"),
+    ("GET", "/queue"): Rule("page", frozenset({"supervisor", "admin"})),
+    ("GET", "/dashboard"): Rule("page", frozenset({"supervisor", "admin"})),
+    ("GET", "/admin"): Rule("page", frozenset({"admin"})),
+    ("GET", "/workflows"): Rule("page"),
+    ("GET", "/workflows/{name}"): Rule("page"),
+    ("GET", "/cases/{case_id}"): Rule("page", case=True),
+    ("GET", "/cases/{case_id}/part/{region}"): Rule("page", case=True),
+    # a trigger the role may not fire is answered like one the state does not offer: 422 "不能执行该操作"
+    ("GET", "/cases/{case_id}/do/{trigger}"): Rule("page", MEDIATING, case=True, denied=NOT_OFFERED),
+    ("POST", "/cases/{case_id}/do/{trigger}"): Rule(
+        "page", MEDIATING, case=True, body=_accept_form, ok=frozenset({200, 303}), denied=NOT_OFFERED
+    ),
+}
+
+
+def app_routes(app: Any) -> list[tuple[str, str]]:
+    """Every (method, path) the app answers, HEAD aside; a mount counts as one GET."""
+    found = []
+    for context in iter_route_contexts(app.routes):  # included routers flattened, prefixes applied
+        route = context.route
+        if isinstance(route, APIRoute | Route):
+            found += [(m, context.path) for m in sorted(context.methods or ()) if m != "HEAD"]
+        elif isinstance(route, Mount):
+            found.append(("GET", context.path))
+    assert len(found) == len(set(found)), "a (method, path) is routed twice"
+    return found
+
+
+@dataclass
+class World:
+    app: Any
+    town: Town
+    engine: Any
+    api: dict[str, dict[str, str]] = field(default_factory=dict)
+    pages: dict[str, TestClient] = field(default_factory=dict)
+    checks: int = 0
+
+    def client(self) -> TestClient:
+        return TestClient(self.app, follow_redirects=False)
+
+    def page_session(self, username: str | None) -> TestClient:
+        """A browser-like client: signed in as ``username`` (or anonymous), holding its CSRF token."""
+        client = self.client()
+        if ("GET", "/login") not in set(app_routes(self.app)):
+            return client
+        client.headers["X-CSRF-Token"] = _csrf(client.get("/login").text)
+        if username:
+            response = client.post("/login", data={"username": username, "password": PASSWORD})
+            assert response.status_code == 303, (username, response.status_code)
+            client.headers["X-CSRF-Token"] = _csrf(client.get("/login").text) or client.headers["X-CSRF-Token"]
+        return client
+
+    def new_case(self) -> int:
+        return register(self.engine, self.town, "grid_worker")
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html) or re.search(r'"X-CSRF-Token": ?"([^"]+)"', html)
+    return match.group(1) if match else ""
+
+
+@pytest.fixture
+def world(sqlite_engine) -> World:
+    town = make_town(sqlite_engine)
+    app = create_app(sqlite_engine)
+    w = World(app=app, town=town, engine=sqlite_engine)
+    with TestClient(app) as client:
+        for role in ROLES:
+            token = client.post("/api/v1/auth/token", data={"username": role, "password": PASSWORD})
+            w.api[role] = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    for role in ROLES:
+        w.pages[role] = w.page_session(role)
+    return w
+
+
+def _url(path: str, case_id: int) -> str:
+    url = path.replace("{case_id}", str(case_id))
+    for name, value in PATH_VALUES.items():
+        url = url.replace("{" + name + "}", value)
+    if path == "/static":
+        url = "/static/htmx.min.js"
+    return url
+
+
+def _send(world: World, client: TestClient, method: str, url: str, rule: Rule, case_id: int, headers: Any) -> Any:
+    kwargs = rule.body(1) if rule.body else {}
+    world.checks += 1
+    return client.request(method, url, headers=headers, **kwargs)
+
+
+def _is_login_redirect(response: Any) -> bool:
+    if response.status_code in (302, 303, 307):
+        return response.headers["location"].startswith("/login")
+    return response.status_code == 200 and response.headers.get("hx-redirect", "").startswith("/login")
+
+
+def test_every_route_is_in_the_table(world):
+    missing = [route for route in app_routes(world.app) if route not in RULES]
+    assert not missing, f"routes without an access rule in tests/test_security_routes.py RULES: {missing}"
+
+
+def test_route_role_jurisdiction_matrix(world):
+    routes = app_routes(world.app)
+    assert all(route in RULES for route in routes)
+    for method, path in routes:
+        rule = RULES[(method, path)]
+        if rule.kind == "public":
+            client = world.page_session(None) if method == "POST" else world.client()
+            response = client.request(method, _url(path, world.new_case()))
+            assert response.status_code in rule.ok, (method, path, response.status_code)
+            continue
+        _check_anonymous(world, method, path, rule)
+        for role in ROLES:
+            _check_role(world, method, path, rule, role)
+    print(f"\nroute matrix: {len(routes)} routes, {world.checks} requests")
+
+
+def _check_anonymous(world: World, method: str, path: str, rule: Rule) -> None:
+    case_id = world.new_case()
+    url = _url(path, case_id)
+    if rule.kind == "api":
+        response = _send(world, world.client(), method, url, rule, case_id, None)
+        assert response.status_code == 401, (method, path, response.status_code)
+        assert response.json()["error"]["code"] == "authentication_failed"
+        return
+    anonymous = world.page_session(None)
+    response = _send(world, anonymous, method, url, rule, case_id, None)
+    assert _is_login_redirect(response), (method, path, response.status_code, response.headers.get("location"))
+    if method == "GET":
+        fragment = _send(world, anonymous, method, url, rule, case_id, {"HX-Request": "true"})
+        assert _is_login_redirect(fragment), (method, path, "htmx", fragment.status_code)
+
+
+def _check_role(world: World, method: str, path: str, rule: Rule, role: str) -> None:
+    case_id = world.new_case()
+    client = world.page_session(role) if rule.fresh else world.pages[role] if rule.kind == "page" else world.client()
+    headers = world.api[role] if rule.kind == "api" else None
+    response = _send(world, client, method, _url(path, case_id), rule, case_id, headers)
+    where = (method, path, role, response.status_code, response.text[:300])
+    if rule.case and role in OUTSIDE:
+        assert response.status_code == 404, where
+        missing = _send(world, client, method, _url(path, MISSING_CASE), rule, MISSING_CASE, headers)
+        assert missing.status_code == 404
+        if rule.kind == "api":  # hidden and missing are indistinguishable
+            assert response.json()["error"]["code"] == missing.json()["error"]["code"] == "case_not_found"
+            assert response.json()["error"]["message"] == missing.json()["error"]["message"]
+    elif role in rule.roles:
+        assert response.status_code in rule.ok, where
+    else:
+        assert response.status_code in rule.denied, where
+        if method != "GET" and rule.case:
+            assert _case_version(world, case_id) == 1, where  # refused means nothing changed
+    if rule.kind == "page" and method != "GET":  # the same request without its CSRF token is refused
+        forged = world.page_session(role)
+        del forged.headers["X-CSRF-Token"]
+        case_id = world.new_case()
+        before = _case_version(world, case_id)
+        attempt = _send(world, forged, method, _url(path, case_id), rule, case_id, None)
+        assert attempt.status_code == 403, (method, path, role, "csrf", attempt.status_code)
+        assert _case_version(world, case_id) == before
+
+
+def _case_version(world: World, case_id: int) -> int:
+    with world.engine.connect() as conn:
+        return int(conn.execute(text("SELECT version FROM dispute_case WHERE id = :i"), {"i": case_id}).scalar())
+
+
+def test_lists_never_show_another_villages_cases(world):
+    case_id = world.new_case()
+    with world.client() as client:
+        for role in ROLES:
+            listed = client.get("/api/v1/cases?page_size=200", headers=world.api[role]).json()
+            ids = {item["id"] for item in listed["items"]}
+            assert (case_id in ids) == (role not in OUTSIDE), role
+    if ("GET", "/cases") in set(app_routes(world.app)):
+        number = client.get(f"/api/v1/cases/{case_id}", headers=world.api["supervisor"]).json()["number"]
+        for role in ROLES:
+            page = world.pages[role].get("/cases")
+            assert page.status_code == 200, role
+            assert (number in page.text) == (role not in OUTSIDE), role
