@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 
 from mediation_flow import clock
-from mediation_flow.db import Prepared, write_transaction
+from mediation_flow.db import Executor, Prepared, driver_transaction
 from mediation_flow.deadlines import advance_clocks, earliest_due
 from mediation_flow.errors import (
     CaseNotFound,
@@ -26,7 +26,7 @@ from mediation_flow.errors import (
     TriggerNotAllowed,
     UnknownTrigger,
 )
-from mediation_flow.models import Case, CaseEvent, User
+from mediation_flow.models import Case, CaseEvent, Jurisdiction, User
 from mediation_flow.policy import Actor, can_see, may_backdate
 from mediation_flow.reference import LazyReference
 from mediation_flow.workflow.fields import validate_fields
@@ -37,6 +37,7 @@ from mediation_flow.workflow.schema import CREATION_TRIGGER, FieldSpec, Transiti
 CASES = Case.__table__
 EVENTS = CaseEvent.__table__
 USERS = User.__table__
+JURISDICTIONS = Jurisdiction.__table__
 CLOCK_SKEW = timedelta(minutes=2)
 EVENT_COLUMNS = (
     "case_id", "seq", "trigger", "from_state", "to_state", "actor_id", "effective_at", "recorded_at", "note", "data"
@@ -90,14 +91,18 @@ class _Lookups:
         return found
 
 
-_LOOKUPS: dict[int, _Lookups] = {}
+_LOOKUPS: dict[tuple[int, str, int], tuple[WorkflowRegistry, _Lookups]] = {}
 
 
-def _lookups(workflow: CompiledWorkflow) -> _Lookups:
-    found = _LOOKUPS.get(id(workflow))
-    if found is None or found.workflow is not workflow:
-        found = _LOOKUPS[id(workflow)] = _Lookups(workflow)
-    return found
+def _lookups(engine: Engine, registry: WorkflowRegistry, name: str, version: int) -> _Lookups:
+    """The registry's compiled workflow (versions are immutable, so it is asked once per process)."""
+    key = (id(registry), name, version)
+    found = _LOOKUPS.get(key)
+    if found is None or found[0] is not registry:
+        with engine.connect() as conn:  # a committed, immutable row: read outside the transaction
+            workflow = registry.get(conn, name, version)
+        found = _LOOKUPS[key] = (registry, _Lookups(workflow))
+    return found[1]
 
 
 @dataclass(frozen=True)
@@ -148,9 +153,10 @@ def apply_trigger(
     now: datetime | None = None,
     registry: WorkflowRegistry = REGISTRY,
 ) -> TransitionResult:
-    with write_transaction(engine) as conn:
+    with driver_transaction(engine) as conn:
         return _apply(
             conn,
+            engine=engine,
             case_id=case_id,
             actor=actor,
             trigger=trigger,
@@ -164,8 +170,9 @@ def apply_trigger(
 
 
 def _apply(
-    conn: Connection,
+    conn: Executor,
     *,
+    engine: Engine,
     case_id: int,
     actor: Actor,
     trigger: str,
@@ -179,8 +186,8 @@ def _apply(
     row = _SELECT_CASE.first(conn, {"case_id": case_id})
     if row is None or not can_see(actor, row["jurisdiction_path"]):
         raise CaseNotFound("案件不存在或无权查看", case_id=case_id)
-    workflow = registry.get(conn, row["workflow_name"], row["workflow_version"])
-    lookups = _lookups(workflow)
+    lookups = _lookups(engine, registry, row["workflow_name"], row["workflow_version"])
+    workflow = lookups.workflow
     if trigger not in lookups.triggers:
         raise UnknownTrigger(f"未知操作：{trigger[:64]}", trigger=trigger[:64])
     if row["version"] != expected_version:
@@ -259,7 +266,7 @@ def _apply(
 
 
 def _effective_time(
-    conn: Connection, case_id: int, actor: Actor, effective_at: datetime | None, now: datetime
+    conn: Executor, case_id: int, actor: Actor, effective_at: datetime | None, now: datetime
 ) -> datetime:
     if effective_at is None:
         return now
@@ -276,30 +283,30 @@ def _effective_time(
     return moment
 
 
-def _count_events(conn: Connection, case_id: int, trigger: str) -> int:
+def _count_events(conn: Executor, case_id: int, trigger: str) -> int:
     found = _COUNT_EVENTS.first(conn, {"case_id": case_id, "t": trigger})
     return int((found or {}).get("n") or 0)
 
 
-def _last_event_data(conn: Connection, case_id: int, trigger: str) -> dict[str, Any] | None:
+def _last_event_data(conn: Executor, case_id: int, trigger: str) -> dict[str, Any] | None:
     found = _LAST_EVENT_DATA.first(conn, {"case_id": case_id, "t": trigger})
     result = found["data"] if found else None
     return dict(result) if result is not None else None
 
 
-def _user_in_scope(conn: Connection, user_id: int, case_row: Any) -> bool:
-    """An assignee must be an active mediator or supervisor whose jurisdiction covers the case."""
-    from mediation_flow.models import Jurisdiction
+_ASSIGNEE = Prepared(
+    select(USERS.c.role, USERS.c.is_active, JURISDICTIONS.c.path)
+    .select_from(USERS.outerjoin(JURISDICTIONS, USERS.c.jurisdiction_id == JURISDICTIONS.c.id))
+    .where(USERS.c.id == bindparam("user_id"))
+)
 
-    jur = Jurisdiction.__table__
-    row = conn.execute(
-        select(USERS.c.role, USERS.c.is_active, jur.c.path)
-        .select_from(USERS.outerjoin(jur, USERS.c.jurisdiction_id == jur.c.id))
-        .where(USERS.c.id == user_id)
-    ).first()
-    if row is None or not row.is_active or row.role not in ("mediator", "supervisor"):
+
+def _user_in_scope(conn: Executor, user_id: int, case_row: Any) -> bool:
+    """An assignee must be an active mediator or supervisor whose jurisdiction covers the case."""
+    row = _ASSIGNEE.first(conn, {"user_id": user_id})
+    if row is None or not row["is_active"] or row["role"] not in ("mediator", "supervisor"):
         return False
-    return row.path is None or case_row["jurisdiction_path"].startswith(row.path)
+    return row["path"] is None or case_row["jurisdiction_path"].startswith(row["path"])
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Connection, insert, select
 
-from mediation_flow.db import Prepared
+from mediation_flow.db import Executor, Prepared
 from mediation_flow.models import ReferenceItem
 
 KINDS = ("category", "source", "risk_grade", "venue", "referral_target", "conversion_type", "agency")
@@ -37,7 +37,7 @@ def seed_reference(conn: Connection) -> int:
     return len(rows)
 
 
-def load_reference(conn: Connection) -> dict[str, dict[str, str]]:
+def load_reference(conn: Executor) -> dict[str, dict[str, str]]:
     """Active items by kind, in display order: ``{'category': {'neighbourhood': '邻里', …}, …}``."""
     result: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
     for item in _ACTIVE_ITEMS.rows(conn, {}):
@@ -57,7 +57,7 @@ class LazyReference(Mapping[str, dict[str, str]]):
     """``load_reference(conn)``, read from the database only if and when a caller first looks inside
     (most transitions validate no reference-data choice, so most never pay for the query)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Executor) -> None:
         self._conn = conn
         self._data: dict[str, dict[str, str]] | None = None
 
