@@ -27,9 +27,21 @@ class ReportText:
     heading: str
     paragraphs: list[str]
     table: list[dict[str, str]] = field(default_factory=list)
+    issuer_lines: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"title": self.title, "heading": self.heading, "paragraphs": self.paragraphs, "table": self.table}
+        return {
+            "issuer_lines": self.issuer_lines,
+            "title": self.title,
+            "heading": self.heading,
+            "paragraphs": self.paragraphs,
+            "table": self.table,
+        }
+
+    def with_paragraphs(self, paragraphs: list[str]) -> ReportText:
+        """The same report with the text as a person edited it (the table stays computed)."""
+        cleaned = [p.strip() for p in paragraphs if p.strip()]
+        return ReportText(self.title, self.heading, cleaned, self.table, self.issuer_lines)
 
     @property
     def text(self) -> str:
@@ -150,4 +162,5 @@ def render(figures: Figures, templates: dict[str, Any] | None = None) -> ReportT
         heading=str(templates["heading"]),
         paragraphs=paragraphs,
         table=table,
+        issuer_lines=[str(line).format(**ctx) for line in templates.get("issuer_lines", [])],
     )

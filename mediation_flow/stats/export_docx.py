@@ -1,0 +1,118 @@
+"""The report as a .docx in official-document layout (GB/T 9704 in spirit): A4, 仿宋 三号 body with a
+28-point line, 黑体 headings, the township's red title line, the figures table and the definitions."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+from docx.text.paragraph import Paragraph
+
+from mediation_flow.clock import LOCAL_TZ
+from mediation_flow.stats.definitions import load_definitions
+from mediation_flow.stats.figures import Figures
+from mediation_flow.stats.report_text import ReportText
+
+BODY_FONT, HEADING_FONT, TITLE_FONT, KAI_FONT = "仿宋", "黑体", "方正小标宋简体", "楷体"
+SIZE_3, SIZE_2, SIZE_SMALL_4 = Pt(16), Pt(22), Pt(12)
+RED = RGBColor(0xC0, 0x00, 0x00)
+
+
+def _run(paragraph: Paragraph, text: str, font: str, size: Pt, *, bold: bool = False, color: RGBColor | None = None):
+    run = paragraph.add_run(text)
+    run.font.name, run.font.size, run.font.bold = font, size, bold
+    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
+    if color is not None:
+        run.font.color.rgb = color
+    return run
+
+
+def _para(
+    doc,
+    text: str,
+    font: str = BODY_FONT,
+    size: Pt = SIZE_3,
+    *,
+    center: bool = False,
+    indent: bool = False,
+    bold: bool = False,
+    color: RGBColor | None = None,
+) -> Paragraph:
+    p = doc.add_paragraph()
+    fmt = p.paragraph_format
+    fmt.line_spacing_rule, fmt.line_spacing = WD_LINE_SPACING.EXACTLY, Pt(28)
+    fmt.space_before = fmt.space_after = Pt(0)
+    if center:
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    else:
+        p.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    if indent:
+        fmt.first_line_indent = Pt(size.pt * 2)
+    _run(p, text, font, size, bold=bold, color=color)
+    return p
+
+
+def _page(doc) -> None:
+    section = doc.sections[0]
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+    section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
+    section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
+    normal = doc.styles["Normal"]
+    normal.font.name, normal.font.size = BODY_FONT, SIZE_3
+    normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), BODY_FONT)
+
+
+def _table(doc, header: list[str], rows: list[list[str]]) -> None:
+    table = doc.add_table(rows=1, cols=len(header))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for cell, text in zip(table.rows[0].cells, header, strict=True):
+        _run(cell.paragraphs[0], text, HEADING_FONT, SIZE_SMALL_4)
+    for values in rows:
+        cells = table.add_row().cells
+        for cell, text in zip(cells, values, strict=True):
+            _run(cell.paragraphs[0], text, BODY_FONT, SIZE_SMALL_4)
+
+
+def _period_line(figures: Figures) -> str:
+    s = figures.scope
+    end = s.end - timedelta(days=1)
+    as_of = s.as_of.astimezone(LOCAL_TZ)
+    return (
+        f"（统计期间：{s.start.year}年{s.start.month}月{s.start.day}日至{end.year}年{end.month}月{end.day}日；"
+        f"数据截至{as_of.year}年{as_of.month}月{as_of.day}日{as_of:%H:%M}）"
+    )
+
+
+def report_docx(figures: Figures, text: ReportText) -> bytes:
+    """The document's bytes."""
+    doc = Document()
+    _page(doc)
+    for line in text.issuer_lines:
+        _para(doc, line, TITLE_FONT, SIZE_2, center=True, color=RED)
+    _para(doc, "", center=True)
+    _para(doc, text.title, TITLE_FONT, SIZE_2, center=True)
+    _para(doc, _period_line(figures), KAI_FONT, SIZE_3, center=True)
+    _para(doc, f"一、{text.heading}", HEADING_FONT, SIZE_3, indent=True)
+    for paragraph in text.paragraphs:
+        _para(doc, paragraph, indent=True)
+    _para(doc, "二、主要数据", HEADING_FONT, SIZE_3, indent=True)
+    _table(doc, ["指标", "数值", "统计口径"], [[r["label"], r["value"], r["definition"]] for r in text.table])
+    _para(doc, "三、月度情况", HEADING_FONT, SIZE_3, indent=True)
+    resolved = {r["key"]: r["count"] for r in figures.breakdowns.get("monthly_resolved", [])}
+    _table(
+        doc,
+        ["月份", "登记纠纷（件）", "达成协议（件）"],
+        [[r["label"], str(r["count"]), str(resolved.get(r["key"], 0))] for r in figures.breakdowns["monthly_taken_in"]],
+    )
+    _para(doc, "四、统计口径说明", HEADING_FONT, SIZE_3, indent=True)
+    for rule in load_definitions().common.values():
+        _para(doc, rule, indent=True)
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,136 @@
+"""The report as an .xlsx workbook: figures with their definitions, breakdowns with charts, the case
+ledger (台账) and the report text."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from mediation_flow.stats.definitions import load_definitions
+from mediation_flow.stats.figures import Figures
+from mediation_flow.stats.ledger import COLUMNS
+from mediation_flow.stats.report_text import ReportText
+
+HEADER = Font(bold=True)
+FILL = PatternFill("solid", fgColor="DDEBF7")
+BREAKDOWNS = [
+    "monthly_taken_in",
+    "monthly_resolved",
+    "by_source",
+    "by_category",
+    "by_village",
+    "by_venue",
+    "referral_in",
+    "referral_in_resolved",
+    "referral_out",
+    "petitions_resolved",
+    "escalations",
+    "resolved_by_level",
+    "conversions",
+]
+CHARTS = [("monthly_taken_in", "月度登记纠纷"), ("by_category", "纠纷类型"), ("resolved_by_level", "化解层级")]
+
+
+def _header(ws: Worksheet, row: int, values: list[str]) -> None:
+    for col, value in enumerate(values, start=1):
+        cell = ws.cell(row=row, column=col, value=value)
+        cell.font, cell.fill = HEADER, FILL
+
+
+def _scope_lines(figures: Figures) -> list[str]:
+    s = figures.scope
+    return [
+        f"辖区：{s.place.name}（{s.place.code}）",
+        f"统计期间：{s.start.isoformat()} 至 {s.end.isoformat()}（不含）",
+        f"数据截至：{s.as_of.isoformat(timespec='seconds')}",
+    ]
+
+
+def _figures_sheet(ws: Worksheet, figures: Figures, text: ReportText) -> None:
+    ws.title = "统计数据"
+    ws.append([text.title])
+    ws["A1"].font = Font(bold=True, size=14)
+    for line in _scope_lines(figures):
+        ws.append([line])
+    ws.append([])
+    _header(ws, ws.max_row + 1, ["指标", "数值", "单位", "分子（计数）", "分母", "日期口径", "键"])
+    for key, d in load_definitions().figures.items():
+        value = figures.values.get(key)
+        if key not in figures.values:
+            continue
+        if key == "agreement_amount":
+            value = figures.values["agreement_amount_fen"] / 100
+        ws.append([d.label, value, d.unit, d.numerator, d.denominator, d.date, key])
+    for col, width in zip("ABCDEFG", (22, 12, 8, 60, 30, 30, 24), strict=True):
+        ws.column_dimensions[col].width = width
+
+
+def _breakdowns_sheet(ws: Worksheet, figures: Figures) -> None:
+    definitions = load_definitions().figures
+    row = 1
+    anchors: dict[str, tuple[int, int]] = {}
+    for name in BREAKDOWNS:
+        rows = figures.breakdowns.get(name, [])
+        base = "monthly" if name.startswith("monthly_") else name
+        title = definitions[base].label + ("（登记）" if name == "monthly_taken_in" else "")
+        title += "（达成协议）" if name == "monthly_resolved" else ""
+        ws.cell(row=row, column=1, value=title).font = Font(bold=True)
+        _header(ws, row + 1, ["项目", "件数", "键"])
+        for i, item in enumerate(rows, start=row + 2):
+            ws.cell(row=i, column=1, value=item["label"])
+            ws.cell(row=i, column=2, value=item["count"])
+            ws.cell(row=i, column=3, value=item["key"])
+        anchors[name] = (row + 1, row + 1 + len(rows))
+        row += len(rows) + 3
+    ws.column_dimensions["A"].width = 24
+    chart_row = 1
+    for name, title in CHARTS:
+        first, last = anchors[name]
+        if last <= first:
+            continue
+        chart = BarChart()
+        chart.title, chart.y_axis.title = title, "件"
+        chart.add_data(Reference(ws, min_col=2, min_row=first, max_row=last), titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=1, min_row=first + 1, max_row=last))
+        chart.height, chart.width = 7, 16
+        ws.add_chart(chart, f"E{chart_row}")
+        chart_row += 16
+
+
+def _ledger_sheet(ws: Worksheet, rows: list[list[Any]]) -> None:
+    _header(ws, 1, COLUMNS)
+    for values in rows:
+        ws.append(values)
+    widths = {"案件编号": 26, "案件名称": 28, "纠纷简要情况": 40, "当事人": 16, "司法确认": 24}
+    for col, name in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = widths.get(name, 12)
+    ws.freeze_panes = "C2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(len(rows) + 1, 1)}"
+
+
+def _text_sheet(ws: Worksheet, text: ReportText) -> None:
+    ws.append([text.title])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([text.heading])
+    for paragraph in text.paragraphs:
+        ws.append([paragraph])
+        ws.cell(row=ws.max_row, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.column_dimensions["A"].width = 120
+
+
+def report_xlsx(figures: Figures, text: ReportText, ledger: list[list[Any]]) -> bytes:
+    """The workbook's bytes."""
+    wb = Workbook()
+    _figures_sheet(wb.active, figures, text)
+    _breakdowns_sheet(wb.create_sheet("分项统计"), figures)
+    _ledger_sheet(wb.create_sheet("台账"), ledger)
+    _text_sheet(wb.create_sheet("报告正文"), text)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
