@@ -131,8 +131,9 @@ class _Compiled:
     sql: str
     names: tuple[str, ...]  # bind names, in the order a positional paramstyle wants them
     positional: bool
-    binders: tuple[tuple[str, Callable[[Any], Any] | None], ...]
-    columns: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # result columns and their converters
+    binders: tuple[tuple[str, Callable[[Any], Any]], ...]  # binds that need converting, and how
+    keys: tuple[str, ...]  # result column names
+    columns: tuple[tuple[str, Callable[[Any], Any]], ...]  # result columns that need converting, and how
     defaults: dict[str, Any]  # binds that carry their own value (LIMIT, literals)
 
 
@@ -156,17 +157,16 @@ class Prepared:
         with self._lock:
             c = self.statement.compile(dialect=dialect)
             names = tuple(c.positiontup or ()) if c.positional else tuple(c.binds)
-            binders = tuple(
-                (name, c.binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in c.binds
-            )
+            processors = ((name, c.binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in c.binds)
+            binders = tuple((name, process) for name, process in processors if process is not None)
             selected = getattr(self.statement, "selected_columns", None)
             if selected is None:
                 selected = getattr(self.statement, "_returning", ()) or ()
-            columns = tuple(
-                (col.key, col.type.dialect_impl(dialect).result_processor(dialect, None)) for col in selected
-            )
+            keys = tuple(col.key for col in selected)
+            converters = (col.type.dialect_impl(dialect).result_processor(dialect, None) for col in selected)
+            columns = tuple((key, process) for key, process in zip(keys, converters, strict=True) if process)
             defaults = {name: bp.effective_value for name, bp in c.binds.items() if not bp.required}
-            compiled = _Compiled(c.string, names, c.positional, binders, columns, defaults)
+            compiled = _Compiled(c.string, names, c.positional, binders, keys, columns, defaults)
             self._compiled[dialect] = compiled
             return compiled
 
@@ -174,8 +174,7 @@ class Prepared:
         compiled = self._compile(conn.dialect)
         values = {**compiled.defaults, **params}
         for name, process in compiled.binders:
-            if process is not None:
-                values[name] = process(values[name])
+            values[name] = process(values[name])
         dbapi = conn.dbapi_connection if isinstance(conn, DriverTransaction) else conn.connection.dbapi_connection
         cursor = dbapi.cursor()  # type: ignore[union-attr]
         args: Any = [values[n] for n in compiled.names] if compiled.positional else values
@@ -197,13 +196,14 @@ class Prepared:
             fetched = cursor.fetchall()
         finally:
             cursor.close()
-        return [
-            {
-                key: (process(value) if process is not None else value)
-                for (key, process), value in zip(compiled.columns, row, strict=True)
-            }
-            for row in fetched
-        ]
+        keys, converters = compiled.keys, compiled.columns
+        result = []
+        for row in fetched:
+            item = dict(zip(keys, row, strict=True))
+            for key, process in converters:
+                item[key] = process(item[key])
+            result.append(item)
+        return result
 
     def first(self, conn: Executor, params: Mapping[str, Any]) -> dict[str, Any] | None:
         found = self.rows(conn, params)
