@@ -1,0 +1,118 @@
+"""Statistics and the annual report: figures and text (JSON), drill-down, .docx/.xlsx downloads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from mediation_flow import clock
+from mediation_flow.errors import InvalidData
+from mediation_flow.models import Case
+from mediation_flow.stats.definitions import load_definitions
+from mediation_flow.stats.drilldown import case_ids, drillable
+from mediation_flow.stats.service import MEDIA_TYPES, annual_report, export
+from web.api.schemas import ErrorResponse
+from web.deps import ApiActor, EngineDep
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorResponse} for status in (401, 403, 404, 422)}
+Year = Annotated[int, Query(ge=2000, le=2100, description="统计年度")]
+Code = Annotated[str, Query(min_length=1, max_length=32, description="辖区代码（乡镇、村）")]
+AsOf = Annotated[str | None, Query(max_length=40, description="数据截至时刻（ISO 8601），默认为当前")]
+MAX_DRILL = 5000
+
+
+class EditedReport(BaseModel):
+    paragraphs: list[Annotated[str, Field(max_length=5000)]] = Field(min_length=1, max_length=30)
+
+
+def parse_as_of(raw: str | None) -> datetime | None:
+    if raw in (None, ""):
+        return None
+    try:
+        return clock.ensure_aware(datetime.fromisoformat(str(raw)))
+    except ValueError:
+        raise InvalidData([{"field": "as_of", "message": "时间格式不正确，如 2024-01-05T09:00:00+08:00"}]) from None
+
+
+@router.get("/annual", responses=ERRORS)
+def annual(engine: EngineDep, actor: ApiActor, year: Year, jurisdiction: Code, as_of: AsOf = None) -> dict[str, Any]:
+    """Figures (JSON), breakdowns and the generated text of one jurisdiction's year."""
+    report = annual_report(engine, actor=actor, code=jurisdiction, year=year, as_of=parse_as_of(as_of))
+    return report.to_dict()
+
+
+@router.get("/annual/cases", responses=ERRORS)
+def annual_cases(
+    engine: EngineDep,
+    actor: ApiActor,
+    year: Year,
+    jurisdiction: Code,
+    figure: Annotated[str, Query(max_length=40)],
+    key: Annotated[str | None, Query(max_length=80)] = None,
+    as_of: AsOf = None,
+) -> dict[str, Any]:
+    """The cases behind one figure (or one group of a breakdown)."""
+    if figure not in drillable():
+        raise InvalidData([{"field": "figure", "message": "未知指标"}])
+    report = annual_report(engine, actor=actor, code=jurisdiction, year=year, as_of=parse_as_of(as_of))
+    cases = Case.__table__
+    with engine.connect() as conn:
+        ids = case_ids(conn, report.figures.scope, figure, key)
+        rows = conn.execute(
+            select(cases.c.id, cases.c.number, cases.c.title, cases.c.state).where(cases.c.id.in_(ids[:MAX_DRILL]))
+        ).all()
+    by_id = {r.id: r._asdict() for r in rows}
+    return {"figure": figure, "key": key, "total": len(ids), "cases": [by_id[i] for i in ids[:MAX_DRILL]]}
+
+
+@router.get("/definitions")
+def definitions() -> dict[str, Any]:
+    """The written definition of every figure (统计口径)."""
+    defs = load_definitions()
+    return {"common": defs.common, "figures": {k: v.__dict__ for k, v in defs.figures.items()}}
+
+
+def _download(engine: Any, report: Any, fmt: str) -> Response:
+    body = export(engine, report, fmt)  # type: ignore[arg-type]
+    name = f"{report.filename_stem}.{fmt}"
+    return Response(
+        body,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
+
+
+Fmt = Annotated[str, Query(pattern="^(docx|xlsx|json)$", description="docx | xlsx | json")]
+
+
+@router.get("/annual/download", responses=ERRORS)
+def download(
+    engine: EngineDep, actor: ApiActor, year: Year, jurisdiction: Code, format: Fmt = "docx", as_of: AsOf = None
+) -> Response:
+    """The report as a file: .docx (official layout), .xlsx (figures, charts, ledger) or .json."""
+    report = annual_report(engine, actor=actor, code=jurisdiction, year=year, as_of=parse_as_of(as_of))
+    return _download(engine, report, format)
+
+
+@router.post("/annual/download", responses=ERRORS)
+def download_edited(
+    engine: EngineDep,
+    actor: ApiActor,
+    year: Year,
+    jurisdiction: Code,
+    body: Annotated[EditedReport, Body()],
+    format: Fmt = "docx",
+    as_of: AsOf = None,
+) -> Response:
+    """The report as a file with the text as the supervisor edited it."""
+    report = annual_report(
+        engine, actor=actor, code=jurisdiction, year=year, as_of=parse_as_of(as_of), paragraphs=body.paragraphs
+    )
+    return _download(engine, report, format)
