@@ -49,6 +49,25 @@ class QueuePage:
     items: list[dict[str, Any]] = field(default_factory=list)
 
 
+class _SpanCalendar(WorkdayCalendar):
+    """The calendar, answering "working days between" for one page from a prefix count built once over
+    the page's span (a queue row can be a year late; counting day by day per row is what this avoids)."""
+
+    def __init__(self, base: WorkdayCalendar, first: date, last: date) -> None:
+        super().__init__(base.extra_holidays, base.extra_workdays)
+        self._first, self._counts = first, [0]
+        for offset in range(1, (last - first).days + 1):
+            self._counts.append(self._counts[-1] + int(base.is_workday(first + timedelta(days=offset))))
+
+    def working_days_between(self, start: date, end: date) -> int:
+        i, j = (start - self._first).days, (end - self._first).days
+        if end <= start:
+            return 0
+        if i < 0 or j >= len(self._counts):
+            return super().working_days_between(start, end)
+        return self._counts[j] - self._counts[i]
+
+
 def due_soon_until(today: date, working_days: int, calendar: WorkdayCalendar | None = None) -> date:
     """The last date that is at most ``working_days`` working days after ``today`` (临期 horizon)."""
     calendar = calendar or default_calendar()
@@ -107,6 +126,14 @@ def queue(
     where = _where(conn, actor, kind, filters, today, until)
     total = conn.execute(select(func.count()).select_from(CASES).where(where)).scalar_one()
     red_first = case((CASES.c.risk_grade == "red", 0), else_=1)
+    # Two steps: sort and page the narrow (grade, due date, id) first, then read the page's full rows.
+    page_ids = (
+        select(CASES.c.id)
+        .where(where)
+        .order_by(red_first, CASES.c.due_date, CASES.c.id)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).subquery()
     rows = conn.execute(
         select(
             CASES.c.id,
@@ -128,12 +155,14 @@ def queue(
         .select_from(
             CASES.join(JUR, JUR.c.id == CASES.c.jurisdiction_id).outerjoin(USERS, USERS.c.id == CASES.c.mediator_id)
         )
-        .where(where)
+        .where(CASES.c.id.in_(select(page_ids.c.id)))
         .order_by(red_first, CASES.c.due_date, CASES.c.id)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
     ).mappings()
-    items = [_item(conn, dict(r), today, due_soon_days, calendar, registry) for r in rows]
+    found = [dict(r) for r in rows]
+    if found:
+        dues = [r["due_date"] for r in found]
+        calendar = _SpanCalendar(calendar, min([*dues, today]), max([*dues, until]))
+    items = [_item(conn, r, today, due_soon_days, calendar, registry) for r in found]
     return QueuePage(kind, today, until, int(total), page, page_size, items)
 
 
