@@ -1,0 +1,145 @@
+"""HTTP latency and throughput of the real server on a 100,000-case database, next to a bare endpoint.
+
+The database (SQLite, the server's default ``synchronous=FULL``) is bulk-built by ``dataset.build``;
+``mediation-flow serve`` (uvicorn, ``web.app:create_app``) runs it with 2 workers on loopback; a
+closed-loop httpx/asyncio generator drives each endpoint at 1, 8 and 32 concurrent clients.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+from server_harness import Server
+
+from benchmarks.common import Table, prepared_database
+from benchmarks.dataset import build
+from benchmarks.loadgen import LoadResult, Request, api_token, page_session, run_load
+
+CONCURRENCY = (1, 8, 32)
+TARGET_P95_MS = 50.0
+
+
+def _requests(n_cases: int, mediating: list[int], village: str) -> dict[str, tuple[Request, str]]:
+    """Endpoint label -> (request maker, whose credentials: 'api', 'page' or '')."""
+    rng = random.Random(11)
+    case_ids = range(1, n_cases + 1)
+    versions: dict[int, int] = {}
+    # Each client fires on its own cases (no client races another), round-robin through them.
+    owned: dict[int, list[int]] = {}
+    turn: dict[int, int] = {}
+
+    async def healthz(client: httpx.AsyncClient, _i: int) -> httpx.Response:
+        return await client.get("/healthz")
+
+    async def case(client: httpx.AsyncClient, _i: int) -> httpx.Response:
+        return await client.get(f"/api/v1/cases/{rng.choice(case_ids)}")
+
+    async def case_list(client: httpx.AsyncClient, _i: int) -> httpx.Response:
+        params = {"village": village, "state": "mediating", "category": rng.choice(["neighbourhood", "contract"])}
+        return await client.get("/api/v1/cases", params=params)
+
+    async def overdue(client: httpx.AsyncClient, _i: int) -> httpx.Response:
+        return await client.get("/api/v1/queues/overdue")
+
+    async def transition(client: httpx.AsyncClient, index: int) -> httpx.Response:
+        mine = owned.setdefault(index, mediating[index::64])
+        case_id = mine[turn.get(index, 0) % len(mine)]
+        turn[index] = turn.get(index, 0) + 1
+        body = {
+            "trigger": "record_session",
+            "expected_version": versions.get(case_id, 4),
+            "data": {"session_date": date.today().isoformat(), "content": "背靠背调解，双方各让一步"},
+        }
+        response = await client.post(f"/api/v1/cases/{case_id}/transitions", json=body)
+        if response.status_code == 200:
+            versions[case_id] = response.json()["version"]
+        return response
+
+    async def case_page(client: httpx.AsyncClient, _i: int) -> httpx.Response:
+        return await client.get(f"/cases/{rng.choice(case_ids)}")
+
+    async def queue_page(client: httpx.AsyncClient, _i: int) -> httpx.Response:
+        return await client.get("/queue")
+
+    return {
+        "GET /healthz (bare)": (healthz, ""),
+        "GET /api/v1/cases/{id}": (case, "api"),
+        "GET /api/v1/cases?village&state&category": (case_list, "api"),
+        "GET /api/v1/queues/overdue": (overdue, "api"),
+        "POST /api/v1/cases/{id}/transitions": (transition, "api_mediator"),
+        "GET /cases/{id} (HTML)": (case_page, "page"),
+        "GET /queue (HTML)": (queue_page, "page"),
+    }
+
+
+def _cell(result: LoadResult) -> list[str]:
+    return [
+        f"{result.percentile(50):.1f}",
+        f"{result.percentile(95):.1f}",
+        f"{result.percentile(99):.1f}",
+        f"{result.throughput:,.0f}",
+        str(result.errors),
+    ]
+
+
+def run(quick: bool = False, n_cases: int | None = None, duration: float | None = None) -> list[Table]:
+    n_cases = n_cases or (300 if quick else 100_000)
+    duration = duration or (0.3 if quick else 5.0)
+    table = Table(
+        title=f"HTTP on {n_cases:,} cases (SQLite FULL, 2 uvicorn workers, loopback), {duration:g} s per cell",
+        headers=["endpoint", "clients", "p50 ms", "p95 ms", "p99 ms", "req/s", "errors"],
+    )
+    with tempfile.TemporaryDirectory(prefix="mf-bench-http-") as workdir:
+        url = f"sqlite:///{workdir}/http.db"
+        engine, town = prepared_database(url)
+        built = build(engine, town, n_cases)
+        engine.dispose()
+        village = town.places.villages[0].code
+        with Server(url, Path(workdir), workers=2) as server:
+            base = server.base_url
+            credentials: dict[str, Callable[[], dict[str, Any]]] = {
+                "": dict,
+                "api": lambda: {"headers": api_token(base, "supervisor")},
+                "api_mediator": lambda: {"headers": api_token(base, "mediator")},
+                "page": lambda: {"cookies": page_session(base, "supervisor")},
+            }
+            cache: dict[str, dict[str, Any]] = {}
+            results: dict[tuple[str, int], LoadResult] = {}
+            for label, (request, who) in _requests(n_cases, built.mediating, village).items():
+                if who not in cache:
+                    cache[who] = credentials[who]()
+                for clients in CONCURRENCY:
+                    result = run_load(base, request, concurrency=clients, duration=duration, **cache[who])
+                    results[(label, clients)] = result
+                    table.rows.append([label, str(clients), *_cell(result)])
+                    if result.first_error:
+                        table.notes.append(f"{label} at {clients}: first error {result.first_error}")
+    table.notes += _verdicts(results)
+    return [table]
+
+
+def _verdicts(results: dict[tuple[str, int], LoadResult]) -> list[str]:
+    notes = []
+    slow = [f"{label} ({r.percentile(95):.0f} ms)" for (label, c), r in results.items() if c == 8]
+    slow = [s for s, ((_label, c), r) in zip(slow, [(k, v) for k, v in results.items() if k[1] == 8], strict=True)
+            if r.percentile(95) >= TARGET_P95_MS]  # fmt: skip
+    notes.append(
+        f"p95 < {TARGET_P95_MS:.0f} ms at 8 clients: "
+        + ("met for every endpoint." if not slow else "MISSED for " + ", ".join(slow) + ".")
+    )
+    for clients in CONCURRENCY:
+        bare = results.get(("GET /healthz (bare)", clients))
+        post = results.get(("POST /api/v1/cases/{id}/transitions", clients))
+        if bare and post and bare.throughput:
+            share = post.throughput / bare.throughput
+            notes.append(
+                f"transition POST throughput at {clients} clients = {share:.0%} of the bare endpoint's "
+                f"(target ≥ 40%: {'met' if share >= 0.4 else 'MISSED'})."
+            )
+    return notes
