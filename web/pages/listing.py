@@ -10,8 +10,8 @@ from sqlalchemy import Connection, select
 from mediation_flow.config import get_settings
 from mediation_flow.models import Jurisdiction
 from mediation_flow.queries import user_names
+from mediation_flow.queues import due_soon_until
 from mediation_flow.reference import load_reference
-from mediation_flow.workdays import default_calendar
 from mediation_flow.workflow.registry import REGISTRY
 
 JUR = Jurisdiction.__table__
@@ -24,7 +24,7 @@ def due_status(due: date | None, today: date, due_soon_days: int | None = None) 
     if due < today:
         return "overdue"
     days = get_settings().due_soon_working_days if due_soon_days is None else due_soon_days
-    return "due_soon" if default_calendar().working_days_between(today, due) <= days else "on_time"
+    return "due_soon" if due <= due_soon_until(today, days) else "on_time"
 
 
 def state_labels(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, str]]:

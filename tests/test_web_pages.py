@@ -1,0 +1,293 @@
+"""The pages over HTTP (httpx through the ASGI app, on SQLite and PostgreSQL): sign-in and its cookie,
+CSRF, role homes, fragments versus full pages with ``Vary: HX-Request``, inline trigger forms with
+out-of-band updates, stale versions, inline errors, masking — and no page or fragment of a case for a
+user of another village."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from factories import HAPPY_PATH, PASSWORD, Town, drive, register
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from mediation_flow.policy import SYSTEM
+from mediation_flow.queries import get_case_row
+from web.app import create_app
+
+REGIONS = ("state", "facts", "actions", "clocks", "timeline")
+OOB_IDS = ("case-state", "case-facts", "case-actions", "case-clocks", "case-timeline")
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert match, "page without a CSRF meta tag"
+    return match.group(1)
+
+
+class Browser:
+    """A cookie-keeping client that signs in through the login page, like a browser without JavaScript."""
+
+    def __init__(self, app: Any) -> None:
+        self.client = TestClient(app, follow_redirects=False)
+        self.csrf = csrf_of(self.client.get("/login").text)
+
+    def login(self, username: str, password: str = PASSWORD) -> Any:
+        response = self.client.post(
+            "/login", data={"username": username, "password": password, "csrf_token": self.csrf}
+        )
+        if response.status_code == 303:
+            self.csrf = csrf_of(self.client.get("/login").text)
+        return response
+
+    def get(self, url: str, **headers: str) -> Any:
+        return self.client.get(url, headers=headers)
+
+    def post(self, url: str, data: dict[str, Any], *, htmx: bool = False, token: bool = True) -> Any:
+        headers = {"HX-Request": "true"} if htmx else {}
+        body = {**data, "csrf_token": self.csrf} if token else data
+        return self.client.post(url, data=body, headers=headers)
+
+
+@pytest.fixture
+def app(engine: Engine, town: Town) -> Any:
+    return create_app(engine)
+
+
+@pytest.fixture
+def signed_in(app: Any) -> Iterator[Any]:
+    made: dict[str, Browser] = {}
+
+    def make(username: str) -> Browser:
+        if username not in made:
+            browser = Browser(app)
+            assert browser.login(username).status_code == 303
+            made[username] = browser
+        return made[username]
+
+    yield make
+
+
+def version_of(engine: Engine, case_id: int) -> int:
+    with engine.connect() as conn:
+        return int(get_case_row(conn, SYSTEM, case_id)["version"])
+
+
+def test_login_sets_a_signed_httponly_samesite_cookie_and_lands_each_role_on_its_home(app: Any) -> None:
+    homes = {"grid_worker": "/grid", "mediator": "/my", "supervisor": "/queue", "admin": "/admin", "liaison": "/cases"}
+    for username, home in homes.items():
+        browser = Browser(app)
+        response = browser.login(username)
+        assert response.status_code == 303
+        assert response.headers["location"] == home
+        cookie = response.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie and "mf_session=" in cookie
+        page = browser.get(home)
+        assert page.status_code == 200 and "<html" in page.text
+        assert browser.get("/").headers["location"] == home
+
+
+def test_wrong_password_and_missing_csrf_are_refused_in_chinese(app: Any) -> None:
+    browser = Browser(app)
+    wrong = browser.login("mediator", "not-the-password-1")
+    assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
+    no_token = browser.client.post("/login", data={"username": "mediator", "password": PASSWORD})
+    assert no_token.status_code == 403 and "刷新页面" in no_token.text
+    assert "mf_session" not in browser.client.cookies or browser.get("/my").status_code == 303
+
+
+def test_anonymous_pages_go_to_login_and_htmx_gets_hx_redirect(app: Any, town: Town, engine: Engine) -> None:
+    case_id = register(engine, town)
+    client = TestClient(app, follow_redirects=False)
+    for url in ("/grid", "/my", f"/cases/{case_id}", f"/cases/{case_id}/part/timeline", "/queue"):
+        response = client.get(url)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
+        fragment = client.get(url, headers={"HX-Request": "true"})
+        assert fragment.headers["HX-Redirect"].startswith("/login")
+
+
+def test_logout_ends_the_session_and_needs_the_token(signed_in: Any) -> None:
+    browser = signed_in("mediator")
+    assert browser.post("/logout", {}, token=False).status_code == 403
+    assert browser.get("/my").status_code == 200
+    assert browser.post("/logout", {}).headers["location"] == "/login"
+    assert browser.get("/my").status_code == 303
+
+
+def test_fragment_routes_return_fragments_and_pages_return_pages_with_vary(
+    signed_in: Any, town: Town, engine: Engine
+) -> None:
+    case_id = register(engine, town)
+    supervisor = signed_in("supervisor")
+    urls = [f"/cases/{case_id}", f"/cases/{case_id}/do/add_note", "/queue", "/dashboard", "/cases"]
+    urls += [f"/cases/{case_id}/part/{region}" for region in REGIONS]
+    for url in urls:
+        full = supervisor.get(url)
+        boosted = supervisor.get(url, **{"HX-Request": "true", "HX-Boosted": "true"})
+        fragment = supervisor.get(url, **{"HX-Request": "true"})
+        for response in (full, boosted, fragment):
+            assert response.status_code == 200, url
+            assert "HX-Request" in [v.strip() for v in response.headers["vary"].split(",")], url
+        assert "<html" in full.text and "<html" in boosted.text, url
+        assert "<html" not in fragment.text and "<body" not in fragment.text, url
+    assert 'id="queue"' in supervisor.get("/queue", **{"HX-Request": "true"}).text
+    assert 'hx-trigger="every 60s"' in supervisor.get("/queue").text
+
+
+def test_every_case_page_and_fragment_is_404_for_another_village(
+    app: Any, signed_in: Any, town: Town, engine: Engine
+) -> None:
+    case_id = register(engine, town)
+    case_routes = sorted(
+        {
+            (method, context.path)
+            for context in iter_route_contexts(app.routes)  # included routers flattened, prefixes applied
+            if "{case_id}" in context.path
+            for method in (context.methods or ())
+            if method != "HEAD"
+        }
+    )
+    page_routes = [(m, p) for m, p in case_routes if not p.startswith("/api")]
+    assert len(page_routes) >= 4, page_routes
+    values = {"region": list(REGIONS), "trigger": ["add_note", "accept", "escalate"]}
+    for username in ("other_village_mediator", "other_grid_worker"):
+        outsider = signed_in(username)
+        for method, path in page_routes:
+            urls = [path.replace("{case_id}", str(case_id))]
+            for name, options in values.items():
+                urls = (
+                    [u.replace("{" + name + "}", option) for u in urls for option in options]
+                    if "{" + name + "}" in path
+                    else urls
+                )
+            for url in urls:
+                for htmx in (False, True):
+                    if method == "GET":
+                        response = outsider.get(url, **({"HX-Request": "true"} if htmx else {}))
+                    else:
+                        data = {"expected_version": "1", "text": "越权备注", "reason": "越权提级"}
+                        response = outsider.post(url, data, htmx=htmx)
+                    assert response.status_code == 404, (username, method, url, htmx, response.status_code)
+                    assert "案件不存在或无权查看" in response.text
+                    assert "张三" not in response.text
+    assert version_of(engine, case_id) == 1  # nothing an outsider sent changed the case
+
+
+def test_a_trigger_updates_state_actions_clocks_and_timeline_out_of_band(
+    signed_in: Any, town: Town, engine: Engine
+) -> None:
+    case_id = register(engine, town)
+    mediator = signed_in("mediator")
+    form = mediator.get(f"/cases/{case_id}/do/accept", **{"HX-Request": "true"})
+    assert 'name="rights_notified"' in form.text and 'name="expected_version" value="1"' in form.text
+    response = mediator.post(
+        f"/cases/{case_id}/do/accept", {"expected_version": "1", "rights_notified": "true"}, htmx=True
+    )
+    assert response.status_code == 200
+    assert "已完成：受理" in response.text
+    for region in OOB_IDS:
+        assert re.search(rf'id="{region}"[^>]*hx-swap-oob="true"', response.text), region
+    assert 'data-state="accepted"' in response.text
+    assert "第2版" in response.text  # the state region shows the new version the next forms will carry
+    assert 'data-clock="mediation"' in response.text
+    assert "<html" not in response.text
+    plain = mediator.post(f"/cases/{case_id}/do/add_note", {"expected_version": "2", "text": "电话联系双方"})
+    assert plain.status_code == 303 and plain.headers["location"] == f"/cases/{case_id}"
+    assert "电话联系双方" in mediator.get(f"/cases/{case_id}").text
+
+
+def test_a_stale_version_shows_a_clear_message_and_the_fresh_case(signed_in: Any, town: Town, engine: Engine) -> None:
+    case_id = register(engine, town)
+    drive(engine, case_id, town["supervisor"], [("add_note", {"text": "他人先更新"})])
+    mediator = signed_in("mediator")
+    response = mediator.post(
+        f"/cases/{case_id}/do/reject", {"expected_version": "1", "reason": "已由法院受理"}, htmx=True
+    )
+    assert response.status_code == 409
+    assert "案件已被他人更新" in response.text and "第2版" in response.text
+    assert "他人先更新" in response.text  # the fresh timeline, out of band
+    assert 'name="expected_version" value="2"' in response.text and "已由法院受理" in response.text  # typed text kept
+    assert version_of(engine, case_id) == 2
+
+
+def test_invalid_trigger_data_re_renders_the_form_with_messages(signed_in: Any, town: Town, engine: Engine) -> None:
+    case_id = register(engine, town)
+    mediator = signed_in("mediator")
+    response = mediator.post(f"/cases/{case_id}/do/reject", {"expected_version": "1", "note": "先记下"}, htmx=True)
+    assert response.status_code == 422
+    assert "请填写“不予受理理由”" in response.text and 'data-form="reject"' in response.text
+    assert "先记下" in response.text
+    accept = mediator.post(f"/cases/{case_id}/do/accept", {"expected_version": "1"}, htmx=True)
+    assert accept.status_code == 422 and "请确认" in accept.text
+    full = mediator.post(f"/cases/{case_id}/do/accept", {"expected_version": "1"})
+    assert full.status_code == 422 and "<html" in full.text
+    missing = mediator.post(f"/cases/{case_id}/do/accept", {"rights_notified": "true"}, htmx=True)
+    assert missing.status_code == 422 and "页面缺少案件版本" in missing.text
+    assert mediator.post(f"/cases/{case_id}/do/accept", {"expected_version": "1"}, token=False).status_code == 403
+    assert version_of(engine, case_id) == 1
+
+
+def test_register_form_errors_inline_keep_what_was_typed_then_register(signed_in: Any, engine: Engine) -> None:
+    grid_worker = signed_in("grid_worker")
+    typed = {
+        "title": "王五与赵六宅基地纠纷",
+        "category": "housing_homestead",
+        "source": "initiative",
+        "summary": "",
+        "people_involved": "4",
+        "amount": "12000",
+        "risk_hints": ["petition_risk"],
+        "parties.0.role": "applicant",
+        "parties.0.name": "王五",
+        "parties.0.phone": "12345",
+        "parties.0.id_number": "",
+        "parties.1.role": "respondent",
+        "parties.1.name": "赵六",
+    }
+    bad = grid_worker.post("/register", typed)
+    assert bad.status_code == 422
+    assert "请填写“纠纷简要情况”" in bad.text
+    assert 'id="e-parties-0-phone"' in bad.text and "手机号或固定电话格式不正确" in bad.text
+    for kept in ('value="王五与赵六宅基地纠纷"', 'value="赵六"', 'value="12000"', 'value="12345"'):
+        assert kept in bad.text
+    assert re.search(r'value="petition_risk" checked', bad.text)
+    more = grid_worker.post("/register", {**typed, "add_party": "1"})
+    assert more.status_code == 200 and 'name="parties.2.name"' in more.text and 'value="赵六"' in more.text
+    good = grid_worker.post(
+        "/register", {**typed, "summary": "两户因宅基地界址争执。", "parties.0.phone": "13912345678"}
+    )
+    assert good.status_code == 303
+    case_url = good.headers["location"]
+    page = grid_worker.get(case_url)
+    assert "已登记，案号" in page.text and 'data-draft-clear="register"' in page.text
+    assert "139****5678" in page.text and "13912345678" not in page.text  # grid workers see masked phones
+
+
+def test_mediators_see_full_identity_grid_workers_masked(signed_in: Any, town: Town, engine: Engine) -> None:
+    case_id = register(engine, town)
+    assert "13812345678" in signed_in("mediator").get(f"/cases/{case_id}").text
+    masked = signed_in("grid_worker").get(f"/cases/{case_id}").text
+    assert "13812345678" not in masked and "11010519491231002X" not in masked and "138****5678" in masked
+
+
+def test_lists_queue_dashboard_and_workflow_pages_render(signed_in: Any, town: Town, engine: Engine) -> None:
+    done = register(engine, town)
+    drive(engine, done, town["supervisor"], [("assign", {"mediator_id": town["mediator"].id}), *HAPPY_PATH])
+    open_case = register(engine, town, title="孙七与周八劳务纠纷")
+    supervisor = signed_in("supervisor")
+    dashboard = supervisor.get("/dashboard")
+    assert dashboard.status_code == 200 and dashboard.text.count("<svg") >= 4
+    assert re.search(r'data-stat="resolved">调解成功结案<b>1</b>', dashboard.text)
+    assert "孙七与周八劳务纠纷" in signed_in("grid_worker").get("/grid").text
+    mine = signed_in("mediator").get("/my").text
+    assert "孙七与周八劳务纠纷" in mine  # waiting for acceptance, unassigned
+    workflow = supervisor.get("/workflows/people_mediation")
+    assert workflow.status_code == 200 and "stateDiagram-v2" in workflow.text and "已登记" in workflow.text
+    assert supervisor.get("/workflows/no_such_flow").status_code == 404
+    assert supervisor.get(f"/cases/{open_case}/part/nope").status_code == 404
+    assert supervisor.get("/cases/999999").status_code == 404
+    assert supervisor.get("/queue?village=nowhere&risk=red").status_code == 200
