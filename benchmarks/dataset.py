@@ -64,8 +64,17 @@ def _fold(
     return steps, clocks
 
 
-def build(engine: Engine, town: Town, n_cases: int, *, seed: int = 7, today: date | None = None) -> Built:
-    """Insert ``n_cases`` cases (ids after any existing ones) with their parties and events."""
+def build(
+    engine: Engine,
+    town: Town,
+    n_cases: int,
+    *,
+    seed: int = 7,
+    today: date | None = None,
+    mix: dict[str, int] | None = None,
+) -> Built:
+    """Insert ``n_cases`` cases (ids after any existing ones) with their parties and events; ``mix`` gives
+    the relative share of each path in ``PATHS`` (default ``MIX``)."""
     rng = random.Random(seed)
     today = today or clock.local_date(clock.utcnow())
     with engine.connect() as conn:
@@ -75,7 +84,7 @@ def build(engine: Engine, town: Town, n_cases: int, *, seed: int = 7, today: dat
     township = town.places.township
     places = town.places.grids + town.places.villages
     mediator = town["mediator"]
-    paths = [name for name, share in MIX.items() for _ in range(share)]
+    paths = [name for name, share in (mix or MIX).items() for _ in range(share)]
     folds: dict[tuple[str, date], tuple[list[tuple[str, str, str]], dict[str, Any]]] = {}
     cases: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []

@@ -15,6 +15,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 import httpx
 from factories import PASSWORD
@@ -44,7 +45,13 @@ class LoadResult:
 
 
 async def _load(
-    base_url: str, request: Request, concurrency: int, duration: float, headers: dict[str, str], cookies: httpx.Cookies
+    base_url: str,
+    request: Request,
+    concurrency: int,
+    duration: float,
+    headers: dict[str, str],
+    cookies: httpx.Cookies,
+    total: int | None,
 ) -> LoadResult:
     result = LoadResult()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -54,8 +61,11 @@ async def _load(
         await request(client, 0)  # warm the connection and the server's caches
         stop = time.perf_counter() + duration
 
+        budget = [total if total is not None else -1]
+
         async def worker(index: int) -> None:
-            while time.perf_counter() < stop:
+            while time.perf_counter() < stop and budget[0] != 0:
+                budget[0] -= 1
                 start = time.perf_counter()
                 response = await request(client, index)
                 took = time.perf_counter() - start
@@ -79,8 +89,12 @@ def run_load(
     duration: float,
     headers: dict[str, str] | None = None,
     cookies: httpx.Cookies | None = None,
+    total: int | None = None,
 ) -> LoadResult:
-    return asyncio.run(_load(base_url, request, concurrency, duration, headers or {}, cookies or httpx.Cookies()))
+    """Drive ``request`` for ``duration`` seconds, or until ``total`` requests have been sent."""
+    return asyncio.run(
+        _load(base_url, request, concurrency, duration, headers or {}, cookies or httpx.Cookies(), total)
+    )
 
 
 def api_token(base_url: str, username: str) -> dict[str, str]:
@@ -106,3 +120,24 @@ def page_session(base_url: str, username: str) -> httpx.Cookies:
         if signed_in.status_code not in (200, 303) or "/login" in signed_in.headers.get("location", ""):
             raise RuntimeError(f"page sign-in failed: {signed_in.status_code}")
         return client.cookies
+
+
+def record_sessions(case_ids: list[int], *, version: int, stride: int = 64) -> Request:
+    """A transition POST (``record_session``, which keeps a case in 'mediating') for each call. Client
+    ``i`` works through its own share of ``case_ids`` (every ``stride``-th), so no two clients race on a
+    case; each case's version is followed from the responses (it starts at ``version``)."""
+    versions: dict[int, int] = {}
+    turns: dict[int, int] = {}
+    body = {"session_date": date.today().isoformat(), "content": "背靠背调解，双方各让一步"}
+
+    async def fire(client: httpx.AsyncClient, index: int) -> httpx.Response:
+        mine = case_ids[index % stride :: stride] or case_ids
+        turn = turns[index] = turns.get(index, -1) + 1
+        case_id = mine[turn % len(mine)]
+        payload = {"trigger": "record_session", "expected_version": versions.get(case_id, version), "data": body}
+        response = await client.post(f"/api/v1/cases/{case_id}/transitions", json=payload)
+        if response.status_code == 200:
+            versions[case_id] = response.json()["version"]
+        return response
+
+    return fire
