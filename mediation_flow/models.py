@@ -110,6 +110,8 @@ class Case(SQLModel, table=True):
         UniqueConstraint("township_id", "year", "seq"),
         Index("ix_case_state_due", "state", "due_date"),
         Index("ix_case_jurisdiction_path", "jurisdiction_path"),
+        # The supervisor queues (mediation_flow.queues): range on due_date, filters read from the index.
+        Index("ix_case_queue", "due_date", "risk_grade", "jurisdiction_path", "level", "source", "mediator_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
