@@ -1,0 +1,410 @@
+"""Importing a township's existing ledger (台账) from .xlsx or .csv: every row validated, every error
+reported by row and column, all or nothing. Each imported case is registered and driven through the
+engine with back-dated effective times, so it has a complete event history and counts in the
+statistics like any other case. Only supervisors import (back-dating is theirs)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from itertools import pairwise
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from mediation_flow import clock, intake
+from mediation_flow import engine as case_engine
+from mediation_flow.db import write_transaction
+from mediation_flow.errors import DomainError, InvalidData, PermissionDenied
+from mediation_flow.models import User
+from mediation_flow.policy import Actor, may_backdate
+from mediation_flow.reference import load_reference
+from mediation_flow.stats.ledger_columns import COLUMNS, FORMS, OUTCOMES, PERFORMED, REQUIRED
+from mediation_flow.workflow.fields import parse_money_fen
+from mediation_flow.workflow.registry import REGISTRY
+
+MAX_ROWS = 5000
+MAX_BYTES = 10 * 1024 * 1024
+_DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+INTAKE_COLUMNS = {
+    "title": "案件名称",
+    "category": "纠纷类型",
+    "source": "案件来源",
+    "summary": "纠纷简要情况",
+    "amount": "涉及金额（元）",
+    "people_involved": "涉及人数",
+    "venue": "调解场所",
+    "jurisdiction_code": "所属辖区代码",
+    "parties.0.name": "申请人",
+    "parties.0.id_number": "申请人身份证号",
+    "parties.0.phone": "申请人电话",
+    "parties.1.name": "被申请人",
+    "mediator_id": "调解员",
+    "signed_on": "协议日期",
+    "performance": "履行方式",
+    "amount_agreed": "协议金额（元）",
+}
+
+
+class LedgerImportError(InvalidData):
+    """``errors``: ``{"row", "column", "message"}`` for every problem found; nothing was written."""
+
+    code = "ledger_invalid"
+
+
+@dataclass
+class PlannedCase:
+    row: int
+    intake: intake.CaseIntake
+    registered: datetime
+    steps: list[tuple[str, dict[str, Any], datetime]]
+    note: str
+
+
+@dataclass
+class ImportResult:
+    case_ids: list[int]
+
+    @property
+    def count(self) -> int:
+        return len(self.case_ids)
+
+
+def read_table(filename: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
+    """(row number as the user sees it, {header: value}) for every non-empty row after the header."""
+    if len(content) > MAX_BYTES:
+        raise LedgerImportError([_err(0, "", "文件过大（上限10MB）")])
+    name = filename.lower()
+    if name.endswith(".xlsx"):
+        rows = _xlsx_rows(content)
+    elif name.endswith(".csv"):
+        rows = _csv_rows(content)
+    else:
+        raise LedgerImportError([_err(0, "", "只支持 .xlsx 或 .csv 文件")])
+    if not rows:
+        raise LedgerImportError([_err(1, "", "文件为空")])
+    header = [str(h).strip() if h is not None else "" for h in rows[0]]
+    missing = [c.header for c in COLUMNS if c.required and c.header not in header]
+    unknown = [h for h in header if h and h not in {c.header for c in COLUMNS}]
+    errors = [_err(1, h, "缺少必填列") for h in missing] + [_err(1, h, "未知的列") for h in unknown]
+    if errors:
+        raise LedgerImportError(errors)
+    table = []
+    for number, values in enumerate(rows[1:], start=2):
+        record = {h: v for h, v in zip(header, values, strict=False) if h and not _blank(v)}
+        if record:
+            table.append((number, record))
+    if not table:
+        raise LedgerImportError([_err(2, "", "没有数据行")])
+    if len(table) > MAX_ROWS:
+        raise LedgerImportError([_err(0, "", f"一次最多导入{MAX_ROWS}行")])
+    return table
+
+
+def _xlsx_rows(content: bytes) -> list[list[Any]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a damaged file
+        raise LedgerImportError([_err(0, "", "无法读取该 Excel 文件（文件损坏或不是 .xlsx）")]) from None
+    ws = wb["台账"] if "台账" in wb.sheetnames else wb.worksheets[0]
+    return [list(r) for r in ws.iter_rows(values_only=True)]
+
+
+def _csv_rows(content: bytes) -> list[list[Any]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise LedgerImportError([_err(0, "", "CSV 文件编码无法识别（请用 UTF-8 或 GBK）")])
+    return [list(r) for r in csv.reader(io.StringIO(text))]
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _err(row: int, column: str, message: str) -> dict[str, Any]:
+    return {"row": row, "column": column, "field": column, "message": message}
+
+
+def parse_day(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    match = _DATE.match(str(value))
+    if not match:
+        raise ValueError("应为日期，如 2023-03-01")
+    return date(int(match[1]), int(match[2]), int(match[3]))
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _lookup(value: str, items: dict[str, str]) -> str | None:
+    """A reference code from its code or its label (labels like 法院委派/委托 are matched whole)."""
+    if value in items:
+        return value
+    return next((code for code, label in items.items() if label == value), None)
+
+
+class _Row:
+    """One ledger row being read: typed values out, errors collected by column."""
+
+    def __init__(self, number: int, record: dict[str, Any]) -> None:
+        self.number, self.record, self.errors = number, record, []
+
+    def error(self, column: str, message: str) -> None:
+        self.errors.append(_err(self.number, column, message))
+
+    def text(self, column: str) -> str:
+        return _text(self.record[column]) if column in self.record else ""
+
+    def day(self, column: str, today: date) -> date | None:
+        if column not in self.record:
+            return None
+        try:
+            day = parse_day(self.record[column])
+        except ValueError as exc:
+            self.error(column, str(exc))
+            return None
+        if day >= today:
+            self.error(column, "日期须早于今天（当天的纠纷请直接登记）")
+        return day
+
+    def money(self, column: str) -> str | None:
+        if column not in self.record:
+            return None
+        try:
+            fen = parse_money_fen(self.record[column])
+        except ValueError as exc:
+            self.error(column, f"“{column}”{exc}")
+            return None
+        return f"{fen // 100}.{fen % 100:02d}"
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=clock.LOCAL_TZ)
+
+
+def plan_row(
+    row: _Row, *, reference: dict[str, dict[str, str]], mediators: dict[str, int], actor: Actor, today: date
+) -> PlannedCase | None:
+    """The intake and the back-dated trigger sequence for one row, or None (with ``row.errors``)."""
+    for column in REQUIRED:
+        if column not in row.record:
+            row.error(column, "必填")
+    codes = {}
+    for column, kind in (("纠纷类型", "category"), ("案件来源", "source"), ("调解场所", "venue")):
+        if column in row.record:
+            codes[kind] = _lookup(row.text(column), reference.get(kind, {}))
+            if codes[kind] is None:
+                row.error(column, f"未知的{column}：{row.text(column)[:20]}")
+    outcome = OUTCOMES.get(row.text("调解结果")) if "调解结果" in row.record else None
+    if "调解结果" in row.record and outcome is None:
+        row.error("调解结果", "应为：" + "、".join(OUTCOMES))
+    registered = row.day("登记日期", today)
+    started = row.day("开始调解日期", today)
+    agreed = row.day("协议日期", today)
+    visited = row.day("回访日期", today)
+    closed = row.day("结案日期", today)
+    amount, agreed_amount = row.money("涉及金额（元）"), row.money("协议金额（元）")
+    mediator_id = actor.id
+    if "调解员" in row.record:
+        mediator_id = mediators.get(row.text("调解员"))
+        if mediator_id is None:
+            row.error("调解员", "不是本辖区在职的调解员或司法所人员的用户名")
+    if outcome in ("agreed", "failed", "mediating") and started is None and "开始调解日期" not in row.record:
+        row.error("开始调解日期", "调解结果为达成协议、调解不成或调解中时必填")
+    if outcome == "agreed" and agreed is None and "协议日期" not in row.record:
+        row.error("协议日期", "达成协议时必填")
+    if visited and outcome != "agreed":
+        row.error("回访日期", "只有达成协议的纠纷才记录回访")
+    performed = PERFORMED.get(row.text("履行情况")) if "履行情况" in row.record else None
+    if visited and performed is None:
+        row.error("履行情况", "填写回访日期时须填写：已履行、部分履行或未履行")
+    if closed and outcome == "agreed" and visited is None:
+        row.error("结案日期", "达成协议的纠纷须先回访才能结案（请填写回访日期）")
+    if closed and outcome not in ("agreed", "failed"):
+        row.error("结案日期", "只有达成协议或调解不成的纠纷填写结案日期")
+    form = FORMS.get(row.text("协议形式") or "口头")
+    if form is None:
+        row.error("协议形式", "应为书面或口头")
+    if form == "written" and outcome == "agreed" and "履行方式" not in row.record:
+        row.error("履行方式", "书面协议须载明履行方式、地点、期限")
+    ordered = [("登记日期", registered), ("开始调解日期", started), ("协议日期", agreed), ("回访日期", visited),
+               ("结案日期", closed)]  # fmt: skip
+    present = [(c, d) for c, d in ordered if d is not None]
+    for (before, earlier), (after, later) in pairwise(present):
+        if later < earlier:
+            row.error(after, f"不能早于{before}")
+    data = {
+        "title": row.text("案件名称"),
+        "category": codes.get("category") or "other",
+        "source": codes.get("source") or "initiative",
+        "summary": row.text("纠纷简要情况"),
+        "amount": amount,
+        "people_involved": row.text("涉及人数") or 2,
+        "venue": codes.get("venue"),
+        "jurisdiction_code": row.text("所属辖区代码") or None,
+        "parties": [
+            {"role": "applicant", "name": row.text("申请人"), "id_number": row.text("申请人身份证号") or None,
+             "phone": row.text("申请人电话") or None},
+            {"role": "respondent", "name": row.text("被申请人")},
+        ],
+    }  # fmt: skip
+    try:
+        parsed = intake.parse_intake(data)
+    except InvalidData as exc:
+        for e in exc.errors:
+            row.error(_intake_column(e["field"], e["message"]), e["message"])
+        parsed = None
+    if row.errors or parsed is None or registered is None or outcome is None:
+        return None
+    steps = _steps(
+        row, outcome, registered, started, agreed, visited, closed, performed, form, agreed_amount, mediator_id
+    )
+    origin = f"，原编号{row.text('原台账编号')}" if "原台账编号" in row.record else ""
+    return PlannedCase(row.number, parsed, _at(registered, 9), steps, f"自台账导入（第{row.number}行{origin}）")
+
+
+def _steps(
+    row: _Row,
+    outcome: str,
+    registered: date,
+    started: date | None,
+    agreed: date | None,
+    visited: date | None,
+    closed: date | None,
+    performed: str | None,
+    form: str | None,
+    amount: str | None,
+    mediator_id: int | None,
+) -> list[tuple[str, dict[str, Any], datetime]]:
+    reason = row.text("原因说明") or "详见原台账"
+    if outcome == "rejected":
+        return [("reject", {"reason": reason}, _at(registered, 10))]
+    steps: list[tuple[str, dict[str, Any], datetime]] = [
+        ("assign", {"mediator_id": mediator_id}, _at(registered, 9, 1)),
+        ("accept", {"rights_notified": True}, _at(registered, 9, 2)),
+    ]
+    if outcome == "accepted":
+        return steps
+    if started:
+        steps.append(("start_mediation", {"all_parties_consent": True}, _at(started, 10)))
+    if outcome == "withdrawn":
+        return [*steps, ("withdraw", {"reason": reason}, _at(closed or started or registered, 15))]
+    if outcome == "failed":
+        day = closed or started or registered
+        steps.append(("fail", {"reason": reason, "routes_informed": True}, _at(day, 15)))
+        if closed:
+            steps.append(("close", {"outcome": reason}, _at(closed, 17)))
+    if outcome == "agreed" and agreed:
+        terms = row.text("协议内容") or "见纸质调解协议书"
+        agreement = {"form": form, "facts": "详见原台账", "terms": terms, "signed_on": agreed.isoformat()}
+        if amount:
+            agreement["amount"] = amount
+        if row.text("履行方式"):
+            agreement["performance"] = row.text("履行方式")
+        steps.append(("reach_agreement", agreement, _at(agreed, 15)))
+        if visited:
+            visit = {"visited_on": visited.isoformat(), "performed": performed, "satisfaction": "satisfied"}
+            steps += [("start_follow_up", {}, _at(visited, 9)), ("record_visit", visit, _at(visited, 9, 1))]
+        if closed:
+            steps.append(("close_resolved", {}, _at(closed, 17)))
+    return steps
+
+
+def _mediators(engine: Engine, actor: Actor) -> dict[str, int]:
+    users = User.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(users.c.username, users.c.id).where(
+                users.c.is_active.is_(True), users.c.role.in_(("mediator", "supervisor"))
+            )
+        ).all()
+    return {username: user_id for username, user_id in rows}
+
+
+def validate_ledger(engine: Engine, actor: Actor, filename: str, content: bytes) -> list[PlannedCase]:
+    """Every row checked; raises LedgerImportError listing all problems, else returns the plan."""
+    if not may_backdate(actor) or actor.role.value != "supervisor":
+        raise PermissionDenied("只有司法所（督办）人员可以导入台账")
+    table = read_table(filename, content)
+    with engine.connect() as conn:
+        reference = load_reference(conn)
+    today = clock.local_date(clock.utcnow())
+    mediators = _mediators(engine, actor)
+    plans, errors = [], []
+    for number, record in table:
+        row = _Row(number, record)
+        plan = plan_row(row, reference=reference, mediators=mediators, actor=actor, today=today)
+        errors += row.errors
+        if plan:
+            plans.append(plan)
+    if errors:
+        raise LedgerImportError(errors, message=f"台账有{len(errors)}处错误，未导入任何数据")
+    return plans
+
+
+def import_ledger(engine: Engine, *, actor: Actor, filename: str, content: bytes) -> ImportResult:
+    """Validate, then register and drive every case in ONE transaction: all rows or none."""
+    plans = validate_ledger(engine, actor, filename, content)
+    now = clock.utcnow()
+    errors: list[dict[str, Any]] = []
+    ids: list[int] = []
+    with write_transaction(engine) as conn:
+        for plan in plans:
+            try:
+                ids.append(_import_one(conn, engine, actor, plan, now))
+            except DomainError as exc:
+                details = exc.details.get("errors") or [{"message": exc.message}]
+                errors += [_err(plan.row, _column(d.get("field")), str(d.get("message"))) for d in details]
+        if errors:  # raising inside the transaction rolls back every row already written
+            raise LedgerImportError(errors, message=f"台账有{len(errors)}处错误，未导入任何数据")
+    return ImportResult(ids)
+
+
+def _intake_column(field: str, message: str) -> str:
+    """The ledger column of an intake error; a party's identity errors name the party, not the field."""
+    if field in ("parties.0", "parties.1"):
+        who = "申请人" if field == "parties.0" else "被申请人"
+        if who == "申请人" and ("身份" in message or "证件" in message or "校验" in message):
+            return "申请人身份证号"
+        if who == "申请人" and ("电话" in message or "手机" in message):
+            return "申请人电话"
+        return who
+    return INTAKE_COLUMNS.get(field, field)
+
+
+def _column(field: Any) -> str:
+    return INTAKE_COLUMNS.get(str(field or ""), str(field or ""))
+
+
+def _import_one(conn: Any, engine: Engine, actor: Actor, plan: PlannedCase, now: datetime) -> int:
+    # The engine's connection-level functions, so that the whole file is one transaction.
+    case_id = intake._register(conn, actor=actor, data=plan.intake, moment=plan.registered, now=now, registry=REGISTRY)
+    version, last = 1, plan.registered
+    for trigger, data, moment in plan.steps:
+        result = case_engine._apply(
+            conn, engine=engine, case_id=case_id, actor=actor, trigger=trigger, expected_version=version,
+            note="", data=data, effective_at=moment, now=now, registry=REGISTRY,
+        )  # fmt: skip
+        version, last = result.version, moment
+    case_engine._apply(
+        conn, engine=engine, case_id=case_id, actor=actor, trigger="add_note", expected_version=version,
+        note=plan.note, data={"text": plan.note}, effective_at=last + timedelta(minutes=1), now=now,
+        registry=REGISTRY,
+    )  # fmt: skip
+    return case_id
