@@ -33,6 +33,7 @@ __all__ = [
     "fmt_rate",
     "machine_info",
     "median",
+    "migrated_database",
     "pg_cluster",
     "prepared_database",
     "timed",
@@ -73,10 +74,16 @@ def fmt_rate(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def prepared_database(url: str, *, synchronous: str | None = None) -> tuple[Engine, Town]:
-    """A migrated database (reference data, workflow versions) with the demo township and its users."""
+def migrated_database(url: str, *, synchronous: str | None = None) -> Engine:
+    """A migrated, empty database (reference data and workflow versions loaded)."""
     engine = make_engine(url, synchronous=synchronous) if url.startswith("sqlite") else make_engine(url)
     upgrade(engine)
+    return engine
+
+
+def prepared_database(url: str, *, synchronous: str | None = None) -> tuple[Engine, Town]:
+    """A migrated database with the demo township and one user per role (tests/factories.py)."""
+    engine = migrated_database(url, synchronous=synchronous)
     return engine, make_town(engine)
 
 
