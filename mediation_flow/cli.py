@@ -183,5 +183,13 @@ def run(
     serve(host=host, port=port, workers=1)
 
 
+def _register_stats_commands() -> None:
+    from mediation_flow.stats.commands import register
+
+    register(app)
+
+
+_register_stats_commands()
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,92 @@
+"""The report and ledger commands of ``mediation-flow`` (registered from mediation_flow/cli.py)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from mediation_flow.errors import DomainError
+
+
+def _fail(exc: DomainError) -> typer.Exit:
+    typer.echo(f"错误：{exc.message}", err=True)
+    for e in exc.details.get("errors", []):
+        where = f"第{e['row']}行 " if e.get("row") else ""
+        column = f"“{e['column']}” " if e.get("column") else (f"{e['field']} " if e.get("field") else "")
+        typer.echo(f"  {where}{column}{e['message']}", err=True)
+    return typer.Exit(2)
+
+
+def report(
+    year: Annotated[int, typer.Option(help="report year, e.g. 2023")],
+    township: Annotated[str, typer.Option(help="jurisdiction code (township, village or county)")],
+    format: Annotated[Literal["json", "docx", "xlsx"], typer.Option(help="json | docx | xlsx")] = "json",
+    output: Annotated[Path | None, typer.Option(help="file to write (json: stdout when omitted)")] = None,
+    as_of: Annotated[str | None, typer.Option(help="count only events recorded by this ISO time")] = None,
+) -> None:
+    """The annual report of a jurisdiction: figures and text (json), or the .docx / .xlsx file."""
+    from mediation_flow import clock
+    from mediation_flow.db import get_engine
+    from mediation_flow.stats.service import annual_report, export
+
+    try:
+        moment = clock.ensure_aware(datetime.fromisoformat(as_of)) if as_of else None
+    except ValueError:
+        typer.echo("错误：--as-of 须为 ISO 时间，如 2024-01-05T09:00:00+08:00", err=True)
+        raise typer.Exit(2) from None
+    engine = get_engine()
+    try:
+        built = annual_report(engine, actor=None, code=township, year=year, as_of=moment)
+        body = export(engine, built, format)
+    except DomainError as exc:
+        raise _fail(exc) from None
+    if output is None and format == "json":
+        sys.stdout.write(body.decode("utf-8") + "\n")
+        return
+    target = output or Path(f"{built.filename_stem}.{format}")
+    target.write_bytes(body)
+    typer.echo(f"已生成 {target}（{len(body)} 字节）")
+
+
+def import_ledger(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".xlsx or .csv ledger")],
+    user: Annotated[str, typer.Option(help="username of the supervisor the cases are imported as")],
+) -> None:
+    """Import a ledger (台账): all rows or none; every error is listed by row and column."""
+    from sqlalchemy import select
+
+    from mediation_flow.accounts import actor_for
+    from mediation_flow.db import get_engine
+    from mediation_flow.models import User
+    from mediation_flow.stats.ledger_import import import_ledger as run_import
+
+    engine = get_engine()
+    with engine.connect() as conn:
+        user_id = conn.execute(select(User.__table__.c.id).where(User.__table__.c.username == user)).scalar()
+        actor = actor_for(conn, user_id) if user_id is not None else None
+    if actor is None:
+        typer.echo(f"错误：用户不存在或已停用：{user}", err=True)
+        raise typer.Exit(2)
+    try:
+        result = run_import(engine, actor=actor, filename=file.name, content=file.read_bytes())
+    except DomainError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"已导入 {result.count} 件纠纷")
+
+
+def ledger_template(output: Annotated[Path, typer.Argument(help="where to write the .xlsx template")]) -> None:
+    """Write the ledger import template (.xlsx, with the column descriptions)."""
+    from mediation_flow.stats.ledger_columns import template_xlsx
+
+    output.write_bytes(template_xlsx())
+    typer.echo(f"已生成台账模板 {output}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+    app.command("import-ledger")(import_ledger)
+    app.command("ledger-template")(ledger_template)
