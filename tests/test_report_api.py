@@ -130,3 +130,21 @@ def test_downloads(api, town):
     assert "本年度调解工作平稳有序。" in [p.text for p in Document(io.BytesIO(edited.content)).paragraphs]
     empty = client.post("/api/v1/reports/annual/download", params=params, headers=headers, json={"paragraphs": [" "]})
     assert empty.status_code == 422
+
+
+def test_ledger_template_and_import_over_http(api, town):
+    client, login, _ = api
+    template = client.get("/api/v1/reports/ledger/template")
+    assert template.status_code == 200 and template.content[:2] == b"PK"
+    headers = login("supervisor")
+    files = {"file": ("台账.xlsx", template.content, "application/octet-stream")}
+    imported = client.post("/api/v1/reports/ledger/import", files=files, headers=headers)
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["imported"] == 1
+    bad = client.post("/api/v1/reports/ledger/import", files={"file": ("x.csv", "案件名称\r\n张三\r\n".encode())},
+                      headers=headers)  # fmt: skip
+    assert bad.status_code == 422
+    errors = bad.json()["error"]["errors"]
+    assert {"row": 1, "column": "登记日期"}.items() <= next(e for e in errors if e["column"] == "登记日期").items()
+    refused = client.post("/api/v1/reports/ledger/import", files=files, headers=login("mediator"))
+    assert refused.status_code == 403

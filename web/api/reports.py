@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -116,3 +117,26 @@ def download_edited(
         engine, actor=actor, code=jurisdiction, year=year, as_of=parse_as_of(as_of), paragraphs=body.paragraphs
     )
     return _download(engine, report, format)
+
+
+@router.get("/ledger/template")
+def ledger_template() -> Response:
+    """The ledger (台账) import template (.xlsx) with its column descriptions."""
+    from mediation_flow.stats.ledger_columns import template_xlsx
+
+    name = quote("台账导入模板.xlsx")
+    return Response(
+        template_xlsx(),
+        media_type=MEDIA_TYPES["xlsx"],
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"},
+    )
+
+
+@router.post("/ledger/import", status_code=201, responses=ERRORS)
+async def ledger_import(engine: EngineDep, actor: ApiActor, file: UploadFile) -> dict[str, Any]:
+    """Import a ledger (.xlsx or .csv): all rows or none; 422 lists every error by row and column."""
+    from mediation_flow.stats.ledger_import import MAX_BYTES, import_ledger
+
+    content = await file.read(MAX_BYTES + 1)
+    result = await run_in_threadpool(import_ledger, engine, actor=actor, filename=file.filename or "", content=content)
+    return {"imported": result.count, "case_ids": result.case_ids}
