@@ -1,0 +1,85 @@
+"""A tiny run of every benchmark (``--quick`` sizes; no timing assertions), and proof that the contenders
+the engine is compared with do the same work: the same rows, which the consistency checks accept."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+from factories import HAPPY_PATH, make_town
+from sqlalchemy import func, select
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import bench_engine  # noqa: E402
+from benchmarks.__main__ import discover, main  # noqa: E402
+from benchmarks.common import Table  # noqa: E402
+from mediation_flow.checks import check_all  # noqa: E402
+from mediation_flow.models import Case, CaseEvent  # noqa: E402
+
+pytestmark = pytest.mark.slow
+CASES, EVENTS = Case.__table__, CaseEvent.__table__
+
+
+def _final(engine, case_id):
+    with engine.connect() as conn:
+        state = conn.execute(select(CASES.c.state, CASES.c.version).where(CASES.c.id == case_id)).one()
+        events = conn.execute(select(func.count()).where(EVENTS.c.case_id == case_id)).scalar()
+    return state.state, state.version, events
+
+
+@pytest.mark.parametrize("sync", ["FULL", "NORMAL"])
+def test_raw_and_textbook_contenders_write_what_the_engine_writes(sqlite_engine, sync):
+    town = make_town(sqlite_engine)
+    plan = bench_engine.capture_plan(sqlite_engine, town)
+    assert [s.trigger for s in plan] == [t for t, _ in HAPPY_PATH]
+    raw_id, textbook_id, engine_id = bench_engine.register_many(sqlite_engine, town, 3)
+    path = sqlite_engine.url.database
+    bench_engine.run_raw_sqlite(path, sync, plan, town["mediator"].id, [raw_id])
+    bench_engine.run_textbook(sqlite_engine, town, plan, [textbook_id])
+    bench_engine.run_engine(sqlite_engine, town, [engine_id])
+    expected = ("resolved", 1 + len(HAPPY_PATH), 1 + len(HAPPY_PATH))
+    assert _final(sqlite_engine, raw_id) == _final(sqlite_engine, textbook_id) == _final(sqlite_engine, engine_id)
+    assert _final(sqlite_engine, engine_id) == expected
+    checked, problems = check_all(sqlite_engine)
+    assert checked == 4 and problems == []  # the plan's own case and the three above, all consistent
+
+
+def test_raw_sqlite_contender_refuses_a_stale_version(sqlite_engine):
+    town = make_town(sqlite_engine)
+    plan = bench_engine.capture_plan(sqlite_engine, town)
+    (case_id,) = bench_engine.register_many(sqlite_engine, town, 1)
+    bench_engine.run_raw_sqlite(sqlite_engine.url.database, "NORMAL", plan, town["mediator"].id, [case_id])
+    with pytest.raises(RuntimeError, match="stale version"):
+        bench_engine.run_raw_sqlite(sqlite_engine.url.database, "NORMAL", plan, town["mediator"].id, [case_id])
+
+
+@pytest.mark.parametrize("name", discover())
+def test_each_benchmark_runs_small(name):
+    module = importlib.import_module(f"benchmarks.bench_{name}")
+    tables = module.run(quick=True)
+    assert tables and all(isinstance(t, Table) and t.rows for t in tables)
+    for table in tables:
+        assert all(len(row) == len(table.headers) for row in table.rows), table.title
+        if "errors" in table.headers:
+            column = table.headers.index("errors")
+            assert {row[column] for row in table.rows} == {"0"}, table.markdown()
+
+
+def test_runner_writes_the_table_with_machine_and_versions(tmp_path):
+    output = tmp_path / "results.md"
+    assert main(["--quick", "--only", "engine", "--output", str(output)]) == 0
+    text = output.read_text("utf-8")
+    assert "cores" in text and "sqlalchemy" in text and "transitions" in text
+    assert "| SQLite FULL | engine |" in text and "| SQLite NORMAL | raw sqlite3 |" in text
+    assert "textbook" in text
+
+
+def test_runner_rejects_an_unknown_benchmark(capsys):
+    with pytest.raises(SystemExit):
+        main(["--only", "nonexistent"])
+    assert "unknown benchmark" in capsys.readouterr().err
