@@ -276,3 +276,20 @@ def test_supervisor_sees_overdue_after_time_moves_escalates_and_dashboard_change
         page.goto(f"{later.base_url}/queue")
         assert page.locator(f"#queue tr[data-case='{case_id}']").count() == 2  # overdue and escalated
         page.context.close()
+
+
+def test_workflow_diagram_is_drawn_by_the_vendored_mermaid(chromium: Any, server: Server) -> None:
+    page = sign_in(chromium, server.base_url, "tiaojie")
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.click("header >> text=流程")
+    page.wait_for_url("**/workflows")
+    page.click("a[href='/workflows/people_mediation']")
+    page.wait_for_url("**/workflows/people_mediation")
+    svg = page.locator("pre.mermaid svg")
+    svg.wait_for()
+    drawn = page.locator("pre.mermaid").inner_text()
+    assert "已登记" in drawn and "调解成功结案" in drawn
+    assert all(url.startswith(server.base_url) for url in requests), "a page loaded something from elsewhere"
+    page.locator(".diagram").screenshot(path=str(SHOTS / "12-workflow-diagram.png"))
+    page.context.close()
