@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any, Literal
 
 from mediation_flow.workdays import WorkdayCalendar, default_calendar
@@ -25,11 +26,18 @@ STATUS_LABELS: dict[str, str] = {
 
 
 def _due(spec: ClockSpec, clock: dict[str, Any], calendar: WorkdayCalendar) -> str:
-    started = date.fromisoformat(clock["started"])
     length = int(clock.get("duration", spec.duration)) + int(clock.get("extended", 0)) + int(clock.get("paused", 0))
-    if spec.unit == "working_days":
-        return calendar.add_working_days(started, length).isoformat()
-    return calendar.calendar_deadline(started, length).isoformat()
+    return _due_date(calendar, spec.unit, clock["started"], length)
+
+
+@lru_cache(maxsize=4096)
+def _due_date(calendar: WorkdayCalendar, unit: str, started: str, length: int) -> str:
+    """Calendar arithmetic is pure (calendars are immutable), and a township's cases start on a few
+    hundred distinct days a year: remember the answers instead of recounting working days each time."""
+    start = date.fromisoformat(started)
+    if unit == "working_days":
+        return calendar.add_working_days(start, length).isoformat()
+    return calendar.calendar_deadline(start, length).isoformat()
 
 
 def _paused_length(spec: ClockSpec, since: date, until: date, calendar: WorkdayCalendar) -> int:

@@ -8,7 +8,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from mediation_flow.db import Executor, Prepared
 from mediation_flow.models import ReferenceItem
@@ -53,21 +53,36 @@ _ACTIVE_ITEMS = Prepared(
 )
 
 
+_KIND_ITEMS = Prepared(
+    select(_TABLE.c.code, _TABLE.c.label)
+    .where(_TABLE.c.active.is_(True), _TABLE.c.kind == bindparam("kind"))
+    .order_by(_TABLE.c.ordinal, _TABLE.c.id)
+)
+
+
 class LazyReference(Mapping[str, dict[str, str]]):
-    """``load_reference(conn)``, read from the database only if and when a caller first looks inside
-    (most transitions validate no reference-data choice, so most never pay for the query)."""
+    """``load_reference(conn)``, read from the database only as far as a caller looks inside: one kind
+    when one kind is asked for (most transitions validate no reference-data choice, and pay nothing)."""
 
     def __init__(self, conn: Executor) -> None:
         self._conn = conn
-        self._data: dict[str, dict[str, str]] | None = None
+        self._kinds: dict[str, dict[str, str]] = {}
+        self._all: dict[str, dict[str, str]] | None = None
 
     def _loaded(self) -> dict[str, dict[str, str]]:
-        if self._data is None:
-            self._data = load_reference(self._conn)
-        return self._data
+        if self._all is None:
+            self._all = load_reference(self._conn)
+        return self._all
 
     def __getitem__(self, kind: str) -> dict[str, str]:
-        return self._loaded()[kind]
+        if self._all is not None:
+            return self._all[kind]
+        if kind not in self._kinds:
+            items = {row["code"]: row["label"] for row in _KIND_ITEMS.rows(self._conn, {"kind": kind})}
+            if not items and kind not in KINDS:
+                raise KeyError(kind)
+            self._kinds[kind] = items
+        return self._kinds[kind]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._loaded())
