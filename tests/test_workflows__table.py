@@ -169,7 +169,9 @@ class Walker:
 def test_engine_reaches_every_state_and_refuses_the_rest(engine, town, path):
     walker = Walker(engine, town, path)
     refused_guards = 0
-    for state, steps in walker.paths().items():
+    paths = walker.paths()
+    assert set(paths) == set(walker.spec.states)
+    for state, steps in paths.items():
         case_id = walker.register()
         for t in steps:
             walker.step(case_id, t)
