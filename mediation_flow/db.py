@@ -88,36 +88,45 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-@dataclass(frozen=True)
 class DriverTransaction:
     """A write transaction held directly on a pooled DBAPI connection (see ``driver_transaction``)."""
 
-    engine: Engine
-    dialect: Dialect
-    dbapi_connection: Any
+    __slots__ = ("_pooled", "dbapi_connection", "dialect", "engine")
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect
+
+    def __enter__(self) -> DriverTransaction:
+        self._pooled = self.engine.raw_connection()
+        self.dbapi_connection: Any = self._pooled.driver_connection
+        try:
+            if self.dialect.name == "sqlite":
+                self.dbapi_connection.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._pooled.close()
+            raise
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        try:
+            if exc_type is None:
+                self.dbapi_connection.commit()
+            else:
+                self.dbapi_connection.rollback()
+        finally:
+            self._pooled.close()  # back to the pool
 
 
 Executor = Connection | DriverTransaction
 
 
-@contextmanager
-def driver_transaction(engine: Engine) -> Iterator[DriverTransaction]:
+def driver_transaction(engine: Engine) -> DriverTransaction:
     """The same transaction as ``write_transaction`` — SQLite's write lock taken at ``BEGIN IMMEDIATE``,
     committed on success, rolled back whole on any error — for ``Prepared`` statements only, without
-    SQLAlchemy's Connection layer (its set-up and events cost more than a short transaction's SQL)."""
-    pooled = engine.raw_connection()
-    try:
-        dbapi = pooled.driver_connection
-        if engine.dialect.name == "sqlite":
-            dbapi.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
-        try:
-            yield DriverTransaction(engine, engine.dialect, dbapi)
-        except BaseException:
-            dbapi.rollback()  # type: ignore[union-attr]
-            raise
-        dbapi.commit()  # type: ignore[union-attr]
-    finally:
-        pooled.close()  # back to the pool
+    SQLAlchemy's Connection layer (its set-up and events cost more than a short transaction's SQL).
+    Use as ``with driver_transaction(engine) as tx: ...``."""
+    return DriverTransaction(engine)
 
 
 @contextmanager
