@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Engine
 
@@ -22,6 +22,8 @@ def get_db(request: Request) -> Engine:
 
 
 EngineDep = Annotated[Engine, Depends(get_db)]
+# A case id in a path: bounded, so a 20-digit id is a 422 and never overflows the database's integer.
+CaseId = Annotated[int, Path(ge=1, le=2_147_483_647, description="案件 id")]
 
 
 def api_actor(engine: EngineDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from web.api import account, auth, cases, meta, queues, reports
+from web.api.schemas import ErrorResponse
 
-router = APIRouter(prefix="/api/v1")
+# Every API error is the same structured body (web.errors); documented once for every route.
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 409, 422, 429)
+}
+router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
 router.include_router(auth.router)
 router.include_router(account.router)
 router.include_router(meta.router)

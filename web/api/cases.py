@@ -19,7 +19,7 @@ from mediation_flow.queries import CaseFilters, case_events, case_parties, case_
 from mediation_flow.reference import load_reference
 from mediation_flow.workflow.fields import choice_options
 from web.api.schemas import CaseDetail, CasePage, ErrorResponse, TransitionIn
-from web.deps import ApiActor, EngineDep
+from web.deps import ApiActor, CaseId, EngineDep
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorResponse} for status in (401, 403, 404, 409, 422)}
@@ -130,12 +130,12 @@ def search_cases(
 
 
 @router.get("/{case_id}", response_model=CaseDetail, responses=ERRORS)
-def read_case(engine: EngineDep, actor: ApiActor, case_id: int) -> dict[str, Any]:
+def read_case(engine: EngineDep, actor: ApiActor, case_id: CaseId) -> dict[str, Any]:
     return case_detail(engine, actor, case_id)
 
 
 @router.post("/{case_id}/transitions", response_model=CaseDetail, responses=ERRORS)
-def fire_transition(engine: EngineDep, actor: ApiActor, case_id: int, body: TransitionIn) -> dict[str, Any]:
+def fire_transition(engine: EngineDep, actor: ApiActor, case_id: CaseId, body: TransitionIn) -> dict[str, Any]:
     apply_trigger(
         engine,
         case_id=case_id,

@@ -89,7 +89,7 @@ def _queue(
 
 
 Village = Annotated[str | None, Query(max_length=32, description="辖区代码（村/网格等）：含其下级")]
-Mediator = Annotated[int | None, Query(ge=1, description="调解员用户 id")]
+Mediator = Annotated[int | None, Query(ge=1, le=2_147_483_647, description="调解员用户 id")]
 LevelQ = Annotated[str | None, Query(max_length=16, description="处理层级 grid/village/township/county")]
 Source = Annotated[str | None, Query(max_length=32, description="案件来源代码")]
 Grade = Annotated[str | None, Query(max_length=16, description="风险等级 red/orange/yellow/blue")]

@@ -91,9 +91,12 @@ def _download(engine: Any, report: Any, fmt: str) -> Response:
 
 
 Fmt = Annotated[str, Query(pattern="^(docx|xlsx|json)$", description="docx | xlsx | json")]
+FILES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "文件", "content": {MEDIA_TYPES[f]: {} for f in ("docx", "xlsx", "json")}}
+}
 
 
-@router.get("/annual/download", responses=ERRORS)
+@router.get("/annual/download", response_class=Response, responses={**ERRORS, **FILES})
 def download(
     engine: EngineDep, actor: ApiActor, year: Year, jurisdiction: Code, format: Fmt = "docx", as_of: AsOf = None
 ) -> Response:
@@ -102,7 +105,7 @@ def download(
     return _download(engine, report, format)
 
 
-@router.post("/annual/download", responses=ERRORS)
+@router.post("/annual/download", response_class=Response, responses={**ERRORS, **FILES})
 def download_edited(
     engine: EngineDep,
     actor: ApiActor,
@@ -119,7 +122,11 @@ def download_edited(
     return _download(engine, report, format)
 
 
-@router.get("/ledger/template")
+@router.get(
+    "/ledger/template",
+    response_class=Response,
+    responses={200: {"description": "台账导入模板", "content": {MEDIA_TYPES["xlsx"]: {}}}},
+)
 def ledger_template() -> Response:
     """The ledger (台账) import template (.xlsx) with its column descriptions."""
     from mediation_flow.stats.ledger_columns import template_xlsx
