@@ -212,13 +212,23 @@ def test_mediator_takes_the_case_to_a_resolved_close(chromium: Any, server: Serv
     )
     assert page.locator("#case-state [data-state]").get_attribute("data-state") == "agreed"
     shot(page, "06-agreement")
+    page.select_option("#att-kind", "agreement")
+    page.set_input_files("#att-file", str(SHOTS / "06-agreement.png"))  # a photo of the signed agreement
+    page.click("#case-attachments button[type=submit]")
+    page.locator("#upload-result >> text=已上传").wait_for()
+    assert page.locator("#case-attachments li[data-attachment]").count() == 1
+    with page.expect_download() as download:
+        page.click("text=打印调解协议书（.docx）")
+    assert download.value.suggested_filename.startswith("调解协议书") and download.value.suggested_filename.endswith(
+        ".docx"
+    )
     fire(page, "start_follow_up")
     fire(page, "record_visit", {"visited_on": day, "performed": "full", "satisfaction": "satisfied"})
     fire(page, "close_resolved")
     assert page.locator("#case-state [data-state]").get_attribute("data-state") == "resolved"
     assert page.locator("#case-state .badge.state.final").count() == 1
     assert page.locator("#case-actions [data-trigger=close_resolved]").count() == 0
-    assert page.locator("#case-timeline li").count() == 8  # register + 7 steps
+    assert page.locator("#case-timeline li").count() == 9  # register + 7 steps + the upload's note
     assert page.evaluate("window.__stay") == "same page"  # every step updated the page in place
     shot(page, "07-resolved")
     page.context.close()

@@ -15,6 +15,7 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from mediation_flow.config import get_settings
 from mediation_flow.policy import SYSTEM
 from mediation_flow.queries import get_case_row
 from web.app import create_app
@@ -51,6 +52,15 @@ class Browser:
         headers = {"HX-Request": "true"} if htmx else {}
         body = {**data, "csrf_token": self.csrf} if token else data
         return self.client.post(url, data=body, headers=headers)
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Each test its own data directory (secret key, attachments)."""
+    monkeypatch.setenv("MEDIATION_FLOW_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -153,7 +163,12 @@ def test_every_case_page_and_fragment_is_404_for_another_village(
     )
     page_routes = [(m, p) for m, p in case_routes if not p.startswith("/api")]
     assert len(page_routes) >= 4, page_routes
-    values = {"region": list(REGIONS), "trigger": ["add_note", "accept", "escalate"]}
+    values = {
+        "region": list(REGIONS),
+        "trigger": ["add_note", "accept", "escalate"],
+        "form_name": ["registration", "agreement"],
+        "attachment_id": ["0" * 32],
+    }
     for username in ("other_village_mediator", "other_grid_worker"):
         outsider = signed_in(username)
         for method, path in page_routes:

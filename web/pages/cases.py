@@ -8,11 +8,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from mediation_flow import attachments
 from mediation_flow.config import get_settings
 from mediation_flow.engine import apply_trigger
 from mediation_flow.errors import DomainError, GuardFailed, InvalidData, NotFound, StaleVersion
-from mediation_flow.policy import Actor
-from web.deps import EngineDep
+from mediation_flow.policy import Actor, may_see_full_identity
+from mediation_flow.vocabulary import Role
+from web.deps import CaseId, EngineDep
 from web.pages.case_view import TriggerForm, case_page_data, trigger_form
 from web.pages.common import PageActor, is_fragment, render, today
 from web.session import verified_form
@@ -27,9 +29,18 @@ REGIONS = {
 }
 
 
-def _data(engine: Any, actor: Actor, case_id: int) -> dict[str, Any]:
+def page_data(engine: Any, actor: Actor, case_id: int) -> dict[str, Any]:
+    """The case page's data, its attachments included (CaseNotFound outside the user's villages)."""
+    settings = get_settings()
     with engine.connect() as conn:
-        return case_page_data(conn, actor, case_id, today=today(), due_soon=get_settings().due_soon_working_days)
+        data = case_page_data(conn, actor, case_id, today=today(), due_soon=settings.due_soon_working_days)
+    files = attachments.list_for_case(settings.data_dir, case_id)
+    full = may_see_full_identity(actor)
+    data["attachments"] = [{"item": a, "may_open": a.kind != "id_copy" or full} for a in files]
+    data["attachment_kinds"] = attachments.KINDS
+    data["may_upload"] = actor.role in (Role.GRID_WORKER, Role.MEDIATOR, Role.SUPERVISOR)
+    data["has_agreement"] = any(e["trigger"] == "reach_agreement" for e in data["events"])
+    return data
 
 
 def _form(engine: Any, actor: Actor, data: dict[str, Any], trigger: str, **kwargs: Any) -> TriggerForm:
@@ -38,8 +49,8 @@ def _form(engine: Any, actor: Actor, data: dict[str, Any], trigger: str, **kwarg
 
 
 @router.get("", include_in_schema=False)
-def case_page(request: Request, engine: EngineDep, actor: PageActor, case_id: int) -> Response:
-    data = _data(engine, actor, case_id)
+def case_page(request: Request, engine: EngineDep, actor: PageActor, case_id: CaseId) -> Response:
+    data = page_data(engine, actor, case_id)
     if request.query_params.get("new") == "1":
         data |= {"flash": f"已登记，案号{data['case']['number']}", "flash_kind": "ok", "draft_clear": "register"}
     if is_fragment(request):
@@ -48,18 +59,18 @@ def case_page(request: Request, engine: EngineDep, actor: PageActor, case_id: in
 
 
 @router.get("/part/{region}", include_in_schema=False)
-def case_region(request: Request, engine: EngineDep, actor: PageActor, case_id: int, region: str) -> Response:
+def case_region(request: Request, engine: EngineDep, actor: PageActor, case_id: CaseId, region: str) -> Response:
     if region not in REGIONS:
         raise NotFound("页面不存在")
-    data = _data(engine, actor, case_id)
+    data = page_data(engine, actor, case_id)
     if is_fragment(request):
         return render(request, REGIONS[region], data)
     return render(request, "case.html", {**data, "title": data["case"]["number"]})
 
 
 @router.get("/do/{trigger}", include_in_schema=False)
-def open_trigger_form(request: Request, engine: EngineDep, actor: PageActor, case_id: int, trigger: str) -> Response:
-    data = _data(engine, actor, case_id)
+def open_trigger_form(request: Request, engine: EngineDep, actor: PageActor, case_id: CaseId, trigger: str) -> Response:
+    data = page_data(engine, actor, case_id)
     form = _form(engine, actor, data, trigger)
     if is_fragment(request):
         return render(request, "partials/trigger_form.html", {**data, "form": form})
@@ -97,11 +108,11 @@ def fire_trigger(
     request: Request,
     engine: EngineDep,
     actor: PageActor,
-    case_id: int,
+    case_id: CaseId,
     trigger: str,
     form: Annotated[FormData, Depends(verified_form)],
 ) -> Response:
-    data = _data(engine, actor, case_id)
+    data = page_data(engine, actor, case_id)
     blank = _form(engine, actor, data, trigger)
     values = _submitted(form, blank.fields)
     note = str(form.get("note") or "")[:2000]
@@ -125,7 +136,7 @@ def fire_trigger(
         failed = _form(engine, actor, data, trigger, values=typed, errors=errors, note=note)
         return _respond(request, data, failed, status=422, message=exc.message, kind="error")
     except StaleVersion as exc:
-        fresh = _data(engine, actor, case_id)
+        fresh = page_data(engine, actor, case_id)
         typed = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
         again = None
         if any(o.trigger == trigger for o in fresh["triggers"]):
@@ -135,9 +146,9 @@ def fire_trigger(
     except DomainError as exc:
         if exc.status == 404:
             raise
-        fresh = _data(engine, actor, case_id)
+        fresh = page_data(engine, actor, case_id)
         return _respond(request, fresh, None, status=exc.status, message=exc.message, kind="error", oob=True)
-    fresh = _data(engine, actor, case_id)
+    fresh = page_data(engine, actor, case_id)
     if not is_fragment(request):
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
     return _respond(request, fresh, None, status=200, message=f"已完成：{blank.label}", kind="ok", oob=True)
