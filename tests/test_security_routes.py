@@ -9,9 +9,11 @@ that does not exist, so a hidden case cannot be told from a missing one.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pytest
@@ -38,8 +40,10 @@ ALL = frozenset(ROLES)
 REGISTERING = frozenset(ROLES) - {"admin"}
 MEDIATING = frozenset({"supervisor", "mediator", "village_mediator", "other_village_mediator"})
 NOT_OFFERED = frozenset({403, 422})
+REPORTING = frozenset({"supervisor", "admin"})
+UPLOADING = MEDIATING | {"grid_worker", "other_grid_worker"}
 QUEUES = MEDIATING | {"admin"}
-PATH_VALUES = {"name": "people_mediation", "region": "state", "trigger": "accept"}
+PATH_VALUES = {"name": "people_mediation", "region": "state", "trigger": "accept", "form_name": "registration"}
 MISSING_CASE = 987654
 
 
@@ -52,18 +56,41 @@ class Rule:
     kind: str
     roles: frozenset[str] = ALL
     case: bool = False
-    body: Callable[[int], dict[str, Any]] | None = None
+    body: Callable[[Any, int], dict[str, Any]] | None = None
     ok: frozenset[int] = frozenset({200})
     fresh: bool = False
     denied: frozenset[int] = frozenset({403})
 
 
-def _accept_json(version: int) -> dict[str, Any]:
-    return {"json": {"trigger": "accept", "expected_version": version, "data": {"rights_notified": True}}}
+def _accept_json(world: Any, case_id: int) -> dict[str, Any]:
+    return {"json": {"trigger": "accept", "expected_version": 1, "data": {"rights_notified": True}}}
 
 
-def _accept_form(version: int) -> dict[str, Any]:
-    return {"data": {"expected_version": str(version), "rights_notified": "true"}}
+def _accept_form(world: Any, case_id: int) -> dict[str, Any]:
+    return {"data": {"expected_version": "1", "rights_notified": "true"}}
+
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+REPORT = {"year": str(date.today().year), "jurisdiction": "500101001"}
+
+
+def _report(**extra: str) -> Callable[[Any, int], dict[str, Any]]:
+    return lambda world, case_id: {"params": {**REPORT, **extra}}
+
+
+def _upload(world: Any, case_id: int) -> dict[str, Any]:
+    return {"data": {"kind": "evidence"}, "files": {"file": ("协议.pdf", PDF, "application/pdf")}}
+
+
+def _stored_attachment(world: Any, case_id: int) -> dict[str, Any]:
+    """An evidence file already on the case (kept by the attachments module, as an upload would)."""
+    from mediation_flow import attachments
+    from mediation_flow.config import get_settings
+
+    item = attachments.save(
+        get_settings().data_dir, case_id, io.BytesIO(PDF), filename="证据.pdf", kind="evidence", uploaded_by=None
+    )
+    return {"path": {"attachment_id": item.id}}
 
 
 PUBLIC = Rule("public", ok=frozenset({200, 303, 401, 404, 422}))
@@ -79,12 +106,27 @@ RULES: dict[tuple[str, str], Rule] = {
     # JSON API
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("GET", "/api/v1/account"): Rule("api"),
-    ("POST", "/api/v1/account/password"): Rule("api", body=lambda v: {"json": {}}, ok=frozenset({422})),
+    ("POST", "/api/v1/account/password"): Rule("api", body=lambda w, c: {"json": {}}, ok=frozenset({422})),
     ("GET", "/api/v1/jurisdictions"): Rule("api"),
     ("GET", "/api/v1/workflows"): Rule("api"),
     ("GET", "/api/v1/workflows/{name}/diagram"): Rule("api"),
     ("GET", "/api/v1/cases"): Rule("api"),
-    ("POST", "/api/v1/cases"): Rule("api", REGISTERING, body=lambda v: {"json": intake()}, ok=frozenset({201})),
+    ("POST", "/api/v1/cases"): Rule("api", REGISTERING, body=lambda w, c: {"json": intake()}, ok=frozenset({201})),
+    # statistics: supervisors and admins; definitions and the blank ledger template are public documents
+    ("GET", "/api/v1/reports/annual"): Rule("api", REPORTING, body=_report()),
+    ("GET", "/api/v1/reports/annual/cases"): Rule("api", REPORTING, body=_report(figure="closed")),
+    ("GET", "/api/v1/reports/annual/download"): Rule("api", REPORTING, body=_report(format="json")),
+    ("POST", "/api/v1/reports/annual/download"): Rule(
+        "api", REPORTING, body=lambda w, c: {"params": {**REPORT, "format": "json"}, "json": {"paragraphs": ["正文"]}}
+    ),
+    ("GET", "/api/v1/reports/definitions"): PUBLIC,
+    ("GET", "/api/v1/reports/ledger/template"): PUBLIC,
+    ("POST", "/api/v1/reports/ledger/import"): Rule(
+        "api",
+        frozenset({"supervisor"}),
+        body=lambda w, c: {"files": {"file": ("台账.csv", "案号\n".encode(), "text/csv")}},
+        ok=frozenset({201, 422}),
+    ),
     ("GET", "/api/v1/cases/{case_id}"): Rule("api", case=True),
     ("GET", "/api/v1/queues/overdue"): Rule("api", QUEUES),
     ("GET", "/api/v1/queues/due-soon"): Rule("api", QUEUES),
@@ -95,9 +137,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/"): Rule("page", ok=frozenset({303})),
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
-    ("POST", "/logout"): Rule("page", body=lambda v: {"data": {}}, ok=frozenset({303}), fresh=True),
+    ("POST", "/logout"): Rule("page", body=lambda w, c: {"data": {}}, ok=frozenset({303}), fresh=True),
     ("GET", "/register"): Rule("page", REGISTERING),
-    ("POST", "/register"): Rule("page", REGISTERING, body=lambda v: {"data": {}}, ok=frozenset({422})),
+    ("POST", "/register"): Rule("page", REGISTERING, body=lambda w, c: {"data": {}}, ok=frozenset({422})),
     ("GET", "/grid"): Rule("page"),
     ("GET", "/my"): Rule("page", frozenset({"supervisor", "mediator", "village_mediator", "other_village_mediator"})),
     ("GET", "/cases"): Rule("page"),
@@ -108,6 +150,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/workflows/{name}"): Rule("page"),
     ("GET", "/cases/{case_id}"): Rule("page", case=True),
     ("GET", "/cases/{case_id}/part/{region}"): Rule("page", case=True),
+    ("POST", "/cases/{case_id}/attachments"): Rule("page", UPLOADING, case=True, body=_upload, ok=frozenset({303})),
+    ("GET", "/cases/{case_id}/attachments/{attachment_id}"): Rule("page", case=True, body=_stored_attachment),
+    ("GET", "/cases/{case_id}/print/{form_name}.docx"): Rule("page", case=True),
     # a trigger the role may not fire is answered like one the state does not offer: 422 "不能执行该操作"
     ("GET", "/cases/{case_id}/do/{trigger}"): Rule("page", MEDIATING, case=True, denied=NOT_OFFERED),
     ("POST", "/cases/{case_id}/do/{trigger}"): Rule(
@@ -163,7 +208,10 @@ def _csrf(html: str) -> str:
 
 
 @pytest.fixture
-def world(sqlite_engine) -> World:
+def world(sqlite_engine, tmp_path, monkeypatch) -> World:
+    from mediation_flow.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "data_dir", tmp_path)  # attachments land in the test's folder
     town = make_town(sqlite_engine)
     app = create_app(sqlite_engine)
     w = World(app=app, town=town, engine=sqlite_engine)
@@ -176,17 +224,18 @@ def world(sqlite_engine) -> World:
     return w
 
 
-def _url(path: str, case_id: int) -> str:
+def _url(path: str, case_id: int, values: dict[str, str] | None = None) -> str:
     url = path.replace("{case_id}", str(case_id))
-    for name, value in PATH_VALUES.items():
+    for name, value in {**PATH_VALUES, **(values or {})}.items():
         url = url.replace("{" + name + "}", value)
     if path == "/static":
         url = "/static/htmx.min.js"
     return url
 
 
-def _send(world: World, client: TestClient, method: str, url: str, rule: Rule, case_id: int, headers: Any) -> Any:
-    kwargs = rule.body(1) if rule.body else {}
+def _send(world: World, client: TestClient, method: str, path: str, rule: Rule, case_id: int, headers: Any) -> Any:
+    kwargs = rule.body(world, case_id) if rule.body else {}
+    url = _url(path, case_id, kwargs.pop("path", None))
     world.checks += 1
     return client.request(method, url, headers=headers, **kwargs)
 
@@ -209,7 +258,7 @@ def test_route_role_jurisdiction_matrix(world):
         rule = RULES[(method, path)]
         if rule.kind == "public":
             client = world.page_session(None) if method == "POST" else world.client()
-            response = client.request(method, _url(path, world.new_case()))
+            response = _send(world, client, method, path, rule, world.new_case(), None)
             assert response.status_code in rule.ok, (method, path, response.status_code)
             continue
         _check_anonymous(world, method, path, rule)
@@ -220,17 +269,16 @@ def test_route_role_jurisdiction_matrix(world):
 
 def _check_anonymous(world: World, method: str, path: str, rule: Rule) -> None:
     case_id = world.new_case()
-    url = _url(path, case_id)
     if rule.kind == "api":
-        response = _send(world, world.client(), method, url, rule, case_id, None)
+        response = _send(world, world.client(), method, path, rule, case_id, None)
         assert response.status_code == 401, (method, path, response.status_code)
         assert response.json()["error"]["code"] == "authentication_failed"
         return
     anonymous = world.page_session(None)
-    response = _send(world, anonymous, method, url, rule, case_id, None)
+    response = _send(world, anonymous, method, path, rule, case_id, None)
     assert _is_login_redirect(response), (method, path, response.status_code, response.headers.get("location"))
     if method == "GET":
-        fragment = _send(world, anonymous, method, url, rule, case_id, {"HX-Request": "true"})
+        fragment = _send(world, anonymous, method, path, rule, case_id, {"HX-Request": "true"})
         assert _is_login_redirect(fragment), (method, path, "htmx", fragment.status_code)
 
 
@@ -238,11 +286,11 @@ def _check_role(world: World, method: str, path: str, rule: Rule, role: str) -> 
     case_id = world.new_case()
     client = world.page_session(role) if rule.fresh else world.pages[role] if rule.kind == "page" else world.client()
     headers = world.api[role] if rule.kind == "api" else None
-    response = _send(world, client, method, _url(path, case_id), rule, case_id, headers)
+    response = _send(world, client, method, path, rule, case_id, headers)
     where = (method, path, role, response.status_code, response.text[:300])
     if rule.case and role in OUTSIDE:
         assert response.status_code == 404, where
-        missing = _send(world, client, method, _url(path, MISSING_CASE), rule, MISSING_CASE, headers)
+        missing = _send(world, client, method, path, rule, MISSING_CASE, headers)
         assert missing.status_code == 404
         if rule.kind == "api":  # hidden and missing are indistinguishable
             assert response.json()["error"]["code"] == missing.json()["error"]["code"] == "case_not_found"
@@ -258,7 +306,7 @@ def _check_role(world: World, method: str, path: str, rule: Rule, role: str) -> 
         del forged.headers["X-CSRF-Token"]
         case_id = world.new_case()
         before = _case_version(world, case_id)
-        attempt = _send(world, forged, method, _url(path, case_id), rule, case_id, None)
+        attempt = _send(world, forged, method, path, rule, case_id, None)
         assert attempt.status_code == 403, (method, path, role, "csrf", attempt.status_code)
         assert _case_version(world, case_id) == before
 
