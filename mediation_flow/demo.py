@@ -110,6 +110,29 @@ CURRENT_PATHS: list[tuple[str, int]] = [
     ("failed", 1),
     ("referred", 2),
 ]
+# 三调对接: cases handed over by the police, the 信访 office or the court run their own workflows.
+REFERRAL_WORKFLOWS: dict[str, tuple[str, dict[str, Any]]] = {
+    "police": ("police_referral", {"referring_body": "青龙派出所", "reference_number": "青公调〔{year}〕{n}号"}),
+    "petition": (
+        "petition_referral",
+        {"referring_body": "青龙镇信访办", "reference_number": "青信转〔{year}〕{n}号", "channel": "letter"},
+    ),
+    "court": (
+        "court_referral",
+        {
+            "referring_body": "示例县人民法院青龙人民法庭",
+            "reference_number": "（{year}）示0101民诉前调{n}号",
+            "court_mode": "delegated",
+        },
+    ),
+}
+REPORT_BACK = {
+    "result": "performed",
+    "reported_on": "",
+    "content": "调解达成协议并已履行，特此反馈。",
+    "completion_report": "经调解双方达成协议并已履行完毕，信访事项办结。",
+    "petitioner_informed": True,
+}
 CURRENT_SHARE = 0.15
 CURRENT_WINDOW = timedelta(days=40)
 
@@ -118,8 +141,35 @@ def _name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + rng.choice(GIVEN)
 
 
-def _steps(target: str) -> list[tuple[str, dict[str, Any]]]:
-    """The trigger sequence that takes a new case to ``target``, with plausible data."""
+def _steps(target: str, workflow: str = "people_mediation") -> list[tuple[str, dict[str, Any]]]:
+    """The trigger sequence that takes a new case to ``target``, with plausible data. Referred-in cases
+    send their result back to the referring body (report_back) before they close."""
+    steps = _base_steps(target)
+    if workflow == "people_mediation":
+        return steps
+    report = ("report_back", _report_back(workflow, failed=target == "closed"))
+    if target == "resolved":
+        return [*steps[:-1], report, steps[-1]]
+    if target == "closed":
+        return [*steps[:-1], report, steps[-1]]
+    return steps
+
+
+def _report_back(workflow: str, *, failed: bool) -> dict[str, Any]:
+    data = dict(REPORT_BACK)
+    if workflow != "petition_referral":
+        data.pop("completion_report")
+        data.pop("petitioner_informed")
+    if failed:
+        data.update(result="failed", content="双方分歧较大，调解不成，特此反馈。")
+        if workflow == "court_referral":
+            data["file_returned"] = True
+        if workflow == "petition_referral":
+            data["completion_report"] = "调解不成，已告知信访人依法通过诉讼途径解决。"
+    return data
+
+
+def _base_steps(target: str) -> list[tuple[str, dict[str, Any]]]:
     accept = ("accept", {"rights_notified": True})
     start = ("start_mediation", {"all_parties_consent": True, "venue": "qingfeng_teahouse"})
     session = ("record_session", {"session_date": "", "content": "组织双方当事人面对面调解，释法明理。"})
@@ -184,9 +234,10 @@ def load_demo(engine: Engine, *, seed: int = 2023, cases: int = 150, now: dateti
         if index < cases - current_count:
             registered = start + timedelta(seconds=span * index / cases + rng.randint(0, 36_000))
             target = "resolved" if index < 4 else rng.choice(history)
-        else:
+        else:  # every open state appears at least once, then by weight
             registered = now - CURRENT_WINDOW * rng.random()
-            target = rng.choice(current)
+            position = index - (cases - current_count)
+            target = CURRENT_PATHS[position][0] if position < len(CURRENT_PATHS) else rng.choice(current)
         _demo_case(
             engine,
             rng,
@@ -196,7 +247,7 @@ def load_demo(engine: Engine, *, seed: int = 2023, cases: int = 150, now: dateti
             registered,
             target,
             now=now,
-            source=sources[index % len(sources)],
+            source="initiative" if target == "referred" else sources[index % len(sources)],
             category=rng.choice(categories),
         )
     return {username: demo_password(username) for username in DEMO_PASSWORDS}
@@ -216,6 +267,10 @@ def _demo_case(
     category: str,
 ) -> None:
     grid = rng.choice(township.grids)
+    workflow, template = REFERRAL_WORKFLOWS.get(source, ("people_mediation", {}))
+    if workflow != "people_mediation" and target == "referred":
+        target = "mediating"
+    attributes = {k: v.format(year=registered.year, n=rng.randint(1, 400)) for k, v in template.items()}
     a, b = _name(rng), _name(rng)
     people = rng.choice([2, 2, 2, 3, 4, 6])
     case_id = register_case(
@@ -231,6 +286,8 @@ def _demo_case(
             "people_involved": people,
             "amount": rng.choice([None, 2000, 8000, 30000]),
             "jurisdiction_code": grid.code,
+            "workflow": workflow,
+            "attributes": attributes,
             "parties": [
                 {
                     "role": "applicant",
@@ -246,7 +303,7 @@ def _demo_case(
     )
     moment = registered
     version = 1
-    steps = _steps(target)
+    steps = _steps(target, workflow)
     if steps:
         steps = [("assign", {"mediator_id": rng.choice(mediator_ids)}), *steps]
     room = (now - registered) / (len(steps) + 1)
