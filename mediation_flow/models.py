@@ -209,3 +209,12 @@ class AccessLog(SQLModel, table=True):
     action: str = Field(max_length=32)
     detail: str = Field(default="", max_length=255)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class NoticeSeen(SQLModel, table=True):
+    """When a user last opened the notifications inbox; notices after this moment count as unread."""
+
+    __tablename__ = "notice_seen"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
