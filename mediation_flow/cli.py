@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -89,6 +90,47 @@ def check() -> None:
         typer.echo(f"MISMATCH case {p.case_id} {p.number}: {p.problem}")
     typer.echo(f"checked {checked} cases, {len(problems)} mismatches")
     raise typer.Exit(1 if problems else 0)
+
+
+@app.command("backup")
+def backup_command(path: Annotated[Path | None, typer.Argument(help="backup folder (new)")] = None) -> None:
+    """Back up the database (SQLite online backup) and the attachments into a new folder."""
+    from mediation_flow import backup as backups
+
+    settings, engine = get_settings(), get_engine()
+    target = path or backups.default_target(settings.data_dir)
+    try:
+        if backups.sqlite_path(engine) is None:
+            typer.echo(backups.postgres_guidance(settings.resolved_database_url(), target))
+            return
+        result = backups.backup(engine, target, data_dir=settings.data_dir)
+    except backups.BackupError as exc:
+        typer.echo(f"错误：{exc.message}", err=True)
+        raise typer.Exit(2) from None
+    cases = result.tables.get("dispute_case", 0)
+    typer.echo(f"已备份到 {result.path}：{len(result.tables)} 张表，{cases} 件案件，{result.files} 个文件")
+
+
+@app.command("restore")
+def restore_command(
+    path: Annotated[Path, typer.Argument(help="backup folder")],
+    force: Annotated[bool, typer.Option("--force", help="overwrite a database that has cases")] = False,
+) -> None:
+    """Restore a backup folder over the database and the attachments (stop the server first)."""
+    from mediation_flow import backup as backups
+
+    settings, engine = get_settings(), get_engine()
+    try:
+        if backups.sqlite_path(engine) is None:
+            typer.echo(backups.postgres_guidance(settings.resolved_database_url(), path))
+            return
+        manifest = backups.restore(engine, path, data_dir=settings.data_dir, force=force)
+    except backups.BackupError as exc:
+        typer.echo(f"错误：{exc.message}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"已从 {path} 恢复（备份时间 {manifest['created_at']}，{manifest['tables'].get('dispute_case', 0)} 件案件）"
+    )
 
 
 @users_app.command("add")
