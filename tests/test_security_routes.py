@@ -128,6 +128,7 @@ RULES: dict[tuple[str, str], Rule] = {
         ok=frozenset({201, 422}),
     ),
     ("GET", "/api/v1/cases/{case_id}"): Rule("api", case=True),
+    ("GET", "/api/v1/cases/{case_id}/access-log"): Rule("api", REPORTING, case=True),
     ("GET", "/api/v1/queues/overdue"): Rule("api", QUEUES),
     ("GET", "/api/v1/queues/due-soon"): Rule("api", QUEUES),
     ("POST", "/api/v1/cases/{case_id}/transitions"): Rule(
@@ -146,6 +147,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/queue"): Rule("page", frozenset({"supervisor", "admin"})),
     ("GET", "/dashboard"): Rule("page", frozenset({"supervisor", "admin"})),
     ("GET", "/admin"): Rule("page", frozenset({"admin"})),
+    ("GET", "/notices"): Rule("page"),
     ("GET", "/workflows"): Rule("page"),
     ("GET", "/workflows/{name}"): Rule("page"),
     ("GET", "/cases/{case_id}"): Rule("page", case=True),

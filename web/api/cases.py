@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
 from mediation_flow import clock
+from mediation_flow.audit import record_identity_view
 from mediation_flow.config import get_settings
 from mediation_flow.deadlines import clock_views
 from mediation_flow.engine import apply_trigger, available_triggers
@@ -38,6 +39,8 @@ def case_detail(engine: Any, actor: Actor, case_id: int) -> dict[str, Any]:
         if not full:
             party["id_number"] = mask_id_number(party["id_number"]) or None
             party["phone"] = mask_phone(party["phone"]) or None
+    if full:
+        record_identity_view(engine, actor=actor, case_id=case_id, parties=parties, channel="api")
     options = available_triggers(workflow, row["state"], actor)
     amount = row["amount_fen"]
     return {

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from mediation_flow import attachments
+from mediation_flow.audit import record_identity_view
 from mediation_flow.config import get_settings
 from mediation_flow.engine import apply_trigger
 from mediation_flow.errors import DomainError, GuardFailed, InvalidData, NotFound, StaleVersion
@@ -36,6 +37,8 @@ def page_data(engine: Any, actor: Actor, case_id: int) -> dict[str, Any]:
         data = case_page_data(conn, actor, case_id, today=today(), due_soon=settings.due_soon_working_days)
     files = attachments.list_for_case(settings.data_dir, case_id)
     full = may_see_full_identity(actor)
+    if full:
+        record_identity_view(engine, actor=actor, case_id=case_id, parties=data["parties"], channel="page")
     data["attachments"] = [{"item": a, "may_open": a.kind != "id_copy" or full} for a in files]
     data["attachment_kinds"] = attachments.KINDS
     data["may_upload"] = actor.role in (Role.GRID_WORKER, Role.MEDIATOR, Role.SUPERVISOR)

@@ -10,14 +10,15 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from mediation_flow import attachments
+from mediation_flow.audit import record_identity_view
 from mediation_flow.config import get_settings
 from mediation_flow.engine import apply_trigger
 from mediation_flow.errors import DomainError, InvalidData, NotFound, PermissionDenied
 from mediation_flow.policy import Actor, may_see_full_identity
 from mediation_flow.printouts import agreement_docx, registration_docx
-from mediation_flow.queries import get_case_row
+from mediation_flow.queries import case_parties, get_case_row
 from mediation_flow.vocabulary import Role
-from web.deps import EngineDep
+from web.deps import CaseId, EngineDep
 from web.pages.cases import page_data
 from web.pages.common import PageActor, is_fragment, render
 from web.session import verified_form
@@ -65,7 +66,7 @@ def upload(
     request: Request,
     engine: EngineDep,
     actor: PageActor,
-    case_id: int,
+    case_id: CaseId,
     form: Annotated[FormData, Depends(upload_form)],
 ) -> Response:
     with engine.connect() as conn:
@@ -101,7 +102,7 @@ def upload(
 
 
 @router.get("/attachments/{attachment_id}", include_in_schema=False)
-def download(engine: EngineDep, actor: PageActor, case_id: int, attachment_id: str) -> Response:
+def download(engine: EngineDep, actor: PageActor, case_id: CaseId, attachment_id: str) -> Response:
     with engine.connect() as conn:
         get_case_row(conn, actor, case_id)
     item, path = attachments.get(get_settings().data_dir, case_id, attachment_id)
@@ -116,7 +117,7 @@ def download(engine: EngineDep, actor: PageActor, case_id: int, attachment_id: s
 
 
 @router.get("/print/{form_name}.docx", include_in_schema=False)
-def printout(engine: EngineDep, actor: PageActor, case_id: int, form_name: str) -> Response:
+def printout(engine: EngineDep, actor: PageActor, case_id: CaseId, form_name: str) -> Response:
     """受理登记表 (registration) or 调解协议书 (agreement), ready to print and sign."""
     full = may_see_full_identity(actor)
     with engine.connect() as conn:
@@ -127,5 +128,7 @@ def printout(engine: EngineDep, actor: PageActor, case_id: int, form_name: str) 
             content, title = agreement_docx(conn, actor, case_id, full_identity=full), "调解协议书"
         else:
             raise NotFound("页面不存在")
+        parties = case_parties(conn, case_id) if full else []
+    record_identity_view(engine, actor=actor, case_id=case_id, parties=parties, channel=f"print:{form_name}")
     headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(f'{title}{number}.docx')}"}
     return Response(content, media_type=DOCX, headers=headers)
