@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from mediation_flow import clock
 from mediation_flow.config import get_settings
 from mediation_flow.policy import SYSTEM
 from mediation_flow.queries import get_case_row
@@ -306,3 +308,33 @@ def test_lists_queue_dashboard_and_workflow_pages_render(signed_in: Any, town: T
     assert supervisor.get(f"/cases/{open_case}/part/nope").status_code == 404
     assert supervisor.get("/cases/999999").status_code == 404
     assert supervisor.get("/queue?village=nowhere&risk=red").status_code == 200
+
+
+def test_notices_inbox_and_unread_count(signed_in: Any, town: Town, engine: Engine) -> None:
+    case_id = register(engine, town, title="吴九与郑十借款纠纷")
+    mediator = signed_in("mediator")
+    assert 'data-unread="0"' in mediator.get("/my").text
+    drive(engine, case_id, town["supervisor"], [("assign", {"mediator_id": town["mediator"].id})])
+    assert 'data-unread="1"' in mediator.get("/my").text
+    inbox = mediator.get("/notices").text
+    assert "案件指派给您" in inbox and "吴九与郑十借款纠纷" in inbox and ">新<" in inbox
+    assert 'data-unread="0"' in mediator.get("/my").text  # opening the inbox marks everything read
+    assert ">新<" not in mediator.get("/notices").text
+    drive(engine, case_id, town["grid_worker"], [("escalate", {"reason": "矛盾激化"})], version=2)
+    supervisor = signed_in("supervisor")
+    inbox = supervisor.get("/notices").text
+    assert "案件已提级" in inbox and "吴九与郑十借款纠纷" in inbox
+    assert "案件已提级" in mediator.get("/notices").text  # the mediator's own case was escalated
+    assert "案件已提级" not in signed_in("other_village_mediator").get("/notices").text
+
+
+def test_overdue_cases_are_notices_for_their_mediator_and_the_supervisor(
+    signed_in: Any, town: Town, engine: Engine
+) -> None:
+    month_ago = clock.utcnow() - timedelta(days=30)
+    case_id = register(engine, town, "supervisor", title="冯一与陈二噪音纠纷", effective_at=month_ago)
+    drive(engine, case_id, town["supervisor"], [("assign", {"mediator_id": town["mediator"].id})])
+    for username in ("mediator", "supervisor"):
+        inbox = signed_in(username).get("/notices").text
+        assert "冯一与陈二噪音纠纷" in inbox and "已超期" in inbox, username
+    assert "已超期" not in signed_in("village_mediator").get("/notices").text  # not assigned to them

@@ -121,7 +121,13 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     actor: Actor | None = getattr(request.state, "actor", None)
+    unread = getattr(request.state, "unread", None)
+    if actor is not None and unread is None and not is_fragment(request):
+        from web.pages.notices import header_unread
+
+        unread = header_unread(request.app.state.engine, actor)
     ctx = {
+        "unread": unread or 0,
         "actor": actor,
         "csrf": csrf_token(request),
         "nav": nav_items(actor),
