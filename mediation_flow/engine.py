@@ -2,7 +2,9 @@
 
 ``apply_trigger`` loads the case, checks version, trigger, role, jurisdiction, data and guards, fires
 the shared Machine on a plain stand-in object, writes the row and exactly one CaseEvent, and commits —
-one transaction, rolled back whole on any error. Core SQL, not the ORM, keeps this path short.
+one transaction, rolled back whole on any error. Core SQL, not the ORM, keeps this path short: its
+statements are compiled once (``db.Prepared``) and run inside ``db.driver_transaction``; the workflow's
+lookups are memoised per version, and reference data is read only if a field needs it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, bindparam, func, insert, select, update
 
@@ -91,18 +94,21 @@ class _Lookups:
         return found
 
 
-_LOOKUPS: dict[tuple[int, str, int], tuple[WorkflowRegistry, _Lookups]] = {}
+_LOOKUPS: WeakKeyDictionary[WorkflowRegistry, dict[tuple[str, int], _Lookups]] = WeakKeyDictionary()
 
 
 def _lookups(engine: Engine, registry: WorkflowRegistry, name: str, version: int) -> _Lookups:
-    """The registry's compiled workflow (versions are immutable, so it is asked once per process)."""
-    key = (id(registry), name, version)
-    found = _LOOKUPS.get(key)
-    if found is None or found[0] is not registry:
+    """The registry's compiled workflow (the registry never replaces a version once compiled, so it is
+    asked once per process and version)."""
+    known = _LOOKUPS.get(registry)
+    if known is None:
+        known = _LOOKUPS.setdefault(registry, {})
+    found = known.get((name, version))
+    if found is None:
         with engine.connect() as conn:  # a committed, immutable row: read outside the transaction
             workflow = registry.get(conn, name, version)
-        found = _LOOKUPS[key] = (registry, _Lookups(workflow))
-    return found[1]
+        found = known.setdefault((name, version), _Lookups(workflow))
+    return found
 
 
 @dataclass(frozen=True)
