@@ -9,6 +9,7 @@ from sqlalchemy import Connection, select
 from mediation_flow.errors import InvalidData
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.figures import (
+    EVENT_FIGURES,
     SOURCE,
     C,
     E,
@@ -51,7 +52,7 @@ SPECIAL = {
 
 
 def drillable() -> set[str]:
-    return set(event_conditions()) | set(ALIASES) | GROUPED | SPECIAL
+    return set(EVENT_FIGURES) | set(ALIASES) | GROUPED | SPECIAL
 
 
 def case_ids(conn: Connection, scope: Scope, figure: str, key: str | None = None) -> list[int]:
@@ -65,7 +66,7 @@ def case_ids(conn: Connection, scope: Scope, figure: str, key: str | None = None
 def _query(conn: Connection, scope: Scope, figure: str, key: str | None) -> Any:
     dialect = conn.dialect.name
     base = select(E.c.case_id).select_from(SOURCE).where(scope.in_period(), scope.in_subtree())
-    conditions = event_conditions()
+    conditions = event_conditions(scope)
     if figure in GROUPED:
         condition, grouping, _ = grouped_conditions(scope, dialect)[figure]
         query = base.where(condition)

@@ -26,8 +26,18 @@ SOURCE = E.join(C, C.c.id == E.c.case_id)
 LEVEL_ORDER = [Level.GRID, Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY]
 
 
-def trigger_is(*names: str) -> Any:
-    return E.c.trigger.in_(names) if len(names) > 1 else E.c.trigger == names[0]
+def trigger_is(scope: Scope, *names: str) -> Any:
+    """The event's trigger is one of ``names``. On SQLite the column is wrapped so that no index serves it:
+    without planner statistics SQLite would otherwise walk the county-wide (trigger, effective_at) index
+    and look up every case, instead of starting from the jurisdiction subtree (which bounds the work)."""
+    column = E.c.trigger.concat("") if scope.dialect == "sqlite" else E.c.trigger
+    return column.in_(names) if len(names) > 1 else column == names[0]
+
+
+def per_case(trigger_column: Any) -> Any:
+    """The trigger column as an expression no index serves: in a per-case lookup the planner must then use
+    the (case_id, seq) index instead of scanning the county's (trigger, effective_at) index for each row."""
+    return trigger_column.concat("")
 
 
 def referral_channel() -> Any:
@@ -39,39 +49,46 @@ def referral_channel() -> Any:
     return case(*whens, else_=None)
 
 
-def event_conditions() -> dict[str, Any]:
+def event_conditions(scope: Scope) -> dict[str, Any]:
     """Figure key → the condition an event (joined to its case) must meet to count for it."""
     s = settings()
-    ended = and_(E.c.trigger.in_(s["mediation_end_triggers"]), E.c.from_state.in_(s["mediation_states"]))
+    ended = and_(trigger_is(scope, *s["mediation_end_triggers"]), E.c.from_state.in_(s["mediation_states"]))
     stopped = json_text(C.c.clocks, s["on_time_clock"], "stopped")
     due = json_text(C.c.clocks, s["on_time_clock"], "due")
     return {
-        "taken_in": trigger_is("register"),
-        "mediated": trigger_is("start_mediation"),
-        "resolved": trigger_is("reach_agreement"),
+        "taken_in": trigger_is(scope, "register"),
+        "mediated": trigger_is(scope, "start_mediation"),
+        "resolved": trigger_is(scope, "reach_agreement"),
         "mediation_concluded": ended,
         "on_time": and_(ended, stopped.isnot(None), due.isnot(None), stopped <= due),
         "on_time_judged": and_(ended, due.isnot(None)),
-        "closed_resolved": trigger_is("close_resolved"),
-        "visited": trigger_is("record_visit"),
-        "confirmations": trigger_is("confirmation_granted"),
+        "closed_resolved": trigger_is(scope, "close_resolved"),
+        "visited": trigger_is(scope, "record_visit"),
+        "confirmations": trigger_is(scope, "confirmation_granted"),
         "joint_mediations": and_(
-            trigger_is("start_mediation", "record_session"), json_text(E.c.data, "joint_agencies").isnot(None)
+            trigger_is(scope, "start_mediation", "record_session"), json_text(E.c.data, "joint_agencies").isnot(None)
         ),
-        "risk_reports": trigger_is("report_risk"),
-        "legal_aid_referrals": and_(trigger_is("refer"), json_text(E.c.data, "target") == "legal_aid"),
-        "referral_out": trigger_is("refer"),
-        "reached_county": and_(trigger_is("escalate"), json_text(E.c.data, "to_level") == Level.COUNTY.value),
-        "escalated": trigger_is("escalate"),
-        "closed": trigger_is(*s["close_triggers"]),
-        "referral_in": and_(trigger_is("register"), referral_channel().isnot(None)),
-        "petition_cases_resolved": and_(trigger_is("reach_agreement"), referral_channel() == "petition"),
+        "risk_reports": trigger_is(scope, "report_risk"),
+        "legal_aid_referrals": and_(trigger_is(scope, "refer"), json_text(E.c.data, "target") == "legal_aid"),
+        "referral_out": trigger_is(scope, "refer"),
+        "reached_county": and_(trigger_is(scope, "escalate"), json_text(E.c.data, "to_level") == Level.COUNTY.value),
+        "escalated": trigger_is(scope, "escalate"),
+        "closed": trigger_is(scope, *s["close_triggers"]),
+        "referral_in": and_(trigger_is(scope, "register"), referral_channel().isnot(None)),
+        "petition_cases_resolved": and_(trigger_is(scope, "reach_agreement"), referral_channel() == "petition"),
     }
+
+
+EVENT_FIGURES = [
+    "taken_in", "mediated", "resolved", "mediation_concluded", "on_time", "on_time_judged", "closed_resolved",
+    "visited", "confirmations", "joint_mediations", "risk_reports", "legal_aid_referrals", "referral_out",
+    "reached_county", "escalated", "closed", "referral_in", "petition_cases_resolved",
+]  # fmt: skip
 
 
 def grouped_conditions(scope: Scope, dialect: str) -> dict[str, tuple[Any, Any, bool]]:
     """Breakdown name → (event condition, grouping key, count events rather than cases)."""
-    cond = event_conditions()
+    cond = event_conditions(scope)
     return {
         "by_source": (cond["taken_in"], C.c.source, False),
         "by_category": (cond["taken_in"], C.c.category, False),
@@ -110,7 +127,7 @@ def rate(numerator: int, denominator: int) -> float | None:
 
 def headline(conn: Connection, scope: Scope) -> dict[str, Any]:
     """All case counts in one pass over the period's events in the subtree."""
-    cond = event_conditions()
+    cond = event_conditions(scope)
     columns = [func.count(distinct(case((c, E.c.case_id)))).label(k) for k, c in cond.items()]
     columns.append(func.sum(case((cond["escalated"], 1), else_=0)).label("escalations"))
     row = conn.execute(select(*columns).select_from(SOURCE).where(scope.in_period(), scope.in_subtree())).one()
@@ -133,7 +150,7 @@ def latest_per_case(scope: Scope, condition: Any, *, first: bool = False) -> Any
 
 
 def agreement_amount_fen(conn: Connection, scope: Scope) -> int:
-    last = latest_per_case(scope, trigger_is("reach_agreement"))
+    last = latest_per_case(scope, trigger_is(scope, "reach_agreement"))
     e2 = EVENTS.alias("e2")
     query = select(func.coalesce(func.sum(fen(json_text(e2.c.data, "amount"))), 0)).select_from(
         last.join(e2, and_(e2.c.case_id == last.c.case_id, e2.c.seq == last.c.seq))
@@ -143,7 +160,7 @@ def agreement_amount_fen(conn: Connection, scope: Scope) -> int:
 
 def performed_query(scope: Scope) -> Any:
     """Cases whose last follow-up visit in the period found the agreement fully performed."""
-    last = latest_per_case(scope, trigger_is("record_visit"))
+    last = latest_per_case(scope, trigger_is(scope, "record_visit"))
     e2 = EVENTS.alias("e2")
     return (
         select(last.c.case_id)
@@ -154,11 +171,11 @@ def performed_query(scope: Scope) -> Any:
 
 def level_at_agreement(scope: Scope) -> tuple[Any, Any]:
     """(first-agreement subquery, the case's level at that agreement) for 化解层级."""
-    first = latest_per_case(scope, trigger_is("reach_agreement"), first=True)
+    first = latest_per_case(scope, trigger_is(scope, "reach_agreement"), first=True)
     esc, reg = EVENTS.alias("esc"), EVENTS.alias("reg")
     escalated = (
         select(json_text(esc.c.data, "to_level"))
-        .where(esc.c.case_id == first.c.case_id, esc.c.trigger == "escalate", esc.c.seq < first.c.seq)
+        .where(esc.c.case_id == first.c.case_id, per_case(esc.c.trigger) == "escalate", esc.c.seq < first.c.seq)
         .order_by(esc.c.seq.desc())
         .limit(1)
         .scalar_subquery()
@@ -176,13 +193,13 @@ def referral_in_resolved_query(scope: Scope) -> Any:
         select(agreed.c.id)
         .where(
             agreed.c.case_id == E.c.case_id,
-            agreed.c.trigger == "reach_agreement",
+            per_case(agreed.c.trigger) == "reach_agreement",
             agreed.c.effective_at < scope.end_utc,
             agreed.c.recorded_at <= scope.as_of,
         )
         .exists()
     )
-    cond = event_conditions()["referral_in"]
+    cond = event_conditions(scope)["referral_in"]
     return (
         select(E.c.case_id, referral_channel().label("key"))
         .select_from(SOURCE)
@@ -217,7 +234,7 @@ def close_days_query(scope: Scope, dialect: str) -> Any:
     return (
         select(E.c.case_id, days_between(dialect, E.c.effective_at, reg.c.effective_at).label("days"))
         .select_from(SOURCE.join(reg, and_(reg.c.case_id == E.c.case_id, reg.c.seq == 1)))
-        .where(scope.in_period(), scope.in_subtree(), event_conditions()["closed"])
+        .where(scope.in_period(), scope.in_subtree(), event_conditions(scope)["closed"])
         .subquery()
     )
 
@@ -259,7 +276,7 @@ def _rows(counts: dict[str, int], labels: dict[str, str], *, all_keys: bool) -> 
 
 def _petitions_by_flag(conn: Connection, scope: Scope) -> tuple[dict[str, int], dict[str, int]]:
     """Resolved petitions by flag, and by ``flag:channel`` (a case may carry several flags)."""
-    cond = event_conditions()["petition_cases_resolved"]
+    cond = event_conditions(scope)["petition_cases_resolved"]
     dialect = conn.dialect.name
     flags = settings()["petition_flags"]
     channel = json_text(C.c.attributes, settings()["petition_channel_attribute"])

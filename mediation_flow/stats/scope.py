@@ -23,6 +23,7 @@ class Scope:
     end: date
     as_of: datetime
     township_name: str = ""
+    dialect: str = "sqlite"
 
     @property
     def start_utc(self) -> datetime:
@@ -42,8 +43,11 @@ class Scope:
         return self.start.year
 
     def in_subtree(self, cases: Any = CASES) -> Any:
-        """Range form of ``jurisdiction_path LIKE '/1/2/%'`` that both back ends answer from the index."""
-        return and_(cases.c.jurisdiction_path >= self.place.path, cases.c.jurisdiction_path < self.path_upper)
+        """``jurisdiction_path LIKE '/1/2/%'``. On SQLite as a byte-order range, which its index answers; on
+        PostgreSQL as LIKE, which is right under any collation (a non-C collation ignores the '/' in ranges)."""
+        if self.dialect == "sqlite":
+            return and_(cases.c.jurisdiction_path >= self.place.path, cases.c.jurisdiction_path < self.path_upper)
+        return cases.c.jurisdiction_path.like(self.place.path + "%")
 
     def in_period(self, events: Any = EVENTS) -> Any:
         return and_(
@@ -74,4 +78,5 @@ def year_scope(conn: Connection, *, code: str, year: int, as_of: datetime | None
         end=date(year + 1, 1, 1),
         as_of=moment,
         township_name=township.name if township else place.name,
+        dialect=conn.dialect.name,
     )
