@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from web.pages import admin, auth, cases, files, intake, lists, notices, supervisor, workflows
+from web.pages import admin, auth, cases, files, intake, lists, notices, reports, supervisor, workflows
 from web.pages.common import LoginRequired
 from web.session import install_sessions
 
@@ -19,7 +19,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 def install_pages(app: FastAPI) -> None:
     """Mount the static files, the session cookie and every page router (security headers: web.middleware)."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, intake, lists, cases, files, notices, supervisor, workflows, admin):
+    for module in (auth, intake, lists, cases, files, notices, supervisor, workflows, admin, reports):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

@@ -103,11 +103,12 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
         Role.SUPERVISOR: [
             ("/queue", "督办队列"),
             ("/dashboard", "统计"),
+            ("/reports", "年度报告"),
             ("/cases", "案件查询"),
             ("/register", "登记纠纷"),
         ],
         Role.LIAISON: [("/cases", "案件查询"), ("/register", "登记纠纷")],
-        Role.ADMIN: [("/admin", "管理"), ("/cases", "案件查询")],
+        Role.ADMIN: [("/admin", "管理"), ("/reports", "年度报告"), ("/cases", "案件查询")],
     }[actor.role]
     return [*items, ("/workflows", "流程")]
 

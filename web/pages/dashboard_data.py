@@ -4,7 +4,8 @@ Definitions (shown on the page too):
 - 办理中: cases not in a final state, now.      - 超期: of those, the nearest running deadline has passed.
 - 新登记 (month): cases registered in that month (local time).
 - 调解成功 (month): ``close_resolved`` events effective in that month.
-- 调解成功率 (year): 调解成功结案 ÷ (调解成功结案 + 调解不成), counting the year's close_resolved and fail events.
+- The year's headline (新登记, 达成协议, 调解终结, 化解矛盾成功率, 提级): ``mediation_flow.stats`` — the same
+  figures and written definitions as the annual report (docs/statistics.md).
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from mediation_flow import clock
+from mediation_flow.jurisdictions import all_places, get_by_id
 from mediation_flow.models import Case, CaseEvent
 from mediation_flow.policy import Actor
 from mediation_flow.queries import scope_clause
 from mediation_flow.reference import load_reference
+from mediation_flow.stats.figures import headline
+from mediation_flow.stats.scope import year_scope
 from mediation_flow.vocabulary import LEVEL_LABELS, Level
 from mediation_flow.workflow.registry import REGISTRY
 from web.pages.listing import village_names, village_of
@@ -34,6 +38,15 @@ def _year_of(moment: Any) -> int:
 
 def _month_of(moment: Any) -> int:
     return clock.ensure_aware(moment).astimezone(clock.LOCAL_TZ).month
+
+
+def _headline(conn: Connection, actor: Actor, year: int) -> dict[str, Any]:
+    """The year's headline figures as the annual report defines them (mediation_flow.stats)."""
+    if actor.jurisdiction_id is not None:
+        code = get_by_id(conn, actor.jurisdiction_id).code
+    else:
+        code = next(p.code for p in all_places(conn) if p.parent_id is None)
+    return headline(conn, year_scope(conn, code=code, year=year))
 
 
 def dashboard(conn: Connection, actor: Actor, *, year: int | None, day: date) -> dict[str, Any]:
@@ -66,8 +79,7 @@ def dashboard(conn: Connection, actor: Actor, *, year: int | None, day: date) ->
         .where(scope, EVENTS.c.trigger.in_(["close_resolved", "fail", "escalate"]))
     ).all()
     in_year = [e for e in events if _year_of(e.effective_at) == year]
-    resolved = sum(1 for e in in_year if e.trigger == "close_resolved")
-    failed = sum(1 for e in in_year if e.trigger == "fail")
+    official = _headline(conn, actor, year)
     registered = [r for r in rows if _year_of(r.registered_at) == year]
     by_state = Counter(r.state for r in open_rows)
     villages = village_names(conn)
@@ -81,10 +93,8 @@ def dashboard(conn: Connection, actor: Actor, *, year: int | None, day: date) ->
         "overdue_total": sum(1 for r in open_rows if r.due_date is not None and r.due_date < day),
         "escalated_open": int(escalated_open),
         "registered_total": len(registered),
-        "resolved_total": resolved,
-        "failed_total": failed,
-        "escalations_year": sum(1 for e in in_year if e.trigger == "escalate"),
-        "success_rate": f"{resolved / (resolved + failed):.1%}" if resolved + failed else "—",
+        "headline": official,
+        "success_rate": "—" if official["success_rate"] is None else f"{official['success_rate']}%",
         "by_state": [(s.label, by_state[name]) for name, s in spec.states.items() if by_state.get(name)],
         "by_level": [(f"{LEVEL_LABELS[lv]}级", n) for lv in Level if (n := sum(1 for r in open_rows if r.level == lv))],
         "monthly": [(MONTHS[m - 1], new_month.get(m, 0), resolved_month.get(m, 0)) for m in range(1, 13)],

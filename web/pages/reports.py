@@ -1,0 +1,187 @@
+"""The annual report page: pick year and jurisdiction, preview figures (each with its definition and a
+link to the cases behind it) and the generated text, edit the text, download .docx or .xlsx."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import Connection, select
+from starlette.datastructures import FormData
+
+from mediation_flow.errors import InvalidData
+from mediation_flow.models import Case, Jurisdiction
+from mediation_flow.policy import Actor
+from mediation_flow.stats.definitions import load_definitions
+from mediation_flow.stats.drilldown import case_ids, drillable
+from mediation_flow.stats.service import MEDIA_TYPES, AnnualReport, annual_report, export
+from mediation_flow.vocabulary import Role
+from web.api.reports import parse_as_of
+from web.deps import EngineDep
+from web.pages.common import PageActor, render, require, today
+from web.pages.listing import decorate
+from web.session import verified_form
+
+router = APIRouter()
+CASES, JUR = Case.__table__, Jurisdiction.__table__
+MAX_LISTED = 500
+HEADLINE = ["taken_in", "mediated", "resolved", "mediation_concluded", "success_rate", "closed_resolved", "on_time",
+            "on_time_rate", "agreement_amount", "visited", "performed", "performance_rate", "confirmations",
+            "referral_in", "referral_in_resolved", "referral_out", "petitions_resolved", "joint_mediations",
+            "legal_aid_referrals", "risk_reports", "escalated", "reached_county", "conversions", "closed",
+            "days_to_close_avg", "days_to_close_p90"]  # fmt: skip
+BREAKDOWNS = ["by_source", "by_category", "by_village", "referral_in", "referral_out", "petitions_resolved",
+              "resolved_by_level", "escalations", "conversions"]  # fmt: skip
+# A rate's numerator and denominator, shown beside it.
+RATE_PARTS = {
+    "success_rate": ("resolved", "mediation_concluded"),
+    "on_time_rate": ("on_time", "mediation_concluded"),
+    "performance_rate": ("performed", "visited"),
+}
+
+
+def _places(conn: Connection, actor: Actor) -> list[dict[str, str]]:
+    query = select(JUR.c.code, JUR.c.name, JUR.c.level, JUR.c.path).where(JUR.c.level.in_(("county", "township",
+                                                                                              "village")))  # fmt: skip
+    if actor.scope_path:
+        query = query.where(JUR.c.path.like(f"{actor.scope_path}%"))
+    return [dict(r._mapping) for r in conn.execute(query.order_by(JUR.c.path))]
+
+
+def _default_code(places: list[dict[str, str]]) -> str:
+    township = next((p for p in places if p["level"] == "township"), None)
+    return (township or (places[0] if places else {"code": ""}))["code"]
+
+
+def _value(report: AnnualReport, key: str) -> str:
+    v = report.figures.values
+    if key == "agreement_amount":
+        return f"{v['agreement_amount']} 元"
+    value = v.get(key)
+    unit = load_definitions().figures[key].unit
+    return "—" if value is None else f"{value}{unit if unit != '件次' else ' 件次'}"
+
+
+def _link(base: dict[str, Any], figure: str, key: str | None = None) -> str:
+    params = {**base, "figure": figure, **({"key": key} if key is not None else {})}
+    return "/reports/cases?" + urlencode(params)
+
+
+def _context(report: AnnualReport, places: list[dict[str, str]], code: str) -> dict[str, Any]:
+    definitions = load_definitions().figures
+    s = report.figures.scope
+    base = {"year": s.year, "jurisdiction": code, "as_of": s.as_of.isoformat()}
+    rows = []
+    for key in HEADLINE:
+        if key not in report.figures.values and key != "agreement_amount":
+            continue
+        d = definitions[key]
+        parts = RATE_PARTS.get(key)
+        rows.append({"key": key, "label": d.label, "value": _value(report, key), "definition": d,
+                     "link": _link(base, key) if key in drillable() else None,
+                     "parts": [(definitions[p].label, report.figures.values[p], _link(base, p)) for p in parts]
+                     if parts else []})  # fmt: skip
+    breakdowns = []
+    for name in BREAKDOWNS:
+        items = [{**item, "link": _link(base, name, item["key"])} for item in report.figures.breakdowns[name]]
+        breakdowns.append({"name": name, "label": definitions[name].label, "definition": definitions[name],
+                           "items": items})  # fmt: skip
+    b = report.figures.breakdowns
+    resolved = {r["key"]: r["count"] for r in b["monthly_resolved"]}
+    return {
+        "title": f"{s.place.name}{s.year}年统计报告",
+        "report": report,
+        "rows": rows,
+        "breakdowns": breakdowns,
+        "common": load_definitions().common,
+        "places": places,
+        "selected": {"year": s.year, "jurisdiction": code},
+        "years": list(range(today().year, 2014, -1)),
+        "as_of": s.as_of,
+        "paragraphs_text": "\n\n".join(report.text.paragraphs),
+        "monthly": [(r["label"], r["count"], resolved.get(r["key"], 0)) for r in b["monthly_taken_in"]],
+        "categories": [(r["label"], r["count"]) for r in sorted(b["by_category"], key=lambda r: -r["count"])[:8]],
+        "levels": [(r["label"], r["count"]) for r in b["resolved_by_level"]],
+    }
+
+
+@router.get("/reports", include_in_schema=False)
+def reports_page(
+    request: Request,
+    engine: EngineDep,
+    actor: PageActor,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    jurisdiction: Annotated[str, Query(max_length=32)] = "",
+) -> Response:
+    require(actor, Role.SUPERVISOR, Role.ADMIN)
+    with engine.connect() as conn:
+        places = _places(conn, actor)
+    code = jurisdiction or _default_code(places)
+    report = annual_report(engine, actor=actor, code=code, year=year or today().year - 1)
+    return render(request, "reports/index.html", _context(report, places, code))
+
+
+@router.get("/reports/cases", include_in_schema=False)
+def report_cases(
+    request: Request,
+    engine: EngineDep,
+    actor: PageActor,
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    jurisdiction: Annotated[str, Query(max_length=32)],
+    figure: Annotated[str, Query(max_length=40)],
+    key: Annotated[str | None, Query(max_length=80)] = None,
+    as_of: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    require(actor, Role.SUPERVISOR, Role.ADMIN)
+    if figure not in drillable():
+        raise InvalidData([{"field": "figure", "message": "未知指标"}])
+    report = annual_report(engine, actor=actor, code=jurisdiction, year=year, as_of=parse_as_of(as_of))
+    with engine.connect() as conn:
+        ids = case_ids(conn, report.figures.scope, figure, key)
+        rows = [dict(r) for r in conn.execute(select(CASES).where(CASES.c.id.in_(ids[:MAX_LISTED]))).mappings()]
+        items = decorate(conn, sorted(rows, key=lambda r: r["id"]), today())
+    definitions = load_definitions().figures
+    base = figure if figure in definitions else {"success_rate": "resolved"}.get(figure, figure)
+    d = definitions.get(base)
+    label = next((i["label"] for i in report.figures.breakdowns.get(figure, []) if i["key"] == key), key)
+    context = {
+        "title": f"{d.label if d else figure}{'：' + str(label) if key else ''}",
+        "definition": d,
+        "items": items,
+        "total": len(ids),
+        "shown": len(items),
+        "back": "/reports?" + urlencode({"year": year, "jurisdiction": jurisdiction}),
+        "scope": report.figures.scope,
+    }
+    return render(request, "reports/cases.html", context)
+
+
+def _paragraphs(form: FormData) -> list[str]:
+    text = str(form.get("paragraphs") or "")
+    if len(text) > 30_000:
+        raise InvalidData([{"field": "paragraphs", "message": "报告正文过长"}])
+    return [p.strip() for p in text.replace("\r\n", "\n").split("\n") if p.strip()]
+
+
+@router.post("/reports/download", include_in_schema=False)
+def report_download(engine: EngineDep, actor: PageActor, form: Annotated[FormData, Depends(verified_form)]) -> Response:
+    require(actor, Role.SUPERVISOR, Role.ADMIN)
+    fmt = str(form.get("format") or "docx")
+    if fmt not in ("docx", "xlsx"):
+        raise InvalidData([{"field": "format", "message": "格式应为 docx 或 xlsx"}])
+    try:
+        year = int(str(form.get("year") or ""))
+    except ValueError:
+        raise InvalidData([{"field": "year", "message": "请选择年份"}]) from None
+    report = annual_report(
+        engine, actor=actor, code=str(form.get("jurisdiction") or "")[:32], year=year,
+        as_of=parse_as_of(str(form.get("as_of") or "") or None), paragraphs=_paragraphs(form),
+    )  # fmt: skip
+    name = quote(f"{report.filename_stem}.{fmt}")
+    return Response(
+        export(engine, report, fmt),  # type: ignore[arg-type]
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}", "Cache-Control": "no-store"},
+    )
