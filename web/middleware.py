@@ -75,18 +75,30 @@ class JsonFormatter(logging.Formatter):
 JsonFormatter.converter = time.gmtime
 
 
-def configure_logging(stream: TextIO | None = None, level: int = logging.INFO) -> logging.Handler:
-    """Send the ``mediation_flow`` loggers to ``stream`` (stderr) as JSON lines; idempotent."""
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time (test runners swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
+def configure_logging(level: int = logging.INFO) -> logging.Handler:
+    """Send the ``mediation_flow`` loggers to stderr as JSON lines; idempotent. Records still propagate,
+    so a root handler (a test's log capture, a host's logging set-up) sees them too."""
     logger = logging.getLogger("mediation_flow")
     for handler in logger.handlers:
-        if getattr(handler, "_mediation_flow_json", False) and stream is None:
+        if isinstance(handler, _StderrHandler):
             return handler
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(JsonFormatter())
-    handler._mediation_flow_json = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
+    if logger.level == logging.NOTSET or logger.level > level:
+        logger.setLevel(level)
     return handler
 
 
