@@ -338,3 +338,24 @@ def test_overdue_cases_are_notices_for_their_mediator_and_the_supervisor(
         inbox = signed_in(username).get("/notices").text
         assert "冯一与陈二噪音纠纷" in inbox and "已超期" in inbox, username
     assert "已超期" not in signed_in("village_mediator").get("/notices").text  # not assigned to them
+
+
+def test_township_staff_choose_the_village_or_grid_grid_workers_do_not(signed_in: Any, town: Town) -> None:
+    grid_code = town.places.grids[1].code
+    mediator = signed_in("mediator")
+    form = mediator.get("/register").text
+    assert f'value="{grid_code}"' in form and town.places.villages[1].name in form
+    assert 'name="jurisdiction_code"' not in signed_in("grid_worker").get("/register").text
+    typed = {
+        "title": "褚一与卫二相邻纠纷",
+        "category": "neighbourhood",
+        "summary": "滴水纠纷。",
+        "jurisdiction_code": grid_code,
+        "parties.0.name": "褚一",
+    }
+    response = mediator.post("/register", typed)
+    assert response.status_code == 303
+    page = mediator.get(response.headers["location"]).text
+    assert town.places.grids[1].name in page
+    outside = signed_in("village_mediator").post("/register", {**typed, "jurisdiction_code": town.places.grids[2].code})
+    assert outside.status_code == 422 and "只能登记本辖区的纠纷" in outside.text

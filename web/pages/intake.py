@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 
 from mediation_flow.errors import InvalidData, PermissionDenied
 from mediation_flow.intake import register_case
-from mediation_flow.jurisdictions import get_by_id
+from mediation_flow.jurisdictions import all_places, get_by_id
 from mediation_flow.personal_data import PersonalDataError, validate_credit_code, validate_id_number, validate_phone
 from mediation_flow.policy import Actor, may_register
 from mediation_flow.reference import load_reference
@@ -25,7 +25,7 @@ router = APIRouter()
 PARTY_FIELDS = ("role", "kind", "name", "phone", "id_number", "address")
 PARTY_KEY = re.compile(r"^parties\.(\d{1,2})\.(\w+)$")
 MAX_PARTIES = 20
-SCALARS = ("title", "category", "source", "summary", "people_involved", "amount")
+SCALARS = ("title", "category", "source", "summary", "people_involved", "amount", "jurisdiction_code")
 
 
 def _choices() -> dict[str, dict[str, str]]:
@@ -51,7 +51,12 @@ def _render_form(
         raise PermissionDenied("您的角色无权登记纠纷")
     with engine.connect() as conn:
         reference = load_reference(conn)
-        place = get_by_id(conn, actor.jurisdiction_id).name if actor.jurisdiction_id else ""
+        place = get_by_id(conn, actor.jurisdiction_id) if actor.jurisdiction_id else None
+        places = [
+            (p.code, p.name, p.level)
+            for p in all_places(conn)
+            if p.level in ("village", "grid") and (actor.scope_path is None or p.path.startswith(actor.scope_path))
+        ]
     by_field = {e["field"]: e["message"] for e in errors or []}
     known = set(SCALARS) | {"risk_hints"} | {f"parties.{i}" for i in range(len(parties))}
     known |= {f"parties.{i}.{f}" for i in range(len(parties)) for f in PARTY_FIELDS}
@@ -63,7 +68,8 @@ def _render_form(
         "other_errors": [m for f, m in by_field.items() if f not in known],
         "reference": reference,
         "from_server": from_server,
-        "place": place,
+        "place": place.name if place else "",
+        "places": places if place is None or place.level != "grid" else [],
         **_choices(),
     }
     return render(request, "register.html", context, status_code=status)

@@ -87,7 +87,7 @@ def _context(report: AnnualReport, places: list[dict[str, str]], code: str) -> d
     for name in BREAKDOWNS:
         items = [{**item, "link": _link(base, name, item["key"])} for item in report.figures.breakdowns[name]]
         breakdowns.append({"name": name, "label": definitions[name].label, "definition": definitions[name],
-                           "items": items})  # fmt: skip
+                           "entries": items})  # fmt: skip
     b = report.figures.breakdowns
     resolved = {r["key"]: r["count"] for r in b["monthly_resolved"]}
     return {
