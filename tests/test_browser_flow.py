@@ -303,3 +303,37 @@ def test_workflow_diagram_is_drawn_by_the_vendored_mermaid(chromium: Any, server
     assert all(url.startswith(server.base_url) for url in requests), "a page loaded something from elsewhere"
     page.locator(".diagram").screenshot(path=str(SHOTS / "12-workflow-diagram.png"))
     page.context.close()
+
+
+def test_a_stale_form_shows_the_message_and_the_fresh_case(
+    chromium: Any, server: Server, demo_db: tuple[str, Path]
+) -> None:
+    mediator = sign_in(chromium, server.base_url, "tiaojie")
+    supervisor = sign_in(chromium, server.base_url, "sifasuo")
+    mediator.goto(f"{server.base_url}/register")
+    mediator.fill("#title", "韩一与杨二排水纠纷")
+    mediator.select_option("#category", "neighbourhood")
+    mediator.fill("#p0-name", "韩一")
+    mediator.fill("#summary", "雨水排向邻家院坝。")
+    mediator.click("text=提交登记")
+    mediator.wait_for_url(re.compile(r"/cases/\d+"))
+    case_url = mediator.url.split("?")[0]
+    mediator.click("#case-actions [data-trigger=reject]")
+    form = mediator.locator("form[data-form=reject]")
+    form.wait_for()
+    form.locator("[name=reason]").fill("已由人民法院受理")
+
+    supervisor.goto(case_url)  # meanwhile the supervisor adds a note: the case moves to version 2
+    fire(supervisor, "add_note", {"text": "已电话联系申请人，其表示愿意调解。"})
+
+    form.locator("button[type=submit]").click()
+    mediator.locator("#action-form .flash.warn").wait_for()
+    assert "案件已被他人更新" in mediator.locator("#action-form .flash.warn").inner_text()
+    assert "已电话联系申请人" in mediator.locator("#case-timeline").inner_text()  # the fresh case, in place
+    assert mediator.locator("form[data-form=reject] [name=reason]").input_value() == "已由人民法院受理"
+    assert mediator.locator("form[data-form=reject] [name=expected_version]").input_value() == "2"
+    shot(mediator, "13-stale-version")
+    mediator.locator("form[data-form=reject] button[type=submit]").click()
+    mediator.wait_for_function("() => document.querySelector('#case-state [data-state]').dataset.state === 'rejected'")
+    mediator.context.close()
+    supervisor.context.close()

@@ -138,13 +138,13 @@ def fire_trigger(
         typed = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
         failed = _form(engine, actor, data, trigger, values=typed, errors=errors, note=note)
         return _respond(request, data, failed, status=422, message=exc.message, kind="error")
-    except StaleVersion as exc:
+    except StaleVersion:
         fresh = page_data(engine, actor, case_id)
         typed = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
         again = None
         if any(o.trigger == trigger for o in fresh["triggers"]):
             again = _form(engine, actor, fresh, trigger, values=typed, note=note)
-        message = f"{exc.message}。下面已显示最新情况（第{fresh['case']['version']}版），请核对后再提交。"
+        message = f"案件已被他人更新。下面已显示最新情况（第{fresh['case']['version']}版），请核对后再提交。"
         return _respond(request, fresh, again, status=409, message=message, kind="warn", oob=True)
     except DomainError as exc:
         if exc.status == 404:
