@@ -150,3 +150,13 @@ def test_only_supervisors_import_and_bad_files_are_refused(engine, town):
             import_ledger(engine, actor=town["supervisor"], filename=filename, content=content)
         assert any(e["column"] == column for e in caught.value.errors), (filename, caught.value.errors)
     assert count_cases(engine) == 0
+
+
+def test_docs_list_the_columns():
+    from pathlib import Path
+
+    from mediation_flow.stats.ledger_columns import docs_markdown
+
+    docs = Path(__file__).resolve().parent.parent / "docs" / "ledger_import.md"
+    assert docs.read_text("utf-8") == docs_markdown()
+    assert all(f"| {h} |" in docs_markdown() for h in HEADERS)

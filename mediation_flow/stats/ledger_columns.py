@@ -86,7 +86,33 @@ def template_xlsx() -> bytes:
     return buffer.getvalue()
 
 
+DOCS_INTRO = """# 台账导入 (ledger import)
+
+Generated from `mediation_flow/stats/ledger_columns.py` (a test checks they match). Download the template
+with `mediation-flow ledger-template 台账模板.xlsx` or `GET /api/v1/reports/ledger/template`; import with
+`mediation-flow import-ledger FILE --user SUPERVISOR` or `POST /api/v1/reports/ledger/import` (multipart `file`).
+
+- `.xlsx` (the sheet named 台账, else the first sheet) or `.csv` (UTF-8 or GBK), first row the headers below.
+- Every row is checked; every problem is reported with its row number (as Excel shows it) and column.
+  If any row is wrong, nothing is imported. Rows the engine refuses while importing roll the whole file back.
+- Each row becomes a case registered and driven through the engine with back-dated effective times
+  (registration 09:00 on 登记日期, mediation on 开始调解日期, agreement on 协议日期, visit on 回访日期,
+  closing on 结案日期), plus a note naming the row and the original number, so it counts in the
+  statistics like any other case. Only supervisors import (back-dating is theirs). Dates must be before today.
+
+"""
+
+
+def docs_markdown() -> str:
+    """docs/ledger_import.md; regenerate: ``python -m mediation_flow.stats.ledger_columns > docs/ledger_import.md``."""
+    return DOCS_INTRO + columns_markdown()
+
+
 def columns_markdown() -> str:
     lines = ["| 列名 | 必填 | 说明 | 示例 |", "|---|---|---|---|"]
     lines += [f"| {c.header} | {'是' if c.required else ''} | {c.help} | {c.example} |" for c in COLUMNS]
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(docs_markdown(), end="")
