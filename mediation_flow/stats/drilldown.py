@@ -65,7 +65,7 @@ def case_ids(conn: Connection, scope: Scope, figure: str, key: str | None = None
 
 def _query(conn: Connection, scope: Scope, figure: str, key: str | None) -> Any:
     dialect = conn.dialect.name
-    base = select(E.c.case_id).select_from(SOURCE).where(scope.in_period(), scope.in_subtree())
+    base = select(E.c.case_id).select_from(SOURCE).where(scope.in_scope())
     conditions = event_conditions(scope)
     if figure in GROUPED:
         condition, grouping, _ = grouped_conditions(scope, dialect)[figure]

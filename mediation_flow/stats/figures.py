@@ -17,7 +17,7 @@ from sqlalchemy import Connection, and_, case, distinct, false, func, or_, selec
 from mediation_flow.models import Jurisdiction
 from mediation_flow.reference import load_reference
 from mediation_flow.stats.definitions import settings
-from mediation_flow.stats.scope import CASES, EVENTS, Scope
+from mediation_flow.stats.scope import CASES, EVENTS, Scope, materialised
 from mediation_flow.stats.sqlbits import child_path, days_between, fen, json_flag, json_text, local_month
 from mediation_flow.vocabulary import LEVEL_LABELS, Level
 
@@ -26,11 +26,11 @@ SOURCE = E.join(C, C.c.id == E.c.case_id)
 LEVEL_ORDER = [Level.GRID, Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY]
 
 
-def trigger_is(scope: Scope, *names: str) -> Any:
+def trigger_is(scope: Scope, *names: str, in_case: bool = False) -> Any:
     """The event's trigger is one of ``names``. On SQLite the column is wrapped so that no index serves it:
     without planner statistics SQLite would otherwise walk the county-wide (trigger, effective_at) index
     and look up every case, instead of starting from the jurisdiction subtree (which bounds the work)."""
-    column = E.c.trigger.concat("") if scope.dialect == "sqlite" else E.c.trigger
+    column = E.c.trigger.concat("") if scope.dialect == "sqlite" and not in_case else E.c.trigger
     return column.in_(names) if len(names) > 1 else column == names[0]
 
 
@@ -38,6 +38,11 @@ def per_case(trigger_column: Any) -> Any:
     """The trigger column as an expression no index serves: in a per-case lookup the planner must then use
     the (case_id, seq) index instead of scanning the county's (trigger, effective_at) index for each row."""
     return trigger_column.concat("")
+
+
+def _unindexed(scope: Scope, column: Any) -> Any:
+    """A grouping key SQLite cannot read from an index (it would scan every case in index order to skip a sort)."""
+    return column.concat("") if scope.dialect == "sqlite" else column
 
 
 def referral_channel() -> Any:
@@ -49,33 +54,43 @@ def referral_channel() -> Any:
     return case(*whens, else_=None)
 
 
-def event_conditions(scope: Scope) -> dict[str, Any]:
-    """Figure key → the condition an event (joined to its case) must meet to count for it."""
+def event_conditions(scope: Scope, *, in_case: bool = False) -> dict[str, Any]:
+    """Figure key → the condition an event (joined to its case) must meet to count for it (``in_case``: for
+    use inside CASE expressions, where no index is chosen and the plain column is cheaper)."""
     s = settings()
-    ended = and_(trigger_is(scope, *s["mediation_end_triggers"]), E.c.from_state.in_(s["mediation_states"]))
+    ended = and_(
+        trigger_is(scope, *s["mediation_end_triggers"], in_case=in_case), E.c.from_state.in_(s["mediation_states"])
+    )
     stopped = json_text(C.c.clocks, s["on_time_clock"], "stopped")
     due = json_text(C.c.clocks, s["on_time_clock"], "due")
     return {
-        "taken_in": trigger_is(scope, "register"),
-        "mediated": trigger_is(scope, "start_mediation"),
-        "resolved": trigger_is(scope, "reach_agreement"),
+        "taken_in": trigger_is(scope, "register", in_case=in_case),
+        "mediated": trigger_is(scope, "start_mediation", in_case=in_case),
+        "resolved": trigger_is(scope, "reach_agreement", in_case=in_case),
         "mediation_concluded": ended,
         "on_time": and_(ended, stopped.isnot(None), due.isnot(None), stopped <= due),
         "on_time_judged": and_(ended, due.isnot(None)),
-        "closed_resolved": trigger_is(scope, "close_resolved"),
-        "visited": trigger_is(scope, "record_visit"),
-        "confirmations": trigger_is(scope, "confirmation_granted"),
+        "closed_resolved": trigger_is(scope, "close_resolved", in_case=in_case),
+        "visited": trigger_is(scope, "record_visit", in_case=in_case),
+        "confirmations": trigger_is(scope, "confirmation_granted", in_case=in_case),
         "joint_mediations": and_(
-            trigger_is(scope, "start_mediation", "record_session"), json_text(E.c.data, "joint_agencies").isnot(None)
+            trigger_is(scope, "start_mediation", "record_session", in_case=in_case),
+            json_text(E.c.data, "joint_agencies").isnot(None),
         ),
-        "risk_reports": trigger_is(scope, "report_risk"),
-        "legal_aid_referrals": and_(trigger_is(scope, "refer"), json_text(E.c.data, "target") == "legal_aid"),
-        "referral_out": trigger_is(scope, "refer"),
-        "reached_county": and_(trigger_is(scope, "escalate"), json_text(E.c.data, "to_level") == Level.COUNTY.value),
-        "escalated": trigger_is(scope, "escalate"),
-        "closed": trigger_is(scope, *s["close_triggers"]),
-        "referral_in": and_(trigger_is(scope, "register"), referral_channel().isnot(None)),
-        "petition_cases_resolved": and_(trigger_is(scope, "reach_agreement"), referral_channel() == "petition"),
+        "risk_reports": trigger_is(scope, "report_risk", in_case=in_case),
+        "legal_aid_referrals": and_(
+            trigger_is(scope, "refer", in_case=in_case), json_text(E.c.data, "target") == "legal_aid"
+        ),
+        "referral_out": trigger_is(scope, "refer", in_case=in_case),
+        "reached_county": and_(
+            trigger_is(scope, "escalate", in_case=in_case), json_text(E.c.data, "to_level") == Level.COUNTY.value
+        ),
+        "escalated": trigger_is(scope, "escalate", in_case=in_case),
+        "closed": trigger_is(scope, *s["close_triggers"], in_case=in_case),
+        "referral_in": and_(trigger_is(scope, "register", in_case=in_case), referral_channel().isnot(None)),
+        "petition_cases_resolved": and_(
+            trigger_is(scope, "reach_agreement", in_case=in_case), referral_channel() == "petition"
+        ),
     }
 
 
@@ -90,8 +105,8 @@ def grouped_conditions(scope: Scope, dialect: str) -> dict[str, tuple[Any, Any, 
     """Breakdown name → (event condition, grouping key, count events rather than cases)."""
     cond = event_conditions(scope)
     return {
-        "by_source": (cond["taken_in"], C.c.source, False),
-        "by_category": (cond["taken_in"], C.c.category, False),
+        "by_source": (cond["taken_in"], _unindexed(scope, C.c.source), False),
+        "by_category": (cond["taken_in"], _unindexed(scope, C.c.category), False),
         "by_village": (cond["taken_in"], child_path(dialect, C.c.jurisdiction_path, scope.place.path), False),
         "referral_in": (cond["referral_in"], referral_channel(), False),
         "referral_out": (cond["referral_out"], json_text(E.c.data, "target"), False),
@@ -127,10 +142,10 @@ def rate(numerator: int, denominator: int) -> float | None:
 
 def headline(conn: Connection, scope: Scope) -> dict[str, Any]:
     """All case counts in one pass over the period's events in the subtree."""
-    cond = event_conditions(scope)
+    cond = event_conditions(scope, in_case=True)
     columns = [func.count(distinct(case((c, E.c.case_id)))).label(k) for k, c in cond.items()]
     columns.append(func.sum(case((cond["escalated"], 1), else_=0)).label("escalations"))
-    row = conn.execute(select(*columns).select_from(SOURCE).where(scope.in_period(), scope.in_subtree())).one()
+    row = conn.execute(select(*columns).select_from(SOURCE).where(scope.in_scope())).one()
     values: dict[str, Any] = {k: int(v or 0) for k, v in row._mapping.items()}
     values["success_rate"] = rate(values["resolved"], values["mediation_concluded"])
     values["on_time_rate"] = rate(values["on_time"], values.pop("on_time_judged"))
@@ -143,7 +158,7 @@ def latest_per_case(scope: Scope, condition: Any, *, first: bool = False) -> Any
     return (
         select(E.c.case_id, pick.label("seq"))
         .select_from(SOURCE)
-        .where(scope.in_period(), scope.in_subtree(), condition)
+        .where(scope.in_scope(), condition)
         .group_by(E.c.case_id)
         .subquery()
     )
@@ -201,9 +216,7 @@ def referral_in_resolved_query(scope: Scope) -> Any:
     )
     cond = event_conditions(scope)["referral_in"]
     return (
-        select(E.c.case_id, referral_channel().label("key"))
-        .select_from(SOURCE)
-        .where(scope.in_period(), scope.in_subtree(), cond, reached)
+        select(E.c.case_id, referral_channel().label("key")).select_from(SOURCE).where(scope.in_scope(), cond, reached)
     )
 
 
@@ -234,7 +247,7 @@ def close_days_query(scope: Scope, dialect: str) -> Any:
     return (
         select(E.c.case_id, days_between(dialect, E.c.effective_at, reg.c.effective_at).label("days"))
         .select_from(SOURCE.join(reg, and_(reg.c.case_id == E.c.case_id, reg.c.seq == 1)))
-        .where(scope.in_period(), scope.in_subtree(), event_conditions(scope)["closed"])
+        .where(scope.in_scope(), event_conditions(scope)["closed"])
         .subquery()
     )
 
@@ -253,12 +266,7 @@ def days_to_close(conn: Connection, scope: Scope) -> tuple[float | None, float |
 def _grouped(conn: Connection, scope: Scope, name: str) -> dict[str, int]:
     condition, key, count_events = grouped_conditions(scope, conn.dialect.name)[name]
     counted = func.count() if count_events else func.count(distinct(E.c.case_id))
-    query = (
-        select(key.label("key"), counted)
-        .select_from(SOURCE)
-        .where(scope.in_period(), scope.in_subtree(), condition)
-        .group_by(key)
-    )
+    query = select(key.label("key"), counted).select_from(SOURCE).where(scope.in_scope(), condition).group_by(key)
     return {str(k): int(n) for k, n in conn.execute(query) if k is not None}
 
 
@@ -284,10 +292,7 @@ def _petitions_by_flag(conn: Connection, scope: Scope) -> tuple[dict[str, int], 
         func.count(distinct(case((petition_flag_condition(dialect, flag), E.c.case_id)))).label(flag) for flag in flags
     ]
     query = (
-        select(channel.label("channel"), *columns)
-        .select_from(SOURCE)
-        .where(scope.in_period(), scope.in_subtree(), cond)
-        .group_by(channel)
+        select(channel.label("channel"), *columns).select_from(SOURCE).where(scope.in_scope(), cond).group_by(channel)
     )
     by_flag = dict.fromkeys(flags, 0)
     by_channel: dict[str, int] = {}
@@ -311,6 +316,13 @@ def _village_labels(conn: Connection, scope: Scope, counts: dict[str, int]) -> d
 
 def compute_figures(conn: Connection, scope: Scope) -> Figures:
     """Every figure of the report for ``scope``."""
+    with materialised(conn, scope) as narrowed:
+        figures = _compute(conn, narrowed)
+    figures.scope = scope
+    return figures
+
+
+def _compute(conn: Connection, scope: Scope) -> Figures:
     s = settings()
     reference = load_reference(conn)
     values = headline(conn, scope)
