@@ -359,3 +359,24 @@ def test_township_staff_choose_the_village_or_grid_grid_workers_do_not(signed_in
     assert town.places.grids[1].name in page
     outside = signed_in("village_mediator").post("/register", {**typed, "jurisdiction_code": town.places.grids[2].code})
     assert outside.status_code == 422 and "只能登记本辖区的纠纷" in outside.text
+
+
+def test_csrf_token_in_the_header_or_the_form_either_will_do_but_one_must_match(
+    signed_in: Any, town: Town, engine: Engine
+) -> None:
+    case_id = register(engine, town)
+    mediator = signed_in("mediator")
+    url = f"/cases/{case_id}/do/add_note"
+    stale = {"X-CSRF-Token": "a-token-from-an-older-page-0000000000000"}
+    wrong_both = mediator.client.post(
+        url, data={"expected_version": "1", "text": "x", "csrf_token": "bad"}, headers=stale
+    )
+    assert wrong_both.status_code == 403 and version_of(engine, case_id) == 1
+    form_ok = mediator.client.post(
+        url, data={"expected_version": "1", "text": "表单里的令牌", "csrf_token": mediator.csrf}, headers=stale
+    )
+    assert form_ok.status_code == 303 and version_of(engine, case_id) == 2
+    header_ok = mediator.client.post(
+        url, data={"expected_version": "2", "text": "请求头里的令牌"}, headers={"X-CSRF-Token": mediator.csrf}
+    )
+    assert header_ok.status_code == 303 and version_of(engine, case_id) == 3

@@ -51,9 +51,13 @@ def csrf_token(request: Request) -> str:
 
 
 def check_csrf(request: Request, form: FormData | None) -> None:
+    """The session's token must come back as the header or as the form field (either will do: a page
+    swapped in by htmx keeps the ``<body>`` of the page before it, so its header may lag one sign-in)."""
     expected = request.session.get("csrf")
-    given = request.headers.get(CSRF_HEADER) or (form.get(CSRF_FIELD) if form is not None else None)
-    if not isinstance(expected, str) or not isinstance(given, str) or not hmac.compare_digest(expected, given):
+    given = [request.headers.get(CSRF_HEADER), form.get(CSRF_FIELD) if form is not None else None]
+    if not isinstance(expected, str) or not any(
+        isinstance(value, str) and hmac.compare_digest(expected, value) for value in given
+    ):
         raise CsrfFailed("页面已过期或请求来源不明，请刷新页面后重试")
 
 
