@@ -32,6 +32,7 @@ EVENT_NOTICES = {
     "record_feedback": "转出单位已反馈",
 }
 MAX_NOTICES = 100
+RECENT = timedelta(days=30)  # event notices older than this (by effective time) are history, not news
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Notice:
     number: str
     title: str
     unread: bool = False
+    recorded: datetime | None = None  # when it entered the system (a back-dated entry is still news)
 
 
 def seen_at(conn: Connection, user_id: int) -> datetime | None:
@@ -62,7 +64,7 @@ def _mine(actor: Actor) -> Any:
     return scope_clause(actor)
 
 
-def _event_notices(conn: Connection, actor: Actor, since: datetime | None, limit: int) -> list[Notice]:
+def _event_notices(conn: Connection, actor: Actor, now: datetime, limit: int) -> list[Notice]:
     wanted = [t for t in EVENT_NOTICES if t != "assign" or actor.role == Role.MEDIATOR]
     where = [
         EVENTS.c.trigger.in_(wanted),
@@ -71,17 +73,32 @@ def _event_notices(conn: Connection, actor: Actor, since: datetime | None, limit
     ]
     if actor.role == Role.MEDIATOR:
         where.append(CASES.c.mediator_id == actor.id)
-    if since is not None:
-        where.append(EVENTS.c.recorded_at > since)
+    where.append(EVENTS.c.effective_at >= now - RECENT)
     rows = conn.execute(
-        select(EVENTS.c.trigger, EVENTS.c.recorded_at, EVENTS.c.data, CASES.c.id, CASES.c.number, CASES.c.title)
+        select(
+            EVENTS.c.trigger,
+            EVENTS.c.effective_at,
+            EVENTS.c.recorded_at,
+            EVENTS.c.data,
+            CASES.c.id,
+            CASES.c.number,
+            CASES.c.title,
+        )
         .select_from(EVENTS.join(CASES, CASES.c.id == EVENTS.c.case_id))
         .where(*where)
-        .order_by(EVENTS.c.recorded_at.desc())
+        .order_by(EVENTS.c.effective_at.desc())
         .limit(limit)
     ).all()
     return [
-        Notice(clock.ensure_aware(r.recorded_at), r.trigger, EVENT_NOTICES[r.trigger], r.id, r.number, r.title)
+        Notice(
+            clock.ensure_aware(r.effective_at),
+            r.trigger,
+            EVENT_NOTICES[r.trigger],
+            r.id,
+            r.number,
+            r.title,
+            recorded=clock.ensure_aware(r.recorded_at),
+        )
         for r in rows
         if r.trigger != "assign" or (r.data or {}).get("mediator_id") == actor.id
     ]
@@ -139,10 +156,10 @@ def notices(
     calendar = calendar or default_calendar()
     today = clock.local_date(now)
     last = seen_at(conn, actor.id) if actor.id is not None else None
-    found = _event_notices(conn, actor, None, limit) + _due_notices(conn, actor, today, due_soon_days, calendar, limit)
+    found = _event_notices(conn, actor, now, limit) + _due_notices(conn, actor, today, due_soon_days, calendar, limit)
     found.sort(key=lambda n: n.at, reverse=True)
     return [
-        Notice(n.at, n.kind, n.text, n.case_id, n.number, n.title, unread=last is None or n.at > last)
+        Notice(n.at, n.kind, n.text, n.case_id, n.number, n.title, unread=last is None or (n.recorded or n.at) > last)
         for n in found[:limit]
     ]
 

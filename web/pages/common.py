@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -175,5 +176,8 @@ def html_error(request: Request, status: int, message: str, errors: list[dict[st
     except AssertionError:
         body = f'<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>{message}</title><h1>{message}</h1>'
         return HTMLResponse(body + '<p><a href="/">返回首页</a></p></html>', status_code=status)
+    if getattr(request.state, "actor", None) is None and session_user_id(request) is not None:
+        with contextlib.suppress(LoginRequired):
+            page_actor(request, request.app.state.engine)  # the header and its navigation on error pages too
     template = "partials/error.html" if is_fragment(request) else "error.html"
     return render(request, template, {"message": message, "errors": errors or [], "title": message}, status_code=status)
