@@ -142,12 +142,18 @@ def test_grid_worker_logs_a_dispute_on_a_phone(chromium: Any, server: Server) ->
     assert page.input_value("#p1-name") == "钱二"
     shot(page, "02-register-inline-error")
 
+    page.click("text=＋ 添加当事人")  # a third party, without losing anything typed
+    page.locator("#p2-name").wait_for()
+    assert page.input_value("#summary") == "两户因宅基地界址发生争执，钱二扬言要动手。"
+    page.fill("#p2-name", "村民小组")
+    page.select_option("#p2-kind", "organisation")
     page.fill("#p0-id", make_id_number("500101", date(1975, 5, 20), 31))
     page.click("text=提交登记")
     page.wait_for_url(re.compile(r"/cases/\d+"))
     assert "已登记" in page.locator("#action-form").inner_text()
     assert page.locator("#case-state [data-state]").get_attribute("data-state") == "registered"
     assert "****" in page.locator("text=/1\\d{2}\\*{4}\\d{4}/").first.inner_text()  # grid workers see masked phones
+    assert page.locator("#case-body .party").count() == 3
     STATE["case_url"] = page.url.split("?")[0]
     shot(page, "03-registered-case-phone")
     page.goto(f"{server.base_url}/register")

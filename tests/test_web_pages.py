@@ -274,6 +274,8 @@ def test_register_form_errors_inline_keep_what_was_typed_then_register(signed_in
     assert re.search(r'value="petition_risk" checked', bad.text)
     more = grid_worker.post("/register", {**typed, "add_party": "1"})
     assert more.status_code == 200 and 'name="parties.2.name"' in more.text and 'value="赵六"' in more.text
+    blank_second = grid_worker.post("/register", {**typed, "parties.1.name": "", "add_party": "1"})
+    assert 'name="parties.2.name"' in blank_second.text  # an empty row is kept while adding another
     good = grid_worker.post(
         "/register", {**typed, "summary": "两户因宅基地界址争执。", "parties.0.phone": "13912345678"}
     )

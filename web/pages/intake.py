@@ -81,8 +81,8 @@ def register_page(request: Request, engine: EngineDep, actor: PageActor) -> Resp
     return _render_form(request, engine, actor, {"source": "initiative", "risk_hints": []}, blank)
 
 
-def parse_form(form: FormData) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    """The scalar values and the party rows as typed (strings), empty trailing rows dropped."""
+def parse_form(form: FormData, *, trim: bool = True) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The scalar values and the party rows as typed (strings); empty trailing rows dropped if ``trim``."""
     values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in SCALARS}
     values["risk_hints"] = [str(h) for h in form.getlist("risk_hints")][:10]
     rows: dict[int, dict[str, str]] = {}
@@ -91,7 +91,7 @@ def parse_form(form: FormData) -> tuple[dict[str, Any], list[dict[str, str]]]:
         if match and int(match.group(1)) < MAX_PARTIES and match.group(2) in PARTY_FIELDS:
             rows.setdefault(int(match.group(1)), {})[match.group(2)] = str(form.get(key) or "").strip()
     parties = [rows[i] for i in sorted(rows)]
-    while len(parties) > 1 and not any(parties[-1].get(f) for f in ("name", "phone", "id_number", "address")):
+    while trim and len(parties) > 1 and not any(parties[-1].get(f) for f in ("name", "phone", "id_number", "address")):
         parties.pop()
     return values, parties
 
@@ -130,8 +130,9 @@ def refine_party_errors(errors: list[dict[str, str]], parties: list[dict[str, st
 def register_submit(
     request: Request, engine: EngineDep, actor: PageActor, form: Annotated[FormData, Depends(verified_form)]
 ) -> Response:
-    values, parties = parse_form(form)
-    if form.get("add_party") is not None:
+    adding = form.get("add_party") is not None
+    values, parties = parse_form(form, trim=not adding)
+    if adding:
         if len(parties) < MAX_PARTIES:
             parties.append({"role": "third_party"})
         return _render_form(request, engine, actor, values, parties, from_server=True)
