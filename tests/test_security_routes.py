@@ -148,6 +148,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/dashboard"): Rule("page", frozenset({"supervisor", "admin"})),
     ("GET", "/admin"): Rule("page", frozenset({"admin"})),
     ("GET", "/notices"): Rule("page"),
+    ("GET", "/reports"): Rule("page", REPORTING),
+    ("GET", "/reports/cases"): Rule("page", REPORTING, body=_report(figure="closed")),
+    ("POST", "/reports/download"): Rule(
+        "page", REPORTING, body=lambda w, c: {"data": {**REPORT, "format": "xlsx", "paragraphs": "正文"}}
+    ),
     ("GET", "/workflows"): Rule("page"),
     ("GET", "/workflows/{name}"): Rule("page"),
     ("GET", "/cases/{case_id}"): Rule("page", case=True),
