@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -76,8 +76,11 @@ def _render_form(
 
 
 @router.get("/register", include_in_schema=False)
-def register_page(request: Request, engine: EngineDep, actor: PageActor) -> Response:
-    blank = [{"role": "applicant"}, {"role": "respondent"}]
+def register_page(
+    request: Request, engine: EngineDep, actor: PageActor, parties: Annotated[int, Query(ge=2, le=MAX_PARTIES)] = 2
+) -> Response:
+    """The empty form; ``parties`` rows (the local draft asks for more when it holds more)."""
+    blank = [{"role": "applicant"}, {"role": "respondent"}] + [{"role": "third_party"}] * (parties - 2)
     return _render_form(request, engine, actor, {"source": "initiative", "risk_hints": []}, blank)
 
 

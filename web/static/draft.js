@@ -30,6 +30,15 @@
     if (!raw) { return; }
     var draft;
     try { draft = JSON.parse(raw).data || {}; } catch (e) { return; }
+    var rows = form.querySelectorAll("[data-party]").length;
+    var needed = Object.keys(draft).reduce(function (most, key) {
+      var match = /^parties\.(\d+)\./.exec(key);
+      return match ? Math.max(most, Number(match[1]) + 1) : most;
+    }, 0);
+    if (form.dataset.rowsUrl && rows && needed > rows) {  /* the draft has more parties than the page: ask for them */
+      window.location.replace(form.dataset.rowsUrl + "?parties=" + Math.min(needed, 20));
+      return;
+    }
     if (form.dataset.draftServer) { return; }  /* the server re-rendered what was typed: it wins */
     var restored = false;
     fields(form).forEach(function (el) {
