@@ -114,3 +114,20 @@ def test_healthz_and_readyz(app, tmp_path):
         assert stale.status_code == 503
         assert stale.json()["migrations"].startswith("at 0001")
     behind.dispose()
+
+
+def test_even_an_unexpected_500_carries_the_headers_and_a_request_id(app):
+    def boom() -> None:
+        raise RuntimeError("身份证11010519491231002X 出错")
+
+    app.add_api_route("/api/v1/boom-for-test", boom)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/boom-for-test", headers={"X-Request-ID": "crash-1"})
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert "11010519491231002X" not in response.text
+    assert response.headers["x-request-id"] == "crash-1"
+    assert (
+        response.headers["x-frame-options"] == "DENY"
+        and "script-src 'self'" in response.headers["content-security-policy"]
+    )

@@ -10,7 +10,7 @@ from mediation_flow.storage import sync_workflows
 from web.api import router as api_router
 from web.errors import install_api_error_handlers
 from web.health import router as health_router
-from web.middleware import SecurityMiddleware, configure_logging
+from web.middleware import configure_logging, install_security
 from web.pages import install_pages
 
 
@@ -28,6 +28,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     app.include_router(health_router)
     configure_logging()
-    app.add_middleware(SecurityMiddleware)  # added last: outermost, so every response gets the headers
+    install_security(app)  # outermost, around the 500 handler too: every response gets the headers
 
     return app

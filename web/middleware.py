@@ -16,6 +16,7 @@ import uuid
 from contextvars import ContextVar
 from typing import Any, TextIO
 
+from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mediation_flow.personal_data import mask_text
@@ -152,6 +153,13 @@ class SecurityMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+def install_security(app: Starlette) -> None:
+    """Wrap the whole middleware stack, Starlette's ServerErrorMiddleware included, so that even a 500
+    page carries the headers and the request id (``add_middleware`` would sit inside it)."""
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: SecurityMiddleware(build())  # type: ignore[method-assign]
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
