@@ -61,7 +61,7 @@ def _value(report: AnnualReport, key: str) -> str:
         return f"{v['agreement_amount']} 元"
     value = v.get(key)
     unit = load_definitions().figures[key].unit
-    return "—" if value is None else f"{value}{unit if unit != '件次' else ' 件次'}"
+    return "—" if value is None else f"{value} {unit}"
 
 
 def _link(base: dict[str, Any], figure: str, key: str | None = None) -> str:
