@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from mediation_flow.checks import check_all
 from mediation_flow.models import Case, CaseEvent
+from mediation_flow.throttle import ACCOUNT_FAILURES
 
 pytestmark = pytest.mark.slow
 CLIENTS = 8
@@ -111,6 +112,7 @@ def test_concurrent_registration_gives_gap_free_unique_numbers(engine, town, db_
             batches = list(
                 pool.map(lambda i: _register_many(server.base_url, auth[names[i % 3]], 5, barrier), range(CLIENTS))
             )
+        _guess_passwords_through_both_workers(server.base_url)
     responses = [r for batch in batches for r in batch]
     assert [r.status_code for r in responses] == [201] * len(responses), [r.text for r in responses][:3]
     numbers = [r.json()["number"] for r in responses]
@@ -122,3 +124,20 @@ def test_concurrent_registration_gives_gap_free_unique_numbers(engine, town, db_
         by_counter.setdefault((township, year), []).append(seq)
     for seqs in by_counter.values():
         assert sorted(seqs) == list(range(1, len(seqs) + 1))  # gap-free and unique per township and year
+
+
+def _guess_passwords_through_both_workers(base_url: str) -> None:
+    """Password guesses spread over both workers at once still lock the account: the count is in the DB."""
+    barrier = threading.Barrier(CLIENTS)
+
+    def guess(i: int) -> int:
+        with httpx.Client(base_url=base_url, timeout=60) as client:
+            barrier.wait(timeout=60)
+            form = {"username": "liaison", "password": f"guess-{i}-pw"}
+            return client.post("/api/v1/auth/token", data=form).status_code
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        codes = list(pool.map(guess, range(CLIENTS)))
+    assert set(codes) <= {401, 429} and codes.count(401) >= ACCOUNT_FAILURES
+    right = httpx.post(f"{base_url}/api/v1/auth/token", data={"username": "liaison", "password": PASSWORD})
+    assert right.status_code == 429 and "登录失败次数过多" in right.json()["error"]["message"]

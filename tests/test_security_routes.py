@@ -297,6 +297,9 @@ def _check_role(world: World, method: str, path: str, rule: Rule, role: str) -> 
     where = (method, path, role, response.status_code, response.text[:300])
     if rule.case and role in OUTSIDE:
         assert response.status_code == 404, where
+        if rule.kind == "page" and method == "GET":  # the htmx fragment of a hidden case is hidden too
+            fragment = _send(world, client, method, path, rule, case_id, {"HX-Request": "true"})
+            assert fragment.status_code == 404 and "<html" not in fragment.text.lower(), where
         missing = _send(world, client, method, path, rule, MISSING_CASE, headers)
         assert missing.status_code == 404
         if rule.kind == "api":  # hidden and missing are indistinguishable
