@@ -4,6 +4,7 @@ password change, and default passwords on a database that is not the demo."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -180,3 +181,15 @@ def test_run_never_loads_demo_passwords_into_an_existing_database(tmp_path):
     output = _run_once(tmp_path)
     assert "警告：以下账号仍使用演示默认密码，请立即修改：admin" in output
     assert _usernames(tmp_path) == ["admin"]
+
+
+def test_login_page_is_throttled_too(client):
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    for _ in range(ACCOUNT_FAILURES):
+        wrong = client.post("/login", data={"username": "liaison", "password": "guess-1234", "csrf_token": token})
+        assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
+    locked = client.post("/login", data={"username": "liaison", "password": PASSWORD, "csrf_token": token})
+    assert locked.status_code == 429 and "登录失败次数过多" in locked.text
+    api = client.post(TOKEN_URL, data={"username": "liaison", "password": PASSWORD})  # one lock for both doors
+    assert api.status_code == 429
