@@ -206,3 +206,16 @@ def test_check_reports_a_tampered_state(engine, town):
         conn.execute(CASES.update().where(CASES.c.id == case_id).values(state="resolved"))
     checked, problems = check_all(engine)
     assert checked == 1 and len(problems) == 1 and "events say registered" in problems[0].problem
+
+
+def test_accepting_mediator_takes_an_unassigned_case(engine, town):
+    from sqlalchemy import select
+
+    unassigned = register(engine, town)
+    drive(engine, unassigned, town["mediator"], HAPPY_PATH[:1])
+    assigned = register(engine, town)
+    drive(engine, assigned, town["supervisor"], [("assign", {"mediator_id": town["village_mediator"].id})])
+    drive(engine, assigned, town["mediator"], HAPPY_PATH[:1], version=2)
+    with engine.connect() as conn:
+        owners = dict(conn.execute(select(CASES.c.id, CASES.c.mediator_id)).all())
+    assert owners == {unassigned: town["mediator"].id, assigned: town["village_mediator"].id}

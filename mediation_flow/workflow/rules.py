@@ -197,3 +197,10 @@ def file_returned_on_failure(ctx: RuleContext) -> str | None:
     if ctx.case.get("state") == "failed" and not ctx.data.get("file_returned"):
         return "调解不成的，须将案卷材料退回人民法院（请确认“案卷已退回法院”）"
     return None
+
+
+@effect
+def take_case_if_unassigned(ctx: RuleContext) -> None:
+    """A mediator who accepts a case nobody was assigned to becomes its mediator (调解员由受理人承办)."""
+    if ctx.actor_role == "mediator" and ctx.actor_id is not None and not ctx.case.get("mediator_id"):
+        ctx.updates["mediator_id"] = ctx.actor_id
