@@ -219,3 +219,22 @@ def test_accepting_mediator_takes_an_unassigned_case(engine, town):
     with engine.connect() as conn:
         owners = dict(conn.execute(select(CASES.c.id, CASES.c.mediator_id)).all())
     assert owners == {unassigned: town["mediator"].id, assigned: town["village_mediator"].id}
+
+
+def test_escalation_beyond_the_village_needs_the_supervisor(engine, town):
+    case_id = register(engine, town)  # a grid case
+    drive(engine, case_id, town["grid_worker"], [("escalate", {"reason": "涉及多户"})])  # grid → village
+    err = refused(
+        engine,
+        case_id,
+        GuardFailed,
+        actor=town["mediator"],
+        trigger="escalate",
+        expected_version=2,
+        data={"reason": "村里调不了"},
+    )
+    assert "司法所" in err.message
+    result = drive(engine, case_id, town["supervisor"], [("escalate", {"reason": "村里调不了"})], version=2)
+    with engine.connect() as conn:
+        level = conn.execute(select(CASES.c.level).where(CASES.c.id == case_id)).scalar()
+    assert (result.version, level) == (3, "township")

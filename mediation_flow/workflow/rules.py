@@ -147,6 +147,16 @@ def below_county_level(ctx: RuleContext) -> str | None:
     return None if Level(ctx.case["level"]).up() is not None else "案件已在县级处理，无法再提级"
 
 
+@guard
+def supervisor_approves_beyond_village(ctx: RuleContext) -> str | None:
+    """大事不出村: a grid worker or mediator may lift a case to its village; taking it to the township or
+    the county is the supervisor's decision (their escalation is the approval, recorded in the event)."""
+    upper = Level(ctx.case["level"]).up()
+    if upper in (Level.TOWNSHIP, Level.COUNTY) and ctx.actor_role != "supervisor":
+        return f"提级至{upper.label}级须经司法所（督办人员）批准，请报督办人员处理"
+    return None
+
+
 @effect
 def assign_mediator(ctx: RuleContext) -> None:
     ctx.updates["mediator_id"] = int(ctx.data["mediator_id"])
