@@ -46,7 +46,7 @@ def workflow_diagram(
     engine: EngineDep,
     actor: ApiActor,
     name: str,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
     internal: bool = False,
 ) -> dict[str, object]:
     """The workflow (current version, or ``version``) as mermaid ``stateDiagram-v2`` text, drawn from
