@@ -339,3 +339,28 @@ def test_lists_never_show_another_villages_cases(world):
             page = world.pages[role].get("/cases")
             assert page.status_code == 200, role
             assert (number in page.text) == (role not in OUTSIDE), role
+
+
+HOSTILE = ["99999999999999999999", "-1", "0", "%2e%2e%2f%2e%2e%2fetc%2fpasswd", "x" * 300, "%00", "%E4%B8%AD'\"<b>"]
+
+
+def test_hostile_path_values_never_cause_a_server_error(world):
+    """Every path parameter of every route, replaced by hostile values: a 4xx, never a 5xx (pages included)."""
+    tried = 0
+    api = world.client()
+    for method, path in app_routes(world.app):
+        names = re.findall(r"{(\w+)}", path)
+        if not names:
+            continue
+        rule = RULES[(method, path)]
+        client = world.pages["supervisor"] if rule.kind == "page" else api
+        headers = world.api["supervisor"] if rule.kind == "api" else None
+        for name in names:
+            for value in HOSTILE:
+                url = _url(path, world.new_case()).replace(_url("{" + name + "}", 1), value, 1)
+                if name == "case_id":
+                    url = _url(path.replace("{case_id}", value), 1)
+                response = client.request(method, url, headers=headers)
+                tried += 1
+                assert response.status_code < 500, (method, url, response.status_code)
+    print(f"\nhostile path values: {tried} requests")
