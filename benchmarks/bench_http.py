@@ -59,6 +59,12 @@ def _requests(n_cases: int, mediating: list[int], village: str) -> dict[str, tup
     }
 
 
+def _server_errors(log: Path, limit: int = 3) -> list[str]:
+    """The server's own error lines (JSON log, level error), so a 5xx in the table says why."""
+    found = [line[:400] for line in log.read_text("utf-8", errors="replace").splitlines() if '"level": "error"' in line]
+    return [f"server log: {line}" for line in found[:limit]]
+
+
 def _cell(result: LoadResult) -> list[str]:
     return [
         f"{result.percentile(50):.1f}",
@@ -100,7 +106,9 @@ def run(quick: bool = False, n_cases: int | None = None, duration: float | None 
                     results[(label, clients)] = result
                     table.rows.append([label, str(clients), *_cell(result)])
                     if result.first_error:
-                        table.notes.append(f"{label} at {clients}: first error {result.first_error}")
+                        first_line = result.first_error.splitlines()[0]
+                        table.notes.append(f"{label} at {clients}: first error {first_line}")
+            table.notes += _server_errors(server.log_path)
     table.notes += _verdicts(results)
     return [table]
 
