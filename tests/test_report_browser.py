@@ -1,0 +1,68 @@
+"""The report page in a real browser (Debian's Chromium via Playwright, a real server on the demo
+township): pick year and township, follow a figure to its cases, edit the text, download the .docx.
+A screenshot goes to test-artifacts/report/."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from docx import Document
+from server_harness import Server
+
+from mediation_flow.db import make_engine
+from mediation_flow.demo import demo_password, load_demo
+from mediation_flow.storage import upgrade
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "report"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+def test_supervisor_previews_drills_down_edits_and_downloads(tmp_path):
+    executable = shutil.which("chromium")
+    if executable is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Debian's chromium is required for the browser tests in CI")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    url = f"sqlite:///{tmp_path}/demo.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    load_demo(engine, cases=40)
+    engine.dispose()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with Server(url, tmp_path, workers=1) as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=ARGS)
+        page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
+                                   accept_downloads=True).new_page()  # fmt: skip
+        page.set_default_timeout(20_000)
+        page.goto(f"{server.base_url}/")
+        page.fill("#username", "sifasuo")
+        page.fill("#password", demo_password("sifasuo"))
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda u: "/login" not in u)
+        page.click("nav >> text=年度报告")
+        page.select_option("#year", "2023")
+        page.select_option("#jurisdiction", "500101001")
+        page.click("#report-scope button[type=submit]")
+        page.wait_for_url(lambda u: "year=2023" in u)
+        assert "青龙镇2023年矛盾纠纷多元化解工作情况" in page.inner_text("#report-text")
+        taken_in = page.inner_text('tr[data-figure="taken_in"] td:nth-child(2) a')
+        page.screenshot(path=str(ARTIFACTS / "report-page.png"), full_page=True)
+        page.click('tr[data-figure="taken_in"] td:nth-child(2) a')
+        page.wait_for_url(lambda u: "/reports/cases" in u)
+        assert page.inner_text("[data-total]") == taken_in.split()[0]
+        page.go_back()
+        page.fill("#paragraphs", "我镇全年矛盾纠纷化解工作平稳有序。")
+        with page.expect_download() as download:
+            page.click("button[value=docx]")
+        path = download.value.path()
+        texts = [para.text for para in Document(io.BytesIO(Path(path).read_bytes())).paragraphs]
+        assert "我镇全年矛盾纠纷化解工作平稳有序。" in texts
+        browser.close()
