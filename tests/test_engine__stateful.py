@@ -119,7 +119,11 @@ def test_random_triggers_keep_the_invariants(engine):
     run_state_machine_as_test(
         CaseMachine,
         settings=settings(
-            max_examples=20, stateful_step_count=30, deadline=None, suppress_health_check=list(HealthCheck)
+            max_examples=20,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,  # the same walk every run: the depth assertion below cannot flake
         ),
     )
     # The walk must get past the first steps, or it proves little.
