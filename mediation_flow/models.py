@@ -112,6 +112,8 @@ class Case(SQLModel, table=True):
         Index("ix_case_jurisdiction_path", "jurisdiction_path"),
         # The supervisor queues (mediation_flow.queues): range on due_date, filters read from the index.
         Index("ix_case_queue", "due_date", "risk_grade", "jurisdiction_path", "level", "source", "mediator_id"),
+        # The filtered case list (mediation_flow.queries): state, then the subtree as a range (mediation_flow.subtree).
+        Index("ix_case_state_path", "state", "jurisdiction_path", "registered_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

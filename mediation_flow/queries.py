@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Select, func, or_, select
 from mediation_flow.errors import CaseNotFound
 from mediation_flow.models import Case, CaseEvent, Jurisdiction, Party, User
 from mediation_flow.policy import Actor, can_see
+from mediation_flow.subtree import in_subtree
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, WorkflowRegistry
 
 CASES, EVENTS, PARTIES, USERS, JUR = (
@@ -42,7 +43,7 @@ def scope_clause(actor: Actor) -> Any:
     """The SQL condition limiting cases to the user's jurisdiction subtree (True for admins)."""
     if actor.scope_path is None:
         return CASES.c.id.isnot(None)
-    return CASES.c.jurisdiction_path.like(f"{actor.scope_path}%")
+    return in_subtree(CASES.c.jurisdiction_path, actor.scope_path, use_index=False)
 
 
 def _subtree_path(conn: Connection, code: str) -> str | None:
@@ -56,7 +57,7 @@ def filtered_cases(conn: Connection, actor: Actor, filters: CaseFilters, *, toda
     for code in (filters.village, filters.grid):
         if code:
             path = _subtree_path(conn, code)
-            query = query.where(CASES.c.jurisdiction_path.like(f"{path}%") if path else CASES.c.id.is_(None))
+            query = query.where(in_subtree(CASES.c.jurisdiction_path, path) if path else CASES.c.id.is_(None))
     for column, value in (
         (CASES.c.category, filters.category),
         (CASES.c.source, filters.source),
@@ -85,7 +86,7 @@ def list_cases(
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     page = max(1, page)
     query = filtered_cases(conn, actor, filters, today=today)
-    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    total = conn.execute(select(func.count()).select_from(CASES).where(query.whereclause)).scalar_one()
     rows = conn.execute(
         query.order_by(CASES.c.registered_at.desc(), CASES.c.id.desc()).limit(page_size).offset((page - 1) * page_size)
     ).mappings()

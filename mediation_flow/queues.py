@@ -20,6 +20,7 @@ from mediation_flow.models import Case, Jurisdiction, User
 from mediation_flow.policy import Actor
 from mediation_flow.queries import scope_clause
 from mediation_flow.reference import load_reference
+from mediation_flow.subtree import in_subtree
 from mediation_flow.vocabulary import Level
 from mediation_flow.workdays import WorkdayCalendar, default_calendar
 from mediation_flow.workflow.registry import REGISTRY, WorkflowRegistry
@@ -93,7 +94,7 @@ def _where(conn: Connection, actor: Actor, kind: QueueKind, filters: QueueFilter
     due = CASES.c.due_date
     clauses = [scope_clause(actor), due < today if kind == "overdue" else and_(due >= today, due <= until)]
     if path:
-        clauses.append(CASES.c.jurisdiction_path.like(f"{path}%"))
+        clauses.append(in_subtree(CASES.c.jurisdiction_path, path))
     for column, value in (
         (CASES.c.mediator_id, filters.mediator_id),
         (CASES.c.level, filters.level),

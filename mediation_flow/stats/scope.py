@@ -14,6 +14,7 @@ from mediation_flow import clock
 from mediation_flow.errors import InvalidData
 from mediation_flow.jurisdictions import Place, get_by_code, township_of
 from mediation_flow.models import Case, CaseEvent
+from mediation_flow.subtree import in_subtree, path_upper
 
 CASES, EVENTS = Case.__table__, CaseEvent.__table__
 
@@ -39,18 +40,15 @@ class Scope:
     @property
     def path_upper(self) -> str:
         """The smallest string above every path in the subtree ('/' + 1 is '0')."""
-        return self.place.path[:-1] + "0"
+        return path_upper(self.place.path)
 
     @property
     def year(self) -> int:
         return self.start.year
 
     def in_subtree(self, cases: Any = CASES) -> Any:
-        """``jurisdiction_path LIKE '/1/2/%'``. On SQLite as a byte-order range, which its index answers; on
-        PostgreSQL as LIKE, which is right under any collation (a non-C collation ignores the '/' in ranges)."""
-        if self.dialect == "sqlite":
-            return and_(cases.c.jurisdiction_path >= self.place.path, cases.c.jurisdiction_path < self.path_upper)
-        return cases.c.jurisdiction_path.like(self.place.path + "%")
+        """The case lies in the place's subtree (``mediation_flow.subtree``: a range on SQLite, LIKE elsewhere)."""
+        return in_subtree(cases.c.jurisdiction_path, self.place.path)
 
     def in_scope(self, events: Any = EVENTS, cases: Any = CASES) -> Any:
         """An event effective in the period (and recorded by as_of) of a case in the subtree."""
