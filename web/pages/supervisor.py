@@ -8,12 +8,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from mediation_flow import clock
-from mediation_flow.models import CaseEvent, Jurisdiction, User
+from mediation_flow.config import get_settings
+from mediation_flow.errors import InvalidData
+from mediation_flow.models import Case, CaseEvent, Jurisdiction, User
 from mediation_flow.policy import Actor
-from mediation_flow.queries import CaseFilters, filtered_cases, list_cases
+from mediation_flow.queries import CaseFilters, filtered_cases
+from mediation_flow.queues import QueueFilters, QueueKind
+from mediation_flow.queues import queue as queue_page
 from mediation_flow.reference import load_reference
 from mediation_flow.vocabulary import LEVEL_LABELS, Role
 from web.deps import EngineDep
@@ -22,7 +26,8 @@ from web.pages.dashboard_data import dashboard
 from web.pages.listing import decorate
 
 router = APIRouter()
-EVENTS, JUR, USERS = CaseEvent.__table__, Jurisdiction.__table__, User.__table__
+CASES, EVENTS, JUR, USERS = Case.__table__, CaseEvent.__table__, Jurisdiction.__table__, User.__table__
+PAGE_ROWS = 50  # per section: the page shows the first rows and each section's total
 SORTS = {"risk": "风险等级（红色优先）", "due": "到期日", "registered": "登记时间"}
 Q = Annotated[str, Query(max_length=32)]
 
@@ -35,11 +40,35 @@ def _sorted(items: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
     return sorted(items, key=lambda i: (RISK_ORDER.get(i["risk_grade"], 9), i["due_date"] or date.max))
 
 
-def _escalated(conn: Connection, actor: Actor, filters: CaseFilters, day: date) -> list[dict[str, Any]]:
+def _queue_rows(
+    conn: Connection, actor: Actor, kind: QueueKind, filters: CaseFilters, day: date
+) -> tuple[list[dict[str, Any]], int]:
+    """The first rows of the overdue or due-soon queue (mediation_flow.queues: red first, then due date) as
+    full case rows, and the queue's total. A filter naming nothing (unknown village or grade) finds nothing."""
+    wanted = QueueFilters(
+        village=filters.village,
+        mediator_id=filters.mediator_id,
+        level=filters.level,
+        source=filters.source,
+        risk_grade=filters.risk_grade,
+    )
+    days = get_settings().due_soon_working_days
+    try:
+        found = queue_page(conn, actor, kind, today=day, filters=wanted, page_size=PAGE_ROWS, due_soon_days=days)
+    except InvalidData:
+        return [], 0
+    ids = [item["id"] for item in found.items]
+    rows = {r["id"]: dict(r) for r in conn.execute(select(CASES).where(CASES.c.id.in_(ids))).mappings()} if ids else {}
+    return [rows[i] for i in ids if i in rows], found.total
+
+
+def _escalated(conn: Connection, actor: Actor, filters: CaseFilters, day: date) -> tuple[list[dict[str, Any]], int]:
     escalated_ids = select(EVENTS.c.case_id).where(EVENTS.c.trigger == "escalate")
     query = filtered_cases(conn, actor, replace(filters, open_only=True), today=day)
-    rows = conn.execute(query.where(query.selected_columns.id.in_(escalated_ids)).limit(200)).mappings()
-    return [dict(r) for r in rows]
+    query = query.where(query.selected_columns.id.in_(escalated_ids))
+    total = conn.execute(select(func.count()).select_from(CASES).where(query.whereclause)).scalar_one()
+    newest = query.order_by(CASES.c.registered_at.desc(), CASES.c.id.desc()).limit(PAGE_ROWS)
+    return [dict(r) for r in conn.execute(newest).mappings()], int(total)
 
 
 def _filter_options(conn: Connection, actor: Actor) -> dict[str, Any]:
@@ -93,13 +122,10 @@ def queue(
         open_only=True,
     )
     with engine.connect() as conn:
-        overdue_rows, _ = list_cases(conn, actor, replace(filters, overdue=True), today=day, page_size=200)
-        later_rows, _ = list_cases(conn, actor, replace(filters, overdue=False), today=day, page_size=200)
-        overdue = decorate(conn, overdue_rows, day)
-        soon = [
-            i for i in decorate(conn, [r for r in later_rows if r["due_date"]], day) if i["due_status"] == "due_soon"
-        ]
-        escalated = decorate(conn, _escalated(conn, actor, filters, day), day)
+        overdue_rows, overdue_total = _queue_rows(conn, actor, "overdue", filters, day)
+        soon_rows, soon_total = _queue_rows(conn, actor, "due_soon", filters, day)
+        escalated_rows, escalated_total = _escalated(conn, actor, filters, day)
+        overdue, soon, escalated = (decorate(conn, rows, day) for rows in (overdue_rows, soon_rows, escalated_rows))
         options = _filter_options(conn, actor)
     selected = {"village": village, "mediator": mediator, "level": level, "source": source, "risk": risk, "sort": sort}
     context = {
@@ -107,6 +133,8 @@ def queue(
         "overdue": _sorted(overdue, sort),
         "soon": _sorted(soon, sort),
         "escalated": _sorted(escalated, sort),
+        "totals": {"overdue": overdue_total, "soon": soon_total, "escalated": escalated_total},
+        "page_rows": PAGE_ROWS,
         "options": options,
         "selected": selected,
         "query": str(request.url.query),
