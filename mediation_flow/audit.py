@@ -47,19 +47,22 @@ def record_identity_view(
         return False
     now = now or clock.utcnow()
     detail = f"{channel}：身份证号{ids}个，电话{phones}个"
+    recent = (
+        select(LOG.c.id)
+        .where(
+            LOG.c.user_id == actor.id,
+            LOG.c.case_id == case_id,
+            LOG.c.action == VIEW_IDENTITY,
+            LOG.c.detail.like(f"{channel}：%"),
+            LOG.c.at > now - DEDUP,
+        )
+        .limit(1)
+    )
+    with engine.connect() as conn:  # the usual case, already logged: answered without taking the write lock
+        if conn.execute(recent).first() is not None:
+            return False
     with write_transaction(engine) as conn:
-        recent = conn.execute(
-            select(LOG.c.id)
-            .where(
-                LOG.c.user_id == actor.id,
-                LOG.c.case_id == case_id,
-                LOG.c.action == VIEW_IDENTITY,
-                LOG.c.detail.like(f"{channel}：%"),
-                LOG.c.at > now - DEDUP,
-            )
-            .limit(1)
-        ).first()
-        if recent is not None:
+        if conn.execute(recent).first() is not None:
             return False
         conn.execute(
             insert(LOG).values(user_id=actor.id, case_id=case_id, action=VIEW_IDENTITY, detail=detail[:255], at=now)

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, or_, select
+from sqlalchemy import Connection, Select, bindparam, func, or_, select
 
+from mediation_flow.db import Prepared
 from mediation_flow.errors import CaseNotFound
 from mediation_flow.models import Case, CaseEvent, Jurisdiction, Party, User
 from mediation_flow.policy import Actor, can_see
@@ -93,28 +94,30 @@ def list_cases(
     return [dict(r) for r in rows], int(total)
 
 
+# The case page and every transition response read these three: compiled once (mediation_flow.db.Prepared).
+_CASE_ROW = Prepared(select(CASES).where(CASES.c.id == bindparam("case_id")))
+_PARTIES = Prepared(select(PARTIES).where(PARTIES.c.case_id == bindparam("case_id")).order_by(PARTIES.c.id))
+_EVENTS = Prepared(
+    select(EVENTS, USERS.c.display_name.label("actor_name"))
+    .select_from(EVENTS.outerjoin(USERS, EVENTS.c.actor_id == USERS.c.id))
+    .where(EVENTS.c.case_id == bindparam("case_id"))
+    .order_by(EVENTS.c.seq)
+)
+
+
 def get_case_row(conn: Connection, actor: Actor, case_id: int) -> dict[str, Any]:
-    row = conn.execute(select(CASES).where(CASES.c.id == case_id)).mappings().first()
+    row = _CASE_ROW.first(conn, {"case_id": case_id})
     if row is None or not can_see(actor, row["jurisdiction_path"]):
         raise CaseNotFound("案件不存在或无权查看", case_id=case_id)
-    return dict(row)
+    return row
 
 
 def case_parties(conn: Connection, case_id: int) -> list[dict[str, Any]]:
-    return [
-        dict(r)
-        for r in conn.execute(select(PARTIES).where(PARTIES.c.case_id == case_id).order_by(PARTIES.c.id)).mappings()
-    ]
+    return _PARTIES.rows(conn, {"case_id": case_id})
 
 
 def case_events(conn: Connection, case_id: int) -> list[dict[str, Any]]:
-    query = (
-        select(EVENTS, USERS.c.display_name.label("actor_name"))
-        .select_from(EVENTS.outerjoin(USERS, EVENTS.c.actor_id == USERS.c.id))
-        .where(EVENTS.c.case_id == case_id)
-        .order_by(EVENTS.c.seq)
-    )
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return _EVENTS.rows(conn, {"case_id": case_id})
 
 
 def case_workflow(conn: Connection, row: dict[str, Any], registry: WorkflowRegistry = REGISTRY) -> CompiledWorkflow:
