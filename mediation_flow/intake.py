@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mediation_flow import clock
-from mediation_flow.db import write_transaction
+from mediation_flow.db import Prepared, write_transaction
 from mediation_flow.deadlines import advance_clocks, earliest_due
 from mediation_flow.errors import InvalidData, NotFound, PermissionDenied
 from mediation_flow.jurisdictions import Place, get_by_code, get_by_id, township_of
@@ -161,19 +161,43 @@ def case_number(year: int, township: Place, seq: int) -> str:
     return f"（{year}）{township.short_name or township.name}人调字第{seq:03d}号"
 
 
+# register_case's statements, built and compiled once (per dialect) instead of on every call.
+_COUNTER_ROW = {
+    name: Prepared(
+        dialect.insert(COUNTERS)
+        .values(township_id=bindparam("township_id"), year=bindparam("year"), last=0)
+        .on_conflict_do_nothing()
+    )
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_BUMP_COUNTER = Prepared(
+    update(COUNTERS)
+    .where(COUNTERS.c.township_id == bindparam("township_id"), COUNTERS.c.year == bindparam("year"))
+    .values(last=COUNTERS.c.last + 1)
+    .returning(COUNTERS.c.last)
+)
+CASE_COLUMNS = (
+    "number", "township_id", "year", "seq", "title", "category", "source", "risk_grade", "jurisdiction_id",
+    "jurisdiction_path", "level", "venue", "summary", "amount_fen", "people_involved", "mediator_id", "created_by",
+    "workflow_name", "workflow_version", "state", "version", "clocks", "due_date", "attributes", "registered_at",
+    "created_at", "updated_at",
+)  # fmt: skip
+EVENT_COLUMNS = (
+    "case_id", "seq", "trigger", "from_state", "to_state", "actor_id", "effective_at", "recorded_at", "note", "data"
+)  # fmt: skip
+_INSERT_CASE = Prepared(insert(CASES).values({c: bindparam(c) for c in CASE_COLUMNS}).returning(CASES.c.id))
+_INSERT_PARTY = Prepared(insert(PARTIES).values({c: bindparam(c) for c in ("case_id", *PartyIn.model_fields)}))
+_INSERT_EVENT = Prepared(insert(EVENTS).values({c: bindparam(c) for c in EVENT_COLUMNS}))
+
+
 def next_case_seq(conn: Connection, township_id: int, year: int) -> int:
     """Bump the per-township, per-year counter inside the caller's transaction: rolled back with it, so
     numbers never skip; the row lock (or SQLite's write lock) makes it unique under concurrency."""
-    dialect = conn.dialect.name
-    ins = postgresql.insert(COUNTERS) if dialect == "postgresql" else sqlite.insert(COUNTERS)
-    conn.execute(ins.values(township_id=township_id, year=year, last=0).on_conflict_do_nothing())
-    bumped = conn.execute(
-        update(COUNTERS)
-        .where(COUNTERS.c.township_id == township_id, COUNTERS.c.year == year)
-        .values(last=COUNTERS.c.last + 1)
-        .returning(COUNTERS.c.last)
-    ).scalar_one()
-    return int(bumped)
+    key = {"township_id": township_id, "year": year}
+    _COUNTER_ROW["postgresql" if conn.dialect.name == "postgresql" else "sqlite"].execute(conn, key)
+    bumped = _BUMP_COUNTER.first(conn, key)
+    assert bumped is not None  # the row was just made sure of
+    return int(bumped["last"])
 
 
 def register_case(
@@ -242,8 +266,9 @@ def _register(
         data={},
         attributes=attributes,
     )
-    case_id = conn.execute(
-        insert(CASES).values(
+    inserted = _INSERT_CASE.first(
+        conn,
+        dict(
             number=case_number(local_day.year, township, seq),
             township_id=township.id,
             year=local_day.year,
@@ -271,14 +296,15 @@ def _register(
             registered_at=moment,
             created_at=now,
             updated_at=now,
-        )
-    ).inserted_primary_key[0]
-    conn.execute(
-        insert(PARTIES),
-        [{"case_id": case_id, **p.model_dump(mode="json")} for p in data.parties],
+        ),
     )
-    conn.execute(
-        insert(EVENTS).values(
+    assert inserted is not None
+    case_id = inserted["id"]
+    for party in data.parties:
+        _INSERT_PARTY.execute(conn, {"case_id": case_id, **party.model_dump(mode="json")})
+    _INSERT_EVENT.execute(
+        conn,
+        dict(
             case_id=case_id,
             seq=1,
             trigger=CREATION_TRIGGER,
@@ -289,7 +315,7 @@ def _register(
             recorded_at=now,
             note="",
             data={"source": data.source, "risk_grade": risk, "level": HANDLING_LEVEL[place.level].value},
-        )
+        ),
     )
     return int(case_id)
 
