@@ -1,5 +1,5 @@
 """The demo township, modelled on the seed report (青龙镇: 8 villages incl. 龙井村, the 清风茶室 venue),
-with one user per role and ~150 cases over 2023–2024 in every state and source, entered through the
+with one user per role and ~150 cases over 2023–2025 in every state and source, entered through the
 engine with back-dated effective times so their histories are real."""
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ TITLES = {
     "land_contract": "{a}与{b}土地承包经营权纠纷",
     "consumer": "{a}与{b}消费纠纷",
 }
-# Target states and their weights: the 2023–2024 history is settled; the last weeks are still open.
+# Target states and their weights: the 2023–2025 history is settled; the last weeks are still open.
 HISTORY_PATHS: list[tuple[str, int]] = [("resolved", 75), ("closed", 10), ("withdrawn", 5), ("rejected", 5)]
 CURRENT_PATHS: list[tuple[str, int]] = [
     ("registered", 3),
@@ -148,10 +148,11 @@ def _steps(target: str, workflow: str = "people_mediation") -> list[tuple[str, d
     if workflow == "people_mediation":
         return steps
     report = ("report_back", _report_back(workflow, failed=target == "closed"))
-    if target == "resolved":
+    if target in ("resolved", "closed"):
         return [*steps[:-1], report, steps[-1]]
-    if target == "closed":
-        return [*steps[:-1], report, steps[-1]]
+    if target in ("rejected", "withdrawn"):  # the referring body is told of these too
+        result = "not_accepted" if target == "rejected" else "withdrawn"
+        return [*steps, ("report_back", {**report[1], "result": result, "content": "特此反馈。"})]
     return steps
 
 
@@ -224,7 +225,7 @@ def load_demo(engine: Engine, *, seed: int = 2023, cases: int = 150, now: dateti
     assert supervisor is not None
     now = now or utcnow()
     start = datetime(2023, 1, 3, 1, 30, tzinfo=UTC)
-    span = (datetime(2024, 12, 20, tzinfo=UTC) - start).total_seconds()
+    span = (datetime(2025, 12, 20, tzinfo=UTC) - start).total_seconds()
     sources = ["initiative", "application", "police", "court", "petition", "department"]
     categories = list(TITLES)
     history = [t for t, weight in HISTORY_PATHS for _ in range(weight)]
