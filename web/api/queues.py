@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from mediation_flow import clock
@@ -63,31 +63,6 @@ class QueuePageOut(BaseModel):
     items: list[QueueItem]
 
 
-def _queue(
-    engine: Any,
-    actor: Actor,
-    kind: QueueKind,
-    filters: QueueFilters,
-    today: date | None,
-    page: int,
-    page_size: int,
-) -> dict[str, Any]:
-    if actor.role not in QUEUE_ROLES:
-        raise PermissionDenied("督办队列仅供司法所（督办）人员和人民调解员查看")
-    with engine.connect() as conn:
-        result = queue(
-            conn,
-            actor,
-            kind,
-            today=today or clock.local_date(clock.utcnow()),
-            filters=filters,
-            page=page,
-            page_size=page_size,
-            due_soon_days=get_settings().due_soon_working_days,
-        )
-    return asdict(result)
-
-
 Village = Annotated[str | None, Query(max_length=32, description="辖区代码（村/网格等）：含其下级")]
 Mediator = Annotated[int | None, Query(ge=1, le=2_147_483_647, description="调解员用户 id")]
 LevelQ = Annotated[str | None, Query(max_length=16, description="处理层级 grid/village/township/county")]
@@ -98,10 +73,17 @@ Page = Annotated[int, Query(ge=1, le=100_000)]
 PageSize = Annotated[int, Query(ge=1, le=200)]
 
 
-@router.get("/overdue", response_model=QueuePageOut, responses=ERRORS)
-def overdue_queue(
-    engine: EngineDep,
-    actor: ApiActor,
+@dataclass(frozen=True)
+class QueueQuery:
+    """The query parameters both queues share."""
+
+    filters: QueueFilters
+    today: date | None
+    page: int
+    page_size: int
+
+
+def queue_query(
     village: Village = None,
     mediator: Mediator = None,
     level: LevelQ = None,
@@ -110,26 +92,38 @@ def overdue_queue(
     today: Today = None,
     page: Page = 1,
     page_size: PageSize = 50,
-) -> dict[str, Any]:
+) -> QueueQuery:
+    return QueueQuery(QueueFilters(village, mediator, level, source, risk_grade), today, page, page_size)
+
+
+QueueQueryDep = Annotated[QueueQuery, Depends(queue_query)]
+
+
+def _queue(engine: Any, actor: Actor, kind: QueueKind, params: QueueQuery) -> dict[str, Any]:
+    if actor.role not in QUEUE_ROLES:
+        raise PermissionDenied("督办队列仅供司法所（督办）人员和人民调解员查看")
+    with engine.connect() as conn:
+        result = queue(
+            conn,
+            actor,
+            kind,
+            today=params.today or clock.local_date(clock.utcnow()),
+            filters=params.filters,
+            page=params.page,
+            page_size=params.page_size,
+            due_soon_days=get_settings().due_soon_working_days,
+        )
+    return asdict(result)
+
+
+@router.get("/overdue", response_model=QueuePageOut, responses=ERRORS)
+def overdue_queue(engine: EngineDep, actor: ApiActor, params: QueueQueryDep) -> dict[str, Any]:
     """超期: cases whose earliest running deadline is before today. Red first, then the latest first."""
-    filters = QueueFilters(village, mediator, level, source, risk_grade)
-    return _queue(engine, actor, "overdue", filters, today, page, page_size)
+    return _queue(engine, actor, "overdue", params)
 
 
 @router.get("/due-soon", response_model=QueuePageOut, responses=ERRORS)
-def due_soon_queue(
-    engine: EngineDep,
-    actor: ApiActor,
-    village: Village = None,
-    mediator: Mediator = None,
-    level: LevelQ = None,
-    source: Source = None,
-    risk_grade: Grade = None,
-    today: Today = None,
-    page: Page = 1,
-    page_size: PageSize = 50,
-) -> dict[str, Any]:
+def due_soon_queue(engine: EngineDep, actor: ApiActor, params: QueueQueryDep) -> dict[str, Any]:
     """临期: the earliest running deadline falls within the next N working days
     (``MEDIATION_FLOW_DUE_SOON_WORKING_DAYS``, default 2). Red first, then the nearest first."""
-    filters = QueueFilters(village, mediator, level, source, risk_grade)
-    return _queue(engine, actor, "due_soon", filters, today, page, page_size)
+    return _queue(engine, actor, "due_soon", params)
