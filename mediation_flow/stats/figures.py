@@ -8,7 +8,6 @@ its list of cases cannot disagree. Nothing here loads cases into Python.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +15,9 @@ from sqlalchemy import Connection, and_, case, distinct, false, func, or_, selec
 
 from mediation_flow.models import Jurisdiction
 from mediation_flow.reference import load_reference
+from mediation_flow.stats import onepass
 from mediation_flow.stats.definitions import settings
-from mediation_flow.stats.scope import CASES, EVENTS, Scope, materialised
+from mediation_flow.stats.scope import CASES, EVENTS, Scope
 from mediation_flow.stats.sqlbits import child_path, days_between, fen, json_flag, json_text, local_month
 from mediation_flow.vocabulary import LEVEL_LABELS, Level
 
@@ -101,20 +101,26 @@ EVENT_FIGURES = [
 ]  # fmt: skip
 
 
+def group_keys(scope: Scope, dialect: str) -> dict[str, tuple[str, Any, bool]]:
+    """Breakdown name → (the figure whose condition an event must meet, grouping key, count events not cases)."""
+    month = local_month(dialect, E.c.effective_at, scope.start_utc)
+    return {
+        "by_source": ("taken_in", _unindexed(scope, C.c.source), False),
+        "by_category": ("taken_in", _unindexed(scope, C.c.category), False),
+        "by_village": ("taken_in", child_path(dialect, C.c.jurisdiction_path, scope.place.path), False),
+        "referral_in": ("referral_in", referral_channel(), False),
+        "referral_out": ("referral_out", json_text(E.c.data, "target"), False),
+        "by_venue": ("mediated", json_text(E.c.data, "venue"), False),
+        "escalations": ("escalated", json_text(E.c.data, "to_level"), True),
+        "monthly_taken_in": ("taken_in", month, False),
+        "monthly_resolved": ("resolved", month, False),
+    }
+
+
 def grouped_conditions(scope: Scope, dialect: str) -> dict[str, tuple[Any, Any, bool]]:
     """Breakdown name → (event condition, grouping key, count events rather than cases)."""
     cond = event_conditions(scope)
-    return {
-        "by_source": (cond["taken_in"], _unindexed(scope, C.c.source), False),
-        "by_category": (cond["taken_in"], _unindexed(scope, C.c.category), False),
-        "by_village": (cond["taken_in"], child_path(dialect, C.c.jurisdiction_path, scope.place.path), False),
-        "referral_in": (cond["referral_in"], referral_channel(), False),
-        "referral_out": (cond["referral_out"], json_text(E.c.data, "target"), False),
-        "by_venue": (cond["mediated"], json_text(E.c.data, "venue"), False),
-        "escalations": (cond["escalated"], json_text(E.c.data, "to_level"), True),
-        "monthly_taken_in": (cond["taken_in"], local_month(dialect, E.c.effective_at, scope.start_utc), False),
-        "monthly_resolved": (cond["resolved"], local_month(dialect, E.c.effective_at, scope.start_utc), False),
-    }
+    return {name: (cond[figure], key, events) for name, (figure, key, events) in group_keys(scope, dialect).items()}
 
 
 @dataclass
@@ -164,15 +170,6 @@ def latest_per_case(scope: Scope, condition: Any, *, first: bool = False) -> Any
     )
 
 
-def agreement_amount_fen(conn: Connection, scope: Scope) -> int:
-    last = latest_per_case(scope, trigger_is(scope, "reach_agreement"))
-    e2 = EVENTS.alias("e2")
-    query = select(func.coalesce(func.sum(fen(json_text(e2.c.data, "amount"))), 0)).select_from(
-        last.join(e2, and_(e2.c.case_id == last.c.case_id, e2.c.seq == last.c.seq))
-    )
-    return int(conn.execute(query).scalar() or 0)
-
-
 def performed_query(scope: Scope) -> Any:
     """Cases whose last follow-up visit in the period found the agreement fully performed."""
     last = latest_per_case(scope, trigger_is(scope, "record_visit"))
@@ -184,27 +181,32 @@ def performed_query(scope: Scope) -> Any:
     )
 
 
-def level_at_agreement(scope: Scope) -> tuple[Any, Any]:
-    """(first-agreement subquery, the case's level at that agreement) for 化解层级."""
-    first = latest_per_case(scope, trigger_is(scope, "reach_agreement"), first=True)
+def level_at(case_id: Any, seq: Any) -> Any:
+    """The case's level at its event ``seq``: the level of the last escalation before it, else the registered one."""
     esc, reg = EVENTS.alias("esc"), EVENTS.alias("reg")
     escalated = (
         select(json_text(esc.c.data, "to_level"))
-        .where(esc.c.case_id == first.c.case_id, per_case(esc.c.trigger) == "escalate", esc.c.seq < first.c.seq)
+        .where(esc.c.case_id == case_id, per_case(esc.c.trigger) == "escalate", esc.c.seq < seq)
         .order_by(esc.c.seq.desc())
         .limit(1)
         .scalar_subquery()
     )
     registered = (
-        select(json_text(reg.c.data, "level")).where(reg.c.case_id == first.c.case_id, reg.c.seq == 1).scalar_subquery()
+        select(json_text(reg.c.data, "level")).where(reg.c.case_id == case_id, reg.c.seq == 1).scalar_subquery()
     )
-    return first, func.coalesce(escalated, registered)
+    return func.coalesce(escalated, registered)
 
 
-def referral_in_resolved_query(scope: Scope) -> Any:
-    """(case_id, channel) of cases referred in during the period that reached agreement before its end."""
+def level_at_agreement(scope: Scope) -> tuple[Any, Any]:
+    """(first-agreement subquery, the case's level at that agreement) for 化解层级."""
+    first = latest_per_case(scope, trigger_is(scope, "reach_agreement"), first=True)
+    return first, level_at(first.c.case_id, first.c.seq)
+
+
+def referral_reached_agreement(scope: Scope) -> Any:
+    """The event's case reached agreement before the period's end (as recorded by as_of)."""
     agreed = EVENTS.alias("agreed")
-    reached = (
+    return (
         select(agreed.c.id)
         .where(
             agreed.c.case_id == E.c.case_id,
@@ -214,9 +216,15 @@ def referral_in_resolved_query(scope: Scope) -> Any:
         )
         .exists()
     )
+
+
+def referral_in_resolved_query(scope: Scope) -> Any:
+    """(case_id, channel) of cases referred in during the period that reached agreement before its end."""
     cond = event_conditions(scope)["referral_in"]
     return (
-        select(E.c.case_id, referral_channel().label("key")).select_from(SOURCE).where(scope.in_scope(), cond, reached)
+        select(E.c.case_id, referral_channel().label("key"))
+        .select_from(SOURCE)
+        .where(scope.in_scope(), cond, referral_reached_agreement(scope))
     )
 
 
@@ -242,6 +250,12 @@ def conversions_query(scope: Scope) -> Any:
     )
 
 
+def registered_at(case_id: Any) -> Any:
+    """The effective time of the case's registration (its first event)."""
+    reg = EVENTS.alias("reg")
+    return select(reg.c.effective_at).where(reg.c.case_id == case_id, reg.c.seq == 1).scalar_subquery()
+
+
 def close_days_query(scope: Scope, dialect: str) -> Any:
     reg = EVENTS.alias("reg")
     return (
@@ -250,24 +264,6 @@ def close_days_query(scope: Scope, dialect: str) -> Any:
         .where(scope.in_scope(), event_conditions(scope)["closed"])
         .subquery()
     )
-
-
-def days_to_close(conn: Connection, scope: Scope) -> tuple[float | None, float | None]:
-    """(average, 90th percentile by nearest rank) of days from registration to closing."""
-    days = close_days_query(scope, conn.dialect.name)
-    n, avg = conn.execute(select(func.count(), func.avg(days.c.days))).one()
-    if not n:
-        return None, None
-    offset = math.ceil(0.9 * n) - 1
-    p90 = conn.execute(select(days.c.days).order_by(days.c.days).limit(1).offset(offset)).scalar()
-    return round(float(avg), 1), round(float(p90), 1)
-
-
-def _grouped(conn: Connection, scope: Scope, name: str) -> dict[str, int]:
-    condition, key, count_events = grouped_conditions(scope, conn.dialect.name)[name]
-    counted = func.count() if count_events else func.count(distinct(E.c.case_id))
-    query = select(key.label("key"), counted).select_from(SOURCE).where(scope.in_scope(), condition).group_by(key)
-    return {str(k): int(n) for k, n in conn.execute(query) if k is not None}
 
 
 def _count_by_key(conn: Connection, query: Any) -> dict[str, int]:
@@ -282,29 +278,6 @@ def _rows(counts: dict[str, int], labels: dict[str, str], *, all_keys: bool) -> 
     return [{"key": k, "label": labels.get(k, k), "count": counts.get(k, 0)} for k in keys]
 
 
-def _petitions_by_flag(conn: Connection, scope: Scope) -> tuple[dict[str, int], dict[str, int]]:
-    """Resolved petitions by flag, and by ``flag:channel`` (a case may carry several flags)."""
-    cond = event_conditions(scope)["petition_cases_resolved"]
-    dialect = conn.dialect.name
-    flags = settings()["petition_flags"]
-    channel = json_text(C.c.attributes, settings()["petition_channel_attribute"])
-    columns = [
-        func.count(distinct(case((petition_flag_condition(dialect, flag), E.c.case_id)))).label(flag) for flag in flags
-    ]
-    query = (
-        select(channel.label("channel"), *columns).select_from(SOURCE).where(scope.in_scope(), cond).group_by(channel)
-    )
-    by_flag = dict.fromkeys(flags, 0)
-    by_channel: dict[str, int] = {}
-    for row in conn.execute(query):
-        for flag in flags:
-            n = int(row._mapping[flag] or 0)
-            by_flag[flag] += n
-            if n:
-                by_channel[f"{flag}:{row.channel or ''}"] = n
-    return by_flag, by_channel
-
-
 def _village_labels(conn: Connection, scope: Scope, counts: dict[str, int]) -> dict[str, str]:
     """Child paths → names; cases registered at the chosen jurisdiction itself show as 本级."""
     rows = conn.execute(select(JUR.c.path, JUR.c.name).where(JUR.c.parent_id == scope.place.id).order_by(JUR.c.code))
@@ -314,63 +287,81 @@ def _village_labels(conn: Connection, scope: Scope, counts: dict[str, int]) -> d
     return labels
 
 
-def compute_figures(conn: Connection, scope: Scope) -> Figures:
-    """Every figure of the report for ``scope``."""
-    with materialised(conn, scope) as narrowed:
-        figures = _compute(conn, narrowed)
-    figures.scope = scope
-    return figures
-
-
-def _compute(conn: Connection, scope: Scope) -> Figures:
+def pass_columns(scope: Scope, dialect: str) -> dict[str, tuple[str, Any]]:
+    """The per-event columns of the one pass: name → (the figure whose condition gates it, expression)."""
     s = settings()
-    reference = load_reference(conn)
-    values = headline(conn, scope)
-    amount = agreement_amount_fen(conn, scope)
-    values["agreement_amount_fen"] = amount
-    values["agreement_amount"] = yuan(amount)
-    values["performed"] = int(
-        conn.execute(select(func.count()).select_from(performed_query(scope).subquery())).scalar()
-    )
-    values["performance_rate"] = rate(values["performed"], values["visited"])
-    values["days_to_close_avg"], values["days_to_close_p90"] = days_to_close(conn, scope)
-    petitions, petition_channels = _petitions_by_flag(conn, scope)
-    values["petitions_resolved"] = values.pop("petition_cases_resolved")
-    first, level = level_at_agreement(scope)
-    levels = {
-        str(k): int(n)
-        for k, n in conn.execute(select(level.label("key"), func.count()).select_from(first).group_by(level))
-        if k is not None
+    columns: dict[str, tuple[str, Any]] = {
+        name: (figure, key) for name, (figure, key, _) in group_keys(scope, dialect).items()
     }
+    columns["amount"] = ("resolved", fen(json_text(E.c.data, "amount")))
+    columns["level"] = ("resolved", level_at(E.c.case_id, E.c.seq))
+    columns["performed"] = ("visited", json_text(E.c.data, "performed"))
+    columns["days"] = ("closed", days_between(dialect, E.c.effective_at, registered_at(E.c.case_id)))
+    columns["channel"] = ("petition_cases_resolved", json_text(C.c.attributes, s["petition_channel_attribute"]))
+    for flag in s["petition_flags"]:
+        columns[f"flag_{flag}"] = ("petition_cases_resolved", petition_flag_condition(dialect, flag))
+    columns["referral_in_resolved"] = ("referral_in", case((referral_reached_agreement(scope), referral_channel())))
+    return columns
+
+
+def compute_figures(conn: Connection, scope: Scope) -> Figures:
+    """Every figure of the report for ``scope``: one pass over the period's events (see ``onepass``), plus
+    the conversions (dated by the date they state, not by the event) and the labels."""
+    s = settings()
+    dialect = conn.dialect.name
+    reference = load_reference(conn)
+    keys = group_keys(scope, dialect)
+    statement, extras = onepass.event_rows(
+        event_conditions(scope, in_case=True), EVENT_FIGURES, pass_columns(scope, dialect), SOURCE, scope.in_scope()
+    )
+    folded = onepass.fold(onepass.run(conn, statement), EVENT_FIGURES, extras, {g: keys[g][2] for g in keys})
+    values: dict[str, Any] = {name: len(folded.cases.get(name, ())) for name in EVENT_FIGURES}
+    values["escalations"] = folded.events.get("escalated", 0)
+    values["success_rate"] = rate(values["resolved"], values["mediation_concluded"])
+    values["on_time_rate"] = rate(values["on_time"], values.pop("on_time_judged"))
+    amount = sum(fen for _, fen in folded.last_agreement.values() if fen is not None)
+    values["agreement_amount_fen"] = int(amount)
+    values["agreement_amount"] = yuan(int(amount))
+    values["performed"] = sum(1 for _, performed in folded.last_visit.values() if performed == "full")
+    values["performance_rate"] = rate(values["performed"], values["visited"])
+    values["days_to_close_avg"], values["days_to_close_p90"] = onepass.average_and_p90(folded.close_days)
+    petitions, petition_channels = onepass.petitions_by_flag(folded.petitions)
+    values["petitions_resolved"] = values.pop("petition_cases_resolved")
+    levels: dict[str, int] = {}
+    for _, level in folded.first_agreement.values():
+        if level is not None:
+            levels[str(level)] = levels.get(str(level), 0) + 1
     conversions = _count_by_key(conn, conversions_query(scope))
     values["conversions"] = sum(conversions.values())
+
+    def grouped(name: str) -> dict[str, int]:
+        if name in keys and keys[name][2]:
+            return dict(folded.group_events.get(name, {}))
+        return {k: len(ids) for k, ids in folded.groups.get(name, {}).items()}
+
     referral_labels = {k: v["label"] for k, v in s["referral_workflows"].items()}
     level_labels = {lvl.value: LEVEL_LABELS[lvl] for lvl in LEVEL_ORDER}
-    village = _grouped(conn, scope, "by_village")
+    village = grouped("by_village")
     months = [
         f"{scope.start.year + (scope.start.month - 1 + i) // 12}-{(scope.start.month - 1 + i) % 12 + 1:02d}"
         for i in range(_months(scope))
     ]
     month_labels = {m: f"{int(m[5:])}月" for m in months}
     breakdowns = {
-        "by_source": _rows(_grouped(conn, scope, "by_source"), reference.get("source", {}), all_keys=True),
-        "by_category": _rows(_grouped(conn, scope, "by_category"), reference.get("category", {}), all_keys=False),
+        "by_source": _rows(grouped("by_source"), reference.get("source", {}), all_keys=True),
+        "by_category": _rows(grouped("by_category"), reference.get("category", {}), all_keys=False),
         "by_village": _rows(village, _village_labels(conn, scope, village), all_keys=True),
-        "referral_in": _rows(_grouped(conn, scope, "referral_in"), referral_labels, all_keys=True),
-        "referral_in_resolved": _rows(
-            _count_by_key(conn, referral_in_resolved_query(scope)), referral_labels, all_keys=True
-        ),
-        "referral_out": _rows(
-            _grouped(conn, scope, "referral_out"), reference.get("referral_target", {}), all_keys=True
-        ),
+        "referral_in": _rows(grouped("referral_in"), referral_labels, all_keys=True),
+        "referral_in_resolved": _rows(grouped("referral_in_resolved"), referral_labels, all_keys=True),
+        "referral_out": _rows(grouped("referral_out"), reference.get("referral_target", {}), all_keys=True),
         "petitions_resolved": _rows(petitions, s["petition_flags"], all_keys=True),
         "petitions_by_channel": _rows(petition_channels, {}, all_keys=False),
-        "by_venue": _rows(_grouped(conn, scope, "by_venue"), reference.get("venue", {}), all_keys=False),
-        "escalations": _rows(_grouped(conn, scope, "escalations"), level_labels, all_keys=True),
+        "by_venue": _rows(grouped("by_venue"), reference.get("venue", {}), all_keys=False),
+        "escalations": _rows(grouped("escalations"), level_labels, all_keys=True),
         "resolved_by_level": _rows(levels, level_labels, all_keys=True),
         "conversions": _rows(conversions, reference.get("conversion_type", {}), all_keys=True),
-        "monthly_taken_in": _rows(_grouped(conn, scope, "monthly_taken_in"), month_labels, all_keys=True),
-        "monthly_resolved": _rows(_grouped(conn, scope, "monthly_resolved"), month_labels, all_keys=True),
+        "monthly_taken_in": _rows(grouped("monthly_taken_in"), month_labels, all_keys=True),
+        "monthly_resolved": _rows(grouped("monthly_resolved"), month_labels, all_keys=True),
     }
     values["referral_in_resolved"] = sum(r["count"] for r in breakdowns["referral_in_resolved"])
     return Figures(scope=scope, values=values, breakdowns=breakdowns)
