@@ -111,11 +111,15 @@ def persistent_pg(directory: Path) -> Iterator[str]:
     opts = [f"-p {PG_PORT}", f"-k {shlex.quote(str(base))}"]
     opts += [f"-c {shlex.quote(f'{k}={v}')}" for k, v in PG_SETTINGS.items()]
     ctl = [pg_ctl, "-D", str(data), "-w", "-t", "120"]
+    url = f"postgresql+psycopg://postgres@/postgres?host={base}&port={PG_PORT}"
+    if subprocess.run([*ctl, "status"], env=_child_env(), capture_output=True, **run_as).returncode == 0:
+        yield url  # already running (another run started it and will stop it)
+        return
     subprocess.run(
         [*ctl, "-l", str(base / "log"), "-o", " ".join(opts), "start"], env=_child_env(), check=True, **run_as
     )
     try:
-        yield f"postgresql+psycopg://postgres@/postgres?host={base}&port={PG_PORT}"
+        yield url
     finally:
         subprocess.run([*ctl, "-m", "fast", "stop"], env=_child_env(), check=False, **run_as)
 

@@ -63,44 +63,50 @@ def event_rows(
 def fold(rows: Iterable[Any], names: list[str], extras: list[str], grouped: dict[str, bool]) -> Folded:
     """Fold the streamed rows (case_id, seq, mask, *extras) into sets and per-case picks."""
     out = Folded()
-    bits = [(1 << i, name) for i, name in enumerate(names)]
-    group_index = [(extras.index(g), g, count_events) for g, count_events in grouped.items()]
-    special = {name: extras.index(name) + 3 for name in ("amount", "performed", "days", "level", "channel")}
-    flag_columns = [(extras.index(f"flag_{f}") + 3, f) for f in settings()["petition_flags"]]
-    ref_in = extras.index("referral_in_resolved") + 3
+    by_mask: dict[int, list[set[int]]] = {}  # a mask → the case sets of its figures (few distinct masks)
+    masks: dict[int, int] = defaultdict(int)
+    groups = [(extras.index(g) + 3, out.groups[g], out.group_events[g], events) for g, events in grouped.items()]
+    groups.append((extras.index("referral_in_resolved") + 3, out.groups["referral_in_resolved"], {}, False))
+    amount, performed, days, level, channel = (
+        extras.index(n) + 3 for n in ("amount", "performed", "days", "level", "channel")
+    )
+    flags = [(extras.index(f"flag_{f}") + 3, f) for f in settings()["petition_flags"]]
     resolved, visited = 1 << names.index("resolved"), 1 << names.index("visited")
     petition = 1 << names.index("petition_cases_resolved")
+    last_agreement, first_agreement, last_visit = out.last_agreement, out.first_agreement, out.last_visit
     for row in rows:
-        case_id, seq, mask = row[0], row[1], row[2]
+        mask = row[2]
         if not mask:
             continue
-        for bit, name in bits:
-            if mask & bit:
-                out.cases[name].add(case_id)
-                out.events[name] += 1
-        for index, name, count_events in group_index:
-            key = row[index + 3]
-            if key is None:
-                continue
-            if count_events:
-                out.group_events[name][str(key)] += 1
-            else:
-                out.groups[name][str(key)].add(case_id)
+        case_id, seq = row[0], row[1]
+        masks[mask] += 1
+        targets = by_mask.get(mask)
+        if targets is None:
+            targets = by_mask[mask] = [out.cases[n] for i, n in enumerate(names) if mask & (1 << i)]
+        for target in targets:
+            target.add(case_id)
+        for index, sets, counts, count_events in groups:
+            key = row[index]
+            if key is not None:
+                if count_events:
+                    counts[str(key)] = counts.get(str(key), 0) + 1
+                else:
+                    sets[str(key)].add(case_id)
         if mask & resolved:
-            if case_id not in out.last_agreement or seq > out.last_agreement[case_id][0]:
-                out.last_agreement[case_id] = (seq, row[special["amount"]])
-            if case_id not in out.first_agreement or seq < out.first_agreement[case_id][0]:
-                out.first_agreement[case_id] = (seq, row[special["level"]])
-        if mask & visited and (case_id not in out.last_visit or seq > out.last_visit[case_id][0]):
-            out.last_visit[case_id] = (seq, row[special["performed"]])
-        if row[special["days"]] is not None:
-            out.close_days.append(row[special["days"]])
+            if case_id not in last_agreement or seq > last_agreement[case_id][0]:
+                last_agreement[case_id] = (seq, row[amount])
+            if case_id not in first_agreement or seq < first_agreement[case_id][0]:
+                first_agreement[case_id] = (seq, row[level])
+        if mask & visited and (case_id not in last_visit or seq > last_visit[case_id][0]):
+            last_visit[case_id] = (seq, row[performed])
+        if row[days] is not None:
+            out.close_days.append(row[days])
         if mask & petition:
-            for index, flag in flag_columns:
+            for index, flag in flags:
                 if row[index]:
-                    out.petitions[(flag, row[special["channel"]])].add(case_id)
-        if row[ref_in] is not None:
-            out.groups["referral_in_resolved"][str(row[ref_in])].add(case_id)
+                    out.petitions[(flag, row[channel])].add(case_id)
+    for i, name in enumerate(names):
+        out.events[name] = sum(n for mask, n in masks.items() if mask & (1 << i))
     return out
 
 
