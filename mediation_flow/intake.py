@@ -3,6 +3,7 @@ first event, all in one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mediation_flow import clock
-from mediation_flow.db import Prepared, write_transaction
+from mediation_flow.db import Executor, Prepared, write_transaction
 from mediation_flow.deadlines import advance_clocks, earliest_due
 from mediation_flow.errors import InvalidData, NotFound, PermissionDenied
 from mediation_flow.jurisdictions import Place, get_by_code, get_by_id, township_of
@@ -28,7 +29,7 @@ from mediation_flow.reference import load_reference
 from mediation_flow.risk import score_intake
 from mediation_flow.vocabulary import Level, PartyKind, PartyRole, Role
 from mediation_flow.workflow.fields import parse_money_fen, validate_fields
-from mediation_flow.workflow.registry import REGISTRY, WorkflowRegistry
+from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, WorkflowRegistry
 from mediation_flow.workflow.schema import CREATION_TRIGGER
 
 CASES, PARTIES, EVENTS, COUNTERS = Case.__table__, Party.__table__, CaseEvent.__table__, CaseCounter.__table__
@@ -173,7 +174,7 @@ _COUNTER_ROW = {
 _BUMP_COUNTER = Prepared(
     update(COUNTERS)
     .where(COUNTERS.c.township_id == bindparam("township_id"), COUNTERS.c.year == bindparam("year"))
-    .values(last=COUNTERS.c.last + 1)
+    .values(last=COUNTERS.c.last + bindparam("count"))
     .returning(COUNTERS.c.last)
 )
 CASE_COLUMNS = (
@@ -193,11 +194,17 @@ _INSERT_EVENT = Prepared(insert(EVENTS).values({c: bindparam(c) for c in EVENT_C
 def next_case_seq(conn: Connection, township_id: int, year: int) -> int:
     """Bump the per-township, per-year counter inside the caller's transaction: rolled back with it, so
     numbers never skip; the row lock (or SQLite's write lock) makes it unique under concurrency."""
+    return reserve_case_seqs(conn, township_id, year, 1)
+
+
+def reserve_case_seqs(conn: Executor, township_id: int, year: int, count: int) -> int:
+    """``next_case_seq`` for ``count`` cases at once (a bulk import): returns the first of the ``count``
+    consecutive numbers now reserved in the caller's transaction."""
     key = {"township_id": township_id, "year": year}
     _COUNTER_ROW["postgresql" if conn.dialect.name == "postgresql" else "sqlite"].execute(conn, key)
-    bumped = _BUMP_COUNTER.first(conn, key)
+    bumped = _BUMP_COUNTER.first(conn, {**key, "count": count})
     assert bumped is not None  # the row was just made sure of
-    return int(bumped["last"])
+    return int(bumped["last"]) - count + 1
 
 
 def register_case(
@@ -233,7 +240,46 @@ def _register(
     registry: WorkflowRegistry,
 ) -> int:
     place = _intake_place(conn, actor, data.jurisdiction_code)
-    reference = load_reference(conn)
+    try:
+        workflow: CompiledWorkflow | None = registry.current(conn, data.workflow)
+    except LookupError:
+        workflow = None
+    township = township_of(conn, place)
+    case, parties, event = new_case_rows(
+        actor=actor,
+        data=data,
+        workflow=workflow,
+        reference=load_reference(conn),
+        place=place,
+        township=township,
+        moment=moment,
+        now=now,
+    )
+    assert township is not None  # new_case_rows refuses a place outside any township
+    seq = next_case_seq(conn, township.id, case["year"])
+    inserted = _INSERT_CASE.first(conn, {**case, "seq": seq, "number": case_number(case["year"], township, seq)})
+    assert inserted is not None
+    case_id = inserted["id"]
+    for party in parties:
+        _INSERT_PARTY.execute(conn, {"case_id": case_id, **party})
+    _INSERT_EVENT.execute(conn, {**event, "case_id": case_id})
+    return int(case_id)
+
+
+def new_case_rows(
+    *,
+    actor: Actor,
+    data: CaseIntake,
+    workflow: CompiledWorkflow | None,
+    reference: Mapping[str, Mapping[str, str]],
+    place: Place,
+    township: Place | None,
+    moment: datetime,
+    now: datetime,
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """What registering ``data`` at ``place`` writes, checked, without touching the database: the case row
+    (``number`` and ``seq`` left out: they come from the counter), its party rows and its first event (both
+    without ``case_id``). Raises InvalidData as ``register_case`` does. Bulk importers share it."""
     errors = [
         {"field": field, "message": f"“{FIELD_LABELS[field]}”的选项无效"}
         for field, kind, value in (
@@ -244,18 +290,14 @@ def _register(
         )
         if value is not None and value not in reference.get(kind, {})
     ]
-    try:
-        workflow = registry.current(conn, data.workflow)
-    except LookupError:
+    if workflow is None:
         errors.append({"field": "workflow", "message": "流程不存在"})
-    if errors:
+    if errors or workflow is None:
         raise InvalidData(errors)
     attributes = validate_fields(workflow.spec.intake_fields, data.attributes, reference=reference)
-    township = township_of(conn, place)
     if township is None:
         raise InvalidData([{"field": "jurisdiction_code", "message": "所属辖区须在某个乡镇之内"}])
     local_day = clock.local_date(moment)
-    seq = next_case_seq(conn, township.id, local_day.year)
     risk = data.risk_grade or suggest_risk_grade(data)
     clocks = advance_clocks(
         workflow.spec,
@@ -266,58 +308,56 @@ def _register(
         data={},
         attributes=attributes,
     )
-    inserted = _INSERT_CASE.first(
-        conn,
-        dict(
-            number=case_number(local_day.year, township, seq),
-            township_id=township.id,
-            year=local_day.year,
-            seq=seq,
-            title=data.title,
-            category=data.category,
-            source=data.source,
-            risk_grade=risk,
-            jurisdiction_id=place.id,
-            jurisdiction_path=place.path,
-            level=HANDLING_LEVEL[place.level].value,
-            venue=data.venue,
-            summary=data.summary,
-            amount_fen=int(data.amount * 100) if data.amount is not None else None,
-            people_involved=data.people_involved,
-            mediator_id=actor.id if actor.role == Role.MEDIATOR else None,
-            created_by=actor.id,
-            workflow_name=workflow.name,
-            workflow_version=workflow.version,
-            state=workflow.spec.initial,
-            version=1,
-            clocks=clocks,
-            due_date=earliest_due(clocks),
-            attributes=attributes,
-            registered_at=moment,
-            created_at=now,
-            updated_at=now,
-        ),
+    level = HANDLING_LEVEL[place.level].value
+    case = dict(
+        township_id=township.id,
+        year=local_day.year,
+        title=data.title,
+        category=data.category,
+        source=data.source,
+        risk_grade=risk,
+        jurisdiction_id=place.id,
+        jurisdiction_path=place.path,
+        level=level,
+        venue=data.venue,
+        summary=data.summary,
+        amount_fen=int(data.amount * 100) if data.amount is not None else None,
+        people_involved=data.people_involved,
+        mediator_id=actor.id if actor.role == Role.MEDIATOR else None,
+        created_by=actor.id,
+        workflow_name=workflow.name,
+        workflow_version=workflow.version,
+        state=workflow.spec.initial,
+        version=1,
+        clocks=clocks,
+        due_date=earliest_due(clocks),
+        attributes=attributes,
+        registered_at=moment,
+        created_at=now,
+        updated_at=now,
     )
-    assert inserted is not None
-    case_id = inserted["id"]
-    for party in data.parties:
-        _INSERT_PARTY.execute(conn, {"case_id": case_id, **party.model_dump(mode="json")})
-    _INSERT_EVENT.execute(
-        conn,
-        dict(
-            case_id=case_id,
-            seq=1,
-            trigger=CREATION_TRIGGER,
-            from_state=None,
-            to_state=workflow.spec.initial,
-            actor_id=actor.id,
-            effective_at=moment,
-            recorded_at=now,
-            note="",
-            data={"source": data.source, "risk_grade": risk, "level": HANDLING_LEVEL[place.level].value},
-        ),
+    parties = [party.model_dump(mode="json") for party in data.parties]
+    event = dict(
+        seq=1,
+        trigger=CREATION_TRIGGER,
+        from_state=None,
+        to_state=workflow.spec.initial,
+        actor_id=actor.id,
+        effective_at=moment,
+        recorded_at=now,
+        note="",
+        data={"source": data.source, "risk_grade": risk, "level": level},
     )
-    return int(case_id)
+    return case, parties, event
+
+
+def check_intake_place(actor: Actor, place: Place) -> Place:
+    """A place named by code for an intake: within the actor's subtree, a township, village or grid."""
+    if not can_see(actor, place.path):
+        raise InvalidData([{"field": "jurisdiction_code", "message": "只能登记本辖区的纠纷"}])
+    if place.level not in ("grid", "village", "township"):
+        raise InvalidData([{"field": "jurisdiction_code", "message": "请选择乡镇、村（社区）或网格"}])
+    return place
 
 
 def _intake_place(conn: Connection, actor: Actor, code: str | None) -> Place:
@@ -326,11 +366,7 @@ def _intake_place(conn: Connection, actor: Actor, code: str | None) -> Place:
             place = get_by_code(conn, code)
         except NotFound:
             raise InvalidData([{"field": "jurisdiction_code", "message": "所属辖区不存在"}]) from None
-        if not can_see(actor, place.path):
-            raise InvalidData([{"field": "jurisdiction_code", "message": "只能登记本辖区的纠纷"}])
-        if place.level not in ("grid", "village", "township"):
-            raise InvalidData([{"field": "jurisdiction_code", "message": "请选择乡镇、村（社区）或网格"}])
-        return place
+        return check_intake_place(actor, place)
     if actor.jurisdiction_id is None:
         raise InvalidData([{"field": "jurisdiction_code", "message": "请选择所属辖区"}])
     place = get_by_id(conn, actor.jurisdiction_id)

@@ -8,26 +8,26 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from mediation_flow import clock, intake
-from mediation_flow import engine as case_engine
 from mediation_flow.db import write_transaction
 from mediation_flow.errors import DomainError, InvalidData, PermissionDenied
-from mediation_flow.models import User
 from mediation_flow.policy import Actor, may_backdate
-from mediation_flow.reference import load_reference
+from mediation_flow.stats import ledger_bulk
 from mediation_flow.stats.ledger_columns import COLUMNS, FORMS, OUTCOMES, PERFORMED, REQUIRED
 from mediation_flow.workflow.fields import parse_money_fen
-from mediation_flow.workflow.registry import REGISTRY
+from mediation_flow.workflow.registry import REGISTRY, WorkflowRegistry
 
-MAX_ROWS = 5000
-MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 200_000
+MAX_BYTES = 64 * 1024 * 1024
+CHUNK = 2000  # cases written per executemany (bounds the memory a large file needs)
 _DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
 INTAKE_COLUMNS = {
     "title": "案件名称",
@@ -60,8 +60,7 @@ class PlannedCase:
     row: int
     intake: intake.CaseIntake
     registered: datetime
-    steps: list[tuple[str, dict[str, Any], datetime]]
-    note: str
+    steps: list[tuple[str, dict[str, Any], datetime, str]]  # trigger, data, effective time, note
 
 
 @dataclass
@@ -272,11 +271,15 @@ def plan_row(
         parsed = None
     if row.errors or parsed is None or registered is None or outcome is None:
         return None
-    steps = _steps(
+    moves = _steps(
         row, outcome, registered, started, agreed, visited, closed, performed, form, agreed_amount, mediator_id
     )
     origin = f"，原编号{row.text('原台账编号')}" if "原台账编号" in row.record else ""
-    return PlannedCase(row.number, parsed, _at(registered, 9), steps, f"自台账导入（第{row.number}行{origin}）")
+    note = f"自台账导入（第{row.number}行{origin}）"
+    last = moves[-1][2] if moves else _at(registered, 9)
+    steps = [(trigger, data, moment, "") for trigger, data, moment in moves]
+    steps.append(("add_note", {"text": note}, last + timedelta(minutes=1), note))
+    return PlannedCase(row.number, parsed, _at(registered, 9), steps)
 
 
 def _steps(
@@ -326,54 +329,69 @@ def _steps(
     return steps
 
 
-def _mediators(engine: Engine, actor: Actor) -> dict[str, int]:
-    users = User.__table__
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(users.c.username, users.c.id).where(
-                users.c.is_active.is_(True), users.c.role.in_(("mediator", "supervisor"))
-            )
-        ).all()
-    return {username: user_id for username, user_id in rows}
+def import_ledger(
+    engine: Engine,
+    *,
+    actor: Actor,
+    filename: str,
+    content: bytes,
+    now: datetime | None = None,
+    registry: WorkflowRegistry = REGISTRY,
+) -> ImportResult:
+    """Check every row and write them all in ONE transaction: all rows or none.
 
-
-def validate_ledger(engine: Engine, actor: Actor, filename: str, content: bytes) -> list[PlannedCase]:
-    """Every row checked; raises LedgerImportError listing all problems, else returns the plan."""
+    Inside the transaction (so the checks see what the writes will see): what the checks need is read
+    once; the case numbers of each township and year are reserved with one counter bump; every row is
+    planned and then registered and driven through its history in memory by ``ledger_bulk`` (the engine's
+    rules); valid cases are written in chunks with one executemany per table. After the first bad row
+    nothing more is written, but every row is still checked; any error rolls the whole file back."""
     if not may_backdate(actor) or actor.role.value != "supervisor":
         raise PermissionDenied("只有司法所（督办）人员可以导入台账")
     table = read_table(filename, content)
-    with engine.connect() as conn:
-        reference = load_reference(conn)
-    today = clock.local_date(clock.utcnow())
-    mediators = _mediators(engine, actor)
-    plans, errors = [], []
-    for number, record in table:
-        row = _Row(number, record)
-        plan = plan_row(row, reference=reference, mediators=mediators, actor=actor, today=today)
-        errors += row.errors
-        if plan:
-            plans.append(plan)
-    if errors:
-        raise LedgerImportError(errors, message=f"台账有{len(errors)}处错误，未导入任何数据")
-    return plans
-
-
-def import_ledger(engine: Engine, *, actor: Actor, filename: str, content: bytes) -> ImportResult:
-    """Validate, then register and drive every case in ONE transaction: all rows or none."""
-    plans = validate_ledger(engine, actor, filename, content)
-    now = clock.utcnow()
+    now = now or clock.utcnow()
+    today = clock.local_date(now)
     errors: list[dict[str, Any]] = []
     ids: list[int] = []
     with write_transaction(engine) as conn:
-        for plan in plans:
+        snap = ledger_bulk.load_snapshot(conn, actor, registry, now)
+        counts = Counter(_number_key(snap, record) for _, record in table)
+        counts.pop(None, None)
+        seqs = ledger_bulk.reserve_numbers(conn, counts)  # type: ignore[arg-type]
+        batch: list[ledger_bulk.Draft] = []
+        for number, record in table:
+            row = _Row(number, record)
+            plan = plan_row(row, reference=snap.reference, mediators=snap.mediators, actor=actor, today=today)
+            errors += row.errors
+            if plan is None:
+                continue
             try:
-                ids.append(_import_one(conn, engine, actor, plan, now))
+                draft = ledger_bulk.draft_case(snap, plan.intake, plan.registered, plan.steps)
             except DomainError as exc:
                 details = exc.details.get("errors") or [{"message": exc.message}]
                 errors += [_err(plan.row, _column(d.get("field")), str(d.get("message"))) for d in details]
+                continue
+            if errors:
+                continue  # the file will not be imported: only look for more errors
+            key = (draft.township.id, draft.case["year"])
+            seq, seqs[key] = seqs[key], seqs[key] + 1
+            draft.case.update(seq=seq, number=intake.case_number(key[1], draft.township, seq))
+            batch.append(draft)
+            if len(batch) >= CHUNK:
+                ids += ledger_bulk.write(conn, batch)
+                batch = []
         if errors:  # raising inside the transaction rolls back every row already written
             raise LedgerImportError(errors, message=f"台账有{len(errors)}处错误，未导入任何数据")
+        ids += ledger_bulk.write(conn, batch)
     return ImportResult(ids)
+
+
+def _number_key(snap: ledger_bulk.Snapshot, record: dict[str, Any]) -> tuple[int, int] | None:
+    """(township id, year) whose counter numbers this row, as far as the raw row tells (None if it cannot)."""
+    township = snap.township_of(_text(record.get("所属辖区代码", "")))
+    try:
+        return (township.id, parse_day(record["登记日期"]).year) if township else None
+    except (KeyError, ValueError):
+        return None
 
 
 def _intake_column(field: str, message: str) -> str:
@@ -390,21 +408,3 @@ def _intake_column(field: str, message: str) -> str:
 
 def _column(field: Any) -> str:
     return INTAKE_COLUMNS.get(str(field or ""), str(field or ""))
-
-
-def _import_one(conn: Any, engine: Engine, actor: Actor, plan: PlannedCase, now: datetime) -> int:
-    # The engine's connection-level functions, so that the whole file is one transaction.
-    case_id = intake._register(conn, actor=actor, data=plan.intake, moment=plan.registered, now=now, registry=REGISTRY)
-    version, last = 1, plan.registered
-    for trigger, data, moment in plan.steps:
-        result = case_engine._apply(
-            conn, engine=engine, case_id=case_id, actor=actor, trigger=trigger, expected_version=version,
-            note="", data=data, effective_at=moment, now=now, registry=REGISTRY,
-        )  # fmt: skip
-        version, last = result.version, moment
-    case_engine._apply(
-        conn, engine=engine, case_id=case_id, actor=actor, trigger="add_note", expected_version=version,
-        note=plan.note, data={"text": plan.note}, effective_at=last + timedelta(minutes=1), now=now,
-        registry=REGISTRY,
-    )  # fmt: skip
-    return case_id

@@ -1,0 +1,294 @@
+"""The bulk path of the ledger import: each planned row is registered and driven through its back-dated
+history in memory — checked by the same rules the engine applies (the intake's ``new_case_rows``; for every
+step: a legal transition from the state, a role allowed, the fields validated by ``validate_fields``, the
+guards and effects of the workflow definition, the clocks folded by ``advance_clocks``) — and then written
+with one ``executemany`` per table. What the checks need from the database (reference data, places,
+users, the workflow) is read once, inside the import's transaction; nothing is asked per row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, insert, select, text
+from sqlalchemy.engine import Dialect
+
+from mediation_flow import clock, intake
+from mediation_flow.db import Executor
+from mediation_flow.deadlines import advance_clocks, earliest_due
+from mediation_flow.engine import CLOCK_SKEW
+from mediation_flow.errors import (
+    GuardFailed,
+    InvalidData,
+    InvalidEffectiveTime,
+    PermissionDenied,
+    TriggerNotAllowed,
+    UnknownTrigger,
+)
+from mediation_flow.jurisdictions import JUR, Place
+from mediation_flow.models import User
+from mediation_flow.policy import Actor, may_backdate
+from mediation_flow.reference import load_reference
+from mediation_flow.workflow.fields import validate_fields
+from mediation_flow.workflow.registry import CompiledWorkflow, WorkflowRegistry
+from mediation_flow.workflow.rules import EFFECTS, GUARDS, RuleContext
+from mediation_flow.workflow.schema import TransitionSpec
+
+USERS = User.__table__
+
+
+class BulkInsert:
+    """``INSERT INTO table (columns) VALUES (…)`` run by one DBAPI ``executemany`` on the caller's
+    connection, each value converted by its column type's bind conversion as SQLAlchemy (and ``Prepared``)
+    would; a date or datetime is converted once per distinct value, since a batch repeats them."""
+
+    def __init__(self, table: Table, columns: tuple[str, ...]) -> None:
+        self.table, self.columns = table, columns
+        self._compiled: dict[str, tuple[str, tuple[str, ...], list[Callable[[Any], Any] | None]]] = {}
+
+    def _compile(self, dialect: Dialect) -> tuple[str, tuple[str, ...], list[Callable[[Any], Any] | None]]:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            compiled = insert(self.table).values({c: bindparam(c) for c in self.columns}).compile(dialect=dialect)
+            sql, order = compiled.string, list(compiled.positiontup or ())
+            if not compiled.positional:  # pyformat (psycopg): %(name)s, made positional
+                order = re.findall(r"%\((\w+)\)s", sql)
+                sql = re.sub(r"%\((\w+)\)s", "%s", sql)
+            assert sorted(order) == sorted(self.columns), order
+            processors = [self.table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in order]
+            found = self._compiled[dialect.name] = (sql, tuple(order), processors)
+        return found
+
+    def run(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+        sql, columns, processors = self._compile(conn.dialect)
+        converters: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
+            (i, p, {}) for i, p in enumerate(processors) if p is not None
+        ]
+        args = []
+        for row in rows:
+            values = [row[c] for c in columns]
+            for index, process, memo in converters:
+                raw = values[index]
+                if type(raw) in _MEMO_TYPES:
+                    converted = memo.get(raw)
+                    if converted is None:
+                        converted = memo[raw] = process(raw)
+                    values[index] = converted
+                else:
+                    values[index] = process(raw)
+            args.append(values)
+        if args:
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.executemany(sql, args)
+            finally:
+                cursor.close()
+
+
+_MEMO_TYPES = (datetime, date)
+_INSERT_CASE = BulkInsert(intake.CASES, ("id", *intake.CASE_COLUMNS))
+_INSERT_PARTY = BulkInsert(intake.PARTIES, ("case_id", *intake.PartyIn.model_fields))
+_INSERT_EVENT = BulkInsert(intake.EVENTS, intake.EVENT_COLUMNS)
+_PLACES = select(JUR.c.id, JUR.c.code, JUR.c.name, JUR.c.short_name, JUR.c.level, JUR.c.path, JUR.c.parent_id)
+_USERS = select(USERS.c.id, USERS.c.username, USERS.c.role, USERS.c.is_active, JUR.c.path).select_from(
+    USERS.outerjoin(JUR, USERS.c.jurisdiction_id == JUR.c.id)
+)
+
+
+@dataclass
+class Draft:
+    """One case as it will be written: the row, its parties and its events (ids and number still to come)."""
+
+    case: dict[str, Any]
+    parties: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    township: Place
+    last: datetime  # the latest effective time among the events
+
+
+@dataclass
+class Snapshot:
+    """What the checks read from the database, once per import, inside its transaction."""
+
+    actor: Actor
+    workflow: CompiledWorkflow
+    reference: dict[str, dict[str, str]]
+    places: dict[str, Place]
+    townships: dict[int, Place | None]
+    users: dict[int, tuple[str, bool, str | None]]
+    mediators: dict[str, int]  # active mediators and supervisors by username
+    now: datetime
+    _candidates: dict[tuple[str, str], list[TransitionSpec]] = field(default_factory=dict)
+    _in_scope: dict[tuple[int, str], bool] = field(default_factory=dict)
+
+    def township_of(self, code: str | None) -> Place | None:
+        place = self.places.get(code or "")
+        return self.townships.get(place.id) if place else None
+
+    def candidates(self, state: str, trigger: str) -> list[TransitionSpec]:
+        found = self._candidates.get((state, trigger))
+        if found is None:
+            found = self._candidates[(state, trigger)] = self.workflow.transitions_from(state, trigger)
+        return found
+
+    def user_in_scope(self, user_id: int, case_path: str) -> bool:
+        """As the engine's assignee check: an active mediator or supervisor whose jurisdiction covers the case."""
+        key = (user_id, case_path)
+        found = self._in_scope.get(key)
+        if found is None:
+            role, active, path = self.users.get(user_id, ("", False, None))
+            found = active and role in ("mediator", "supervisor") and (path is None or case_path.startswith(path))
+            self._in_scope[key] = found
+        return found
+
+
+def load_snapshot(conn: Any, actor: Actor, registry: WorkflowRegistry, now: datetime) -> Snapshot:
+    places = [Place(*row) for row in conn.execute(_PLACES)]
+    by_id = {p.id: p for p in places}
+    townships: dict[int, Place | None] = {}
+    for place in places:
+        ancestors = [by_id.get(int(part)) for part in place.path.strip("/").split("/") if part]
+        townships[place.id] = next((p for p in ancestors if p is not None and p.level == "township"), None)
+    users = list(conn.execute(_USERS))
+    return Snapshot(
+        actor=actor,
+        workflow=registry.current(conn, "people_mediation"),
+        reference=load_reference(conn),
+        places={p.code: p for p in places},
+        townships=townships,
+        users={u.id: (u.role, bool(u.is_active), u.path) for u in users},
+        mediators={u.username: u.id for u in users if u.is_active and u.role in ("mediator", "supervisor")},
+        now=now,
+    )
+
+
+def draft_case(
+    snap: Snapshot,
+    data: intake.CaseIntake,
+    registered: datetime,
+    steps: Iterable[tuple[str, dict[str, Any], datetime, str]],
+) -> Draft:
+    """Register ``data`` at ``registered`` and fire ``steps`` (trigger, data, moment, note) in memory;
+    raises the engine's errors (InvalidData, TriggerNotAllowed, PermissionDenied, GuardFailed, …)."""
+    actor = snap.actor
+    if data.jurisdiction_code:
+        place = snap.places.get(data.jurisdiction_code)
+        if place is None:
+            raise InvalidData([{"field": "jurisdiction_code", "message": "所属辖区不存在"}])
+        intake.check_intake_place(actor, place)
+    else:
+        raise InvalidData([{"field": "jurisdiction_code", "message": "请选择所属辖区"}])
+    township = snap.townships.get(place.id)
+    case, parties, first = intake.new_case_rows(
+        actor=actor, data=data, workflow=snap.workflow, reference=snap.reference, place=place,
+        township=township, moment=registered, now=snap.now,
+    )  # fmt: skip
+    assert township is not None  # new_case_rows refuses a place outside any township
+    draft = Draft(case, parties, [first], township, first["effective_at"])
+    for trigger, values, moment, note in steps:
+        _fire(snap, draft, trigger, values, moment, note)
+    return draft
+
+
+def _fire(snap: Snapshot, draft: Draft, trigger: str, data: Mapping[str, Any], moment: datetime, note: str) -> None:
+    """The engine's ``_apply`` on a case held in memory (see mediation_flow.engine for the same steps)."""
+    workflow, actor, case, events = snap.workflow, snap.actor, draft.case, draft.events
+    state = case["state"]
+    candidates = snap.candidates(state, trigger)
+    if not candidates:
+        if trigger not in workflow.triggers():
+            raise UnknownTrigger(f"未知操作：{trigger[:64]}", trigger=trigger[:64])
+        raise TriggerNotAllowed(f"当前状态（{workflow.spec.states[state].label}）不能执行该操作", state=state)
+    if not any(actor.role in t.roles for t in candidates):
+        raise PermissionDenied("您的角色无权执行该操作", role=actor.role.value)
+    moment = clock.ensure_aware(moment)
+    if moment > snap.now + CLOCK_SKEW:
+        raise InvalidEffectiveTime("生效时间不能晚于当前时间")
+    if moment < snap.now - CLOCK_SKEW and not may_backdate(actor):
+        raise PermissionDenied("只有司法所（督办）人员可以补录过去的时间")
+    if moment < draft.last:
+        raise InvalidEffectiveTime("生效时间不能早于该案上一条记录的时间", previous=draft.last.isoformat())
+    path = case["jurisdiction_path"]
+    cleaned = validate_fields(
+        candidates[0].fields, data, reference=snap.reference, user_exists=lambda uid: snap.user_in_scope(uid, path)
+    )
+    ctx = RuleContext(
+        case=case,
+        data=cleaned,
+        actor_id=actor.id,
+        actor_role=actor.role.value,
+        effective_at=moment,
+        effective_date=clock.local_date(moment),
+        count_events=lambda name: sum(1 for e in events if e["trigger"] == name),
+        last_event_data=lambda name: next((dict(e["data"]) for e in reversed(events) if e["trigger"] == name), None),
+        workflow=workflow.spec,
+    )
+    # The shared Machine's semantics: the first transition (in definition order) whose guards all pass fires;
+    # a transition's guards are tried in order and stop at the first that fails.
+    dest = None
+    for transition in candidates:
+        if all(_passes(name, ctx) for name in transition.guards):
+            dest = transition.dest or state
+            break
+    if dest is None:
+        raise GuardFailed("；".join(ctx.failures) or "条件不满足", reasons=ctx.failures)
+    fired = next(t for t in candidates if (t.dest or state) == dest)
+    for name in fired.effects:
+        EFFECTS[name](ctx)
+    clocks = advance_clocks(
+        workflow.spec, case["clocks"] or {}, trigger=trigger, to_state=dest, on=ctx.effective_date, data=cleaned,
+        attributes=case["attributes"],
+    )  # fmt: skip
+    version = case["version"] + 1
+    case.update(ctx.updates)
+    case.update(state=dest, version=version, clocks=clocks, due_date=earliest_due(clocks), updated_at=snap.now)
+    events.append(
+        {"seq": version, "trigger": trigger, "from_state": state, "to_state": dest, "actor_id": actor.id,
+         "effective_at": moment, "recorded_at": snap.now, "note": (note or "").strip()[:2000], "data": ctx.data}
+    )  # fmt: skip
+    draft.last = moment
+
+
+def _passes(name: str, ctx: RuleContext) -> bool:
+    failure = GUARDS[name](ctx)
+    if failure:
+        ctx.failures.append(failure)
+        return False
+    return True
+
+
+def reserve_numbers(conn: Executor, counts: Mapping[tuple[int, int], int]) -> dict[tuple[int, int], int]:
+    """The first case number of each (township id, year) for ``counts`` cases: one counter bump per key."""
+    return {key: intake.reserve_case_seqs(conn, key[0], key[1], n) for key, n in sorted(counts.items()) if n}
+
+
+def case_ids(conn: Any, count: int) -> list[int]:
+    """``count`` new case ids, as the database would have given them one by one (the write lock is held)."""
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            text("SELECT nextval(pg_get_serial_sequence('dispute_case', 'id')) FROM generate_series(1, :n)"),
+            {"n": count},
+        )
+        return sorted(int(r[0]) for r in rows)
+    top = conn.execute(select(intake.CASES.c.id).order_by(intake.CASES.c.id.desc()).limit(1)).scalar()
+    return list(range((top or 0) + 1, (top or 0) + 1 + count))
+
+
+def write(conn: Any, drafts: list[Draft]) -> list[int]:
+    """Insert the drafts (numbers already set) with one executemany per table; returns their case ids."""
+    ids = case_ids(conn, len(drafts))
+    parties, events = [], []
+    for case_id, draft in zip(ids, drafts, strict=True):
+        draft.case["id"] = case_id
+        parties += [{**p, "case_id": case_id} for p in draft.parties]
+        for event in draft.events:
+            event["case_id"] = case_id
+        events += draft.events
+    _INSERT_CASE.run(conn, [d.case for d in drafts])
+    _INSERT_PARTY.run(conn, parties)
+    _INSERT_EVENT.run(conn, events)
+    return ids
