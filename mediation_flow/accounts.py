@@ -82,6 +82,11 @@ def change_password(conn: Connection, *, user_id: int, current_password: str, ne
 def password_stamp(conn: Connection, user_id: int) -> str | None:
     """A short fingerprint of the password hash: tokens carry it, so a password change ends them."""
     hashed = conn.execute(select(USERS.c.password_hash).where(USERS.c.id == user_id)).scalar()
+    return stamp_of(hashed)
+
+
+def stamp_of(hashed: str | None) -> str | None:
+    """The fingerprint ``password_stamp`` gives for this password hash."""
     return hashlib.sha256(hashed.encode()).hexdigest()[:16] if hashed else None
 
 

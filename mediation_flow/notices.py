@@ -128,7 +128,8 @@ def _due_notices(
         .order_by(CASES.c.due_date.desc())
         .limit(limit)
     ).all()
-    found = []
+    found: list[Notice] = []
+    became: dict[date, date] = {}  # rows share due dates: each one's horizon is walked once
     for r in rows:
         if r.due_date < today:
             at, kind, text = (
@@ -137,7 +138,9 @@ def _due_notices(
                 f"已超期（{r.due_date.month}月{r.due_date.day}日到期）",
             )
         else:
-            start = _became_due_soon(r.due_date, due_soon_days, calendar)
+            if r.due_date not in became:
+                became[r.due_date] = _became_due_soon(r.due_date, due_soon_days, calendar)
+            start = became[r.due_date]
             at, kind, text = _local_start(start), "due_soon", f"临期（{r.due_date.month}月{r.due_date.day}日到期）"
         found.append(Notice(at, kind, text, r.id, r.number, r.title))
     return found

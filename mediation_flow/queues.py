@@ -125,16 +125,10 @@ def queue(
     page, page_size = max(1, page), max(1, min(page_size, MAX_PAGE_SIZE))
     until = due_soon_until(today, due_soon_days, calendar)
     where = _where(conn, actor, kind, filters, today, until)
-    total = conn.execute(select(func.count()).select_from(CASES).where(where)).scalar_one()
-    red_first = case((CASES.c.risk_grade == "red", 0), else_=1)
-    # Two steps: sort and page the narrow (grade, due date, id) first, then read the page's full rows.
-    page_ids = (
-        select(CASES.c.id)
-        .where(where)
-        .order_by(red_first, CASES.c.due_date, CASES.c.id)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    ).subquery()
+    is_red = CASES.c.risk_grade == "red"
+    total, reds = conn.execute(select(func.count(), func.count().filter(is_red)).select_from(CASES).where(where)).one()
+    ids = _page_ids(conn, where, offset=(page - 1) * page_size, size=page_size, reds=int(reds or 0))
+    red_first = case((is_red, 0), else_=1)
     rows = conn.execute(
         select(
             CASES.c.id,
@@ -156,15 +150,32 @@ def queue(
         .select_from(
             CASES.join(JUR, JUR.c.id == CASES.c.jurisdiction_id).outerjoin(USERS, USERS.c.id == CASES.c.mediator_id)
         )
-        .where(CASES.c.id.in_(select(page_ids.c.id)))
+        .where(CASES.c.id.in_(ids))
         .order_by(red_first, CASES.c.due_date, CASES.c.id)
     ).mappings()
-    found = [dict(r) for r in rows]
+    found = [dict(r) for r in rows] if ids else []
     if found:
         dues = [r["due_date"] for r in found]
         calendar = _SpanCalendar(calendar, min([*dues, today]), max([*dues, until]))
     items = [_item(conn, r, today, due_soon_days, calendar, registry) for r in found]
     return QueuePage(kind, today, until, int(total), page, page_size, items)
+
+
+def _page_ids(conn: Connection, where: Any, *, offset: int, size: int, reds: int) -> list[int]:
+    """The page's ids in queue order (red first, then due date, then id) without sorting the whole queue:
+    the red part, then the rest, each read in due-date order from ``ix_case_queue`` and stopped at the
+    page's end. (``risk_grade || ''`` keeps SQLite's planner off the grade's own index, which would read
+    every red case and sort them.)"""
+    grade = CASES.c.risk_grade.concat("")
+
+    def ordered(condition: Any, limit: int, skip: int) -> list[int]:
+        query = select(CASES.c.id).where(where, condition).order_by(CASES.c.due_date, CASES.c.id)
+        return list(conn.execute(query.limit(limit).offset(skip)).scalars())
+
+    ids = ordered(grade == "red", size, offset) if offset < reds else []
+    if len(ids) < size:
+        ids += ordered(grade != "red", size - len(ids), max(0, offset - reds))
+    return ids
 
 
 def _item(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web.pages import admin, auth, cases, files, intake, lists, notices, reports, supervisor, workflows
 from web.pages.common import LoginRequired
@@ -29,12 +30,30 @@ def install_pages(app: FastAPI) -> None:
             return Response(status_code=200, headers={"HX-Redirect": target, "Vary": "HX-Request"})
         return RedirectResponse(target, status_code=303, headers={"Vary": "HX-Request"})
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        if not request.url.path.startswith("/api") and response.headers.get("content-type", "").startswith("text/html"):
-            response.headers["Vary"] = "HX-Request"
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    app.add_middleware(PageHeaders)
     install_sessions(app)
+
+
+class PageHeaders:
+    """Every HTML page (not the API) varies on ``HX-Request`` (full page or fragment) and is not cached.
+
+    Plain ASGI: it edits the response's start message (a ``BaseHTTPMiddleware`` would cost a task group
+    and a memory stream per request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/api"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers["Vary"] = "HX-Request"
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

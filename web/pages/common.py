@@ -13,11 +13,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
 from mediation_flow import clock
-from mediation_flow.accounts import actor_for, password_stamp
 from mediation_flow.errors import PermissionDenied
 from mediation_flow.policy import Actor
 from mediation_flow.vocabulary import LEVEL_LABELS, ROLE_LABELS, Level, Role
-from web.deps import get_db
+from web.deps import get_db, signed_in_user
 from web.session import csrf_token, session_stamp, session_user_id
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
@@ -148,9 +147,9 @@ def page_actor(request: Request, engine: Annotated[Engine, Depends(get_db)]) -> 
     actor = None
     if uid is not None:
         with engine.connect() as conn:
-            actor = actor_for(conn, uid)
-            if actor is not None and (password_stamp(conn, uid) or "") != session_stamp(request):
-                actor = None  # the password changed since this session signed in
+            actor, stamp = signed_in_user(conn, uid)
+        if actor is not None and (stamp or "") != session_stamp(request):
+            actor = None  # the password changed since this session signed in
     if actor is None:
         raise LoginRequired
     request.state.actor = actor
