@@ -44,7 +44,8 @@ USERS = User.__table__
 class BulkInsert:
     """``INSERT INTO table (columns) VALUES (…)`` run by one DBAPI ``executemany`` on the caller's
     connection, each value converted by its column type's bind conversion as SQLAlchemy (and ``Prepared``)
-    would; a date or datetime is converted once per distinct value, since a batch repeats them."""
+    would; a date or datetime is converted once per value and a dict once per object (a batch repeats its
+    times, and events share their data where it is the same)."""
 
     def __init__(self, table: Table, columns: tuple[str, ...]) -> None:
         self.table, self.columns = table, columns
@@ -73,13 +74,17 @@ class BulkInsert:
             values = [row[c] for c in columns]
             for index, process, memo in converters:
                 raw = values[index]
-                if type(raw) in _MEMO_TYPES:
-                    converted = memo.get(raw)
-                    if converted is None:
-                        converted = memo[raw] = process(raw)
-                    values[index] = converted
-                else:
+                kind = type(raw)
+                # A date or datetime by value; a dict (JSON) by identity: the rows are alive and unchanged
+                # for the whole call, and events share their data where it is the same.
+                key = raw if kind is datetime or kind is date else id(raw) if kind is dict else None
+                if key is None:
                     values[index] = process(raw)
+                    continue
+                converted = memo.get(key, _MISSING)
+                if converted is _MISSING:
+                    converted = memo[key] = process(raw)
+                values[index] = converted
             args.append(values)
         if args:
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -89,7 +94,23 @@ class BulkInsert:
                 cursor.close()
 
 
-_MEMO_TYPES = (datetime, date)
+_MISSING: Any = object()
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def memo_key(value: Any) -> Any:
+    """A key equal only for values that convert (validate) alike, or None where there is none: a date
+    or datetime itself; a flat dict as its items with their types (``1`` and ``True`` compare equal,
+    their JSON does not)."""
+    kind = type(value)
+    if kind is datetime or kind is date:
+        return value
+    if kind is dict:
+        key = tuple([(k, v.__class__, v) for k, v in value.items()])
+        return key if all(t in _SCALARS for _, t, _ in key) else None
+    return None
+
+
 _INSERT_CASE = BulkInsert(intake.CASES, ("id", *intake.CASE_COLUMNS))
 _INSERT_PARTY = BulkInsert(intake.PARTIES, ("case_id", *intake.PartyIn.model_fields))
 _INSERT_EVENT = BulkInsert(intake.EVENTS, intake.EVENT_COLUMNS)
@@ -110,6 +131,14 @@ class Draft:
     last: datetime  # the latest effective time among the events
 
 
+@dataclass(frozen=True)
+class Move:
+    candidates: list[TransitionSpec]
+    plain: bool  # no guards, no effects: the first candidate fires with the validated data
+    pure: bool  # no effects (only an effect may change the data an event records)
+    per_case: bool  # a field whose validation depends on the case (a user in scope)
+
+
 @dataclass
 class Snapshot:
     """What the checks read from the database, once per import, inside its transaction."""
@@ -122,18 +151,56 @@ class Snapshot:
     users: dict[int, tuple[str, bool, str | None]]
     mediators: dict[str, int]  # active mediators and supervisors by username
     now: datetime
-    _candidates: dict[tuple[str, str], list[TransitionSpec]] = field(default_factory=dict)
+    latest: datetime  # effective times after this are in the future (the engine's clock skew allowed)
+    earliest: datetime  # before this they are back-dated
+    backdates: bool  # the actor may back-date
+    role: str
+    _moves: dict[tuple[str, str], Move] = field(default_factory=dict)
+    _cleaned: dict[Any, dict[str, Any]] = field(default_factory=dict)
     _in_scope: dict[tuple[int, str], bool] = field(default_factory=dict)
 
     def township_of(self, code: str | None) -> Place | None:
         place = self.places.get(code or "")
         return self.townships.get(place.id) if place else None
 
-    def candidates(self, state: str, trigger: str) -> list[TransitionSpec]:
-        found = self._candidates.get((state, trigger))
+    def move(self, state: str, trigger: str) -> Move:
+        """The transitions ``trigger`` may take from ``state``, checked against the actor's role as the
+        engine checks them (unknown trigger, not from this state, not for this role)."""
+        found = self._moves.get((state, trigger))
         if found is None:
-            found = self._candidates[(state, trigger)] = self.workflow.transitions_from(state, trigger)
+            workflow = self.workflow
+            candidates = workflow.transitions_from(state, trigger)
+            if not candidates:
+                if trigger not in workflow.triggers():
+                    raise UnknownTrigger(f"未知操作：{trigger[:64]}", trigger=trigger[:64])
+                label = workflow.spec.states[state].label
+                raise TriggerNotAllowed(f"当前状态（{label}）不能执行该操作", state=state)
+            if not any(self.actor.role in t.roles for t in candidates):
+                raise PermissionDenied("您的角色无权执行该操作", role=self.actor.role.value)
+            found = self._moves[(state, trigger)] = Move(
+                candidates,
+                plain=not any(t.guards or t.effects for t in candidates),
+                pure=not any(t.effects for t in candidates),
+                per_case=any(f.type == "user" for f in candidates[0].fields),
+            )
         return found
+
+    def clean(self, move: Move, data: Mapping[str, Any], case_path: str) -> dict[str, Any]:
+        """``validate_fields`` of the move's fields. The same data gets the same answer, and the very same
+        dict (events may share it: nothing changes an event's data once recorded)."""
+        flat = memo_key(data)
+        key = None if flat is None else (id(move), case_path if move.per_case else None, flat)
+        cleaned = self._cleaned.get(key) if key is not None else None
+        if cleaned is None:
+            cleaned = validate_fields(
+                move.candidates[0].fields,
+                data,
+                reference=self.reference,
+                user_exists=lambda uid: self.user_in_scope(uid, case_path),
+            )
+            if key is not None:
+                self._cleaned[key] = cleaned
+        return cleaned
 
     def user_in_scope(self, user_id: int, case_path: str) -> bool:
         """As the engine's assignee check: an active mediator or supervisor whose jurisdiction covers the case."""
@@ -163,6 +230,10 @@ def load_snapshot(conn: Any, actor: Actor, registry: WorkflowRegistry, now: date
         users={u.id: (u.role, bool(u.is_active), u.path) for u in users},
         mediators={u.username: u.id for u in users if u.is_active and u.role in ("mediator", "supervisor")},
         now=now,
+        latest=now + CLOCK_SKEW,
+        earliest=now - CLOCK_SKEW,
+        backdates=may_backdate(actor),
+        role=actor.role.value,
     )
 
 
@@ -196,69 +267,71 @@ def draft_case(
 
 def _fire(snap: Snapshot, draft: Draft, trigger: str, data: Mapping[str, Any], moment: datetime, note: str) -> None:
     """The engine's ``_apply`` on a case held in memory (see mediation_flow.engine for the same steps)."""
-    workflow, actor, case, events = snap.workflow, snap.actor, draft.case, draft.events
+    case, events = draft.case, draft.events
     state = case["state"]
-    candidates = snap.candidates(state, trigger)
-    if not candidates:
-        if trigger not in workflow.triggers():
-            raise UnknownTrigger(f"未知操作：{trigger[:64]}", trigger=trigger[:64])
-        raise TriggerNotAllowed(f"当前状态（{workflow.spec.states[state].label}）不能执行该操作", state=state)
-    if not any(actor.role in t.roles for t in candidates):
-        raise PermissionDenied("您的角色无权执行该操作", role=actor.role.value)
+    move = snap.move(state, trigger)
     moment = clock.ensure_aware(moment)
-    if moment > snap.now + CLOCK_SKEW:
+    if moment > snap.latest:
         raise InvalidEffectiveTime("生效时间不能晚于当前时间")
-    if moment < snap.now - CLOCK_SKEW and not may_backdate(actor):
+    if moment < snap.earliest and not snap.backdates:
         raise PermissionDenied("只有司法所（督办）人员可以补录过去的时间")
     if moment < draft.last:
         raise InvalidEffectiveTime("生效时间不能早于该案上一条记录的时间", previous=draft.last.isoformat())
-    path = case["jurisdiction_path"]
-    cleaned = validate_fields(
-        candidates[0].fields, data, reference=snap.reference, user_exists=lambda uid: snap.user_in_scope(uid, path)
-    )
-    ctx = RuleContext(
-        case=case,
-        data=cleaned,
-        actor_id=actor.id,
-        actor_role=actor.role.value,
-        effective_at=moment,
-        effective_date=clock.local_date(moment),
-        count_events=lambda name: sum(1 for e in events if e["trigger"] == name),
-        last_event_data=lambda name: next((dict(e["data"]) for e in reversed(events) if e["trigger"] == name), None),
-        workflow=workflow.spec,
-    )
-    # The shared Machine's semantics: the first transition (in definition order) whose guards all pass fires;
-    # a transition's guards are tried in order and stop at the first that fails.
-    dest = None
-    for transition in candidates:
-        if all(_passes(name, ctx) for name in transition.guards):
-            dest = transition.dest or state
-            break
-    if dest is None:
-        raise GuardFailed("；".join(ctx.failures) or "条件不满足", reasons=ctx.failures)
-    fired = next(t for t in candidates if (t.dest or state) == dest)
-    for name in fired.effects:
-        EFFECTS[name](ctx)
+    cleaned = snap.clean(move, data, case["jurisdiction_path"])  # shared: copied before an effect may change it
+    on = clock.local_date(moment)
+    candidates = move.candidates
+    if move.plain:
+        dest = candidates[0].dest or state
+    else:
+        ctx = RuleContext(
+            case=case,
+            data=cleaned if move.pure else dict(cleaned),
+            actor_id=snap.actor.id,
+            actor_role=snap.role,
+            effective_at=moment,
+            effective_date=on,
+            count_events=lambda name: sum(1 for e in events if e["trigger"] == name),
+            last_event_data=lambda name: next(
+                (dict(e["data"]) for e in reversed(events) if e["trigger"] == name), None
+            ),
+            workflow=snap.workflow.spec,
+        )
+        # The shared Machine's semantics: the first transition (in definition order) whose guards all pass
+        # fires; a transition's guards are tried in order and stop at the first that fails.
+        dest = None
+        for transition in candidates:
+            for name in transition.guards:
+                failure = GUARDS[name](ctx)
+                if failure:
+                    ctx.failures.append(failure)
+                    break
+            else:
+                dest = transition.dest or state
+                break
+        if dest is None:
+            raise GuardFailed("；".join(ctx.failures) or "条件不满足", reasons=ctx.failures)
+        fired = next(t for t in candidates if (t.dest or state) == dest)  # as the engine picks it
+        for name in fired.effects:
+            EFFECTS[name](ctx)
+        if not _same(ctx.data, cleaned):
+            cleaned = ctx.data
+        case.update(ctx.updates)
     clocks = advance_clocks(
-        workflow.spec, case["clocks"] or {}, trigger=trigger, to_state=dest, on=ctx.effective_date, data=cleaned,
+        snap.workflow.spec, case["clocks"] or {}, trigger=trigger, to_state=dest, on=on, data=cleaned,
         attributes=case["attributes"],
     )  # fmt: skip
     version = case["version"] + 1
-    case.update(ctx.updates)
     case.update(state=dest, version=version, clocks=clocks, due_date=earliest_due(clocks), updated_at=snap.now)
     events.append(
-        {"seq": version, "trigger": trigger, "from_state": state, "to_state": dest, "actor_id": actor.id,
-         "effective_at": moment, "recorded_at": snap.now, "note": (note or "").strip()[:2000], "data": ctx.data}
+        {"seq": version, "trigger": trigger, "from_state": state, "to_state": dest, "actor_id": snap.actor.id,
+         "effective_at": moment, "recorded_at": snap.now, "note": (note or "").strip()[:2000], "data": cleaned}
     )  # fmt: skip
     draft.last = moment
 
 
-def _passes(name: str, ctx: RuleContext) -> bool:
-    failure = GUARDS[name](ctx)
-    if failure:
-        ctx.failures.append(failure)
-        return False
-    return True
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Equal keys and values of the same types (``True == 1``, but their JSON differs)."""
+    return a.keys() == b.keys() and all(type(v) is type(b[k]) and v == b[k] for k, v in a.items())
 
 
 def reserve_numbers(conn: Executor, counts: Mapping[tuple[int, int], int]) -> dict[tuple[int, int], int]:

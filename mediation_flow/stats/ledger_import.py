@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -75,7 +76,7 @@ class ImportResult:
 def read_table(filename: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
     """(row number as the user sees it, {header: value}) for every non-empty row after the header."""
     if len(content) > MAX_BYTES:
-        raise LedgerImportError([_err(0, "", "文件过大（上限10MB）")])
+        raise LedgerImportError([_err(0, "", f"文件过大（上限{MAX_BYTES // 1024 // 1024}MB）")])
     name = filename.lower()
     if name.endswith(".xlsx"):
         rows = _xlsx_rows(content)
@@ -93,7 +94,14 @@ def read_table(filename: str, content: bytes) -> list[tuple[int, dict[str, Any]]
         raise LedgerImportError(errors)
     table = []
     for number, values in enumerate(rows[1:], start=2):
-        record = {h: v for h, v in zip(header, values, strict=False) if h and not _blank(v)}
+        record = {}
+        for h, v in zip(header, values, strict=False):  # text stripped; blank cells and columns left out
+            if type(v) is str:
+                v = v.strip()
+                if v and h:
+                    record[h] = v
+            elif v is not None and h:
+                record[h] = v
         if record:
             table.append((number, record))
     if not table:
@@ -126,14 +134,11 @@ def _csv_rows(content: bytes) -> list[list[Any]]:
     return [list(r) for r in csv.reader(io.StringIO(text))]
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def _err(row: int, column: str, message: str) -> dict[str, Any]:
     return {"row": row, "column": column, "field": column, "message": message}
 
 
+@lru_cache(maxsize=8192)  # a ledger repeats a few hundred days a year
 def parse_day(value: Any) -> date:
     if isinstance(value, datetime):
         return value.date()
@@ -155,7 +160,15 @@ def _lookup(value: str, items: dict[str, str]) -> str | None:
     """A reference code from its code or its label (labels like 法院委派/委托 are matched whole)."""
     if value in items:
         return value
-    return next((code for code, label in items.items() if label == value), None)
+    known = _LABELS.get(id(items))
+    if known is None or known[0] is not items:  # the items are held, so their id is not reused meanwhile
+        if len(_LABELS) > 64:
+            _LABELS.clear()
+        known = _LABELS[id(items)] = (items, {label: code for code, label in reversed(items.items())})
+    return known[1].get(value)
+
+
+_LABELS: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
 
 
 class _Row:
@@ -168,7 +181,10 @@ class _Row:
         self.errors.append(_err(self.number, column, message))
 
     def text(self, column: str) -> str:
-        return _text(self.record[column]) if column in self.record else ""
+        value = self.record.get(column)
+        if value is None:
+            return ""
+        return value if type(value) is str else _text(value)  # read_table strips text
 
     def day(self, column: str, today: date) -> date | None:
         if column not in self.record:
@@ -186,13 +202,19 @@ class _Row:
         if column not in self.record:
             return None
         try:
-            fen = parse_money_fen(self.record[column])
+            return _money(self.record[column])
         except ValueError as exc:
             self.error(column, f"“{column}”{exc}")
             return None
-        return f"{fen // 100}.{fen % 100:02d}"
 
 
+@lru_cache(maxsize=8192)
+def _money(value: Any) -> str:
+    fen = parse_money_fen(value)
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+@lru_cache(maxsize=65536)
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=clock.LOCAL_TZ)
 
