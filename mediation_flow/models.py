@@ -28,6 +28,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect: Any) -> Any:
+        """On SQLite, straight to the text SQLite's DATETIME stores ('2024-03-04 08:00:00.000000', UTC):
+        the same string as ``process_bind_param`` followed by the dialect's own formatting, at a third
+        of the cost (it runs for every timestamp the engine writes)."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given; use aware UTC datetimes")
+            return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]  # less its "+00:00"
+
+        return process
+
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
@@ -112,8 +128,20 @@ class Case(SQLModel, table=True):
         Index("ix_case_jurisdiction_path", "jurisdiction_path"),
         # The supervisor queues (mediation_flow.queues): range on due_date, filters read from the index.
         Index("ix_case_queue", "due_date", "risk_grade", "jurisdiction_path", "level", "source", "mediator_id"),
-        # The filtered case list (mediation_flow.queries): state, then the subtree as a range (mediation_flow.subtree).
-        Index("ix_case_state_path", "state", "jurisdiction_path", "registered_at"),
+        # The filtered case list (mediation_flow.queries): state, then the subtree as a range (mediation_flow.subtree);
+        # the other filters' columns after them, so a filtered count reads the index alone (migration 0007).
+        Index(
+            "ix_case_state_path",
+            "state",
+            "jurisdiction_path",
+            "registered_at",
+            "category",
+            "source",
+            "risk_grade",
+            "level",
+            "due_date",
+            "mediator_id",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
