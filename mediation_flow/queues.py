@@ -121,13 +121,19 @@ def queue(
 ) -> QueuePage:
     """One page of the overdue or due-soon queue as of ``today``: red first, then by due date (latest first)."""
     calendar = calendar or default_calendar()
-    filters = filters or QueueFilters()
     page, page_size = max(1, page), max(1, min(page_size, MAX_PAGE_SIZE))
-    until = due_soon_until(today, due_soon_days, calendar)
-    where = _where(conn, actor, kind, filters, today, until)
+    ids, total, until = queue_ids(
+        conn,
+        actor,
+        kind,
+        today=today,
+        filters=filters,
+        page=page,
+        page_size=page_size,
+        due_soon_days=due_soon_days,
+        calendar=calendar,
+    )
     is_red = CASES.c.risk_grade == "red"
-    total, reds = conn.execute(select(func.count(), func.count().filter(is_red)).select_from(CASES).where(where)).one()
-    ids = _page_ids(conn, where, offset=(page - 1) * page_size, size=page_size, reds=int(reds or 0))
     red_first = case((is_red, 0), else_=1)
     rows = conn.execute(
         select(
@@ -159,6 +165,30 @@ def queue(
         calendar = _SpanCalendar(calendar, min([*dues, today]), max([*dues, until]))
     items = [_item(conn, r, today, due_soon_days, calendar, registry) for r in found]
     return QueuePage(kind, today, until, int(total), page, page_size, items)
+
+
+def queue_ids(
+    conn: Connection,
+    actor: Actor,
+    kind: QueueKind,
+    *,
+    today: date,
+    filters: QueueFilters | None = None,
+    page: int = 1,
+    page_size: int = 50,
+    due_soon_days: int = 2,
+    calendar: WorkdayCalendar | None = None,
+) -> tuple[list[int], int, date]:
+    """The ids of one page of the queue in queue order, the queue's total and the due-soon horizon
+    (what ``queue`` shows, without reading the rows: for a caller that reads its own columns)."""
+    calendar = calendar or default_calendar()
+    page, page_size = max(1, page), max(1, min(page_size, MAX_PAGE_SIZE))
+    until = due_soon_until(today, due_soon_days, calendar)
+    where = _where(conn, actor, kind, filters or QueueFilters(), today, until)
+    is_red = CASES.c.risk_grade == "red"
+    total, reds = conn.execute(select(func.count(), func.count().filter(is_red)).select_from(CASES).where(where)).one()
+    ids = _page_ids(conn, where, offset=(page - 1) * page_size, size=page_size, reds=int(reds or 0))
+    return ids, int(total), until
 
 
 def _page_ids(conn: Connection, where: Any, *, offset: int, size: int, reds: int) -> list[int]:

@@ -17,14 +17,16 @@ from mediation_flow.workflow.registry import REGISTRY
 JUR = Jurisdiction.__table__
 
 
-def due_status(due: date | None, today: date, due_soon_days: int | None = None) -> str:
-    """overdue / due_soon / on_time / '' (no running clock) for a case's nearest due date."""
+def due_status(due: date | None, today: date, due_soon_days: int | None = None, *, until: date | None = None) -> str:
+    """overdue / due_soon / on_time / '' (no running clock) for a case's nearest due date (``until``: the
+    due-soon horizon, when the caller has it already)."""
     if due is None:
         return ""
     if due < today:
         return "overdue"
-    days = get_settings().due_soon_working_days if due_soon_days is None else due_soon_days
-    return "due_soon" if due <= due_soon_until(today, days) else "on_time"
+    if until is None:
+        until = due_soon_until(today, get_settings().due_soon_working_days if due_soon_days is None else due_soon_days)
+    return "due_soon" if due <= until else "on_time"
 
 
 def state_labels(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, str]]:
@@ -57,7 +59,7 @@ def decorate(conn: Connection, rows: list[dict[str, Any]], today: date) -> list[
     labels = state_labels(conn, rows)
     names = user_names(conn, {r["mediator_id"] for r in rows if r["mediator_id"]})
     villages = village_names(conn)
-    soon = get_settings().due_soon_working_days
+    until = due_soon_until(today, get_settings().due_soon_working_days)  # once, not per row
     items = []
     for r in rows:
         due = r["due_date"]
@@ -70,7 +72,7 @@ def decorate(conn: Connection, rows: list[dict[str, Any]], today: date) -> list[
                 "source_label": reference.get("source", {}).get(r["source"], r["source"]),
                 "mediator": names.get(r["mediator_id"] or 0, ""),
                 "village": village_of(r["jurisdiction_path"], villages),
-                "due_status": due_status(due, today, soon),
+                "due_status": due_status(due, today, until=until),
                 "days_left": (due - today).days if due else None,
             }
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -16,8 +17,7 @@ from mediation_flow.errors import InvalidData
 from mediation_flow.models import Case, CaseEvent, Jurisdiction, User
 from mediation_flow.policy import Actor
 from mediation_flow.queries import CaseFilters, filtered_cases
-from mediation_flow.queues import QueueFilters, QueueKind
-from mediation_flow.queues import queue as queue_page
+from mediation_flow.queues import QueueFilters, QueueKind, queue_ids
 from mediation_flow.reference import load_reference
 from mediation_flow.vocabulary import LEVEL_LABELS, Role
 from web.deps import EngineDep
@@ -28,6 +28,26 @@ from web.pages.listing import decorate
 router = APIRouter()
 CASES, EVENTS, JUR, USERS = Case.__table__, CaseEvent.__table__, Jurisdiction.__table__, User.__table__
 PAGE_ROWS = 50  # per section: the page shows the first rows and each section's total
+# What the queue tables and their sort need of a case (not its clocks, summary or attributes).
+ROW_COLUMNS = [
+    CASES.c[name]
+    for name in (
+        "id",
+        "number",
+        "title",
+        "state",
+        "workflow_name",
+        "workflow_version",
+        "risk_grade",
+        "category",
+        "source",
+        "level",
+        "due_date",
+        "mediator_id",
+        "jurisdiction_path",
+        "registered_at",
+    )
+]
 SORTS = {"risk": "风险等级（红色优先）", "due": "到期日", "registered": "登记时间"}
 Q = Annotated[str, Query(max_length=32)]
 
@@ -40,11 +60,18 @@ def _sorted(items: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
     return sorted(items, key=lambda i: (RISK_ORDER.get(i["risk_grade"], 9), i["due_date"] or date.max))
 
 
+def _rows(items: list[dict[str, Any]]) -> list[SimpleNamespace]:
+    """Rows as objects: the templates' ``c.title`` is then a plain attribute, not a failed getattr and a
+    second lookup in Jinja (a third of the page's rendering time)."""
+    return [SimpleNamespace(**item) for item in items]
+
+
 def _queue_rows(
     conn: Connection, actor: Actor, kind: QueueKind, filters: CaseFilters, day: date
 ) -> tuple[list[dict[str, Any]], int]:
-    """The first rows of the overdue or due-soon queue (mediation_flow.queues: red first, then due date) as
-    full case rows, and the queue's total. A filter naming nothing (unknown village or grade) finds nothing."""
+    """The first rows of the overdue or due-soon queue (mediation_flow.queues: red first, then due date) with
+    the columns the tables show, and the queue's total. A filter naming nothing (unknown village or grade)
+    finds nothing."""
     wanted = QueueFilters(
         village=filters.village,
         mediator_id=filters.mediator_id,
@@ -54,12 +81,11 @@ def _queue_rows(
     )
     days = get_settings().due_soon_working_days
     try:
-        found = queue_page(conn, actor, kind, today=day, filters=wanted, page_size=PAGE_ROWS, due_soon_days=days)
+        ids, total, _ = queue_ids(conn, actor, kind, today=day, filters=wanted, page_size=PAGE_ROWS, due_soon_days=days)
     except InvalidData:
         return [], 0
-    ids = [item["id"] for item in found.items]
-    rows = {r["id"]: dict(r) for r in conn.execute(select(CASES).where(CASES.c.id.in_(ids))).mappings()} if ids else {}
-    return [rows[i] for i in ids if i in rows], found.total
+    rows = {r["id"]: dict(r) for r in conn.execute(select(*ROW_COLUMNS).where(CASES.c.id.in_(ids))).mappings()}
+    return [rows[i] for i in ids if i in rows], total
 
 
 def _escalated(conn: Connection, actor: Actor, filters: CaseFilters, day: date) -> tuple[list[dict[str, Any]], int]:
@@ -67,7 +93,8 @@ def _escalated(conn: Connection, actor: Actor, filters: CaseFilters, day: date) 
     query = filtered_cases(conn, actor, replace(filters, open_only=True), today=day)
     query = query.where(query.selected_columns.id.in_(escalated_ids))
     total = conn.execute(select(func.count()).select_from(CASES).where(query.whereclause)).scalar_one()
-    newest = query.order_by(CASES.c.registered_at.desc(), CASES.c.id.desc()).limit(PAGE_ROWS)
+    newest = query.with_only_columns(*ROW_COLUMNS).order_by(CASES.c.registered_at.desc(), CASES.c.id.desc())
+    newest = newest.limit(PAGE_ROWS)
     return [dict(r) for r in conn.execute(newest).mappings()], int(total)
 
 
@@ -125,14 +152,16 @@ def queue(
         overdue_rows, overdue_total = _queue_rows(conn, actor, "overdue", filters, day)
         soon_rows, soon_total = _queue_rows(conn, actor, "due_soon", filters, day)
         escalated_rows, escalated_total = _escalated(conn, actor, filters, day)
-        overdue, soon, escalated = (decorate(conn, rows, day) for rows in (overdue_rows, soon_rows, escalated_rows))
+        items = decorate(conn, overdue_rows + soon_rows + escalated_rows, day)  # labels and names read once
+        cut = (len(overdue_rows), len(overdue_rows) + len(soon_rows))
+        overdue, soon, escalated = items[: cut[0]], items[cut[0] : cut[1]], items[cut[1] :]
         options = _filter_options(conn, actor)
     selected = {"village": village, "mediator": mediator, "level": level, "source": source, "risk": risk, "sort": sort}
     context = {
         "title": "督办队列",
-        "overdue": _sorted(overdue, sort),
-        "soon": _sorted(soon, sort),
-        "escalated": _sorted(escalated, sort),
+        "overdue": _rows(_sorted(overdue, sort)),
+        "soon": _rows(_sorted(soon, sort)),
+        "escalated": _rows(_sorted(escalated, sort)),
         "totals": {"overdue": overdue_total, "soon": soon_total, "escalated": escalated_total},
         "page_rows": PAGE_ROWS,
         "options": options,
