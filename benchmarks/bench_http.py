@@ -1,31 +1,54 @@
 """HTTP latency and throughput of the real server on a 100,000-case database, next to a bare endpoint.
 
 The database (SQLite, the server's default ``synchronous=FULL``) is bulk-built by ``dataset.build``;
-``mediation-flow serve`` (uvicorn, ``web.app:create_app``) runs it with 2 workers on loopback; a
-closed-loop httpx/asyncio generator drives each endpoint at 1, 8 and 32 concurrent clients.
+``mediation-flow serve`` (uvicorn, ``web.app:create_app``) runs it with 2 workers on loopback; ``wrk``
+(benchmarks/wrk.py) drives each endpoint closed-loop at 1, 8 and 32 concurrent clients. Where wrk is
+not installed the in-process httpx generator (benchmarks/loadgen.py) stands in, and the table says so:
+it takes ~1 ms of CPU per request from the same 2 cores, so its figures are far below the server's.
+The server's own CPU per request (its processes' utime + stime) is measured too: immune to other load.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from server_harness import Server
+from sqlalchemy import select
 
 from benchmarks.common import Table, prepared_database
 from benchmarks.dataset import build
-from benchmarks.loadgen import LoadResult, Request, api_token, page_session, record_sessions, run_load
+from benchmarks.loadgen import Request, api_token, page_session, record_sessions, run_load
+from benchmarks.wrk import INSTALL_HINT, Plan, run_wrk, wrk_path
+from mediation_flow.db import make_engine
+from mediation_flow.models import Case
 
 CONCURRENCY = (1, 8, 32)
 TARGET_P95_MS = 50.0
+BARE = "GET /healthz (bare)"
+POST = "POST /api/v1/cases/{id}/transitions"
+POST_SETTLE = 2.0  # seconds
+SESSION_BODY = {"session_date": "", "content": "背靠背调解，双方各让一步"}
+
+
+class Result(Protocol):
+    errors: int
+    first_error: str
+
+    @property
+    def throughput(self) -> float: ...
+
+    def percentile(self, p: int) -> float: ...
 
 
 def _requests(n_cases: int, mediating: list[int], village: str) -> dict[str, tuple[Request, str]]:
-    """Endpoint label -> (request maker, whose credentials: 'api', 'page' or '')."""
+    """Endpoint label -> (httpx request maker, whose credentials: 'api', 'page' or '')."""
     rng = random.Random(11)
     case_ids = range(1, n_cases + 1)
 
@@ -49,14 +72,57 @@ def _requests(n_cases: int, mediating: list[int], village: str) -> dict[str, tup
         return await client.get("/queue")
 
     return {
-        "GET /healthz (bare)": (healthz, ""),
+        BARE: (healthz, ""),
         "GET /api/v1/cases/{id}": (case, "api"),
         "GET /api/v1/cases?village&state&category": (case_list, "api"),
         "GET /api/v1/queues/overdue": (overdue, "api"),
-        "POST /api/v1/cases/{id}/transitions": (record_sessions(mediating, version=4), "api_mediator"),
+        POST: (record_sessions(mediating, version=4), "api_mediator"),
         "GET /cases/{id} (HTML)": (case_page, "page"),
         "GET /queue (HTML)": (queue_page, "page"),
     }
+
+
+def _plans(n_cases: int, village: str) -> dict[str, Plan]:
+    """The same requests as wrk plans (headers are added per credential; the POST's versions per run)."""
+    random_ids = random.Random(11).sample(range(1, n_cases + 1), min(n_cases, 5_000))
+    lists = [f"/api/v1/cases?village={village}&state=mediating&category={c}" for c in ("neighbourhood", "contract")]
+    return {
+        BARE: Plan(paths=["/healthz"]),
+        "GET /api/v1/cases/{id}": Plan(paths=[f"/api/v1/cases/{i}" for i in random_ids]),
+        "GET /api/v1/cases?village&state&category": Plan(paths=lists, shuffle=True),
+        "GET /api/v1/queues/overdue": Plan(paths=["/api/v1/queues/overdue"]),
+        POST: Plan(method="POST", body={"trigger": "record_session", "expected_version": 0, "data": SESSION_BODY}),
+        "GET /cases/{id} (HTML)": Plan(paths=[f"/cases/{i}" for i in random_ids]),
+        "GET /queue (HTML)": Plan(paths=["/queue"]),
+    }
+
+
+def _versions(url: str, ids: list[int]) -> dict[int, int]:
+    """The cases' current versions (the POSTs of an earlier run moved them on)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            table = Case.__table__
+            found = dict(conn.execute(select(table.c.id, table.c.version).where(table.c.id.in_(ids))).all())
+    finally:
+        engine.dispose()
+    return {i: found[i] for i in ids if i in found}
+
+
+def _group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by every process of the server's process group."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def _server_errors(log: Path, limit: int = 3) -> list[str]:
@@ -65,23 +131,98 @@ def _server_errors(log: Path, limit: int = 3) -> list[str]:
     return [f"server log: {line}" for line in found[:limit]]
 
 
-def _cell(result: LoadResult) -> list[str]:
+def _cell(result: Result, server_cpu_ms: float) -> list[str]:
     return [
         f"{result.percentile(50):.1f}",
         f"{result.percentile(95):.1f}",
         f"{result.percentile(99):.1f}",
         f"{result.throughput:,.0f}",
+        f"{server_cpu_ms:.2f}",
         str(result.errors),
     ]
 
 
+class _Driver:
+    """Runs one cell with wrk (or, without it, the httpx generator) and notes the server's CPU per request."""
+
+    def __init__(self, server: Server, url: str, n_cases: int, mediating: list[int], village: str) -> None:
+        self.server, self.url, self.mediating = server, url, mediating
+        self.use_wrk = wrk_path() is not None
+        self.requests = _requests(n_cases, mediating, village)
+        self.plans = _plans(n_cases, village)
+        self.post_start = 0
+        base = server.base_url
+        self.credentials: dict[str, Callable[[], dict[str, Any]]] = {
+            "": dict,
+            "api": lambda: {"headers": api_token(base, "supervisor")},
+            "api_mediator": lambda: {"headers": api_token(base, "mediator")},
+            "page": lambda: {"cookies": page_session(base, "supervisor")},
+        }
+        self.cache: dict[str, dict[str, Any]] = {}
+
+    def _credential(self, who: str) -> dict[str, Any]:
+        if who not in self.cache:
+            self.cache[who] = self.credentials[who]()
+        return self.cache[who]
+
+    def run(self, label: str, clients: int, duration: float, *, wrk: bool | None = None) -> tuple[Result, float, float]:
+        """(result, server CPU ms per request, generator CPU µs per request)."""
+        request, who = self.requests[label]
+        credential = self._credential(who)
+        assert self.server.proc is not None
+        cpu_before = _group_cpu(self.server.proc.pid)
+        result: Result
+        if self.use_wrk if wrk is None else wrk:
+            plan = self._plan(label, credential)
+            start = self.post_start if plan.versions is not None else 0
+            measured = run_wrk(self.server.base_url, plan, concurrency=clients, duration=duration, start=start)
+            if plan.versions is not None:
+                self.post_start = (self.post_start + measured.requests + 1) % max(1, len(plan.versions))
+            result, generator = measured, measured.cpu_seconds
+        else:
+            began = time.process_time()
+            result = run_load(self.server.base_url, request, concurrency=clients, duration=duration, **credential)
+            generator = time.process_time() - began
+        served = _group_cpu(self.server.proc.pid) - cpu_before
+        count = max(1, _count(result))
+        return result, served * 1000 / count, generator * 1e6 / count
+
+    def _plan(self, label: str, credential: dict[str, Any]) -> Plan:
+        plan = self.plans[label]
+        headers = dict(credential.get("headers", {}))
+        cookies = credential.get("cookies")
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+        plan = Plan(plan.method, plan.paths, headers, plan.shuffle, plan.versions, plan.body)
+        if plan.method == "POST":
+            time.sleep(POST_SETTLE)  # requests still in flight when the last run stopped finish first
+            plan.versions = _versions(self.url, self.mediating)
+            plan.paths = [f"/api/v1/cases/{i}/transitions" for i in plan.versions]
+            plan.body = {**(plan.body or {}), "data": {**SESSION_BODY, "session_date": time.strftime("%Y-%m-%d")}}
+        return plan
+
+
+def _count(result: Result) -> int:
+    latencies = getattr(result, "latencies", None)
+    if latencies is not None:
+        return len(latencies) + result.errors
+    return int(getattr(result, "requests", 0))
+
+
 def run(quick: bool = False, n_cases: int | None = None, duration: float | None = None) -> list[Table]:
     n_cases = n_cases or (300 if quick else 100_000)
-    duration = duration or (0.3 if quick else 5.0)
+    duration = duration or (1.0 if quick else 5.0)
+    generator = "wrk (1 thread)" if wrk_path() else "httpx in this process (WRK MISSING: " + INSTALL_HINT + ")"
     table = Table(
-        title=f"HTTP on {n_cases:,} cases (SQLite FULL, 2 uvicorn workers, loopback), {duration:g} s per cell",
-        headers=["endpoint", "clients", "p50 ms", "p95 ms", "p99 ms", "req/s", "errors"],
+        title=f"HTTP on {n_cases:,} cases (SQLite FULL, 2 uvicorn workers, loopback, {generator}), "
+        f"{duration:g} s per cell",
+        headers=["endpoint", "clients", "p50 ms", "p95 ms", "p99 ms", "req/s", "server CPU ms/req", "errors"],
     )
+    cost = Table(
+        title="Load generator cost: the bare endpoint driven both ways",
+        headers=["generator", "clients", "p50 ms", "p95 ms", "req/s", "generator CPU µs/req", "server CPU ms/req"],
+    )
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="mf-bench-http-") as workdir:
         url = f"sqlite:///{workdir}/http.db"
         engine, town = prepared_database(url)
@@ -89,31 +230,43 @@ def run(quick: bool = False, n_cases: int | None = None, duration: float | None 
         engine.dispose()
         village = town.places.villages[0].code
         with Server(url, Path(workdir), workers=2) as server:
-            base = server.base_url
-            credentials: dict[str, Callable[[], dict[str, Any]]] = {
-                "": dict,
-                "api": lambda: {"headers": api_token(base, "supervisor")},
-                "api_mediator": lambda: {"headers": api_token(base, "mediator")},
-                "page": lambda: {"cookies": page_session(base, "supervisor")},
-            }
-            cache: dict[str, dict[str, Any]] = {}
-            results: dict[tuple[str, int], LoadResult] = {}
-            for label, (request, who) in _requests(n_cases, built.mediating, village).items():
-                if who not in cache:
-                    cache[who] = credentials[who]()
+            driver = _Driver(server, url, n_cases, built.mediating, village)
+            results: dict[tuple[str, int], Result] = {}
+            for label in driver.requests:
                 for clients in CONCURRENCY:
-                    result = run_load(base, request, concurrency=clients, duration=duration, **cache[who])
+                    result, server_ms, _ = driver.run(label, clients, duration)
                     results[(label, clients)] = result
-                    table.rows.append([label, str(clients), *_cell(result)])
+                    table.rows.append([label, str(clients), *_cell(result, server_ms)])
                     if result.first_error:
-                        first_line = result.first_error.splitlines()[0]
-                        table.notes.append(f"{label} at {clients}: first error {first_line}")
+                        table.notes.append(f"{label} at {clients}: first error {result.first_error.splitlines()[0]}")
+            for name, use_wrk in (("wrk", True), ("httpx (in process)", False)):
+                if use_wrk and not driver.use_wrk:
+                    cost.notes.append(INSTALL_HINT + ": no wrk row.")
+                    continue
+                for clients in CONCURRENCY:
+                    result, server_ms, generator_us = driver.run(BARE, clients, duration, wrk=use_wrk)
+                    cost.rows.append(
+                        [
+                            name,
+                            str(clients),
+                            f"{result.percentile(50):.1f}",
+                            f"{result.percentile(95):.1f}",
+                            f"{result.throughput:,.0f}",
+                            f"{generator_us:,.0f}",
+                            f"{server_ms:.2f}",
+                        ]
+                    )
             table.notes += _server_errors(server.log_path)
     table.notes += _verdicts(results)
-    return [table]
+    load_after = os.getloadavg()
+    table.notes.append(
+        f"load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
+        "server CPU ms/req = the server processes' CPU time over the cell ÷ requests (other load does not count)."
+    )
+    return [table, cost]
 
 
-def _verdicts(results: dict[tuple[str, int], LoadResult]) -> list[str]:
+def _verdicts(results: dict[tuple[str, int], Result]) -> list[str]:
     notes = []
     slow = [
         f"{label} ({result.percentile(95):.0f} ms)"
@@ -123,8 +276,8 @@ def _verdicts(results: dict[tuple[str, int], LoadResult]) -> list[str]:
     verdict = "met for every endpoint." if not slow else "MISSED for " + ", ".join(slow) + "."
     notes.append(f"p95 < {TARGET_P95_MS:.0f} ms at 8 clients: {verdict}")
     for clients in CONCURRENCY:
-        bare = results.get(("GET /healthz (bare)", clients))
-        post = results.get(("POST /api/v1/cases/{id}/transitions", clients))
+        bare = results.get((BARE, clients))
+        post = results.get((POST, clients))
         if bare and post and bare.throughput:
             share = post.throughput / bare.throughput
             notes.append(
