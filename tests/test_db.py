@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 
 from factories import register
@@ -39,8 +41,8 @@ def test_utc_datetime_refuses_naive_values() -> None:
         raise AssertionError("a naive datetime was stored")
 
 
-def test_sqlite_write_transactions_reuse_the_warmest_connection(tmp_path) -> None:
-    """LIFO pool: with several idle connections, back-to-back transactions get the same one (whose page
+def test_sqlite_pool_hands_out_the_warmest_connection(tmp_path) -> None:
+    """LIFO pool: with several idle connections, back-to-back checkouts get the same one (whose page
     cache is current); FIFO would hand out the stalest and make it re-read its pages."""
     engine = make_engine(f"sqlite:///{tmp_path}/lifo.db")
     held = [engine.raw_connection() for _ in range(3)]  # three connections in the pool
@@ -48,8 +50,8 @@ def test_sqlite_write_transactions_reuse_the_warmest_connection(tmp_path) -> Non
         conn.close()
     seen = []
     for _ in range(4):
-        with driver_transaction(engine) as tx:
-            seen.append(id(tx.dbapi_connection))
+        with engine.connect() as conn:
+            seen.append(id(conn.connection.driver_connection))
     engine.dispose()
     assert len(set(seen)) == 1
 
@@ -78,3 +80,55 @@ def test_prepared_rows_match_sqlalchemy_core(engine, town) -> None:
         assert prepared[s] == core[s]
     assert core[101] == {**core[102], "seq": 101}
     assert prepared[101]["effective_at"] == moment  # type: ignore[index]
+
+
+def test_kept_writer_survives_errors_and_closes_on_dispose(tmp_path) -> None:
+    """The SQLite writer kept out of the pool: a failed transaction leaves nothing behind and the next one
+    works on the same connection; dispose closes it."""
+    engine = make_engine(f"sqlite:///{tmp_path}/kept.db")
+    with driver_transaction(engine) as tx:
+        tx.cursor.execute("CREATE TABLE t (v INTEGER)")
+    try:
+        with driver_transaction(engine) as tx:
+            tx.cursor.execute("INSERT INTO t VALUES (1)")
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    with driver_transaction(engine) as outer:
+        kept = outer.dbapi_connection
+        outer.cursor.execute("INSERT INTO t VALUES (2)")
+    with driver_transaction(engine) as first:
+        assert first.dbapi_connection is kept
+        first.cursor.execute("INSERT INTO t VALUES (3)")
+    with driver_transaction(engine) as tx:
+        tx.cursor.execute("SELECT v FROM t ORDER BY v")
+        assert [r[0] for r in tx.cursor.fetchall()] == [2, 3]
+    engine.dispose()
+    try:
+        kept.execute("SELECT 1")
+    except sqlite3.ProgrammingError:
+        pass
+    else:
+        raise AssertionError("dispose left the kept writer open")
+    with driver_transaction(engine) as tx:
+        assert tx.dbapi_connection is not kept
+        tx.cursor.execute("SELECT count(*) FROM t")
+        assert tx.cursor.fetchone()[0] == 2
+    engine.dispose()
+
+
+def test_concurrent_writers_each_get_a_connection(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/two.db")
+    with driver_transaction(engine) as tx:
+        tx.cursor.execute("CREATE TABLE t (v INTEGER)")
+
+    def write(value: int) -> None:
+        with driver_transaction(engine) as tx:
+            tx.cursor.execute("INSERT INTO t VALUES (?)", (value,))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(write, range(200)))
+    with driver_transaction(engine) as tx:
+        tx.cursor.execute("SELECT count(*), count(DISTINCT v) FROM t")
+        assert tx.cursor.fetchone() == (200, 200)
+    engine.dispose()
