@@ -54,44 +54,43 @@ def referral_channel() -> Any:
     return case(*whens, else_=None)
 
 
+def figure_rules() -> dict[str, tuple[tuple[str, ...], Any]]:
+    """Figure key → (the triggers an event must have, the further condition it must meet or None)."""
+    s = settings()
+    mediating = E.c.from_state.in_(s["mediation_states"])
+    stopped = json_text(C.c.clocks, s["on_time_clock"], "stopped")
+    due = json_text(C.c.clocks, s["on_time_clock"], "due")
+    ends = tuple(s["mediation_end_triggers"])
+    return {
+        "taken_in": (("register",), None),
+        "mediated": (("start_mediation",), None),
+        "resolved": (("reach_agreement",), None),
+        "mediation_concluded": (ends, mediating),
+        "on_time": (ends, and_(mediating, stopped.isnot(None), due.isnot(None), stopped <= due)),
+        "on_time_judged": (ends, and_(mediating, due.isnot(None))),
+        "closed_resolved": (("close_resolved",), None),
+        "visited": (("record_visit",), None),
+        "confirmations": (("confirmation_granted",), None),
+        "joint_mediations": (("start_mediation", "record_session"), json_text(E.c.data, "joint_agencies").isnot(None)),
+        "risk_reports": (("report_risk",), None),
+        "legal_aid_referrals": (("refer",), json_text(E.c.data, "target") == "legal_aid"),
+        "referral_out": (("refer",), None),
+        "reached_county": (("escalate",), json_text(E.c.data, "to_level") == Level.COUNTY.value),
+        "escalated": (("escalate",), None),
+        "closed": (tuple(s["close_triggers"]), None),
+        "referral_in": (("register",), referral_channel().isnot(None)),
+        "petition_cases_resolved": (("reach_agreement",), referral_channel() == "petition"),
+    }
+
+
 def event_conditions(scope: Scope, *, in_case: bool = False) -> dict[str, Any]:
     """Figure key → the condition an event (joined to its case) must meet to count for it (``in_case``: for
     use inside CASE expressions, where no index is chosen and the plain column is cheaper)."""
-    s = settings()
-    ended = and_(
-        trigger_is(scope, *s["mediation_end_triggers"], in_case=in_case), E.c.from_state.in_(s["mediation_states"])
-    )
-    stopped = json_text(C.c.clocks, s["on_time_clock"], "stopped")
-    due = json_text(C.c.clocks, s["on_time_clock"], "due")
     return {
-        "taken_in": trigger_is(scope, "register", in_case=in_case),
-        "mediated": trigger_is(scope, "start_mediation", in_case=in_case),
-        "resolved": trigger_is(scope, "reach_agreement", in_case=in_case),
-        "mediation_concluded": ended,
-        "on_time": and_(ended, stopped.isnot(None), due.isnot(None), stopped <= due),
-        "on_time_judged": and_(ended, due.isnot(None)),
-        "closed_resolved": trigger_is(scope, "close_resolved", in_case=in_case),
-        "visited": trigger_is(scope, "record_visit", in_case=in_case),
-        "confirmations": trigger_is(scope, "confirmation_granted", in_case=in_case),
-        "joint_mediations": and_(
-            trigger_is(scope, "start_mediation", "record_session", in_case=in_case),
-            json_text(E.c.data, "joint_agencies").isnot(None),
-        ),
-        "risk_reports": trigger_is(scope, "report_risk", in_case=in_case),
-        "legal_aid_referrals": and_(
-            trigger_is(scope, "refer", in_case=in_case), json_text(E.c.data, "target") == "legal_aid"
-        ),
-        "referral_out": trigger_is(scope, "refer", in_case=in_case),
-        "reached_county": and_(
-            trigger_is(scope, "escalate", in_case=in_case), json_text(E.c.data, "to_level") == Level.COUNTY.value
-        ),
-        "escalated": trigger_is(scope, "escalate", in_case=in_case),
-        "closed": trigger_is(scope, *s["close_triggers"], in_case=in_case),
-        "referral_in": and_(trigger_is(scope, "register", in_case=in_case), referral_channel().isnot(None)),
-        "petition_cases_resolved": and_(
-            trigger_is(scope, "reach_agreement", in_case=in_case), referral_channel() == "petition"
-        ),
-    }
+        name: trigger_is(scope, *triggers, in_case=in_case) if extra is None
+        else and_(trigger_is(scope, *triggers, in_case=in_case), extra)
+        for name, (triggers, extra) in figure_rules().items()
+    }  # fmt: skip
 
 
 EVENT_FIGURES = [
@@ -204,9 +203,12 @@ def level_at_agreement(scope: Scope) -> tuple[Any, Any]:
 
 
 def referral_reached_agreement(scope: Scope) -> Any:
-    """The event's case reached agreement before the period's end (as recorded by as_of)."""
+    """The event's case reached agreement before the period's end (as recorded by as_of).
+
+    A scalar subquery rather than EXISTS: PostgreSQL may run an EXISTS as one hashed scan of every agreement in
+    the database; a scalar subquery is always looked up per case (by its (case_id, seq) index)."""
     agreed = EVENTS.alias("agreed")
-    return (
+    first = (
         select(agreed.c.id)
         .where(
             agreed.c.case_id == E.c.case_id,
@@ -214,8 +216,10 @@ def referral_reached_agreement(scope: Scope) -> Any:
             agreed.c.effective_at < scope.end_utc,
             agreed.c.recorded_at <= scope.as_of,
         )
-        .exists()
+        .limit(1)
+        .scalar_subquery()
     )
+    return first.isnot(None)
 
 
 def referral_in_resolved_query(scope: Scope) -> Any:
@@ -287,6 +291,9 @@ def _village_labels(conn: Connection, scope: Scope, counts: dict[str, int]) -> d
     return labels
 
 
+VALUE_COLUMNS = {"amount", "days", *(f"flag_{flag}" for flag in settings()["petition_flags"])}  # not text
+
+
 def pass_columns(scope: Scope, dialect: str) -> dict[str, tuple[str, Any]]:
     """The per-event columns of the one pass: name → (the figure whose condition gates it, expression)."""
     s = settings()
@@ -309,12 +316,15 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
     the conversions (dated by the date they state, not by the event) and the labels."""
     s = settings()
     dialect = conn.dialect.name
+    if dialect == "postgresql":  # JIT compiling the one statement (its subplans make it look costly) takes seconds
+        conn.exec_driver_sql("SET LOCAL jit = off")
     reference = load_reference(conn)
     keys = group_keys(scope, dialect)
-    statement, extras = onepass.event_rows(
-        event_conditions(scope, in_case=True), EVENT_FIGURES, pass_columns(scope, dialect), SOURCE, scope.in_scope()
+    one_pass = onepass.event_rows(
+        figure_rules(), EVENT_FIGURES, pass_columns(scope, dialect), VALUE_COLUMNS, SOURCE, scope.in_scope()
     )
-    folded = onepass.fold(onepass.run(conn, statement), EVENT_FIGURES, extras, {g: keys[g][2] for g in keys})
+    grouped = {g: keys[g][2] for g in keys}
+    folded = onepass.fold(onepass.run(conn, one_pass.statement), EVENT_FIGURES, one_pass, grouped)
     values: dict[str, Any] = {name: len(folded.cases.get(name, ())) for name in EVENT_FIGURES}
     values["escalations"] = folded.events.get("escalated", 0)
     values["success_rate"] = rate(values["resolved"], values["mediation_concluded"])

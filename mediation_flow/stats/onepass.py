@@ -11,14 +11,16 @@ township-year's cases, never with the database.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, case, literal, select
+from sqlalchemy import Connection, case, literal, null, select
 
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.scope import EVENTS
@@ -41,44 +43,97 @@ class Folded:
     petitions: dict[tuple[str, str | None], set[int]] = field(default_factory=lambda: defaultdict(set))
 
 
-def _bit_mask(conditions: dict[str, Any], names: list[str]) -> Any:
-    """Σ 2^i over the conditions the event meets (a NULL condition does not count, as in COUNT(DISTINCT CASE))."""
-    terms = [case((conditions[name], literal(1 << i)), else_=literal(0)) for i, name in enumerate(names)]
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return total
+@dataclass(frozen=True)
+class Pass:
+    """The one statement, and how to read a row of it back into (case_id, seq, trigger, mask, extras…)."""
+
+    statement: Any
+    extras: list[str]
+    readers: dict[str, Callable[[Any], tuple[Any, ...]]]  # trigger → the row's extras in ``extras`` order
+
+
+def _gated(extra: Any, expr: Any, otherwise: Any = None) -> Any:
+    return expr if extra is None else case((extra, expr), else_=otherwise)
 
 
 def event_rows(
-    conditions: dict[str, Any], names: list[str], extras: dict[str, tuple[str, Any]], source: Any, where: Any
-) -> tuple[Any, list[str]]:
-    """The one statement: case_id, seq, the mask of ``names``' conditions, then one column per ``extras`` entry
-    (name → (figure whose condition gates it, expression)), NULL where the gating condition is not met."""
-    columns = [EVENTS.c.case_id, EVENTS.c.seq, _bit_mask(conditions, names).label("mask")]
-    columns += [case((conditions[gate], expr), else_=None).label(name) for name, (gate, expr) in extras.items()]
-    return select(*columns).select_from(source).where(where), list(extras)
+    rules: dict[str, tuple[tuple[str, ...], Any]],
+    names: list[str],
+    extras: dict[str, tuple[str, Any]],
+    values: set[str],
+    source: Any,
+    where: Any,
+) -> Pass:
+    """The one statement over ``source`` where ``where``: case_id, seq, trigger, the mask of ``names``' rules, then
+    the ``extras`` (name → (figure whose rule gates it, expression)), NULL where the rule is not met.
+
+    Each figure's rule is (triggers, further condition), so an event is dispatched once on its trigger
+    (``CASE trigger WHEN …``) and only the conditions and expressions of that trigger are evaluated. Text
+    extras of different triggers share columns (an event has one trigger); the ``values`` extras (numbers,
+    flags) keep a column each, so that every column has one type on PostgreSQL."""
+    triggers = list(dict.fromkeys(t for ts, _ in rules.values() for t in ts))
+    mask_by_trigger = {}
+    for trigger in triggers:
+        fixed = sum(1 << i for i, n in enumerate(names) if trigger in rules[n][0] and rules[n][1] is None)
+        terms = [literal(fixed)] if fixed else []
+        terms += [
+            case((rules[n][1], literal(1 << i)), else_=literal(0))
+            for i, n in enumerate(names)
+            if trigger in rules[n][0] and rules[n][1] is not None
+        ]
+        mask_by_trigger[trigger] = functools.reduce(operator.add, terms)
+    trigger = EVENTS.c.trigger
+    columns = [EVENTS.c.case_id, EVENTS.c.seq, trigger, case(mask_by_trigger, value=trigger, else_=literal(0))]
+    columns.append(null().label("no_value"))
+    slots: dict[str, dict[str, int]] = {t: {} for t in triggers}  # trigger → extra → column index
+    shared: list[dict[str, Any]] = []  # text column k → {trigger: expression}
+    for name, (gate, expr) in extras.items():
+        gate_triggers, extra = rules[gate]
+        if name in values:
+            slots_of = {t: len(columns) for t in gate_triggers}
+            columns.append(case({t: _gated(extra, expr) for t in gate_triggers}, value=trigger, else_=None))
+            for t, index in slots_of.items():
+                slots[t][name] = index
+            continue
+        for t in gate_triggers:
+            k = len(slots[t]) - sum(1 for n in slots[t] if n in values)
+            while len(shared) <= k:
+                shared.append({})
+            shared[k][t] = _gated(extra, expr)
+            slots[t][name] = -1 - k  # placed below, after the value columns
+    first_shared = len(columns)
+    columns += [case(branches, value=trigger, else_=None) for branches in shared]
+    readers = {}
+    for t in triggers:
+        indexes = []
+        for name in extras:
+            index = slots[t].get(name, 4)
+            indexes.append(first_shared - 1 - index if index < 0 else index)
+        readers[t] = operator.itemgetter(*indexes)
+    return Pass(select(*columns).select_from(source).where(where), list(extras), readers)
 
 
-def fold(rows: Iterable[Any], names: list[str], extras: list[str], grouped: dict[str, bool]) -> Folded:
-    """Fold the streamed rows (case_id, seq, mask, *extras) into sets and per-case picks."""
+def fold(rows: Iterable[Any], names: list[str], one_pass: Pass, grouped: dict[str, bool]) -> Folded:
+    """Fold the streamed rows (case_id, seq, trigger, mask, …) into sets and per-case picks."""
     out = Folded()
+    extras, readers = one_pass.extras, one_pass.readers
     by_mask: dict[int, list[set[int]]] = {}  # a mask → the case sets of its figures (few distinct masks)
     masks: dict[int, int] = defaultdict(int)
-    groups = [(extras.index(g) + 3, out.groups[g], out.group_events[g], events) for g, events in grouped.items()]
-    groups.append((extras.index("referral_in_resolved") + 3, out.groups["referral_in_resolved"], {}, False))
+    groups = [(extras.index(g), out.groups[g], out.group_events[g], events) for g, events in grouped.items()]
+    groups.append((extras.index("referral_in_resolved"), out.groups["referral_in_resolved"], {}, False))
     amount, performed, days, level, channel = (
-        extras.index(n) + 3 for n in ("amount", "performed", "days", "level", "channel")
+        extras.index(n) for n in ("amount", "performed", "days", "level", "channel")
     )
-    flags = [(extras.index(f"flag_{f}") + 3, f) for f in settings()["petition_flags"]]
+    flags = [(extras.index(f"flag_{f}"), f) for f in settings()["petition_flags"]]
     resolved, visited = 1 << names.index("resolved"), 1 << names.index("visited")
     petition = 1 << names.index("petition_cases_resolved")
     last_agreement, first_agreement, last_visit = out.last_agreement, out.first_agreement, out.last_visit
     for row in rows:
-        mask = row[2]
+        mask = row[3]
         if not mask:
             continue
         case_id, seq = row[0], row[1]
+        wide = readers[row[2]](row)  # the row's extras, in ``extras`` order
         masks[mask] += 1
         targets = by_mask.get(mask)
         if targets is None:
@@ -86,7 +141,7 @@ def fold(rows: Iterable[Any], names: list[str], extras: list[str], grouped: dict
         for target in targets:
             target.add(case_id)
         for index, sets, counts, count_events in groups:
-            key = row[index]
+            key = wide[index]
             if key is not None:
                 if count_events:
                     counts[str(key)] = counts.get(str(key), 0) + 1
@@ -94,17 +149,17 @@ def fold(rows: Iterable[Any], names: list[str], extras: list[str], grouped: dict
                     sets[str(key)].add(case_id)
         if mask & resolved:
             if case_id not in last_agreement or seq > last_agreement[case_id][0]:
-                last_agreement[case_id] = (seq, row[amount])
+                last_agreement[case_id] = (seq, wide[amount])
             if case_id not in first_agreement or seq < first_agreement[case_id][0]:
-                first_agreement[case_id] = (seq, row[level])
+                first_agreement[case_id] = (seq, wide[level])
         if mask & visited and (case_id not in last_visit or seq > last_visit[case_id][0]):
-            last_visit[case_id] = (seq, row[performed])
-        if row[days] is not None:
-            out.close_days.append(row[days])
+            last_visit[case_id] = (seq, wide[performed])
+        if wide[days] is not None:
+            out.close_days.append(wide[days])
         if mask & petition:
             for index, flag in flags:
-                if row[index]:
-                    out.petitions[(flag, row[channel])].add(case_id)
+                if wide[index]:
+                    out.petitions[(flag, wide[channel])].add(case_id)
     for i, name in enumerate(names):
         out.events[name] = sum(n for mask, n in masks.items() if mask & (1 << i))
     return out
