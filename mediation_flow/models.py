@@ -196,6 +196,8 @@ class CaseEvent(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("case_id", "seq"),
         Index("ix_case_event_trigger_effective", "trigger", "effective_at"),
+        # A case's events in a period (the annual report starts from the subtree's cases; migration 0008).
+        Index("ix_case_event_case_effective", "case_id", "effective_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
