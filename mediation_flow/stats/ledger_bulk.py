@@ -36,7 +36,7 @@ from mediation_flow.reference import load_reference
 from mediation_flow.workflow.fields import validate_fields
 from mediation_flow.workflow.registry import CompiledWorkflow, WorkflowRegistry
 from mediation_flow.workflow.rules import EFFECTS, GUARDS, RuleContext
-from mediation_flow.workflow.schema import TransitionSpec
+from mediation_flow.workflow.schema import CREATION_TRIGGER, TransitionSpec
 
 USERS = User.__table__
 
@@ -95,6 +95,8 @@ class BulkInsert:
 
 
 _MISSING: Any = object()
+FOLDS_KEPT = 50_000  # remembered clock folds (bounds the memory of a large import)
+EMPTY: dict[str, Any] = {}
 _SCALARS = frozenset({str, int, bool, type(None)})
 
 
@@ -106,8 +108,8 @@ def memo_key(value: Any) -> Any:
     if kind is datetime or kind is date:
         return value
     if kind is dict:
-        key = tuple([(k, v.__class__, v) for k, v in value.items()])
-        return key if all(t in _SCALARS for _, t, _ in key) else None
+        types = tuple(map(type, value.values()))
+        return (tuple(value.items()), types) if _SCALARS.issuperset(types) else None
     return None
 
 
@@ -155,9 +157,12 @@ class Snapshot:
     earliest: datetime  # before this they are back-dated
     backdates: bool  # the actor may back-date
     role: str
+    extend_triggers: frozenset[str]
     _moves: dict[tuple[str, str], Move] = field(default_factory=dict)
     _cleaned: dict[Any, dict[str, Any]] = field(default_factory=dict)
     _in_scope: dict[tuple[int, str], bool] = field(default_factory=dict)
+    _folds: dict[Any, tuple[dict[str, Any], dict[str, Any], date | None]] = field(default_factory=dict)
+    _shared: dict[Any, dict[str, Any]] = field(default_factory=dict)
 
     def township_of(self, code: str | None) -> Place | None:
         place = self.places.get(code or "")
@@ -212,6 +217,36 @@ class Snapshot:
             self._in_scope[key] = found
         return found
 
+    def share(self, value: dict[str, Any]) -> dict[str, Any]:
+        """One object for equal flat dicts (never changed once built), so that their JSON is made once."""
+        key = memo_key(value)
+        if key is None:
+            return value
+        if len(self._shared) >= FOLDS_KEPT:
+            self._shared.clear()
+        return self._shared.setdefault(key, value)
+
+    def fold(
+        self, clocks: dict[str, Any], trigger: str, dest: str, on: date, data: dict[str, Any], attributes: Any
+    ) -> tuple[dict[str, Any], date | None]:
+        """``advance_clocks`` and ``earliest_due`` of an event. Both are pure; cases registered on the same
+        day mostly take the same first steps on the same days, so an answer is remembered by the clocks
+        object it started from (shared by those cases) and whatever else it depends on."""
+        spec = self.workflow.spec
+        key: Any = (id(clocks), trigger, dest, on, memo_key(attributes))
+        if trigger in self.extend_triggers:  # the only triggers whose data the clocks read
+            key = (*key, memo_key(data))
+        known = self._folds.get(key) if None not in key else None
+        if known is not None and known[0] is clocks:  # held in the entry: its id cannot have been reused
+            return known[1], known[2]
+        folded = advance_clocks(spec, clocks, trigger=trigger, to_state=dest, on=on, data=data, attributes=attributes)
+        due = earliest_due(folded)
+        if None not in key:
+            if len(self._folds) >= FOLDS_KEPT:
+                self._folds.clear()
+            self._folds[key] = (clocks, folded, due)
+        return folded, due
+
 
 def load_snapshot(conn: Any, actor: Actor, registry: WorkflowRegistry, now: datetime) -> Snapshot:
     places = [Place(*row) for row in conn.execute(_PLACES)]
@@ -221,9 +256,10 @@ def load_snapshot(conn: Any, actor: Actor, registry: WorkflowRegistry, now: date
         ancestors = [by_id.get(int(part)) for part in place.path.strip("/").split("/") if part]
         townships[place.id] = next((p for p in ancestors if p is not None and p.level == "township"), None)
     users = list(conn.execute(_USERS))
+    workflow = registry.current(conn, "people_mediation")
     return Snapshot(
         actor=actor,
-        workflow=registry.current(conn, "people_mediation"),
+        workflow=workflow,
         reference=load_reference(conn),
         places={p.code: p for p in places},
         townships=townships,
@@ -234,6 +270,7 @@ def load_snapshot(conn: Any, actor: Actor, registry: WorkflowRegistry, now: date
         earliest=now - CLOCK_SKEW,
         backdates=may_backdate(actor),
         role=actor.role.value,
+        extend_triggers=frozenset(c.extend.trigger for c in workflow.spec.clocks.values() if c.extend),
     )
 
 
@@ -259,6 +296,11 @@ def draft_case(
         township=township, moment=registered, now=snap.now,
     )  # fmt: skip
     assert township is not None  # new_case_rows refuses a place outside any township
+    # The first clocks as one shared object per registration day (and attributes), so that ``fold``
+    # recognises the cases that start alike.
+    case["clocks"] = snap.fold(EMPTY, CREATION_TRIGGER, case["state"], clock.local_date(registered), {},
+                               case["attributes"])[0]  # fmt: skip
+    case["attributes"], first["data"] = snap.share(case["attributes"]), snap.share(first["data"])
     draft = Draft(case, parties, [first], township, first["effective_at"])
     for trigger, values, moment, note in steps:
         _fire(snap, draft, trigger, values, moment, note)
@@ -316,12 +358,9 @@ def _fire(snap: Snapshot, draft: Draft, trigger: str, data: Mapping[str, Any], m
         if not _same(ctx.data, cleaned):
             cleaned = ctx.data
         case.update(ctx.updates)
-    clocks = advance_clocks(
-        snap.workflow.spec, case["clocks"] or {}, trigger=trigger, to_state=dest, on=on, data=cleaned,
-        attributes=case["attributes"],
-    )  # fmt: skip
+    clocks, due = snap.fold(case["clocks"] or {}, trigger, dest, on, cleaned, case["attributes"])
     version = case["version"] + 1
-    case.update(state=dest, version=version, clocks=clocks, due_date=earliest_due(clocks), updated_at=snap.now)
+    case.update(state=dest, version=version, clocks=clocks, due_date=due, updated_at=snap.now)
     events.append(
         {"seq": version, "trigger": trigger, "from_state": state, "to_state": dest, "actor_id": snap.actor.id,
          "effective_at": moment, "recorded_at": snap.now, "note": (note or "").strip()[:2000], "data": cleaned}
