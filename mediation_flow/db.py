@@ -244,11 +244,16 @@ class Prepared:
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self._compiled: weakref.WeakKeyDictionary[Dialect, _Compiled] = weakref.WeakKeyDictionary()
+        self._last: tuple[Dialect, _Compiled] | None = None  # a process mostly talks to one database
         self._lock = threading.Lock()
 
     def _compile(self, dialect: Dialect) -> _Compiled:
+        last = self._last
+        if last is not None and last[0] is dialect:
+            return last[1]
         compiled = self._compiled.get(dialect)
         if compiled is not None:
+            self._last = (dialect, compiled)
             return compiled
         with self._lock:
             c = self.statement.compile(dialect=dialect)

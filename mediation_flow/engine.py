@@ -259,18 +259,18 @@ def _apply(
     if moved != 1:
         raise StaleVersion("案件已被他人更新，请刷新后重试", expected_version=expected_version)
     event = {
-        "case_id": case_id,
-        "seq": new_version,
-        "trigger": trigger,
-        "from_state": state,
-        "to_state": subject.state,
-        "actor_id": actor.id,
-        "effective_at": moment,
-        "recorded_at": now,
-        "note": (note or "").strip()[:2000],
-        "data": ctx.data,
+        "e_case_id": case_id,
+        "e_seq": new_version,
+        "e_trigger": trigger,
+        "e_from_state": state,
+        "e_to_state": subject.state,
+        "e_actor_id": actor.id,
+        "e_effective_at": moment,
+        "e_recorded_at": now,
+        "e_note": (note or "").strip()[:2000],
+        "e_data": ctx.data,
     }
-    _INSERT_EVENT.execute(conn, {f"e_{c}": v for c, v in event.items()})
+    _INSERT_EVENT.execute(conn, event)
     return TransitionResult(case_id, subject.state, new_version, new_version, trigger)
 
 
