@@ -6,6 +6,8 @@ changing the password ends every token issued before.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from mediation_flow.config import get_settings
@@ -14,7 +16,13 @@ _SALT = "mediation-flow-api-token"
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(get_settings().resolved_secret_key(), salt=_SALT)
+    return _serializer_for(get_settings().resolved_secret_key())
+
+
+@lru_cache(maxsize=4)
+def _serializer_for(secret_key: str) -> URLSafeTimedSerializer:
+    """One serializer per key (every API request reads a token; a new key gets its own)."""
+    return URLSafeTimedSerializer(secret_key, salt=_SALT)
 
 
 def issue_token(user_id: int, stamp: str = "") -> str:

@@ -20,6 +20,7 @@ from web.deps import get_db, signed_in_user
 from web.session import csrf_token, session_stamp, session_user_id
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+TEMPLATES.env.auto_reload = False  # templates are compiled once per process, not stat()ed on every render and include
 RISK_ORDER = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
 
 
