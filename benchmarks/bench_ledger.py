@@ -116,6 +116,11 @@ def copy_rows(source: Engine, target: Engine) -> Callable[[], int]:
         tables = {name: conn.execute(text(f"SELECT * FROM {name} ORDER BY id")) for name in TABLES}
         data = {name: (list(result.keys()), [tuple(r) for r in result]) for name, result in tables.items()}
     is_sqlite = target.dialect.name == "sqlite"
+    if not is_sqlite:  # psycopg reads JSONB as dicts and wants them wrapped to write them back
+        from psycopg.types.json import Jsonb
+
+        for name, (columns, rows) in data.items():
+            data[name] = (columns, [tuple(Jsonb(v) if isinstance(v, dict) else v for v in r) for r in rows])
 
     def write() -> int:
         raw = target.raw_connection()

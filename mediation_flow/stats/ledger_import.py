@@ -1,14 +1,12 @@
 """Importing a township's existing ledger (台账) from .xlsx or .csv: every row validated, every error
-reported by row and column, all or nothing. Each imported case is registered and driven through the
-engine with back-dated effective times, so it has a complete event history and counts in the
+reported by row and column, all or nothing. Each row is planned here as a registration and a back-dated
+trigger sequence; ``ledger_bulk`` registers and drives it in memory by the engine's rules and
+``ledger_write`` writes the cases in bulk, so each has a complete event history and counts in the
 statistics like any other case. Only supervisors import (back-dating is theirs)."""
 
 from __future__ import annotations
 
-import csv
 import gc
-import io
-import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,15 +22,22 @@ from mediation_flow import clock, intake
 from mediation_flow.db import write_transaction
 from mediation_flow.errors import DomainError, InvalidData, PermissionDenied
 from mediation_flow.policy import Actor, may_backdate
-from mediation_flow.stats import ledger_bulk
-from mediation_flow.stats.ledger_columns import COLUMNS, FORMS, OUTCOMES, PERFORMED, REQUIRED
+from mediation_flow.stats import ledger_bulk, ledger_write
+from mediation_flow.stats.ledger_columns import FORMS, OUTCOMES, PERFORMED, REQUIRED
+from mediation_flow.stats.ledger_read import (
+    MAX_BYTES,
+    MAX_ROWS,
+    LedgerImportError,
+    as_text,
+    error_at,
+    parse_day,
+    read_table,
+)
 from mediation_flow.workflow.fields import parse_money_fen
 from mediation_flow.workflow.registry import REGISTRY, WorkflowRegistry
 
-MAX_ROWS = 200_000
-MAX_BYTES = 64 * 1024 * 1024
+__all__ = ["MAX_BYTES", "MAX_ROWS", "ImportResult", "LedgerImportError", "import_ledger", "plan_row", "read_table"]
 CHUNK = 2000  # cases written per executemany (bounds the memory a large file needs)
-_DATE = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
 INTAKE_COLUMNS = {
     "title": "案件名称",
     "category": "纠纷类型",
@@ -53,12 +58,6 @@ INTAKE_COLUMNS = {
 }
 
 
-class LedgerImportError(InvalidData):
-    """``errors``: ``{"row", "column", "message"}`` for every problem found; nothing was written."""
-
-    code = "ledger_invalid"
-
-
 @dataclass
 class PlannedCase:
     row: int
@@ -74,89 +73,6 @@ class ImportResult:
     @property
     def count(self) -> int:
         return len(self.case_ids)
-
-
-def read_table(filename: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
-    """(row number as the user sees it, {header: value}) for every non-empty row after the header."""
-    if len(content) > MAX_BYTES:
-        raise LedgerImportError([_err(0, "", f"文件过大（上限{MAX_BYTES // 1024 // 1024}MB）")])
-    name = filename.lower()
-    if name.endswith(".xlsx"):
-        rows = _xlsx_rows(content)
-    elif name.endswith(".csv"):
-        rows = _csv_rows(content)
-    else:
-        raise LedgerImportError([_err(0, "", "只支持 .xlsx 或 .csv 文件")])
-    if not rows:
-        raise LedgerImportError([_err(1, "", "文件为空")])
-    header = [str(h).strip() if h is not None else "" for h in rows[0]]
-    missing = [c.header for c in COLUMNS if c.required and c.header not in header]
-    unknown = [h for h in header if h and h not in {c.header for c in COLUMNS}]
-    errors = [_err(1, h, "缺少必填列") for h in missing] + [_err(1, h, "未知的列") for h in unknown]
-    if errors:
-        raise LedgerImportError(errors)
-    table = []
-    for number, values in enumerate(rows[1:], start=2):
-        record = {}
-        for h, v in zip(header, values, strict=False):  # text stripped; blank cells and columns left out
-            if type(v) is str:
-                v = v.strip()
-                if v and h:
-                    record[h] = v
-            elif v is not None and h:
-                record[h] = v
-        if record:
-            table.append((number, record))
-    if not table:
-        raise LedgerImportError([_err(2, "", "没有数据行")])
-    if len(table) > MAX_ROWS:
-        raise LedgerImportError([_err(0, "", f"一次最多导入{MAX_ROWS}行")])
-    return table
-
-
-def _xlsx_rows(content: bytes) -> list[list[Any]]:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a damaged file
-        raise LedgerImportError([_err(0, "", "无法读取该 Excel 文件（文件损坏或不是 .xlsx）")]) from None
-    ws = wb["台账"] if "台账" in wb.sheetnames else wb.worksheets[0]
-    return [list(r) for r in ws.iter_rows(values_only=True)]
-
-
-def _csv_rows(content: bytes) -> list[list[Any]]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise LedgerImportError([_err(0, "", "CSV 文件编码无法识别（请用 UTF-8 或 GBK）")])
-    return [list(r) for r in csv.reader(io.StringIO(text))]
-
-
-def _err(row: int, column: str, message: str) -> dict[str, Any]:
-    return {"row": row, "column": column, "field": column, "message": message}
-
-
-@lru_cache(maxsize=8192)  # a ledger repeats a few hundred days a year
-def parse_day(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    match = _DATE.match(str(value))
-    if not match:
-        raise ValueError("应为日期，如 2023-03-01")
-    return date(int(match[1]), int(match[2]), int(match[3]))
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def _lookup(value: str, items: dict[str, str]) -> str | None:
@@ -181,13 +97,13 @@ class _Row:
         self.number, self.record, self.errors = number, record, []
 
     def error(self, column: str, message: str) -> None:
-        self.errors.append(_err(self.number, column, message))
+        self.errors.append(error_at(self.number, column, message))
 
     def text(self, column: str) -> str:
         value = self.record.get(column)
         if value is None:
             return ""
-        return value if type(value) is str else _text(value)  # read_table strips text
+        return value if type(value) is str else as_text(value)  # read_table strips text
 
     def day(self, column: str, today: date) -> date | None:
         if column not in self.record:
@@ -381,7 +297,7 @@ def import_ledger(
         snap = ledger_bulk.load_snapshot(conn, actor, registry, now)
         counts = Counter(_number_key(snap, record) for _, record in table)
         counts.pop(None, None)
-        seqs = ledger_bulk.reserve_numbers(conn, counts)  # type: ignore[arg-type]
+        seqs = ledger_write.reserve_numbers(conn, counts)  # type: ignore[arg-type]
         batch: list[ledger_bulk.Draft] = []
         for number, record in table:
             row = _Row(number, record)
@@ -393,7 +309,7 @@ def import_ledger(
                 draft = ledger_bulk.draft_case(snap, plan.intake, plan.registered, plan.steps)
             except DomainError as exc:
                 details = exc.details.get("errors") or [{"message": exc.message}]
-                errors += [_err(plan.row, _column(d.get("field")), str(d.get("message"))) for d in details]
+                errors += [error_at(plan.row, _column(d.get("field")), str(d.get("message"))) for d in details]
                 continue
             if errors:
                 continue  # the file will not be imported: only look for more errors
@@ -402,11 +318,11 @@ def import_ledger(
             draft.case.update(seq=seq, number=intake.case_number(key[1], draft.township, seq))
             batch.append(draft)
             if len(batch) >= CHUNK:
-                ids += ledger_bulk.write(conn, batch)
+                ids += ledger_write.write(conn, batch)
                 batch = []
         if errors:  # raising inside the transaction rolls back every row already written
             raise LedgerImportError(errors, message=f"台账有{len(errors)}处错误，未导入任何数据")
-        ids += ledger_bulk.write(conn, batch)
+        ids += ledger_write.write(conn, batch)
     return ImportResult(ids)
 
 
@@ -426,7 +342,7 @@ def _no_gc_pauses() -> Iterator[None]:
 
 def _number_key(snap: ledger_bulk.Snapshot, record: dict[str, Any]) -> tuple[int, int] | None:
     """(township id, year) whose counter numbers this row, as far as the raw row tells (None if it cannot)."""
-    township = snap.township_of(_text(record.get("所属辖区代码", "")))
+    township = snap.township_of(as_text(record.get("所属辖区代码", "")))
     try:
         return (township.id, parse_day(record["登记日期"]).year) if township else None
     except (KeyError, ValueError):
