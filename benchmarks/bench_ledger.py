@@ -11,6 +11,7 @@ import io
 import os
 import random
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -141,42 +142,54 @@ def copy_rows(source: Engine, target: Engine) -> Callable[[], int]:
 
 
 def measure(url_for: Callable[[str], str], backend: str, n: int, rounds: int, sync: str | None) -> list[str]:
-    """Import ``n`` rows into a fresh database ``rounds`` times; copy the last import's rows raw."""
-    rates, raw_rates = [], []
+    """Import ``n`` rows into a fresh database, then copy its rows raw into another, ``rounds`` times."""
+    rates, cpu_rates, raw_rates, ratios, loads = [], [], [], [], []
+    content = b""
     for index in range(rounds):
         engine, town = prepared_database(url_for(f"ledger_{index}"), synchronous=sync)
-        content = town_ledger(engine, town, n)
+        content = content or town_ledger(engine, town, n)  # the same file each round (same town, same codes)
         actor = town["supervisor"]
-        rates.append(
-            n / timed(lambda e=engine, a=actor, c=content: import_ledger(e, actor=a, filename="台账.csv", content=c))
-        )
+        cpu = time.process_time()
+        seconds = timed(lambda e=engine, a=actor, c=content: import_ledger(e, actor=a, filename="台账.csv", content=c))
+        cpu = time.process_time() - cpu
         target, _ = prepared_database(url_for(f"raw_{index}"), synchronous=sync)
-        writer = copy_rows(engine, target)
-        raw_rates.append(n / timed(writer))
+        raw_seconds = timed(copy_rows(engine, target))
+        rates.append(n / seconds)
+        cpu_rates.append(n / cpu)
+        raw_rates.append(n / raw_seconds)
+        ratios.append(seconds / raw_seconds)
+        loads.append(os.getloadavg()[0])
         engine.dispose()
         target.dispose()
-    rate, raw = median(rates), median(raw_rates)
-    load = f"{os.getloadavg()[0]:.1f}"
-    return [backend, f"{n:,}", fmt_rate(rate), fmt_rate(raw), f"{raw / rate:.1f}×", _range(rates), load]
+    return [backend, f"{n:,}", fmt_rate(median(rates)), fmt_rate(median(cpu_rates)), fmt_rate(median(raw_rates)),
+            f"{median(ratios):.1f}×", _range(rates), f"{min(loads):.1f}–{max(loads):.1f}"]  # fmt: skip
 
 
 def run(quick: bool = False) -> list[Table]:
-    rounds, n = (1, 20) if quick else (3, 100_000)
+    rounds, pg_rounds, n = (1, 1, 20) if quick else (3, 1, 100_000)
     table = Table(
-        title=f"Ledger import (台账, CSV; median of {rounds} rounds)",
-        headers=["database", "rows", "import rows/s", "raw executemany rows/s", "raw / import", "range (rows/s)",
-                 "load avg"],
+        title=f"Ledger import (台账, CSV, {n:,} rows; median of {rounds} rounds on SQLite, {pg_rounds} on PostgreSQL)",
+        headers=["database", "rows", "import rows/s", "import rows per CPU-s", "raw executemany rows/s",
+                 "import time ÷ raw", "range (rows/s)", "load avg"],
     )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="mf-bench-ledger-") as workdir:
         table.rows.append(measure(lambda name: f"sqlite:///{workdir}/{name}.db", "SQLite FULL", n, rounds, "FULL"))
         with pg_cluster() as cluster:
             if cluster is not None:
-                table.rows.append(measure(cluster.create_database, "PostgreSQL", n, rounds, None))
-    table.notes.append(
-        "Target ≥ 5,000 rows/s. A row is one case with its parties and back-dated history (~8 events, checked "
-        "against the workflow: transitions, roles, fields, guards, effects, clocks); raw = the same case, party "
-        "and event rows written by one executemany per table in one transaction (no parsing or validation)."
-    )
+                table.rows.append(measure(cluster.create_database, "PostgreSQL", n, pg_rounds, None))
+    sqlite_rate = float(table.rows[0][2].replace(",", ""))
+    verdict = "met" if sqlite_rate >= 5000 else f"MISSED by {5000 / sqlite_rate:.1f}×"
+    if quick:
+        verdict = "not judged (smoke size, figures meaningless)"
+    table.notes += [
+        f"Target ≥ 5,000 rows/s (SQLite FULL): {verdict}. A row is one case with its two parties and its "
+        "back-dated history (~7 events), every step checked against the workflow (transition, role, fields, "
+        "guards, effects, clocks); all rows in one transaction.",
+        "raw = the same case, party and event rows (read back from the imported database) written by one "
+        "executemany per table in one transaction, same driver and durability: no parsing, no validation — the "
+        "physical limit. Rows per CPU-s counts this process's CPU time only (immune to other load; leaves out "
+        "fsync waits and, on PostgreSQL, the server's work).",
+    ]
     return [table]
 
 
