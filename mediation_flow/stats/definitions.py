@@ -47,7 +47,7 @@ def definitions_markdown() -> str:
         "",
         "Generated from `mediation_flow/stats/definitions.yaml`; edit the YAML, not this file, and regenerate",
         "with `python -m mediation_flow.stats.definitions > docs/statistics.md` (a test checks they match).",
-        "Every figure is computed by SQL aggregation over `case_event`",
+        "Every figure is counted from the events of `case_event` (conditions evaluated in SQL, one pass)",
         "joined to `dispute_case`; each can be drilled down to the list of cases behind it.",
         "",
         "## 通用规则",

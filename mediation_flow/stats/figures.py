@@ -1,9 +1,11 @@
-"""The report's figures, computed by SQL aggregation over ``case_event`` joined to ``dispute_case``.
+"""The report's figures, counted from the events of ``case_event`` joined to ``dispute_case``.
 
 Every figure is a condition on an event (its trigger, data and the case it belongs to) counted over the
-events effective in the period and recorded by ``as_of`` (see ``definitions.yaml``). The same condition
-objects serve the counts and the drill-down (:mod:`mediation_flow.stats.drilldown`), so a number and
-its list of cases cannot disagree. Nothing here loads cases into Python.
+events effective in the period and recorded by ``as_of`` (see ``definitions.yaml``). A figure's rule is
+(triggers, further condition); the drill-down (:mod:`mediation_flow.stats.drilldown`) lists the cases by the
+conditions built from these rules, and the report counts them in one pass over the period's events
+(:mod:`mediation_flow.stats.onepass`) evaluating the same rules in SQL, so a number and its list of cases
+cannot disagree. Python receives one narrow row per event of the period and keeps sets of case ids.
 """
 
 from __future__ import annotations

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Column, Connection, Integer, MetaData, Table, and_, select
+from sqlalchemy import Connection, and_
 
 from mediation_flow import clock
 from mediation_flow.errors import InvalidData
@@ -27,7 +25,6 @@ class Scope:
     as_of: datetime
     township_name: str = ""
     dialect: str = "sqlite"
-    cases_table: Table | None = None  # set inside ``materialised``: the cases with events in the period
 
     @property
     def start_utc(self) -> datetime:
@@ -52,8 +49,6 @@ class Scope:
 
     def in_scope(self, events: Any = EVENTS, cases: Any = CASES) -> Any:
         """An event effective in the period (and recorded by as_of) of a case in the subtree."""
-        if self.cases_table is not None:
-            return and_(self.in_period(events), cases.c.id.in_(select(self.cases_table.c.case_id)))
         return and_(self.in_period(events), self.in_subtree(cases))
 
     def in_period(self, events: Any = EVENTS) -> Any:
@@ -87,27 +82,3 @@ def year_scope(conn: Connection, *, code: str, year: int, as_of: datetime | None
         township_name=township.name if township else place.name,
         dialect=conn.dialect.name,
     )
-
-
-SCOPE_CASES = Table(
-    "report_scope_cases", MetaData(), Column("case_id", Integer, primary_key=True), prefixes=["TEMPORARY"]
-)
-
-
-@contextmanager
-def materialised(conn: Connection, scope: Scope) -> Iterator[Scope]:
-    """The scope with its cases (those with an event in the period, in the subtree) in a temporary table.
-
-    One pass over the subtree's events finds them; every figure query then starts from these few cases
-    instead of walking the subtree's whole history again (a township's five years, for one year's report).
-    """
-    SCOPE_CASES.create(conn, checkfirst=True)
-    try:
-        conn.execute(SCOPE_CASES.delete())
-        found = select(EVENTS.c.case_id).distinct().select_from(EVENTS.join(CASES, CASES.c.id == EVENTS.c.case_id))
-        conn.execute(SCOPE_CASES.insert().from_select(["case_id"], found.where(scope.in_scope())))
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("ANALYZE report_scope_cases")
-        yield replace(scope, cases_table=SCOPE_CASES)
-    finally:
-        SCOPE_CASES.drop(conn, checkfirst=True)
