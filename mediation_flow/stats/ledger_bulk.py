@@ -101,7 +101,7 @@ class Snapshot:
     _moves: dict[tuple[str, str], Move] = field(default_factory=dict)
     _cleaned: dict[Any, dict[str, Any]] = field(default_factory=dict)
     _in_scope: dict[tuple[int, str], bool] = field(default_factory=dict)
-    _folds: dict[Any, tuple[dict[str, Any], dict[str, Any], date | None]] = field(default_factory=dict)
+    _folds: dict[Any, tuple[dict[str, Any], Any, dict[str, Any], date | None]] = field(default_factory=dict)
     _shared: dict[Any, dict[str, Any]] = field(default_factory=dict)
 
     def township_of(self, code: str | None) -> Place | None:
@@ -173,18 +173,19 @@ class Snapshot:
         day mostly take the same first steps on the same days, so an answer is remembered by the clocks
         object it started from (shared by those cases) and whatever else it depends on."""
         spec = self.workflow.spec
-        key: Any = (id(clocks), trigger, dest, on, memo_key(attributes))
+        key: Any = (id(clocks), id(attributes), trigger, dest, on)
         if trigger in self.extend_triggers:  # the only triggers whose data the clocks read
             key = (*key, memo_key(data))
-        known = self._folds.get(key) if None not in key else None
-        if known is not None and known[0] is clocks:  # held in the entry: its id cannot have been reused
-            return known[1], known[2]
+        known = self._folds.get(key) if key[-1] is not None else None
+        # The entry holds the objects whose ids key it: those ids cannot have been reused meanwhile.
+        if known is not None and known[0] is clocks and known[1] is attributes:
+            return known[2], known[3]
         folded = advance_clocks(spec, clocks, trigger=trigger, to_state=dest, on=on, data=data, attributes=attributes)
         due = earliest_due(folded)
-        if None not in key:
+        if key[-1] is not None:
             if len(self._folds) >= FOLDS_KEPT:
                 self._folds.clear()
-            self._folds[key] = (clocks, folded, due)
+            self._folds[key] = (clocks, attributes, folded, due)
         return folded, due
 
 
@@ -236,11 +237,11 @@ def draft_case(
         township=township, moment=registered, now=snap.now,
     )  # fmt: skip
     assert township is not None  # new_case_rows refuses a place outside any township
-    # The first clocks as one shared object per registration day (and attributes), so that ``fold``
-    # recognises the cases that start alike.
+    # Equal attributes and first clocks as one shared object each (the first clocks: per registration day),
+    # so that ``fold`` recognises the cases that start alike; equal event data shared, so its JSON is made once.
+    case["attributes"], first["data"] = snap.share(case["attributes"]), snap.share(first["data"])
     case["clocks"] = snap.fold(EMPTY, CREATION_TRIGGER, case["state"], clock.local_date(registered), {},
                                case["attributes"])[0]  # fmt: skip
-    case["attributes"], first["data"] = snap.share(case["attributes"]), snap.share(first["data"])
     draft = Draft(case, parties, [first], township, first["effective_at"])
     for trigger, values, moment, note in steps:
         _fire(snap, draft, trigger, values, moment, note)
