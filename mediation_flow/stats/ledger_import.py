@@ -295,9 +295,8 @@ def import_ledger(
     ids: list[int] = []
     with write_transaction(engine) as conn, _no_gc_pauses():
         snap = ledger_bulk.load_snapshot(conn, actor, registry, now)
-        counts = Counter(_number_key(snap, record) for _, record in table)
-        counts.pop(None, None)
-        seqs = ledger_write.reserve_numbers(conn, counts)  # type: ignore[arg-type]
+        keys = (_number_key(snap, record) for _, record in table)
+        seqs = ledger_write.reserve_numbers(conn, Counter(key for key in keys if key is not None))
         batch: list[ledger_bulk.Draft] = []
         for number, record in table:
             row = _Row(number, record)
@@ -322,14 +321,15 @@ def import_ledger(
                 batch = []
         if errors:  # raising inside the transaction rolls back every row already written
             raise LedgerImportError(errors, message=f"台账有{len(errors)}处错误，未导入任何数据")
-        ids += ledger_write.write(conn, batch)
+        if batch:
+            ids += ledger_write.write(conn, batch)
     return ImportResult(ids)
 
 
 @contextmanager
 def _no_gc_pauses() -> Iterator[None]:
     """The cyclic garbage collector paused while a large file is checked and written: its full passes
-    walk every row held (a fifth of the time at 100,000 rows, measured); what it would find (nothing
+    walk every row held (~15% of the CPU time at 30,000 rows, measured); what it would find (nothing
     here builds cycles) is collected when it resumes."""
     enabled = gc.isenabled()
     gc.disable()

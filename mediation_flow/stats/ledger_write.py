@@ -71,7 +71,6 @@ class BulkInsert:
                 cursor.close()
 
 
-_MISSING: Any = object()
 _INSERT_CASE = BulkInsert(intake.CASES, ("id", *intake.CASE_COLUMNS))
 _INSERT_PARTY = BulkInsert(intake.PARTIES, ("case_id", *intake.PartyIn.model_fields))
 _INSERT_EVENT = BulkInsert(intake.EVENTS, intake.EVENT_COLUMNS)
