@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from mediation_flow import clock
@@ -101,7 +102,7 @@ def _parse_moment(raw: Any) -> datetime | None:
 
 
 @router.get("", response_model=CasePage, responses=ERRORS)
-def search_cases(
+async def search_cases(
     engine: EngineDep,
     actor: ApiActor,
     state: Annotated[list[str] | None, Query(max_length=20)] = None,
@@ -125,6 +126,10 @@ def search_cases(
         level=level,
         overdue=overdue,
     )
+    return await run_in_threadpool(_search, engine, actor, filters, page, page_size)
+
+
+def _search(engine: Any, actor: Actor, filters: CaseFilters, page: int, page_size: int) -> dict[str, Any]:
     with engine.connect() as conn:
         items, total = list_cases(
             conn, actor, filters, today=clock.local_date(clock.utcnow()), page=page, page_size=page_size
@@ -132,13 +137,19 @@ def search_cases(
     return {"items": items, "total": total, "page": page, "page_size": page_size}
 
 
+# The hot read and write routes are ``async`` and run their database work in ONE thread-pool call: a plain
+# ``def`` route also sends its response validation to the pool, one more hop (and GIL hand-over) per request.
 @router.get("/{case_id}", response_model=CaseDetail, responses=ERRORS)
-def read_case(engine: EngineDep, actor: ApiActor, case_id: CaseId) -> dict[str, Any]:
-    return case_detail(engine, actor, case_id)
+async def read_case(engine: EngineDep, actor: ApiActor, case_id: CaseId) -> dict[str, Any]:
+    return await run_in_threadpool(case_detail, engine, actor, case_id)
 
 
 @router.post("/{case_id}/transitions", response_model=CaseDetail, responses=ERRORS)
-def fire_transition(engine: EngineDep, actor: ApiActor, case_id: CaseId, body: TransitionIn) -> dict[str, Any]:
+async def fire_transition(engine: EngineDep, actor: ApiActor, case_id: CaseId, body: TransitionIn) -> dict[str, Any]:
+    return await run_in_threadpool(_fire, engine, actor, case_id, body)
+
+
+def _fire(engine: Any, actor: Actor, case_id: int, body: TransitionIn) -> dict[str, Any]:
     apply_trigger(
         engine,
         case_id=case_id,

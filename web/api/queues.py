@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from mediation_flow import clock
@@ -83,7 +84,7 @@ class QueueQuery:
     page_size: int
 
 
-def queue_query(
+async def queue_query(  # no I/O: no thread-pool hop (see web.deps.get_db)
     village: Village = None,
     mediator: Mediator = None,
     level: LevelQ = None,
@@ -117,13 +118,13 @@ def _queue(engine: Any, actor: Actor, kind: QueueKind, params: QueueQuery) -> di
 
 
 @router.get("/overdue", response_model=QueuePageOut, responses=ERRORS)
-def overdue_queue(engine: EngineDep, actor: ApiActor, params: QueueQueryDep) -> dict[str, Any]:
+async def overdue_queue(engine: EngineDep, actor: ApiActor, params: QueueQueryDep) -> dict[str, Any]:
     """超期: cases whose earliest running deadline is before today. Red first, then the latest first."""
-    return _queue(engine, actor, "overdue", params)
+    return await run_in_threadpool(_queue, engine, actor, "overdue", params)  # one pool hop (web.api.cases)
 
 
 @router.get("/due-soon", response_model=QueuePageOut, responses=ERRORS)
-def due_soon_queue(engine: EngineDep, actor: ApiActor, params: QueueQueryDep) -> dict[str, Any]:
+async def due_soon_queue(engine: EngineDep, actor: ApiActor, params: QueueQueryDep) -> dict[str, Any]:
     """临期: the earliest running deadline falls within the next N working days
     (``MEDIATION_FLOW_DUE_SOON_WORKING_DAYS``, default 2). Red first, then the nearest first."""
-    return _queue(engine, actor, "due_soon", params)
+    return await run_in_threadpool(_queue, engine, actor, "due_soon", params)
