@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, text
@@ -47,8 +48,9 @@ class BulkInsert:
             (i, p, {}) for i, p in enumerate(processors) if p is not None
         ]
         args = []
+        pick = itemgetter(*columns)
         for row in rows:
-            values = [row[c] for c in columns]
+            values = list(pick(row))
             for index, process, memo in converters:
                 raw = values[index]
                 kind = type(raw)
@@ -99,9 +101,11 @@ def write(conn: Any, drafts: list[Draft]) -> list[int]:
     parties, events = [], []
     for case_id, draft in zip(ids, drafts, strict=True):
         draft.case["id"] = case_id
-        parties += [{**p, "case_id": case_id} for p in draft.parties]
-        for event in draft.events:
-            event["case_id"] = case_id
+        for row in draft.parties:
+            row["case_id"] = case_id
+        for row in draft.events:
+            row["case_id"] = case_id
+        parties += draft.parties
         events += draft.events
     _INSERT_CASE.run(conn, [d.case for d in drafts])
     _INSERT_PARTY.run(conn, parties)
