@@ -318,8 +318,16 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
     the conversions (dated by the date they state, not by the event) and the labels."""
     s = settings()
     dialect = conn.dialect.name
-    if dialect == "postgresql":  # JIT compiling the one statement (its subplans make it look costly) takes seconds
+    if dialect == "postgresql":
+        # JIT compiling the one statement (its subplans make it look costly) takes seconds; its rows stream
+        # through a cursor, which PostgreSQL would plan for the first 10% (a sequential scan of every case);
+        # at the default random_page_cost (disks of 1990s) it would scan every event of the period rather than
+        # look up the subtree's cases' events by index; and a generic plan (psycopg prepares a statement run
+        # five times) would not know the subtree's width. The settings last until the transaction ends.
         conn.exec_driver_sql("SET LOCAL jit = off")
+        conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
+        conn.exec_driver_sql("SET LOCAL random_page_cost = 1.1")
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
     reference = load_reference(conn)
     keys = group_keys(scope, dialect)
     one_pass = onepass.event_rows(

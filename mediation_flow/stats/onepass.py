@@ -25,7 +25,7 @@ from sqlalchemy import Connection, case, literal, null, select
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.scope import EVENTS
 
-YIELD_PER = 5_000
+YIELD_PER = 2_000
 
 
 @dataclass
