@@ -189,7 +189,9 @@ class Snapshot:
         return folded, due
 
 
-def load_snapshot(conn: Any, actor: Actor, registry: WorkflowRegistry, now: datetime) -> Snapshot:
+def load_snapshot(
+    conn: Any, actor: Actor, registry: WorkflowRegistry, now: datetime, workflow_name: str = "people_mediation"
+) -> Snapshot:
     places = [Place(*row) for row in conn.execute(_PLACES)]
     by_id = {p.id: p for p in places}
     townships: dict[int, Place | None] = {}
@@ -197,7 +199,7 @@ def load_snapshot(conn: Any, actor: Actor, registry: WorkflowRegistry, now: date
         ancestors = [by_id.get(int(part)) for part in place.path.strip("/").split("/") if part]
         townships[place.id] = next((p for p in ancestors if p is not None and p.level == "township"), None)
     users = list(conn.execute(_USERS))
-    workflow = registry.current(conn, "people_mediation")
+    workflow = registry.current(conn, workflow_name)
     return Snapshot(
         actor=actor,
         workflow=workflow,
