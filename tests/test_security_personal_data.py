@@ -100,3 +100,25 @@ def test_only_supervisors_read_the_access_log(world):
         assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "case_not_found"
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(AccessLog.__table__)).scalar() == 1
+
+
+
+def test_transition_answer_masks_parties_and_logs_nothing(world):
+    """Data minimisation: the POST answer never carries full identity (the client has it); GET still does, logged."""
+    app, engine, case_id = world
+    with TestClient(app) as client:
+        mediator = api_headers(client, "mediator")
+        moved = client.post(
+            f"/api/v1/cases/{case_id}/transitions",
+            json={"trigger": "accept", "expected_version": 1, "data": {"rights_notified": True}},
+            headers=mediator,
+        )
+        assert moved.status_code == 200, moved.text
+        assert (moved.json()["state"], moved.json()["version"]) == ("accepted", 2)
+        party = moved.json()["parties"][0]
+        assert (party["id_number"], party["phone"]) == (MASKED_ID, MASKED_PHONE)
+        assert FULL_ID not in moved.text and FULL_PHONE not in moved.text
+        assert log_rows(engine) == []
+        party = client.get(f"/api/v1/cases/{case_id}", headers=mediator).json()["parties"][0]
+        assert (party["id_number"], party["phone"]) == (FULL_ID, FULL_PHONE)
+    assert [r[2] for r in log_rows(engine)] == ["api：身份证号1个，电话1个"]

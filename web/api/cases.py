@@ -27,7 +27,8 @@ router = APIRouter(prefix="/cases", tags=["cases"])
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorResponse} for status in (401, 403, 404, 409, 422)}
 
 
-def case_detail(engine: Any, actor: Actor, case_id: int) -> dict[str, Any]:
+def case_detail(engine: Any, actor: Actor, case_id: int, *, identity: bool = True) -> dict[str, Any]:
+    """The case as ``actor`` may see it. ``identity=False``: parties masked for everyone (no access-log row)."""
     today = clock.local_date(clock.utcnow())
     with engine.connect() as conn:
         row = get_case_row(conn, actor, case_id)
@@ -35,7 +36,7 @@ def case_detail(engine: Any, actor: Actor, case_id: int) -> dict[str, Any]:
         parties = case_parties(conn, case_id)
         events = case_events(conn, case_id)
         reference = load_reference(conn)
-    full = may_see_full_identity(actor)
+    full = identity and may_see_full_identity(actor)
     for party in parties:
         if not full:
             party["id_number"] = mask_id_number(party["id_number"]) or None
@@ -144,7 +145,17 @@ async def read_case(engine: EngineDep, actor: ApiActor, case_id: CaseId) -> dict
     return await run_in_threadpool(case_detail, engine, actor, case_id)
 
 
-@router.post("/{case_id}/transitions", response_model=CaseDetail, responses=ERRORS)
+@router.post(
+    "/{case_id}/transitions",
+    response_model=CaseDetail,
+    responses=ERRORS,
+    description=(
+        "Fire a trigger on the case (``expected_version`` guards against a concurrent change). The answer is the "
+        "case after the transition with its parties' ID numbers and phones **masked** for every role: the client "
+        "already has them, and full identity is shown (and written to the access log) only by "
+        "``GET /api/v1/cases/{case_id}``."
+    ),
+)
 async def fire_transition(engine: EngineDep, actor: ApiActor, case_id: CaseId, body: TransitionIn) -> dict[str, Any]:
     return await run_in_threadpool(_fire, engine, actor, case_id, body)
 
@@ -160,4 +171,4 @@ def _fire(engine: Any, actor: Actor, case_id: int, body: TransitionIn) -> dict[s
         data=body.data,
         effective_at=body.effective_at,
     )
-    return case_detail(engine, actor, case_id)
+    return case_detail(engine, actor, case_id, identity=False)  # data minimisation: no full identity, no log
