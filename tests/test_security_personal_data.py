@@ -102,7 +102,6 @@ def test_only_supervisors_read_the_access_log(world):
         assert conn.execute(select(func.count()).select_from(AccessLog.__table__)).scalar() == 1
 
 
-
 def test_transition_answer_masks_parties_and_logs_nothing(world):
     """Data minimisation: the POST answer never carries full identity (the client has it); GET still does, logged."""
     app, engine, case_id = world
