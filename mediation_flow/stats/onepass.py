@@ -1,9 +1,9 @@
 """Every event-based figure of the report from ONE pass over the period's events in the subtree.
 
 One SQL statement reads the events effective in the period (and recorded by ``as_of``) of the subtree's
-cases, and returns per event only what the figures need: a bit mask of the figure conditions it meets
-(the very condition objects of :func:`~mediation_flow.stats.figures.event_conditions`, which the drill-down
-uses too), the grouping keys of the breakdowns it counts in (the expressions of ``grouped_conditions``),
+cases, and returns per event only what the figures need: a bit mask of the figure rules it meets (the rules
+of :func:`~mediation_flow.stats.figures.figure_rules`, from which the drill-down's conditions are built too),
+the grouping keys of the breakdowns it counts in (the expressions of ``group_keys``),
 and a few per-event values (agreement amount, visit result, days to close, level at agreement, …). Python
 folds the rows as they stream in: sets of case ids per figure and per group, so memory grows with the
 township-year's cases, never with the database.
@@ -26,6 +26,7 @@ from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.scope import EVENTS
 
 YIELD_PER = 2_000
+NO_VALUE = 4  # the statement's always-NULL column
 
 
 @dataclass
@@ -84,7 +85,7 @@ def event_rows(
         mask_by_trigger[trigger] = functools.reduce(operator.add, terms)
     trigger = EVENTS.c.trigger
     columns = [EVENTS.c.case_id, EVENTS.c.seq, trigger, case(mask_by_trigger, value=trigger, else_=literal(0))]
-    columns.append(null().label("no_value"))
+    columns.append(null().label("no_value"))  # column NO_VALUE: what a trigger's reader returns for others' extras
     slots: dict[str, dict[str, int]] = {t: {} for t in triggers}  # trigger → extra → column index
     shared: list[dict[str, Any]] = []  # text column k → {trigger: expression}
     for name, (gate, expr) in extras.items():
@@ -107,7 +108,7 @@ def event_rows(
     for t in triggers:
         indexes = []
         for name in extras:
-            index = slots[t].get(name, 4)
+            index = slots[t].get(name, NO_VALUE)
             indexes.append(first_shared - 1 - index if index < 0 else index)
         readers[t] = operator.itemgetter(*indexes)
     return Pass(select(*columns).select_from(source).where(where), list(extras), readers)
