@@ -1,10 +1,12 @@
 """The demo township, modelled on the seed report (青龙镇: 8 villages incl. 龙井村, the 清风茶室 venue),
-with one user per role and ~150 cases over 2023–2025 in every state and source, entered through the
-engine with back-dated effective times so their histories are real."""
+with one user per role and ~150 cases over 2023–2025 in every state and source, entered with back-dated
+effective times through the engine's rules (the ledger import's bulk path) so their histories are real."""
 
 from __future__ import annotations
 
 import random
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,12 +16,13 @@ from sqlalchemy import Engine
 from mediation_flow.accounts import actor_for, add_user
 from mediation_flow.clock import utcnow
 from mediation_flow.db import write_transaction
-from mediation_flow.engine import apply_trigger
-from mediation_flow.intake import register_case
+from mediation_flow.intake import case_number, parse_intake
 from mediation_flow.jurisdictions import Place, add_jurisdiction
 from mediation_flow.personal_data import make_id_number
 from mediation_flow.policy import Actor
+from mediation_flow.stats import ledger_bulk, ledger_write
 from mediation_flow.vocabulary import Role
+from mediation_flow.workflow.registry import REGISTRY
 
 VILLAGES = ["龙井村", "青龙村", "石桥村", "桂花村", "双河村", "新华村", "红岩村", "白果村"]
 DEMO_PASSWORDS = {
@@ -135,6 +138,7 @@ REPORT_BACK = {
 }
 CURRENT_SHARE = 0.15
 CURRENT_WINDOW = timedelta(days=40)
+CHUNK = 5_000  # cases per transaction
 
 
 def _name(rng: random.Random) -> str:
@@ -214,16 +218,47 @@ def _base_steps(target: str) -> list[tuple[str, dict[str, Any]]]:
     return paths[target]
 
 
-def load_demo(engine: Engine, *, seed: int = 2023, cases: int = 150, now: datetime | None = None) -> dict[str, str]:
-    """Create the demo township, users and cases. Returns ``{username: password}``."""
+@dataclass(frozen=True)
+class DemoPlan:
+    """One demo case: what a grid worker would report and the back-dated history it went through."""
+
+    workflow: str
+    intake: dict[str, Any]
+    registered: datetime
+    steps: list[tuple[str, dict[str, Any], datetime, str]]  # trigger, data, effective time, note
+
+
+def load_demo(
+    engine: Engine, *, seed: int = 2023, cases: int = 150, now: datetime | None = None, chunk: int = CHUNK
+) -> dict[str, str]:
+    """Create the demo township, users and cases. Returns ``{username: password}``.
+
+    The cases go through the bulk path of the ledger import (``ledger_bulk``: the engine's rules applied in
+    memory, then one executemany per table), ``chunk`` cases per transaction, so a demo of a million cases
+    is a matter of minutes; tests/test_demo.py shows the rows are those the engine writes case by case."""
     rng = random.Random(seed)
     with write_transaction(engine) as conn:
         township = build_township(conn)
         ids = add_demo_users(conn)
         supervisor = actor_for(conn, ids["sifasuo"])
-        mediator_ids = [ids["tiaojie"], ids["tiaojie2"]]
     assert supervisor is not None
     now = now or utcnow()
+    batch: list[DemoPlan] = []
+    for plan in demo_plans(rng, township, [ids["tiaojie"], ids["tiaojie2"]], cases, now):
+        batch.append(plan)
+        if len(batch) >= chunk:
+            write_plans(engine, supervisor, batch, now)
+            batch = []
+    if batch:
+        write_plans(engine, supervisor, batch, now)
+    return {username: demo_password(username) for username in DEMO_PASSWORDS}
+
+
+def demo_plans(
+    rng: random.Random, township: DemoTownship, mediator_ids: list[int], cases: int, now: datetime
+) -> Iterator[DemoPlan]:
+    """``cases`` plans: settled history spread over 2023–2025, then open cases from the last 40 days (every
+    open state at least once, then by weight)."""
     start = datetime(2023, 1, 3, 1, 30, tzinfo=UTC)
     span = (datetime(2025, 12, 20, tzinfo=UTC) - start).total_seconds()
     sources = ["initiative", "application", "police", "court", "petition", "department"]
@@ -235,15 +270,13 @@ def load_demo(engine: Engine, *, seed: int = 2023, cases: int = 150, now: dateti
         if index < cases - current_count:
             registered = start + timedelta(seconds=span * index / cases + rng.randint(0, 36_000))
             target = "resolved" if index < 4 else rng.choice(history)
-        else:  # every open state appears at least once, then by weight
+        else:
             registered = now - CURRENT_WINDOW * rng.random()
             position = index - (cases - current_count)
             target = CURRENT_PATHS[position][0] if position < len(CURRENT_PATHS) else rng.choice(current)
-        _demo_case(
-            engine,
+        yield _demo_plan(
             rng,
             township,
-            supervisor,
             mediator_ids,
             registered,
             target,
@@ -251,14 +284,29 @@ def load_demo(engine: Engine, *, seed: int = 2023, cases: int = 150, now: dateti
             source="initiative" if target == "referred" else sources[index % len(sources)],
             category=rng.choice(categories),
         )
-    return {username: demo_password(username) for username in DEMO_PASSWORDS}
 
 
-def _demo_case(
-    engine: Engine,
+def write_plans(engine: Engine, actor: Actor, plans: list[DemoPlan], now: datetime) -> list[int]:
+    """Register and drive ``plans`` in one transaction through the bulk path; returns the new case ids."""
+    with write_transaction(engine) as conn:
+        snapshots: dict[str, ledger_bulk.Snapshot] = {}
+        drafts = []
+        for plan in plans:
+            snap = snapshots.get(plan.workflow)
+            if snap is None:
+                snap = snapshots[plan.workflow] = ledger_bulk.load_snapshot(conn, actor, REGISTRY, now, plan.workflow)
+            drafts.append(ledger_bulk.draft_case(snap, parse_intake(plan.intake), plan.registered, plan.steps))
+        seqs = ledger_write.reserve_numbers(conn, Counter((d.township.id, d.case["year"]) for d in drafts))
+        for draft in drafts:
+            key = (draft.township.id, draft.case["year"])
+            seq, seqs[key] = seqs[key], seqs[key] + 1
+            draft.case.update(seq=seq, number=case_number(key[1], draft.township, seq))
+        return ledger_write.write(conn, drafts)
+
+
+def _demo_plan(
     rng: random.Random,
     township: DemoTownship,
-    supervisor: Actor,
     mediator_ids: list[int],
     registered: datetime,
     target: str,
@@ -266,7 +314,7 @@ def _demo_case(
     now: datetime,
     source: str,
     category: str,
-) -> None:
+) -> DemoPlan:
     grid = rng.choice(township.grids)
     workflow, template = REFERRAL_WORKFLOWS.get(source, ("people_mediation", {}))
     if workflow != "people_mediation" and target == "referred":
@@ -274,52 +322,36 @@ def _demo_case(
     attributes = {k: v.format(year=registered.year, n=rng.randint(1, 400)) for k, v in template.items()}
     a, b = _name(rng), _name(rng)
     people = rng.choice([2, 2, 2, 3, 4, 6])
-    case_id = register_case(
-        engine,
-        actor=supervisor,
-        effective_at=registered,
-        now=max(registered, now),
-        intake={
-            "title": TITLES[category].format(a=a, b=b),
-            "category": category,
-            "source": source,
-            "summary": f"{a}与{b}因{TITLES[category].format(a='', b='')[1:-2]}事项发生争执，经网格员排查发现并上报。",
-            "people_involved": people,
-            "amount": rng.choice([None, 2000, 8000, 30000]),
-            "jurisdiction_code": grid.code,
-            "workflow": workflow,
-            "attributes": attributes,
-            "parties": [
-                {
-                    "role": "applicant",
-                    "name": a,
-                    "phone": f"13{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}",
-                    "id_number": make_id_number(
-                        "500101", datetime(1960 + rng.randint(0, 40), 3, 1).date(), rng.randint(1, 999)
-                    ),
-                },
-                {"role": "respondent", "name": b},
-            ],
-        },
-    )
+    intake = {
+        "title": TITLES[category].format(a=a, b=b),
+        "category": category,
+        "source": source,
+        "summary": f"{a}与{b}因{TITLES[category].format(a='', b='')[1:-2]}事项发生争执，经网格员排查发现并上报。",
+        "people_involved": people,
+        "amount": rng.choice([None, 2000, 8000, 30000]),
+        "jurisdiction_code": grid.code,
+        "workflow": workflow,
+        "attributes": attributes,
+        "parties": [
+            {
+                "role": "applicant",
+                "name": a,
+                "phone": f"13{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}",
+                "id_number": make_id_number(
+                    "500101", datetime(1960 + rng.randint(0, 40), 3, 1).date(), rng.randint(1, 999)
+                ),
+            },
+            {"role": "respondent", "name": b},
+        ],
+    }
     moment = registered
-    version = 1
     steps = _steps(target, workflow)
     if steps:
         steps = [("assign", {"mediator_id": rng.choice(mediator_ids)}), *steps]
     room = (now - registered) / (len(steps) + 1)
+    planned = []
     for trigger, template in steps:
         moment += min(timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 5)), room)
         day = moment.date().isoformat()
-        data = {k: (day if v == "" else v) for k, v in template.items()}
-        result = apply_trigger(
-            engine,
-            case_id=case_id,
-            actor=supervisor,
-            trigger=trigger,
-            expected_version=version,
-            data=data,
-            effective_at=moment,
-            now=max(moment, now),
-        )
-        version = result.version
+        planned.append((trigger, {k: (day if v == "" else v) for k, v in template.items()}, moment, ""))
+    return DemoPlan(workflow, intake, registered, planned)
