@@ -233,6 +233,8 @@ def draft_case(
         intake.check_intake_place(actor, place)
     else:
         raise InvalidData([{"field": "jurisdiction_code", "message": "请选择所属辖区"}])
+    if data.workflow != snap.workflow.name:  # a snapshot checks against one workflow: load one per workflow
+        raise InvalidData([{"field": "workflow", "message": "流程与导入批次不一致"}])
     township = snap.townships.get(place.id)
     case, parties, first = intake.new_case_rows(
         actor=actor, data=data, workflow=snap.workflow, reference=snap.reference, place=place,
