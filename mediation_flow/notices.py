@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from mediation_flow import clock
 from mediation_flow.models import Case, CaseEvent, NoticeSeen
@@ -64,7 +64,7 @@ def _mine(actor: Actor) -> Any:
     return scope_clause(actor)
 
 
-def _event_notices(conn: Connection, actor: Actor, now: datetime, limit: int) -> list[Notice]:
+def _event_where(actor: Actor, now: datetime) -> list[Any]:
     wanted = [t for t in EVENT_NOTICES if t != "assign" or actor.role == Role.MEDIATOR]
     where = [
         EVENTS.c.trigger.in_(wanted),
@@ -74,21 +74,35 @@ def _event_notices(conn: Connection, actor: Actor, now: datetime, limit: int) ->
     if actor.role == Role.MEDIATOR:
         where.append(CASES.c.mediator_id == actor.id)
     where.append(EVENTS.c.effective_at >= now - RECENT)
-    rows = conn.execute(
+    return where
+
+
+def _event_rows(conn: Connection, actor: Actor, now: datetime, limit: int) -> list[Any]:
+    """The newest ``limit`` event-notice rows, before the assign filter (the inbox and the count: one query)."""
+    return conn.execute(
         select(
             EVENTS.c.trigger,
+            EVENTS.c.data,
             EVENTS.c.effective_at,
             EVENTS.c.recorded_at,
-            EVENTS.c.data,
             CASES.c.id,
             CASES.c.number,
             CASES.c.title,
         )
         .select_from(EVENTS.join(CASES, CASES.c.id == EVENTS.c.case_id))
-        .where(*where)
+        .where(*_event_where(actor, now))
         .order_by(EVENTS.c.effective_at.desc())
         .limit(limit)
     ).all()
+
+
+def _for_actor(row: Any, actor: Actor) -> bool:
+    """An ``assign`` is news only to the mediator it names."""
+    return row.trigger != "assign" or (row.data or {}).get("mediator_id") == actor.id
+
+
+def _event_notices(conn: Connection, actor: Actor, now: datetime, limit: int) -> list[Notice]:
+    rows = _event_rows(conn, actor, now, limit)
     return [
         Notice(
             clock.ensure_aware(r.effective_at),
@@ -100,7 +114,7 @@ def _event_notices(conn: Connection, actor: Actor, now: datetime, limit: int) ->
             recorded=clock.ensure_aware(r.recorded_at),
         )
         for r in rows
-        if r.trigger != "assign" or (r.data or {}).get("mediator_id") == actor.id
+        if _for_actor(r, actor)
     ]
 
 
@@ -121,29 +135,41 @@ def _due_notices(
 ) -> list[Notice]:
     if actor.role not in (Role.MEDIATOR, Role.SUPERVISOR, Role.ADMIN):
         return []
-    horizon = calendar.add_working_days(today, due_soon_days + 1) - timedelta(days=1)
     rows = conn.execute(
-        select(CASES.c.id, CASES.c.number, CASES.c.title, CASES.c.due_date)
+        _due_query(actor, today, due_soon_days, calendar, limit, CASES.c.id, CASES.c.number, CASES.c.title)
+    ).all()
+    found: list[Notice] = []
+    moments: dict[date, datetime] = {}  # rows share due dates: each one's moment is worked out once
+    for r in rows:
+        if r.due_date not in moments:
+            moments[r.due_date] = _due_moment(r.due_date, today, due_soon_days, calendar)
+        at = moments[r.due_date]
+        if r.due_date < today:
+            kind, text = "overdue", f"已超期（{r.due_date.month}月{r.due_date.day}日到期）"
+        else:
+            kind, text = "due_soon", f"临期（{r.due_date.month}月{r.due_date.day}日到期）"
+        found.append(Notice(at, kind, text, r.id, r.number, r.title))
+    return found
+
+
+def _due_query(
+    actor: Actor, today: date, due_soon_days: int, calendar: WorkdayCalendar, limit: int, *columns: Any
+) -> Any:
+    """The ``limit`` open cases due latest within the 临期 horizon (``columns`` plus the due date)."""
+    horizon = calendar.add_working_days(today, due_soon_days + 1) - timedelta(days=1)
+    return (
+        select(*columns, CASES.c.due_date)
         .where(_mine(actor), CASES.c.state.notin_(REGISTRY.final_states()), CASES.c.due_date <= horizon)
         .order_by(CASES.c.due_date.desc())
         .limit(limit)
-    ).all()
-    found: list[Notice] = []
-    became: dict[date, date] = {}  # rows share due dates: each one's horizon is walked once
-    for r in rows:
-        if r.due_date < today:
-            at, kind, text = (
-                _local_start(r.due_date + timedelta(days=1)),
-                "overdue",
-                f"已超期（{r.due_date.month}月{r.due_date.day}日到期）",
-            )
-        else:
-            if r.due_date not in became:
-                became[r.due_date] = _became_due_soon(r.due_date, due_soon_days, calendar)
-            start = became[r.due_date]
-            at, kind, text = _local_start(start), "due_soon", f"临期（{r.due_date.month}月{r.due_date.day}日到期）"
-        found.append(Notice(at, kind, text, r.id, r.number, r.title))
-    return found
+    )
+
+
+def _due_moment(due: date, today: date, due_soon_days: int, calendar: WorkdayCalendar) -> datetime:
+    """When a case due on ``due`` became news: the day after it (超期), or the start of its 临期 horizon."""
+    if due < today:
+        return _local_start(due + timedelta(days=1))
+    return _local_start(_became_due_soon(due, due_soon_days, calendar))
 
 
 def notices(
@@ -168,6 +194,40 @@ def notices(
 
 
 def unread_count(
-    conn: Connection, actor: Actor, *, now: datetime, due_soon_days: int = 2, calendar: WorkdayCalendar | None = None
+    conn: Connection,
+    actor: Actor,
+    *,
+    now: datetime,
+    due_soon_days: int = 2,
+    calendar: WorkdayCalendar | None = None,
+    limit: int = MAX_NOTICES,
 ) -> int:
-    return sum(1 for n in notices(conn, actor, now=now, due_soon_days=due_soon_days, calendar=calendar) if n.unread)
+    """How many of ``notices(...)`` are unread, without building them (the header shows it on every page).
+
+    The same selection as ``notices``: the newest ``limit`` event notices (moment, recorded moment) and the
+    ``limit`` latest-due cases, counted per due date (cases due the same day share moment and read state),
+    merged newest first in the same stable order, of which the first ``limit`` count.
+    """
+    calendar = calendar or default_calendar()
+    today = clock.local_date(now)
+    last = seen_at(conn, actor.id) if actor.id is not None else None
+    # (moment, when it entered the system, how many): the inbox's sort key, its read key, its weight
+    found: list[tuple[datetime, datetime, int]] = []
+    for r in _event_rows(conn, actor, now, limit):
+        if _for_actor(r, actor):
+            found.append((clock.ensure_aware(r.effective_at), clock.ensure_aware(r.recorded_at), 1))
+    if actor.role in (Role.MEDIATOR, Role.SUPERVISOR, Role.ADMIN):
+        due = _due_query(actor, today, due_soon_days, calendar, limit).subquery()
+        for day, many in conn.execute(select(due.c.due_date, func.count()).group_by(due.c.due_date)):
+            at = _due_moment(day, today, due_soon_days, calendar)
+            found.append((at, at, many))
+    found.sort(key=lambda n: n[0], reverse=True)  # stable, like the inbox: events first among equal moments
+    left, unread = limit, 0
+    for _at, entered, many in found:
+        taken = min(many, left)
+        if last is None or entered > last:
+            unread += taken
+        left -= taken
+        if not left:
+            break
+    return unread
