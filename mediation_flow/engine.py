@@ -140,6 +140,14 @@ class _Subject:
         self.state = state
 
 
+def fire(workflow: CompiledWorkflow, state: str, trigger: str, ctx: RuleContext) -> str | None:
+    """Fire ``trigger`` from ``state`` on the workflow's shared Machine: the state it reaches, or None when
+    every candidate's guards failed (their reasons in ``ctx.failures``). The Machine's semantics decide
+    which transition fires; the engine and the bulk importer both ask it here."""
+    subject = _Subject(state)
+    return subject.state if workflow.machine.events[trigger].trigger(subject, ctx=ctx) else None
+
+
 def available_triggers(workflow: CompiledWorkflow, state: str, actor: Actor) -> list[TriggerOption]:
     """Triggers this user's role may fire from ``state`` (guards are judged when fired)."""
     seen: dict[str, TriggerOption] = {}
@@ -229,17 +237,17 @@ def _apply(
         last_event_data=lambda name: _last_event_data(conn, case_id, name),
         workflow=workflow.spec,
     )
-    subject = _Subject(state)
-    if not workflow.machine.events[trigger].trigger(subject, ctx=ctx):
+    dest = fire(workflow, state, trigger, ctx)
+    if dest is None:
         raise GuardFailed("；".join(ctx.failures) or "条件不满足", reasons=ctx.failures)
-    fired = next(t for t in candidates if (t.dest or state) == subject.state)
+    fired = next(t for t in candidates if (t.dest or state) == dest)
     for name in fired.effects:
         EFFECTS[name](ctx)
     clocks = advance_clocks(
         workflow.spec,
         row["clocks"] or {},
         trigger=trigger,
-        to_state=subject.state,
+        to_state=dest,
         on=ctx.effective_date,
         data=cleaned,
         attributes=row["attributes"],
@@ -247,7 +255,7 @@ def _apply(
     new_version = expected_version + 1
     values = {
         **ctx.updates,
-        "state": subject.state,
+        "state": dest,
         "version": new_version,
         "clocks": clocks,
         "due_date": earliest_due(clocks),
@@ -263,7 +271,7 @@ def _apply(
         "e_seq": new_version,
         "e_trigger": trigger,
         "e_from_state": state,
-        "e_to_state": subject.state,
+        "e_to_state": dest,
         "e_actor_id": actor.id,
         "e_effective_at": moment,
         "e_recorded_at": now,
@@ -271,7 +279,7 @@ def _apply(
         "e_data": ctx.data,
     }
     _INSERT_EVENT.execute(conn, event)
-    return TransitionResult(case_id, subject.state, new_version, new_version, trigger)
+    return TransitionResult(case_id, dest, new_version, new_version, trigger)
 
 
 def _effective_time(

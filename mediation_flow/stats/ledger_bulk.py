@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from mediation_flow import clock, intake
 from mediation_flow.deadlines import advance_clocks, earliest_due
-from mediation_flow.engine import CLOCK_SKEW
+from mediation_flow.engine import CLOCK_SKEW, fire
 from mediation_flow.errors import (
     GuardFailed,
     InvalidData,
@@ -32,7 +32,7 @@ from mediation_flow.policy import Actor, may_backdate
 from mediation_flow.reference import load_reference
 from mediation_flow.workflow.fields import validate_fields
 from mediation_flow.workflow.registry import CompiledWorkflow, WorkflowRegistry
-from mediation_flow.workflow.rules import EFFECTS, GUARDS, RuleContext
+from mediation_flow.workflow.rules import EFFECTS, RuleContext
 from mediation_flow.workflow.schema import CREATION_TRIGGER, TransitionSpec
 
 USERS = User.__table__
@@ -283,18 +283,7 @@ def _fire(snap: Snapshot, draft: Draft, trigger: str, data: Mapping[str, Any], m
             ),
             workflow=snap.workflow.spec,
         )
-        # The shared Machine's semantics: the first transition (in definition order) whose guards all pass
-        # fires; a transition's guards are tried in order and stop at the first that fails.
-        dest = None
-        for transition in candidates:
-            for name in transition.guards:
-                failure = GUARDS[name](ctx)
-                if failure:
-                    ctx.failures.append(failure)
-                    break
-            else:
-                dest = transition.dest or state
-                break
+        dest = fire(snap.workflow, state, trigger, ctx)  # the shared Machine decides, as in the engine
         if dest is None:
             raise GuardFailed("；".join(ctx.failures) or "条件不满足", reasons=ctx.failures)
         fired = next(t for t in candidates if (t.dest or state) == dest)  # as the engine picks it
