@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from mediation_flow import clock
 from mediation_flow.models import Case, CaseEvent, NoticeSeen
@@ -58,28 +58,38 @@ def mark_seen(conn: Connection, user_id: int, now: datetime) -> None:
 
 
 def _mine(actor: Actor) -> Any:
-    """Whose cases: a mediator's own; everyone else's whole area (scope)."""
+    """Whose cases: a mediator's own; everyone else's whole area (scope). The user's id is bound as ``me``."""
     if actor.role == Role.MEDIATOR:
-        return and_(scope_clause(actor), CASES.c.mediator_id == actor.id)
+        return and_(scope_clause(actor), CASES.c.mediator_id == bindparam("me"))
     return scope_clause(actor)
 
 
-def _event_where(actor: Actor, now: datetime) -> list[Any]:
-    wanted = [t for t in EVENT_NOTICES if t != "assign" or actor.role == Role.MEDIATOR]
+# The notice queries, built once per kind of user, area and inbox length (the header counts on every page);
+# the user, the moment and the horizon are bound per call.
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _statement(key: tuple[Any, ...], build: Any) -> Any:
+    found = _STATEMENTS.get(key)
+    if found is None:
+        if len(_STATEMENTS) > 1024:
+            _STATEMENTS.clear()
+        found = _STATEMENTS[key] = build()
+    return found
+
+
+def _event_statement(actor: Actor, limit: int) -> Any:
+    mediator = actor.role == Role.MEDIATOR
+    wanted = [t for t in EVENT_NOTICES if t != "assign" or mediator]
     where = [
         EVENTS.c.trigger.in_(wanted),
-        or_(EVENTS.c.actor_id.is_(None), EVENTS.c.actor_id != actor.id),
+        or_(EVENTS.c.actor_id.is_(None), EVENTS.c.actor_id != bindparam("me")),
         scope_clause(actor),
     ]
-    if actor.role == Role.MEDIATOR:
-        where.append(CASES.c.mediator_id == actor.id)
-    where.append(EVENTS.c.effective_at >= now - RECENT)
-    return where
-
-
-def _event_rows(conn: Connection, actor: Actor, now: datetime, limit: int) -> list[Any]:
-    """The newest ``limit`` event-notice rows, before the assign filter (the inbox and the count: one query)."""
-    return conn.execute(
+    if mediator:
+        where.append(CASES.c.mediator_id == bindparam("me"))
+    where.append(EVENTS.c.effective_at >= bindparam("since"))
+    return (
         select(
             EVENTS.c.trigger,
             EVENTS.c.data,
@@ -90,10 +100,17 @@ def _event_rows(conn: Connection, actor: Actor, now: datetime, limit: int) -> li
             CASES.c.title,
         )
         .select_from(EVENTS.join(CASES, CASES.c.id == EVENTS.c.case_id))
-        .where(*_event_where(actor, now))
+        .where(*where)
         .order_by(EVENTS.c.effective_at.desc())
         .limit(limit)
-    ).all()
+    )
+
+
+def _event_rows(conn: Connection, actor: Actor, now: datetime, limit: int) -> list[Any]:
+    """The newest ``limit`` event-notice rows, before the assign filter (the inbox and the count: one query)."""
+    key = ("events", actor.role == Role.MEDIATOR, actor.scope_path, limit)
+    statement = _statement(key, lambda: _event_statement(actor, limit))
+    return conn.execute(statement, {"me": actor.id, "since": now - RECENT}).all()
 
 
 def _for_actor(row: Any, actor: Actor) -> bool:
@@ -135,9 +152,7 @@ def _due_notices(
 ) -> list[Notice]:
     if actor.role not in (Role.MEDIATOR, Role.SUPERVISOR, Role.ADMIN):
         return []
-    rows = conn.execute(
-        _due_query(actor, today, due_soon_days, calendar, limit, CASES.c.id, CASES.c.number, CASES.c.title)
-    ).all()
+    rows = conn.execute(_due_query(actor, limit, by_day=False), _due_params(actor, today, due_soon_days, calendar))
     found: list[Notice] = []
     moments: dict[date, datetime] = {}  # rows share due dates: each one's moment is worked out once
     for r in rows:
@@ -152,17 +167,29 @@ def _due_notices(
     return found
 
 
-def _due_query(
-    actor: Actor, today: date, due_soon_days: int, calendar: WorkdayCalendar, limit: int, *columns: Any
-) -> Any:
-    """The ``limit`` open cases due latest within the 临期 horizon (``columns`` plus the due date)."""
-    horizon = calendar.add_working_days(today, due_soon_days + 1) - timedelta(days=1)
-    return (
-        select(*columns, CASES.c.due_date)
-        .where(_mine(actor), CASES.c.state.notin_(REGISTRY.final_states()), CASES.c.due_date <= horizon)
-        .order_by(CASES.c.due_date.desc())
-        .limit(limit)
-    )
+def _due_query(actor: Actor, limit: int, *, by_day: bool) -> Any:
+    """The ``limit`` open cases due latest within the 临期 horizon (bound as ``horizon``): their ids, numbers,
+    titles and due dates, or (``by_day``) how many of them fall due on each date."""
+    finals = frozenset(REGISTRY.final_states())
+    key = ("due", actor.role == Role.MEDIATOR, actor.scope_path, finals, limit, by_day)
+
+    def build() -> Any:
+        latest = (
+            select(CASES.c.id, CASES.c.number, CASES.c.title, CASES.c.due_date)
+            .where(_mine(actor), CASES.c.state.notin_(finals), CASES.c.due_date <= bindparam("horizon"))
+            .order_by(CASES.c.due_date.desc())
+            .limit(limit)
+        )
+        if not by_day:
+            return latest
+        due = latest.with_only_columns(CASES.c.due_date).subquery()
+        return select(due.c.due_date, func.count()).group_by(due.c.due_date)
+
+    return _statement(key, build)
+
+
+def _due_params(actor: Actor, today: date, due_soon_days: int, calendar: WorkdayCalendar) -> dict[str, Any]:
+    return {"me": actor.id, "horizon": calendar.add_working_days(today, due_soon_days + 1) - timedelta(days=1)}
 
 
 def _due_moment(due: date, today: date, due_soon_days: int, calendar: WorkdayCalendar) -> datetime:
@@ -217,8 +244,10 @@ def unread_count(
         if _for_actor(r, actor):
             found.append((clock.ensure_aware(r.effective_at), clock.ensure_aware(r.recorded_at), 1))
     if actor.role in (Role.MEDIATOR, Role.SUPERVISOR, Role.ADMIN):
-        due = _due_query(actor, today, due_soon_days, calendar, limit).subquery()
-        for day, many in conn.execute(select(due.c.due_date, func.count()).group_by(due.c.due_date)):
+        per_day = conn.execute(
+            _due_query(actor, limit, by_day=True), _due_params(actor, today, due_soon_days, calendar)
+        )
+        for day, many in per_day:
             at = _due_moment(day, today, due_soon_days, calendar)
             found.append((at, at, many))
     found.sort(key=lambda n: n[0], reverse=True)  # stable, like the inbox: events first among equal moments
