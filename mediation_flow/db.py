@@ -7,10 +7,7 @@ read and then write never dead-end in SQLITE_BUSY; readers stay deferred and nev
 from __future__ import annotations
 
 import json
-import random
-import sqlite3
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -131,7 +128,6 @@ class _Writers:
             pooled = engine.raw_connection()  # through the pool once: the connect event sets the pragmas
             connection = pooled.driver_connection
             pooled.detach()
-            connection.execute("PRAGMA busy_timeout=0")  # it waits for the write lock in begin_immediate
             self.kept = 1
             return connection, self.generation
 
@@ -156,28 +152,6 @@ class _Writers:
 _WRITERS: weakref.WeakKeyDictionary[Engine, _Writers] = weakref.WeakKeyDictionary()
 
 
-def begin_immediate(cursor: Any, timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000) -> None:
-    """``BEGIN IMMEDIATE`` on a connection without a busy timeout, waiting for another writer in short,
-    jittered steps (0.1–1 ms) for up to ``timeout`` seconds. SQLite's own busy handler sleeps 1, 2, 5, 10 …
-    100 ms between tries: under a steady stream of writes from several server processes a waiting writer
-    keeps missing the moments the lock is free, and the slowest transitions waited hundreds of milliseconds
-    (p95 393 ms at 8 clients, measured). Only BEGIN waits: in WAL mode, once the write lock is held, nothing
-    else in the transaction does."""
-    deadline = 0.0
-    while True:
-        try:
-            cursor.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as exc:
-            if getattr(exc, "sqlite_errorcode", None) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                raise
-            now = time.monotonic()
-            deadline = deadline or now + timeout
-            if now >= deadline:
-                raise
-            time.sleep(random.uniform(0.0001, 0.001))
-
-
 class DriverTransaction:
     """A write transaction held directly on a DBAPI connection (see ``driver_transaction``)."""
 
@@ -199,10 +173,7 @@ class DriverTransaction:
         try:
             self.cursor: Any = self.dbapi_connection.cursor()  # one cursor for every statement of the transaction
             if self.dialect.name == "sqlite":
-                if self._kept is not None:
-                    begin_immediate(self.cursor)
-                else:  # a pooled connection: SQLite's own busy handler waits
-                    self.cursor.execute("BEGIN IMMEDIATE")
+                self.cursor.execute("BEGIN IMMEDIATE")
         except BaseException:
             self._release(healthy=False)
             raise

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -14,7 +13,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.sqlite.base import DATETIME
 
-from mediation_flow.db import Prepared, begin_immediate, driver_transaction, make_engine
+from mediation_flow.db import Prepared, driver_transaction, make_engine
 from mediation_flow.models import CaseEvent, UTCDateTime
 
 SQLITE = sqlite.dialect()
@@ -132,34 +131,4 @@ def test_concurrent_writers_each_get_a_connection(tmp_path) -> None:
     with driver_transaction(engine) as tx:
         tx.cursor.execute("SELECT count(*), count(DISTINCT v) FROM t")
         assert tx.cursor.fetchone() == (200, 200)
-    engine.dispose()
-
-
-def test_a_writer_waits_for_the_write_lock_and_then_commits(tmp_path) -> None:
-    """The kept writer has no busy timeout of its own: begin_immediate polls for the lock another process
-    (here another connection) holds, and gives up with SQLite's 'database is locked' after its timeout."""
-    path = tmp_path / "lock.db"
-    engine = make_engine(f"sqlite:///{path}")
-    with driver_transaction(engine) as tx:
-        tx.cursor.execute("CREATE TABLE t (v INTEGER)")
-        kept = tx.dbapi_connection  # the kept writer (idle once this commits)
-    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")
-    other.execute("INSERT INTO t VALUES (1)")
-    try:
-        begin_immediate(kept.cursor(), timeout=0.05)
-    except sqlite3.OperationalError as exc:
-        assert "locked" in str(exc)
-    else:
-        raise AssertionError("the write lock was taken twice")
-    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
-    release.start()
-    with driver_transaction(engine) as tx:  # waits for the commit above, then writes after it
-        assert tx.dbapi_connection is kept
-        tx.cursor.execute("INSERT INTO t VALUES (2)")
-    release.join()
-    with driver_transaction(engine) as tx:
-        tx.cursor.execute("SELECT v FROM t ORDER BY rowid")
-        assert [r[0] for r in tx.cursor.fetchall()] == [1, 2]
-    other.close()
     engine.dispose()
