@@ -56,6 +56,19 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def twin(engine: Engine, request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Engine]:
+    """A second fresh, migrated database on the same back end as ``engine`` (to compare two ways of writing)."""
+    if engine.dialect.name == "sqlite":
+        url = f"sqlite:///{tmp_path}/twin.db"
+    else:
+        url = request.getfixturevalue("pg_cluster").create_database(f"t_{uuid.uuid4().hex[:16]}")
+    other = make_engine(url)
+    upgrade(other)
+    yield other
+    other.dispose()
+
+
+@pytest.fixture
 def sqlite_engine(tmp_path: object) -> Iterator[Engine]:
     eng = make_engine(f"sqlite:///{tmp_path}/test.db")
     upgrade(eng)

@@ -5,38 +5,21 @@ writes when the same plans (same seed, same moment) are registered and driven ca
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, select
 
 from mediation_flow.accounts import actor_for
 from mediation_flow.checks import check_all
-from mediation_flow.db import make_engine, write_transaction
+from mediation_flow.db import write_transaction
 from mediation_flow.demo import add_demo_users, build_township, demo_plans, load_demo
 from mediation_flow.engine import apply_trigger
 from mediation_flow.intake import register_case
 from mediation_flow.models import Case, CaseCounter, CaseEvent, Party
-from mediation_flow.storage import upgrade
 
 TABLES = [Case.__table__, Party.__table__, CaseEvent.__table__, CaseCounter.__table__]
 NOW = datetime(2026, 3, 10, 9, 15, 30, 123456, tzinfo=UTC)
 SEED, CASES = 7, 90
-
-
-@pytest.fixture
-def twin(engine: Engine, request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
-    """A second fresh database on the same back end as ``engine``."""
-    if engine.dialect.name == "sqlite":
-        url = f"sqlite:///{tmp_path}/twin.db"
-    else:
-        url = request.getfixturevalue("pg_cluster").create_database(f"t_{uuid.uuid4().hex[:16]}")
-    other = make_engine(url)
-    upgrade(other)
-    yield other
-    other.dispose()
 
 
 def demo_through_engine(engine: Engine) -> None:

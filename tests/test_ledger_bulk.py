@@ -5,7 +5,6 @@ here), into two fresh databases with the same township; every column of every wr
 from __future__ import annotations
 
 import sys
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,29 +19,14 @@ if str(ROOT) not in sys.path:
 from benchmarks.bench_ledger import ledger_csv, ledger_rows  # noqa: E402
 from mediation_flow import clock  # noqa: E402
 from mediation_flow.checks import check_all  # noqa: E402
-from mediation_flow.db import make_engine  # noqa: E402
 from mediation_flow.engine import apply_trigger  # noqa: E402
 from mediation_flow.intake import register_case  # noqa: E402
 from mediation_flow.models import Case, CaseCounter, CaseEvent, Party, User  # noqa: E402
 from mediation_flow.reference import load_reference  # noqa: E402
 from mediation_flow.stats import ledger_import  # noqa: E402
 from mediation_flow.stats.ledger_import import LedgerImportError, _Row, import_ledger, plan_row, read_table  # noqa: E402
-from mediation_flow.storage import upgrade  # noqa: E402
 
 TABLES = [Case.__table__, Party.__table__, CaseEvent.__table__, CaseCounter.__table__]
-
-
-@pytest.fixture
-def twin(engine: Engine, request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
-    """A second fresh database on the same back end as ``engine``."""
-    if engine.dialect.name == "sqlite":
-        url = f"sqlite:///{tmp_path}/twin.db"
-    else:
-        url = request.getfixturevalue("pg_cluster").create_database(f"t_{uuid.uuid4().hex[:16]}")
-    other = make_engine(url)
-    upgrade(other)
-    yield other
-    other.dispose()
 
 
 def town_ledger(town, n: int, seed: int) -> bytes:
