@@ -26,9 +26,9 @@ from sqlmodel import Session
 from transitions import Machine
 
 from benchmarks.common import Table, fmt_rate, median, pg_cluster, prepared_database, timed
-from mediation_flow import clock
-from mediation_flow.engine import apply_trigger
-from mediation_flow.models import Case, CaseEvent
+from mediation_flow.cases.engine import apply_trigger
+from mediation_flow.store import clock
+from mediation_flow.store.models import Case, CaseEvent
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow
 from mediation_flow.workflow.rules import GUARDS, RuleContext
 

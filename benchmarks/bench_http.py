@@ -26,8 +26,8 @@ from benchmarks.common import Table, prepared_database
 from benchmarks.dataset import build
 from benchmarks.loadgen import Request, api_token, page_session, record_sessions, run_load
 from benchmarks.wrk import INSTALL_HINT, Plan, run_wrk, wrk_path
-from mediation_flow.db import make_engine
-from mediation_flow.models import Case
+from mediation_flow.store.db import make_engine
+from mediation_flow.store.models import Case
 
 CONCURRENCY = (1, 8, 32)
 TARGET_P95_MS = 50.0

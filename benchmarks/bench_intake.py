@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from benchmarks.common import Table, fmt_rate, median, migrated_database, prepared_database, timed
+from mediation_flow.accounts.personal_data import make_id_number
+from mediation_flow.cases.intake import register_case
 from mediation_flow.demo import TITLES, load_demo
-from mediation_flow.intake import register_case
-from mediation_flow.models import CaseEvent
-from mediation_flow.personal_data import make_id_number
+from mediation_flow.store.models import CaseEvent
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["建国", "秀英", "志强", "桂兰", "海燕", "国华", "明", "芳", "伟", "静"]

@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from benchmarks.common import Table, fmt_rate, median, pg_cluster, prepared_database, timed
+from mediation_flow.accounts.personal_data import make_id_number
 from mediation_flow.demo import TITLES
-from mediation_flow.personal_data import make_id_number
-from mediation_flow.stats.ledger_columns import COLUMNS
-from mediation_flow.stats.ledger_import import import_ledger
+from mediation_flow.ledger.columns import COLUMNS
+from mediation_flow.ledger.plan import import_ledger
 
 HEADERS = [c.header for c in COLUMNS]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"

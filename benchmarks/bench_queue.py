@@ -23,10 +23,10 @@ from server_harness import Server
 from sqlalchemy import Engine, insert
 
 from benchmarks.common import Table, median, prepared_database, timed
-from mediation_flow import clock
-from mediation_flow.deadlines import advance_clocks, earliest_due
-from mediation_flow.models import Case, CaseCounter, CaseEvent
-from mediation_flow.queues import queue
+from mediation_flow.cases.queues import queue
+from mediation_flow.store import clock
+from mediation_flow.store.models import Case, CaseCounter, CaseEvent
+from mediation_flow.workflow.deadlines import advance_clocks, earliest_due
 from mediation_flow.workflow.registry import REGISTRY
 from mediation_flow.workflow.schema import WorkflowSpec
 
@@ -192,7 +192,7 @@ def run(quick: bool = False, n_cases: int | None = None, runs: int = 9) -> list[
 
 
 def _core_samples(engine: Engine, town: Any, params: dict[str, str], runs: int) -> list[float]:
-    from mediation_flow.queues import QueueFilters
+    from mediation_flow.cases.queues import QueueFilters
 
     filters = QueueFilters(village=params.get("village"), risk_grade=params.get("risk_grade"))
     page = int(params.get("page", 1))

@@ -29,10 +29,10 @@ from benchmarks.report_cache import (
     pg_dataset,
     sqlite_dataset,
 )
-from mediation_flow.db import make_engine
 from mediation_flow.stats.figures import compute_figures, headline
 from mediation_flow.stats.report_text import render
 from mediation_flow.stats.scope import year_scope
+from mediation_flow.store.db import make_engine
 
 YEAR = 2023
 HAND_SQL = """

@@ -20,8 +20,8 @@ from factories import Town, make_town
 from pg_cluster import PgCluster, PgUnavailable
 from sqlalchemy import Engine
 
-from mediation_flow.db import make_engine
-from mediation_flow.storage import upgrade
+from mediation_flow.store.db import make_engine
+from mediation_flow.store.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
 

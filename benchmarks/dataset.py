@@ -16,9 +16,9 @@ from typing import Any
 from factories import HAPPY_PATH, Town
 from sqlalchemy import Engine, func, insert, select
 
-from mediation_flow import clock
-from mediation_flow.deadlines import advance_clocks, earliest_due
-from mediation_flow.models import Case, CaseCounter, CaseEvent, Party
+from mediation_flow.store import clock
+from mediation_flow.store.models import Case, CaseCounter, CaseEvent, Party
+from mediation_flow.workflow.deadlines import advance_clocks, earliest_due
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow
 from mediation_flow.workflow.schema import CREATION_TRIGGER
 

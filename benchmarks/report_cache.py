@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 
 from benchmarks.common import migrated_database, prepared_database
 from benchmarks.report_dataset import build_cases, build_county
-from mediation_flow.db import make_engine
+from mediation_flow.store.db import make_engine
 
 CACHE_ENV = "MF_BENCH_CACHE"
 MARKER = "CREATE TABLE IF NOT EXISTS bench_dataset (n_cases INTEGER, townships INTEGER, n_events INTEGER, build_s REAL)"

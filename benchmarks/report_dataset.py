@@ -12,9 +12,9 @@ from typing import Any
 from factories import Town
 from sqlalchemy import Engine, func, insert, select
 
-from mediation_flow.clock import LOCAL_TZ
-from mediation_flow.jurisdictions import Place, add_jurisdiction
-from mediation_flow.models import Case, CaseEvent
+from mediation_flow.places.jurisdictions import Place, add_jurisdiction
+from mediation_flow.store.clock import LOCAL_TZ
+from mediation_flow.store.models import Case, CaseEvent
 from mediation_flow.workflow.registry import REGISTRY
 
 CASES, EVENTS = Case.__table__, CaseEvent.__table__

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from mediation_flow.config import get_settings
-from mediation_flow.db import get_engine, write_transaction
+from mediation_flow.store.config import get_settings
+from mediation_flow.store.db import get_engine, write_transaction
 from mediation_flow.vocabulary import Role
 
 app = typer.Typer(help="矛盾纠纷调解案件管理 mediation_flow", no_args_is_help=True, add_completion=False)
@@ -22,7 +22,7 @@ app.add_typer(users_app, name="users")
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply migrations, load reference data and record workflow versions."""
-    from mediation_flow.storage import upgrade
+    from mediation_flow.store.migrate import upgrade
 
     upgrade(get_engine())
     typer.echo(f"数据库已升级：{_safe_url()}")
@@ -38,7 +38,7 @@ def _safe_url() -> str:
 def demo(cases: Annotated[int, typer.Option(help="number of demo cases")] = 150) -> None:
     """Load the demo township (青龙镇) with one user per role and demo cases into an empty database."""
     from mediation_flow.demo import load_demo
-    from mediation_flow.storage import is_initialised, upgrade
+    from mediation_flow.store.migrate import is_initialised, upgrade
 
     engine = get_engine()
     if not is_initialised(engine):
@@ -53,7 +53,7 @@ def demo(cases: Annotated[int, typer.Option(help="number of demo cases")] = 150)
 def _has_cases_or_users(engine: object) -> bool:
     from sqlalchemy import func, select
 
-    from mediation_flow.models import User
+    from mediation_flow.store.models import User
 
     with get_engine().connect() as conn:
         return bool(conn.execute(select(func.count()).select_from(User.__table__)).scalar())
@@ -69,7 +69,7 @@ def _print_logins(passwords: dict[str, str]) -> None:
 
 def _warn_default_passwords(engine: object) -> None:
     """On an existing database, name the accounts that still accept a demo password."""
-    from mediation_flow.accounts import accounts_with_password
+    from mediation_flow.accounts.users import accounts_with_password
     from mediation_flow.demo import DEMO_PASSWORDS, demo_password
 
     with get_engine().connect() as conn:
@@ -83,7 +83,7 @@ def _warn_default_passwords(engine: object) -> None:
 @app.command()
 def check() -> None:
     """Verify that every case's state, version and deadlines equal the replay of its events."""
-    from mediation_flow.checks import check_all
+    from mediation_flow.cases.checks import check_all
 
     checked, problems = check_all(get_engine())
     for p in problems:
@@ -95,7 +95,7 @@ def check() -> None:
 @app.command("backup")
 def backup_command(path: Annotated[Path | None, typer.Argument(help="backup folder (new)")] = None) -> None:
     """Back up the database (SQLite online backup) and the attachments into a new folder."""
-    from mediation_flow import backup as backups
+    from mediation_flow.store import backup as backups
 
     settings, engine = get_settings(), get_engine()
     target = path or backups.default_target(settings.data_dir)
@@ -117,7 +117,7 @@ def restore_command(
     force: Annotated[bool, typer.Option("--force", help="overwrite a database that has cases")] = False,
 ) -> None:
     """Restore a backup folder over the database and the attachments (stop the server first)."""
-    from mediation_flow import backup as backups
+    from mediation_flow.store import backup as backups
 
     settings, engine = get_settings(), get_engine()
     try:
@@ -141,7 +141,7 @@ def users_add(
     display_name: Annotated[str, typer.Option(help="name shown in the UI")] = "",
 ) -> None:
     """Add a user. The password is read from standard input (or prompted), never from the command line."""
-    from mediation_flow.accounts import add_user
+    from mediation_flow.accounts.users import add_user
     from mediation_flow.errors import DomainError
 
     if sys.stdin.isatty():
@@ -176,8 +176,8 @@ def sweep(
     """Escalate cases overdue by N working days one level up (safe to run from several processes)."""
     from datetime import datetime
 
-    from mediation_flow import clock
-    from mediation_flow.sweep import sweep as run_sweep
+    from mediation_flow.cases.sweep import sweep as run_sweep
+    from mediation_flow.store import clock
 
     try:
         moment = clock.ensure_aware(datetime.fromisoformat(now)) if now else clock.utcnow()
@@ -210,7 +210,7 @@ def run(
 ) -> None:
     """What `make run` does: migrate, load the demo into a new database, and serve."""
     from mediation_flow.demo import load_demo
-    from mediation_flow.storage import is_initialised, upgrade
+    from mediation_flow.store.migrate import is_initialised, upgrade
 
     engine = get_engine()
     new = not is_initialised(engine)

@@ -13,14 +13,15 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from mediation_flow.accounts import actor_for, add_user
-from mediation_flow.clock import utcnow
-from mediation_flow.db import write_transaction
-from mediation_flow.intake import case_number, parse_intake
-from mediation_flow.jurisdictions import Place, add_jurisdiction
-from mediation_flow.personal_data import make_id_number
-from mediation_flow.policy import Actor
-from mediation_flow.stats import ledger_bulk, ledger_write
+from mediation_flow.accounts.personal_data import make_id_number
+from mediation_flow.accounts.policy import Actor
+from mediation_flow.accounts.users import actor_for, add_user
+from mediation_flow.cases.intake import case_number, parse_intake
+from mediation_flow.ledger import bulk as ledger_bulk
+from mediation_flow.ledger import write as ledger_write
+from mediation_flow.places.jurisdictions import Place, add_jurisdiction
+from mediation_flow.store.clock import utcnow
+from mediation_flow.store.db import write_transaction
 from mediation_flow.vocabulary import Role
 from mediation_flow.workflow.registry import REGISTRY
 

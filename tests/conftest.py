@@ -15,8 +15,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from factories import Town, make_town
 from pg_cluster import PgCluster, PgUnavailable, pg_required
 
-from mediation_flow.db import make_engine
-from mediation_flow.storage import upgrade
+from mediation_flow.store.db import make_engine
+from mediation_flow.store.migrate import upgrade
 
 BACKENDS = ["sqlite", "postgresql"]
 

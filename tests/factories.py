@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from mediation_flow.accounts import actor_for, hash_password
-from mediation_flow.db import write_transaction
+from mediation_flow.accounts.policy import Actor
+from mediation_flow.accounts.users import actor_for, hash_password
+from mediation_flow.cases.engine import TransitionResult, apply_trigger
+from mediation_flow.cases.intake import register_case
 from mediation_flow.demo import DemoTownship, build_township
-from mediation_flow.engine import TransitionResult, apply_trigger
-from mediation_flow.intake import register_case
-from mediation_flow.models import User
-from mediation_flow.policy import Actor
+from mediation_flow.store.db import write_transaction
+from mediation_flow.store.models import User
 from mediation_flow.vocabulary import Role
 
 PASSWORD = "test-pass-1"

@@ -8,7 +8,7 @@ from typing import Any
 from factories import Town, drive, register
 from sqlalchemy import Engine
 
-from mediation_flow.clock import LOCAL_TZ
+from mediation_flow.store.clock import LOCAL_TZ
 
 
 def at(y: int, m: int, d: int, hour: int = 9) -> datetime:

@@ -7,7 +7,7 @@ from factories import PASSWORD, intake
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from mediation_flow.models import Case, CaseEvent, Party
+from mediation_flow.store.models import Case, CaseEvent, Party
 from web.app import create_app
 
 

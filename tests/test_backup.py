@@ -15,11 +15,11 @@ from factories import HAPPY_PATH, drive, make_town, register
 from sqlalchemy import Engine, inspect, select, table, text
 from sqlalchemy.exc import DBAPIError
 
-from mediation_flow import attachments
-from mediation_flow.backup import DB_NAME, BackupError, backup, restore
-from mediation_flow.checks import check_all
-from mediation_flow.db import make_engine
-from mediation_flow.storage import upgrade
+from mediation_flow.cases import attachments
+from mediation_flow.cases.checks import check_all
+from mediation_flow.store.backup import DB_NAME, BackupError, backup, restore
+from mediation_flow.store.db import make_engine
+from mediation_flow.store.migrate import upgrade
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 

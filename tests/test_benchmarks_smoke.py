@@ -18,8 +18,8 @@ if str(ROOT) not in sys.path:
 from benchmarks import bench_engine  # noqa: E402
 from benchmarks.__main__ import discover, main  # noqa: E402
 from benchmarks.common import Table  # noqa: E402
-from mediation_flow.checks import check_all  # noqa: E402
-from mediation_flow.models import Case, CaseEvent  # noqa: E402
+from mediation_flow.cases.checks import check_all  # noqa: E402
+from mediation_flow.store.models import Case, CaseEvent  # noqa: E402
 
 pytestmark = pytest.mark.slow
 CASES, EVENTS = Case.__table__, CaseEvent.__table__

@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 from server_harness import Server
 
-from mediation_flow import clock
-from mediation_flow.db import make_engine
+from mediation_flow.accounts.personal_data import make_id_number
 from mediation_flow.demo import demo_password, load_demo
-from mediation_flow.personal_data import make_id_number
-from mediation_flow.storage import upgrade
+from mediation_flow.store import clock
+from mediation_flow.store.db import make_engine
+from mediation_flow.store.migrate import upgrade
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"

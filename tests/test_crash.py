@@ -16,7 +16,7 @@ from factories import HAPPY_PATH, PASSWORD, register
 from server_harness import Server
 from sqlalchemy import select
 
-from mediation_flow.models import Case, CaseEvent
+from mediation_flow.store.models import Case, CaseEvent
 
 pytestmark = pytest.mark.slow
 CASES = 24

@@ -13,8 +13,8 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.sqlite.base import DATETIME
 
-from mediation_flow.db import Prepared, driver_transaction, make_engine
-from mediation_flow.models import CaseEvent, UTCDateTime
+from mediation_flow.store.db import Prepared, driver_transaction, make_engine
+from mediation_flow.store.models import CaseEvent, UTCDateTime
 
 SQLITE = sqlite.dialect()
 EVENTS = CaseEvent.__table__

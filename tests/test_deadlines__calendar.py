@@ -10,12 +10,12 @@ import pytest
 from factories import intake
 from sqlalchemy import select
 
-from mediation_flow.checks import check_all
-from mediation_flow.deadlines import clock_views
-from mediation_flow.engine import apply_trigger
+from mediation_flow.cases.checks import check_all
+from mediation_flow.cases.engine import apply_trigger
+from mediation_flow.cases.intake import register_case
 from mediation_flow.errors import GuardFailed
-from mediation_flow.intake import register_case
-from mediation_flow.models import Case
+from mediation_flow.store.models import Case
+from mediation_flow.workflow.deadlines import clock_views
 from mediation_flow.workflow.registry import REGISTRY
 
 CASES = Case.__table__

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
-from mediation_flow.accounts import actor_for
-from mediation_flow.checks import check_all
-from mediation_flow.db import write_transaction
+from mediation_flow.accounts.users import actor_for
+from mediation_flow.cases.checks import check_all
+from mediation_flow.cases.engine import apply_trigger
+from mediation_flow.cases.intake import register_case
 from mediation_flow.demo import add_demo_users, build_township, demo_plans, load_demo
-from mediation_flow.engine import apply_trigger
-from mediation_flow.intake import register_case
-from mediation_flow.models import Case, CaseCounter, CaseEvent, Party
+from mediation_flow.store.db import write_transaction
+from mediation_flow.store.models import Case, CaseCounter, CaseEvent, Party
 
 TABLES = [Case.__table__, Party.__table__, CaseEvent.__table__, CaseCounter.__table__]
 NOW = datetime(2026, 3, 10, 9, 15, 30, 123456, tzinfo=UTC)

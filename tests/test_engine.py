@@ -9,8 +9,8 @@ from factories import HAPPY_PATH, drive, register
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from mediation_flow.checks import check_all
-from mediation_flow.engine import apply_trigger
+from mediation_flow.cases.checks import check_all
+from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.errors import (
     CaseNotFound,
     GuardFailed,
@@ -21,7 +21,7 @@ from mediation_flow.errors import (
     TriggerNotAllowed,
     UnknownTrigger,
 )
-from mediation_flow.models import Case, CaseEvent
+from mediation_flow.store.models import Case, CaseEvent
 
 CASES, EVENTS = Case.__table__, CaseEvent.__table__
 

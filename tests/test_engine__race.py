@@ -12,13 +12,13 @@ from concurrent.futures import ProcessPoolExecutor
 from factories import intake, register
 from sqlalchemy import func, select
 
-from mediation_flow.checks import check_all
-from mediation_flow.db import make_engine
-from mediation_flow.engine import apply_trigger
+from mediation_flow.accounts.policy import Actor
+from mediation_flow.cases.checks import check_all
+from mediation_flow.cases.engine import apply_trigger
+from mediation_flow.cases.intake import register_case
 from mediation_flow.errors import StaleVersion
-from mediation_flow.intake import register_case
-from mediation_flow.models import Case, CaseEvent
-from mediation_flow.policy import Actor
+from mediation_flow.store.db import make_engine
+from mediation_flow.store.models import Case, CaseEvent
 
 CASES, EVENTS = Case.__table__, CaseEvent.__table__
 PROCESSES, THREADS, CASE_COUNT, INTAKES_PER_THREAD = 3, 3, 12, 3

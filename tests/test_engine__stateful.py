@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from sqlalchemy import select
 
-from mediation_flow.engine import apply_trigger, available_triggers, replay
+from mediation_flow.cases.engine import apply_trigger, available_triggers, replay
 from mediation_flow.errors import DomainError
-from mediation_flow.models import Case, CaseEvent
+from mediation_flow.store.models import Case, CaseEvent
 from mediation_flow.workflow.registry import REGISTRY
 
 CASES, EVENTS = Case.__table__, CaseEvent.__table__

@@ -17,14 +17,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_ledger import ledger_csv, ledger_rows  # noqa: E402
-from mediation_flow import clock  # noqa: E402
-from mediation_flow.checks import check_all  # noqa: E402
-from mediation_flow.engine import apply_trigger  # noqa: E402
-from mediation_flow.intake import register_case  # noqa: E402
-from mediation_flow.models import Case, CaseCounter, CaseEvent, Party, User  # noqa: E402
-from mediation_flow.reference import load_reference  # noqa: E402
-from mediation_flow.stats import ledger_import  # noqa: E402
-from mediation_flow.stats.ledger_import import LedgerImportError, _Row, import_ledger, plan_row, read_table  # noqa: E402
+from mediation_flow.cases.checks import check_all  # noqa: E402
+from mediation_flow.cases.engine import apply_trigger  # noqa: E402
+from mediation_flow.cases.intake import register_case  # noqa: E402
+from mediation_flow.ledger import plan as ledger_import  # noqa: E402
+from mediation_flow.ledger.plan import LedgerImportError, _Row, import_ledger, plan_row, read_table  # noqa: E402
+from mediation_flow.places.reference import load_reference  # noqa: E402
+from mediation_flow.store import clock  # noqa: E402
+from mediation_flow.store.models import Case, CaseCounter, CaseEvent, Party, User  # noqa: E402
 
 TABLES = [Case.__table__, Party.__table__, CaseEvent.__table__, CaseCounter.__table__]
 

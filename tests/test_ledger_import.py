@@ -9,13 +9,13 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from mediation_flow.checks import check_all
+from mediation_flow.cases.checks import check_all
 from mediation_flow.errors import PermissionDenied
-from mediation_flow.models import Case, CaseEvent
+from mediation_flow.ledger.columns import COLUMNS, template_xlsx
+from mediation_flow.ledger.plan import LedgerImportError, import_ledger
 from mediation_flow.stats.figures import compute_figures
-from mediation_flow.stats.ledger_columns import COLUMNS, template_xlsx
-from mediation_flow.stats.ledger_import import LedgerImportError, import_ledger
 from mediation_flow.stats.scope import year_scope
+from mediation_flow.store.models import Case, CaseEvent
 
 HEADERS = [c.header for c in COLUMNS]
 
@@ -155,7 +155,7 @@ def test_only_supervisors_import_and_bad_files_are_refused(engine, town):
 def test_docs_list_the_columns():
     from pathlib import Path
 
-    from mediation_flow.stats.ledger_columns import docs_markdown
+    from mediation_flow.ledger.columns import docs_markdown
 
     docs = Path(__file__).resolve().parent.parent / "docs" / "ledger_import.md"
     assert docs.read_text("utf-8") == docs_markdown()

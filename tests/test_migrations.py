@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from mediation_flow.storage import alembic_config
+from mediation_flow.store.migrate import alembic_config
 
 
 def test_database_is_at_head_with_backend_specific_indexes(engine):

@@ -8,9 +8,9 @@ from datetime import datetime, time, timedelta
 from factories import Town, drive, register
 from sqlalchemy import Engine
 
-from mediation_flow import clock
-from mediation_flow.db import write_transaction
-from mediation_flow.notices import mark_seen, notices, unread_count
+from mediation_flow.cases.notices import mark_seen, notices, unread_count
+from mediation_flow.store import clock
+from mediation_flow.store.db import write_transaction
 
 ROLES = ("mediator", "supervisor", "village_mediator", "admin", "grid_worker", "other_village_mediator")
 

@@ -31,8 +31,8 @@ def test_wheel_contains_workflows_migrations_templates_and_static(wheel):
     for workflow in (ROOT / "workflows").glob("*.yaml"):
         assert f"mediation_flow/workflows/{workflow.name}" in names
     assert "mediation_flow/data/reference.yaml" in names
-    assert "mediation_flow/migrations/env.py" in names
-    assert any(n.startswith("mediation_flow/migrations/versions/0001_") for n in names)
+    assert "mediation_flow/store/migrations/env.py" in names
+    assert any(n.startswith("mediation_flow/store/migrations/versions/0001_") for n in names)
     for folder in ("templates", "static"):
         source = ROOT / "web" / folder
         if source.is_dir():
@@ -52,11 +52,11 @@ def test_installed_wheel_migrates_and_runs_a_case(wheel, tmp_path):
 import sys, mediation_flow
 from pathlib import Path
 assert Path(mediation_flow.__file__).is_relative_to(Path(sys.argv[1])), mediation_flow.__file__
-from mediation_flow.db import make_engine
-from mediation_flow.storage import upgrade
+from mediation_flow.store.db import make_engine
+from mediation_flow.store.migrate import upgrade
 from mediation_flow.workflow.registry import workflows_dir
 from mediation_flow.demo import load_demo
-from mediation_flow.checks import check_all
+from mediation_flow.cases.checks import check_all
 assert workflows_dir().is_relative_to(Path(sys.argv[1])), workflows_dir()
 engine = make_engine("sqlite:///" + sys.argv[2])
 upgrade(engine)

@@ -1,4 +1,4 @@
-"""Tests for mediation_flow.personal_data: ID numbers, credit codes, phones, masking."""
+"""Tests for mediation_flow.accounts.personal_data: ID numbers, credit codes, phones, masking."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mediation_flow.personal_data import (
+from mediation_flow.accounts.personal_data import (
     CREDIT_CODE_CHARSET,
     PROVINCE_CODES,
     PersonalDataError,

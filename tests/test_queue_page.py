@@ -1,5 +1,5 @@
 """The supervisor's /queue page over HTTP (both back ends): each section shows its first rows (from
-mediation_flow.queues for overdue and due soon) and the section's total; a filter naming nothing finds nothing."""
+mediation_flow.cases.queues for overdue and due soon) and the section's total; a filter naming nothing finds nothing."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from factories import Town, drive, register
 from sqlalchemy import Engine
 from test_web_pages import app, data_dir, signed_in  # noqa: F401  (fixtures)
 
-from mediation_flow import clock
+from mediation_flow.store import clock
 from web.pages import supervisor
 
 

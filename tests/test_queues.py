@@ -11,11 +11,11 @@ from factories import PASSWORD, intake
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from mediation_flow.engine import apply_trigger
+from mediation_flow.cases.engine import apply_trigger
+from mediation_flow.cases.intake import register_case
+from mediation_flow.cases.queues import QueueFilters, due_soon_until, queue
 from mediation_flow.errors import GuardFailed, InvalidData
-from mediation_flow.intake import register_case
-from mediation_flow.models import Case, CaseEvent
-from mediation_flow.queues import QueueFilters, due_soon_until, queue
+from mediation_flow.store.models import Case, CaseEvent
 from web.app import create_app
 
 CASES, EVENTS = Case.__table__, CaseEvent.__table__

@@ -15,9 +15,9 @@ from factories import HAPPY_PATH, PASSWORD, intake, register
 from server_harness import Server
 from sqlalchemy import select
 
-from mediation_flow.checks import check_all
-from mediation_flow.models import Case, CaseEvent
-from mediation_flow.throttle import ACCOUNT_FAILURES
+from mediation_flow.accounts.throttle import ACCOUNT_FAILURES
+from mediation_flow.cases.checks import check_all
+from mediation_flow.store.models import Case, CaseEvent
 
 pytestmark = pytest.mark.slow
 CLIENTS = 8

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from report_cases import seed_year
 
-from mediation_flow.accounts import add_user
-from mediation_flow.db import write_transaction
+from mediation_flow.accounts.users import add_user
+from mediation_flow.store.db import write_transaction
 from mediation_flow.vocabulary import Role
 from web.app import create_app
 

@@ -13,9 +13,9 @@ import pytest
 from docx import Document
 from server_harness import Server
 
-from mediation_flow.db import make_engine
 from mediation_flow.demo import demo_password, load_demo
-from mediation_flow.storage import upgrade
+from mediation_flow.store.db import make_engine
+from mediation_flow.store.migrate import upgrade
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "report"

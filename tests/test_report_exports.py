@@ -15,7 +15,7 @@ from docx.shared import Cm
 from openpyxl import load_workbook
 from report_cases import at, enter, resolved_path, seed_year
 
-from mediation_flow.stats.ledger import COLUMNS
+from mediation_flow.stats.ledger_table import COLUMNS
 from mediation_flow.stats.service import annual_report, export
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "report"

@@ -8,12 +8,12 @@ import pytest
 from factories import make_town
 from report_cases import at, enter, resolved_path, seed_year
 
-from mediation_flow.engine import apply_trigger
-from mediation_flow.models import Case
+from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.stats.drilldown import case_ids
 from mediation_flow.stats.figures import compute_figures
 from mediation_flow.stats.report_text import render
 from mediation_flow.stats.scope import year_scope
+from mediation_flow.store.models import Case
 
 
 def report(engine, code, year=2023, as_of=None):

@@ -32,8 +32,8 @@ RUN = {"requests": 0}
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory) -> Iterator[tuple[object, dict[str, str]]]:
-    from mediation_flow.db import make_engine
-    from mediation_flow.storage import upgrade
+    from mediation_flow.store.db import make_engine
+    from mediation_flow.store.migrate import upgrade
 
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('st')}/schemathesis.db")
     upgrade(engine)

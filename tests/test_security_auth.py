@@ -16,11 +16,11 @@ from itsdangerous import TimestampSigner
 from server_harness import free_port, wait_until_serving
 from sqlalchemy import func, select
 
-from mediation_flow import clock
-from mediation_flow.db import make_engine
+from mediation_flow.accounts.throttle import ACCOUNT_FAILURES, ADDRESS_FAILURES, WINDOW, TooManyAttempts, sign_in
 from mediation_flow.errors import AuthenticationFailed
-from mediation_flow.models import LoginAttempt, User
-from mediation_flow.throttle import ACCOUNT_FAILURES, ADDRESS_FAILURES, WINDOW, TooManyAttempts, sign_in
+from mediation_flow.store import clock
+from mediation_flow.store.db import make_engine
+from mediation_flow.store.models import LoginAttempt, User
 from web.app import create_app
 from web.tokens import issue_token
 

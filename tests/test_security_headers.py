@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 from starlette.routing import Route
 
-from mediation_flow.db import make_engine
-from mediation_flow.storage import upgrade
+from mediation_flow.store.db import make_engine
+from mediation_flow.store.migrate import upgrade
 from web.app import create_app
 from web.middleware import JsonFormatter
 

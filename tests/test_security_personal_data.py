@@ -12,8 +12,8 @@ from factories import PASSWORD, make_town, register
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from mediation_flow.config import get_settings
-from mediation_flow.models import AccessLog
+from mediation_flow.store.config import get_settings
+from mediation_flow.store.models import AccessLog
 from web.app import create_app
 
 FULL_ID, MASKED_ID = "11010519491231002X", "1101**********002X"

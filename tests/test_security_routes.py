@@ -84,8 +84,8 @@ def _upload(world: Any, case_id: int) -> dict[str, Any]:
 
 def _stored_attachment(world: Any, case_id: int) -> dict[str, Any]:
     """An evidence file already on the case (kept by the attachments module, as an upload would)."""
-    from mediation_flow import attachments
-    from mediation_flow.config import get_settings
+    from mediation_flow.cases import attachments
+    from mediation_flow.store.config import get_settings
 
     item = attachments.save(
         get_settings().data_dir, case_id, io.BytesIO(PDF), filename="证据.pdf", kind="evidence", uploaded_by=None
@@ -216,7 +216,7 @@ def _csrf(html: str) -> str:
 
 @pytest.fixture
 def world(sqlite_engine, tmp_path, monkeypatch) -> World:
-    from mediation_flow.config import get_settings
+    from mediation_flow.store.config import get_settings
 
     monkeypatch.setattr(get_settings(), "data_dir", tmp_path)  # attachments land in the test's folder
     town = make_town(sqlite_engine)

@@ -13,7 +13,7 @@ from factories import HAPPY_PATH, PASSWORD, make_town
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
-from mediation_flow.config import get_settings
+from mediation_flow.store.config import get_settings
 from web.app import create_app
 
 PAYLOADS = [

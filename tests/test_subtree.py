@@ -1,4 +1,4 @@
-"""The subtree condition (mediation_flow.subtree): the same rows as a prefix match on both back ends, and on
+"""The subtree condition (mediation_flow.places.subtree): the same rows as a prefix match on both back ends, and on
 SQLite a plan that searches the path index instead of scanning."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, insert, select
 
-from mediation_flow.models import Case
-from mediation_flow.subtree import in_subtree, path_upper
+from mediation_flow.places.subtree import in_subtree, path_upper
+from mediation_flow.store.models import Case
 
 PATHS = ["/1/", "/1/2/", "/1/2/3/", "/1/2/30/", "/1/2/3/4/", "/1/20/", "/1/3/", "/10/", "/1/2/31/5/"]
 

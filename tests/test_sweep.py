@@ -15,12 +15,12 @@ from typing import Any
 from factories import intake
 from sqlalchemy import func, select
 
-from mediation_flow.checks import check_all
-from mediation_flow.db import make_engine
-from mediation_flow.intake import register_case
-from mediation_flow.models import Case, CaseEvent
-from mediation_flow.sweep import overdue_cutoff, sweep
-from mediation_flow.workdays import default_calendar
+from mediation_flow.cases.checks import check_all
+from mediation_flow.cases.intake import register_case
+from mediation_flow.cases.sweep import overdue_cutoff, sweep
+from mediation_flow.store.db import make_engine
+from mediation_flow.store.models import Case, CaseEvent
+from mediation_flow.workflow.workdays import default_calendar
 
 CASES, EVENTS = Case.__table__, CaseEvent.__table__
 PROCESSES, RACE_CASES = 4, 30

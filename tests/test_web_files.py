@@ -15,8 +15,8 @@ from factories import HAPPY_PATH, Town, drive, register
 from sqlalchemy import Engine
 from test_web_pages import Browser
 
-from mediation_flow import attachments
-from mediation_flow.config import get_settings
+from mediation_flow.cases import attachments
+from mediation_flow.store.config import get_settings
 from web.app import create_app
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 40

@@ -16,10 +16,10 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from mediation_flow import clock
-from mediation_flow.config import get_settings
-from mediation_flow.policy import SYSTEM
-from mediation_flow.queries import get_case_row
+from mediation_flow.accounts.policy import SYSTEM
+from mediation_flow.cases.queries import get_case_row
+from mediation_flow.store import clock
+from mediation_flow.store.config import get_settings
 from web.app import create_app
 
 REGIONS = ("state", "facts", "actions", "clocks", "timeline")

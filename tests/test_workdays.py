@@ -1,4 +1,4 @@
-"""Tests for mediation_flow.workdays against the real chinesecalendar data."""
+"""Tests for mediation_flow.workflow.workdays against the real chinesecalendar data."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mediation_flow.workdays import (
+from mediation_flow.workflow.workdays import (
     ENV_EXTRA_HOLIDAYS,
     ENV_EXTRA_WORKDAYS,
     WorkdayCalendar,
@@ -21,7 +21,7 @@ from mediation_flow.workdays import (
     parse_days,
 )
 
-LOGGER = "mediation_flow.workdays"
+LOGGER = "mediation_flow.workflow.workdays"
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,8 @@ import yaml
 from factories import HAPPY_PATH, drive, register
 from sqlalchemy import select
 
-from mediation_flow.db import write_transaction
-from mediation_flow.models import Case
+from mediation_flow.store.db import write_transaction
+from mediation_flow.store.models import Case
 from mediation_flow.workflow import registry as registry_module
 from mediation_flow.workflow.registry import WorkflowFileError, WorkflowRegistry, read_workflow_file, workflows_dir
 

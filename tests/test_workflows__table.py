@@ -11,11 +11,11 @@ import pytest
 from factories import intake
 from sqlalchemy import func, select
 
-from mediation_flow.engine import apply_trigger
+from mediation_flow.cases.engine import apply_trigger
+from mediation_flow.cases.intake import register_case
 from mediation_flow.errors import GuardFailed, TriggerNotAllowed
-from mediation_flow.intake import register_case
-from mediation_flow.models import Case, CaseEvent
-from mediation_flow.reference import load_reference
+from mediation_flow.places.reference import load_reference
+from mediation_flow.store.models import Case, CaseEvent
 from mediation_flow.workflow.diagram import mermaid
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, read_workflow_file
 from mediation_flow.workflow.schema import FieldSpec, TransitionSpec, WorkflowSpec

@@ -19,7 +19,7 @@ from benchmarks.common import prepared_database  # noqa: E402
 from benchmarks.dataset import build  # noqa: E402
 from benchmarks.loadgen import api_token  # noqa: E402
 from benchmarks.wrk import INSTALL_HINT, Plan, run_wrk, script, wrk_path  # noqa: E402
-from mediation_flow.models import Case, CaseEvent  # noqa: E402
+from mediation_flow.store.models import Case, CaseEvent  # noqa: E402
 
 pytestmark = pytest.mark.slow
 CASES, EVENTS = Case.__table__, CaseEvent.__table__

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from mediation_flow.db import get_engine
-from mediation_flow.storage import sync_workflows
+from mediation_flow.store.db import get_engine
+from mediation_flow.store.migrate import sync_workflows
 from web.api import router as api_router
 from web.errors import install_api_error_handlers
 from web.health import router as health_router

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from mediation_flow.storage import alembic_config
+from mediation_flow.store.migrate import alembic_config
 from web.deps import EngineDep
 
 router = APIRouter(include_in_schema=False)

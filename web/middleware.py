@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mediation_flow.personal_data import mask_text
+from mediation_flow.accounts.personal_data import mask_text
 
 REQUEST_ID_HEADER = "X-Request-ID"
 CSP = "; ".join(

@@ -15,9 +15,9 @@ from fastapi import FastAPI, Request
 from starlette.datastructures import FormData
 from starlette.middleware.sessions import SessionMiddleware
 
-from mediation_flow.config import get_settings
+from mediation_flow.accounts.policy import Actor
 from mediation_flow.errors import DomainError
-from mediation_flow.policy import Actor
+from mediation_flow.store.config import get_settings
 
 SESSION_COOKIE = "mf_session"
 CSRF_HEADER = "X-CSRF-Token"

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from mediation_flow.config import get_settings
+from mediation_flow.store.config import get_settings
 
 _SALT = "mediation-flow-api-token"
 

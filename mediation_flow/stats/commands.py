@@ -29,9 +29,9 @@ def report(
     as_of: Annotated[str | None, typer.Option(help="count only events recorded by this ISO time")] = None,
 ) -> None:
     """The annual report of a jurisdiction: figures and text (json), or the .docx / .xlsx file."""
-    from mediation_flow import clock
-    from mediation_flow.db import get_engine
     from mediation_flow.stats.service import annual_report, export
+    from mediation_flow.store import clock
+    from mediation_flow.store.db import get_engine
 
     try:
         moment = clock.ensure_aware(datetime.fromisoformat(as_of)) if as_of else None
@@ -59,10 +59,10 @@ def import_ledger(
     """Import a ledger (台账): all rows or none; every error is listed by row and column."""
     from sqlalchemy import select
 
-    from mediation_flow.accounts import actor_for
-    from mediation_flow.db import get_engine
-    from mediation_flow.models import User
-    from mediation_flow.stats.ledger_import import import_ledger as run_import
+    from mediation_flow.accounts.users import actor_for
+    from mediation_flow.ledger.plan import import_ledger as run_import
+    from mediation_flow.store.db import get_engine
+    from mediation_flow.store.models import User
 
     engine = get_engine()
     with engine.connect() as conn:
@@ -80,7 +80,7 @@ def import_ledger(
 
 def ledger_template(output: Annotated[Path, typer.Argument(help="where to write the .xlsx template")]) -> None:
     """Write the ledger import template (.xlsx, with the column descriptions)."""
-    from mediation_flow.stats.ledger_columns import template_xlsx
+    from mediation_flow.ledger.columns import template_xlsx
 
     output.write_bytes(template_xlsx())
     typer.echo(f"已生成台账模板 {output}")

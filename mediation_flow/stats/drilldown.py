@@ -23,7 +23,7 @@ from mediation_flow.stats.figures import (
     referral_in_resolved_query,
 )
 from mediation_flow.stats.scope import Scope
-from mediation_flow.stats.sqlbits import json_text
+from mediation_flow.store.sqlbits import json_text
 
 # Rates drill down to their numerator; the denominator is a figure of its own.
 ALIASES = {"success_rate": "resolved", "on_time_rate": "on_time", "performance_rate": "performed"}

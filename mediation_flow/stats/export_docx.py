@@ -13,10 +13,10 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
-from mediation_flow.clock import LOCAL_TZ
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.figures import Figures
 from mediation_flow.stats.report_text import ReportText
+from mediation_flow.store.clock import LOCAL_TZ
 
 BODY_FONT, HEADING_FONT, TITLE_FONT, KAI_FONT = "仿宋", "黑体", "方正小标宋简体", "楷体"
 SIZE_3, SIZE_2, SIZE_SMALL_4 = Pt(16), Pt(22), Pt(12)

@@ -14,7 +14,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.figures import Figures
-from mediation_flow.stats.ledger import COLUMNS
+from mediation_flow.stats.ledger_table import COLUMNS
 from mediation_flow.stats.report_text import ReportText
 
 HEADER = Font(bold=True)

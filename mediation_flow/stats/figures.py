@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, distinct, false, func, or_, select
 
-from mediation_flow.models import Jurisdiction
-from mediation_flow.reference import load_reference
+from mediation_flow.places.reference import load_reference
 from mediation_flow.stats import onepass
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.scope import CASES, EVENTS, Scope
-from mediation_flow.stats.sqlbits import child_path, days_between, fen, json_flag, json_text, local_month
+from mediation_flow.store.models import Jurisdiction
+from mediation_flow.store.sqlbits import child_path, days_between, fen, json_flag, json_text, local_month
 from mediation_flow.vocabulary import LEVEL_LABELS, Level
 
 E, C, JUR = EVENTS, CASES, Jurisdiction.__table__

@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import Connection, and_
 
-from mediation_flow import clock
 from mediation_flow.errors import InvalidData
-from mediation_flow.jurisdictions import Place, get_by_code, township_of
-from mediation_flow.models import Case, CaseEvent
-from mediation_flow.subtree import in_subtree, path_upper
+from mediation_flow.places.jurisdictions import Place, get_by_code, township_of
+from mediation_flow.places.subtree import in_subtree, path_upper
+from mediation_flow.store import clock
+from mediation_flow.store.models import Case, CaseEvent
 
 CASES, EVENTS = Case.__table__, CaseEvent.__table__
 
@@ -44,7 +44,7 @@ class Scope:
         return self.start.year
 
     def in_subtree(self, cases: Any = CASES) -> Any:
-        """The case lies in the place's subtree (``mediation_flow.subtree``: a range on SQLite, LIKE elsewhere)."""
+        """The case lies in the place's subtree (``places.subtree``: a range on SQLite, LIKE elsewhere)."""
         return in_subtree(cases.c.jurisdiction_path, self.place.path)
 
     def in_scope(self, events: Any = EVENTS, cases: Any = CASES) -> Any:

@@ -8,11 +8,11 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine
 
+from mediation_flow.accounts.policy import Actor, can_see
 from mediation_flow.errors import InvalidData, NotFound, PermissionDenied
-from mediation_flow.jurisdictions import get_by_code
-from mediation_flow.policy import Actor, can_see
+from mediation_flow.places.jurisdictions import get_by_code
 from mediation_flow.stats.figures import Figures, compute_figures
-from mediation_flow.stats.ledger import ledger_rows
+from mediation_flow.stats.ledger_table import ledger_rows
 from mediation_flow.stats.report_text import ReportText, render
 from mediation_flow.stats.scope import year_scope
 from mediation_flow.vocabulary import Role

@@ -20,9 +20,9 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, func, insert, select
 from transitions import Machine
 
-from mediation_flow.clock import utcnow
-from mediation_flow.config import get_settings
-from mediation_flow.models import WorkflowVersion
+from mediation_flow.store.clock import utcnow
+from mediation_flow.store.config import get_settings
+from mediation_flow.store.models import WorkflowVersion
 from mediation_flow.workflow.rules import EFFECTS, GUARDS, RuleContext
 from mediation_flow.workflow.schema import TransitionSpec, WorkflowSpec
 

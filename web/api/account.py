@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from mediation_flow import clock
-from mediation_flow.accounts import change_password
-from mediation_flow.db import write_transaction
+from mediation_flow.accounts.throttle import check_not_locked, record_failure
+from mediation_flow.accounts.users import change_password
 from mediation_flow.errors import InvalidData
-from mediation_flow.throttle import check_not_locked, record_failure
+from mediation_flow.store import clock
+from mediation_flow.store.db import write_transaction
 from web.api.schemas import ErrorResponse
 from web.deps import ApiActor, EngineDep, client_address
 

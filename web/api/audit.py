@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from mediation_flow.audit import access_history
+from mediation_flow.accounts.audit import access_history
 from web.deps import ApiActor, CaseId, EngineDep
 
 router = APIRouter(prefix="/cases", tags=["cases"])

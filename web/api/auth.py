@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
-from mediation_flow.accounts import password_stamp
-from mediation_flow.config import get_settings
-from mediation_flow.throttle import sign_in
+from mediation_flow.accounts.throttle import sign_in
+from mediation_flow.accounts.users import password_stamp
+from mediation_flow.store.config import get_settings
 from web.api.schemas import ErrorResponse, Token
 from web.deps import EngineDep, client_address
 from web.tokens import issue_token

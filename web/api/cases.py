@@ -9,16 +9,16 @@ from fastapi import APIRouter, Body, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from mediation_flow import clock
-from mediation_flow.audit import record_identity_view
-from mediation_flow.config import get_settings
-from mediation_flow.deadlines import clock_views
-from mediation_flow.engine import apply_trigger, available_triggers
-from mediation_flow.intake import register_case
-from mediation_flow.personal_data import mask_id_number, mask_phone
-from mediation_flow.policy import Actor, may_see_full_identity
-from mediation_flow.queries import CaseFilters, case_events, case_parties, case_workflow, get_case_row, list_cases
-from mediation_flow.reference import load_reference
+from mediation_flow.accounts.audit import record_identity_view
+from mediation_flow.accounts.personal_data import mask_id_number, mask_phone
+from mediation_flow.accounts.policy import Actor, may_see_full_identity
+from mediation_flow.cases.engine import apply_trigger, available_triggers
+from mediation_flow.cases.intake import register_case
+from mediation_flow.cases.queries import CaseFilters, case_events, case_parties, case_workflow, get_case_row, list_cases
+from mediation_flow.places.reference import load_reference
+from mediation_flow.store import clock
+from mediation_flow.store.config import get_settings
+from mediation_flow.workflow.deadlines import clock_views
 from mediation_flow.workflow.fields import choice_options
 from web.api.schemas import CaseDetail, CasePage, ErrorResponse, TransitionIn
 from web.deps import ApiActor, CaseId, EngineDep

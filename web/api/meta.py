@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from mediation_flow import jurisdictions
 from mediation_flow.errors import NotFound
+from mediation_flow.places import jurisdictions
 from mediation_flow.workflow.diagram import mermaid
 from mediation_flow.workflow.registry import REGISTRY
 from web.api.schemas import JurisdictionNode, WorkflowOut

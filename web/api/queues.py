@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from mediation_flow import clock
-from mediation_flow.config import get_settings
+from mediation_flow.accounts.policy import Actor
+from mediation_flow.cases.queues import QueueFilters, QueueKind, queue
 from mediation_flow.errors import PermissionDenied
-from mediation_flow.policy import Actor
-from mediation_flow.queues import QueueFilters, QueueKind, queue
+from mediation_flow.store import clock
+from mediation_flow.store.config import get_settings
 from mediation_flow.vocabulary import Role
 from web.api.schemas import ErrorResponse
 from web.deps import ApiActor, EngineDep

@@ -12,12 +12,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from mediation_flow import clock
 from mediation_flow.errors import InvalidData
-from mediation_flow.models import Case
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.drilldown import case_ids, drillable
 from mediation_flow.stats.service import MEDIA_TYPES, annual_report, export
+from mediation_flow.store import clock
+from mediation_flow.store.models import Case
 from web.api.schemas import ErrorResponse
 from web.deps import ApiActor, EngineDep
 
@@ -129,7 +129,7 @@ def download_edited(
 )
 def ledger_template() -> Response:
     """The ledger (台账) import template (.xlsx) with its column descriptions."""
-    from mediation_flow.stats.ledger_columns import template_xlsx
+    from mediation_flow.ledger.columns import template_xlsx
 
     name = quote("台账导入模板.xlsx")
     return Response(
@@ -142,7 +142,7 @@ def ledger_template() -> Response:
 @router.post("/ledger/import", status_code=201, responses=ERRORS)
 async def ledger_import(engine: EngineDep, actor: ApiActor, file: UploadFile) -> dict[str, Any]:
     """Import a ledger (.xlsx or .csv): all rows or none; 422 lists every error by row and column."""
-    from mediation_flow.stats.ledger_import import MAX_BYTES, import_ledger
+    from mediation_flow.ledger.plan import MAX_BYTES, import_ledger
 
     content = await file.read(MAX_BYTES + 1)
     result = await run_in_threadpool(import_ledger, engine, actor=actor, filename=file.filename or "", content=content)

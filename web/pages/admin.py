@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from mediation_flow.jurisdictions import all_places
-from mediation_flow.models import Jurisdiction, User
+from mediation_flow.places.jurisdictions import all_places
+from mediation_flow.store.models import Jurisdiction, User
 from mediation_flow.vocabulary import Role
 from web.deps import EngineDep
 from web.pages.common import PageActor, render, require

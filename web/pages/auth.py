@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from mediation_flow.accounts import actor_for, password_stamp
+from mediation_flow.accounts.throttle import sign_in as throttled_sign_in
+from mediation_flow.accounts.users import actor_for, password_stamp
 from mediation_flow.errors import DomainError
-from mediation_flow.throttle import sign_in as throttled_sign_in
 from mediation_flow.vocabulary import Role
 from web.deps import EngineDep, client_address
 from web.pages.common import render

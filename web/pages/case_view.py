@@ -8,13 +8,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from mediation_flow.deadlines import clock_views
-from mediation_flow.engine import TriggerOption, available_triggers
-from mediation_flow.errors import TriggerNotAllowed
-from mediation_flow.models import Jurisdiction
-from mediation_flow.personal_data import mask_id_number, mask_phone
-from mediation_flow.policy import Actor, may_see_full_identity
-from mediation_flow.queries import (
+from mediation_flow.accounts.personal_data import mask_id_number, mask_phone
+from mediation_flow.accounts.policy import Actor, may_see_full_identity
+from mediation_flow.cases.engine import TriggerOption, available_triggers
+from mediation_flow.cases.queries import (
     assignable_users,
     case_events,
     case_parties,
@@ -22,8 +19,11 @@ from mediation_flow.queries import (
     get_case_row,
     user_names,
 )
-from mediation_flow.reference import load_reference
+from mediation_flow.errors import TriggerNotAllowed
+from mediation_flow.places.reference import load_reference
+from mediation_flow.store.models import Jurisdiction
 from mediation_flow.vocabulary import PartyKind, PartyRole
+from mediation_flow.workflow.deadlines import clock_views
 from mediation_flow.workflow.fields import choice_options
 from mediation_flow.workflow.registry import CompiledWorkflow
 from mediation_flow.workflow.schema import CREATION_TRIGGER, FieldSpec

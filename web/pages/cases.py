@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from mediation_flow import attachments
-from mediation_flow.audit import record_identity_view
-from mediation_flow.config import get_settings
-from mediation_flow.engine import apply_trigger
+from mediation_flow.accounts.audit import record_identity_view
+from mediation_flow.accounts.policy import Actor, may_see_full_identity
+from mediation_flow.cases import attachments
+from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.errors import DomainError, GuardFailed, InvalidData, NotFound, StaleVersion
-from mediation_flow.policy import Actor, may_see_full_identity
+from mediation_flow.store.config import get_settings
 from mediation_flow.vocabulary import Role
 from web.deps import CaseId, EngineDep
 from web.pages.case_view import TriggerForm, case_page_data, trigger_form

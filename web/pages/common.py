@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
-from mediation_flow import clock
+from mediation_flow.accounts.policy import Actor
 from mediation_flow.errors import PermissionDenied
-from mediation_flow.policy import Actor
+from mediation_flow.store import clock
 from mediation_flow.vocabulary import LEVEL_LABELS, ROLE_LABELS, Level, Role
 from web.deps import get_db, signed_in_user
 from web.session import csrf_token, session_stamp, session_user_id

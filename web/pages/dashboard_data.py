@@ -16,14 +16,14 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from mediation_flow import clock
-from mediation_flow.jurisdictions import all_places, get_by_id
-from mediation_flow.models import Case, CaseEvent
-from mediation_flow.policy import Actor
-from mediation_flow.queries import scope_clause
-from mediation_flow.reference import load_reference
+from mediation_flow.accounts.policy import Actor
+from mediation_flow.cases.queries import scope_clause
+from mediation_flow.places.jurisdictions import all_places, get_by_id
+from mediation_flow.places.reference import load_reference
 from mediation_flow.stats.figures import headline
 from mediation_flow.stats.scope import year_scope
+from mediation_flow.store import clock
+from mediation_flow.store.models import Case, CaseEvent
 from mediation_flow.vocabulary import LEVEL_LABELS, Level
 from mediation_flow.workflow.registry import REGISTRY
 from web.pages.listing import village_names, village_of

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
-from mediation_flow import attachments
-from mediation_flow.audit import record_identity_view
-from mediation_flow.config import get_settings
-from mediation_flow.engine import apply_trigger
+from mediation_flow.accounts.audit import record_identity_view
+from mediation_flow.accounts.policy import Actor, may_see_full_identity
+from mediation_flow.cases import attachments
+from mediation_flow.cases.engine import apply_trigger
+from mediation_flow.cases.printouts import agreement_docx, registration_docx
+from mediation_flow.cases.queries import case_parties, get_case_row
 from mediation_flow.errors import DomainError, InvalidData, NotFound, PermissionDenied
-from mediation_flow.policy import Actor, may_see_full_identity
-from mediation_flow.printouts import agreement_docx, registration_docx
-from mediation_flow.queries import case_parties, get_case_row
+from mediation_flow.store.config import get_settings
 from mediation_flow.vocabulary import Role
 from web.deps import CaseId, EngineDep
 from web.pages.cases import page_data

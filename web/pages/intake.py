@@ -9,13 +9,18 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from mediation_flow.accounts.personal_data import (
+    PersonalDataError,
+    validate_credit_code,
+    validate_id_number,
+    validate_phone,
+)
+from mediation_flow.accounts.policy import Actor, may_register
+from mediation_flow.cases.intake import register_case
+from mediation_flow.cases.risk import hint_labels
 from mediation_flow.errors import InvalidData, PermissionDenied
-from mediation_flow.intake import register_case
-from mediation_flow.jurisdictions import all_places, get_by_id
-from mediation_flow.personal_data import PersonalDataError, validate_credit_code, validate_id_number, validate_phone
-from mediation_flow.policy import Actor, may_register
-from mediation_flow.reference import load_reference
-from mediation_flow.risk import hint_labels
+from mediation_flow.places.jurisdictions import all_places, get_by_id
+from mediation_flow.places.reference import load_reference
 from mediation_flow.vocabulary import PartyKind, PartyRole
 from web.deps import EngineDep
 from web.pages.common import PageActor, render

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from mediation_flow.config import get_settings
-from mediation_flow.models import Jurisdiction
-from mediation_flow.queries import user_names
-from mediation_flow.queues import due_soon_until
-from mediation_flow.reference import load_reference
+from mediation_flow.cases.queries import user_names
+from mediation_flow.cases.queues import due_soon_until
+from mediation_flow.places.reference import load_reference
+from mediation_flow.store.config import get_settings
+from mediation_flow.store.models import Jurisdiction
 from mediation_flow.workflow.registry import REGISTRY
 
 JUR = Jurisdiction.__table__

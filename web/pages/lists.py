@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from mediation_flow.queries import CaseFilters, list_cases
+from mediation_flow.cases.queries import CaseFilters, list_cases
 from mediation_flow.vocabulary import Role
 from mediation_flow.workflow.registry import REGISTRY
 from web.deps import EngineDep

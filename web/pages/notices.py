@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
-from mediation_flow import clock
-from mediation_flow.config import get_settings
-from mediation_flow.db import write_transaction
-from mediation_flow.notices import mark_seen, notices, unread_count
-from mediation_flow.policy import Actor
+from mediation_flow.accounts.policy import Actor
+from mediation_flow.cases.notices import mark_seen, notices, unread_count
+from mediation_flow.store import clock
+from mediation_flow.store.config import get_settings
+from mediation_flow.store.db import write_transaction
 from web.deps import EngineDep
 from web.pages.common import PageActor, render
 

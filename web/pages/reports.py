@@ -11,12 +11,12 @@ from fastapi.responses import Response
 from sqlalchemy import Connection, select
 from starlette.datastructures import FormData
 
+from mediation_flow.accounts.policy import Actor
 from mediation_flow.errors import InvalidData
-from mediation_flow.models import Case, Jurisdiction
-from mediation_flow.policy import Actor
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.drilldown import case_ids, drillable
 from mediation_flow.stats.service import MEDIA_TYPES, AnnualReport, annual_report, export
+from mediation_flow.store.models import Case, Jurisdiction
 from mediation_flow.vocabulary import Role
 from web.api.reports import parse_as_of
 from web.deps import EngineDep

@@ -11,14 +11,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection, func, select
 
-from mediation_flow import clock
-from mediation_flow.config import get_settings
+from mediation_flow.accounts.policy import Actor
+from mediation_flow.cases.queries import CaseFilters, filtered_cases
+from mediation_flow.cases.queues import QueueFilters, QueueKind, queue_ids
 from mediation_flow.errors import InvalidData
-from mediation_flow.models import Case, CaseEvent, Jurisdiction, User
-from mediation_flow.policy import Actor
-from mediation_flow.queries import CaseFilters, filtered_cases
-from mediation_flow.queues import QueueFilters, QueueKind, queue_ids
-from mediation_flow.reference import load_reference
+from mediation_flow.places.reference import load_reference
+from mediation_flow.store import clock
+from mediation_flow.store.config import get_settings
+from mediation_flow.store.models import Case, CaseEvent, Jurisdiction, User
 from mediation_flow.vocabulary import LEVEL_LABELS, Role
 from web.deps import EngineDep
 from web.pages.common import RISK_ORDER, PageActor, is_fragment, render, require, today
@@ -69,7 +69,7 @@ def _rows(items: list[dict[str, Any]]) -> list[SimpleNamespace]:
 def _queue_rows(
     conn: Connection, actor: Actor, kind: QueueKind, filters: CaseFilters, day: date
 ) -> tuple[list[dict[str, Any]], int]:
-    """The first rows of the overdue or due-soon queue (mediation_flow.queues: red first, then due date) with
+    """The first rows of the overdue or due-soon queue (mediation_flow.cases.queues: red first, then due date) with
     the columns the tables show, and the queue's total. A filter naming nothing (unknown village or grade)
     finds nothing."""
     wanted = QueueFilters(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from mediation_flow.errors import NotFound
-from mediation_flow.reference import load_reference
+from mediation_flow.places.reference import load_reference
 from mediation_flow.vocabulary import Role
 from mediation_flow.workflow import diagram
 from mediation_flow.workflow.fields import choice_options

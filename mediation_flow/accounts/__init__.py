@@ -1,0 +1,1 @@
+"""People: users, the access policy, login throttle, audit and personal-data masking."""

@@ -1,0 +1,135 @@
+"""Users and passwords (Argon2)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, insert, select, update
+
+from mediation_flow.accounts.policy import Actor
+from mediation_flow.errors import AuthenticationFailed, Conflict, InvalidData
+from mediation_flow.places.jurisdictions import get_by_code, get_by_id
+from mediation_flow.store.models import User
+from mediation_flow.vocabulary import Role
+
+USERS = User.__table__
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
+# Verifying against this when the user does not exist keeps the timing the same (no user enumeration).
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidData([{"field": "password", "message": f"密码至少{MIN_PASSWORD_LENGTH}位"}])
+    if password.isdigit() or password.isalpha():
+        raise InvalidData([{"field": "password", "message": "密码须同时包含字母和数字"}])
+
+
+def add_user(
+    conn: Connection,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    display_name: str = "",
+    jurisdiction_code: str | None = None,
+) -> int:
+    check_password_strength(password)
+    if role != Role.ADMIN and not jurisdiction_code:
+        raise InvalidData([{"field": "jurisdiction", "message": "除管理员外，用户必须属于一个辖区"}])
+    jurisdiction_id = get_by_code(conn, jurisdiction_code).id if jurisdiction_code else None
+    if conn.execute(select(USERS.c.id).where(USERS.c.username == username)).first():
+        raise Conflict(f"用户名已存在：{username}")
+    return int(
+        conn.execute(
+            insert(USERS).values(
+                username=username,
+                display_name=display_name or username,
+                role=role.value,
+                jurisdiction_id=jurisdiction_id,
+                password_hash=hash_password(password),
+                is_active=True,
+            )
+        ).inserted_primary_key[0]
+    )
+
+
+def set_password(conn: Connection, *, user_id: int, password: str) -> None:
+    check_password_strength(password)
+    conn.execute(update(USERS).where(USERS.c.id == user_id).values(password_hash=hash_password(password)))
+
+
+def change_password(conn: Connection, *, user_id: int, current_password: str, new_password: str) -> None:
+    """Change one's own password: the current one must be given; the new one must differ and be strong."""
+    row = conn.execute(select(USERS).where(USERS.c.id == user_id)).first()
+    try:
+        _hasher.verify(row.password_hash if row else _DUMMY_HASH, current_password)
+    except (VerificationError, InvalidHashError):
+        raise InvalidData([{"field": "current_password", "message": "当前密码不正确"}]) from None
+    if new_password == current_password:
+        raise InvalidData([{"field": "new_password", "message": "新密码不能与当前密码相同"}])
+    set_password(conn, user_id=user_id, password=new_password)
+
+
+def password_stamp(conn: Connection, user_id: int) -> str | None:
+    """A short fingerprint of the password hash: tokens carry it, so a password change ends them."""
+    hashed = conn.execute(select(USERS.c.password_hash).where(USERS.c.id == user_id)).scalar()
+    return stamp_of(hashed)
+
+
+def stamp_of(hashed: str | None) -> str | None:
+    """The fingerprint ``password_stamp`` gives for this password hash."""
+    return hashlib.sha256(hashed.encode()).hexdigest()[:16] if hashed else None
+
+
+def accounts_with_password(conn: Connection, candidates: dict[str, str]) -> list[str]:
+    """Which of ``{username: password}`` still sign in with that password (e.g. the demo defaults)."""
+    rows = conn.execute(select(USERS.c.username, USERS.c.password_hash).where(USERS.c.username.in_(candidates)))
+    found = []
+    for username, hashed in rows:
+        try:
+            if _hasher.verify(hashed, candidates[username]):
+                found.append(username)
+        except (VerificationError, InvalidHashError):
+            continue
+    return sorted(found)
+
+
+def actor_for(conn: Connection, user_id: int) -> Actor | None:
+    row = conn.execute(select(USERS).where(USERS.c.id == user_id)).first()
+    if row is None or not row.is_active:
+        return None
+    return _actor(conn, row)
+
+
+def _actor(conn: Connection, row: Any) -> Actor:
+    scope = get_by_id(conn, row.jurisdiction_id).path if row.jurisdiction_id else None
+    return Actor(
+        id=row.id,
+        username=row.username,
+        role=Role(row.role),
+        scope_path=scope,
+        display_name=row.display_name,
+        jurisdiction_id=row.jurisdiction_id,
+    )
+
+
+def authenticate(conn: Connection, username: str, password: str) -> Actor:
+    row = conn.execute(select(USERS).where(USERS.c.username == username)).first()
+    try:
+        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        raise AuthenticationFailed("用户名或密码错误") from None
+    if row is None or not row.is_active:
+        raise AuthenticationFailed("用户名或密码错误")
+    if _hasher.check_needs_rehash(row.password_hash):
+        conn.execute(update(USERS).where(USERS.c.id == row.id).values(password_hash=hash_password(password)))
+    return _actor(conn, row)

@@ -1,0 +1,1 @@
+"""Cases: intake, the step engine, reads and views, queues, notices, the sweep, documents."""

@@ -1,0 +1,384 @@
+"""Registering a new dispute: validation, a gap-free case number, the case row, its parties and its
+first event, all in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from mediation_flow.accounts.personal_data import (
+    PersonalDataError,
+    validate_credit_code,
+    validate_id_number,
+    validate_phone,
+)
+from mediation_flow.accounts.policy import Actor, can_see, may_backdate, may_register
+from mediation_flow.cases.risk import score_intake
+from mediation_flow.errors import InvalidData, NotFound, PermissionDenied
+from mediation_flow.places.jurisdictions import Place, get_by_code, get_by_id, township_of
+from mediation_flow.places.reference import load_reference
+from mediation_flow.store import clock
+from mediation_flow.store.db import Executor, Prepared, write_transaction
+from mediation_flow.store.models import Case, CaseCounter, CaseEvent, Party
+from mediation_flow.vocabulary import Level, PartyKind, PartyRole, Role
+from mediation_flow.workflow.deadlines import advance_clocks, earliest_due
+from mediation_flow.workflow.fields import parse_money_fen, validate_fields
+from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, WorkflowRegistry
+from mediation_flow.workflow.schema import CREATION_TRIGGER
+
+CASES, PARTIES, EVENTS, COUNTERS = Case.__table__, Party.__table__, CaseEvent.__table__, CaseCounter.__table__
+HANDLING_LEVEL = {"grid": Level.GRID, "village": Level.VILLAGE, "township": Level.TOWNSHIP, "county": Level.COUNTY}
+FIELD_LABELS = {
+    "title": "案件名称",
+    "category": "纠纷类型",
+    "source": "案件来源",
+    "risk_grade": "风险等级",
+    "summary": "纠纷简要情况",
+    "amount": "涉及金额",
+    "people_involved": "涉及人数",
+    "venue": "调解场所",
+    "jurisdiction_code": "所属辖区",
+    "parties": "当事人",
+    "name": "姓名",
+    "id_number": "证件号码",
+    "phone": "联系电话",
+    "address": "住址",
+    "role": "当事人身份",
+    "kind": "当事人类型",
+}
+
+
+class PartyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    role: PartyRole = PartyRole.APPLICANT
+    kind: PartyKind = PartyKind.PERSON
+    name: str = Field(min_length=1, max_length=100)
+    id_number: str | None = Field(default=None, max_length=32)
+    phone: str | None = Field(default=None, max_length=32)
+    address: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _identity(self) -> PartyIn:
+        try:
+            if self.id_number:
+                self.id_number = (
+                    validate_id_number(self.id_number)
+                    if self.kind == PartyKind.PERSON
+                    else validate_credit_code(self.id_number)
+                )
+            if self.phone:
+                self.phone = validate_phone(self.phone)
+        except PersonalDataError as exc:
+            raise ValueError(exc.message) from None
+        return self
+
+
+class CaseIntake(BaseModel):
+    """What a grid worker types on a phone: short, and enough to start."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(min_length=1, max_length=200)
+    category: str = Field(max_length=32)
+    source: str = Field(default="initiative", max_length=32)
+    risk_grade: str | None = Field(default=None, max_length=16)
+    summary: str = Field(min_length=1, max_length=5000)
+    amount: Decimal | None = None
+    people_involved: int = Field(default=2, ge=1, le=100_000)
+    venue: str | None = Field(default=None, max_length=32)
+    jurisdiction_code: str | None = Field(default=None, max_length=32)
+    workflow: str = Field(default="people_mediation", max_length=64)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    risk_hints: list[str] = Field(default_factory=list, max_length=10)
+    parties: list[PartyIn] = Field(min_length=1, max_length=50)
+
+    @field_validator("risk_hints")
+    @classmethod
+    def _hints(cls, value: list[str]) -> list[str]:
+        from mediation_flow.cases.risk import hint_labels
+
+        unknown = [h for h in value if h not in hint_labels()]
+        if unknown:
+            raise ValueError(f"未知的风险提示：{'、'.join(h[:20] for h in unknown)}")
+        return value
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, value: Any) -> Any:
+        if value in (None, ""):
+            return None
+        try:
+            return Decimal(parse_money_fen(value)) / 100
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+
+
+def pydantic_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """Pydantic's errors as ``{field, message}`` with Chinese messages a grid worker can act on."""
+    errors = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"] if p not in ("body",)]
+        field = ".".join(loc) or "(data)"
+        label = next((FIELD_LABELS[p] for p in reversed(loc) if p in FIELD_LABELS), field)
+        kind = err["type"]
+        ctx = err.get("ctx") or {}
+        if kind == "missing":
+            message = f"请填写“{label}”"
+        elif kind == "string_too_long":
+            message = f"“{label}”不能超过{ctx.get('max_length')}个字"
+        elif kind in ("string_too_short", "too_short"):
+            message = f"请填写“{label}”"
+        elif kind == "too_long":
+            message = f"“{label}”数量过多"
+        elif kind == "extra_forbidden":
+            message = "未知字段"
+        elif kind in ("greater_than_equal", "less_than_equal", "int_parsing", "int_type", "int_from_float"):
+            message = f"“{label}”数值无效"
+        elif kind == "enum":
+            message = f"“{label}”的选项无效"
+        elif kind == "value_error":
+            message = f"“{label}”：{ctx.get('error', err['msg'])!s}"
+        else:
+            message = f"“{label}”格式不正确"
+        errors.append({"field": field, "message": message})
+    return errors
+
+
+def parse_intake(payload: Any) -> CaseIntake:
+    try:
+        return CaseIntake.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidData(pydantic_errors(exc)) from None
+
+
+def case_number(year: int, township: Place, seq: int) -> str:
+    return f"（{year}）{township.short_name or township.name}人调字第{seq:03d}号"
+
+
+# register_case's statements, built and compiled once (per dialect) instead of on every call.
+_COUNTER_ROW = {
+    name: Prepared(
+        dialect.insert(COUNTERS)
+        .values(township_id=bindparam("township_id"), year=bindparam("year"), last=0)
+        .on_conflict_do_nothing()
+    )
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_BUMP_COUNTER = Prepared(
+    update(COUNTERS)
+    .where(COUNTERS.c.township_id == bindparam("township_id"), COUNTERS.c.year == bindparam("year"))
+    .values(last=COUNTERS.c.last + bindparam("count"))
+    .returning(COUNTERS.c.last)
+)
+CASE_COLUMNS = (
+    "number", "township_id", "year", "seq", "title", "category", "source", "risk_grade", "jurisdiction_id",
+    "jurisdiction_path", "level", "venue", "summary", "amount_fen", "people_involved", "mediator_id", "created_by",
+    "workflow_name", "workflow_version", "state", "version", "clocks", "due_date", "attributes", "registered_at",
+    "created_at", "updated_at",
+)  # fmt: skip
+EVENT_COLUMNS = (
+    "case_id", "seq", "trigger", "from_state", "to_state", "actor_id", "effective_at", "recorded_at", "note", "data"
+)  # fmt: skip
+_INSERT_CASE = Prepared(insert(CASES).values({c: bindparam(c) for c in CASE_COLUMNS}).returning(CASES.c.id))
+_INSERT_PARTY = Prepared(insert(PARTIES).values({c: bindparam(c) for c in ("case_id", *PartyIn.model_fields)}))
+_INSERT_EVENT = Prepared(insert(EVENTS).values({c: bindparam(c) for c in EVENT_COLUMNS}))
+
+
+def next_case_seq(conn: Connection, township_id: int, year: int) -> int:
+    """Bump the per-township, per-year counter inside the caller's transaction: rolled back with it, so
+    numbers never skip; the row lock (or SQLite's write lock) makes it unique under concurrency."""
+    return reserve_case_seqs(conn, township_id, year, 1)
+
+
+def reserve_case_seqs(conn: Executor, township_id: int, year: int, count: int) -> int:
+    """``next_case_seq`` for ``count`` cases at once (a bulk import): returns the first of the ``count``
+    consecutive numbers now reserved in the caller's transaction."""
+    key = {"township_id": township_id, "year": year}
+    _COUNTER_ROW["postgresql" if conn.dialect.name == "postgresql" else "sqlite"].execute(conn, key)
+    bumped = _BUMP_COUNTER.first(conn, {**key, "count": count})
+    assert bumped is not None  # the row was just made sure of
+    return int(bumped["last"]) - count + 1
+
+
+def register_case(
+    engine: Engine,
+    *,
+    actor: Actor,
+    intake: CaseIntake | dict[str, Any],
+    effective_at: datetime | None = None,
+    now: datetime | None = None,
+    registry: WorkflowRegistry = REGISTRY,
+) -> int:
+    """Register a dispute; returns the new case id."""
+    data = intake if isinstance(intake, CaseIntake) else parse_intake(intake)
+    now = now or clock.utcnow()
+    if not may_register(actor):
+        raise PermissionDenied("您的角色无权登记纠纷")
+    moment = now if effective_at is None else clock.ensure_aware(effective_at)
+    if moment > now:
+        raise InvalidData([{"field": "effective_at", "message": "登记时间不能晚于当前时间"}])
+    if effective_at is not None and (now - moment).total_seconds() > 120 and not may_backdate(actor):
+        raise PermissionDenied("只有司法所（督办）人员可以补录过去的纠纷")
+    with write_transaction(engine) as conn:
+        return _register(conn, actor=actor, data=data, moment=moment, now=now, registry=registry)
+
+
+def _register(
+    conn: Connection,
+    *,
+    actor: Actor,
+    data: CaseIntake,
+    moment: datetime,
+    now: datetime,
+    registry: WorkflowRegistry,
+) -> int:
+    place = _intake_place(conn, actor, data.jurisdiction_code)
+    try:
+        workflow: CompiledWorkflow | None = registry.current(conn, data.workflow)
+    except LookupError:
+        workflow = None
+    township = township_of(conn, place)
+    case, parties, event = new_case_rows(
+        actor=actor,
+        data=data,
+        workflow=workflow,
+        reference=load_reference(conn),
+        place=place,
+        township=township,
+        moment=moment,
+        now=now,
+    )
+    assert township is not None  # new_case_rows refuses a place outside any township
+    seq = next_case_seq(conn, township.id, case["year"])
+    inserted = _INSERT_CASE.first(conn, {**case, "seq": seq, "number": case_number(case["year"], township, seq)})
+    assert inserted is not None
+    case_id = inserted["id"]
+    for party in parties:
+        _INSERT_PARTY.execute(conn, {"case_id": case_id, **party})
+    _INSERT_EVENT.execute(conn, {**event, "case_id": case_id})
+    return int(case_id)
+
+
+def new_case_rows(
+    *,
+    actor: Actor,
+    data: CaseIntake,
+    workflow: CompiledWorkflow | None,
+    reference: Mapping[str, Mapping[str, str]],
+    place: Place,
+    township: Place | None,
+    moment: datetime,
+    now: datetime,
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """What registering ``data`` at ``place`` writes, checked, without touching the database: the case row
+    (``number`` and ``seq`` left out: they come from the counter), its party rows and its first event (both
+    without ``case_id``). Raises InvalidData as ``register_case`` does. Bulk importers share it."""
+    errors = [
+        {"field": field, "message": f"“{FIELD_LABELS[field]}”的选项无效"}
+        for field, kind, value in (
+            ("category", "category", data.category),
+            ("source", "source", data.source),
+            ("risk_grade", "risk_grade", data.risk_grade),
+            ("venue", "venue", data.venue),
+        )
+        if value is not None and value not in reference.get(kind, {})
+    ]
+    if workflow is None:
+        errors.append({"field": "workflow", "message": "流程不存在"})
+    if errors or workflow is None:
+        raise InvalidData(errors)
+    attributes = validate_fields(workflow.spec.intake_fields, data.attributes, reference=reference)
+    if township is None:
+        raise InvalidData([{"field": "jurisdiction_code", "message": "所属辖区须在某个乡镇之内"}])
+    local_day = clock.local_date(moment)
+    risk = data.risk_grade or suggest_risk_grade(data)
+    clocks = advance_clocks(
+        workflow.spec,
+        {},
+        trigger=CREATION_TRIGGER,
+        to_state=workflow.spec.initial,
+        on=local_day,
+        data={},
+        attributes=attributes,
+    )
+    level = HANDLING_LEVEL[place.level].value
+    case = dict(
+        township_id=township.id,
+        year=local_day.year,
+        title=data.title,
+        category=data.category,
+        source=data.source,
+        risk_grade=risk,
+        jurisdiction_id=place.id,
+        jurisdiction_path=place.path,
+        level=level,
+        venue=data.venue,
+        summary=data.summary,
+        amount_fen=int(data.amount * 100) if data.amount is not None else None,
+        people_involved=data.people_involved,
+        mediator_id=actor.id if actor.role == Role.MEDIATOR else None,
+        created_by=actor.id,
+        workflow_name=workflow.name,
+        workflow_version=workflow.version,
+        state=workflow.spec.initial,
+        version=1,
+        clocks=clocks,
+        due_date=earliest_due(clocks),
+        attributes=attributes,
+        registered_at=moment,
+        created_at=now,
+        updated_at=now,
+    )
+    parties = [party.model_dump(mode="json") for party in data.parties]
+    event = dict(
+        seq=1,
+        trigger=CREATION_TRIGGER,
+        from_state=None,
+        to_state=workflow.spec.initial,
+        actor_id=actor.id,
+        effective_at=moment,
+        recorded_at=now,
+        note="",
+        data={"source": data.source, "risk_grade": risk, "level": level},
+    )
+    return case, parties, event
+
+
+def check_intake_place(actor: Actor, place: Place) -> Place:
+    """A place named by code for an intake: within the actor's subtree, a township, village or grid."""
+    if not can_see(actor, place.path):
+        raise InvalidData([{"field": "jurisdiction_code", "message": "只能登记本辖区的纠纷"}])
+    if place.level not in ("grid", "village", "township"):
+        raise InvalidData([{"field": "jurisdiction_code", "message": "请选择乡镇、村（社区）或网格"}])
+    return place
+
+
+def _intake_place(conn: Connection, actor: Actor, code: str | None) -> Place:
+    if code:
+        try:
+            place = get_by_code(conn, code)
+        except NotFound:
+            raise InvalidData([{"field": "jurisdiction_code", "message": "所属辖区不存在"}]) from None
+        return check_intake_place(actor, place)
+    if actor.jurisdiction_id is None:
+        raise InvalidData([{"field": "jurisdiction_code", "message": "请选择所属辖区"}])
+    place = get_by_id(conn, actor.jurisdiction_id)
+    if place.level == "county":
+        raise InvalidData([{"field": "jurisdiction_code", "message": "请选择乡镇、村（社区）或网格"}])
+    return place
+
+
+def suggest_risk_grade(data: CaseIntake) -> str:
+    """A first colour from the intake alone (mediation_flow.cases.risk holds the configurable rule)."""
+    return score_intake(data).grade
+
+
+def case_exists(conn: Connection, case_id: int) -> bool:
+    return conn.execute(select(CASES.c.id).where(CASES.c.id == case_id)).first() is not None

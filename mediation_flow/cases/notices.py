@@ -1,0 +1,262 @@
+"""In-app notices, derived from the event history and the deadlines (nothing is copied or queued):
+
+- a case was assigned to you (``assign`` naming you);
+- a case you handle was sent back or answered (法院驳回确认退回调解, 转出单位反馈);
+- a case was escalated (提级) — yours, or any in your area if you supervise;
+- a case became due soon (临期) or overdue (超期) — yours, or any in your area if you supervise.
+
+Each notice has a moment; those after the user last opened the inbox (``notice_seen``) are unread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+
+from mediation_flow.accounts.policy import Actor
+from mediation_flow.cases.queries import scope_clause
+from mediation_flow.store import clock
+from mediation_flow.store.models import Case, CaseEvent, NoticeSeen
+from mediation_flow.vocabulary import Role
+from mediation_flow.workflow.registry import REGISTRY
+from mediation_flow.workflow.workdays import WorkdayCalendar, default_calendar
+
+CASES, EVENTS, SEEN = Case.__table__, CaseEvent.__table__, NoticeSeen.__table__
+EVENT_NOTICES = {
+    "assign": "案件指派给您",
+    "escalate": "案件已提级",
+    "confirmation_rejected": "法院驳回司法确认，退回调解",
+    "record_feedback": "转出单位已反馈",
+}
+MAX_NOTICES = 100
+RECENT = timedelta(days=30)  # event notices older than this (by effective time) are history, not news
+
+
+@dataclass(frozen=True)
+class Notice:
+    at: datetime
+    kind: str  # a trigger name above, or "due_soon" / "overdue"
+    text: str
+    case_id: int
+    number: str
+    title: str
+    unread: bool = False
+    recorded: datetime | None = None  # when it entered the system (a back-dated entry is still news)
+
+
+def seen_at(conn: Connection, user_id: int) -> datetime | None:
+    value = conn.execute(select(SEEN.c.seen_at).where(SEEN.c.user_id == user_id)).scalar()
+    return clock.ensure_aware(value) if value is not None else None
+
+
+def mark_seen(conn: Connection, user_id: int, now: datetime) -> None:
+    if conn.execute(update(SEEN).where(SEEN.c.user_id == user_id).values(seen_at=now)).rowcount == 0:
+        conn.execute(insert(SEEN).values(user_id=user_id, seen_at=now))
+
+
+def _mine(actor: Actor) -> Any:
+    """Whose cases: a mediator's own; everyone else's whole area (scope). The user's id is bound as ``me``."""
+    if actor.role == Role.MEDIATOR:
+        return and_(scope_clause(actor), CASES.c.mediator_id == bindparam("me"))
+    return scope_clause(actor)
+
+
+# The notice queries, built once per kind of user, area and inbox length (the header counts on every page);
+# the user, the moment and the horizon are bound per call.
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _statement(key: tuple[Any, ...], build: Any) -> Any:
+    found = _STATEMENTS.get(key)
+    if found is None:
+        if len(_STATEMENTS) > 1024:
+            _STATEMENTS.clear()
+        found = _STATEMENTS[key] = build()
+    return found
+
+
+def _event_statement(actor: Actor, limit: int) -> Any:
+    mediator = actor.role == Role.MEDIATOR
+    wanted = [t for t in EVENT_NOTICES if t != "assign" or mediator]
+    where = [
+        EVENTS.c.trigger.in_(wanted),
+        or_(EVENTS.c.actor_id.is_(None), EVENTS.c.actor_id != bindparam("me")),
+        scope_clause(actor),
+    ]
+    if mediator:
+        where.append(CASES.c.mediator_id == bindparam("me"))
+    where.append(EVENTS.c.effective_at >= bindparam("since"))
+    return (
+        select(
+            EVENTS.c.trigger,
+            EVENTS.c.data,
+            EVENTS.c.effective_at,
+            EVENTS.c.recorded_at,
+            CASES.c.id,
+            CASES.c.number,
+            CASES.c.title,
+        )
+        .select_from(EVENTS.join(CASES, CASES.c.id == EVENTS.c.case_id))
+        .where(*where)
+        .order_by(EVENTS.c.effective_at.desc())
+        .limit(limit)
+    )
+
+
+def _event_rows(conn: Connection, actor: Actor, now: datetime, limit: int) -> list[Any]:
+    """The newest ``limit`` event-notice rows, before the assign filter (the inbox and the count: one query)."""
+    key = ("events", actor.role == Role.MEDIATOR, actor.scope_path, limit)
+    statement = _statement(key, lambda: _event_statement(actor, limit))
+    return conn.execute(statement, {"me": actor.id, "since": now - RECENT}).all()
+
+
+def _for_actor(row: Any, actor: Actor) -> bool:
+    """An ``assign`` is news only to the mediator it names."""
+    return row.trigger != "assign" or (row.data or {}).get("mediator_id") == actor.id
+
+
+def _event_notices(conn: Connection, actor: Actor, now: datetime, limit: int) -> list[Notice]:
+    rows = _event_rows(conn, actor, now, limit)
+    return [
+        Notice(
+            clock.ensure_aware(r.effective_at),
+            r.trigger,
+            EVENT_NOTICES[r.trigger],
+            r.id,
+            r.number,
+            r.title,
+            recorded=clock.ensure_aware(r.recorded_at),
+        )
+        for r in rows
+        if _for_actor(r, actor)
+    ]
+
+
+def _local_start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=clock.LOCAL_TZ).astimezone(UTC)
+
+
+def _became_due_soon(due: date, days: int, calendar: WorkdayCalendar) -> date:
+    """The first day on which ``due`` is within ``days`` working days (the 临期 horizon)."""
+    day = due
+    while day > due - timedelta(days=30) and calendar.working_days_between(day - timedelta(days=1), due) <= days:
+        day -= timedelta(days=1)
+    return day
+
+
+def _due_notices(
+    conn: Connection, actor: Actor, today: date, due_soon_days: int, calendar: WorkdayCalendar, limit: int
+) -> list[Notice]:
+    if actor.role not in (Role.MEDIATOR, Role.SUPERVISOR, Role.ADMIN):
+        return []
+    rows = conn.execute(_due_query(actor, limit, by_day=False), _due_params(actor, today, due_soon_days, calendar))
+    found: list[Notice] = []
+    moments: dict[date, datetime] = {}  # rows share due dates: each one's moment is worked out once
+    for r in rows:
+        if r.due_date not in moments:
+            moments[r.due_date] = _due_moment(r.due_date, today, due_soon_days, calendar)
+        at = moments[r.due_date]
+        if r.due_date < today:
+            kind, text = "overdue", f"已超期（{r.due_date.month}月{r.due_date.day}日到期）"
+        else:
+            kind, text = "due_soon", f"临期（{r.due_date.month}月{r.due_date.day}日到期）"
+        found.append(Notice(at, kind, text, r.id, r.number, r.title))
+    return found
+
+
+def _due_query(actor: Actor, limit: int, *, by_day: bool) -> Any:
+    """The ``limit`` open cases due latest within the 临期 horizon (bound as ``horizon``): their ids, numbers,
+    titles and due dates, or (``by_day``) how many of them fall due on each date."""
+    finals = frozenset(REGISTRY.final_states())
+    key = ("due", actor.role == Role.MEDIATOR, actor.scope_path, finals, limit, by_day)
+
+    def build() -> Any:
+        latest = (
+            select(CASES.c.id, CASES.c.number, CASES.c.title, CASES.c.due_date)
+            .where(_mine(actor), CASES.c.state.notin_(finals), CASES.c.due_date <= bindparam("horizon"))
+            .order_by(CASES.c.due_date.desc())
+            .limit(limit)
+        )
+        if not by_day:
+            return latest
+        due = latest.with_only_columns(CASES.c.due_date).subquery()
+        return select(due.c.due_date, func.count()).group_by(due.c.due_date)
+
+    return _statement(key, build)
+
+
+def _due_params(actor: Actor, today: date, due_soon_days: int, calendar: WorkdayCalendar) -> dict[str, Any]:
+    return {"me": actor.id, "horizon": calendar.add_working_days(today, due_soon_days + 1) - timedelta(days=1)}
+
+
+def _due_moment(due: date, today: date, due_soon_days: int, calendar: WorkdayCalendar) -> datetime:
+    """When a case due on ``due`` became news: the day after it (超期), or the start of its 临期 horizon."""
+    if due < today:
+        return _local_start(due + timedelta(days=1))
+    return _local_start(_became_due_soon(due, due_soon_days, calendar))
+
+
+def notices(
+    conn: Connection,
+    actor: Actor,
+    *,
+    now: datetime,
+    due_soon_days: int = 2,
+    calendar: WorkdayCalendar | None = None,
+    limit: int = MAX_NOTICES,
+) -> list[Notice]:
+    """The user's notices, newest first, each marked unread when it came after the last visit."""
+    calendar = calendar or default_calendar()
+    today = clock.local_date(now)
+    last = seen_at(conn, actor.id) if actor.id is not None else None
+    found = _event_notices(conn, actor, now, limit) + _due_notices(conn, actor, today, due_soon_days, calendar, limit)
+    found.sort(key=lambda n: n.at, reverse=True)
+    return [
+        Notice(n.at, n.kind, n.text, n.case_id, n.number, n.title, unread=last is None or (n.recorded or n.at) > last)
+        for n in found[:limit]
+    ]
+
+
+def unread_count(
+    conn: Connection,
+    actor: Actor,
+    *,
+    now: datetime,
+    due_soon_days: int = 2,
+    calendar: WorkdayCalendar | None = None,
+    limit: int = MAX_NOTICES,
+) -> int:
+    """How many of ``notices(...)`` are unread, without building them (the header shows it on every page).
+
+    The same selection as ``notices``: the newest ``limit`` event notices (moment, recorded moment) and the
+    ``limit`` latest-due cases, counted per due date (cases due the same day share moment and read state),
+    merged newest first in the same stable order, of which the first ``limit`` count.
+    """
+    calendar = calendar or default_calendar()
+    today = clock.local_date(now)
+    last = seen_at(conn, actor.id) if actor.id is not None else None
+    # (moment, when it entered the system, how many): the inbox's sort key, its read key, its weight
+    found: list[tuple[datetime, datetime, int]] = []
+    for r in _event_rows(conn, actor, now, limit):
+        if _for_actor(r, actor):
+            found.append((clock.ensure_aware(r.effective_at), clock.ensure_aware(r.recorded_at), 1))
+    if actor.role in (Role.MEDIATOR, Role.SUPERVISOR, Role.ADMIN):
+        per_day = conn.execute(
+            _due_query(actor, limit, by_day=True), _due_params(actor, today, due_soon_days, calendar)
+        )
+        for day, many in per_day:
+            at = _due_moment(day, today, due_soon_days, calendar)
+            found.append((at, at, many))
+    found.sort(key=lambda n: n[0], reverse=True)  # stable, like the inbox: events first among equal moments
+    left, unread = limit, 0
+    for _at, entered, many in found:
+        taken = min(many, left)
+        if last is None or entered > last:
+            unread += taken
+        left -= taken
+        if not left:
+            break
+    return unread

@@ -1,0 +1,191 @@
+"""Print-ready Word files of a case for signatures and the paper file (一案一卷): the 受理登记表 and the
+调解协议书 with the fields the law asks for (人民调解法 Art. 29; 《人民调解工作若干规定》Art. 35)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from docx.shared import Pt
+from sqlalchemy import Connection, select
+
+from mediation_flow.accounts.personal_data import id_number_birth_date, id_number_sex, mask_id_number, mask_phone
+from mediation_flow.accounts.policy import Actor
+from mediation_flow.cases.queries import case_parties, get_case_row, user_names
+from mediation_flow.errors import NotFound
+from mediation_flow.places.jurisdictions import get_by_id, township_of
+from mediation_flow.places.reference import load_reference
+from mediation_flow.store import clock
+from mediation_flow.store.models import CaseEvent
+from mediation_flow.vocabulary import LEVEL_LABELS, Level, PartyRole
+
+EVENTS = CaseEvent.__table__
+FONT = "SimSun"
+FORMS = {"written": "书面协议", "oral": "口头协议"}
+
+
+def _date(value: date | str | None) -> str:
+    if not value:
+        return "    年  月  日"
+    day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _yuan(fen: int | None) -> str:
+    return "" if fen is None else f"{fen / 100:,.2f}元"
+
+
+def _document(title: str, number: str) -> Any:
+    doc = Document()
+    style = doc.styles["Normal"]
+    style.font.name = FONT
+    style.font.size = Pt(12)
+    style.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
+    heading = doc.add_paragraph()
+    heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = heading.add_run(title)
+    run.bold = True
+    run.font.size = Pt(20)
+    sub = doc.add_paragraph(number)
+    sub.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    return doc
+
+
+def _rows(doc: Any, rows: list[tuple[str, str]]) -> None:
+    table = doc.add_table(rows=0, cols=2)
+    table.style = "Table Grid"
+    for label, value in rows:
+        cells = table.add_row().cells
+        cells[0].text = label
+        cells[1].text = value or ""
+
+
+def _parties(conn: Connection, case_id: int, full_identity: bool) -> list[dict[str, Any]]:
+    parties = case_parties(conn, case_id)
+    for p in parties:
+        p["role_label"] = PartyRole(p["role"]).label if p["role"] in PartyRole._value2member_map_ else p["role"]
+        number = p["id_number"]
+        p["sex_birth"] = ""
+        if number and p["kind"] == "person" and len(number) == 18:
+            try:
+                p["sex_birth"] = f"{id_number_sex(number)}，{_date(id_number_birth_date(number))}生"
+            except ValueError:
+                p["sex_birth"] = ""
+        if not full_identity:
+            p["id_number"] = mask_id_number(number) or None
+            p["phone"] = mask_phone(p["phone"]) or None
+    return parties
+
+
+def _bytes(doc: Any) -> bytes:
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()
+
+
+def _committee(conn: Connection, row: dict[str, Any]) -> str:
+    township = township_of(conn, get_by_id(conn, row["jurisdiction_id"]))
+    return f"{township.name if township else ''}人民调解委员会"
+
+
+def registration_docx(conn: Connection, actor: Actor, case_id: int, *, full_identity: bool) -> bytes:
+    """人民调解受理登记表 of a case the actor may see (CaseNotFound otherwise)."""
+    row = get_case_row(conn, actor, case_id)
+    reference = load_reference(conn)
+    names = user_names(conn, {i for i in (row["mediator_id"], row["created_by"]) if i})
+    place = get_by_id(conn, row["jurisdiction_id"]).name
+    doc = _document("人民调解受理登记表", row["number"])
+    _rows(
+        doc,
+        [
+            ("案件名称", row["title"]),
+            ("纠纷类型", reference.get("category", {}).get(row["category"], row["category"])),
+            ("案件来源", reference.get("source", {}).get(row["source"], row["source"])),
+            ("登记日期", _date(clock.local_date(clock.ensure_aware(row["registered_at"])))),
+            ("所属辖区", place),
+            ("处理层级", LEVEL_LABELS.get(Level(row["level"]), row["level"])),
+            ("风险等级", reference.get("risk_grade", {}).get(row["risk_grade"], row["risk_grade"])),
+            ("涉及人数", f"{row['people_involved']}人"),
+            ("涉及金额", _yuan(row["amount_fen"])),
+            ("登记人", names.get(row["created_by"] or 0, "")),
+            ("调解员", names.get(row["mediator_id"] or 0, "")),
+        ],
+    )
+    doc.add_paragraph()
+    doc.add_paragraph("当事人").runs[0].bold = True
+    table = doc.add_table(rows=1, cols=5)
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, ("身份", "姓名或名称", "证件号码", "联系电话", "住址"), strict=True):
+        cell.text = text
+    for p in _parties(conn, case_id, full_identity):
+        values = (p["role_label"], p["name"], p["id_number"] or "", p["phone"] or "", p["address"] or "")
+        for cell, text in zip(table.add_row().cells, values, strict=True):
+            cell.text = text
+    doc.add_paragraph()
+    doc.add_paragraph("纠纷简要情况").runs[0].bold = True
+    doc.add_paragraph(row["summary"])
+    doc.add_paragraph("受理意见：□ 受理    □ 不予受理（理由：                              ）")
+    doc.add_paragraph("已告知当事人人民调解的性质、原则、效力以及当事人在调解活动中享有的权利和承担的义务。")
+    doc.add_paragraph()
+    doc.add_paragraph("当事人（签名）：                    登记人（签名）：")
+    doc.add_paragraph(f"{_committee(conn, row)}（盖章）            {_date(None)}")
+    return _bytes(doc)
+
+
+def agreement_docx(conn: Connection, actor: Actor, case_id: int, *, full_identity: bool) -> bytes:
+    """人民调解协议书 from the case's latest ``reach_agreement`` event; NotFound before there is one."""
+    row = get_case_row(conn, actor, case_id)
+    data = conn.execute(
+        select(EVENTS.c.data)
+        .where(EVENTS.c.case_id == case_id, EVENTS.c.trigger == "reach_agreement")
+        .order_by(EVENTS.c.seq.desc())
+        .limit(1)
+    ).scalar()
+    if data is None:
+        raise NotFound("本案尚未达成调解协议，不能打印调解协议书")
+    mediator = user_names(conn, {row["mediator_id"]} if row["mediator_id"] else set())
+    doc = _document("人民调解协议书", row["number"])
+    doc.add_paragraph("当事人").runs[0].bold = True
+    for p in _parties(conn, case_id, full_identity):
+        details = "，".join(
+            x
+            for x in (
+                p["sex_birth"],
+                f"证件号码{p['id_number']}" if p["id_number"] else "",
+                f"联系电话{p['phone']}" if p["phone"] else "",
+                f"住{p['address']}" if p["address"] else "",
+            )
+            if x
+        )
+        doc.add_paragraph(f"{p['role_label']}：{p['name']}{'，' + details if details else ''}。")
+    sections = [
+        ("纠纷主要事实、争议事项及各方责任", data.get("facts", "")),
+        ("经调解，双方当事人自愿达成如下协议", data.get("terms", "")),
+        ("履行方式、地点、期限", "，".join(x for x in (data.get("performance", ""), _deadline(data)) if x)),
+    ]
+    if data.get("amount"):
+        sections.append(("协议涉及金额", f"{float(data['amount']):,.2f}元"))
+    for heading, text in sections:
+        doc.add_paragraph(heading).runs[0].bold = True
+        doc.add_paragraph(text or "")
+    doc.add_paragraph(f"协议形式：{FORMS.get(data.get('form', ''), data.get('form', ''))}。")
+    doc.add_paragraph(
+        "本协议自各方当事人签名（盖章或按指印）、人民调解员签名并加盖人民调解委员会印章之日起生效。"
+        "经人民调解委员会调解达成的调解协议，具有法律约束力，当事人应当按照约定履行（《中华人民共和国人民调解法》第三十一条）。"
+        "双方当事人可以自本协议生效之日起三十日内共同向人民法院申请司法确认（第三十三条）。"
+        "本协议一式三份，双方当事人、人民调解委员会各执一份。"
+    )
+    doc.add_paragraph()
+    doc.add_paragraph("当事人（签名、盖章或按指印）：")
+    doc.add_paragraph(f"人民调解员（签名）：{mediator.get(row['mediator_id'] or 0, '')}")
+    doc.add_paragraph(f"{_committee(conn, row)}（盖章）")
+    doc.add_paragraph(_date(data.get("signed_on")))
+    return _bytes(doc)
+
+
+def _deadline(data: dict[str, Any]) -> str:
+    return f"于{_date(data['performance_deadline'])}前履行完毕" if data.get("performance_deadline") else ""

@@ -1,0 +1,183 @@
+"""Reading cases: the filtered list and the full case, always within what the user may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar
+
+from sqlalchemy import Boolean, Connection, Select, bindparam, func, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+
+from mediation_flow.accounts.policy import Actor, can_see
+from mediation_flow.errors import CaseNotFound
+from mediation_flow.places.subtree import in_subtree, path_upper
+from mediation_flow.store.db import Prepared
+from mediation_flow.store.models import Case, CaseEvent, Jurisdiction, Party, User
+from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, WorkflowRegistry
+
+CASES, EVENTS, PARTIES, USERS, JUR = (
+    Case.__table__,
+    CaseEvent.__table__,
+    Party.__table__,
+    User.__table__,
+    Jurisdiction.__table__,
+)
+MAX_PAGE_SIZE = 200
+
+
+@dataclass
+class CaseFilters:
+    state: list[str] = field(default_factory=list)
+    village: str | None = None  # jurisdiction code of a village (or any node): its subtree
+    grid: str | None = None
+    category: str | None = None
+    source: str | None = None
+    risk_grade: str | None = None
+    level: str | None = None
+    mediator_id: int | None = None
+    overdue: bool | None = None
+    open_only: bool = False
+    q: str | None = None
+
+
+class _InScope(ColumnElement[bool]):
+    """The user's subtree as a condition no index answers (a scope is broad; see ``in_subtree``'s
+    ``use_index``): on SQLite the byte range on ``+path`` (the unary plus keeps the planner off the path
+    index, and two comparisons cost less than SQLite's case-insensitive LIKE on every row of a queue
+    count); elsewhere ``in_subtree``'s LIKE."""
+
+    type = Boolean()
+    inherit_cache = True
+    _is_implicitly_boolean = True
+    _traverse_internals: ClassVar[list[tuple[str, Any]]] = [
+        ("as_like", InternalTraversal.dp_clauseelement),
+        ("low", InternalTraversal.dp_clauseelement),
+        ("high", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, path: str) -> None:
+        self.as_like = in_subtree(CASES.c.jurisdiction_path, path, use_index=False)
+        self.low, self.high = bindparam(None, path), bindparam(None, path_upper(path))
+
+
+@compiles(_InScope)
+def _scope_like(element: _InScope, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.as_like, **kw)
+
+
+@compiles(_InScope, "sqlite")
+def _scope_range(element: _InScope, compiler: SQLCompiler, **kw: Any) -> str:
+    column = "+" + compiler.process(CASES.c.jurisdiction_path, **kw)
+    low, high = compiler.process(element.low, **kw), compiler.process(element.high, **kw)
+    return f"({column} >= {low} AND {column} < {high})"
+
+
+def scope_clause(actor: Actor) -> Any:
+    """The SQL condition limiting cases to the user's jurisdiction subtree (True for admins)."""
+    if actor.scope_path is None:
+        return CASES.c.id.isnot(None)
+    return _InScope(actor.scope_path)
+
+
+def _subtree_path(conn: Connection, code: str) -> str | None:
+    return conn.execute(select(JUR.c.path).where(JUR.c.code == code)).scalar()
+
+
+def filtered_cases(conn: Connection, actor: Actor, filters: CaseFilters, *, today: date) -> Select[Any]:
+    query = select(CASES).where(scope_clause(actor))
+    if filters.state:
+        query = query.where(CASES.c.state.in_(filters.state))
+    for code in (filters.village, filters.grid):
+        if code:
+            path = _subtree_path(conn, code)
+            query = query.where(in_subtree(CASES.c.jurisdiction_path, path) if path else CASES.c.id.is_(None))
+    for column, value in (
+        (CASES.c.category, filters.category),
+        (CASES.c.source, filters.source),
+        (CASES.c.risk_grade, filters.risk_grade),
+        (CASES.c.level, filters.level),
+        (CASES.c.mediator_id, filters.mediator_id),
+    ):
+        if value is not None and value != "":
+            query = query.where(column == value)
+    if filters.overdue is True:
+        query = query.where(CASES.c.due_date < today)
+    elif filters.overdue is False:
+        query = query.where(or_(CASES.c.due_date.is_(None), CASES.c.due_date >= today))
+    if filters.open_only:
+        query = query.where(CASES.c.state.notin_(REGISTRY.final_states()))
+    if filters.q:
+        pattern = f"%{filters.q.strip()[:50]}%"
+        query = query.where(or_(CASES.c.title.like(pattern), CASES.c.number.like(pattern)))
+    return query
+
+
+def list_cases(
+    conn: Connection, actor: Actor, filters: CaseFilters, *, today: date, page: int = 1, page_size: int = 50
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of cases (newest first) and the total count."""
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    page = max(1, page)
+    query = filtered_cases(conn, actor, filters, today=today)
+    total = conn.execute(select(func.count()).select_from(CASES).where(query.whereclause)).scalar_one()
+    rows = conn.execute(
+        query.order_by(CASES.c.registered_at.desc(), CASES.c.id.desc()).limit(page_size).offset((page - 1) * page_size)
+    ).mappings()
+    return [dict(r) for r in rows], int(total)
+
+
+# The case page and every transition response read these three: compiled once (mediation_flow.store.db.Prepared).
+_CASE_ROW = Prepared(select(CASES).where(CASES.c.id == bindparam("case_id")))
+_PARTIES = Prepared(select(PARTIES).where(PARTIES.c.case_id == bindparam("case_id")).order_by(PARTIES.c.id))
+_EVENTS = Prepared(
+    select(EVENTS, USERS.c.display_name.label("actor_name"))
+    .select_from(EVENTS.outerjoin(USERS, EVENTS.c.actor_id == USERS.c.id))
+    .where(EVENTS.c.case_id == bindparam("case_id"))
+    .order_by(EVENTS.c.seq)
+)
+
+
+def get_case_row(conn: Connection, actor: Actor, case_id: int) -> dict[str, Any]:
+    row = _CASE_ROW.first(conn, {"case_id": case_id})
+    if row is None or not can_see(actor, row["jurisdiction_path"]):
+        raise CaseNotFound("案件不存在或无权查看", case_id=case_id)
+    return row
+
+
+def case_parties(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+    return _PARTIES.rows(conn, {"case_id": case_id})
+
+
+def case_events(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+    return _EVENTS.rows(conn, {"case_id": case_id})
+
+
+def case_workflow(conn: Connection, row: dict[str, Any], registry: WorkflowRegistry = REGISTRY) -> CompiledWorkflow:
+    return registry.get(conn, row["workflow_name"], row["workflow_version"])
+
+
+def user_names(conn: Connection, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return {
+        r.id: r.display_name for r in conn.execute(select(USERS.c.id, USERS.c.display_name).where(USERS.c.id.in_(ids)))
+    }
+
+
+def assignable_users(conn: Connection, actor: Actor, case_path: str) -> list[dict[str, Any]]:
+    """Active mediators and supervisors whose jurisdiction covers the case."""
+    query = (
+        select(USERS.c.id, USERS.c.display_name, USERS.c.role, JUR.c.path)
+        .select_from(USERS.outerjoin(JUR, USERS.c.jurisdiction_id == JUR.c.id))
+        .where(USERS.c.is_active.is_(True), USERS.c.role.in_(["mediator", "supervisor"]))
+        .order_by(USERS.c.role, USERS.c.id)
+    )
+    return [
+        {"id": r.id, "display_name": r.display_name, "role": r.role}
+        for r in conn.execute(query)
+        if r.path is None or case_path.startswith(r.path)
+    ]

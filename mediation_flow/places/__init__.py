@@ -1,0 +1,1 @@
+"""Jurisdictions (county → grid), their subtrees, and reference data (venues, agencies, categories)."""

@@ -1,0 +1,82 @@
+"""The jurisdiction tree (county → township → village → grid)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from mediation_flow.errors import NotFound
+from mediation_flow.store.models import Jurisdiction
+
+JUR = Jurisdiction.__table__
+
+
+@dataclass(frozen=True)
+class Place:
+    id: int
+    code: str
+    name: str
+    short_name: str
+    level: str
+    path: str
+    parent_id: int | None
+
+
+def _place(row: Any) -> Place:
+    return Place(row.id, row.code, row.name, row.short_name, row.level, row.path, row.parent_id)
+
+
+def add_jurisdiction(
+    conn: Connection, *, code: str, name: str, level: str, parent_id: int | None, short_name: str = ""
+) -> Place:
+    parent_path = "/"
+    if parent_id is not None:
+        parent_path = get_by_id(conn, parent_id).path
+    new_id = conn.execute(
+        insert(JUR).values(code=code, name=name, level=level, parent_id=parent_id, short_name=short_name, path="")
+    ).inserted_primary_key[0]
+    path = f"{parent_path}{new_id}/"
+    conn.execute(update(JUR).where(JUR.c.id == new_id).values(path=path))
+    return Place(new_id, code, name, short_name, level, path, parent_id)
+
+
+def get_by_id(conn: Connection, jurisdiction_id: int) -> Place:
+    row = conn.execute(select(JUR).where(JUR.c.id == jurisdiction_id)).first()
+    if row is None:
+        raise NotFound("辖区不存在", jurisdiction_id=jurisdiction_id)
+    return _place(row)
+
+
+def get_by_code(conn: Connection, code: str) -> Place:
+    row = conn.execute(select(JUR).where(JUR.c.code == code)).first()
+    if row is None:
+        raise NotFound(f"辖区代码不存在：{code[:32]}", code=code[:32])
+    return _place(row)
+
+
+def ancestors(conn: Connection, place: Place) -> list[Place]:
+    """The place's ancestors from the root down, the place itself last."""
+    ids = [int(part) for part in place.path.strip("/").split("/") if part]
+    rows = {r.id: _place(r) for r in conn.execute(select(JUR).where(JUR.c.id.in_(ids)))}
+    return [rows[i] for i in ids]
+
+
+def township_of(conn: Connection, place: Place) -> Place | None:
+    return next((p for p in ancestors(conn, place) if p.level == "township"), None)
+
+
+def all_places(conn: Connection) -> list[Place]:
+    return [_place(r) for r in conn.execute(select(JUR).order_by(JUR.c.path))]
+
+
+def tree(conn: Connection, root_path: str | None = None) -> list[dict[str, Any]]:
+    """Nested dicts ``{code, name, level, children}`` for the subtree at ``root_path`` (all when None)."""
+    places = [p for p in all_places(conn) if root_path is None or p.path.startswith(root_path)]
+    nodes = {p.id: {"code": p.code, "name": p.name, "level": p.level, "children": []} for p in places}
+    roots: list[dict[str, Any]] = []
+    for p in places:
+        parent = nodes.get(p.parent_id) if p.parent_id is not None else None
+        (parent["children"] if parent else roots).append(nodes[p.id])
+    return roots

@@ -1,0 +1,166 @@
+"""The case ledger (台账): one row per case taken in during the period, with the standard columns.
+
+Outcome columns come from each case's events recorded by ``as_of`` (first agreement, last visit,
+confirmation, closing), so the ledger of a past year is as reproducible as its figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from mediation_flow.places.reference import load_reference
+from mediation_flow.stats.scope import Scope
+from mediation_flow.store import clock
+from mediation_flow.store.models import Case, CaseEvent, Jurisdiction, Party, User
+from mediation_flow.vocabulary import LEVEL_LABELS, Level
+from mediation_flow.workflow.registry import REGISTRY
+
+CASES, EVENTS, PARTIES, USERS, JUR = (
+    Case.__table__,
+    CaseEvent.__table__,
+    Party.__table__,
+    User.__table__,
+    Jurisdiction.__table__,
+)
+COLUMNS = [
+    "序号",
+    "案件编号",
+    "登记日期",
+    "案件名称",
+    "纠纷类型",
+    "案件来源",
+    "所属村（社区）",
+    "当事人",
+    "涉及人数",
+    "纠纷简要情况",
+    "调解员",
+    "调解场所",
+    "开始调解日期",
+    "调解结果",
+    "协议日期",
+    "协议金额（元）",
+    "司法确认",
+    "回访日期",
+    "履行情况",
+    "结案日期",
+    "当前状态",
+    "化解层级",
+]
+OUTCOME = {
+    "reach_agreement": "达成协议",
+    "fail": "调解不成",
+    "refer": "转出",
+    "withdraw": "当事人撤回",
+    "reject": "不予受理",
+}
+PERFORMED = {"full": "已履行", "partial": "部分履行", "none": "未履行"}
+
+
+@dataclass
+class _Fold:
+    state: str = ""
+    mediation_started: str = ""
+    outcome: str = ""
+    agreed_on: str = ""
+    amount: str = ""
+    confirmed: str = ""
+    visited_on: str = ""
+    performed: str = ""
+    closed_on: str = ""
+    level: str = ""
+    agreed_level: str = ""
+
+
+def _day(moment: Any) -> str:
+    return clock.local_date(clock.ensure_aware(moment)).isoformat()
+
+
+def _fold(events: list[Any]) -> _Fold:
+    f = _Fold()
+    for e in events:
+        data = e.data or {}
+        f.state = e.to_state
+        if e.trigger == "register":
+            f.level = data.get("level", "")
+        elif e.trigger == "escalate":
+            f.level = data.get("to_level", f.level)
+        elif e.trigger == "start_mediation" and not f.mediation_started:
+            f.mediation_started = _day(e.effective_at)
+        elif e.trigger in OUTCOME and (not f.outcome or e.trigger == "reach_agreement"):
+            f.outcome = OUTCOME[e.trigger]
+            if e.trigger == "reach_agreement":
+                f.agreed_on = f.agreed_on or _day(e.effective_at)
+                f.amount = data.get("amount", "")
+                f.agreed_level = f.agreed_level or f.level
+        elif e.trigger == "confirmation_granted":
+            f.confirmed = f"已确认（{data.get('ruling_number', '')}）"
+        elif e.trigger == "record_visit":
+            f.visited_on, f.performed = data.get("visited_on", _day(e.effective_at)), data.get("performed", "")
+        elif e.trigger in ("close_resolved", "close"):
+            f.closed_on = _day(e.effective_at)
+    return f
+
+
+def ledger_rows(conn: Connection, scope: Scope) -> list[list[Any]]:
+    """The ledger of ``scope``: cases registered in the period within the subtree, by registration time."""
+    reg = EVENTS.alias("reg")
+    cases = conn.execute(
+        select(CASES, USERS.c.display_name.label("mediator_name"))
+        .select_from(
+            CASES.join(reg, (reg.c.case_id == CASES.c.id) & (reg.c.seq == 1)).outerjoin(
+                USERS, USERS.c.id == CASES.c.mediator_id
+            )
+        )
+        .where(scope.in_period(reg), scope.in_subtree())
+        .order_by(reg.c.effective_at, CASES.c.id)
+    ).all()
+    ids = [c.id for c in cases]
+    events: dict[int, list[Any]] = {i: [] for i in ids}
+    parties: dict[int, list[str]] = {i: [] for i in ids}
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        for e in conn.execute(
+            select(EVENTS)
+            .where(EVENTS.c.case_id.in_(chunk), EVENTS.c.recorded_at <= scope.as_of)
+            .order_by(EVENTS.c.case_id, EVENTS.c.seq)
+        ):
+            events[e.case_id].append(e)
+        for p in conn.execute(select(PARTIES.c.case_id, PARTIES.c.name).where(PARTIES.c.case_id.in_(chunk))):
+            parties[p.case_id].append(p.name)
+    reference = load_reference(conn)
+    villages = dict(conn.execute(select(JUR.c.path, JUR.c.name).where(JUR.c.level == "village")).all())
+    rows = []
+    for n, c in enumerate(cases, start=1):
+        f = _fold(events[c.id])
+        village = next((name for path, name in villages.items() if c.jurisdiction_path.startswith(path)), "乡镇本级")
+        states = REGISTRY.get(conn, c.workflow_name, c.workflow_version).spec.states
+        level = f.agreed_level or f.level
+        rows.append(
+            [
+                n,
+                c.number,
+                _day(c.registered_at),
+                c.title,
+                reference.get("category", {}).get(c.category, c.category),
+                reference.get("source", {}).get(c.source, c.source),
+                village,
+                "、".join(parties[c.id]),
+                c.people_involved,
+                c.summary,
+                c.mediator_name or "",
+                reference.get("venue", {}).get(c.venue or "", c.venue or ""),
+                f.mediation_started,
+                f.outcome or ("调解中" if f.mediation_started else "未开始调解"),
+                f.agreed_on,
+                f.amount,
+                f.confirmed,
+                f.visited_on,
+                PERFORMED.get(f.performed, ""),
+                f.closed_on,
+                states[f.state].label if f.state in states else f.state,
+                LEVEL_LABELS[Level(level)] if level in Level._value2member_map_ else "",
+            ]
+        )
+    return rows

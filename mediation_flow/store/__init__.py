@@ -1,0 +1,1 @@
+"""Persistence: tables, connections, migrations, backup, settings and the clock."""

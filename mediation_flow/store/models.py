@@ -1,0 +1,252 @@
+"""Tables. Rows are plain data; the engine and the services change them, in one place each."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from mediation_flow.store.clock import utcnow
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every back end (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Any) -> Any:
+        """On SQLite, straight to the text SQLite's DATETIME stores ('2024-03-04 08:00:00.000000', UTC):
+        the same string as ``process_bind_param`` followed by the dialect's own formatting, at a third
+        of the cost (it runs for every timestamp the engine writes)."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given; use aware UTC datetimes")
+            return value.astimezone(UTC).isoformat(" ", "microseconds")[:-6]  # less its "+00:00"
+
+        return process
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_column(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Jurisdiction(SQLModel, table=True):
+    """County → township → village → grid. ``path`` ('/1/4/9/') makes subtree queries one LIKE."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=64)
+    short_name: str = Field(default="", max_length=16)
+    level: str = Field(max_length=16)
+    parent_id: int | None = Field(default=None, foreign_key="jurisdiction.id", index=True)
+    path: str = Field(default="", max_length=255, index=True)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    jurisdiction_id: int | None = Field(default=None, foreign_key="jurisdiction.id")
+    password_hash: str = Field(max_length=255)
+    is_active: bool = True
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, default=utcnow)
+    )
+
+
+class ReferenceItem(SQLModel, table=True):
+    """Categories, sources, risk grades, venues, referral targets: data, loaded from reference.yaml."""
+
+    __tablename__ = "reference_item"
+    __table_args__ = (UniqueConstraint("kind", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    code: str = Field(max_length=32)
+    label: str = Field(max_length=64)
+    ordinal: int = 0
+    active: bool = True
+    jurisdiction_id: int | None = Field(default=None, foreign_key="jurisdiction.id")
+
+
+class WorkflowVersion(SQLModel, table=True):
+    """Every version of every workflow file ever loaded; cases stay pinned to theirs."""
+
+    __tablename__ = "workflow_version"
+    __table_args__ = (UniqueConstraint("name", "version"), UniqueConstraint("name", "content_hash"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    version: int
+    content_hash: str = Field(max_length=64)
+    definition: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    loaded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, default=utcnow))
+
+
+class CaseCounter(SQLModel, table=True):
+    """The last case number issued per township and year; bumped inside the intake transaction."""
+
+    __tablename__ = "case_counter"
+
+    township_id: int = Field(foreign_key="jurisdiction.id", primary_key=True)
+    year: int = Field(primary_key=True)
+    last: int = 0
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "dispute_case"
+    __table_args__ = (
+        UniqueConstraint("township_id", "year", "seq"),
+        Index("ix_case_state_due", "state", "due_date"),
+        Index("ix_case_jurisdiction_path", "jurisdiction_path"),
+        # The supervisor queues (mediation_flow.cases.queues): range on due_date, filters read from the index.
+        Index("ix_case_queue", "due_date", "risk_grade", "jurisdiction_path", "level", "source", "mediator_id"),
+        # The filtered case list (cases.queries): state, then the subtree as a range (places.subtree);
+        # the other filters' columns after them, so a filtered count reads the index alone (migration 0007).
+        Index(
+            "ix_case_state_path",
+            "state",
+            "jurisdiction_path",
+            "registered_at",
+            "category",
+            "source",
+            "risk_grade",
+            "level",
+            "due_date",
+            "mediator_id",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=64, unique=True)
+    township_id: int = Field(foreign_key="jurisdiction.id")
+    year: int
+    seq: int
+    title: str = Field(max_length=200)
+    category: str = Field(max_length=32, index=True)
+    source: str = Field(max_length=32, index=True)
+    risk_grade: str = Field(max_length=16, index=True)
+    jurisdiction_id: int = Field(foreign_key="jurisdiction.id", index=True)
+    jurisdiction_path: str = Field(max_length=255)
+    level: str = Field(max_length=16)
+    venue: str | None = Field(default=None, max_length=32)
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    amount_fen: int | None = None
+    people_involved: int = 2
+    mediator_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    created_by: int | None = Field(default=None, foreign_key="app_user.id")
+    workflow_name: str = Field(max_length=64)
+    workflow_version: int
+    state: str = Field(max_length=32)
+    version: int = 0
+    due_date: date | None = None
+    clocks: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    registered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, default=utcnow)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, default=utcnow)
+    )
+
+
+class Party(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="dispute_case.id", index=True)
+    role: str = Field(max_length=16)
+    kind: str = Field(default="person", max_length=16)
+    name: str = Field(max_length=100)
+    id_number: str | None = Field(default=None, max_length=32)
+    phone: str | None = Field(default=None, max_length=32)
+    address: str | None = Field(default=None, max_length=200)
+
+
+class CaseEvent(SQLModel, table=True):
+    """Append-only (a database trigger refuses UPDATE and DELETE on both back ends)."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq"),
+        Index("ix_case_event_trigger_effective", "trigger", "effective_at"),
+        # A case's events in a period (the annual report starts from the subtree's cases; migration 0008).
+        Index("ix_case_event_case_effective", "case_id", "effective_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="dispute_case.id")
+    seq: int
+    trigger: str = Field(max_length=32)
+    from_state: str | None = Field(default=None, max_length=32)
+    to_state: str = Field(max_length=32)
+    actor_id: int | None = Field(default=None, foreign_key="app_user.id")
+    effective_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One sign-in attempt (API token or login page); recent failures lock an account or an address."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_username_at", "username", "at"),
+        Index("ix_login_attempt_address_at", "address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    address: str = Field(max_length=64)
+    succeeded: bool = False
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class AccessLog(SQLModel, table=True):
+    """Who saw personal data in full (e.g. a party's whole ID number on the case page), and when."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_case_at", "case_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="dispute_case.id")
+    action: str = Field(max_length=32)
+    detail: str = Field(default="", max_length=255)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class NoticeSeen(SQLModel, table=True):
+    """When a user last opened the notifications inbox; notices after this moment count as unread."""
+
+    __tablename__ = "notice_seen"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

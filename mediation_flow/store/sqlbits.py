@@ -1,0 +1,77 @@
+"""Small SQL expressions that differ between SQLite and PostgreSQL (JSON, strings, dates)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, Numeric, String, cast, func, literal_column
+from sqlalchemy.sql.elements import ColumnClause
+
+from mediation_flow.store.clock import LOCAL_TZ
+
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def _checked(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"not a safe SQL name: {name!r}")
+    return name
+
+
+def json_text(column: Any, *path: str) -> ColumnElement[str]:
+    """The text at ``path`` inside a JSON column (NULL when absent) on either back end."""
+    element = column[path] if len(path) > 1 else column[path[0]]
+    return element.as_string()
+
+
+def fen(text: ColumnElement[Any]) -> ColumnElement[int]:
+    """A money text like '1200.50' (yuan) as integer fen."""
+    return cast(func.round(cast(text, Numeric(18, 2)) * 100), BigInteger)
+
+
+def json_flag(dialect: str, qualified_column: str, key: str) -> ColumnElement[bool]:
+    """True when the JSON object ``qualified_column`` (``table.column``) has ``key`` set to true.
+
+    The key comes from definitions.yaml and is checked to be a plain name.
+    """
+    key = _checked(key)
+    if dialect == "postgresql":
+        return literal_column(f"(({qualified_column} ->> '{key}') = 'true')")  # type: ignore[return-value]
+    return literal_column(f"(json_extract({qualified_column}, '$.{key}') = 1)")  # type: ignore[return-value]
+
+
+def position(dialect: str, haystack: ColumnElement[str], needle: str) -> ColumnElement[int]:
+    """1-based position of ``needle`` in ``haystack`` (0 when absent)."""
+    if dialect == "postgresql":
+        return func.strpos(haystack, needle)
+    return func.instr(haystack, needle)
+
+
+def child_path(dialect: str, path: ColumnClause[str] | ColumnElement[str], root: str) -> ColumnElement[str]:
+    """The path of the child of ``root`` that ``path`` lies under (``root`` itself for cases at the root)."""
+    rest = func.substr(path, len(root) + 1)
+    return cast(func.substr(path, 1, len(root) + position(dialect, rest, "/")), String)
+
+
+def local_month(dialect: str, moment: ColumnElement[datetime], at: datetime) -> ColumnElement[str]:
+    """'YYYY-MM' of a UTC timestamp column in the local time zone (China has had no DST since 1991)."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone(str(LOCAL_TZ), moment), "YYYY-MM")
+    offset = at.astimezone(LOCAL_TZ).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    return func.strftime("%Y-%m", moment, f"{minutes:+d} minutes")
+
+
+def days_between(
+    dialect: str, later: ColumnElement[datetime], earlier: ColumnElement[datetime]
+) -> ColumnElement[float]:
+    """Days (fractional) from ``earlier`` to ``later``."""
+    if dialect == "postgresql":
+        return func.extract("epoch", later - earlier) / 86400.0
+    return func.julianday(later) - func.julianday(earlier)
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)

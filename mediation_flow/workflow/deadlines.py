@@ -1,0 +1,161 @@
+"""Legal time limits (clocks) of a case, advanced by each event and judged against ``today``.
+
+A clock's state lives in the case row (``clocks`` JSON) and is folded forward by every transition,
+so the stored due date is always what the events imply (``check`` re-folds and compares). Whether a
+clock is on time, due soon or overdue is never stored: it is computed from ``today`` when asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any, Literal
+
+from mediation_flow.workflow.schema import ClockSpec, WorkflowSpec
+from mediation_flow.workflow.workdays import WorkdayCalendar, default_calendar
+
+Status = Literal["on_time", "due_soon", "overdue", "paused", "stopped"]
+STATUS_LABELS: dict[str, str] = {
+    "on_time": "正常",
+    "due_soon": "临期",
+    "overdue": "超期",
+    "paused": "已暂停",
+    "stopped": "已停止",
+}
+
+
+def _due(spec: ClockSpec, clock: dict[str, Any], calendar: WorkdayCalendar) -> str:
+    length = int(clock.get("duration", spec.duration)) + int(clock.get("extended", 0)) + int(clock.get("paused", 0))
+    return _due_date(calendar, spec.unit, clock["started"], length)
+
+
+@lru_cache(maxsize=4096)
+def _due_date(calendar: WorkdayCalendar, unit: str, started: str, length: int) -> str:
+    """Calendar arithmetic is pure (calendars are immutable), and a township's cases start on a few
+    hundred distinct days a year: remember the answers instead of recounting working days each time."""
+    start = date.fromisoformat(started)
+    if unit == "working_days":
+        return calendar.add_working_days(start, length).isoformat()
+    return calendar.calendar_deadline(start, length).isoformat()
+
+
+def _paused_length(spec: ClockSpec, since: date, until: date, calendar: WorkdayCalendar) -> int:
+    if spec.unit == "working_days":
+        return calendar.working_days_between(since, until)
+    return max((until - since).days, 0)
+
+
+def advance_clocks(
+    workflow: WorkflowSpec,
+    clocks: dict[str, Any],
+    *,
+    trigger: str,
+    to_state: str,
+    on: date,
+    data: dict[str, Any],
+    calendar: WorkdayCalendar | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The clocks after an event ``trigger`` that left the case in ``to_state`` on local date ``on``.
+
+    ``attributes`` (the case's intake attributes) choose the length of a clock with ``duration_by``;
+    that length is kept in the clock's state when it starts, so the due date never drifts.
+    """
+    calendar = calendar or default_calendar()
+    result: dict[str, Any] = {name: dict(state) for name, state in clocks.items()}
+    for name, spec in workflow.clocks.items():
+        clock = result.get(name)
+        if clock is not None and clock.get("stopped") is None and trigger in spec.stops_on:
+            if clock.get("paused_since"):
+                clock["paused"] = int(clock.get("paused", 0)) + _paused_length(
+                    spec, date.fromisoformat(clock["paused_since"]), on, calendar
+                )
+                clock["paused_since"] = None
+            clock["stopped"] = on.isoformat()
+            continue
+        if trigger in spec.starts_on and (clock is None or clock.get("stopped") is not None):
+            clock = {"started": on.isoformat(), "paused": 0, "extended": 0, "paused_since": None, "stopped": None}
+            if spec.duration_by:
+                clock["duration"] = spec.duration_for(attributes)
+            result[name] = clock
+        if clock is None or clock.get("stopped") is not None:
+            continue
+        if spec.extend and trigger == spec.extend.trigger and data.get("clock", name) == name:
+            clock["extended"] = int(clock.get("extended", 0)) + int(data.get("days", 0))
+        pausing = to_state in spec.pauses_in
+        if pausing and not clock.get("paused_since"):
+            clock["paused_since"] = on.isoformat()
+        elif not pausing and clock.get("paused_since"):
+            clock["paused"] = int(clock.get("paused", 0)) + _paused_length(
+                spec, date.fromisoformat(clock["paused_since"]), on, calendar
+            )
+            clock["paused_since"] = None
+        clock["due"] = _due(spec, clock, calendar)
+    return result
+
+
+def earliest_due(clocks: dict[str, Any]) -> date | None:
+    """The nearest due date among running (not paused, not stopped) clocks: the queue's sort key."""
+    dues = [
+        date.fromisoformat(c["due"])
+        for c in clocks.values()
+        if c.get("due") and not c.get("stopped") and not c.get("paused_since")
+    ]
+    return min(dues) if dues else None
+
+
+@dataclass(frozen=True)
+class ClockView:
+    name: str
+    label: str
+    basis: str
+    unit: str
+    status: Status
+    due: date | None
+    days_left: int | None
+    extended: int
+
+
+def clock_views(
+    workflow: WorkflowSpec,
+    clocks: dict[str, Any],
+    *,
+    today: date,
+    due_soon_days: int = 2,
+    calendar: WorkdayCalendar | None = None,
+) -> list[ClockView]:
+    """Every clock a case has started, judged as of ``today`` (days left in the clock's own unit)."""
+    calendar = calendar or default_calendar()
+    views: list[ClockView] = []
+    for name, spec in workflow.clocks.items():
+        clock = clocks.get(name)
+        if clock is None:
+            continue
+        due = date.fromisoformat(clock["due"]) if clock.get("due") else None
+        status: Status
+        days_left: int | None = None
+        if clock.get("stopped"):
+            status = "stopped"
+        elif clock.get("paused_since"):
+            status = "paused"
+        else:
+            assert due is not None
+            if spec.unit == "working_days":
+                days_left = (
+                    calendar.working_days_between(today, due)
+                    if due >= today
+                    else -(calendar.working_days_between(due, today) or 1)
+                )
+            else:
+                days_left = (due - today).days
+            if due < today:
+                status = "overdue"
+            elif calendar.working_days_between(today, due) <= due_soon_days:
+                status = "due_soon"
+            else:
+                status = "on_time"
+        views.append(
+            ClockView(name, spec.label, spec.basis, spec.unit, status, due, days_left, int(clock.get("extended", 0)))
+        )
+    return views
