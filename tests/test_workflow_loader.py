@@ -105,3 +105,123 @@ def test_changed_file_is_a_new_version_and_old_cases_keep_working(sqlite_engine,
     finally:
         with write_transaction(sqlite_engine) as conn:
             registry_module.REGISTRY.sync(conn)
+
+
+# --- extends: every bad change is refused, naming the extending file and the field -----------------
+
+
+def write_child(tmp_path: Path, mutate, name: str = "police_referral") -> Path:
+    """A folder with the real base and one extending file, changed by ``mutate``."""
+    folder = tmp_path / "wf"
+    folder.mkdir(exist_ok=True)
+    shutil.copy(BASE, folder / BASE.name)
+    data = yaml.safe_load((workflows_dir() / f"{name}.yaml").read_text("utf-8"))
+    mutate(data)
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "message"),
+    [
+        (lambda d: d.update(extends="nobody"), "extends", "no workflow 'nobody'"),
+        (lambda d: d.update(extends="People Mediation"), "extends", "names a workflow file"),
+        (lambda d: d.update(extends="police_referral"), "extends", "a cycle: police_referral → police_referral"),
+        (lambda d: d.pop("name"), "name", "Field required"),
+        (lambda d: d.update(colour="red"), "colour", "Extra inputs"),
+        (lambda d: d["transitions"].update(replace=[]), "transitions.replace", "Extra inputs"),
+        (lambda d: d["states"]["remove"].append("limbo"), "states.remove[1]", "'limbo' is not in the base"),
+        (
+            lambda d: d["transitions"]["remove"].insert(0, "close"),
+            "transitions.remove[0]",
+            "'close' names 2 transitions; pick one as close@<source state>",
+        ),
+        (lambda d: d["transitions"]["remove"].append("close@mediating"), "transitions.remove[3]", "close@mediating"),
+        (
+            lambda d: d["clocks"]["add"].update(acceptance={"label": "受理"}),
+            "clocks.add.acceptance",
+            "'acceptance' is already in the base workflow 'people_mediation'; change it with override",
+        ),
+        (
+            lambda d: d["transitions"]["override"].update(teleport={"label": "瞬移"}),
+            "transitions.override.teleport",
+            "'teleport' is not in the base",
+        ),
+        (
+            lambda d: d["transitions"]["override"]["close_resolved"].update(after="nowhere"),
+            "transitions.override.close_resolved.after",
+            "'nowhere' is not in the base",
+        ),
+        (
+            lambda d: d["transitions"]["add"][0].update(before="accept"),
+            "transitions.add[0]",
+            "either after or before",
+        ),
+        (
+            lambda d: d["transitions"]["override"].update(accept={"trigger": "welcome"}),
+            "transitions.override.accept.trigger",
+            "not renamed by override",
+        ),
+        (lambda d: d["transitions"]["override"].update(accept={}), "transitions.override.accept", "at least one key"),
+        # errors in the resolved definition name the transition and say it was resolved from the base
+        (
+            lambda d: d["transitions"]["override"].pop("set_risk"),
+            "(top level)",
+            "(set_risk).source: unknown state 'referred' (in the definition resolved from extends: people_mediation)",
+        ),
+        (
+            lambda d: d["transitions"]["add"][0].update(guards=["moon_is_full"]),
+            "transitions.15.guards",
+            "unknown guard 'moon_is_full' (transition 'report_back'; in the definition resolved from extends",
+        ),
+    ],
+)
+def test_invalid_extension_names_file_and_field(tmp_path, mutate, field, message):
+    path = write_child(tmp_path, mutate)
+    with pytest.raises(WorkflowFileError) as info:
+        read_workflow_file(path)
+    assert info.value.path == str(path)
+    assert info.value.field == field
+    assert message in info.value.message
+
+
+def test_extends_cycle_through_two_files_is_refused(tmp_path):
+    for name, other in (("a", "b"), ("b", "a")):
+        (tmp_path / f"{name}.yaml").write_text(f"extends: {other}\nname: {name}\n", "utf-8")
+    with pytest.raises(WorkflowFileError) as info:
+        read_workflow_file(tmp_path / "a.yaml")
+    assert (info.value.path, info.value.field) == (str(tmp_path / "b.yaml"), "extends")
+    assert info.value.message == "a cycle: a → b → a"
+
+
+def test_a_bad_base_is_reported_against_the_base_file(tmp_path):
+    path = write_child(tmp_path, lambda d: None)
+    base = path.parent / BASE.name
+    data = yaml.safe_load(base.read_text("utf-8"))
+    data["initial"] = "limbo"
+    base.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    with pytest.raises(WorkflowFileError) as info:
+        read_workflow_file(path)
+    assert info.value.path == str(base) and "unknown state 'limbo'" in info.value.message
+
+
+def test_a_change_to_the_base_reaches_every_workflow_that_extends_it(sqlite_engine, tmp_path):
+    folder = tmp_path / "wf"
+    shutil.copytree(workflows_dir(), folder)
+    base = folder / BASE.name
+    data = yaml.safe_load(base.read_text("utf-8"))
+    (agreement,) = (t for t in data["transitions"] if t["trigger"] == "reach_agreement")
+    agreement["label"] = "达成调解协议（新）"
+    base.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    for path in sorted(folder.glob("*.yaml")):
+        (changed,) = read_workflow_file(path)[0].transitions_for("reach_agreement")
+        assert changed.label == "达成调解协议（新）", path.stem
+    with write_transaction(sqlite_engine) as conn:
+        versions = registry_module.REGISTRY.sync(conn, folder)
+    try:
+        names = ("people_mediation", "police_referral", "petition_referral", "court_referral")
+        assert versions == dict.fromkeys(names, 2)
+    finally:
+        with write_transaction(sqlite_engine) as conn:
+            registry_module.REGISTRY.sync(conn)

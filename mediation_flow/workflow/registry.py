@@ -1,6 +1,8 @@
 """Loading workflow files, recording their versions, and building one shared Machine per version.
 
-A workflow's version is a number recorded in the database the first time a given file content is
+A file may extend another (``extends:``, see ``workflow.inherit``); it is resolved here, at load, and
+everything after (validation, hash, stored definition, Machine, diagram) sees the resolved definition.
+A workflow's version is a number recorded in the database the first time a given resolved definition is
 seen. Cases are pinned to (name, version); the registry can rebuild any old version from the
 definition stored with it, so editing a file never breaks a case already under way.
 """
@@ -23,6 +25,7 @@ from transitions import Machine
 from mediation_flow.store.clock import utcnow
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.models import WorkflowVersion
+from mediation_flow.workflow.inherit import ExtensionError, resolve
 from mediation_flow.workflow.rules import EFFECTS, GUARDS, RuleContext
 from mediation_flow.workflow.schema import TransitionSpec, WorkflowSpec
 
@@ -46,8 +49,12 @@ def workflows_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "workflows"
 
 
-def parse_workflow(raw: Any, *, path: str) -> WorkflowSpec:
-    """Validate a parsed file; raise WorkflowFileError naming the first bad field."""
+def parse_workflow(raw: Any, *, path: str, resolved_from: str | None = None) -> WorkflowSpec:
+    """Validate a (resolved) definition; raise WorkflowFileError naming the first bad field.
+
+    ``resolved_from`` is the base a file extends: its fields are then those of the resolved definition,
+    and the message says so and names the transition, since the file itself lists only its changes.
+    """
     if not isinstance(raw, dict):
         raise WorkflowFileError(path, "(top level)", "a workflow file is a mapping")
     try:
@@ -55,26 +62,75 @@ def parse_workflow(raw: Any, *, path: str) -> WorkflowSpec:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise WorkflowFileError(path, field, first["msg"]) from None
+        raise WorkflowFileError(path, field, first["msg"] + _context(raw, first["loc"], resolved_from)) from None
     for index, t in enumerate(spec.transitions):
-        for name in t.guards:
-            if name not in GUARDS:
-                raise WorkflowFileError(path, f"transitions.{index}.guards", f"unknown guard '{name}'")
-        for name in t.effects:
-            if name not in EFFECTS:
-                raise WorkflowFileError(path, f"transitions.{index}.effects", f"unknown effect '{name}'")
+        for kind, names, known in (("guard", t.guards, GUARDS), ("effect", t.effects, EFFECTS)):
+            for name in names:
+                if name not in known:
+                    message = f"unknown {kind} '{name}'" + _context(raw, ("transitions", index), resolved_from)
+                    raise WorkflowFileError(path, f"transitions.{index}.{kind}s", message)
     return spec
 
 
-def read_workflow_file(path: Path) -> tuple[WorkflowSpec, dict[str, Any]]:
+def _context(raw: dict[str, Any], loc: tuple[Any, ...], resolved_from: str | None) -> str:
+    """Where a resolved definition's error sits: the transition's trigger, and the base extended."""
+    parts = []
+    if len(loc) > 1 and loc[0] == "transitions" and isinstance(loc[1], int):
+        transitions = raw.get("transitions")
+        if isinstance(transitions, list) and loc[1] < len(transitions) and isinstance(transitions[loc[1]], dict):
+            parts.append(f"transition '{transitions[loc[1]].get('trigger')}'")
+    if resolved_from:
+        parts.append(f"in the definition resolved from extends: {resolved_from}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+@dataclass(frozen=True)
+class WorkflowFile:
+    """A loaded file: its validated spec, the resolved definition (hashed and stored), the base it extends."""
+
+    spec: WorkflowSpec
+    definition: dict[str, Any]
+    extends: str | None = None
+
+
+def load_workflow_file(path: Path, _chain: tuple[Path, ...] = ()) -> WorkflowFile:
+    """Read, resolve ``extends`` (from the same folder) and validate one workflow file."""
     try:
         raw = yaml.safe_load(path.read_text("utf-8"))
     except yaml.YAMLError as exc:
         raise WorkflowFileError(str(path), "(syntax)", str(exc)) from None
-    spec = parse_workflow(raw, path=str(path))
+    base = raw.get("extends") if isinstance(raw, dict) else None
+    if isinstance(raw, dict) and "extends" in raw:
+        raw = _resolve_extends(path, raw, _chain)
+    spec = parse_workflow(raw, path=str(path), resolved_from=base)
     if path.stem != spec.name:
         raise WorkflowFileError(str(path), "name", f"'{spec.name}' does not match the file name")
-    return spec, raw
+    return WorkflowFile(spec=spec, definition=raw, extends=base)
+
+
+def _resolve_extends(path: Path, raw: dict[str, Any], chain: tuple[Path, ...]) -> dict[str, Any]:
+    target = raw["extends"]
+    if not isinstance(target, str) or not target.replace("_", "").isalnum() or not target.islower():
+        raise WorkflowFileError(str(path), "extends", "names a workflow file in the same folder, e.g. people_mediation")
+    chain = (*chain, path.resolve())
+    base_path = path.parent / f"{target}.yaml"
+    if base_path.resolve() in chain:
+        cycle = " → ".join(p.stem for p in (*chain, base_path))
+        raise WorkflowFileError(str(path), "extends", f"a cycle: {cycle}")
+    if not base_path.is_file():
+        message = f"no workflow '{target}' ({base_path.name} is not in {path.parent})"
+        raise WorkflowFileError(str(path), "extends", message)
+    base = load_workflow_file(base_path, chain).definition
+    try:
+        return resolve(raw, base)
+    except ExtensionError as exc:
+        raise WorkflowFileError(str(path), exc.field, exc.message) from None
+
+
+def read_workflow_file(path: Path) -> tuple[WorkflowSpec, dict[str, Any]]:
+    """The validated spec and the resolved definition of one file."""
+    loaded = load_workflow_file(path)
+    return loaded.spec, loaded.definition
 
 
 def content_hash(definition: dict[str, Any]) -> str:
@@ -144,6 +200,7 @@ class WorkflowRegistry:
     def __init__(self) -> None:
         self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
         self._current: dict[str, int] = {}
+        self._bases: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def sync(self, conn: Connection, folder: Path | None = None) -> dict[str, int]:
@@ -154,8 +211,12 @@ class WorkflowRegistry:
         files = sorted(folder.glob("*.yaml"))
         if not files:
             raise WorkflowFileError(str(folder), "(folder)", "no workflow files found")
+        bases: dict[str, str] = {}
         for path in files:
-            spec, raw = read_workflow_file(path)
+            loaded = load_workflow_file(path)
+            spec, raw = loaded.spec, loaded.definition
+            if loaded.extends:
+                bases[spec.name] = loaded.extends
             digest = content_hash(raw)
             version = conn.execute(
                 select(table.c.version).where(table.c.name == spec.name, table.c.content_hash == digest)
@@ -171,7 +232,7 @@ class WorkflowRegistry:
             current[spec.name] = version
             self._remember(spec, version)
         with self._lock:
-            self._current = current
+            self._current, self._bases = current, bases
         return current
 
     def _remember(self, spec: WorkflowSpec, version: int) -> CompiledWorkflow:
@@ -210,6 +271,10 @@ class WorkflowRegistry:
 
     def current_versions(self) -> dict[str, int]:
         return dict(self._current)
+
+    def base_of(self, name: str) -> str | None:
+        """The workflow the current file of ``name`` extends, if it extends one."""
+        return self._bases.get(name)
 
 
 REGISTRY = WorkflowRegistry()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -172,3 +172,37 @@ class WorkflowSpec(_Strict):
     @property
     def final_states(self) -> set[str]:
         return {name for name, spec in self.states.items() if spec.final}
+
+
+# --- A file that extends another (resolved by ``workflow.inherit`` before the checks above) -------------
+
+
+class MapChanges(_Strict):
+    """Changes to ``states`` or ``clocks`` of the base: entries by name."""
+
+    remove: list[str] = []
+    add: dict[str, dict[str, Any]] = {}
+    override: dict[str, dict[str, Any]] = {}
+
+
+class TransitionChanges(_Strict):
+    """Changes to the base's ``transitions``, picked by selector (``trigger`` or ``trigger@source``)."""
+
+    remove: list[str] = []
+    add: list[dict[str, Any]] = []
+    override: dict[str, dict[str, Any]] = {}
+
+
+class ExtensionSpec(_Strict):
+    """The shape of a file with ``extends``: plain values replace the base's, sections carry changes."""
+
+    extends: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str | None = None
+    description: str | None = None
+    legal_basis: str | None = None
+    initial: str | None = None
+    intake_fields: list[dict[str, Any]] | None = None
+    states: MapChanges = MapChanges()
+    clocks: MapChanges = MapChanges()
+    transitions: TransitionChanges = TransitionChanges()
