@@ -40,11 +40,17 @@ def internal_triggers(compiled: CompiledWorkflow) -> dict[str, list[str]]:
     return dict(found)
 
 
-def mermaid(compiled: CompiledWorkflow, *, include_internal: bool = False) -> str:
-    """The workflow as mermaid ``stateDiagram-v2`` text with Chinese labels."""
+def mermaid(compiled: CompiledWorkflow, *, include_internal: bool = False, versioned: bool = True) -> str:
+    """The workflow as mermaid ``stateDiagram-v2`` text with Chinese labels.
+
+    The spec is the resolved one (a file's ``extends`` was applied at load), so a workflow that extends
+    another is drawn whole. ``versioned=False`` leaves the version out of the heading (for the docs,
+    which are written from the files, not from a database).
+    """
     spec = compiled.spec
     labels = {t.trigger: t.label for t in spec.transitions}
-    lines = ["stateDiagram-v2", f"    %% {_text(spec.title)}（{spec.name} 第{compiled.version}版）"]
+    version = f" 第{compiled.version}版" if versioned else ""
+    lines = ["stateDiagram-v2", f"    %% {_text(spec.title)}（{spec.name}{version}）"]
     for name in compiled.machine.states:
         lines.append(f'    state "{_text(spec.states[name].label)}" as {name}')
     lines.append(f"    [*] --> {compiled.machine.initial}")

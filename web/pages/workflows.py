@@ -62,6 +62,8 @@ def workflow_page(request: Request, engine: EngineDep, actor: PageActor, name: s
         except LookupError:
             raise NotFound("流程不存在") from None
         reference = load_reference(conn)
+        base_name = REGISTRY.base_of(workflow.name)
+        base = REGISTRY.current(conn, base_name).spec.title if base_name else None
     spec = workflow.spec
     states = {n: s.label for n, s in spec.states.items()}
     rows = []
@@ -104,5 +106,6 @@ def workflow_page(request: Request, engine: EngineDep, actor: PageActor, name: s
             for s, triggers in diagram.internal_triggers(workflow).items()
         },
         "mermaid": diagram.mermaid(workflow),
+        "base": base,
     }
     return render(request, "workflow.html", context)
