@@ -78,7 +78,8 @@ def _apply(section: str, entries: list[Entry], changes: MapChanges | TransitionC
         body, placement = _split_placement(given, field)
         if isinstance(changes, MapChanges) and any(k == key for k, _ in entries):
             raise ExtensionError(field, f"'{key}' is already in {where}; change it with override")
-        _place(entries, (key, body), placement, field, where)
+        _place(entries, (key, body), placement, field, f"{where} nor added before it")
+    where = f"{where} nor among this file's additions"
     for selector, given in changes.override.items():
         field = f"{section}.override.{selector}"
         index = _find(entries, selector, field, where)
@@ -89,7 +90,7 @@ def _apply(section: str, entries: list[Entry], changes: MapChanges | TransitionC
             message = "a trigger is not renamed by override; remove it and add the new one"
             raise ExtensionError(f"{field}.trigger", message)
         key, body = entries.pop(index)
-        body = {**body, **copy.deepcopy(partial)}
+        body = {**body, **partial}
         if placement is None:
             entries.insert(index, (key, body))
         else:
@@ -102,7 +103,7 @@ def _split_placement(given: dict[str, Any], field: str) -> tuple[dict[str, Any],
     named = [key for key in PLACEMENT if key in given]
     if len(named) > 1:
         raise ExtensionError(field, "give either after or before, not both")
-    body = {key: value for key, value in given.items() if key not in PLACEMENT}
+    body = {key: copy.deepcopy(value) for key, value in given.items() if key not in PLACEMENT}
     if not named:
         return body, None
     anchor = given[named[0]]
@@ -125,7 +126,7 @@ def _find(entries: list[Entry], selector: str, field: str, where: str) -> int:
     key, _, state = selector.partition("@")
     hits = [i for i, (k, body) in enumerate(entries) if k == key and (not state or state in _sources(body))]
     if not hits:
-        raise ExtensionError(field, f"'{selector}' is not in {where} (nor added before this point)")
+        raise ExtensionError(field, f"'{selector}' is not in {where}")
     if len(hits) > 1:
         raise ExtensionError(field, f"'{selector}' names {len(hits)} transitions; pick one as {key}@<source state>")
     return hits[0]
