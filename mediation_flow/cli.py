@@ -169,9 +169,9 @@ def users_add(
 def sweep(
     now: Annotated[str | None, typer.Option(help="judge lateness as of this ISO time (default: now)")] = None,
     overdue_days: Annotated[
-        int,
-        typer.Option(min=1, envvar="MEDIATION_FLOW_ESCALATE_AFTER_WORKING_DAYS", help="working days overdue"),
-    ] = 3,
+        int | None,
+        typer.Option(min=1, help="working days overdue (default: MEDIATION_FLOW_ESCALATE_AFTER_WORKING_DAYS)"),
+    ] = None,
 ) -> None:
     """Escalate cases overdue by N working days one level up (safe to run from several processes)."""
     from datetime import datetime
@@ -184,6 +184,8 @@ def sweep(
     except ValueError:
         typer.echo("错误：--now 须为 ISO 时间，如 2024-03-01T09:00:00+08:00", err=True)
         raise typer.Exit(2) from None
+    if overdue_days is None:
+        overdue_days = get_settings().escalate_after_working_days
     count = run_sweep(get_engine(), now=moment, overdue_working_days=overdue_days)
     typer.echo(f"已自动提级 {count} 件（超期 ≥ {overdue_days} 个工作日，按 {clock.local_date(moment)} 计）")
 

@@ -51,14 +51,14 @@ def chromium_path() -> str:
 
 
 class OffsetServer(Server):
-    """The same server with the engine's clock moved forward (MEDIATION_FLOW_CLOCK_OFFSET_DAYS)."""
+    """The same server in demo mode with the clock moved forward (MEDIATION_FLOW_CLOCK_OFFSET_DAYS)."""
 
     def __init__(self, database_url: str, data_dir: Path, *, days: int) -> None:
         super().__init__(database_url, data_dir, workers=1)
         self.days = days
 
     def env(self) -> dict[str, str]:
-        return {**super().env(), "MEDIATION_FLOW_CLOCK_OFFSET_DAYS": str(self.days)}
+        return {**super().env(), "MEDIATION_FLOW_DEMO_MODE": "true", "MEDIATION_FLOW_CLOCK_OFFSET_DAYS": str(self.days)}
 
 
 @pytest.fixture(scope="module")

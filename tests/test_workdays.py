@@ -12,23 +12,28 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mediation_flow.store.config import get_settings, parse_days
 from mediation_flow.workflow.workdays import (
     ENV_EXTRA_HOLIDAYS,
     ENV_EXTRA_WORKDAYS,
     WorkdayCalendar,
     clear_caches,
     default_calendar,
-    parse_days,
 )
 
 LOGGER = "mediation_flow.workflow.workdays"
 
 
+def _reread_settings() -> None:
+    get_settings.cache_clear()
+    clear_caches()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> Iterator[None]:
-    clear_caches()
+    _reread_settings()
     yield
-    clear_caches()
+    _reread_settings()
 
 
 @pytest.fixture
@@ -306,7 +311,7 @@ def test_parse_days_errors_name_bad_item(spec: str, bad: str) -> None:
 def test_default_calendar_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_EXTRA_HOLIDAYS, "2025-03-03,2025-03-04")
     monkeypatch.setenv(ENV_EXTRA_WORKDAYS, "2025-03-01")
-    clear_caches()
+    _reread_settings()
     cal = default_calendar()
     assert cal is default_calendar()
     assert cal.extra_holidays == {date(2025, 3, 3), date(2025, 3, 4)}
@@ -318,7 +323,7 @@ def test_default_calendar_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_default_calendar_empty_when_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ENV_EXTRA_HOLIDAYS, raising=False)
     monkeypatch.delenv(ENV_EXTRA_WORKDAYS, raising=False)
-    clear_caches()
+    _reread_settings()
     cal = default_calendar()
     assert cal.extra_holidays == frozenset()
     assert cal.extra_workdays == frozenset()
@@ -328,6 +333,6 @@ def test_default_calendar_empty_when_unset(monkeypatch: pytest.MonkeyPatch) -> N
 def test_default_calendar_bad_env_names_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_EXTRA_HOLIDAYS, "2025-03-03,03/04/2025")
     monkeypatch.delenv(ENV_EXTRA_WORKDAYS, raising=False)
-    clear_caches()
+    _reread_settings()
     with pytest.raises(ValueError, match=f"{ENV_EXTRA_HOLIDAYS}.*'03/04/2025'"):
         default_calendar()

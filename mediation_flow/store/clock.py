@@ -1,31 +1,29 @@
 """The one source of 'now'. Time is an argument everywhere else; this is where it comes from.
 
-``MEDIATION_FLOW_CLOCK_OFFSET_DAYS`` (or :func:`set_offset`) moves the clock forward, for demos and
-browser tests that need a case to become overdue without waiting a month.
+The time zone and, in demo mode only, a forward shift of the clock come from the settings
+(:mod:`mediation_flow.store.config`); a non-zero shift outside demo mode is refused there.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-_offset = timedelta(days=float(os.environ.get("MEDIATION_FLOW_CLOCK_OFFSET_DAYS", "0") or 0))
-LOCAL_TZ = ZoneInfo(os.environ.get("MEDIATION_FLOW_TIMEZONE", "Asia/Shanghai"))
+from mediation_flow.store.config import get_settings
+
+LOCAL_TZ = get_settings().zone  # fixed for the life of the process: one township, one zone
+
+
+def demo_offset_days() -> float:
+    """How many days the demo clock runs ahead (0 outside demo mode)."""
+    settings = get_settings()
+    return settings.clock_offset_days if settings.demo_mode else 0.0
 
 
 def utcnow() -> datetime:
-    """Aware UTC now, shifted by the configured offset."""
-    return datetime.now(UTC) + _offset
-
-
-def set_offset(offset: timedelta) -> None:
-    global _offset
-    _offset = offset
-
-
-def get_offset() -> timedelta:
-    return _offset
+    """Aware UTC now (shifted by the demo offset, in demo mode)."""
+    now = datetime.now(UTC)
+    days = demo_offset_days()
+    return now + timedelta(days=days) if days else now
 
 
 def local_date(moment: datetime) -> date:

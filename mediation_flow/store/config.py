@@ -1,18 +1,57 @@
-"""Settings, from environment variables prefixed ``MEDIATION_FLOW_`` and an optional ``.env`` file."""
+"""Settings, from environment variables prefixed ``MEDIATION_FLOW_`` and an optional ``.env`` file.
+
+This is the only module that reads the environment. Everything else asks :func:`get_settings` (one
+cached object per process) or takes values as arguments: the clock, the working-day calendar, the CLI,
+the web layer.
+
+Demo mode (``MEDIATION_FLOW_DEMO_MODE=true``) is the only place a shifted clock is allowed:
+``MEDIATION_FLOW_CLOCK_OFFSET_DAYS`` moves "now" forward so that a demo or a browser test can show a
+case becoming overdue without waiting a month. Outside demo mode a non-zero offset is refused at
+start-up, because the offset also moves ``recorded_at`` in the append-only audit trail.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "MEDIATION_FLOW_"
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+DayList = Annotated[tuple[date, ...], NoDecode]
+
+
+def parse_days(spec: str) -> list[date]:
+    """Parse a comma-separated list of ISO dates (``YYYY-MM-DD``).
+
+    Blank items (e.g. a trailing comma) are ignored; an invalid item raises ValueError naming it.
+    """
+    days: list[date] = []
+    for position, raw in enumerate(spec.split(","), start=1):
+        item = raw.strip()
+        if not item:
+            continue
+        if not _ISO_DAY.fullmatch(item):
+            raise ValueError(f"invalid date {item!r} (item {position}): expected YYYY-MM-DD")
+        try:
+            days.append(date.fromisoformat(item))
+        except ValueError as exc:
+            raise ValueError(f"invalid date {item!r} (item {position}): {exc}") from None
+    return days
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MEDIATION_FLOW_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
     data_dir: Path = Path("var")
     database_url: str = ""
@@ -23,9 +62,44 @@ class Settings(BaseSettings):
     token_minutes: int = 8 * 60
     session_minutes: int = 12 * 60
     due_soon_working_days: int = 2
-    extra_holidays: str = ""
-    extra_workdays: str = ""
-    demo: bool = False
+    escalate_after_working_days: int = Field(default=3, ge=1)
+    extra_holidays: DayList = ()
+    extra_workdays: DayList = ()
+    demo_mode: bool = False
+    clock_offset_days: float = 0.0
+
+    @field_validator("extra_holidays", "extra_workdays", mode="before")
+    @classmethod
+    def _days(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return tuple(parse_days(value))
+        except ValueError as exc:
+            raise ValueError(f"{ENV_PREFIX}{str(info.field_name).upper()}: {exc}") from None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{ENV_PREFIX}TIMEZONE: unknown time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _offset_only_in_demo(self) -> Settings:
+        if self.clock_offset_days and not self.demo_mode:
+            raise ValueError(
+                f"{ENV_PREFIX}CLOCK_OFFSET_DAYS is only allowed with {ENV_PREFIX}DEMO_MODE=true "
+                "(a shifted clock would falsify recorded_at in the audit trail)"
+            )
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The township's time zone (local days for deadlines, report periods, dates on pages)."""
+        return ZoneInfo(self.timezone)
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -50,4 +124,5 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
+    """The process's settings (environment and ``.env``), read once; tests clear the cache after changing them."""
     return Settings()

@@ -13,8 +13,6 @@ Answers come from, in order of precedence:
 from __future__ import annotations
 
 import logging
-import os
-import re
 import threading
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
@@ -23,6 +21,8 @@ from typing import Literal
 
 import chinese_calendar
 
+from mediation_flow.store.config import ENV_PREFIX, get_settings
+
 __all__ = [
     "ENV_EXTRA_HOLIDAYS",
     "ENV_EXTRA_WORKDAYS",
@@ -30,17 +30,14 @@ __all__ = [
     "WorkdayCalendar",
     "clear_caches",
     "default_calendar",
-    "parse_days",
 ]
 
 logger = logging.getLogger("mediation_flow.workflow.workdays")
 
-ENV_EXTRA_HOLIDAYS = "MEDIATION_FLOW_EXTRA_HOLIDAYS"
-ENV_EXTRA_WORKDAYS = "MEDIATION_FLOW_EXTRA_WORKDAYS"
+ENV_EXTRA_HOLIDAYS = f"{ENV_PREFIX}EXTRA_HOLIDAYS"
+ENV_EXTRA_WORKDAYS = f"{ENV_PREFIX}EXTRA_WORKDAYS"
 
 Source = Literal["local", "chinesecalendar", "fallback"]
-
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _warned_years: set[int] = set()
 _warned_lock = threading.Lock()
@@ -183,40 +180,8 @@ class WorkdayCalendar:
         return self.next_workday(_as_date(start) + timedelta(days=n))
 
 
-def parse_days(spec: str) -> list[date]:
-    """Parse a comma-separated list of ISO dates (``YYYY-MM-DD``).
-
-    Blank items (e.g. a trailing comma) are ignored; an invalid item raises
-    ValueError naming it.
-    """
-    days: list[date] = []
-    for position, raw in enumerate(spec.split(","), start=1):
-        item = raw.strip()
-        if not item:
-            continue
-        if not _ISO_DAY.fullmatch(item):
-            raise ValueError(f"invalid date {item!r} (item {position}): expected YYYY-MM-DD")
-        try:
-            days.append(date.fromisoformat(item))
-        except ValueError as exc:
-            raise ValueError(f"invalid date {item!r} (item {position}): {exc}") from None
-    return days
-
-
-def _days_from_env(name: str) -> list[date]:
-    try:
-        return parse_days(os.environ.get(name, ""))
-    except ValueError as exc:
-        raise ValueError(f"{name}: {exc}") from None
-
-
 @lru_cache(maxsize=1)
 def default_calendar() -> WorkdayCalendar:
-    """The process-wide calendar configured from the environment (cached).
-
-    Reads MEDIATION_FLOW_EXTRA_HOLIDAYS and MEDIATION_FLOW_EXTRA_WORKDAYS.
-    """
-    return WorkdayCalendar(
-        extra_holidays=_days_from_env(ENV_EXTRA_HOLIDAYS),
-        extra_workdays=_days_from_env(ENV_EXTRA_WORKDAYS),
-    )
+    """The process-wide calendar from the settings' extra holidays and workdays (environment or ``.env``)."""
+    settings = get_settings()
+    return WorkdayCalendar(extra_holidays=settings.extra_holidays, extra_workdays=settings.extra_workdays)

@@ -83,6 +83,7 @@ TEMPLATES.env.filters.update(
     cn_date=cn_date, cn_datetime=cn_datetime, yuan=yuan, level_label=level_label, role_label=role_label
 )
 TEMPLATES.env.filters["days_text"] = days_text
+TEMPLATES.env.globals["demo_offset_days"] = clock.demo_offset_days  # the demo-mode banner in base.html
 
 
 def is_fragment(request: Request) -> bool:
