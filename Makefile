@@ -6,10 +6,11 @@ export MEDIATION_FLOW_DATA_DIR ?= var
 
 .PHONY: run test bench lint install clean
 
-$(BIN)/mediation-flow: pyproject.toml
+## constraints.txt pins every package to the version the tests last passed with (see README, Test).
+$(BIN)/mediation-flow: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
 install: $(BIN)/mediation-flow
@@ -23,14 +24,16 @@ run: install
 ## silently ignored with pytest 9.2 (pytest-xdist issue #1386).
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadfile
 
 ## Run the benchmarks; results land in benchmarks/results/.
 bench: install
 	$(BIN)/python -m benchmarks
 
+## Lint and type-check (mypy checks the core, mediation_flow/; its settings are in pyproject.toml).
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache dist build

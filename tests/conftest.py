@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
-
-sys.path.insert(0, os.path.dirname(__file__))
-
 from factories import Town, make_town
 from pg_cluster import PgCluster, PgUnavailable, pg_required
+from sqlalchemy import Engine
 
 from mediation_flow.store.db import make_engine
 from mediation_flow.store.migrate import upgrade

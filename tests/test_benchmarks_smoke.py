@@ -4,22 +4,16 @@ the engine is compared with do the same work: the same rows, which the consisten
 from __future__ import annotations
 
 import importlib
-import sys
-from pathlib import Path
 
 import pytest
 from factories import HAPPY_PATH, make_town
 from sqlalchemy import func, select
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import bench_engine  # noqa: E402
-from benchmarks.__main__ import discover, main  # noqa: E402
-from benchmarks.common import Table  # noqa: E402
-from mediation_flow.cases.checks import check_all  # noqa: E402
-from mediation_flow.store.models import Case, CaseEvent  # noqa: E402
+from benchmarks import bench_engine
+from benchmarks.__main__ import discover, main
+from benchmarks.common import Table
+from mediation_flow.cases.checks import check_all
+from mediation_flow.store.models import Case, CaseEvent
 
 pytestmark = pytest.mark.slow
 CASES, EVENTS = Case.__table__, CaseEvent.__table__

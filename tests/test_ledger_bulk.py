@@ -4,27 +4,21 @@ here), into two fresh databases with the same township; every column of every wr
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from factories import make_town
 from sqlalchemy import Engine, func, select
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.bench_ledger import ledger_csv, ledger_rows  # noqa: E402
-from mediation_flow.cases.checks import check_all  # noqa: E402
-from mediation_flow.cases.engine import apply_trigger  # noqa: E402
-from mediation_flow.cases.intake import register_case  # noqa: E402
-from mediation_flow.ledger import plan as ledger_import  # noqa: E402
-from mediation_flow.ledger.plan import LedgerImportError, _Row, import_ledger, plan_row, read_table  # noqa: E402
-from mediation_flow.places.reference import load_reference  # noqa: E402
-from mediation_flow.store import clock  # noqa: E402
-from mediation_flow.store.models import Case, CaseCounter, CaseEvent, Party, User  # noqa: E402
+from benchmarks.bench_ledger import ledger_csv, ledger_rows
+from mediation_flow.cases.checks import check_all
+from mediation_flow.cases.engine import apply_trigger
+from mediation_flow.cases.intake import register_case
+from mediation_flow.ledger import plan as ledger_import
+from mediation_flow.ledger.plan import LedgerImportError, _Row, import_ledger, plan_row, read_table
+from mediation_flow.places.reference import load_reference
+from mediation_flow.store import clock
+from mediation_flow.store.models import Case, CaseCounter, CaseEvent, Party, User
 
 TABLES = [Case.__table__, Party.__table__, CaseEvent.__table__, CaseCounter.__table__]
 

@@ -34,9 +34,11 @@ def add_jurisdiction(
     parent_path = "/"
     if parent_id is not None:
         parent_path = get_by_id(conn, parent_id).path
-    new_id = conn.execute(
+    key = conn.execute(
         insert(JUR).values(code=code, name=name, level=level, parent_id=parent_id, short_name=short_name, path="")
-    ).inserted_primary_key[0]
+    ).inserted_primary_key
+    assert key is not None  # an INSERT always has one
+    new_id = key[0]
     path = f"{parent_path}{new_id}/"
     conn.execute(update(JUR).where(JUR.c.id == new_id).values(path=path))
     return Place(new_id, code, name, short_name, level, path, parent_id)
@@ -74,7 +76,9 @@ def all_places(conn: Connection) -> list[Place]:
 def tree(conn: Connection, root_path: str | None = None) -> list[dict[str, Any]]:
     """Nested dicts ``{code, name, level, children}`` for the subtree at ``root_path`` (all when None)."""
     places = [p for p in all_places(conn) if root_path is None or p.path.startswith(root_path)]
-    nodes = {p.id: {"code": p.code, "name": p.name, "level": p.level, "children": []} for p in places}
+    nodes: dict[int, dict[str, Any]] = {
+        p.id: {"code": p.code, "name": p.name, "level": p.level, "children": []} for p in places
+    }
     roots: list[dict[str, Any]] = []
     for p in places:
         parent = nodes.get(p.parent_id) if p.parent_id is not None else None

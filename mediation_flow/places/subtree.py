@@ -9,7 +9,7 @@ the range would be wrong there, while LIKE is right under any collation.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import Boolean, and_
 from sqlalchemy.ext.compiler import compiles
@@ -31,7 +31,7 @@ class _InSubtree(ColumnElement[bool]):
     type = Boolean()
     inherit_cache = True
     _is_implicitly_boolean = True  # a comparison already: no '= 1' on back ends without a boolean type
-    _traverse_internals: ClassVar[list[tuple[str, Any]]] = [
+    _traverse_internals: list[tuple[str, Any]] = [  # noqa: RUF012 - SQLAlchemy declares it per instance
         ("as_range", InternalTraversal.dp_clauseelement),
         ("as_like", InternalTraversal.dp_clauseelement),
     ]

@@ -7,11 +7,13 @@ import io
 from datetime import timedelta
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
+from docx.text.run import Run
 
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.figures import Figures
@@ -23,7 +25,9 @@ SIZE_3, SIZE_2, SIZE_SMALL_4 = Pt(16), Pt(22), Pt(12)
 RED = RGBColor(0xC0, 0x00, 0x00)
 
 
-def _run(paragraph: Paragraph, text: str, font: str, size: Pt, *, bold: bool = False, color: RGBColor | None = None):
+def _run(
+    paragraph: Paragraph, text: str, font: str, size: Pt, *, bold: bool = False, color: RGBColor | None = None
+) -> Run:
     run = paragraph.add_run(text)
     run.font.name, run.font.size, run.font.bold = font, size, bold
     run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
@@ -33,7 +37,7 @@ def _run(paragraph: Paragraph, text: str, font: str, size: Pt, *, bold: bool = F
 
 
 def _para(
-    doc,
+    doc: DocxDocument,
     text: str,
     font: str = BODY_FONT,
     size: Pt = SIZE_3,
@@ -57,7 +61,7 @@ def _para(
     return p
 
 
-def _page(doc) -> None:
+def _page(doc: DocxDocument) -> None:
     section = doc.sections[0]
     section.page_width, section.page_height = Cm(21.0), Cm(29.7)
     section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
@@ -67,7 +71,7 @@ def _page(doc) -> None:
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), BODY_FONT)
 
 
-def _table(doc, header: list[str], rows: list[list[str]]) -> None:
+def _table(doc: DocxDocument, header: list[str], rows: list[list[str]]) -> None:
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER

@@ -333,8 +333,8 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
     one_pass = onepass.event_rows(
         figure_rules(), EVENT_FIGURES, pass_columns(scope, dialect), VALUE_COLUMNS, SOURCE, scope.in_scope()
     )
-    grouped = {g: keys[g][2] for g in keys}
-    folded = onepass.fold(onepass.run(conn, one_pass.statement), EVENT_FIGURES, one_pass, grouped)
+    per_event = {g: keys[g][2] for g in keys}
+    folded = onepass.fold(onepass.run(conn, one_pass.statement), EVENT_FIGURES, one_pass, per_event)
     values: dict[str, Any] = {name: len(folded.cases.get(name, ())) for name in EVENT_FIGURES}
     values["escalations"] = folded.events.get("escalated", 0)
     values["success_rate"] = rate(values["resolved"], values["mediation_concluded"])

@@ -130,7 +130,7 @@ def ledger_rows(conn: Connection, scope: Scope) -> list[list[Any]]:
         for p in conn.execute(select(PARTIES.c.case_id, PARTIES.c.name).where(PARTIES.c.case_id.in_(chunk))):
             parties[p.case_id].append(p.name)
     reference = load_reference(conn)
-    villages = dict(conn.execute(select(JUR.c.path, JUR.c.name).where(JUR.c.level == "village")).all())
+    villages: dict[str, str] = dict(conn.execute(select(JUR.c.path, JUR.c.name).where(JUR.c.level == "village")).all())
     rows = []
     for n, c in enumerate(cases, start=1):
         f = _fold(events[c.id])

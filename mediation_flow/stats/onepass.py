@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, case, literal, null, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.scope import EVENTS
@@ -74,17 +75,22 @@ def event_rows(
     flags) keep a column each, so that every column has one type on PostgreSQL."""
     triggers = list(dict.fromkeys(t for ts, _ in rules.values() for t in ts))
     mask_by_trigger = {}
-    for trigger in triggers:
-        fixed = sum(1 << i for i, n in enumerate(names) if trigger in rules[n][0] and rules[n][1] is None)
-        terms = [literal(fixed)] if fixed else []
+    for name in triggers:
+        fixed = sum(1 << i for i, n in enumerate(names) if name in rules[n][0] and rules[n][1] is None)
+        terms: list[ColumnElement[int]] = [literal(fixed)] if fixed else []
         terms += [
             case((rules[n][1], literal(1 << i)), else_=literal(0))
             for i, n in enumerate(names)
-            if trigger in rules[n][0] and rules[n][1] is not None
+            if name in rules[n][0] and rules[n][1] is not None
         ]
-        mask_by_trigger[trigger] = functools.reduce(operator.add, terms)
+        mask_by_trigger[name] = functools.reduce(operator.add, terms)
     trigger = EVENTS.c.trigger
-    columns = [EVENTS.c.case_id, EVENTS.c.seq, trigger, case(mask_by_trigger, value=trigger, else_=literal(0))]
+    columns: list[Any] = [
+        EVENTS.c.case_id,
+        EVENTS.c.seq,
+        trigger,
+        case(mask_by_trigger, value=trigger, else_=literal(0)),
+    ]
     columns.append(null().label("no_value"))  # column NO_VALUE: what a trigger's reader returns for others' extras
     slots: dict[str, dict[str, int]] = {t: {} for t in triggers}  # trigger → extra → column index
     shared: list[dict[str, Any]] = []  # text column k → {trigger: expression}
@@ -104,7 +110,7 @@ def event_rows(
             slots[t][name] = -1 - k  # placed below, after the value columns
     first_shared = len(columns)
     columns += [case(branches, value=trigger, else_=None) for branches in shared]
-    readers = {}
+    readers: dict[str, Callable[[Any], tuple[Any, ...]]] = {}
     for t in triggers:
         indexes = []
         for name in extras:

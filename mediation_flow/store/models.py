@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Table, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from mediation_flow.store.clock import utcnow
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+if TYPE_CHECKING:
+
+    class _Table(SQLModel):
+        """What SQLModel adds to every ``table=True`` class at run time, spelled out for the type checker."""
+
+        __table__: ClassVar[Table]
+
+else:
+    _Table = SQLModel
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -54,7 +64,7 @@ def _utc_column(nullable: bool = False, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
-class Jurisdiction(SQLModel, table=True):
+class Jurisdiction(_Table, table=True):
     """County → township → village → grid. ``path`` ('/1/4/9/') makes subtree queries one LIKE."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -66,7 +76,7 @@ class Jurisdiction(SQLModel, table=True):
     path: str = Field(default="", max_length=255, index=True)
 
 
-class User(SQLModel, table=True):
+class User(_Table, table=True):
     __tablename__ = "app_user"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -81,7 +91,7 @@ class User(SQLModel, table=True):
     )
 
 
-class ReferenceItem(SQLModel, table=True):
+class ReferenceItem(_Table, table=True):
     """Categories, sources, risk grades, venues, referral targets: data, loaded from reference.yaml."""
 
     __tablename__ = "reference_item"
@@ -96,7 +106,7 @@ class ReferenceItem(SQLModel, table=True):
     jurisdiction_id: int | None = Field(default=None, foreign_key="jurisdiction.id")
 
 
-class WorkflowVersion(SQLModel, table=True):
+class WorkflowVersion(_Table, table=True):
     """Every version of every workflow file ever loaded; cases stay pinned to theirs."""
 
     __tablename__ = "workflow_version"
@@ -110,7 +120,7 @@ class WorkflowVersion(SQLModel, table=True):
     loaded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, default=utcnow))
 
 
-class CaseCounter(SQLModel, table=True):
+class CaseCounter(_Table, table=True):
     """The last case number issued per township and year; bumped inside the intake transaction."""
 
     __tablename__ = "case_counter"
@@ -120,7 +130,7 @@ class CaseCounter(SQLModel, table=True):
     last: int = 0
 
 
-class Case(SQLModel, table=True):
+class Case(_Table, table=True):
     __tablename__ = "dispute_case"
     __table_args__ = (
         UniqueConstraint("township_id", "year", "seq"),
@@ -178,7 +188,7 @@ class Case(SQLModel, table=True):
     )
 
 
-class Party(SQLModel, table=True):
+class Party(_Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="dispute_case.id", index=True)
     role: str = Field(max_length=16)
@@ -189,7 +199,7 @@ class Party(SQLModel, table=True):
     address: str | None = Field(default=None, max_length=200)
 
 
-class CaseEvent(SQLModel, table=True):
+class CaseEvent(_Table, table=True):
     """Append-only (a database trigger refuses UPDATE and DELETE on both back ends)."""
 
     __tablename__ = "case_event"
@@ -213,7 +223,7 @@ class CaseEvent(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
 
 
-class LoginAttempt(SQLModel, table=True):
+class LoginAttempt(_Table, table=True):
     """One sign-in attempt (API token or login page); recent failures lock an account or an address."""
 
     __tablename__ = "login_attempt"
@@ -229,7 +239,7 @@ class LoginAttempt(SQLModel, table=True):
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class AccessLog(SQLModel, table=True):
+class AccessLog(_Table, table=True):
     """Who saw personal data in full (e.g. a party's whole ID number on the case page), and when."""
 
     __tablename__ = "access_log"
@@ -243,7 +253,7 @@ class AccessLog(SQLModel, table=True):
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class NoticeSeen(SQLModel, table=True):
+class NoticeSeen(_Table, table=True):
     """When a user last opened the notifications inbox; notices after this moment count as unread."""
 
     __tablename__ = "notice_seen"
