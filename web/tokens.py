@@ -41,9 +41,3 @@ def read_token_claims(token: str) -> tuple[int, str] | None:
     if not isinstance(uid, int) or isinstance(uid, bool) or not isinstance(stamp, str):
         return None
     return uid, stamp
-
-
-def read_token(token: str) -> int | None:
-    """The user id inside a valid, unexpired token; None otherwise."""
-    claims = read_token_claims(token)
-    return claims[0] if claims else None

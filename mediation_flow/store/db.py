@@ -213,12 +213,6 @@ def driver_transaction(engine: Engine) -> DriverTransaction:
     return DriverTransaction(engine)
 
 
-@contextmanager
-def read_connection(engine: Engine) -> Iterator[Connection]:
-    with engine.connect() as conn:
-        yield conn
-
-
 _REQUIRED: Any = object()  # a bind with no value of its own: the caller must give it
 
 

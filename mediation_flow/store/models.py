@@ -60,10 +60,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _utc_column(nullable: bool = False, index: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
-
-
 class Jurisdiction(_Table, table=True):
     """County → township → village → grid. ``path`` ('/1/4/9/') makes subtree queries one LIKE."""
 
