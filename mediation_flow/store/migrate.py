@@ -14,8 +14,6 @@ from mediation_flow.places.reference import seed_reference
 from mediation_flow.store.db import write_transaction
 from mediation_flow.workflow.registry import REGISTRY
 
-EVENT_TABLE = "case_event"
-
 
 def alembic_config() -> Config:
     config = Config()
@@ -48,21 +46,3 @@ def sync_workflows(engine: Engine) -> dict[str, int]:
 
 def is_initialised(engine: Engine) -> bool:
     return inspect(engine).has_table("dispute_case")
-
-
-# Append-only audit trail, enforced by the database itself on both back ends.
-SQLITE_EVENT_GUARDS = [
-    f"""CREATE TRIGGER IF NOT EXISTS {EVENT_TABLE}_no_update BEFORE UPDATE ON {EVENT_TABLE}
-        BEGIN SELECT RAISE(ABORT, '{EVENT_TABLE} is append-only: events cannot be updated'); END""",
-    f"""CREATE TRIGGER IF NOT EXISTS {EVENT_TABLE}_no_delete BEFORE DELETE ON {EVENT_TABLE}
-        BEGIN SELECT RAISE(ABORT, '{EVENT_TABLE} is append-only: events cannot be deleted'); END""",
-]
-POSTGRES_EVENT_GUARDS = [
-    f"""CREATE OR REPLACE FUNCTION {EVENT_TABLE}_append_only() RETURNS trigger AS $$
-        BEGIN RAISE EXCEPTION '{EVENT_TABLE} is append-only: events cannot be %', lower(TG_OP); END;
-        $$ LANGUAGE plpgsql""",
-    f"""CREATE TRIGGER {EVENT_TABLE}_append_only BEFORE UPDATE OR DELETE ON {EVENT_TABLE}
-        FOR EACH ROW EXECUTE FUNCTION {EVENT_TABLE}_append_only()""",
-    f"""CREATE TRIGGER {EVENT_TABLE}_no_truncate BEFORE TRUNCATE ON {EVENT_TABLE}
-        FOR EACH STATEMENT EXECUTE FUNCTION {EVENT_TABLE}_append_only()""",
-]

@@ -6,7 +6,6 @@ Revises: 0001
 
 from alembic import op
 import sqlalchemy as sa
-import mediation_flow.store.models
 
 revision = "0002"
 down_revision = "0001"
@@ -21,7 +20,7 @@ def upgrade() -> None:
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("address", sa.String(length=64), nullable=False),
         sa.Column("succeeded", sa.Boolean(), nullable=False),
-        sa.Column("at", mediation_flow.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("login_attempt", schema=None) as batch_op:
@@ -34,7 +33,7 @@ def upgrade() -> None:
         sa.Column("case_id", sa.Integer(), nullable=True),
         sa.Column("action", sa.String(length=32), nullable=False),
         sa.Column("detail", sa.String(length=255), nullable=False),
-        sa.Column("at", mediation_flow.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["app_user.id"]),
         sa.ForeignKeyConstraint(["case_id"], ["dispute_case.id"]),
         sa.PrimaryKeyConstraint("id"),

@@ -6,7 +6,6 @@ Revises: 0003
 
 from alembic import op
 import sqlalchemy as sa
-import mediation_flow.store.models
 
 revision = "0004"
 down_revision = "0003"
@@ -18,7 +17,7 @@ def upgrade() -> None:
     op.create_table(
         "notice_seen",
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("seen_at", mediation_flow.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["app_user.id"]),
         sa.PrimaryKeyConstraint("user_id"),
     )
