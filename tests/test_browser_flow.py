@@ -38,7 +38,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-STATE: dict[str, Any] = {}
 
 
 def chromium_path() -> str:
@@ -110,6 +109,54 @@ def today() -> date:
     return clock.local_date(clock.utcnow())
 
 
+def register_in_browser(
+    browser: Any,
+    base_url: str,
+    username: str,
+    fields: dict[str, str],
+    *,
+    selects: dict[str, str],
+    checks: tuple[str, ...] = (),
+    viewport: dict[str, int] = DESKTOP,
+) -> str:
+    """Register a dispute through the form as ``username``; returns the new case's URL."""
+    page = sign_in(browser, base_url, username, viewport)
+    page.goto(f"{base_url}/register")
+    for selector, value in fields.items():
+        page.fill(selector, value)
+    for selector, value in selects.items():
+        page.select_option(selector, value)
+    for selector in checks:
+        page.check(selector)
+    page.click("text=提交登记")
+    page.wait_for_url(re.compile(r"/cases/\d+"))
+    url = page.url.split("?")[0]
+    page.context.close()
+    return url
+
+
+@pytest.fixture
+def grid_case(chromium: Any, server: Server) -> str:
+    """The grid worker's dispute of the first test, registered afresh: each test sets up what it needs."""
+    return register_in_browser(
+        chromium,
+        server.base_url,
+        "wangge",
+        {
+            "#title": "赵一与钱二宅基地界址纠纷",
+            "#p0-name": "赵一",
+            "#p0-phone": "13812345678",
+            "#p0-id": make_id_number("500101", date(1975, 5, 20), 31),
+            "#p1-name": "钱二",
+            "#summary": "两户因宅基地界址发生争执，钱二扬言要动手。",
+            "#people_involved": "3",
+        },
+        selects={"#category": "housing_homestead"},
+        checks=("#h-threat_of_violence",),
+        viewport=PHONE,
+    )
+
+
 def test_grid_worker_logs_a_dispute_on_a_phone(chromium: Any, server: Server) -> None:
     page = sign_in(chromium, server.base_url, "wangge", PHONE)
     assert page.url.endswith("/grid")
@@ -158,7 +205,6 @@ def test_grid_worker_logs_a_dispute_on_a_phone(chromium: Any, server: Server) ->
     assert page.locator("#case-state [data-state]").get_attribute("data-state") == "registered"
     assert "****" in page.locator("text=/1\\d{2}\\*{4}\\d{4}/").first.inner_text()  # grid workers see masked phones
     assert page.locator("#case-body .party").count() == 3
-    STATE["case_url"] = page.url.split("?")[0]
     shot(page, "03-registered-case-phone")
     page.goto(f"{server.base_url}/register")
     assert page.input_value("#title") == ""  # the draft was cleared once the case was registered
@@ -189,14 +235,12 @@ def fire(page: Any, trigger: str, fill: dict[str, str] | None = None, *, checks:
     )
 
 
-def test_mediator_takes_the_case_to_a_resolved_close(chromium: Any, server: Server) -> None:
-    if "case_url" not in STATE:
-        pytest.fail("the grid worker's case was not registered (previous test failed)")
+def test_mediator_takes_the_case_to_a_resolved_close(chromium: Any, server: Server, grid_case: str) -> None:
     page = sign_in(chromium, server.base_url, "tiaojie")
     assert page.url.endswith("/my")
     shot(page, "04-mediator-my-cases")
-    page.click(f"a[href='{STATE['case_url'].replace(server.base_url, '')}']")  # no reload since signing in
-    page.wait_for_url(STATE["case_url"])
+    page.click(f"a[href='{grid_case.replace(server.base_url, '')}']")  # no reload since signing in
+    page.wait_for_url(grid_case)
     assert page.locator("text=13812345678").count() == 1  # mediators see the full phone number
     page.evaluate("window.__stay = 'same page'")
     day = today().isoformat()
@@ -248,25 +292,30 @@ def test_mediator_takes_the_case_to_a_resolved_close(chromium: Any, server: Serv
 def test_supervisor_sees_overdue_after_time_moves_escalates_and_dashboard_changes(
     chromium: Any, server: Server, demo_db: tuple[str, Path]
 ) -> None:
-    page = sign_in(chromium, server.base_url, "wangge", PHONE)
-    page.goto(f"{server.base_url}/register")
-    page.fill("#title", "孙三与周四相邻通行纠纷")
-    page.select_option("#category", "neighbourhood")
-    page.fill("#p0-name", "孙三")
-    page.fill("#p1-name", "周四")
-    page.fill("#summary", "周四在通道上堆放柴草，影响孙三通行。")
-    page.click("text=提交登记")
-    page.wait_for_url(re.compile(r"/cases/\d+"))
-    case_id = re.search(r"/cases/(\d+)", page.url).group(1)  # type: ignore[union-attr]
-    page.context.close()
+    case_url = register_in_browser(
+        chromium,
+        server.base_url,
+        "wangge",
+        {
+            "#title": "孙三与周四相邻通行纠纷",
+            "#p0-name": "孙三",
+            "#p1-name": "周四",
+            "#summary": "周四在通道上堆放柴草，影响孙三通行。",
+        },
+        selects={"#category": "neighbourhood"},
+        viewport=PHONE,
+    )
+    case_id = case_url.rsplit("/", 1)[1]
 
     today_page = sign_in(chromium, server.base_url, "sifasuo")
     assert today_page.url.endswith("/queue")
+    assert today_page.locator(".demo-banner").count() == 0
     assert today_page.locator(f"#queue tr[data-case='{case_id}'].overdue").count() == 0
     today_page.context.close()
 
     with OffsetServer(*demo_db, days=40) as later:
         page = sign_in(chromium, later.base_url, "sifasuo")
+        assert page.locator(".demo-banner").inner_text() == "演示模式：系统时间已调整 40 天"
         row = page.locator(f"#queue tr[data-case='{case_id}']").first
         assert "overdue" in (row.get_attribute("class") or "")
         assert "超期" in page.locator("#queue h2").first.inner_text()
