@@ -159,6 +159,15 @@ def headline(conn: Connection, scope: Scope) -> dict[str, Any]:
     return values
 
 
+def month_labels(scope: Scope) -> dict[str, str]:
+    """'YYYY-MM' of every month of the period → '1月' … (the keys of the monthly breakdowns)."""
+    months = [
+        f"{scope.start.year + (scope.start.month - 1 + i) // 12}-{(scope.start.month - 1 + i) % 12 + 1:02d}"
+        for i in range(_months(scope))
+    ]
+    return {m: f"{int(m[5:])}月" for m in months}
+
+
 def latest_per_case(scope: Scope, condition: Any, *, first: bool = False) -> Any:
     """(case_id, seq) of each case's last (or first) event meeting ``condition`` in the period."""
     pick = func.min(E.c.seq) if first else func.max(E.c.seq)
@@ -278,13 +287,13 @@ def _count_by_key(conn: Connection, query: Any) -> dict[str, int]:
     return {str(k): int(n) for k, n in rows if k is not None}
 
 
-def _rows(counts: dict[str, int], labels: dict[str, str], *, all_keys: bool) -> list[dict[str, Any]]:
+def labelled_rows(counts: dict[str, int], labels: dict[str, str], *, all_keys: bool) -> list[dict[str, Any]]:
     keys = list(labels) if all_keys else [k for k in labels if counts.get(k)]
     keys += [k for k in counts if k not in labels]
     return [{"key": k, "label": labels.get(k, k), "count": counts.get(k, 0)} for k in keys]
 
 
-def _village_labels(conn: Connection, scope: Scope, counts: dict[str, int]) -> dict[str, str]:
+def village_labels(conn: Connection, scope: Scope, counts: dict[str, int]) -> dict[str, str]:
     """Child paths → names; cases registered at the chosen jurisdiction itself show as 本级."""
     rows = conn.execute(select(JUR.c.path, JUR.c.name).where(JUR.c.parent_id == scope.place.id).order_by(JUR.c.code))
     labels = {path: name for path, name in rows}
@@ -362,26 +371,22 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
     referral_labels = {k: v["label"] for k, v in s["referral_workflows"].items()}
     level_labels = {lvl.value: LEVEL_LABELS[lvl] for lvl in LEVEL_ORDER}
     village = grouped("by_village")
-    months = [
-        f"{scope.start.year + (scope.start.month - 1 + i) // 12}-{(scope.start.month - 1 + i) % 12 + 1:02d}"
-        for i in range(_months(scope))
-    ]
-    month_labels = {m: f"{int(m[5:])}月" for m in months}
+    months = month_labels(scope)
     breakdowns = {
-        "by_source": _rows(grouped("by_source"), reference.get("source", {}), all_keys=True),
-        "by_category": _rows(grouped("by_category"), reference.get("category", {}), all_keys=False),
-        "by_village": _rows(village, _village_labels(conn, scope, village), all_keys=True),
-        "referral_in": _rows(grouped("referral_in"), referral_labels, all_keys=True),
-        "referral_in_resolved": _rows(grouped("referral_in_resolved"), referral_labels, all_keys=True),
-        "referral_out": _rows(grouped("referral_out"), reference.get("referral_target", {}), all_keys=True),
-        "petitions_resolved": _rows(petitions, s["petition_flags"], all_keys=True),
-        "petitions_by_channel": _rows(petition_channels, {}, all_keys=False),
-        "by_venue": _rows(grouped("by_venue"), reference.get("venue", {}), all_keys=False),
-        "escalations": _rows(grouped("escalations"), level_labels, all_keys=True),
-        "resolved_by_level": _rows(levels, level_labels, all_keys=True),
-        "conversions": _rows(conversions, reference.get("conversion_type", {}), all_keys=True),
-        "monthly_taken_in": _rows(grouped("monthly_taken_in"), month_labels, all_keys=True),
-        "monthly_resolved": _rows(grouped("monthly_resolved"), month_labels, all_keys=True),
+        "by_source": labelled_rows(grouped("by_source"), reference.get("source", {}), all_keys=True),
+        "by_category": labelled_rows(grouped("by_category"), reference.get("category", {}), all_keys=False),
+        "by_village": labelled_rows(village, village_labels(conn, scope, village), all_keys=True),
+        "referral_in": labelled_rows(grouped("referral_in"), referral_labels, all_keys=True),
+        "referral_in_resolved": labelled_rows(grouped("referral_in_resolved"), referral_labels, all_keys=True),
+        "referral_out": labelled_rows(grouped("referral_out"), reference.get("referral_target", {}), all_keys=True),
+        "petitions_resolved": labelled_rows(petitions, s["petition_flags"], all_keys=True),
+        "petitions_by_channel": labelled_rows(petition_channels, {}, all_keys=False),
+        "by_venue": labelled_rows(grouped("by_venue"), reference.get("venue", {}), all_keys=False),
+        "escalations": labelled_rows(grouped("escalations"), level_labels, all_keys=True),
+        "resolved_by_level": labelled_rows(levels, level_labels, all_keys=True),
+        "conversions": labelled_rows(conversions, reference.get("conversion_type", {}), all_keys=True),
+        "monthly_taken_in": labelled_rows(grouped("monthly_taken_in"), months, all_keys=True),
+        "monthly_resolved": labelled_rows(grouped("monthly_resolved"), months, all_keys=True),
     }
     values["referral_in_resolved"] = sum(r["count"] for r in breakdowns["referral_in_resolved"])
     return Figures(scope=scope, values=values, breakdowns=breakdowns)
