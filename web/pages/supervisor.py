@@ -16,13 +16,13 @@ from mediation_flow.cases.queries import CaseFilters, filtered_cases
 from mediation_flow.cases.queues import QueueFilters, QueueKind, queue_ids
 from mediation_flow.errors import InvalidData
 from mediation_flow.places.reference import load_reference
+from mediation_flow.stats.dashboard import dashboard
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.models import Case, CaseEvent, Jurisdiction, User
 from mediation_flow.vocabulary import LEVEL_LABELS, Role
 from web.deps import EngineDep
 from web.pages.common import RISK_ORDER, PageActor, is_fragment, render, require, today
-from web.pages.dashboard_data import dashboard
 from web.pages.listing import decorate
 
 router = APIRouter()
@@ -182,6 +182,6 @@ def dashboard_page(
 ) -> Response:
     require(actor, Role.SUPERVISOR, Role.ADMIN)
     with engine.connect() as conn:
-        data = dashboard(conn, actor, year=year, day=today())
+        board = dashboard(conn, actor, today=today(), year=year)
     template = "partials/dashboard_body.html" if is_fragment(request) else "dashboard.html"
-    return render(request, template, {"title": "统计", **data})
+    return render(request, template, {"title": "统计", "board": board})
