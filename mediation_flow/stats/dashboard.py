@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, case, distinct, func, or_, select, text
+from sqlalchemy import Connection, and_, case, distinct, func, select, text
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.places.jurisdictions import Place, get_by_id
@@ -31,10 +31,12 @@ from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.figures import (
     SOURCE,
     event_conditions,
+    figure_rules,
     grouped_conditions,
     labelled_rows,
     month_labels,
     rate,
+    trigger_is,
     village_labels,
 )
 from mediation_flow.stats.scope import CASES, EVENTS, Scope, year_scope
@@ -51,7 +53,6 @@ _LOCK = threading.Lock()
 YEAR_FIGURES = ["taken_in", "resolved", "mediation_concluded", "closed_resolved"]
 SHOWN_DEFINITIONS = ["taken_in", "resolved", "mediation_concluded", "success_rate", "closed_resolved", "escalations"]
 BREAKDOWNS = ["monthly_taken_in", "monthly_resolved", "by_category", "by_village"]
-GROUPED_TOGETHER = [("monthly_taken_in", "monthly_resolved"), ("by_category", "by_village")]
 CHILD_LEVEL_NAMES = {"county": "乡镇（街道）", "township": "村（社区）", "village": "网格"}
 
 
@@ -150,8 +151,7 @@ def clear_cache() -> None:
 def _count(conn: Connection, place: Place, years: list[int], scope: Scope, today: date) -> Dashboard:
     year = scope.year
     current = _current(conn, scope, today)
-    counts = _year_counts(conn, scope)
-    grouped = _grouped_counts(conn, scope)
+    counts, grouped = _year_counts(conn, scope)
     reference = load_reference(conn)
     months = month_labels(scope)
     registered, agreed = grouped["monthly_taken_in"], grouped["monthly_resolved"]
@@ -236,33 +236,44 @@ def _current(conn: Connection, scope: Scope, today: date) -> dict[str, Any]:
     }
 
 
-def _year_counts(conn: Connection, scope: Scope) -> dict[str, int]:
-    """The year's case counts (and escalation events) in one statement, by the report's conditions."""
-    cond = event_conditions(scope, in_case=True)
-    columns = [func.count(distinct(case((cond[k], EVENTS.c.case_id)))).label(k) for k in YEAR_FIGURES]
-    columns.append(func.sum(case((cond["escalated"], 1), else_=0)).label("escalations"))
-    row = conn.execute(select(*columns).select_from(SOURCE).where(scope.in_scope())).one()
-    return {k: int(v or 0) for k, v in row._mapping.items()}
+def _year_counts(conn: Connection, scope: Scope) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """The year's figures and breakdowns by the report's conditions and grouping keys, in two statements.
 
-
-def _grouped_counts(conn: Connection, scope: Scope) -> dict[str, dict[str, int]]:
-    """The report's breakdowns the page draws: key → distinct cases, by the report's conditions and keys.
-
-    Breakdowns over the same figure share a statement (GROUP BY both keys); a case has one category and one
-    place, so summing one key's groups over the other counts each case once."""
+    A case has one category and one place: grouped by (category, child place), each case falls in one group,
+    so the groups' distinct counts add up to the year's. Months are grouped apart (a case may reach agreement
+    in two months). Only the events of the figures' triggers are read."""
     conditions = grouped_conditions(scope, conn.dialect.name)
+    cond = event_conditions(scope)
+    figures = [*YEAR_FIGURES, "escalated"]
+    triggers = sorted({t for k in figures for t in figure_rules()[k][0]})
+    cases_of = [func.count(distinct(case((cond[k], EVENTS.c.case_id)))) for k in YEAR_FIGURES]
+    keys = [conditions["by_category"][1], conditions["by_village"][1]]
+    escalations = func.sum(case((cond["escalated"], 1), else_=0))
+    where = and_(scope.in_scope(), trigger_is(scope, *triggers))
+    query = select(*keys, *cases_of, escalations).select_from(SOURCE).where(where).group_by(*keys)
+    totals = dict.fromkeys([*YEAR_FIGURES, "escalations"], 0)
     out: dict[str, dict[str, int]] = {name: {} for name in BREAKDOWNS}
-    for names in GROUPED_TOGETHER:
-        keys = [conditions[name][1].label(name) for name in names]
-        counted = [func.count(distinct(case((conditions[name][0], EVENTS.c.case_id)))) for name in names]
-        where = or_(*(conditions[name][0] for name in names))
-        query = select(*keys, *counted).select_from(SOURCE).where(scope.in_scope(), where).group_by(*keys)
-        for row in conn.execute(query):
-            for i, name in enumerate(names):
-                key, n = row[i], row[len(names) + i]
-                if key is not None and n:
-                    out[name][str(key)] = out[name].get(str(key), 0) + int(n)
-    return out
+    for category, place, *counts in conn.execute(query):
+        for name, n in zip([*YEAR_FIGURES, "escalations"], counts, strict=True):
+            totals[name] += int(n or 0)
+        taken_in = int(counts[0] or 0)
+        for name, key in (("by_category", category), ("by_village", place)):
+            if key is not None and taken_in:
+                out[name][str(key)] = out[name].get(str(key), 0) + taken_in
+    month = conditions["monthly_taken_in"][1]
+    monthly = [("monthly_taken_in", cond["taken_in"]), ("monthly_resolved", cond["resolved"])]
+    month_triggers = sorted({t for k in ("taken_in", "resolved") for t in figure_rules()[k][0]})
+    query = (
+        select(month, *(func.count(distinct(case((c, EVENTS.c.case_id)))) for _, c in monthly))
+        .select_from(SOURCE)
+        .where(scope.in_scope(), trigger_is(scope, *month_triggers))
+        .group_by(month)
+    )
+    for key, *counts in conn.execute(query):
+        for (name, _), n in zip(monthly, counts, strict=True):
+            if key is not None and n:
+                out[name][str(key)] = int(n)
+    return totals, out
 
 
 def _bars(counts: dict[str, int], labels: dict[str, str], *, all_keys: bool) -> list[Bar]:
