@@ -173,7 +173,7 @@ def run(quick: bool = False, n_cases: int | None = None, runs: int | None = None
     n_cases = n_cases or (2_000 if quick else 100_000)
     runs = runs or (3 if quick else 7)
     table = Table(
-        title=f"Supervisor dashboard on {n_cases:,} cases in one township ({YEAR}, as of {TODAY}), {runs} runs",
+        title=f"Supervisor dashboard on {n_cases:,} cases in one township ({YEAR}, on {TODAY}), medians of {runs} runs",
         headers=["back end", "cases in the year", "open cases", "old: Python counting (ms)", "new, counted (ms)",
                  "new, cached (ms)", "counted ÷ old", "cached ÷ old", "load 1/5 min"],
     )  # fmt: skip

@@ -79,8 +79,8 @@ def assert_same(figures: Figures, board: Dashboard) -> None:
     assert [m.resolved for m in board.monthly] == [r["count"] for r in b["monthly_resolved"]]
     assert sum(m.taken_in for m in board.monthly) == v["taken_in"]
     assert sum(m.resolved for m in board.monthly) == v["resolved"]  # 达成协议 by month adds up to the year's
-    assert {(x.label, x.count) for x in board.by_category} == {(r["label"], r["count"]) for r in b["by_category"]}
-    assert {(x.label, x.count) for x in board.by_village} == {
+    assert {(x.label, x.value) for x in board.by_category} == {(r["label"], r["count"]) for r in b["by_category"]}
+    assert {(x.label, x.value) for x in board.by_village} == {
         (r["label"], r["count"]) for r in b["by_village"] if r["count"]
     }
 
@@ -106,7 +106,7 @@ def test_open_cases_by_state_and_level_add_up(demo: Engine) -> None:
     with demo.connect() as conn:
         board = dashboard(conn, actor, today=TODAY)
     assert board.year == 2026 and board.open_total > 0
-    assert sum(b.count for b in board.by_state) == board.open_total == sum(b.count for b in board.by_level)
+    assert sum(b.value for b in board.by_state) == board.open_total == sum(b.value for b in board.by_level)
     assert 0 <= board.overdue_total <= board.open_total and 0 <= board.escalated_open <= board.open_total
     later = None
     with demo.connect() as conn:

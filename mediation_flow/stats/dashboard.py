@@ -58,7 +58,7 @@ CHILD_LEVEL_NAMES = {"county": "乡镇（街道）", "township": "村（社区�
 
 class Bar(NamedTuple):
     label: str
-    count: int
+    value: int
 
 
 class MonthBar(NamedTuple):
@@ -278,7 +278,7 @@ def _year_counts(conn: Connection, scope: Scope) -> tuple[dict[str, int], dict[s
 
 def _bars(counts: dict[str, int], labels: dict[str, str], *, all_keys: bool) -> list[Bar]:
     rows = labelled_rows(counts, labels, all_keys=all_keys)
-    return sorted((Bar(r["label"], r["count"]) for r in rows), key=lambda b: -b.count)
+    return sorted((Bar(r["label"], r["count"]) for r in rows), key=lambda b: -b.value)
 
 
 def _definitions() -> list[Definition]:
