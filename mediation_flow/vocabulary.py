@@ -1,8 +1,11 @@
-"""Closed vocabularies shared by the database, the workflow files and the templates."""
+"""Closed vocabularies shared by the database, the workflow files and the templates. Their Chinese labels
+live in the glossary (``display/glossary.yaml``), not here."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from mediation_flow.display.labels import label
 
 
 class Role(StrEnum):
@@ -14,16 +17,7 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        return ROLE_LABELS[self]
-
-
-ROLE_LABELS = {
-    Role.GRID_WORKER: "网格员",
-    Role.MEDIATOR: "人民调解员",
-    Role.SUPERVISOR: "司法所/综治中心",
-    Role.LIAISON: "对接单位联络员",
-    Role.ADMIN: "管理员",
-}
+        return label("roles", self)
 
 
 class Level(StrEnum):
@@ -36,16 +30,13 @@ class Level(StrEnum):
 
     @property
     def label(self) -> str:
-        return LEVEL_LABELS[self]
+        return label("levels", self)
 
     def up(self) -> Level | None:
         """The next level up (grid → village → township → county), None at the county."""
         order = [Level.GRID, Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY]
         index = order.index(self)
         return order[index + 1] if index + 1 < len(order) else None
-
-
-LEVEL_LABELS = {Level.COUNTY: "县", Level.TOWNSHIP: "乡镇", Level.VILLAGE: "村", Level.GRID: "网格"}
 
 
 class PartyRole(StrEnum):
@@ -56,7 +47,7 @@ class PartyRole(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人", "agent": "代理人"}[self.value]
+        return label("party_roles", self)
 
 
 class PartyKind(StrEnum):
@@ -65,4 +56,4 @@ class PartyKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"person": "自然人", "organisation": "法人或其他组织"}[self.value]
+        return label("party_kinds", self)

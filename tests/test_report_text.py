@@ -6,8 +6,10 @@ import copy
 
 from report_cases import at, enter, resolved_path
 
+from mediation_flow.display.formats import money_wan as money
+from mediation_flow.display.formats import number
 from mediation_flow.stats.figures import compute_figures
-from mediation_flow.stats.report_text import join_cn, load_templates, money, number, render
+from mediation_flow.stats.report_text import join_cn, load_templates, render
 from mediation_flow.stats.scope import year_scope
 
 

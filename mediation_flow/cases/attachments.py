@@ -15,13 +15,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from mediation_flow.display.labels import labels
 from mediation_flow.errors import InvalidData, NotFound
 from mediation_flow.store import clock
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PER_CASE = 50
 CHUNK = 64 * 1024
-KINDS = {"agreement": "签字的调解协议书", "evidence": "证据材料", "id_copy": "身份证明复印件", "other": "其他材料"}
+KINDS = labels("attachment_kinds")
 # (magic prefix, extension, media type): JPEG and PNG photos, PDF scans.
 SIGNATURES = [
     (b"\xff\xd8\xff", "jpg", "image/jpeg"),

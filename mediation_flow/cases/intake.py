@@ -20,6 +20,8 @@ from mediation_flow.accounts.personal_data import (
 )
 from mediation_flow.accounts.policy import Actor, can_see, may_backdate, may_register
 from mediation_flow.cases.risk import score_intake
+from mediation_flow.display.errors import translate
+from mediation_flow.display.labels import field_label
 from mediation_flow.errors import InvalidData, NotFound, PermissionDenied
 from mediation_flow.places.jurisdictions import Place, get_by_code, get_by_id, township_of
 from mediation_flow.places.reference import load_reference
@@ -34,24 +36,6 @@ from mediation_flow.workflow.schema import CREATION_TRIGGER
 
 CASES, PARTIES, EVENTS, COUNTERS = Case.__table__, Party.__table__, CaseEvent.__table__, CaseCounter.__table__
 HANDLING_LEVEL = {"grid": Level.GRID, "village": Level.VILLAGE, "township": Level.TOWNSHIP, "county": Level.COUNTY}
-FIELD_LABELS = {
-    "title": "案件名称",
-    "category": "纠纷类型",
-    "source": "案件来源",
-    "risk_grade": "风险等级",
-    "summary": "纠纷简要情况",
-    "amount": "涉及金额",
-    "people_involved": "涉及人数",
-    "venue": "调解场所",
-    "jurisdiction_code": "所属辖区",
-    "parties": "当事人",
-    "name": "姓名",
-    "id_number": "证件号码",
-    "phone": "联系电话",
-    "address": "住址",
-    "role": "当事人身份",
-    "kind": "当事人类型",
-}
 
 
 class PartyIn(BaseModel):
@@ -120,42 +104,11 @@ class CaseIntake(BaseModel):
             raise ValueError(str(exc)) from None
 
 
-def pydantic_errors(exc: ValidationError) -> list[dict[str, str]]:
-    """Pydantic's errors as ``{field, message}`` with Chinese messages a grid worker can act on."""
-    errors = []
-    for err in exc.errors():
-        loc = [str(p) for p in err["loc"] if p not in ("body",)]
-        field = ".".join(loc) or "(data)"
-        label = next((FIELD_LABELS[p] for p in reversed(loc) if p in FIELD_LABELS), field)
-        kind = err["type"]
-        ctx = err.get("ctx") or {}
-        if kind == "missing":
-            message = f"请填写“{label}”"
-        elif kind == "string_too_long":
-            message = f"“{label}”不能超过{ctx.get('max_length')}个字"
-        elif kind in ("string_too_short", "too_short"):
-            message = f"请填写“{label}”"
-        elif kind == "too_long":
-            message = f"“{label}”数量过多"
-        elif kind == "extra_forbidden":
-            message = "未知字段"
-        elif kind in ("greater_than_equal", "less_than_equal", "int_parsing", "int_type", "int_from_float"):
-            message = f"“{label}”数值无效"
-        elif kind == "enum":
-            message = f"“{label}”的选项无效"
-        elif kind == "value_error":
-            message = f"“{label}”：{ctx.get('error', err['msg'])!s}"
-        else:
-            message = f"“{label}”格式不正确"
-        errors.append({"field": field, "message": message})
-    return errors
-
-
 def parse_intake(payload: Any) -> CaseIntake:
     try:
         return CaseIntake.model_validate(payload)
     except ValidationError as exc:
-        raise InvalidData(pydantic_errors(exc)) from None
+        raise InvalidData(translate(exc.errors())) from None
 
 
 def case_number(year: int, township: Place, seq: int) -> str:
@@ -281,7 +234,7 @@ def new_case_rows(
     (``number`` and ``seq`` left out: they come from the counter), its party rows and its first event (both
     without ``case_id``). Raises InvalidData as ``register_case`` does. Bulk importers share it."""
     errors = [
-        {"field": field, "message": f"“{FIELD_LABELS[field]}”的选项无效"}
+        {"field": field, "message": f"“{field_label(field)}”的选项无效"}
         for field, kind, value in (
             ("category", "category", data.category),
             ("source", "source", data.source),

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from docx import Document
@@ -16,27 +16,22 @@ from sqlalchemy import Connection, select
 from mediation_flow.accounts.personal_data import id_number_birth_date, id_number_sex, mask_id_number, mask_phone
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.cases.queries import case_parties, get_case_row, user_names
+from mediation_flow.display import labels
+from mediation_flow.display.formats import BLANK_DATE, cn_date, money
 from mediation_flow.errors import NotFound
 from mediation_flow.places.jurisdictions import get_by_id, township_of
 from mediation_flow.places.reference import load_reference
-from mediation_flow.store import clock
 from mediation_flow.store.models import CaseEvent
-from mediation_flow.vocabulary import LEVEL_LABELS, Level, PartyRole
+from mediation_flow.vocabulary import PartyRole
+from mediation_flow.workflow.fields import parse_money_fen
 
 EVENTS = CaseEvent.__table__
 FONT = "SimSun"
-FORMS = {"written": "书面协议", "oral": "口头协议"}
 
 
-def _date(value: date | str | None) -> str:
-    if not value:
-        return "    年  月  日"
-    day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def _yuan(fen: int | None) -> str:
-    return "" if fen is None else f"{fen / 100:,.2f}元"
+def _date(value: date | datetime | str | None) -> str:
+    """A date on a form; a blank to be filled in by hand when there is none."""
+    return cn_date(value, blank=BLANK_DATE)
 
 
 def _document(title: str, number: str) -> Any:
@@ -105,12 +100,12 @@ def registration_docx(conn: Connection, actor: Actor, case_id: int, *, full_iden
             ("案件名称", row["title"]),
             ("纠纷类型", reference.get("category", {}).get(row["category"], row["category"])),
             ("案件来源", reference.get("source", {}).get(row["source"], row["source"])),
-            ("登记日期", _date(clock.local_date(clock.ensure_aware(row["registered_at"])))),
+            ("登记日期", _date(row["registered_at"])),
             ("所属辖区", place),
-            ("处理层级", LEVEL_LABELS.get(Level(row["level"]), row["level"])),
+            ("处理层级", labels.label("levels", row["level"])),
             ("风险等级", reference.get("risk_grade", {}).get(row["risk_grade"], row["risk_grade"])),
             ("涉及人数", f"{row['people_involved']}人"),
-            ("涉及金额", _yuan(row["amount_fen"])),
+            ("涉及金额", money(row["amount_fen"])),
             ("登记人", names.get(row["created_by"] or 0, "")),
             ("调解员", names.get(row["mediator_id"] or 0, "")),
         ],
@@ -168,11 +163,11 @@ def agreement_docx(conn: Connection, actor: Actor, case_id: int, *, full_identit
         ("履行方式、地点、期限", "，".join(x for x in (data.get("performance", ""), _deadline(data)) if x)),
     ]
     if data.get("amount"):
-        sections.append(("协议涉及金额", f"{float(data['amount']):,.2f}元"))
+        sections.append(("协议涉及金额", money(parse_money_fen(data["amount"]))))
     for heading, text in sections:
         doc.add_paragraph(heading).runs[0].bold = True
         doc.add_paragraph(text or "")
-    doc.add_paragraph(f"协议形式：{FORMS.get(data.get('form', ''), data.get('form', ''))}。")
+    doc.add_paragraph(f"协议形式：{labels.label('agreement_forms', data.get('form'))}。")
     doc.add_paragraph(
         "本协议自各方当事人签名（盖章或按指印）、人民调解员签名并加盖人民调解委员会印章之日起生效。"
         "经人民调解委员会调解达成的调解协议，具有法律约束力，当事人应当按照约定履行（《中华人民共和国人民调解法》第三十一条）。"

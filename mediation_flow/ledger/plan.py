@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from mediation_flow.accounts.policy import Actor, may_backdate
 from mediation_flow.cases import intake
+from mediation_flow.display.formats import money_decimal
 from mediation_flow.errors import DomainError, InvalidData, PermissionDenied
 from mediation_flow.ledger import bulk as ledger_bulk
 from mediation_flow.ledger import write as ledger_write
@@ -131,8 +132,7 @@ class _Row:
 
 @lru_cache(maxsize=8192)
 def _money(value: Any) -> str:
-    fen = parse_money_fen(value)
-    return f"{fen // 100}.{fen % 100:02d}"
+    return str(money_decimal(parse_money_fen(value)))
 
 
 @lru_cache(maxsize=65536)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 
 from docx import Document
 from docx.document import Document as DocxDocument
@@ -15,10 +14,10 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
+from mediation_flow.display.formats import cn_datetime, date_range, heading_number
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.figures import Figures
 from mediation_flow.stats.report_text import ReportText
-from mediation_flow.store.clock import LOCAL_TZ
 
 BODY_FONT, HEADING_FONT, TITLE_FONT, KAI_FONT = "仿宋", "黑体", "方正小标宋简体", "楷体"
 SIZE_3, SIZE_2, SIZE_SMALL_4 = Pt(16), Pt(22), Pt(12)
@@ -85,12 +84,7 @@ def _table(doc: DocxDocument, header: list[str], rows: list[list[str]]) -> None:
 
 def _period_line(figures: Figures) -> str:
     s = figures.scope
-    end = s.end - timedelta(days=1)
-    as_of = s.as_of.astimezone(LOCAL_TZ)
-    return (
-        f"（统计期间：{s.start.year}年{s.start.month}月{s.start.day}日至{end.year}年{end.month}月{end.day}日；"
-        f"数据截至{as_of.year}年{as_of.month}月{as_of.day}日{as_of:%H:%M}）"
-    )
+    return f"（统计期间：{date_range(s.start, s.end)}；数据截至{cn_datetime(s.as_of)}）"
 
 
 def report_docx(figures: Figures, text: ReportText) -> bytes:
@@ -102,19 +96,19 @@ def report_docx(figures: Figures, text: ReportText) -> bytes:
     _para(doc, "", center=True)
     _para(doc, text.title, TITLE_FONT, SIZE_2, center=True)
     _para(doc, _period_line(figures), KAI_FONT, SIZE_3, center=True)
-    _para(doc, f"一、{text.heading}", HEADING_FONT, SIZE_3, indent=True)
+    _para(doc, f"{heading_number(1)}{text.heading}", HEADING_FONT, SIZE_3, indent=True)
     for paragraph in text.paragraphs:
         _para(doc, paragraph, indent=True)
-    _para(doc, "二、主要数据", HEADING_FONT, SIZE_3, indent=True)
+    _para(doc, f"{heading_number(2)}主要数据", HEADING_FONT, SIZE_3, indent=True)
     _table(doc, ["指标", "数值", "统计口径"], [[r["label"], r["value"], r["definition"]] for r in text.table])
-    _para(doc, "三、月度情况", HEADING_FONT, SIZE_3, indent=True)
+    _para(doc, f"{heading_number(3)}月度情况", HEADING_FONT, SIZE_3, indent=True)
     resolved = {r["key"]: r["count"] for r in figures.breakdowns.get("monthly_resolved", [])}
     _table(
         doc,
         ["月份", "登记纠纷（件）", "达成协议（件）"],
         [[r["label"], str(r["count"]), str(resolved.get(r["key"], 0))] for r in figures.breakdowns["monthly_taken_in"]],
     )
-    _para(doc, "四、统计口径说明", HEADING_FONT, SIZE_3, indent=True)
+    _para(doc, f"{heading_number(4)}统计口径说明", HEADING_FONT, SIZE_3, indent=True)
     for rule in load_definitions().common.values():
         _para(doc, rule, indent=True)
     buffer = io.BytesIO()

@@ -12,6 +12,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from mediation_flow.display.formats import cn_datetime, date_range
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.figures import Figures
 from mediation_flow.stats.ledger_table import COLUMNS
@@ -47,8 +48,8 @@ def _scope_lines(figures: Figures) -> list[str]:
     s = figures.scope
     return [
         f"辖区：{s.place.name}（{s.place.code}）",
-        f"统计期间：{s.start.isoformat()} 至 {s.end.isoformat()}（不含）",
-        f"数据截至：{s.as_of.isoformat(timespec='seconds')}",
+        f"统计期间：{date_range(s.start, s.end)}",
+        f"数据截至：{cn_datetime(s.as_of)}",
     ]
 
 

@@ -15,13 +15,14 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, distinct, false, func, or_, select
 
+from mediation_flow.display.formats import money_decimal
 from mediation_flow.places.reference import load_reference
 from mediation_flow.stats import onepass
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.scope import CASES, EVENTS, Scope
 from mediation_flow.store.models import Jurisdiction
 from mediation_flow.store.sqlbits import child_path, days_between, fen, json_flag, json_text, local_month
-from mediation_flow.vocabulary import LEVEL_LABELS, Level
+from mediation_flow.vocabulary import Level
 
 E, C, JUR = EVENTS, CASES, Jurisdiction.__table__
 SOURCE = E.join(C, C.c.id == E.c.case_id)
@@ -135,11 +136,6 @@ class Figures:
 
     def count(self, breakdown: str, key: str) -> int:
         return next((row["count"] for row in self.breakdowns.get(breakdown, []) if row["key"] == key), 0)
-
-
-def yuan(fen: int) -> str:
-    """Integer fen as a yuan text with two decimals ('2000.50')."""
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -350,7 +346,7 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
     values["on_time_rate"] = rate(values["on_time"], values.pop("on_time_judged"))
     amount = sum(fen for _, fen in folded.last_agreement.values() if fen is not None)
     values["agreement_amount_fen"] = int(amount)
-    values["agreement_amount"] = yuan(int(amount))
+    values["agreement_amount"] = money_decimal(int(amount))
     values["performed"] = sum(1 for _, performed in folded.last_visit.values() if performed == "full")
     values["performance_rate"] = rate(values["performed"], values["visited"])
     values["days_to_close_avg"], values["days_to_close_p90"] = onepass.average_and_p90(folded.close_days)
@@ -369,7 +365,7 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
         return {k: len(ids) for k, ids in folded.groups.get(name, {}).items()}
 
     referral_labels = {k: v["label"] for k, v in s["referral_workflows"].items()}
-    level_labels = {lvl.value: LEVEL_LABELS[lvl] for lvl in LEVEL_ORDER}
+    level_labels = {lvl.value: lvl.label for lvl in LEVEL_ORDER}
     village = grouped("by_village")
     months = month_labels(scope)
     breakdowns = {

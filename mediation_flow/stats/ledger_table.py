@@ -11,11 +11,12 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from mediation_flow.display.labels import labels, ledger_columns
 from mediation_flow.places.reference import load_reference
 from mediation_flow.stats.scope import Scope
 from mediation_flow.store import clock
 from mediation_flow.store.models import Case, CaseEvent, Jurisdiction, Party, User
-from mediation_flow.vocabulary import LEVEL_LABELS, Level
+from mediation_flow.vocabulary import Level
 from mediation_flow.workflow.registry import REGISTRY
 
 CASES, EVENTS, PARTIES, USERS, JUR = (
@@ -25,38 +26,9 @@ CASES, EVENTS, PARTIES, USERS, JUR = (
     User.__table__,
     Jurisdiction.__table__,
 )
-COLUMNS = [
-    "序号",
-    "案件编号",
-    "登记日期",
-    "案件名称",
-    "纠纷类型",
-    "案件来源",
-    "所属村（社区）",
-    "当事人",
-    "涉及人数",
-    "纠纷简要情况",
-    "调解员",
-    "调解场所",
-    "开始调解日期",
-    "调解结果",
-    "协议日期",
-    "协议金额（元）",
-    "司法确认",
-    "回访日期",
-    "履行情况",
-    "结案日期",
-    "当前状态",
-    "化解层级",
-]
-OUTCOME = {
-    "reach_agreement": "达成协议",
-    "fail": "调解不成",
-    "refer": "转出",
-    "withdraw": "当事人撤回",
-    "reject": "不予受理",
-}
-PERFORMED = {"full": "已履行", "partial": "部分履行", "none": "未履行"}
+COLUMNS = ledger_columns()  # the headers, from the glossary
+OUTCOME = labels("outcomes")  # the ending trigger → 调解结果
+PERFORMED = labels("performed")
 
 
 @dataclass
@@ -160,7 +132,7 @@ def ledger_rows(conn: Connection, scope: Scope) -> list[list[Any]]:
                 PERFORMED.get(f.performed, ""),
                 f.closed_on,
                 states[f.state].label if f.state in states else f.state,
-                LEVEL_LABELS[Level(level)] if level in Level._value2member_map_ else "",
+                Level(level).label if level in Level._value2member_map_ else "",
             ]
         )
     return rows

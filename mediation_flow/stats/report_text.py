@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from mediation_flow.display.formats import money_wan, number, quantity
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.figures import Figures
 
@@ -48,23 +49,6 @@ class ReportText:
         return "\n".join(self.paragraphs)
 
 
-def number(value: float | int | None) -> str:
-    """122 → '122', 100.0 → '100', 88.94 → '88.9', None → '—'."""
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.1f}".rstrip("0").rstrip(".")
-    return str(value)
-
-
-def money(fen: int) -> str:
-    """Fen as the report writes money: '3,200元' below ten thousand, '16.8万元' above."""
-    yuan = fen / 100
-    if yuan >= 10_000:
-        return f"{number(round(yuan / 10_000, 2))}万元"
-    return f"{yuan:.2f}元" if fen % 100 else f"{fen // 100}元"
-
-
 def join_cn(items: list[str], last: str = "和") -> str:
     """['a', 'b', 'c'] → 'a、b和c'."""
     if len(items) <= 1:
@@ -93,7 +77,7 @@ def context(figures: Figures, templates: dict[str, Any]) -> dict[str, Any]:
         jurisdiction=scope.place.name,
         year=scope.year,
         venue=venues[0]["label"] if venues else "",
-        amount_text=money(int(v["agreement_amount_fen"])),
+        amount_text=money_wan(int(v["agreement_amount_fen"])),
         conversions_list="、".join(f"{r['label']}{r['count']}件" for r in b["conversions"] if r["count"]),
         sources_list="、".join(f"{r['label']}{r['count']}件" for r in b["by_source"] if r["count"]),
         referral_in_list="、".join(
@@ -153,10 +137,11 @@ def render(figures: Figures, templates: dict[str, Any] | None = None) -> ReportT
     table = []
     for key in templates["table"]:
         d = definitions[key]
-        value = figures.values.get(key)
-        shown = money(int(figures.values["agreement_amount_fen"])) if key == "agreement_amount" else number(value)
-        unit = "" if key == "agreement_amount" or value is None else d.unit
-        table.append({"key": key, "label": d.label, "value": f"{shown}{unit}", "definition": d.numerator})
+        if key == "agreement_amount":
+            shown = money_wan(int(figures.values["agreement_amount_fen"]))
+        else:
+            shown = quantity(figures.values.get(key), d.unit)
+        table.append({"key": key, "label": d.label, "value": shown, "definition": d.numerator})
     return ReportText(
         title=str(templates["title"]).format(**ctx),
         heading=str(templates["heading"]),

@@ -12,17 +12,12 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Literal
 
+from mediation_flow.display.labels import labels
 from mediation_flow.workflow.schema import ClockSpec, WorkflowSpec
 from mediation_flow.workflow.workdays import WorkdayCalendar, default_calendar
 
 Status = Literal["on_time", "due_soon", "overdue", "paused", "stopped"]
-STATUS_LABELS: dict[str, str] = {
-    "on_time": "正常",
-    "due_soon": "临期",
-    "overdue": "超期",
-    "paused": "已暂停",
-    "stopped": "已停止",
-}
+STATUS_LABELS = labels("clock_status")
 
 
 def _due(spec: ClockSpec, clock: dict[str, Any], calendar: WorkdayCalendar) -> str:

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from mediation_flow.display.formats import money_decimal
 from mediation_flow.errors import InvalidData
 from mediation_flow.workflow.schema import FieldSpec
 
@@ -135,5 +136,4 @@ def parse_money_fen(raw: Any) -> int:
 
 
 def _money_text(raw: Any) -> str:
-    fen = parse_money_fen(raw)
-    return f"{fen // 100}.{fen % 100:02d}"
+    return str(money_decimal(parse_money_fen(raw)))

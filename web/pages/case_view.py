@@ -19,6 +19,8 @@ from mediation_flow.cases.queries import (
     get_case_row,
     user_names,
 )
+from mediation_flow.display.formats import cn_date, money
+from mediation_flow.display.labels import label
 from mediation_flow.errors import TriggerNotAllowed
 from mediation_flow.places.reference import load_reference
 from mediation_flow.store.models import Jurisdiction
@@ -27,10 +29,8 @@ from mediation_flow.workflow.deadlines import clock_views
 from mediation_flow.workflow.fields import choice_options
 from mediation_flow.workflow.registry import CompiledWorkflow
 from mediation_flow.workflow.schema import CREATION_TRIGGER, FieldSpec
-from web.pages.common import cn_date, level_label, yuan
 
 JUR = Jurisdiction.__table__
-REGISTER_LABELS = {"source": "案件来源", "risk_grade": "风险等级", "level": "处理层级"}
 
 
 @dataclass
@@ -88,7 +88,7 @@ def _show(spec: FieldSpec | None, value: Any, reference: dict[str, dict[str, str
         return cn_date(str(value))
     if spec.type == "money":
         try:
-            return yuan(round(float(value) * 100))
+            return money(round(float(value) * 100))
         except ValueError:
             return str(value)
     return str(value)
@@ -107,7 +107,7 @@ def timeline(
         if event["trigger"] == CREATION_TRIGGER:
             kinds = {"source": reference.get("source", {}), "risk_grade": reference.get("risk_grade", {})}
             items = [
-                (REGISTER_LABELS.get(k, k), level_label(v) if k == "level" else kinds.get(k, {}).get(v, v))
+                (label("fields", k), label("levels", v) if k == "level" else kinds.get(k, {}).get(v, v))
                 for k, v in data.items()
             ]
         else:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,9 +15,11 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
 from mediation_flow.accounts.policy import Actor
+from mediation_flow.display import formats
+from mediation_flow.display.labels import label
 from mediation_flow.errors import PermissionDenied
 from mediation_flow.store import clock
-from mediation_flow.vocabulary import LEVEL_LABELS, ROLE_LABELS, Level, Role
+from mediation_flow.vocabulary import Role
 from web.deps import get_db, signed_in_user
 from web.session import csrf_token, session_stamp, session_user_id
 
@@ -28,61 +32,31 @@ class LoginRequired(Exception):
     """No valid session: the page handler sends the browser to the login page."""
 
 
-def cn_date(value: date | datetime | str | None) -> str:
-    """2023年9月28日 (datetimes in the township's time zone)."""
-    if value in (None, ""):
-        return ""
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value[:10])
-        except ValueError:
-            return value
-    if isinstance(value, datetime):
-        value = clock.local_date(clock.ensure_aware(value))
-    return f"{value.year}年{value.month}月{value.day}日"
+def _label_of(code: str | None, kind: str) -> str:
+    """``{{ c.status|label("clock_status") }}``: the code first, as a filter receives it."""
+    return label(kind, code)
 
 
-def cn_datetime(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    local = clock.ensure_aware(value).astimezone(clock.LOCAL_TZ)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+def _filters() -> dict[str, Callable[..., str]]:
+    """The template filters: every format and label comes from ``mediation_flow.display``."""
+    return {
+        "cn_date": formats.cn_date,
+        "cn_datetime": formats.cn_datetime,
+        "cn_month_day": formats.cn_month_day,
+        "yuan": formats.money,
+        "percent": formats.percent,
+        "number": formats.number,
+        "duration": formats.duration,
+        "days_text": formats.days_left,
+        "cn_numeral": formats.cn_numeral,
+        "level_label": partial(label, "levels"),
+        "role_label": partial(label, "roles"),
+        "field_label": partial(label, "fields"),
+        "label": _label_of,
+    }
 
 
-def yuan(fen: int | None) -> str:
-    """Fen to '12,000.50 元'."""
-    if fen is None:
-        return ""
-    whole, cents = divmod(int(fen), 100)
-    return f"{whole:,}.{cents:02d} 元" if cents else f"{whole:,} 元"
-
-
-def level_label(value: str | None) -> str:
-    try:
-        return LEVEL_LABELS[Level(value)] if value else ""
-    except ValueError:
-        return value or ""
-
-
-def role_label(value: str | Role) -> str:
-    try:
-        return ROLE_LABELS[Role(value)]
-    except ValueError:
-        return str(value)
-
-
-def days_text(days: int | None) -> str:
-    if days is None:
-        return ""
-    if days < 0:
-        return f"已超期{-days}天"
-    return "今天到期" if days == 0 else f"剩余{days}天"
-
-
-TEMPLATES.env.filters.update(
-    cn_date=cn_date, cn_datetime=cn_datetime, yuan=yuan, level_label=level_label, role_label=role_label
-)
-TEMPLATES.env.filters["days_text"] = days_text
+TEMPLATES.env.filters.update(_filters())
 TEMPLATES.env.globals["demo_offset_days"] = clock.demo_offset_days  # the demo-mode banner in base.html
 
 

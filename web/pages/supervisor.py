@@ -20,7 +20,7 @@ from mediation_flow.stats.dashboard import dashboard
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.models import Case, CaseEvent, Jurisdiction, User
-from mediation_flow.vocabulary import LEVEL_LABELS, Role
+from mediation_flow.vocabulary import Level, Role
 from web.deps import EngineDep
 from web.pages.common import RISK_ORDER, PageActor, is_fragment, render, require, today
 from web.pages.listing import decorate
@@ -119,7 +119,7 @@ def _filter_options(conn: Connection, actor: Actor) -> dict[str, Any]:
             for m in mediators
             if m.path and (m.path.startswith(scope) or scope.startswith(m.path))
         },
-        "levels": {level.value: label for level, label in LEVEL_LABELS.items()},
+        "levels": {level.value: level.label for level in Level},
         "sources": reference.get("source", {}),
         "risks": reference.get("risk_grade", {}),
         "sorts": SORTS,

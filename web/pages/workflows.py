@@ -14,7 +14,7 @@ from mediation_flow.workflow import diagram
 from mediation_flow.workflow.fields import choice_options
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow
 from web.deps import EngineDep
-from web.pages.common import PageActor, render, role_label
+from web.pages.common import PageActor, render
 
 router = APIRouter()
 FIELD_TYPES = {
@@ -75,7 +75,7 @@ def workflow_page(request: Request, engine: EngineDep, actor: PageActor, name: s
                 "trigger": t.trigger,
                 "sources": "任意状态" if t.source == "*" else "、".join(states[s] for s in sources),
                 "dest": states[t.dest] if t.dest else "（状态不变）",
-                "roles": "、".join(role_label(Role(r)) for r in t.roles),
+                "roles": "、".join(Role(r).label for r in t.roles),
                 "fields": [
                     (
                         f.label,

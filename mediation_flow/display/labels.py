@@ -1,0 +1,59 @@
+"""The labels glossary (``glossary.yaml``): the Chinese word for every code a person may see.
+
+``label(kind, code)`` is the one lookup; an unknown code comes back as it is, so a typo shows up on the page
+instead of failing it (a test checks that every code in use has a label)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from functools import lru_cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+
+@lru_cache(maxsize=1)
+def glossary() -> Mapping[str, Any]:
+    """The whole glossary, read once; mappings are read-only."""
+    text = resources.files("mediation_flow.display").joinpath("glossary.yaml").read_text("utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return MappingProxyType(
+        {
+            kind: MappingProxyType({str(k): str(v) for k, v in value.items()})
+            if isinstance(value, dict)
+            else tuple(value)
+            for kind, value in data.items()
+        }
+    )
+
+
+def labels(kind: str) -> Mapping[str, str]:
+    """The code → label mapping of one kind (``roles``, ``levels``, ``fields``, …)."""
+    value = glossary()[kind]
+    if not isinstance(value, Mapping):
+        raise TypeError(f"glossary entry {kind!r} is a list, not a mapping")
+    return value
+
+
+def label(kind: str, code: str | int | Enum | None, default: str | None = None) -> str:
+    """The label of ``code``; ``default`` (or the code itself) when the glossary has none; '' for None."""
+    if code is None or code == "":
+        return ""
+    key = str(code.value if isinstance(code, Enum) else code)
+    found = labels(kind).get(key)
+    if found is not None:
+        return found
+    return key if default is None else default
+
+
+def field_label(name: str) -> str:
+    """A case, party or request field's label, e.g. ``title`` → 案件名称."""
+    return label("fields", name)
+
+
+def ledger_columns() -> list[str]:
+    """The headers of the case ledger export, in order."""
+    return list(glossary()["ledger_columns"])
