@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import WithJsonSchema
 
 from mediation_flow.accounts.audit import record_identity_view
 from mediation_flow.accounts.personal_data import mask_id_number, mask_phone
@@ -15,15 +15,18 @@ from mediation_flow.accounts.policy import Actor, may_see_full_identity
 from mediation_flow.cases.engine import apply_trigger, available_triggers
 from mediation_flow.cases.intake import register_case
 from mediation_flow.cases.queries import CaseFilters, case_events, case_parties, case_workflow, get_case_row, list_cases
+from mediation_flow.cases.schemas import CaseCreate, CaseRead, TransitionCreate, transition_body_schema
 from mediation_flow.places.reference import load_reference
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.workflow.deadlines import clock_views
 from mediation_flow.workflow.fields import choice_options
-from web.api.schemas import CaseDetail, CasePage, ErrorResponse, TransitionIn
+from web.api.schemas import CasePage, ErrorResponse
 from web.deps import ApiActor, CaseId, EngineDep
 
 router = APIRouter(prefix="/cases", tags=["cases"])
+# The transition body as the workflow files declare it, one branch per trigger (the core validates ``data``).
+TransitionBody = Annotated[TransitionCreate, WithJsonSchema(transition_body_schema())]
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorResponse} for status in (401, 403, 404, 409, 422)}
 
 
@@ -77,29 +80,14 @@ def case_detail(engine: Any, actor: Actor, case_id: int, *, identity: bool = Tru
     }
 
 
-@router.post("", status_code=201, response_model=CaseDetail, responses=ERRORS)
+@router.post("", status_code=201, response_model=CaseRead, responses=ERRORS)
 def create_case(
     engine: EngineDep,
     actor: ApiActor,
-    payload: Annotated[dict[str, Any], Body(description="纠纷登记：title, category, source, summary, parties …")],
+    payload: CaseCreate,
 ) -> JSONResponse | dict[str, Any]:
-    effective_raw = payload.pop("effective_at", None)
-    effective_at = _parse_moment(effective_raw)
-    case_id = register_case(engine, actor=actor, intake=payload, effective_at=effective_at)
+    case_id = register_case(engine, actor=actor, intake=payload.intake(), effective_at=payload.effective_at)
     return case_detail(engine, actor, case_id)
-
-
-def _parse_moment(raw: Any) -> datetime | None:
-    from mediation_flow.errors import InvalidData
-
-    if raw in (None, ""):
-        return None
-    try:
-        return clock.ensure_aware(datetime.fromisoformat(str(raw)))
-    except ValueError:
-        raise InvalidData(
-            [{"field": "effective_at", "message": "时间格式不正确，如 2023-09-28T09:00:00+08:00"}]
-        ) from None
 
 
 @router.get("", response_model=CasePage, responses=ERRORS)
@@ -140,14 +128,14 @@ def _search(engine: Any, actor: Actor, filters: CaseFilters, page: int, page_siz
 
 # The hot read and write routes are ``async`` and run their database work in ONE thread-pool call: a plain
 # ``def`` route also sends its response validation to the pool, one more hop (and GIL hand-over) per request.
-@router.get("/{case_id}", response_model=CaseDetail, responses=ERRORS)
+@router.get("/{case_id}", response_model=CaseRead, responses=ERRORS)
 async def read_case(engine: EngineDep, actor: ApiActor, case_id: CaseId) -> dict[str, Any]:
     return await run_in_threadpool(case_detail, engine, actor, case_id)
 
 
 @router.post(
     "/{case_id}/transitions",
-    response_model=CaseDetail,
+    response_model=CaseRead,
     responses=ERRORS,
     description=(
         "Fire a trigger on the case (``expected_version`` guards against a concurrent change). The answer is the "
@@ -156,11 +144,11 @@ async def read_case(engine: EngineDep, actor: ApiActor, case_id: CaseId) -> dict
         "``GET /api/v1/cases/{case_id}``."
     ),
 )
-async def fire_transition(engine: EngineDep, actor: ApiActor, case_id: CaseId, body: TransitionIn) -> dict[str, Any]:
+async def fire_transition(engine: EngineDep, actor: ApiActor, case_id: CaseId, body: TransitionBody) -> dict[str, Any]:
     return await run_in_threadpool(_fire, engine, actor, case_id, body)
 
 
-def _fire(engine: Any, actor: Actor, case_id: int, body: TransitionIn) -> dict[str, Any]:
+def _fire(engine: Any, actor: Actor, case_id: int, body: TransitionCreate) -> dict[str, Any]:
     apply_trigger(
         engine,
         case_id=case_id,

@@ -1,0 +1,215 @@
+"""The case's pydantic ladder: what a client sends (create), what it reads back (read: the case in full as the
+actor may see it; public: the row of a list), and what a transition request looks like.
+
+``CaseCreate`` *is* the intake parser's model (``intake.CaseIntake``) plus the moment of registration, so the
+API documents exactly what the core accepts and rejects. A transition's ``data`` depends on the trigger and the
+case's workflow version: the core validates it (``workflow.fields``); ``transition_body_schema`` documents it,
+generated from the workflow files, one branch per trigger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mediation_flow.cases.intake import CaseIntake, PartyIn
+from mediation_flow.store import clock
+from mediation_flow.workflow.fields import DEFAULT_TEXT_LIMIT
+from mediation_flow.workflow.registry import read_workflow_file, workflows_dir
+from mediation_flow.workflow.schema import FieldSpec, WorkflowSpec
+
+PartyCreate = PartyIn  # one party as registered (the intake parser's model)
+
+
+class CaseCreate(CaseIntake):
+    """纠纷登记: the intake form, and when the dispute was registered (only 司法所 staff may back-date)."""
+
+    effective_at: datetime | None = Field(
+        default=None, description="登记时间（补录时填写），如 2023-09-28T09:00:00+08:00"
+    )
+
+    @field_validator("effective_at", mode="before")
+    @classmethod
+    def _moment(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        if isinstance(value, datetime):
+            return clock.ensure_aware(value)
+        try:
+            return clock.ensure_aware(datetime.fromisoformat(str(value)))
+        except ValueError:
+            raise ValueError("时间格式不正确，如 2023-09-28T09:00:00+08:00") from None
+
+    def intake(self) -> CaseIntake:
+        """The intake part, as the core's ``register_case`` takes it."""
+        return CaseIntake.model_construct(**{name: getattr(self, name) for name in CaseIntake.model_fields})
+
+
+class PartyRead(BaseModel):
+    """A party as the actor may see it: ID number and phone masked unless the role may see them in full."""
+
+    id: int
+    role: str
+    kind: str
+    name: str
+    id_number: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+
+class EventRead(BaseModel):
+    seq: int
+    trigger: str
+    from_state: str | None
+    to_state: str
+    actor_id: int | None
+    actor_name: str | None = None
+    effective_at: datetime
+    recorded_at: datetime
+    note: str
+    data: dict[str, Any]
+
+
+class ClockRead(BaseModel):
+    name: str
+    label: str
+    status: str
+    due: date | None
+    days_left: int | None
+    basis: str
+
+
+class FieldRead(BaseModel):
+    name: str
+    label: str
+    type: str
+    required: bool
+    choices: dict[str, str] | None = None
+
+
+class TriggerRead(BaseModel):
+    trigger: str
+    label: str
+    dest: str | None
+    fields: list[FieldRead]
+
+
+class CasePublic(BaseModel):
+    """A case as a list shows it."""
+
+    id: int
+    number: str
+    title: str
+    category: str
+    source: str
+    risk_grade: str
+    level: str
+    state: str
+    version: int
+    jurisdiction_id: int
+    mediator_id: int | None
+    due_date: date | None
+    registered_at: datetime
+    workflow_name: str
+    workflow_version: int
+
+
+class CaseRead(CasePublic):
+    """A case in full: facts, parties, history, clocks and what the actor may do next."""
+
+    summary: str
+    amount: str | None = Field(description="涉及金额（元）")
+    people_involved: int
+    venue: str | None
+    attributes: dict[str, Any]
+    parties: list[PartyRead]
+    events: list[EventRead]
+    clocks: list[ClockRead]
+    available_triggers: list[TriggerRead]
+
+
+class TransitionCreate(BaseModel):
+    """Fire ``trigger`` on a case at ``expected_version``; ``data`` carries the trigger's fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trigger: str = Field(min_length=1, max_length=64)
+    expected_version: int = Field(ge=0)
+    note: str = Field(default="", max_length=2000)
+    data: dict[str, Any] = Field(default_factory=dict)
+    effective_at: datetime | None = None
+
+
+def field_schema(spec: FieldSpec) -> dict[str, Any]:
+    """The JSON schema of one workflow field, as ``workflow.fields`` validates it."""
+    kind = spec.type
+    schema: dict[str, Any]
+    if kind in ("text", "longtext"):
+        schema = {"type": "string", "maxLength": spec.max_length or DEFAULT_TEXT_LIMIT}
+    elif kind == "bool":
+        schema = {"type": "boolean"}
+    elif kind in ("int", "user"):
+        schema = {"type": "integer"}
+        schema.update({k: v for k, v in (("minimum", spec.min), ("maximum", spec.max)) if v is not None})
+    elif kind == "money":
+        schema = {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$", "examples": ["12000.50"]}
+    elif kind == "date":
+        schema = {"type": "string", "format": "date"}
+    else:  # choice, multichoice
+        one: dict[str, Any] = {"type": "string"}
+        if isinstance(spec.choices, dict):
+            one["enum"] = list(spec.choices)
+        else:
+            one["description"] = f"参考数据“{spec.choices}”中的代码"
+        schema = one if kind == "choice" else {"type": "array", "items": one, "uniqueItems": True}
+    note = "（须为是）" if kind == "bool" and spec.required else ""
+    return {"title": spec.label + note, **schema}
+
+
+def _branch(trigger: str, found: list[tuple[WorkflowSpec, list[FieldSpec], str]]) -> dict[str, Any]:
+    envelope = TransitionCreate.model_json_schema()
+    properties: dict[str, Any] = {}
+    for _spec, fields, _label in found:
+        for f in fields:
+            schema = field_schema(f)
+            known = properties.setdefault(f.name, schema)
+            if known != schema and schema not in known.get("anyOf", []):
+                properties[f.name] = {"anyOf": [*known.get("anyOf", [known]), schema]}
+    required = set.intersection(*({f.name for f in fields if f.required} for _s, fields, _l in found))
+    data: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        data["required"] = sorted(required)
+    labels = sorted({label for _s, _f, label in found})
+    workflows = "、".join(sorted({s.title for s, _f, _l in found}))
+    body = {
+        "title": f"{trigger}（{'/'.join(labels)}）",
+        "description": f"{'/'.join(labels)}。适用流程：{workflows}。",
+        "type": "object",
+        "properties": {
+            **envelope["properties"],
+            "trigger": {"const": trigger, "title": "/".join(labels)},
+            "data": data,
+        },
+        "required": ["trigger", "expected_version", *(["data"] if required else [])],
+        "additionalProperties": False,
+    }
+    return body
+
+
+def workflow_file_specs() -> list[WorkflowSpec]:
+    """The workflows as their files define them now (the versions new cases get)."""
+    return [read_workflow_file(path)[0] for path in sorted(workflows_dir().glob("*.yaml"))]
+
+
+def transition_body_schema(specs: Iterable[WorkflowSpec] | None = None) -> dict[str, Any]:
+    """The documented request body of ``POST /cases/{id}/transitions``: one branch per trigger (the value of
+    ``trigger`` tells them apart), with the fields the workflow files declare for it. A trigger that several
+    workflows share lists the union of their fields; a field is required where every workflow requires it."""
+    by_trigger: dict[str, list[tuple[WorkflowSpec, list[FieldSpec], str]]] = {}
+    for spec in workflow_file_specs() if specs is None else specs:
+        for t in spec.transitions:
+            by_trigger.setdefault(t.trigger, []).append((spec, t.fields, t.label))
+    branches = [_branch(trigger, found) for trigger, found in sorted(by_trigger.items())]
+    return {"title": "Transition", "oneOf": branches}

@@ -1,0 +1,86 @@
+"""Every code a person can see has a Chinese label, in data: the glossary for the program's own vocabulary,
+the workflow files for states, triggers and their fields, the definitions for figures, the reference data for
+categories and sources. No English leaks onto a page, a printout or an export."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from importlib import resources
+from typing import get_args
+
+import pytest
+import yaml
+
+from mediation_flow.cases.schemas import CaseCreate, PartyCreate, TransitionCreate, workflow_file_specs
+from mediation_flow.display.labels import field_label, glossary, label, labels, ledger_columns
+from mediation_flow.stats.definitions import load_definitions
+from mediation_flow.vocabulary import Level, PartyKind, PartyRole, Role
+from mediation_flow.workflow.deadlines import Status
+from mediation_flow.workflow.registry import workflows_dir
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+SPECS = workflow_file_specs()
+
+
+def chinese(text: str) -> bool:
+    return bool(CHINESE.search(text))
+
+
+@pytest.mark.parametrize(
+    ("kind", "enum"), [("roles", Role), ("levels", Level), ("party_roles", PartyRole), ("party_kinds", PartyKind)]
+)
+def test_every_enum_member_has_its_label_and_nothing_more(kind, enum):
+    assert set(labels(kind)) == {member.value for member in enum}
+    for member in enum:
+        assert chinese(member.label), member
+        assert member.label == label(kind, member) == label(kind, member.value)
+
+
+def test_every_clock_status_has_a_label():
+    assert set(labels("clock_status")) == set(get_args(Status))
+
+
+def test_every_field_a_client_sends_is_named_in_chinese():
+    for model in (CaseCreate, PartyCreate, TransitionCreate):
+        for name in model.model_fields:
+            assert chinese(field_label(name)), f"{model.__name__}.{name}"
+
+
+def test_the_glossary_has_only_chinese_words():
+    for kind, entries in glossary().items():
+        values = entries.values() if isinstance(entries, Mapping) else entries
+        for value in values:
+            assert chinese(value), (kind, value)
+    assert len(ledger_columns()) == len(set(ledger_columns())) == 22
+
+
+def test_an_unknown_code_shows_as_itself_and_none_as_nothing():
+    assert (label("levels", "moon"), label("levels", None), label("levels", "moon", "—")) == ("moon", "", "—")
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
+def test_every_state_trigger_field_and_clock_of_every_workflow_has_a_chinese_label(spec):
+    assert chinese(spec.title)
+    for name, state in spec.states.items():
+        assert chinese(state.label), f"{spec.name}: state {name}"
+    for clock_name, clock in spec.clocks.items():
+        assert chinese(clock.label), f"{spec.name}: clock {clock_name}"
+    for field in spec.intake_fields:
+        assert chinese(field.label), f"{spec.name}: intake field {field.name}"
+    for t in spec.transitions:
+        assert chinese(t.label), f"{spec.name}: trigger {t.trigger}"
+        for field in t.fields:
+            assert chinese(field.label), f"{spec.name}: {t.trigger}.{field.name}"
+            if isinstance(field.choices, dict):
+                assert all(chinese(v) for v in field.choices.values()), f"{spec.name}: {t.trigger}.{field.name}"
+    assert len(SPECS) == len(list(workflows_dir().glob("*.yaml")))
+
+
+def test_figures_and_reference_data_are_named_in_chinese():
+    for key, figure in load_definitions().figures.items():
+        assert chinese(figure.label), key
+    reference = yaml.safe_load(resources.files("mediation_flow").joinpath("data/reference.yaml").read_text("utf-8"))
+    for kind, items in reference.items():
+        for code, text in items.items():
+            assert chinese(str(text)), (kind, code)
