@@ -84,3 +84,13 @@ def test_figures_and_reference_data_are_named_in_chinese():
     for kind, items in reference.items():
         for code, text in items.items():
             assert chinese(str(text)), (kind, code)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_page_in_the_navigation_is_named(role):
+    from types import SimpleNamespace
+
+    from web.pages.common import nav_items
+
+    items = nav_items(SimpleNamespace(role=role))  # type: ignore[arg-type]
+    assert items and all(path.startswith("/") and chinese(name) for path, name in items)

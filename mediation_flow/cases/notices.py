@@ -18,6 +18,8 @@ from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, u
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.cases.queries import scope_clause
+from mediation_flow.display.formats import cn_month_day
+from mediation_flow.display.labels import labels
 from mediation_flow.store import clock
 from mediation_flow.store.models import Case, CaseEvent, NoticeSeen
 from mediation_flow.vocabulary import Role
@@ -25,12 +27,7 @@ from mediation_flow.workflow.registry import REGISTRY
 from mediation_flow.workflow.workdays import WorkdayCalendar, default_calendar
 
 CASES, EVENTS, SEEN = Case.__table__, CaseEvent.__table__, NoticeSeen.__table__
-EVENT_NOTICES = {
-    "assign": "案件指派给您",
-    "escalate": "案件已提级",
-    "confirmation_rejected": "法院驳回司法确认，退回调解",
-    "record_feedback": "转出单位已反馈",
-}
+EVENT_NOTICES = labels("event_notices")  # the triggers that make news, and what the notice says
 MAX_NOTICES = 100
 RECENT = timedelta(days=30)  # event notices older than this (by effective time) are history, not news
 
@@ -160,9 +157,9 @@ def _due_notices(
             moments[r.due_date] = _due_moment(r.due_date, today, due_soon_days, calendar)
         at = moments[r.due_date]
         if r.due_date < today:
-            kind, text = "overdue", f"已超期（{r.due_date.month}月{r.due_date.day}日到期）"
+            kind, text = "overdue", f"已超期（{cn_month_day(r.due_date)}到期）"
         else:
-            kind, text = "due_soon", f"临期（{r.due_date.month}月{r.due_date.day}日到期）"
+            kind, text = "due_soon", f"临期（{cn_month_day(r.due_date)}到期）"
         found.append(Notice(at, kind, text, r.id, r.number, r.title))
     return found
 

@@ -73,20 +73,14 @@ def is_fragment(request: Request) -> bool:
 def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
     if actor is None:
         return []
-    items = {
-        Role.GRID_WORKER: [("/grid", "我的网格"), ("/register", "登记纠纷")],
-        Role.MEDIATOR: [("/my", "我的案件"), ("/cases", "案件查询"), ("/register", "登记纠纷")],
-        Role.SUPERVISOR: [
-            ("/queue", "督办队列"),
-            ("/dashboard", "统计"),
-            ("/reports", "年度报告"),
-            ("/cases", "案件查询"),
-            ("/register", "登记纠纷"),
-        ],
-        Role.LIAISON: [("/cases", "案件查询"), ("/register", "登记纠纷")],
-        Role.ADMIN: [("/admin", "管理"), ("/reports", "年度报告"), ("/cases", "案件查询")],
+    paths = {
+        Role.GRID_WORKER: ["/grid", "/register"],
+        Role.MEDIATOR: ["/my", "/cases", "/register"],
+        Role.SUPERVISOR: ["/queue", "/dashboard", "/reports", "/cases", "/register"],
+        Role.LIAISON: ["/cases", "/register"],
+        Role.ADMIN: ["/admin", "/reports", "/cases"],
     }[actor.role]
-    return [*items, ("/workflows", "流程")]
+    return [(path, label("pages", path)) for path in [*paths, "/workflows"]]
 
 
 def render(

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select
 from starlette.datastructures import FormData
 
 from mediation_flow.accounts.policy import Actor
+from mediation_flow.display.formats import money, quantity
 from mediation_flow.errors import InvalidData
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.drilldown import case_ids, drillable
@@ -58,10 +59,8 @@ def _default_code(places: list[dict[str, str]]) -> str:
 def _value(report: AnnualReport, key: str) -> str:
     v = report.figures.values
     if key == "agreement_amount":
-        return f"{v['agreement_amount']} 元"
-    value = v.get(key)
-    unit = load_definitions().figures[key].unit
-    return "—" if value is None else f"{value} {unit}"
+        return money(int(v["agreement_amount_fen"]))
+    return quantity(v.get(key), load_definitions().figures[key].unit)
 
 
 def _link(base: dict[str, Any], figure: str, key: str | None = None) -> str:
