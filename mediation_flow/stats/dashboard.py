@@ -41,7 +41,7 @@ from mediation_flow.stats.figures import (
 )
 from mediation_flow.stats.scope import CASES, EVENTS, Scope, year_scope
 from mediation_flow.store.models import CaseCounter, Jurisdiction
-from mediation_flow.vocabulary import LEVEL_LABELS, Level
+from mediation_flow.vocabulary import Level
 from mediation_flow.workflow.registry import REGISTRY
 
 JUR, COUNTERS = Jurisdiction.__table__, CaseCounter.__table__
@@ -232,7 +232,7 @@ def _current(conn: Connection, scope: Scope, today: date) -> dict[str, Any]:
         "overdue_total": int(sum(r[3] or 0 for r in rows)),
         "escalated_open": int(escalated_open),
         "by_state": [Bar(labels[s], by_state[s]) for s in sorted(by_state, key=order.index)],
-        "by_level": [Bar(f"{LEVEL_LABELS[lv]}级", by_level[lv.value]) for lv in Level if by_level.get(lv.value)],
+        "by_level": [Bar(f"{lv.label}级", by_level[lv.value]) for lv in Level if by_level.get(lv.value)],
     }
 
 
