@@ -13,7 +13,8 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.sqlite.base import DATETIME
 
-from mediation_flow.store.db import Prepared, driver_transaction, make_engine
+from mediation_flow.store.db import make_engine
+from mediation_flow.store.fast import Prepared, driver_transaction
 from mediation_flow.store.models import CaseEvent, UTCDateTime
 
 SQLITE = sqlite.dialect()

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, bindparam, select
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.accounts.users import stamp_of
 from mediation_flow.errors import AuthenticationFailed
-from mediation_flow.store.db import Prepared
+from mediation_flow.store.fast import Prepared
 from mediation_flow.store.models import Jurisdiction, User
 from mediation_flow.vocabulary import Role
 from web.tokens import read_token_claims

@@ -43,3 +43,11 @@ def may_register(actor: Actor) -> bool:
 def may_see_full_identity(actor: Actor) -> bool:
     """Full ID numbers and phones on the case page: the people who mediate and supervise."""
     return actor.role in (Role.MEDIATOR, Role.SUPERVISOR)
+
+
+def may_be_assigned(role: str, is_active: bool, scope_path: str | None, case_path: str) -> bool:
+    """A user named in a transition's ``user`` field (the mediator assigned): an active mediator or
+    supervisor whose jurisdiction subtree holds the case (``scope_path`` None: the whole system)."""
+    if not is_active or role not in (Role.MEDIATOR.value, Role.SUPERVISOR.value):
+        return False
+    return scope_path is None or case_path.startswith(scope_path)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mediation_flow.accounts.personal_data import (
@@ -19,14 +19,17 @@ from mediation_flow.accounts.personal_data import (
     validate_phone,
 )
 from mediation_flow.accounts.policy import Actor, can_see, may_backdate, may_register
+from mediation_flow.cases.events import event_row, insert_event
 from mediation_flow.cases.risk import score_intake
+from mediation_flow.cases.step import CLOCK_SKEW
 from mediation_flow.display.errors import translate
 from mediation_flow.display.labels import field_label
 from mediation_flow.errors import InvalidData, NotFound, PermissionDenied
 from mediation_flow.places.jurisdictions import Place, get_by_code, get_by_id, township_of
 from mediation_flow.places.reference import load_reference
 from mediation_flow.store import clock
-from mediation_flow.store.db import Executor, Prepared, write_transaction
+from mediation_flow.store.db import write_transaction
+from mediation_flow.store.fast import Executor, Prepared
 from mediation_flow.store.models import Case, CaseCounter, CaseEvent, Party
 from mediation_flow.vocabulary import Level, PartyKind, PartyRole, Role
 from mediation_flow.workflow.deadlines import advance_clocks, earliest_due
@@ -136,12 +139,8 @@ CASE_COLUMNS = (
     "workflow_name", "workflow_version", "state", "version", "clocks", "due_date", "attributes", "registered_at",
     "created_at", "updated_at",
 )  # fmt: skip
-EVENT_COLUMNS = (
-    "case_id", "seq", "trigger", "from_state", "to_state", "actor_id", "effective_at", "recorded_at", "note", "data"
-)  # fmt: skip
 _INSERT_CASE = Prepared(insert(CASES).values({c: bindparam(c) for c in CASE_COLUMNS}).returning(CASES.c.id))
 _INSERT_PARTY = Prepared(insert(PARTIES).values({c: bindparam(c) for c in ("case_id", *PartyIn.model_fields)}))
-_INSERT_EVENT = Prepared(insert(EVENTS).values({c: bindparam(c) for c in EVENT_COLUMNS}))
 
 
 def next_case_seq(conn: Connection, township_id: int, year: int) -> int:
@@ -172,15 +171,24 @@ def register_case(
     """Register a dispute; returns the new case id."""
     data = intake if isinstance(intake, CaseIntake) else parse_intake(intake)
     now = now or clock.utcnow()
-    if not may_register(actor):
-        raise PermissionDenied("您的角色无权登记纠纷")
-    moment = now if effective_at is None else clock.ensure_aware(effective_at)
-    if moment > now:
-        raise InvalidData([{"field": "effective_at", "message": "登记时间不能晚于当前时间"}])
-    if effective_at is not None and (now - moment).total_seconds() > 120 and not may_backdate(actor):
-        raise PermissionDenied("只有司法所（督办）人员可以补录过去的纠纷")
+    moment = registration_time(actor, effective_at, now)
     with write_transaction(engine) as conn:
         return _register(conn, actor=actor, data=data, moment=moment, now=now, registry=registry)
+
+
+def registration_time(actor: Actor, effective_at: datetime | None, now: datetime) -> datetime:
+    """Who may register, and when: the registration's effective time (now unless given), checked as a
+    step's is (the same clock skew; back-dating is for supervisors)."""
+    if not may_register(actor):
+        raise PermissionDenied("您的角色无权登记纠纷")
+    if effective_at is None:
+        return now
+    moment = clock.ensure_aware(effective_at)
+    if moment > now + CLOCK_SKEW:
+        raise InvalidData([{"field": "effective_at", "message": "登记时间不能晚于当前时间"}])
+    if moment < now - CLOCK_SKEW and not may_backdate(actor):
+        raise PermissionDenied("只有司法所（督办）人员可以补录过去的纠纷")
+    return moment
 
 
 def _register(
@@ -215,7 +223,7 @@ def _register(
     case_id = inserted["id"]
     for party in parties:
         _INSERT_PARTY.execute(conn, {"case_id": case_id, **party})
-    _INSERT_EVENT.execute(conn, {**event, "case_id": case_id})
+    insert_event(conn, {**event, "case_id": case_id})
     return int(case_id)
 
 
@@ -290,7 +298,8 @@ def new_case_rows(
         updated_at=now,
     )
     parties = [party.model_dump(mode="json") for party in data.parties]
-    event = dict(
+    event = event_row(
+        case_id=None,
         seq=1,
         trigger=CREATION_TRIGGER,
         from_state=None,
@@ -331,7 +340,3 @@ def _intake_place(conn: Connection, actor: Actor, code: str | None) -> Place:
 def suggest_risk_grade(data: CaseIntake) -> str:
     """A first colour from the intake alone (mediation_flow.cases.risk holds the configurable rule)."""
     return score_intake(data).grade
-
-
-def case_exists(conn: Connection, case_id: int) -> bool:
-    return conn.execute(select(CASES.c.id).where(CASES.c.id == case_id)).first() is not None

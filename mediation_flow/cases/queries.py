@@ -15,7 +15,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from mediation_flow.accounts.policy import Actor, can_see
 from mediation_flow.errors import CaseNotFound
 from mediation_flow.places.subtree import in_subtree, path_upper
-from mediation_flow.store.db import Prepared
+from mediation_flow.store.fast import Prepared
 from mediation_flow.store.models import Case, CaseEvent, Jurisdiction, Party, User
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, WorkflowRegistry
 
@@ -130,7 +130,7 @@ def list_cases(
     return [dict(r) for r in rows], int(total)
 
 
-# The case page and every transition response read these three: compiled once (mediation_flow.store.db.Prepared).
+# The case page and every transition response read these three: compiled once (mediation_flow.store.fast.Prepared).
 _CASE_ROW = Prepared(select(CASES).where(CASES.c.id == bindparam("case_id")))
 _PARTIES = Prepared(select(PARTIES).where(PARTIES.c.case_id == bindparam("case_id")).order_by(PARTIES.c.id))
 _EVENTS = Prepared(

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Connection, bindparam, insert, select
 
-from mediation_flow.store.db import Executor, Prepared
+from mediation_flow.store.fast import Executor, Prepared
 from mediation_flow.store.models import ReferenceItem
 
 KINDS = ("category", "source", "risk_grade", "venue", "referral_target", "conversion_type", "agency")
