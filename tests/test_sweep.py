@@ -122,3 +122,17 @@ def test_racing_sweep_commands(engine, town, db_url, tmp_path):
     _assert_each_escalated_once(engine, case_ids, sum(counts))
     bad = subprocess.run([*command[:-2], "--now", "tomorrow"], env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "ISO" in bad.stderr
+
+
+def test_a_case_that_fails_is_logged_and_skipped_and_the_run_goes_on(engine, town, caplog):
+    broken = late_case(engine, town, "2024-02-01", index=0)
+    fine = late_case(engine, town, "2024-02-01", index=1)
+    with engine.begin() as conn:  # a level no workflow knows: its escalate guard raises ValueError
+        conn.execute(CASES.update().where(CASES.c.id == broken).values(level="nowhere"))
+    with caplog.at_level("INFO", logger="mediation_flow.cases.sweep"):
+        assert sweep(engine, now=at("2024-02-08"), overdue_working_days=3) == 1
+    assert levels(engine, broken) == ("nowhere", [])
+    assert levels(engine, fine)[0] == "village"
+    failed = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert [r.getMessage() for r in failed] == [f"case {broken} not escalated: unexpected failure, skipped"]
+    assert failed[0].exc_info is not None and failed[0].exc_info[0] is ValueError

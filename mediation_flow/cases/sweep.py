@@ -8,7 +8,8 @@ escalation: after one, the case is left alone until it is N working days past th
 Concurrency: every escalation carries the version the sweep read. If another process escalated (or
 anyone moved) the case in between, the engine refuses with StaleVersion and this sweep skips it; if
 the other escalation is already visible, the N-working-days rule skips it. So no case is escalated
-twice for one lateness, however many sweeps run together (tested on SQLite and PostgreSQL).
+twice for one lateness, however many sweeps run together (tested on SQLite and PostgreSQL). A case
+that fails for any other reason is logged and skipped; the run goes on with the next one.
 """
 
 from __future__ import annotations
@@ -125,6 +126,9 @@ def _escalate(engine: Engine, row: Any, actor: Actor, now: datetime, recorded: d
         )
     except SKIPPED as exc:
         logger.info("case %s not escalated: %s", row["id"], getattr(exc, "code", type(exc).__name__))
+        return 0
+    except Exception:  # one broken case must not stop the escalation of all the others
+        logger.exception("case %s not escalated: unexpected failure, skipped", row["id"])
         return 0
     logger.info("case %s escalated from %s (%s working days late since %s)", row["id"], row["level"], late, since)
     return 1
