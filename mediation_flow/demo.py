@@ -1,11 +1,10 @@
 """The demo township, modelled on the seed report (青龙镇: 8 villages incl. 龙井村, the 清风茶室 venue),
 with one user per role and ~150 cases over 2023–2025 in every state and source, entered with back-dated
-effective times through the engine's rules (the ledger import's bulk path) so their histories are real."""
+effective times by the engine's own ``step`` (the ledger import's bulk path) so their histories are real."""
 
 from __future__ import annotations
 
 import random
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ from sqlalchemy import Engine
 from mediation_flow.accounts.personal_data import make_id_number
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.accounts.users import actor_for, add_user
-from mediation_flow.cases.intake import case_number, parse_intake
+from mediation_flow.cases.intake import parse_intake
 from mediation_flow.ledger import bulk as ledger_bulk
 from mediation_flow.ledger import write as ledger_write
 from mediation_flow.places.jurisdictions import Place, add_jurisdiction
@@ -234,8 +233,8 @@ def load_demo(
 ) -> dict[str, str]:
     """Create the demo township, users and cases. Returns ``{username: password}``.
 
-    The cases go through the bulk path of the ledger import (``ledger_bulk``: the engine's rules applied in
-    memory, then one executemany per table), ``chunk`` cases per transaction, so a demo of a million cases
+    The cases go through the bulk path of the ledger import (``ledger_bulk``: the engine's ``step`` applied
+    in memory, then one executemany per table), ``chunk`` cases per transaction, so a demo of a million cases
     is a matter of minutes; tests/test_demo.py shows the rows are those the engine writes case by case."""
     rng = random.Random(seed)
     with write_transaction(engine) as conn:
@@ -297,12 +296,7 @@ def write_plans(engine: Engine, actor: Actor, plans: list[DemoPlan], now: dateti
             if snap is None:
                 snap = snapshots[plan.workflow] = ledger_bulk.load_snapshot(conn, actor, REGISTRY, now, plan.workflow)
             drafts.append(ledger_bulk.draft_case(snap, parse_intake(plan.intake), plan.registered, plan.steps))
-        seqs = ledger_write.reserve_numbers(conn, Counter((d.township.id, d.case["year"]) for d in drafts))
-        for draft in drafts:
-            key = (draft.township.id, draft.case["year"])
-            seq, seqs[key] = seqs[key], seqs[key] + 1
-            draft.case.update(seq=seq, number=case_number(key[1], draft.township, seq))
-        return ledger_write.write(conn, drafts)
+        return ledger_write.number_and_write(conn, drafts)
 
 
 def _demo_plan(

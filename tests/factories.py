@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.accounts.users import actor_for, hash_password
@@ -14,7 +14,7 @@ from mediation_flow.cases.engine import TransitionResult, apply_trigger
 from mediation_flow.cases.intake import register_case
 from mediation_flow.demo import DemoTownship, build_township
 from mediation_flow.store.db import write_transaction
-from mediation_flow.store.models import User
+from mediation_flow.store.models import Case, CaseCounter, CaseEvent, Party, User
 from mediation_flow.vocabulary import Role
 
 PASSWORD = "test-pass-1"
@@ -141,3 +141,24 @@ def drive(
         version = result.version
     assert result is not None
     return result
+
+
+# What writing a case touches: compared whole between two databases written two ways.
+CASE_TABLES = [Case.__table__, Party.__table__, CaseEvent.__table__, CaseCounter.__table__]
+
+
+def dump(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """Every row of ``CASE_TABLES``, by table name, in primary-key order."""
+    with engine.connect() as conn:
+        return {
+            t.name: [dict(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns)).mappings()]
+            for t in CASE_TABLES
+        }
+
+
+def assert_same_rows(got: dict[str, list[dict[str, Any]]], want: dict[str, list[dict[str, Any]]]) -> None:
+    """Equal dumps, row by row (the first differing row is named)."""
+    for table in CASE_TABLES:
+        assert len(got[table.name]) == len(want[table.name]), table.name
+        for mine, theirs in zip(got[table.name], want[table.name], strict=True):
+            assert mine == theirs, (table.name, mine, theirs)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from factories import assert_same_rows, dump
+from sqlalchemy import Engine
 
 from mediation_flow.accounts.users import actor_for
 from mediation_flow.cases.checks import check_all
@@ -15,9 +16,7 @@ from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.intake import register_case
 from mediation_flow.demo import add_demo_users, build_township, demo_plans, load_demo
 from mediation_flow.store.db import write_transaction
-from mediation_flow.store.models import Case, CaseCounter, CaseEvent, Party
 
-TABLES = [Case.__table__, Party.__table__, CaseEvent.__table__, CaseCounter.__table__]
 NOW = datetime(2026, 3, 10, 9, 15, 30, 123456, tzinfo=UTC)
 SEED, CASES = 7, 90
 
@@ -38,22 +37,11 @@ def demo_through_engine(engine: Engine) -> None:
             )  # fmt: skip
 
 
-def dump(engine: Engine) -> dict[str, list[dict]]:
-    with engine.connect() as conn:
-        return {
-            t.name: [dict(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns)).mappings()]
-            for t in TABLES
-        }
-
-
 def test_demo_writes_what_the_engine_writes(engine, twin):
     demo_through_engine(engine)
     load_demo(twin, seed=SEED, cases=CASES, now=NOW, chunk=25)  # four transactions, the last one short
     reference, bulk = dump(engine), dump(twin)
-    for table in TABLES:
-        assert len(bulk[table.name]) == len(reference[table.name]), table.name
-        for got, want in zip(bulk[table.name], reference[table.name], strict=True):
-            assert got == want, (table.name, got, want)
+    assert_same_rows(bulk, reference)
     workflows = {c["workflow_name"] for c in bulk["dispute_case"]}
     assert workflows == {"people_mediation", "police_referral", "petition_referral", "court_referral"}
     states = {c["state"] for c in bulk["dispute_case"]}

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from factories import make_town
+from factories import CASE_TABLES as TABLES
+from factories import assert_same_rows, dump, make_town
 from sqlalchemy import Engine, func, select
 
 from benchmarks.bench_ledger import ledger_csv, ledger_rows
@@ -18,9 +19,7 @@ from mediation_flow.ledger import plan as ledger_import
 from mediation_flow.ledger.plan import LedgerImportError, _Row, import_ledger, plan_row, read_table
 from mediation_flow.places.reference import load_reference
 from mediation_flow.store import clock
-from mediation_flow.store.models import Case, CaseCounter, CaseEvent, Party, User
-
-TABLES = [Case.__table__, Party.__table__, CaseEvent.__table__, CaseCounter.__table__]
+from mediation_flow.store.models import Case, User
 
 
 def town_ledger(town, n: int, seed: int) -> bytes:
@@ -50,14 +49,6 @@ def import_through_engine(engine: Engine, actor, content: bytes, now) -> list[in
     return ids
 
 
-def dump(engine: Engine) -> dict[str, list[dict]]:
-    with engine.connect() as conn:
-        return {
-            t.name: [dict(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns)).mappings()]
-            for t in TABLES
-        }
-
-
 def test_bulk_import_writes_what_the_engine_writes(engine, twin, monkeypatch):
     monkeypatch.setattr(ledger_import, "CHUNK", 37)  # several chunks, one of them short
     ref_town, bulk_town = make_town(engine), make_town(twin)
@@ -70,10 +61,7 @@ def test_bulk_import_writes_what_the_engine_writes(engine, twin, monkeypatch):
         result = import_ledger(twin, actor=bulk_town["supervisor"], filename="台账.csv", content=content, now=moment)
         assert result.case_ids == expected
     reference, bulk = dump(engine), dump(twin)
-    for table in TABLES:
-        assert len(bulk[table.name]) == len(reference[table.name]), table.name
-        for got, want in zip(bulk[table.name], reference[table.name], strict=True):
-            assert got == want, (table.name, got, want)
+    assert_same_rows(bulk, reference)
     states = {c["state"] for c in bulk["dispute_case"]}
     assert {"resolved", "closed", "failed", "withdrawn", "rejected", "mediating", "accepted", "agreed"} <= states
     assert len(bulk["case_event"]) > 6 * len(bulk["dispute_case"])

@@ -121,11 +121,20 @@ def register(snap: Snapshot, data: intake.CaseIntake, registered: datetime) -> D
     return Draft(case, parties, [first], township)
 
 
-def advance(snap: Snapshot, draft: Draft, trigger: str, data: Mapping[str, Any], moment: datetime, note: str) -> None:
-    """``apply_trigger`` on a case held in memory: the same ``step``, its updates and event kept for the write."""
+def advance(
+    snap: Snapshot,
+    draft: Draft,
+    trigger: str,
+    data: Mapping[str, Any] | None,
+    moment: datetime | None,
+    note: str,
+    actor: Actor | None = None,
+) -> None:
+    """``apply_trigger`` on a case held in memory, by ``actor`` (default: the importer): the same ``step``;
+    its updates and event are kept for the write. A refused step raises and leaves the draft as it was."""
     updates, event = step(
-        draft.case, trigger, data, Moment(moment, snap.now), snap.actor, snap.lookups, HeldHistory(draft.events),
-        note=note,
+        draft.case, trigger, data, Moment(moment, snap.now), actor or snap.actor, snap.lookups,
+        HeldHistory(draft.events), note=note,
     )  # fmt: skip
     draft.case.update(updates)
     draft.events.append(event)

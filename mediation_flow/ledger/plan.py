@@ -1,6 +1,6 @@
 """Importing a township's existing ledger (台账) from .xlsx or .csv: every row validated, every error
 reported by row and column, all or nothing. Each row is planned here as a registration and a back-dated
-trigger sequence; ``ledger_bulk`` registers and drives it in memory by the engine's rules and
+trigger sequence; ``ledger_bulk`` registers and drives it in memory by the engine's ``step`` and
 ``ledger_write`` writes the cases in bulk, so each has a complete event history and counts in the
 statistics like any other case. Only supervisors import (back-dating is theirs)."""
 
@@ -286,7 +286,7 @@ def import_ledger(
     Inside the transaction (so the checks see what the writes will see): what the checks need is read
     once; the case numbers of each township and year are reserved with one counter bump; every row is
     planned and then registered and driven through its history in memory by ``ledger_bulk`` (the engine's
-    rules); valid cases are written in chunks with one executemany per table. After the first bad row
+    ``step``); valid cases are written in chunks with one executemany per table. After the first bad row
     nothing more is written, but every row is still checked; any error rolls the whole file back."""
     if not may_backdate(actor) or actor.role.value != "supervisor":
         raise PermissionDenied("只有司法所（督办）人员可以导入台账")

@@ -3,6 +3,7 @@ counter bump, case ids taken as the database would give them, and one ``executem
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,16 @@ def case_ids(conn: Any, count: int) -> list[int]:
         return sorted(int(r[0]) for r in rows)
     top = conn.execute(select(intake.CASES.c.id).order_by(intake.CASES.c.id.desc()).limit(1)).scalar()
     return list(range((top or 0) + 1, (top or 0) + 1 + count))
+
+
+def number_and_write(conn: Any, drafts: list[Draft]) -> list[int]:
+    """Number the drafts (one counter bump per township and year) and write them; returns their case ids."""
+    seqs = reserve_numbers(conn, Counter((d.township.id, d.case["year"]) for d in drafts))
+    for draft in drafts:
+        key = (draft.township.id, draft.case["year"])
+        seq, seqs[key] = seqs[key], seqs[key] + 1
+        draft.case.update(seq=seq, number=intake.case_number(key[1], draft.township, seq))
+    return write(conn, drafts)
 
 
 def write(conn: Any, drafts: list[Draft]) -> list[int]:
