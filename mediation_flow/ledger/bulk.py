@@ -47,14 +47,11 @@ class Snapshot:
 
     actor: Actor
     lookups: Lookups
+    reference: dict[str, dict[str, str]]
     places: dict[str, Place]
     townships: dict[int, Place | None]
     mediators: dict[str, int]  # active mediators and supervisors by username
     now: datetime
-
-    @property
-    def reference(self) -> Mapping[str, Mapping[str, str]]:
-        return self.lookups.reference
 
     def township_of(self, code: str | None) -> Place | None:
         place = self.places.get(code or "")
@@ -72,12 +69,12 @@ def load_snapshot(
         townships[place.id] = next((p for p in ancestors if p is not None and p.level == "township"), None)
     users = list(conn.execute(_USERS))
     assignees: dict[int, Assignee] = {u.id: (u.role, bool(u.is_active), u.path) for u in users}
-    lookups = Lookups(
-        rules=Rules(registry.current(conn, workflow_name)), reference=load_reference(conn), assignee=assignees.get
-    )
+    reference = load_reference(conn)
+    lookups = Lookups(rules=Rules(registry.current(conn, workflow_name)), reference=reference, assignee=assignees.get)
     return Snapshot(
         actor=actor,
         lookups=lookups,
+        reference=reference,
         places={p.code: p for p in places},
         townships=townships,
         mediators={u.username: u.id for u in users if u.is_active and u.role in ("mediator", "supervisor")},

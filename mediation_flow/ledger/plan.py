@@ -97,7 +97,8 @@ class _Row:
     """One ledger row being read: typed values out, errors collected by column."""
 
     def __init__(self, number: int, record: dict[str, Any]) -> None:
-        self.number, self.record, self.errors = number, record, []
+        self.number, self.record = number, record
+        self.errors: list[dict[str, Any]] = []
 
     def error(self, column: str, message: str) -> None:
         self.errors.append(error_at(self.number, column, message))

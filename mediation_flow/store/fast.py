@@ -177,7 +177,7 @@ class Prepared:
             self._last = (dialect, compiled)
             return compiled
         with self._lock:
-            c = self.statement.compile(dialect=dialect)
+            c = self.statement.compile(dialect=dialect)  # type: ignore[attr-defined]
             names = tuple(c.positiontup or ()) if c.positional else tuple(c.binds)
             binds = tuple(
                 (
@@ -256,9 +256,9 @@ class BulkInsert:
 
     def __init__(self, table: Table, columns: tuple[str, ...]) -> None:
         self.table, self.columns = table, columns
-        self._compiled: dict[str, tuple[str, tuple[str, ...], list[Callable[[Any], Any] | None]]] = {}
+        self._compiled: dict[str, tuple[str, tuple[str, ...], list[Any]]] = {}
 
-    def _compile(self, dialect: Dialect) -> tuple[str, tuple[str, ...], list[Callable[[Any], Any] | None]]:
+    def _compile(self, dialect: Dialect) -> tuple[str, tuple[str, ...], list[Any]]:
         found = self._compiled.get(dialect.name)
         if found is None:
             compiled = insert(self.table).values({c: bindparam(c) for c in self.columns}).compile(dialect=dialect)
