@@ -5,19 +5,22 @@ figures, monthly series and breakdowns equal the report's — and a new event sh
 from __future__ import annotations
 
 import re
+import time
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from factories import intake
-from sqlalchemy import Engine, select
+from factories import HAPPY_PATH, intake
+from sqlalchemy import Engine, func, select
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.accounts.users import actor_for, add_user
+from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.intake import register_case
 from mediation_flow.demo import load_demo
-from mediation_flow.stats.dashboard import Dashboard, clear_cache, dashboard
+from mediation_flow.stats.dashboard import Dashboard, clear_cache, dashboard, kept_tally
 from mediation_flow.stats.figures import Figures, compute_figures
-from mediation_flow.stats.scope import year_scope
+from mediation_flow.stats.scope import EVENTS, year_scope
 from mediation_flow.store.db import write_transaction
 from mediation_flow.store.models import Jurisdiction, User
 from mediation_flow.vocabulary import Role
@@ -138,3 +141,94 @@ def test_the_page_shows_the_definitions_in_chinese_only(demo: Engine) -> None:
     assert any("达成调解协议" in t for t in texts) and any("北京时间" in t for t in texts)
     assert not [t for t in texts if re.search(r"[A-Za-z_]", t)]
     assert board.children_name == "村（社区）"
+
+
+def fresh_report_and_board(engine: Engine, actor: Actor, year: int) -> tuple[Figures, Dashboard, Dashboard]:
+    """The kept (folded) dashboard, then — as of the same moment, nothing written in between — the report and
+    the dashboard counted afresh."""
+    with engine.connect() as conn:
+        folded = dashboard(conn, actor, today=TODAY, year=year)
+    figures, fresh = report_and_board(engine, actor, "500101001", year)
+    return figures, folded, fresh
+
+
+def assert_folded_right(engine: Engine, actor: Actor, year: int) -> Dashboard:
+    figures, folded, fresh = fresh_report_and_board(engine, actor, year)
+    assert replace(folded, as_of=fresh.as_of) == fresh
+    assert_same(figures, folded)
+    return folded
+
+
+def test_after_each_write_the_folded_dashboard_equals_a_fresh_count_and_the_report(demo: Engine) -> None:
+    actor = township_supervisor(demo)
+    year = datetime.now(UTC).year
+    first = assert_folded_right(demo, actor, year)  # counted afresh, then kept
+    with demo.connect() as conn:
+        tally = kept_tally(conn, actor, year)
+    case_id = register_case(demo, actor=actor, intake=intake(title="赵一与钱二相邻通行纠纷"))
+    after = assert_folded_right(demo, actor, year)
+    assert (after.taken_in, after.open_total) == (first.taken_in + 1, first.open_total + 1)
+    with demo.connect() as conn:
+        mediator = conn.execute(select(USERS.c.id).where(USERS.c.username == "tiaojie")).scalar_one()
+    version = 1
+    for trigger, data in [("assign", {"mediator_id": mediator}), *HAPPY_PATH[:4]]:  # … reach_agreement
+        version = apply_trigger(
+            demo, case_id=case_id, actor=actor, trigger=trigger, expected_version=version, data=dict(data)
+        ).version
+        after = assert_folded_right(demo, actor, year)
+    assert (after.resolved, after.mediation_concluded) == (first.resolved + 1, first.mediation_concluded + 1)
+    other = register_case(demo, actor=actor, intake=intake(title="孙三与周四宅基地纠纷"))
+    apply_trigger(demo, case_id=other, actor=actor, trigger="escalate", expected_version=1, data={"reason": "涉及多村"})
+    after = assert_folded_right(demo, actor, year)
+    assert (after.escalations, after.escalated_open) == (first.escalations + 1, first.escalated_open + 1)
+    # A case registered back-dated into an earlier month of the year: its month's bar, not the current one.
+    back = datetime(year, 1, 20, 2, tzinfo=UTC)
+    register_case(demo, actor=actor, intake=intake(title="吴五与郑六债务纠纷"), effective_at=back)
+    after = assert_folded_right(demo, actor, year)
+    assert after.monthly[0].taken_in == first.monthly[0].taken_in + 1
+    with demo.connect() as conn:
+        assert tally is not None and kept_tally(conn, actor, year) is tally  # every step folded, none recounted
+
+
+def test_a_fold_reads_only_the_events_written_since(demo: Engine) -> None:
+    actor = township_supervisor(demo)
+    year = datetime.now(UTC).year
+    with demo.connect() as conn:
+        dashboard(conn, actor, today=TODAY, year=year)
+        tally = kept_tally(conn, actor, year)
+    assert tally is not None and tally.rows_read > 0
+    before = tally.watermark
+    case_id = register_case(demo, actor=actor, intake=intake(title="赵一与钱二相邻通行纠纷"))
+    apply_trigger(
+        demo, case_id=case_id, actor=actor, trigger="accept", expected_version=1, data={"rights_notified": True}
+    )
+    with demo.connect() as conn:
+        dashboard(conn, actor, today=TODAY, year=year)
+        latest = conn.execute(select(func.max(EVENTS.c.id))).scalar_one()
+        new = conn.execute(select(EVENTS.c.id).where(EVENTS.c.id > before).order_by(EVENTS.c.id)).scalars().all()
+        assert kept_tally(conn, actor, year) is tally  # the same tally, folded into: not counted afresh
+    assert len(new) == 2 and tally.rows_read == 2  # the register and accept events, nothing else
+    assert tally.watermark == latest == new[-1]
+    with demo.connect() as conn:
+        dashboard(conn, actor, today=TODAY, year=year)
+    assert tally.rows_read == 2 and tally.watermark == latest  # nothing new: nothing read
+
+
+def test_an_event_recorded_after_the_moment_counted_holds_the_watermark(demo: Engine) -> None:
+    """An event whose recorded time is still ahead (a clock running ahead) is not counted yet, and is read
+    again once its time has come — as the report counts it."""
+    actor = township_supervisor(demo)
+    year = datetime.now(UTC).year
+    with demo.connect() as conn:
+        dashboard(conn, actor, today=TODAY, year=year)
+        tally = kept_tally(conn, actor, year)
+    assert tally is not None
+    before = tally.watermark
+    ahead = datetime.now(UTC) + timedelta(seconds=3)
+    register_case(demo, actor=actor, intake=intake(title="赵一与钱二相邻通行纠纷"), now=ahead)
+    early = assert_folded_right(demo, actor, year)
+    assert tally.watermark == before
+    while datetime.now(UTC) <= ahead:
+        time.sleep(0.2)
+    later = assert_folded_right(demo, actor, year)
+    assert later.taken_in == early.taken_in + 1 and tally.watermark > before
