@@ -1,9 +1,10 @@
 """The supervisor dashboard on N cases (default 100,000, all in the supervisor's township): the core
-``stats.dashboard.dashboard()`` the page calls, counted afresh (cold: SQL aggregates by the report's rules) and
-answered from its cache (warm: nothing written since the last view, one ``max(id)`` read), next to the old
+``stats.dashboard.dashboard()`` the page calls, counted afresh (cold: the year's events by the report's rules read
+into case sets), answered from its kept sets (warm: nothing written since the last view, one ``max(id)`` read), and
+after one write (one transition, then the view: the new events folded into the kept sets), next to the old
 implementation kept here as the baseline (every case of the subtree loaded into Python and counted there),
 medians of interleaved runs, with the machine's load. The database is built by ``dataset.build``; with
-``MF_BENCH_CACHE=<dir>`` the SQLite file is kept there and reused. Run alone:
+``MF_BENCH_CACHE=<dir>`` the SQLite file is kept there and reused (the writes go to a copy of it). Run alone:
 ``python -m benchmarks.bench_dashboard [--cases N] [--runs R]``.
 """
 
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import tempfile
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +26,11 @@ from benchmarks.common import Table, median, pg_cluster, prepared_database, time
 from benchmarks.dataset import build
 from benchmarks.report_cache import CACHE_ENV
 from mediation_flow.accounts.policy import Actor
+from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.queries import scope_clause
 from mediation_flow.places.jurisdictions import get_by_id
 from mediation_flow.places.reference import load_reference
-from mediation_flow.stats.dashboard import clear_cache, dashboard
+from mediation_flow.stats.dashboard import clear_cache, dashboard, kept_tally
 from mediation_flow.stats.figures import headline
 from mediation_flow.stats.scope import year_scope
 from mediation_flow.store import clock
@@ -40,6 +43,10 @@ CASES, EVENTS, JUR, USERS = Case.__table__, CaseEvent.__table__, Jurisdiction.__
 TODAY = date(2024, 12, 2)
 YEAR = 2024
 MARKER = "CREATE TABLE IF NOT EXISTS bench_dashboard (n_cases INTEGER)"
+AGREEMENT = {
+    "form": "written", "facts": "双方因琐事发生争执。", "terms": "一方赔偿损失并致歉。",
+    "performance": "十日内当面履行", "amount": "1000", "signed_on": TODAY.isoformat(),
+}  # fmt: skip
 
 
 def old_dashboard(conn: Connection, actor: Actor, year: int, day: date) -> dict[str, Any]:
@@ -136,10 +143,18 @@ def _build(engine: Engine, town: Town, n_cases: int) -> None:
 
 
 def measure(engine: Engine, runs: int) -> dict[str, Any]:
-    """Medians (seconds) of the old code, the new one counted afresh, and the new one from its cache."""
+    """Medians (seconds) of the old code, the new one counted afresh, from its kept sets, and after one write
+    (a case in mediation reaches agreement, dated today: the year's 达成协议 grows by one, checked)."""
     actor = _supervisor(engine)
-    samples: dict[str, list[float]] = {"old": [], "cold": [], "warm": []}
+    samples: dict[str, list[float]] = {"old": [], "cold": [], "warm": [], "write": [], "after": []}
     board = None
+    with engine.connect() as conn:
+        mediating = conn.execute(
+            select(CASES.c.id, CASES.c.version).where(CASES.c.state == "mediating").order_by(CASES.c.id).limit(runs)
+        ).all()
+    assert len(mediating) == runs, "the dataset has a case in mediation for every run"
+    effective = datetime.combine(TODAY, datetime.min.time().replace(hour=10), tzinfo=clock.LOCAL_TZ)
+    folded: list[int] = []
 
     def cold() -> None:
         nonlocal board
@@ -155,13 +170,36 @@ def measure(engine: Engine, runs: int) -> dict[str, Any]:
         with engine.connect() as conn:
             old_dashboard(conn, actor, YEAR, TODAY)
 
+    def write(case_id: int, version: int) -> None:
+        apply_trigger(
+            engine, case_id=case_id, actor=actor, trigger="reach_agreement", expected_version=version,
+            data=dict(AGREEMENT), effective_at=effective,
+        )  # fmt: skip
+
+    def after() -> None:
+        nonlocal board
+        before = board
+        with engine.connect() as conn:
+            board = dashboard(conn, actor, today=TODAY, year=YEAR)
+            tally = kept_tally(conn, actor, YEAR)
+        assert before is not None and board.resolved == before.resolved + 1
+        assert tally is not None
+        folded.append(tally.rows_read)
+
     cold(), old()  # warm-up: workflow versions, reference data, the database's pages
-    for _ in range(runs):
+    for case_id, version in mediating:
         samples["old"].append(timed(old))
         samples["cold"].append(timed(cold))
         samples["warm"].append(timed(warm))
+        samples["write"].append(timed(lambda: write(case_id, version)))  # noqa: B023 - called at once
+        samples["after"].append(timed(after))
     assert board is not None
-    return {**{k: median(v) for k, v in samples.items()}, "taken_in": board.taken_in, "open": board.open_total}
+    return {
+        **{k: median(v) for k, v in samples.items()},
+        "taken_in": board.taken_in,
+        "open": board.open_total,
+        "folded": max(folded),
+    }
 
 
 def _load() -> str:
@@ -175,7 +213,8 @@ def run(quick: bool = False, n_cases: int | None = None, runs: int | None = None
     table = Table(
         title=f"Supervisor dashboard on {n_cases:,} cases in one township ({YEAR}, on {TODAY}), medians of {runs} runs",
         headers=["back end", "cases in the year", "open cases", "old: Python counting (ms)", "new, counted (ms)",
-                 "new, cached (ms)", "counted ÷ old", "cached ÷ old", "load 1/5 min"],
+                 "new, cached (ms)", "new, after one write (ms)", "counted ÷ old", "cached ÷ old",
+                 "after one write ÷ old", "load 1/5 min"],
     )  # fmt: skip
     cache = os.environ.get(CACHE_ENV, "").strip()
     with tempfile.TemporaryDirectory(prefix="mf-bench-dashboard-") as workdir:
@@ -188,21 +227,30 @@ def run(quick: bool = False, n_cases: int | None = None, runs: int | None = None
             for name, url, reuse in targets:
                 load_before = _load()
                 engine, how = _database(url, n_cases, reuse=reuse and not quick)
+                if reuse and not quick:  # the runs write: to a copy, so that the kept database stays as built
+                    engine.dispose()
+                    copy = Path(workdir) / Path(url.removeprefix("sqlite:///")).name
+                    shutil.copyfile(url.removeprefix("sqlite:///"), copy)
+                    engine = make_engine(f"sqlite:///{copy}")
                 result = measure(engine, runs)
                 engine.dispose()
-                ms = {k: result[k] * 1000 for k in ("old", "cold", "warm")}
+                ms = {k: result[k] * 1000 for k in ("old", "cold", "warm", "write", "after")}
                 table.rows.append([
                     name, f"{result['taken_in']:,}", f"{result['open']:,}", f"{ms['old']:.0f}", f"{ms['cold']:.0f}",
-                    f"{ms['warm']:.1f}", f"{ms['cold'] / ms['old']:.2f}", f"{ms['warm'] / ms['old']:.3f}",
-                    f"{load_before} → {_load()}",
+                    f"{ms['warm']:.1f}", f"{ms['after']:.1f}", f"{ms['cold'] / ms['old']:.2f}",
+                    f"{ms['warm'] / ms['old']:.3f}", f"{ms['after'] / ms['old']:.4f}", f"{load_before} → {_load()}",
                 ])  # fmt: skip
-                table.notes.append(f"{name}: database {how}")
+                table.notes.append(
+                    f"{name}: database {how}; the write (one reach_agreement transition) {ms['write']:.1f} ms "
+                    f"(median, not in the view's time); each view after it read {result['folded']} event(s) at most"
+                )
     for row in table.rows:
-        warm, cold = float(row[5]), float(row[4])
+        warm, cold, after = float(row[5]), float(row[4]), float(row[6])
         table.notes.append(
             f"target (100,000 cases, under 150 ms) on {row[0]}: cached {warm:.1f} ms "
-            f"{'met' if warm < 150 else 'MISSED'}; counted afresh (the first view after a write) {cold:.0f} ms "
-            f"{'met' if cold < 150 else 'missed'}."
+            f"{'met' if warm < 150 else 'MISSED'}; after one write {after:.1f} ms "
+            f"{'met' if after < 150 else 'MISSED'}; "
+            f"counted afresh (the first view of a place and year in a process) {cold:.0f} ms."
         )
     return [table]
 

@@ -47,6 +47,9 @@ YEAR_FIGURES = ["taken_in", "resolved", "mediation_concluded", "closed_resolved"
 BREAKDOWNS = {"monthly_taken_in": "taken_in", "monthly_resolved": "resolved"}
 SPLITS = ["by_category", "by_village"]
 MAX_FOLDED = 20_000  # more new events than this: counting afresh costs about as much
+# The fold's statement per (dialect, subtree, period), built once (as_of and the watermark are bound at each view).
+_FOLDS: dict[tuple[str, str, date, date], Any] = {}
+MAX_STATEMENTS = 256
 
 
 class Version(NamedTuple):
@@ -74,7 +77,6 @@ class Tally:
     values: dict[tuple[str, str, date | None], tuple[str, str, date | None]] = field(default_factory=dict)
     seen: int = -1  # the latest id at the last view (a view at the same version reads nothing)
     rows_read: int = 0  # events read by the last build or fold (for tests and the benchmark)
-    statement: Any = None  # the fold's statement, built once (as_of and the watermark are bound at each view)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def put(self, case_id: int, row: tuple[str, str, date | None] | None) -> None:
@@ -201,7 +203,9 @@ def fold(conn: Connection, tally: Tally, scope: Scope, open_states: set[str], ve
     are too many of them to fold (count afresh instead). Call with ``tally.lock`` held."""
     if version.latest - tally.watermark > MAX_FOLDED:
         return False
-    if tally.statement is None:
+    key = (conn.dialect.name, scope.place.path, scope.start, scope.end)
+    statement = _FOLDS.get(key)
+    if statement is None:
         escalate = trigger_is(scope, *figure_rules()["escalated"][0], in_case=True)
         columns = _event_columns(scope, conn.dialect.name, bindparam("as_of"))
         columns += [escalate, CASES.c.state, CASES.c.level, CASES.c.due_date]
@@ -209,8 +213,11 @@ def fold(conn: Connection, tally: Tally, scope: Scope, open_states: set[str], ve
         # from the events above the watermark (a range of the primary key) and look their cases up.
         in_subtree_ = in_subtree(CASES.c.jurisdiction_path, scope.place.path, use_index=False)
         where = and_(EVENTS.c.id > bindparam("watermark"), in_subtree_)
-        tally.statement = select(*columns).select_from(SOURCE).where(where)
-    rows = conn.execute(tally.statement, {"as_of": scope.as_of, "watermark": tally.watermark}).all()
+        statement = select(*columns).select_from(SOURCE).where(where)
+        if len(_FOLDS) >= MAX_STATEMENTS:
+            _FOLDS.clear()
+        _FOLDS[key] = statement
+    rows = conn.execute(statement, {"as_of": scope.as_of, "watermark": tally.watermark}).all()
     too_late = _add(tally, rows)
     for row in rows:  # the cases' rows as they are now: every change to them came with one of these events
         case_id, state, level, due = row[1], row[-3], row[-2], row[-1]
