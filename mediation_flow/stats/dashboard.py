@@ -38,7 +38,7 @@ from mediation_flow.workflow.registry import REGISTRY
 
 JUR, COUNTERS = Jurisdiction.__table__, CaseCounter.__table__
 MAX_CACHED = 256
-MAX_MEMBERS = 5_000_000  # ids kept across all tallies: ~250 MB at most (100,000 cases in a year: ~0.4 million)
+MAX_MEMBERS = 3_000_000  # ids kept across all tallies, ~80 bytes each: ~240 MB (a 63,653-case year: 258,109)
 CODE_NAME = re.compile(r"[A-Za-z_]{2,}")
 CacheKey = tuple[str, str, int, frozenset[str]]  # database, subtree path, year, final states
 _CACHE: dict[CacheKey, Tally] = {}  # in order of use, least recent first
@@ -124,10 +124,9 @@ def _tally(conn: Connection, key: CacheKey, scope: Scope, open_states: list[str]
     if tally is not None:
         with tally.lock:
             version = read_version(conn, tally.watermark)
-            if version.latest == tally.seen:
-                return tally
+            # the database replaced (restored from a backup): its events up to the watermark are not the ones read
             replaced = version.latest < tally.watermark or version.mark_time != tally.mark_time
-            if not replaced and fold(conn, tally, scope, set(open_states), version):
+            if not replaced and (version.latest == tally.seen or fold(conn, tally, scope, set(open_states), version)):
                 return tally
     version = read_version(conn, 0)
     tally = build(conn, scope, open_states, version)
