@@ -17,12 +17,13 @@ from datetime import date
 from typing import Any
 
 import pytest
-from factories import PASSWORD, Town, intake, make_town, register
+from factories import PASSWORD, USERS, Town, intake, make_town, register
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from starlette.routing import Mount, Route
 
+from mediation_flow.accounts.policy import Permission, roles_with
 from web.app import create_app
 
 ROLES = [
@@ -37,12 +38,19 @@ ROLES = [
 ]
 OUTSIDE = {"other_village_mediator", "other_grid_worker"}  # the case under test lies in village 0
 ALL = frozenset(ROLES)
-REGISTERING = frozenset(ROLES) - {"admin"}
-MEDIATING = frozenset({"supervisor", "mediator", "village_mediator", "other_village_mediator"})
+
+
+def may(permission: Permission) -> frozenset[str]:
+    """The test users whose role the policy table (accounts.policy.PERMISSIONS) gives ``permission``."""
+    return frozenset(name for name in ROLES if USERS[name][0] in roles_with(permission))
+
+
+REGISTERING = may(Permission.REGISTER)
+MEDIATING = frozenset({"supervisor", "mediator", "village_mediator", "other_village_mediator"})  # the workflow's
 NOT_OFFERED = frozenset({403, 422})
-REPORTING = frozenset({"supervisor", "admin"})
-UPLOADING = MEDIATING | {"grid_worker", "other_grid_worker"}
-QUEUES = MEDIATING | {"admin"}
+REPORTING = may(Permission.READ_REPORTS)
+UPLOADING = may(Permission.UPLOAD_ATTACHMENT)
+QUEUES = may(Permission.SUPERVISION_QUEUE)
 PATH_VALUES = {"name": "people_mediation", "region": "state", "trigger": "accept", "form_name": "registration"}
 MISSING_CASE = 987654
 
@@ -123,12 +131,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/reports/ledger/template"): PUBLIC,
     ("POST", "/api/v1/reports/ledger/import"): Rule(
         "api",
-        frozenset({"supervisor"}),
+        may(Permission.IMPORT_LEDGER),
         body=lambda w, c: {"files": {"file": ("台账.csv", "案号\n".encode(), "text/csv")}},
         ok=frozenset({201, 422}),
     ),
     ("GET", "/api/v1/cases/{case_id}"): Rule("api", case=True),
-    ("GET", "/api/v1/cases/{case_id}/access-log"): Rule("api", REPORTING, case=True),
+    ("GET", "/api/v1/cases/{case_id}/access-log"): Rule("api", may(Permission.READ_ACCESS_LOG), case=True),
     ("GET", "/api/v1/queues/overdue"): Rule("api", QUEUES),
     ("GET", "/api/v1/queues/due-soon"): Rule("api", QUEUES),
     ("POST", "/api/v1/cases/{case_id}/transitions"): Rule(
@@ -142,11 +150,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/register"): Rule("page", REGISTERING),
     ("POST", "/register"): Rule("page", REGISTERING, body=lambda w, c: {"data": {}}, ok=frozenset({422})),
     ("GET", "/grid"): Rule("page"),
-    ("GET", "/my"): Rule("page", frozenset({"supervisor", "mediator", "village_mediator", "other_village_mediator"})),
+    ("GET", "/my"): Rule("page", may(Permission.OWN_CASE_LIST)),
     ("GET", "/cases"): Rule("page"),
-    ("GET", "/queue"): Rule("page", frozenset({"supervisor", "admin"})),
-    ("GET", "/dashboard"): Rule("page", frozenset({"supervisor", "admin"})),
-    ("GET", "/admin"): Rule("page", frozenset({"admin"})),
+    ("GET", "/queue"): Rule("page", QUEUES),
+    ("GET", "/dashboard"): Rule("page", REPORTING),
+    ("GET", "/admin"): Rule("page", may(Permission.ADMINISTER)),
     ("GET", "/notices"): Rule("page"),
     ("GET", "/reports"): Rule("page", REPORTING),
     ("GET", "/reports/cases"): Rule("page", REPORTING, body=_report(figure="closed")),

@@ -13,17 +13,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from mediation_flow.accounts.policy import Actor, can_see
-from mediation_flow.errors import CaseNotFound, PermissionDenied
+from mediation_flow.accounts.policy import Actor, Permission, can_see, require
+from mediation_flow.errors import CaseNotFound
 from mediation_flow.store import clock
 from mediation_flow.store.db import write_transaction
 from mediation_flow.store.models import AccessLog, Case, User
-from mediation_flow.vocabulary import Role
 
 LOG, CASES, USERS = AccessLog.__table__, Case.__table__, User.__table__
 VIEW_IDENTITY = "view_identity"
 DEDUP = timedelta(minutes=10)
-READERS = (Role.SUPERVISOR, Role.ADMIN)
 
 
 def _full(value: Any) -> bool:
@@ -70,13 +68,17 @@ def record_identity_view(
     return True
 
 
-def access_history(conn: Connection, actor: Actor, case_id: int) -> list[dict[str, Any]]:
+def access_history(engine: Engine, actor: Actor, case_id: int) -> list[dict[str, Any]]:
     """The case's access log, newest first: supervisors and admins only; CaseNotFound outside their area."""
+    with engine.connect() as conn:
+        return _history(conn, actor, case_id)
+
+
+def _history(conn: Connection, actor: Actor, case_id: int) -> list[dict[str, Any]]:
     path = conn.execute(select(CASES.c.jurisdiction_path).where(CASES.c.id == case_id)).scalar()
     if path is None or not can_see(actor, path):
         raise CaseNotFound("案件不存在或无权查看", case_id=case_id)
-    if actor.role not in READERS:
-        raise PermissionDenied("只有司法所（督办）人员和管理员可以查看个人信息查阅记录")
+    require(actor, Permission.READ_ACCESS_LOG)
     rows = conn.execute(
         select(LOG.c.id, LOG.c.action, LOG.c.detail, LOG.c.at, LOG.c.user_id, USERS.c.username, USERS.c.display_name)
         .select_from(LOG.outerjoin(USERS, USERS.c.id == LOG.c.user_id))

@@ -1,9 +1,18 @@
-"""Who may see and do what: one place decides, by role and jurisdiction subtree."""
+"""Who may see and do what: one place decides, by role and jurisdiction subtree.
+
+Every check the API, the pages, the printouts, the exports and the CLI make is a function here; the role
+half of each is one row of :data:`PERMISSIONS`, which the route matrix test (tests/test_security_routes.py)
+reads to know what each role should get. The jurisdiction half always goes through ``places.subtree``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
+from mediation_flow.errors import PermissionDenied
+from mediation_flow.places.subtree import within
 from mediation_flow.vocabulary import Role
 
 
@@ -26,28 +35,116 @@ class Actor:
 SYSTEM = Actor(id=None, username="system", role=Role.SUPERVISOR, scope_path=None, display_name="系统")
 
 
+class Permission(StrEnum):
+    """What a role may do anywhere in its jurisdiction subtree (cases outside it are never shown)."""
+
+    READ_CASES = "read_cases"
+    REGISTER = "register"
+    SEE_FULL_IDENTITY = "see_full_identity"
+    BACKDATE = "backdate"
+    UPLOAD_ATTACHMENT = "upload_attachment"
+    HANDLE_CASES = "handle_cases"
+    OWN_CASE_LIST = "own_case_list"
+    SUPERVISION_QUEUE = "supervision_queue"
+    DEADLINE_NOTICES = "deadline_notices"
+    READ_REPORTS = "read_reports"
+    IMPORT_LEDGER = "import_ledger"
+    READ_ACCESS_LOG = "read_access_log"
+    ADMINISTER = "administer"
+
+
+_EVERYONE = frozenset(Role)
+#: The role half of every permission, and the Chinese answer given to a role without it.
+PERMISSIONS: dict[Permission, tuple[frozenset[Role], str]] = {
+    Permission.READ_CASES: (_EVERYONE, "您的角色无权查看案件"),
+    Permission.REGISTER: (
+        frozenset({Role.GRID_WORKER, Role.MEDIATOR, Role.SUPERVISOR, Role.LIAISON}),
+        "您的角色无权登记纠纷",
+    ),
+    # full ID numbers and phones on the case page, in the API and on printouts: those who mediate and supervise
+    Permission.SEE_FULL_IDENTITY: (
+        frozenset({Role.MEDIATOR, Role.SUPERVISOR}),
+        "身份证明复印件仅调解员和司法所人员可以查看",
+    ),
+    # 补录: an effective time in the past
+    Permission.BACKDATE: (frozenset({Role.SUPERVISOR, Role.ADMIN}), "只有司法所（督办）人员可以补录"),
+    Permission.UPLOAD_ATTACHMENT: (
+        frozenset({Role.GRID_WORKER, Role.MEDIATOR, Role.SUPERVISOR}),
+        "您的角色无权上传附件",
+    ),
+    # may be assigned a case (assign's user field offers them)
+    Permission.HANDLE_CASES: (frozenset({Role.MEDIATOR, Role.SUPERVISOR}), "您的角色不能承办案件"),
+    # 我的案件: the cases assigned to oneself
+    Permission.OWN_CASE_LIST: (frozenset({Role.MEDIATOR, Role.SUPERVISOR}), "您的角色无权访问此页面"),
+    # 督办队列: overdue, due soon and escalated cases of the whole subtree; mediators have 我的案件
+    Permission.SUPERVISION_QUEUE: (
+        frozenset({Role.SUPERVISOR, Role.ADMIN}),
+        "督办队列仅供司法所（督办）人员和管理员查看",
+    ),
+    Permission.DEADLINE_NOTICES: (frozenset({Role.MEDIATOR, Role.SUPERVISOR, Role.ADMIN}), "您的角色不接收期限提醒"),
+    Permission.READ_REPORTS: (
+        frozenset({Role.SUPERVISOR, Role.ADMIN}),
+        "只有司法所（督办）人员和管理员可以查看统计报告",
+    ),
+    Permission.IMPORT_LEDGER: (frozenset({Role.SUPERVISOR}), "只有司法所（督办）人员可以导入台账"),
+    Permission.READ_ACCESS_LOG: (
+        frozenset({Role.SUPERVISOR, Role.ADMIN}),
+        "只有司法所（督办）人员和管理员可以查看个人信息查阅记录",
+    ),
+    Permission.ADMINISTER: (frozenset({Role.ADMIN}), "您的角色无权访问此页面"),
+}
+
+
+def roles_with(permission: Permission) -> frozenset[Role]:
+    return PERMISSIONS[permission][0]
+
+
+def allows(actor: Actor, permission: Permission) -> bool:
+    return actor.role in PERMISSIONS[permission][0]
+
+
+def require(actor: Actor, permission: Permission) -> None:
+    """PermissionDenied (403) with the permission's Chinese message unless the actor's role has it."""
+    roles, message = PERMISSIONS[permission]
+    if actor.role not in roles:
+        raise PermissionDenied(message)
+
+
 def can_see(actor: Actor, jurisdiction_path: str) -> bool:
     """A user sees the cases of their jurisdiction subtree; admins see everything."""
-    return actor.scope_path is None or jurisdiction_path.startswith(actor.scope_path)
+    return within(jurisdiction_path, actor.scope_path)
 
 
 def may_backdate(actor: Actor) -> bool:
     """补录: only supervisors (and admins) may give an effective time in the past."""
-    return actor.role in (Role.SUPERVISOR, Role.ADMIN)
+    return allows(actor, Permission.BACKDATE)
 
 
 def may_register(actor: Actor) -> bool:
-    return actor.role in (Role.GRID_WORKER, Role.MEDIATOR, Role.SUPERVISOR, Role.LIAISON)
+    return allows(actor, Permission.REGISTER)
 
 
 def may_see_full_identity(actor: Actor) -> bool:
     """Full ID numbers and phones on the case page: the people who mediate and supervise."""
-    return actor.role in (Role.MEDIATOR, Role.SUPERVISOR)
+    return allows(actor, Permission.SEE_FULL_IDENTITY)
+
+
+def may_open_attachment(actor: Actor, kind: str) -> bool:
+    """A copy of an identity document is personal data in full; other attachments go with the case."""
+    return kind != "id_copy" or may_see_full_identity(actor)
+
+
+def may_fire(actor: Actor, roles: Iterable[str]) -> bool:
+    """A transition names the roles that may fire it (workflow data)."""
+    return actor.role in roles
 
 
 def may_be_assigned(role: str, is_active: bool, scope_path: str | None, case_path: str) -> bool:
-    """A user named in a transition's ``user`` field (the mediator assigned): an active mediator or
-    supervisor whose jurisdiction subtree holds the case (``scope_path`` None: the whole system)."""
-    if not is_active or role not in (Role.MEDIATOR.value, Role.SUPERVISOR.value):
-        return False
-    return scope_path is None or case_path.startswith(scope_path)
+    """A user named in a transition's ``user`` field (the mediator assigned): active, a role the policy lets
+    handle cases, and the case inside their jurisdiction subtree (``scope_path`` None: the whole system)."""
+    return is_active and role in roles_with(Permission.HANDLE_CASES) and within(case_path, scope_path)
+
+
+def own_cases_only(actor: Actor) -> bool:
+    """A mediator is told about the cases they handle; everyone else about their whole subtree."""
+    return actor.role == Role.MEDIATOR

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
 
-from mediation_flow.accounts.policy import Actor
+from mediation_flow.accounts.policy import Actor, Permission, allows, own_cases_only
 from mediation_flow.cases.queries import scope_clause
 from mediation_flow.display.formats import cn_month_day
 from mediation_flow.display.labels import labels
 from mediation_flow.store import clock
+from mediation_flow.store.config import get_settings
+from mediation_flow.store.db import write_transaction
 from mediation_flow.store.models import Case, CaseEvent, NoticeSeen
-from mediation_flow.vocabulary import Role
 from mediation_flow.workflow.registry import REGISTRY
 from mediation_flow.workflow.workdays import WorkdayCalendar, default_calendar
 
@@ -56,7 +57,7 @@ def mark_seen(conn: Connection, user_id: int, now: datetime) -> None:
 
 def _mine(actor: Actor) -> Any:
     """Whose cases: a mediator's own; everyone else's whole area (scope). The user's id is bound as ``me``."""
-    if actor.role == Role.MEDIATOR:
+    if own_cases_only(actor):
         return and_(scope_clause(actor), CASES.c.mediator_id == bindparam("me"))
     return scope_clause(actor)
 
@@ -76,7 +77,7 @@ def _statement(key: tuple[Any, ...], build: Any) -> Any:
 
 
 def _event_statement(actor: Actor, limit: int) -> Any:
-    mediator = actor.role == Role.MEDIATOR
+    mediator = own_cases_only(actor)
     wanted = [t for t in EVENT_NOTICES if t != "assign" or mediator]
     where = [
         EVENTS.c.trigger.in_(wanted),
@@ -105,7 +106,7 @@ def _event_statement(actor: Actor, limit: int) -> Any:
 
 def _event_rows(conn: Connection, actor: Actor, now: datetime, limit: int) -> list[Any]:
     """The newest ``limit`` event-notice rows, before the assign filter (the inbox and the count: one query)."""
-    key = ("events", actor.role == Role.MEDIATOR, actor.scope_path, limit)
+    key = ("events", own_cases_only(actor), actor.scope_path, limit)
     statement = _statement(key, lambda: _event_statement(actor, limit))
     return conn.execute(statement, {"me": actor.id, "since": now - RECENT}).all()
 
@@ -147,7 +148,7 @@ def _became_due_soon(due: date, days: int, calendar: WorkdayCalendar) -> date:
 def _due_notices(
     conn: Connection, actor: Actor, today: date, due_soon_days: int, calendar: WorkdayCalendar, limit: int
 ) -> list[Notice]:
-    if actor.role not in (Role.MEDIATOR, Role.SUPERVISOR, Role.ADMIN):
+    if not allows(actor, Permission.DEADLINE_NOTICES):
         return []
     rows = conn.execute(_due_query(actor, limit, by_day=False), _due_params(actor, today, due_soon_days, calendar))
     found: list[Notice] = []
@@ -168,7 +169,7 @@ def _due_query(actor: Actor, limit: int, *, by_day: bool) -> Any:
     """The ``limit`` open cases due latest within the 临期 horizon (bound as ``horizon``): their ids, numbers,
     titles and due dates, or (``by_day``) how many of them fall due on each date."""
     finals = frozenset(REGISTRY.final_states())
-    key = ("due", actor.role == Role.MEDIATOR, actor.scope_path, finals, limit, by_day)
+    key = ("due", own_cases_only(actor), actor.scope_path, finals, limit, by_day)
 
     def build() -> Any:
         latest = (
@@ -240,7 +241,7 @@ def unread_count(
     for r in _event_rows(conn, actor, now, limit):
         if _for_actor(r, actor):
             found.append((clock.ensure_aware(r.effective_at), clock.ensure_aware(r.recorded_at), 1))
-    if actor.role in (Role.MEDIATOR, Role.SUPERVISOR, Role.ADMIN):
+    if allows(actor, Permission.DEADLINE_NOTICES):
         per_day = conn.execute(
             _due_query(actor, limit, by_day=True), _due_params(actor, today, due_soon_days, calendar)
         )
@@ -257,3 +258,20 @@ def unread_count(
         if not left:
             break
     return unread
+
+
+def header_unread(engine: Engine, actor: Actor) -> int:
+    """The unread count the page header shows."""
+    with engine.connect() as conn:
+        return unread_count(conn, actor, now=clock.utcnow(), due_soon_days=get_settings().due_soon_working_days)
+
+
+def open_inbox(engine: Engine, actor: Actor) -> list[Notice]:
+    """The user's notices as of now; opening the inbox marks them all seen."""
+    now = clock.utcnow()
+    with engine.connect() as conn:
+        items = notices(conn, actor, now=now, due_soon_days=get_settings().due_soon_working_days)
+    if actor.id is not None:
+        with write_transaction(engine) as conn:
+            mark_seen(conn, actor.id, now)
+    return items

@@ -11,22 +11,22 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
-from mediation_flow.accounts.personal_data import id_number_birth_date, id_number_sex, mask_id_number, mask_phone
 from mediation_flow.accounts.policy import Actor
-from mediation_flow.cases.queries import case_parties, get_case_row, user_names
+from mediation_flow.cases.queries import get_case_row, user_names
+from mediation_flow.cases.views import PartyView, log_full_views, read_parties
 from mediation_flow.display import labels
 from mediation_flow.display.formats import BLANK_DATE, cn_date, money
 from mediation_flow.errors import NotFound
 from mediation_flow.places.jurisdictions import get_by_id, township_of
 from mediation_flow.places.reference import load_reference
 from mediation_flow.store.models import CaseEvent
-from mediation_flow.vocabulary import PartyRole
 from mediation_flow.workflow.fields import parse_money_fen
 
 EVENTS = CaseEvent.__table__
 FONT = "SimSun"
+TITLES = {"registration": "受理登记表", "agreement": "调解协议书"}
 
 
 def _date(value: date | datetime | str | None) -> str:
@@ -59,23 +59,6 @@ def _rows(doc: Any, rows: list[tuple[str, str]]) -> None:
         cells[1].text = value or ""
 
 
-def _parties(conn: Connection, case_id: int, full_identity: bool) -> list[dict[str, Any]]:
-    parties = case_parties(conn, case_id)
-    for p in parties:
-        p["role_label"] = PartyRole(p["role"]).label if p["role"] in PartyRole._value2member_map_ else p["role"]
-        number = p["id_number"]
-        p["sex_birth"] = ""
-        if number and p["kind"] == "person" and len(number) == 18:
-            try:
-                p["sex_birth"] = f"{id_number_sex(number)}，{_date(id_number_birth_date(number))}生"
-            except ValueError:
-                p["sex_birth"] = ""
-        if not full_identity:
-            p["id_number"] = mask_id_number(number) or None
-            p["phone"] = mask_phone(p["phone"]) or None
-    return parties
-
-
 def _bytes(doc: Any) -> bytes:
     buffer = io.BytesIO()
     doc.save(buffer)
@@ -87,8 +70,8 @@ def _committee(conn: Connection, row: dict[str, Any]) -> str:
     return f"{township.name if township else ''}人民调解委员会"
 
 
-def registration_docx(conn: Connection, actor: Actor, case_id: int, *, full_identity: bool) -> bytes:
-    """人民调解受理登记表 of a case the actor may see (CaseNotFound otherwise)."""
+def registration_docx(conn: Connection, actor: Actor, case_id: int, parties: list[PartyView]) -> bytes:
+    """人民调解受理登记表 of a case the actor may see (CaseNotFound otherwise), with ``parties`` as shown."""
     row = get_case_row(conn, actor, case_id)
     reference = load_reference(conn)
     names = user_names(conn, {i for i in (row["mediator_id"], row["created_by"]) if i})
@@ -116,8 +99,8 @@ def registration_docx(conn: Connection, actor: Actor, case_id: int, *, full_iden
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, ("身份", "姓名或名称", "证件号码", "联系电话", "住址"), strict=True):
         cell.text = text
-    for p in _parties(conn, case_id, full_identity):
-        values = (p["role_label"], p["name"], p["id_number"] or "", p["phone"] or "", p["address"] or "")
+    for p in parties:
+        values = (p.role_label, p.name, p.id_number or "", p.phone or "", p.address or "")
         for cell, text in zip(table.add_row().cells, values, strict=True):
             cell.text = text
     doc.add_paragraph()
@@ -131,7 +114,7 @@ def registration_docx(conn: Connection, actor: Actor, case_id: int, *, full_iden
     return _bytes(doc)
 
 
-def agreement_docx(conn: Connection, actor: Actor, case_id: int, *, full_identity: bool) -> bytes:
+def agreement_docx(conn: Connection, actor: Actor, case_id: int, parties: list[PartyView]) -> bytes:
     """人民调解协议书 from the case's latest ``reach_agreement`` event; NotFound before there is one."""
     row = get_case_row(conn, actor, case_id)
     data = conn.execute(
@@ -145,18 +128,18 @@ def agreement_docx(conn: Connection, actor: Actor, case_id: int, *, full_identit
     mediator = user_names(conn, {row["mediator_id"]} if row["mediator_id"] else set())
     doc = _document("人民调解协议书", row["number"])
     doc.add_paragraph("当事人").runs[0].bold = True
-    for p in _parties(conn, case_id, full_identity):
+    for p in parties:
         details = "，".join(
             x
             for x in (
-                p["sex_birth"],
-                f"证件号码{p['id_number']}" if p["id_number"] else "",
-                f"联系电话{p['phone']}" if p["phone"] else "",
-                f"住{p['address']}" if p["address"] else "",
+                p.sex_birth,
+                f"证件号码{p.id_number}" if p.id_number else "",
+                f"联系电话{p.phone}" if p.phone else "",
+                f"住{p.address}" if p.address else "",
             )
             if x
         )
-        doc.add_paragraph(f"{p['role_label']}：{p['name']}{'，' + details if details else ''}。")
+        doc.add_paragraph(f"{p.role_label}：{p.name}{'，' + details if details else ''}。")
     sections = [
         ("纠纷主要事实、争议事项及各方责任", data.get("facts", "")),
         ("经调解，双方当事人自愿达成如下协议", data.get("terms", "")),
@@ -184,3 +167,18 @@ def agreement_docx(conn: Connection, actor: Actor, case_id: int, *, full_identit
 
 def _deadline(data: dict[str, Any]) -> str:
     return f"于{_date(data['performance_deadline'])}前履行完毕" if data.get("performance_deadline") else ""
+
+
+def printout(engine: Engine, actor: Actor, case_id: int, form_name: str) -> tuple[bytes, str]:
+    """The .docx of ``form_name`` (registration, agreement) and its file name; parties shown as the policy
+    lets ``actor`` see them, a full view logged under ``print:<form>``. CaseNotFound outside the user's
+    subtree (before NotFound for an unknown form, so a hidden case stays hidden)."""
+    with engine.connect() as conn:
+        number = get_case_row(conn, actor, case_id)["number"]
+        if form_name not in TITLES:
+            raise NotFound("页面不存在")
+        parties = read_parties(conn, actor, case_id, shown=True, births=True)
+        build = registration_docx if form_name == "registration" else agreement_docx
+        content = build(conn, actor, case_id, parties)
+    log_full_views(engine, actor, case_id, parties, f"print:{form_name}")
+    return content, f"{TITLES[form_name]}{number}.docx"

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy import Boolean, Connection, Select, bindparam, func, or_, select
+from sqlalchemy import Boolean, Connection, Engine, Select, bindparam, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from mediation_flow.accounts.policy import Actor, can_see
+from mediation_flow.accounts.policy import Actor, Permission, can_see, may_be_assigned, roles_with
 from mediation_flow.errors import CaseNotFound
 from mediation_flow.places.subtree import in_subtree, path_upper
 from mediation_flow.store.fast import Prepared
@@ -170,14 +170,21 @@ def user_names(conn: Connection, ids: set[int]) -> dict[int, str]:
 
 def assignable_users(conn: Connection, actor: Actor, case_path: str) -> list[dict[str, Any]]:
     """Active mediators and supervisors whose jurisdiction covers the case."""
+    handlers = [role.value for role in roles_with(Permission.HANDLE_CASES)]
     query = (
         select(USERS.c.id, USERS.c.display_name, USERS.c.role, JUR.c.path)
         .select_from(USERS.outerjoin(JUR, USERS.c.jurisdiction_id == JUR.c.id))
-        .where(USERS.c.is_active.is_(True), USERS.c.role.in_(["mediator", "supervisor"]))
+        .where(USERS.c.is_active.is_(True), USERS.c.role.in_(handlers))
         .order_by(USERS.c.role, USERS.c.id)
     )
     return [
         {"id": r.id, "display_name": r.display_name, "role": r.role}
         for r in conn.execute(query)
-        if r.path is None or case_path.startswith(r.path)
+        if may_be_assigned(r.role, True, r.path, case_path)
     ]
+
+
+def visible_case(engine: Engine, actor: Actor, case_id: int) -> dict[str, Any]:
+    """The case row, or CaseNotFound when it does not exist or lies outside the user's subtree."""
+    with engine.connect() as conn:
+        return get_case_row(conn, actor, case_id)

@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, Engine, and_, case, func, select
 
-from mediation_flow.accounts.policy import Actor
+from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.cases.queries import scope_clause
 from mediation_flow.errors import InvalidData
 from mediation_flow.places.reference import load_reference
 from mediation_flow.places.subtree import in_subtree
+from mediation_flow.store import clock
+from mediation_flow.store.config import get_settings
 from mediation_flow.store.models import Case, Jurisdiction, User
 from mediation_flow.vocabulary import Level
 from mediation_flow.workflow.deadlines import STATUS_LABELS, clock_views
@@ -242,3 +244,29 @@ def _item(
             if v.status in ("overdue", "due_soon")
         ],
     }
+
+
+def read_queue(
+    engine: Engine,
+    actor: Actor,
+    kind: QueueKind,
+    *,
+    today: date | None = None,
+    filters: QueueFilters | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> QueuePage:
+    """A supervisor's queue as ``actor`` may read it (PermissionDenied for roles the policy does not let read
+    it: mediators have their own list), as of ``today`` (default: the local date)."""
+    require(actor, Permission.SUPERVISION_QUEUE)
+    with engine.connect() as conn:
+        return queue(
+            conn,
+            actor,
+            kind,
+            today=today or clock.local_date(clock.utcnow()),
+            filters=filters,
+            page=page,
+            page_size=page_size,
+            due_soon_days=get_settings().due_soon_working_days,
+        )

@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from mediation_flow.accounts.policy import Actor, may_backdate
+from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.cases import intake
 from mediation_flow.display.formats import money_decimal
-from mediation_flow.errors import DomainError, InvalidData, PermissionDenied
+from mediation_flow.errors import DomainError, InvalidData
 from mediation_flow.ledger import bulk as ledger_bulk
 from mediation_flow.ledger import write as ledger_write
 from mediation_flow.ledger.columns import FORMS, OUTCOMES, PERFORMED, REQUIRED
@@ -289,8 +289,7 @@ def import_ledger(
     planned and then registered and driven through its history in memory by ``ledger_bulk`` (the engine's
     ``step``); valid cases are written in chunks with one executemany per table. After the first bad row
     nothing more is written, but every row is still checked; any error rolls the whole file back."""
-    if not may_backdate(actor) or actor.role.value != "supervisor":
-        raise PermissionDenied("只有司法所（督办）人员可以导入台账")
+    require(actor, Permission.IMPORT_LEDGER)
     table = read_table(filename, content)
     now = now or clock.utcnow()
     today = clock.local_date(now)

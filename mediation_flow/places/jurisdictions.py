@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from mediation_flow.errors import NotFound
+from mediation_flow.places.subtree import in_subtree, within
 from mediation_flow.store.models import Jurisdiction
 
 JUR = Jurisdiction.__table__
@@ -75,7 +76,7 @@ def all_places(conn: Connection) -> list[Place]:
 
 def tree(conn: Connection, root_path: str | None = None) -> list[dict[str, Any]]:
     """Nested dicts ``{code, name, level, children}`` for the subtree at ``root_path`` (all when None)."""
-    places = [p for p in all_places(conn) if root_path is None or p.path.startswith(root_path)]
+    places = [p for p in all_places(conn) if within(p.path, root_path)]
     nodes: dict[int, dict[str, Any]] = {
         p.id: {"code": p.code, "name": p.name, "level": p.level, "children": []} for p in places
     }
@@ -84,3 +85,40 @@ def tree(conn: Connection, root_path: str | None = None) -> list[dict[str, Any]]
         parent = nodes.get(p.parent_id) if p.parent_id is not None else None
         (parent["children"] if parent else roots).append(nodes[p.id])
     return roots
+
+
+def jurisdiction_tree(engine: Engine, root_path: str | None = None) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return tree(conn, root_path)
+
+
+def place_name(conn: Connection, jurisdiction_id: int) -> str:
+    return conn.execute(select(JUR.c.name).where(JUR.c.id == jurisdiction_id)).scalar() or ""
+
+
+def village_names(conn: Connection) -> dict[str, str]:
+    """Path of every village → its name (a case's village is a prefix of its path)."""
+    return {r.path: r.name for r in conn.execute(select(JUR.c.path, JUR.c.name).where(JUR.c.level == "village"))}
+
+
+def village_of(path: str, villages: dict[str, str]) -> str:
+    """The name of the village whose subtree holds ``path`` ('' above village level)."""
+    parts = path.strip("/").split("/")
+    for depth in range(len(parts), 0, -1):
+        prefix = "/" + "/".join(parts[:depth]) + "/"
+        if prefix in villages:
+            return villages[prefix]
+    return ""
+
+
+def villages_within(conn: Connection, scope: str | None) -> dict[str, str]:
+    """Code → name of the villages in the subtree at ``scope`` (all when None), in tree order."""
+    query = select(JUR.c.code, JUR.c.name).where(JUR.c.level == "village")
+    if scope is not None:
+        query = query.where(in_subtree(JUR.c.path, scope))
+    return {code: name for code, name in conn.execute(query.order_by(JUR.c.path))}
+
+
+def places_within(conn: Connection, scope: str | None, levels: tuple[str, ...]) -> list[Place]:
+    """The places of ``levels`` in the subtree at ``scope`` (all when None), in tree order."""
+    return [p for p in all_places(conn) if p.level in levels and within(p.path, scope)]

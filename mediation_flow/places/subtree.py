@@ -58,3 +58,15 @@ def in_subtree(column: Any, path: str, *, use_index: bool = True) -> ColumnEleme
     usually broad, such as the user's own scope: without statistics it takes any range as selective and
     would walk a township's whole subtree instead of the index that serves the ORDER BY or a narrower filter."""
     return _InSubtree(column, path, use_index)
+
+
+def within(path: str, root: str | None) -> bool:
+    """``path`` lies in the subtree at ``root`` (the node itself included); ``root`` None is the whole tree.
+
+    The Python twin of :func:`in_subtree`, for rows already read (a user's scope, a case's place)."""
+    return root is None or path.startswith(root)
+
+
+def related(path: str, other: str) -> bool:
+    """One of the two nodes lies in the other's subtree (a mediator above or below a scope)."""
+    return within(path, other) or within(other, path)

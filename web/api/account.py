@@ -5,11 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from mediation_flow.accounts.throttle import check_not_locked, record_failure
-from mediation_flow.accounts.users import change_password
-from mediation_flow.errors import InvalidData
-from mediation_flow.store import clock
-from mediation_flow.store.db import write_transaction
+from mediation_flow.accounts import sessions
 from web.api.schemas import ErrorResponse
 from web.deps import ApiActor, EngineDep, client_address
 
@@ -53,17 +49,7 @@ def read_account(actor: ApiActor) -> AccountOut:
 def change_own_password(request: Request, engine: EngineDep, actor: ApiActor, body: PasswordChange) -> PasswordChanged:
     """Change one's password. A wrong current password counts as a failed sign-in (throttled);
     every token issued before stops working."""
-    assert actor.id is not None
-    address = client_address(request)
-    with engine.connect() as conn:
-        check_not_locked(conn, username=actor.username, address=address, now=clock.utcnow())
-    try:
-        with write_transaction(engine) as conn:
-            change_password(
-                conn, user_id=actor.id, current_password=body.current_password, new_password=body.new_password
-            )
-    except InvalidData as exc:
-        if any(e["field"] == "current_password" for e in exc.errors):
-            record_failure(engine, username=actor.username, address=address)
-        raise
+    sessions.change_own_password(
+        engine, actor, address=client_address(request), current=body.current_password, new=body.new_password
+    )
     return PasswordChanged()

@@ -25,5 +25,4 @@ class AccessEntry(BaseModel):
 
 @router.get("/{case_id}/access-log", response_model=list[AccessEntry])
 def case_access_log(engine: EngineDep, actor: ApiActor, case_id: CaseId) -> list[dict[str, object]]:
-    with engine.connect() as conn:
-        return access_history(conn, actor, case_id)
+    return access_history(engine, actor, case_id)

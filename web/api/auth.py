@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
+from mediation_flow.accounts.sessions import current_stamp
 from mediation_flow.accounts.throttle import sign_in
-from mediation_flow.accounts.users import password_stamp
 from mediation_flow.store.config import get_settings
 from web.api.schemas import ErrorResponse, Token
 from web.deps import EngineDep, client_address
@@ -27,6 +27,7 @@ def login_for_token(
 ) -> Token:
     actor = sign_in(engine, username=form.username, password=form.password, address=client_address(request))
     assert actor.id is not None
-    with engine.connect() as conn:
-        stamp = password_stamp(conn, actor.id) or ""
-    return Token(access_token=issue_token(actor.id, stamp), expires_in=get_settings().token_minutes * 60)
+    return Token(
+        access_token=issue_token(actor.id, current_stamp(engine, actor.id)),
+        expires_in=get_settings().token_minutes * 60,
+    )

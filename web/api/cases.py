@@ -9,18 +9,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import WithJsonSchema
 
-from mediation_flow.accounts.audit import record_identity_view
-from mediation_flow.accounts.personal_data import mask_id_number, mask_phone
-from mediation_flow.accounts.policy import Actor, may_see_full_identity
-from mediation_flow.cases.engine import apply_trigger, available_triggers
+from mediation_flow.accounts.policy import Actor
+from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.intake import register_case
-from mediation_flow.cases.queries import CaseFilters, case_events, case_parties, case_workflow, get_case_row, list_cases
+from mediation_flow.cases.lists import case_rows
+from mediation_flow.cases.queries import CaseFilters
 from mediation_flow.cases.schemas import CaseCreate, CaseRead, TransitionCreate, transition_body_schema
-from mediation_flow.places.reference import load_reference
-from mediation_flow.store import clock
-from mediation_flow.store.config import get_settings
-from mediation_flow.workflow.deadlines import clock_views
-from mediation_flow.workflow.fields import choice_options
+from mediation_flow.cases.views import case_view
 from web.api.schemas import CasePage, ErrorResponse
 from web.deps import ApiActor, CaseId, EngineDep
 
@@ -32,52 +27,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorResponse} for 
 
 def case_detail(engine: Any, actor: Actor, case_id: int, *, identity: bool = True) -> dict[str, Any]:
     """The case as ``actor`` may see it. ``identity=False``: parties masked for everyone (no access-log row)."""
-    today = clock.local_date(clock.utcnow())
-    with engine.connect() as conn:
-        row = get_case_row(conn, actor, case_id)
-        workflow = case_workflow(conn, row)
-        parties = case_parties(conn, case_id)
-        events = case_events(conn, case_id)
-        reference = load_reference(conn)
-    full = identity and may_see_full_identity(actor)
-    for party in parties:
-        if not full:
-            party["id_number"] = mask_id_number(party["id_number"]) or None
-            party["phone"] = mask_phone(party["phone"]) or None
-    if full:
-        record_identity_view(engine, actor=actor, case_id=case_id, parties=parties, channel="api")
-    options = available_triggers(workflow, row["state"], actor)
-    amount = row["amount_fen"]
-    return {
-        **row,
-        "amount": f"{amount // 100}.{amount % 100:02d}" if amount is not None else None,
-        "parties": parties,
-        "events": events,
-        "clocks": [
-            v.__dict__
-            for v in clock_views(
-                workflow.spec, row["clocks"], today=today, due_soon_days=get_settings().due_soon_working_days
-            )
-        ],
-        "available_triggers": [
-            {
-                "trigger": o.trigger,
-                "label": o.label,
-                "dest": o.dest,
-                "fields": [
-                    {
-                        "name": f.name,
-                        "label": f.label,
-                        "type": f.type,
-                        "required": f.required,
-                        "choices": choice_options(f, reference) if f.choices else None,
-                    }
-                    for f in o.fields
-                ],
-            }
-            for o in options
-        ],
-    }
+    return case_view(engine, actor, case_id, channel="api" if identity else None).as_api()
 
 
 @router.post("", status_code=201, response_model=CaseRead, responses=ERRORS)
@@ -119,10 +69,7 @@ async def search_cases(
 
 
 def _search(engine: Any, actor: Actor, filters: CaseFilters, page: int, page_size: int) -> dict[str, Any]:
-    with engine.connect() as conn:
-        items, total = list_cases(
-            conn, actor, filters, today=clock.local_date(clock.utcnow()), page=page, page_size=page_size
-        )
+    items, total = case_rows(engine, actor, filters, page=page, page_size=page_size)
     return {"items": items, "total": total, "page": page, "page_size": page_size}
 
 

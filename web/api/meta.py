@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from mediation_flow.errors import NotFound
-from mediation_flow.places import jurisdictions
+from mediation_flow.places.jurisdictions import jurisdiction_tree
+from mediation_flow.workflow.catalog import current_workflows, find_workflow
 from mediation_flow.workflow.diagram import mermaid
-from mediation_flow.workflow.registry import REGISTRY
 from web.api.schemas import JurisdictionNode, WorkflowOut
 from web.deps import ApiActor, EngineDep
 
@@ -19,15 +18,11 @@ router = APIRouter(tags=["reference"])
 @router.get("/jurisdictions", response_model=list[JurisdictionNode])
 def list_jurisdictions(engine: EngineDep, actor: ApiActor) -> list[dict[str, object]]:
     """The jurisdiction tree (县→乡镇→村→网格) with codes; the whole tree for orientation."""
-    with engine.connect() as conn:
-        return jurisdictions.tree(conn)
+    return jurisdiction_tree(engine)
 
 
 @router.get("/workflows", response_model=list[WorkflowOut])
 def list_workflows(engine: EngineDep, actor: ApiActor) -> list[WorkflowOut]:
-    with engine.connect() as conn:
-        versions = REGISTRY.current_versions() or REGISTRY.sync(conn)
-        compiled = [REGISTRY.get(conn, name, version) for name, version in sorted(versions.items())]
     return [
         WorkflowOut(
             name=c.name,
@@ -37,7 +32,7 @@ def list_workflows(engine: EngineDep, actor: ApiActor) -> list[WorkflowOut]:
             triggers=sorted(c.triggers()),
             clocks={name: clock.model_dump(mode="json") for name, clock in c.spec.clocks.items()},
         )
-        for c in compiled
+        for c in current_workflows(engine)
     ]
 
 
@@ -51,11 +46,7 @@ def workflow_diagram(
 ) -> dict[str, object]:
     """The workflow (current version, or ``version``) as mermaid ``stateDiagram-v2`` text, drawn from
     the same Machine the engine runs. ``internal`` adds a note per state listing internal steps."""
-    with engine.connect() as conn:
-        try:
-            compiled = REGISTRY.current(conn, name) if version is None else REGISTRY.get(conn, name, version)
-        except LookupError:
-            raise NotFound("流程或版本不存在", workflow=name[:64], version=version) from None
+    compiled = find_workflow(engine, name, version)
     return {
         "name": compiled.name,
         "title": compiled.spec.title,

@@ -10,14 +10,12 @@ from fastapi import APIRouter, Body, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from mediation_flow.errors import InvalidData
 from mediation_flow.stats.definitions import load_definitions
-from mediation_flow.stats.drilldown import case_ids, drillable
-from mediation_flow.stats.service import MEDIA_TYPES, annual_report, export
+from mediation_flow.stats.drilldown import drillable
+from mediation_flow.stats.service import MEDIA_TYPES, annual_report, export, figure_cases
 from mediation_flow.store import clock
-from mediation_flow.store.models import Case
 from web.api.schemas import ErrorResponse
 from web.deps import ApiActor, EngineDep
 
@@ -63,14 +61,9 @@ def annual_cases(
     if figure not in drillable():
         raise InvalidData([{"field": "figure", "message": "未知指标"}])
     report = annual_report(engine, actor=actor, code=jurisdiction, year=year, as_of=parse_as_of(as_of))
-    cases = Case.__table__
-    with engine.connect() as conn:
-        ids = case_ids(conn, report.figures.scope, figure, key)
-        rows = conn.execute(
-            select(cases.c.id, cases.c.number, cases.c.title, cases.c.state).where(cases.c.id.in_(ids[:MAX_DRILL]))
-        ).all()
-    by_id = {r.id: r._asdict() for r in rows}
-    return {"figure": figure, "key": key, "total": len(ids), "cases": [by_id[i] for i in ids[:MAX_DRILL]]}
+    found = figure_cases(engine, report, figure, key, limit=MAX_DRILL)
+    cases = [{name: r[name] for name in ("id", "number", "title", "state")} for r in found.rows]
+    return {"figure": figure, "key": key, "total": found.total, "cases": cases}
 
 
 @router.get("/definitions")

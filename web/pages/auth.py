@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from mediation_flow.accounts.sessions import active_actor, current_stamp
 from mediation_flow.accounts.throttle import sign_in as throttled_sign_in
-from mediation_flow.accounts.users import actor_for, password_stamp
 from mediation_flow.errors import DomainError
 from mediation_flow.vocabulary import Role
 from web.deps import EngineDep, client_address
@@ -37,8 +37,7 @@ def safe_next(target: str | None) -> str | None:
 def home(request: Request, engine: EngineDep) -> Response:
     uid = session_user_id(request)
     if uid is not None:
-        with engine.connect() as conn:
-            actor = actor_for(conn, uid)
+        actor = active_actor(engine, uid)
         if actor is not None:
             return RedirectResponse(HOME[actor.role], status_code=303)
     return RedirectResponse("/login", status_code=303)
@@ -59,9 +58,7 @@ def login(request: Request, engine: EngineDep, form: Annotated[FormData, Depends
     except DomainError as exc:
         context = {"error": exc.message, "username": username, "next": target, "title": "登录"}
         return render(request, "login.html", context, status_code=exc.status)
-    with engine.connect() as conn:
-        stamp = password_stamp(conn, actor.id) if actor.id is not None else None
-    sign_in(request, actor, stamp or "")
+    sign_in(request, actor, current_stamp(engine, actor.id) if actor.id is not None else "")
     return RedirectResponse(target or HOME[actor.role], status_code=303)
 
 

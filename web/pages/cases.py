@@ -8,16 +8,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from mediation_flow.accounts.audit import record_identity_view
-from mediation_flow.accounts.policy import Actor, may_see_full_identity
-from mediation_flow.cases import attachments
+from mediation_flow.accounts.policy import Actor
 from mediation_flow.cases.engine import apply_trigger
+from mediation_flow.cases.forms import TriggerForm, trigger_form
+from mediation_flow.cases.views import case_page as case_page_view
 from mediation_flow.errors import DomainError, GuardFailed, InvalidData, NotFound, StaleVersion
-from mediation_flow.store.config import get_settings
-from mediation_flow.vocabulary import Role
 from web.deps import CaseId, EngineDep
-from web.pages.case_view import TriggerForm, case_page_data, trigger_form
-from web.pages.common import PageActor, is_fragment, render, today
+from web.pages.common import PageActor, is_fragment, render
 from web.session import verified_form
 
 router = APIRouter(prefix="/cases/{case_id}")
@@ -31,24 +28,14 @@ REGIONS = {
 
 
 def page_data(engine: Any, actor: Actor, case_id: int) -> dict[str, Any]:
-    """The case page's data, its attachments included (CaseNotFound outside the user's villages)."""
-    settings = get_settings()
-    with engine.connect() as conn:
-        data = case_page_data(conn, actor, case_id, today=today(), due_soon=settings.due_soon_working_days)
-    files = attachments.list_for_case(settings.data_dir, case_id)
-    full = may_see_full_identity(actor)
-    if full:
-        record_identity_view(engine, actor=actor, case_id=case_id, parties=data["parties"], channel="page")
-    data["attachments"] = [{"item": a, "may_open": a.kind != "id_copy" or full} for a in files]
-    data["attachment_kinds"] = attachments.KINDS
-    data["may_upload"] = actor.role in (Role.GRID_WORKER, Role.MEDIATOR, Role.SUPERVISOR)
-    data["has_agreement"] = any(e["trigger"] == "reach_agreement" for e in data["events"])
-    return data
+    """The case page's context (CaseNotFound outside the user's villages): the core's page view, with the
+    timeline where the templates look for the events."""
+    view = case_page_view(engine, actor, case_id)
+    return {**vars(view), "view": view, "events": view.timeline}
 
 
 def _form(engine: Any, actor: Actor, data: dict[str, Any], trigger: str, **kwargs: Any) -> TriggerForm:
-    with engine.connect() as conn:
-        return trigger_form(conn, actor, data, trigger, **kwargs)
+    return trigger_form(engine, actor, data["view"], trigger, **kwargs)
 
 
 @router.get("", include_in_schema=False)

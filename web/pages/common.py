@@ -14,18 +14,19 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
-from mediation_flow.accounts.policy import Actor
+from mediation_flow.accounts.policy import Actor, Permission
+from mediation_flow.accounts.policy import require as require_permission
+from mediation_flow.accounts.sessions import signed_in_user
+from mediation_flow.cases.notices import header_unread
 from mediation_flow.display import formats
 from mediation_flow.display.labels import label
-from mediation_flow.errors import PermissionDenied
 from mediation_flow.store import clock
 from mediation_flow.vocabulary import Role
-from web.deps import get_db, signed_in_user
+from web.deps import get_db
 from web.session import csrf_token, session_stamp, session_user_id
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 TEMPLATES.env.auto_reload = False  # templates are compiled once per process, not stat()ed on every render and include
-RISK_ORDER = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
 
 
 class LoginRequired(Exception):
@@ -94,8 +95,6 @@ def render(
     actor: Actor | None = getattr(request.state, "actor", None)
     unread = getattr(request.state, "unread", None)
     if actor is not None and unread is None and not is_fragment(request):
-        from web.pages.notices import header_unread
-
         unread = header_unread(request.app.state.engine, actor)
     ctx = {
         "unread": unread or 0,
@@ -116,8 +115,7 @@ def page_actor(request: Request, engine: Annotated[Engine, Depends(get_db)]) -> 
     uid = session_user_id(request)
     actor = None
     if uid is not None:
-        with engine.connect() as conn:
-            actor, stamp = signed_in_user(conn, uid)
+        actor, stamp = signed_in_user(engine, uid)
         if actor is not None and (stamp or "") != session_stamp(request):
             actor = None  # the password changed since this session signed in
     if actor is None:
@@ -129,9 +127,9 @@ def page_actor(request: Request, engine: Annotated[Engine, Depends(get_db)]) -> 
 PageActor = Annotated[Actor, Depends(page_actor)]
 
 
-def require(actor: Actor, *roles: Role) -> None:
-    if actor.role not in roles:
-        raise PermissionDenied("您的角色无权访问此页面")
+def require(actor: Actor, permission: Permission) -> None:
+    """The page's permission (accounts.policy): 403 with its Chinese message otherwise."""
+    require_permission(actor, permission)
 
 
 def today() -> date:

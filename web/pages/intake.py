@@ -15,12 +15,11 @@ from mediation_flow.accounts.personal_data import (
     validate_id_number,
     validate_phone,
 )
-from mediation_flow.accounts.policy import Actor, may_register
+from mediation_flow.accounts.policy import Actor
+from mediation_flow.cases.forms import registration_options
 from mediation_flow.cases.intake import register_case
 from mediation_flow.cases.risk import hint_labels
-from mediation_flow.errors import InvalidData, PermissionDenied
-from mediation_flow.places.jurisdictions import all_places, get_by_id
-from mediation_flow.places.reference import load_reference
+from mediation_flow.errors import InvalidData
 from mediation_flow.vocabulary import PartyKind, PartyRole
 from web.deps import EngineDep
 from web.pages.common import PageActor, render
@@ -52,16 +51,7 @@ def _render_form(
     status: int = 200,
     from_server: bool = False,
 ) -> Response:
-    if not may_register(actor):
-        raise PermissionDenied("您的角色无权登记纠纷")
-    with engine.connect() as conn:
-        reference = load_reference(conn)
-        place = get_by_id(conn, actor.jurisdiction_id) if actor.jurisdiction_id else None
-        places = [
-            (p.code, p.name, p.level)
-            for p in all_places(conn)
-            if p.level in ("village", "grid") and (actor.scope_path is None or p.path.startswith(actor.scope_path))
-        ]
+    options = registration_options(engine, actor)
     by_field = {e["field"]: e["message"] for e in errors or []}
     known = set(SCALARS) | {"risk_hints"} | {f"parties.{i}" for i in range(len(parties))}
     known |= {f"parties.{i}.{f}" for i in range(len(parties)) for f in PARTY_FIELDS}
@@ -71,10 +61,10 @@ def _render_form(
         "parties": parties,
         "errors": by_field,
         "other_errors": [m for f, m in by_field.items() if f not in known],
-        "reference": reference,
+        "reference": options.reference,
         "from_server": from_server,
-        "place": place.name if place else "",
-        "places": places if place is None or place.level != "grid" else [],
+        "place": options.place,
+        "places": options.places,
         **_choices(),
     }
     return render(request, "register.html", context, status_code=status)

@@ -8,25 +8,27 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import Connection, select
 from starlette.datastructures import FormData
 
-from mediation_flow.accounts.policy import Actor
+from mediation_flow.accounts.policy import Permission
 from mediation_flow.display.formats import money, quantity
 from mediation_flow.errors import InvalidData
 from mediation_flow.stats.definitions import load_definitions
-from mediation_flow.stats.drilldown import case_ids, drillable
-from mediation_flow.stats.service import MEDIA_TYPES, AnnualReport, annual_report, export
-from mediation_flow.store.models import Case, Jurisdiction
-from mediation_flow.vocabulary import Role
+from mediation_flow.stats.drilldown import drillable
+from mediation_flow.stats.service import (
+    MEDIA_TYPES,
+    AnnualReport,
+    annual_report,
+    export,
+    figure_case_items,
+    report_places,
+)
 from web.api.reports import parse_as_of
 from web.deps import EngineDep
 from web.pages.common import PageActor, render, require, today
-from web.pages.listing import decorate
 from web.session import verified_form
 
 router = APIRouter()
-CASES, JUR = Case.__table__, Jurisdiction.__table__
 MAX_LISTED = 500
 HEADLINE = ["taken_in", "mediated", "resolved", "mediation_concluded", "success_rate", "closed_resolved", "on_time",
             "on_time_rate", "agreement_amount", "visited", "performed", "performance_rate", "confirmations",
@@ -41,14 +43,6 @@ RATE_PARTS = {
     "on_time_rate": ("on_time", "mediation_concluded"),
     "performance_rate": ("performed", "visited"),
 }
-
-
-def _places(conn: Connection, actor: Actor) -> list[dict[str, str]]:
-    query = select(JUR.c.code, JUR.c.name, JUR.c.level, JUR.c.path).where(JUR.c.level.in_(("county", "township",
-                                                                                              "village")))  # fmt: skip
-    if actor.scope_path:
-        query = query.where(JUR.c.path.like(f"{actor.scope_path}%"))
-    return [dict(r._mapping) for r in conn.execute(query.order_by(JUR.c.path))]
 
 
 def _default_code(places: list[dict[str, str]]) -> str:
@@ -114,9 +108,7 @@ def reports_page(
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     jurisdiction: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
-    require(actor, Role.SUPERVISOR, Role.ADMIN)
-    with engine.connect() as conn:
-        places = _places(conn, actor)
+    places = report_places(engine, actor)
     code = jurisdiction or _default_code(places)
     report = annual_report(engine, actor=actor, code=code, year=year or today().year - 1)
     return render(request, "reports/index.html", _context(report, places, code))
@@ -133,14 +125,12 @@ def report_cases(
     key: Annotated[str | None, Query(max_length=80)] = None,
     as_of: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    require(actor, Role.SUPERVISOR, Role.ADMIN)
+    require(actor, Permission.READ_REPORTS)
     if figure not in drillable():
         raise InvalidData([{"field": "figure", "message": "未知指标"}])
     report = annual_report(engine, actor=actor, code=jurisdiction, year=year, as_of=parse_as_of(as_of))
-    with engine.connect() as conn:
-        ids = case_ids(conn, report.figures.scope, figure, key)
-        rows = [dict(r) for r in conn.execute(select(CASES).where(CASES.c.id.in_(ids[:MAX_LISTED]))).mappings()]
-        items = decorate(conn, sorted(rows, key=lambda r: r["id"]), today())
+    found = figure_case_items(engine, report, figure, key, limit=MAX_LISTED)
+    items = found.items
     definitions = load_definitions().figures
     base = figure if figure in definitions else {"success_rate": "resolved"}.get(figure, figure)
     d = definitions.get(base)
@@ -149,7 +139,7 @@ def report_cases(
         "title": f"{d.label if d else figure}{'：' + str(label) if key else ''}",
         "definition": d,
         "items": items,
-        "total": len(ids),
+        "total": found.total,
         "shown": len(items),
         "back": "/reports?" + urlencode({"year": year, "jurisdiction": jurisdiction}),
         "scope": report.figures.scope,
@@ -166,7 +156,7 @@ def _paragraphs(form: FormData) -> list[str]:
 
 @router.post("/reports/download", include_in_schema=False)
 def report_download(engine: EngineDep, actor: PageActor, form: Annotated[FormData, Depends(verified_form)]) -> Response:
-    require(actor, Role.SUPERVISOR, Role.ADMIN)
+    require(actor, Permission.READ_REPORTS)
     fmt = str(form.get("format") or "docx")
     if fmt not in ("docx", "xlsx"):
         raise InvalidData([{"field": "format", "message": "格式应为 docx 或 xlsx"}])

@@ -7,12 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from mediation_flow.errors import NotFound
-from mediation_flow.places.reference import load_reference
 from mediation_flow.vocabulary import Role
 from mediation_flow.workflow import diagram
+from mediation_flow.workflow.catalog import current_workflows, workflow_with_reference
 from mediation_flow.workflow.fields import choice_options
-from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow
+from mediation_flow.workflow.registry import CompiledWorkflow
 from web.deps import EngineDep
 from web.pages.common import PageActor, render
 
@@ -49,21 +48,13 @@ def _edges(workflow: CompiledWorkflow, states: dict[str, str]) -> list[dict[str,
 
 @router.get("/workflows", include_in_schema=False)
 def workflow_list(request: Request, engine: EngineDep, actor: PageActor) -> Response:
-    with engine.connect() as conn:
-        items = [REGISTRY.current(conn, name) for name in sorted(REGISTRY.current_versions())]
+    items = current_workflows(engine)
     return render(request, "workflows.html", {"title": "流程", "items": items})
 
 
 @router.get("/workflows/{name}", include_in_schema=False)
 def workflow_page(request: Request, engine: EngineDep, actor: PageActor, name: str) -> Response:
-    with engine.connect() as conn:
-        try:
-            workflow = REGISTRY.current(conn, name[:64])
-        except LookupError:
-            raise NotFound("流程不存在") from None
-        reference = load_reference(conn)
-        base_name = REGISTRY.base_of(workflow.name)
-        base = REGISTRY.current(conn, base_name).spec.title if base_name else None
+    workflow, reference, base = workflow_with_reference(engine, name[:64])
     spec = workflow.spec
     states = {n: s.label for n, s in spec.states.items()}
     rows = []

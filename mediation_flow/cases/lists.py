@@ -1,0 +1,172 @@
+"""Lists of cases as people see them: 我的网格, 我的案件, the case search, and the API's case list.
+
+Every list is the user's subtree (``queries.filtered_cases``) and every row is a :class:`CaseItem` with the
+labels, names and due status the tables show; parties never appear in a list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from mediation_flow.accounts.policy import Actor, Permission, require
+from mediation_flow.cases.queries import CaseFilters, list_cases, user_names
+from mediation_flow.cases.queues import due_soon_until
+from mediation_flow.places.jurisdictions import village_names, village_of
+from mediation_flow.places.reference import load_reference
+from mediation_flow.store import clock
+from mediation_flow.store.config import get_settings
+from mediation_flow.workflow.registry import REGISTRY
+
+
+@dataclass(slots=True)
+class CaseItem:
+    """One row of a case table (attributes, not a dict: Jinja reads an attribute in one step)."""
+
+    id: int
+    number: str
+    title: str
+    state: str
+    state_label: str
+    risk_grade: str
+    risk_label: str
+    category: str
+    category_label: str
+    source: str
+    source_label: str
+    level: str
+    mediator_id: int | None
+    mediator: str
+    village: str
+    jurisdiction_path: str
+    due_date: date | None
+    due_status: str
+    days_left: int | None
+    registered_at: datetime
+
+
+def due_status(due: date | None, today: date, until: date) -> str:
+    """overdue / due_soon / on_time / '' (no running clock) for a case's nearest due date; ``until`` is the
+    due-soon horizon (``queues.due_soon_until``)."""
+    if due is None:
+        return ""
+    if due < today:
+        return "overdue"
+    return "due_soon" if due <= until else "on_time"
+
+
+def _state_labels(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, str]]:
+    labels = {}
+    for key in {(r["workflow_name"], r["workflow_version"]) for r in rows}:
+        spec = REGISTRY.get(conn, *key).spec
+        labels[key] = {name: s.label for name, s in spec.states.items()}
+    return labels
+
+
+def case_items(conn: Connection, rows: list[dict[str, Any]], today: date) -> list[CaseItem]:
+    """The rows (case columns) as table rows: labels, mediator and village names, due status."""
+    if not rows:
+        return []
+    reference = load_reference(conn)
+    labels = _state_labels(conn, rows)
+    names = user_names(conn, {r["mediator_id"] for r in rows if r["mediator_id"]})
+    villages = village_names(conn)
+    until = due_soon_until(today, get_settings().due_soon_working_days)  # once, not per row
+    risks, categories, sources = (
+        reference.get("risk_grade", {}),
+        reference.get("category", {}),
+        reference.get("source", {}),
+    )
+    return [
+        CaseItem(
+            id=r["id"],
+            number=r["number"],
+            title=r["title"],
+            state=r["state"],
+            state_label=labels[(r["workflow_name"], r["workflow_version"])].get(r["state"], r["state"]),
+            risk_grade=r["risk_grade"],
+            risk_label=risks.get(r["risk_grade"], r["risk_grade"]),
+            category=r["category"],
+            category_label=categories.get(r["category"], r["category"]),
+            source=r["source"],
+            source_label=sources.get(r["source"], r["source"]),
+            level=r["level"],
+            mediator_id=r["mediator_id"],
+            mediator=names.get(r["mediator_id"] or 0, ""),
+            village=village_of(r["jurisdiction_path"], villages),
+            jurisdiction_path=r["jurisdiction_path"],
+            due_date=r["due_date"],
+            due_status=due_status(r["due_date"], today, until),
+            days_left=(r["due_date"] - today).days if r["due_date"] else None,
+            registered_at=r["registered_at"],
+        )
+        for r in rows
+    ]
+
+
+def _today() -> date:
+    return clock.local_date(clock.utcnow())
+
+
+@dataclass
+class CaseList:
+    items: list[CaseItem]
+    total: int
+    page: int = 1
+    page_size: int = 50
+    states: dict[str, str] | None = None  # the state filter's options, where the page offers one
+
+
+def case_rows(
+    engine: Engine, actor: Actor, filters: CaseFilters, *, page: int = 1, page_size: int = 50
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of raw case rows in the user's subtree (the API's list) and the total."""
+    with engine.connect() as conn:
+        return list_cases(conn, actor, filters, today=_today(), page=page, page_size=page_size)
+
+
+def search(engine: Engine, actor: Actor, *, q: str | None, state: str | None, page: int, page_size: int) -> CaseList:
+    """The case search: title or number containing ``q``, in ``state``; newest first."""
+    day = _today()
+    filters = CaseFilters(q=q or None, state=[state] if state else [])
+    with engine.connect() as conn:
+        rows, total = list_cases(conn, actor, filters, today=day, page=page, page_size=page_size)
+        items = case_items(conn, rows, day)
+        states = {n: s.label for n, s in REGISTRY.current(conn, "people_mediation").spec.states.items()}
+    return CaseList(items, total, page, page_size, states)
+
+
+def grid_cases(engine: Engine, actor: Actor, *, limit: int = 100) -> CaseList:
+    """The newest cases of the user's subtree (a grid worker's grid)."""
+    day = _today()
+    with engine.connect() as conn:
+        rows, total = list_cases(conn, actor, CaseFilters(), today=day, page_size=limit)
+        return CaseList(case_items(conn, rows, day), total, 1, limit)
+
+
+@dataclass
+class OwnCases:
+    """我的案件: the user's open cases grouped by state label (workflow order, nearest due first), and the
+    registered cases of their subtree nobody has taken yet."""
+
+    groups: dict[str, list[CaseItem]]
+    unassigned: list[CaseItem]
+    count: int
+
+
+def own_cases(engine: Engine, actor: Actor, *, limit: int = 200) -> OwnCases:
+    require(actor, Permission.OWN_CASE_LIST)
+    day = _today()
+    with engine.connect() as conn:
+        mine, _ = list_cases(conn, actor, CaseFilters(mediator_id=actor.id, open_only=True), today=day, page_size=limit)
+        waiting, _ = list_cases(conn, actor, CaseFilters(state=["registered"]), today=day, page_size=limit)
+        items = case_items(conn, mine, day)
+        unassigned = case_items(conn, [r for r in waiting if r["mediator_id"] is None], day)
+        order = list(REGISTRY.current(conn, "people_mediation").spec.states)
+    groups: dict[str, list[CaseItem]] = {}
+    for item in sorted(items, key=lambda i: (order.index(i.state) if i.state in order else 99, str(i.due_date))):
+        groups.setdefault(item.state_label, []).append(item)
+    return OwnCases(groups, unassigned, len(items))

@@ -1,0 +1,297 @@
+"""The case as a person may see it: one view for the API, the case page and the printouts.
+
+Masking is decided here and only here (:func:`party_views`, by ``accounts.policy``), and every view that
+shows a party's ID number or phone in full is written to the access log (``accounts.audit``) under the
+channel that showed it. A view built with ``channel=None`` is masked for everyone and logs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from mediation_flow.accounts.audit import record_identity_view
+from mediation_flow.accounts.personal_data import id_number_birth_date, id_number_sex, mask_id_number, mask_phone
+from mediation_flow.accounts.policy import (
+    Actor,
+    Permission,
+    allows,
+    may_open_attachment,
+    may_see_full_identity,
+)
+from mediation_flow.cases import attachments
+from mediation_flow.cases.engine import TriggerOption, available_triggers
+from mediation_flow.cases.queries import case_events, case_parties, case_workflow, get_case_row, user_names
+from mediation_flow.display.formats import cn_date, money
+from mediation_flow.display.labels import label
+from mediation_flow.places.jurisdictions import place_name
+from mediation_flow.places.reference import load_reference
+from mediation_flow.store import clock
+from mediation_flow.store.config import get_settings
+from mediation_flow.vocabulary import PartyKind, PartyRole
+from mediation_flow.workflow.deadlines import ClockView, clock_views
+from mediation_flow.workflow.fields import choice_options
+from mediation_flow.workflow.registry import CompiledWorkflow
+from mediation_flow.workflow.schema import CREATION_TRIGGER, FieldSpec
+
+
+@dataclass
+class PartyView:
+    """A party as shown: ID number and phone in full only when ``full`` (the policy said so)."""
+
+    id: int
+    case_id: int
+    role: str
+    kind: str
+    name: str
+    id_number: str | None
+    phone: str | None
+    address: str | None
+    role_label: str
+    kind_label: str
+    sex_birth: str  # 男，1990年1月1日生 — from the ID number, for the agreement's header
+    full: bool
+
+
+def _birth(number: str | None, kind: str) -> str:
+    if not number or kind != "person" or len(number) != 18:
+        return ""
+    try:
+        return f"{id_number_sex(number)}，{cn_date(id_number_birth_date(number))}生"
+    except ValueError:
+        return ""
+
+
+def party_views(rows: list[dict[str, Any]], *, full: bool, births: bool = False) -> list[PartyView]:
+    """The one place parties are masked: ``full`` False stars out the middle of every ID number and phone.
+    ``births``: fill ``sex_birth`` (the printouts' party lines; parsing the number costs time elsewhere)."""
+    views = []
+    for p in rows:
+        role, kind, number, phone = p["role"], p["kind"], p["id_number"], p["phone"]
+        views.append(
+            PartyView(
+                id=p["id"],
+                case_id=p["case_id"],
+                role=role,
+                kind=kind,
+                name=p["name"],
+                id_number=number if full else (mask_id_number(number) or None),
+                phone=phone if full else (mask_phone(phone) or None),
+                address=p["address"],
+                role_label=PartyRole(role).label if role in PartyRole._value2member_map_ else role,
+                kind_label=PartyKind(kind).label if kind in PartyKind._value2member_map_ else kind,
+                sex_birth=_birth(number, kind) if births else "",
+                full=full,
+            )
+        )
+    return views
+
+
+def read_parties(conn: Connection, actor: Actor, case_id: int, *, shown: bool, births: bool = False) -> list[PartyView]:
+    """The case's parties as ``actor`` may see them; ``shown`` False masks them for everyone."""
+    full = shown and may_see_full_identity(actor)
+    return party_views(case_parties(conn, case_id), full=full, births=births)
+
+
+def log_full_views(engine: Engine, actor: Actor, case_id: int, parties: list[PartyView], channel: str) -> None:
+    """Write the access-log row for parties shown in full (none shown in full: nothing to log)."""
+    shown = [{"id_number": p.id_number, "phone": p.phone} for p in parties if p.full]
+    if shown:
+        record_identity_view(engine, actor=actor, case_id=case_id, parties=shown, channel=channel)
+
+
+@dataclass
+class CaseView:
+    """The case, its parties, clocks, events and the triggers this user may fire."""
+
+    case: dict[str, Any]
+    workflow: CompiledWorkflow
+    parties: list[PartyView]
+    events: list[dict[str, Any]]
+    clocks: list[ClockView]
+    triggers: list[TriggerOption]
+    reference: dict[str, dict[str, str]]
+
+    def as_api(self) -> dict[str, Any]:
+        """The shape of ``CaseRead`` (cases.schemas) in the API."""
+        row, reference = self.case, self.reference
+        amount = row["amount_fen"]
+        return {
+            **row,
+            "amount": f"{amount // 100}.{amount % 100:02d}" if amount is not None else None,
+            "parties": [vars(p) for p in self.parties],
+            "events": self.events,
+            "clocks": [vars(c) for c in self.clocks],
+            "available_triggers": [
+                {
+                    "trigger": o.trigger,
+                    "label": o.label,
+                    "dest": o.dest,
+                    "fields": [
+                        {
+                            "name": f.name,
+                            "label": f.label,
+                            "type": f.type,
+                            "required": f.required,
+                            "choices": choice_options(f, reference) if f.choices else None,
+                        }
+                        for f in o.fields
+                    ],
+                }
+                for o in self.triggers
+            ],
+        }
+
+
+def _read(conn: Connection, actor: Actor, case_id: int, *, shown: bool, today: date) -> CaseView:
+    row = get_case_row(conn, actor, case_id)
+    workflow = case_workflow(conn, row)
+    due_soon = get_settings().due_soon_working_days
+    return CaseView(
+        case=row,
+        workflow=workflow,
+        parties=read_parties(conn, actor, case_id, shown=shown),
+        events=case_events(conn, case_id),
+        clocks=clock_views(workflow.spec, row["clocks"] or {}, today=today, due_soon_days=due_soon),
+        triggers=available_triggers(workflow, row["state"], actor),
+        reference=load_reference(conn),
+    )
+
+
+def case_view(engine: Engine, actor: Actor, case_id: int, *, channel: str | None) -> CaseView:
+    """The case as ``actor`` may see it (CaseNotFound outside their subtree). ``channel`` names where it is
+    shown ('api', 'page') for the access log; None masks every party for everyone and logs nothing."""
+    with engine.connect() as conn:
+        view = _read(conn, actor, case_id, shown=channel is not None, today=clock.local_date(clock.utcnow()))
+    if channel is not None:
+        log_full_views(engine, actor, case_id, view.parties, channel)
+    return view
+
+
+@dataclass
+class AttachmentView:
+    item: attachments.Attachment
+    may_open: bool
+
+
+@dataclass
+class CasePage(CaseView):
+    """What the case page shows besides the case view: names, labels, the timeline, the attachments."""
+
+    state_label: str = ""
+    state_final: bool = False
+    place: str = ""
+    mediator: str = ""
+    creator: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    attachments: list[AttachmentView] = field(default_factory=list)
+    attachment_kinds: dict[str, str] = field(default_factory=dict)
+    may_upload: bool = False
+    has_agreement: bool = False
+
+
+def trigger_label(workflow: CompiledWorkflow, trigger: str) -> str:
+    if trigger == CREATION_TRIGGER:
+        return "登记"
+    return next((t.label for t in workflow.spec.transitions if t.trigger == trigger), trigger)
+
+
+def state_label(workflow: CompiledWorkflow, state: str | None) -> str:
+    if state is None:
+        return ""
+    spec = workflow.spec.states.get(state)
+    return spec.label if spec else state
+
+
+def _shown(spec: FieldSpec | None, value: Any, reference: dict[str, dict[str, str]], names: dict[int, str]) -> str:
+    """A field's value as the timeline shows it: labels for choices and users, Chinese dates, money in 元."""
+    if spec is None:
+        return str(value)
+    if spec.type == "bool":
+        return "是" if value else "否"
+    if spec.type in ("choice", "multichoice"):
+        options = choice_options(spec, reference)
+        values = value if isinstance(value, list) else [value]
+        return "、".join(options.get(str(v), str(v)) for v in values)
+    if spec.type == "user":
+        return names.get(int(value), f"用户{value}") if str(value).isdigit() else str(value)
+    if spec.type == "date":
+        return cn_date(str(value))
+    if spec.type == "money":
+        try:
+            return money(round(float(value) * 100))
+        except ValueError:
+            return str(value)
+    return str(value)
+
+
+def _timeline(view: CaseView, names: dict[int, str]) -> list[dict[str, Any]]:
+    """The events newest first, with trigger and state labels and their data as labelled details."""
+    workflow, reference = view.workflow, view.reference
+    specs: dict[str, dict[str, FieldSpec]] = {}
+    for t in workflow.spec.transitions:
+        specs.setdefault(t.trigger, {}).update({f.name: f for f in t.fields})
+    shown = []
+    for event in reversed(view.events):
+        data = event["data"] or {}
+        if event["trigger"] == CREATION_TRIGGER:
+            kinds = {"source": reference.get("source", {}), "risk_grade": reference.get("risk_grade", {})}
+            items = [
+                (label("fields", k), label("levels", v) if k == "level" else kinds.get(k, {}).get(v, v))
+                for k, v in data.items()
+            ]
+        else:
+            fields = specs.get(event["trigger"], {})
+            items = [
+                (fields[k].label if k in fields else k, _shown(fields.get(k), v, reference, names))
+                for k, v in data.items()
+                if v not in (None, "", [])
+            ]
+        shown.append(
+            {
+                **event,
+                "label": trigger_label(workflow, event["trigger"]),
+                "from_label": state_label(workflow, event["from_state"]),
+                "to_label": state_label(workflow, event["to_state"]),
+                "details": items,
+            }
+        )
+    return shown
+
+
+def case_page(engine: Engine, actor: Actor, case_id: int, *, channel: str = "page") -> CasePage:
+    """Everything the case page shows, read in one connection; full identity logged under ``channel``."""
+    with engine.connect() as conn:
+        base = _read(conn, actor, case_id, shown=True, today=clock.local_date(clock.utcnow()))
+        row = base.case
+        ids = {i for i in (row["mediator_id"], row["created_by"]) if i}
+        ids |= {int(v) for e in base.events for k, v in (e["data"] or {}).items() if k == "mediator_id" and v}
+        names = user_names(conn, ids)  # the case's people and everyone assigned in its history, at once
+        place = place_name(conn, row["jurisdiction_id"])
+    reference, state = base.reference, base.workflow.spec.states[row["state"]]
+    files = attachments.list_for_case(get_settings().data_dir, case_id)
+    page = CasePage(
+        **vars(base),
+        state_label=state.label,
+        state_final=state.final,
+        place=place,
+        mediator=names.get(row["mediator_id"] or 0, ""),
+        creator=names.get(row["created_by"] or 0, ""),
+        labels={
+            "category": reference.get("category", {}).get(row["category"], row["category"]),
+            "source": reference.get("source", {}).get(row["source"], row["source"]),
+            "risk": reference.get("risk_grade", {}).get(row["risk_grade"], row["risk_grade"]),
+            "venue": reference.get("venue", {}).get(row["venue"] or "", row["venue"] or ""),
+        },
+        timeline=_timeline(base, names),
+        attachments=[AttachmentView(a, may_open_attachment(actor, a.kind)) for a in files],
+        attachment_kinds=attachments.KINDS,
+        may_upload=allows(actor, Permission.UPLOAD_ATTACHMENT),
+        has_agreement=any(e["trigger"] == "reach_agreement" for e in base.events),
+    )
+    log_full_views(engine, actor, case_id, page.parties, channel)
+    return page
