@@ -1,7 +1,9 @@
 """The route × role × jurisdiction matrix: every route of ``create_app()`` (read from ``app.routes``, so a
-new route cannot be forgotten) is requested anonymously, by each role, and by users of another village.
+new route cannot be forgotten) is requested anonymously, by each role, and by users of another village, over
+HTTP from a real server (``mediation-flow serve``) on the test's database.
 
-Expected access lives in ``RULES``, one row per (method, path); a route missing from it fails the test.
+Expected access lives in ``RULES``, one row per (method, path); a route missing from it fails the test. The
+roles a rule allows come from the policy table (``accounts.policy.PERMISSIONS``) wherever the policy decides.
 Anonymous API requests get 401, anonymous page requests go to the login page; a role the rule does not
 allow gets 403; a user of another village asking for a case gets 404 — the same answer as for a case
 that does not exist, so a hidden case cannot be told from a missing one.
@@ -11,15 +13,16 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import httpx
 import pytest
 from factories import PASSWORD, USERS, Town, intake, make_town, register
 from fastapi.routing import APIRoute, iter_route_contexts
-from fastapi.testclient import TestClient
+from server_harness import Server
 from sqlalchemy import text
 from starlette.routing import Mount, Route
 
@@ -194,14 +197,15 @@ class World:
     app: Any
     town: Town
     engine: Any
+    base_url: str
     api: dict[str, dict[str, str]] = field(default_factory=dict)
-    pages: dict[str, TestClient] = field(default_factory=dict)
+    pages: dict[str, httpx.Client] = field(default_factory=dict)
     checks: int = 0
 
-    def client(self) -> TestClient:
-        return TestClient(self.app, follow_redirects=False)
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, follow_redirects=False, timeout=60)
 
-    def page_session(self, username: str | None) -> TestClient:
+    def page_session(self, username: str | None) -> httpx.Client:
         """A browser-like client: signed in as ``username`` (or anonymous), holding its CSRF token."""
         client = self.client()
         if ("GET", "/login") not in set(app_routes(self.app)):
@@ -223,20 +227,23 @@ def _csrf(html: str) -> str:
 
 
 @pytest.fixture
-def world(sqlite_engine, tmp_path, monkeypatch) -> World:
+def world(sqlite_engine, tmp_path, monkeypatch) -> Iterator[World]:
     from mediation_flow.store.config import get_settings
 
-    monkeypatch.setattr(get_settings(), "data_dir", tmp_path)  # attachments land in the test's folder
+    monkeypatch.setattr(get_settings(), "data_dir", tmp_path)  # attachments stored here are the server's too
     town = make_town(sqlite_engine)
-    app = create_app(sqlite_engine)
-    w = World(app=app, town=town, engine=sqlite_engine)
-    with TestClient(app) as client:
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    with Server(url, tmp_path, workers=1) as server:
+        w = World(app=create_app(sqlite_engine), town=town, engine=sqlite_engine, base_url=server.base_url)
+        with w.client() as client:
+            for role in ROLES:
+                token = client.post("/api/v1/auth/token", data={"username": role, "password": PASSWORD})
+                w.api[role] = {"Authorization": f"Bearer {token.json()['access_token']}"}
         for role in ROLES:
-            token = client.post("/api/v1/auth/token", data={"username": role, "password": PASSWORD})
-            w.api[role] = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    for role in ROLES:
-        w.pages[role] = w.page_session(role)
-    return w
+            w.pages[role] = w.page_session(role)
+        yield w
+        for client in w.pages.values():
+            client.close()
 
 
 def _url(path: str, case_id: int, values: dict[str, str] | None = None) -> str:
@@ -248,7 +255,7 @@ def _url(path: str, case_id: int, values: dict[str, str] | None = None) -> str:
     return url
 
 
-def _send(world: World, client: TestClient, method: str, path: str, rule: Rule, case_id: int, headers: Any) -> Any:
+def _send(world: World, client: httpx.Client, method: str, path: str, rule: Rule, case_id: int, headers: Any) -> Any:
     kwargs = rule.body(world, case_id) if rule.body else {}
     url = _url(path, case_id, kwargs.pop("path", None))
     world.checks += 1
@@ -342,7 +349,8 @@ def test_lists_never_show_another_villages_cases(world):
             ids = {item["id"] for item in listed["items"]}
             assert (case_id in ids) == (role not in OUTSIDE), role
     if ("GET", "/cases") in set(app_routes(world.app)):
-        number = client.get(f"/api/v1/cases/{case_id}", headers=world.api["supervisor"]).json()["number"]
+        with world.client() as client:
+            number = client.get(f"/api/v1/cases/{case_id}", headers=world.api["supervisor"]).json()["number"]
         for role in ROLES:
             page = world.pages[role].get("/cases")
             assert page.status_code == 200, role
