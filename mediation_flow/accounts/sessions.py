@@ -79,11 +79,15 @@ def roster(engine: Engine, actor: Actor) -> tuple[list[Any], list[tuple[int, str
     (depth, level label, name, code) rows."""
     require(actor, Permission.ADMINISTER)
     with engine.connect() as conn:
-        users = conn.execute(
-            select(USERS.c.username, USERS.c.display_name, USERS.c.role, USERS.c.is_active, JUR.c.name.label("place"))
-            .select_from(USERS.outerjoin(JUR, USERS.c.jurisdiction_id == JUR.c.id))
-            .order_by(USERS.c.role, USERS.c.username)
-        ).all()
+        users = list(
+            conn.execute(
+                select(
+                    USERS.c.username, USERS.c.display_name, USERS.c.role, USERS.c.is_active, JUR.c.name.label("place")
+                )
+                .select_from(USERS.outerjoin(JUR, USERS.c.jurisdiction_id == JUR.c.id))
+                .order_by(USERS.c.role, USERS.c.username)
+            )
+        )
         places = all_places(conn)
     return users, [(p.path.count("/") - 2, LEVELS.get(p.level, p.level), p.name, p.code) for p in places]
 

@@ -91,6 +91,7 @@ def _escalated(
     escalated_ids = select(EVENTS.c.case_id).where(EVENTS.c.trigger == "escalate")
     query = filtered_cases(conn, actor, replace(filters, open_only=True), today=day)
     query = query.where(query.selected_columns.id.in_(escalated_ids))
+    assert query.whereclause is not None
     total = conn.execute(select(func.count()).select_from(CASES).where(query.whereclause)).scalar_one()
     newest = query.with_only_columns(*ROW_COLUMNS).order_by(CASES.c.registered_at.desc(), CASES.c.id.desc())
     return [dict(r) for r in conn.execute(newest.limit(rows)).mappings()], int(total)

@@ -12,20 +12,15 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from mediation_flow.display.labels import labels, ledger_columns
+from mediation_flow.places.jurisdictions import village_names, village_of
 from mediation_flow.places.reference import load_reference
 from mediation_flow.stats.scope import Scope
 from mediation_flow.store import clock
-from mediation_flow.store.models import Case, CaseEvent, Jurisdiction, Party, User
+from mediation_flow.store.models import Case, CaseEvent, Party, User
 from mediation_flow.vocabulary import Level
 from mediation_flow.workflow.registry import REGISTRY
 
-CASES, EVENTS, PARTIES, USERS, JUR = (
-    Case.__table__,
-    CaseEvent.__table__,
-    Party.__table__,
-    User.__table__,
-    Jurisdiction.__table__,
-)
+CASES, EVENTS, PARTIES, USERS = Case.__table__, CaseEvent.__table__, Party.__table__, User.__table__
 COLUMNS = ledger_columns()  # the headers, from the glossary
 OUTCOME = labels("outcomes")  # the ending trigger → 调解结果
 PERFORMED = labels("performed")
@@ -102,11 +97,11 @@ def ledger_rows(conn: Connection, scope: Scope) -> list[list[Any]]:
         for p in conn.execute(select(PARTIES.c.case_id, PARTIES.c.name).where(PARTIES.c.case_id.in_(chunk))):
             parties[p.case_id].append(p.name)
     reference = load_reference(conn)
-    villages: dict[str, str] = dict(conn.execute(select(JUR.c.path, JUR.c.name).where(JUR.c.level == "village")).all())
+    villages = village_names(conn)
     rows = []
     for n, c in enumerate(cases, start=1):
         f = _fold(events[c.id])
-        village = next((name for path, name in villages.items() if c.jurisdiction_path.startswith(path)), "乡镇本级")
+        village = village_of(c.jurisdiction_path, villages) or "乡镇本级"
         states = REGISTRY.get(conn, c.workflow_name, c.workflow_version).spec.states
         level = f.agreed_level or f.level
         rows.append(
