@@ -84,7 +84,7 @@ PERMISSIONS: dict[Permission, tuple[frozenset[Role], str]] = {
     Permission.DEADLINE_NOTICES: (frozenset({Role.MEDIATOR, Role.SUPERVISOR, Role.ADMIN}), "您的角色不接收期限提醒"),
     Permission.READ_REPORTS: (
         frozenset({Role.SUPERVISOR, Role.ADMIN}),
-        "只有司法所（督办）人员和管理员可以查看统计报告",
+        "您的角色无权查看统计报告（仅司法所（督办）人员和管理员）",
     ),
     Permission.IMPORT_LEDGER: (frozenset({Role.SUPERVISOR}), "只有司法所（督办）人员可以导入台账"),
     Permission.READ_ACCESS_LOG: (

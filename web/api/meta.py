@@ -10,6 +10,7 @@ from mediation_flow.places.jurisdictions import jurisdiction_tree
 from mediation_flow.workflow.catalog import current_workflows, find_workflow
 from mediation_flow.workflow.diagram import mermaid
 from web.api.schemas import JurisdictionNode, WorkflowOut
+from web.api.views import WorkflowDiagramOut
 from web.deps import ApiActor, EngineDep
 
 router = APIRouter(tags=["reference"])
@@ -36,7 +37,7 @@ def list_workflows(engine: EngineDep, actor: ApiActor) -> list[WorkflowOut]:
     ]
 
 
-@router.get("/workflows/{name}/diagram")
+@router.get("/workflows/{name}/diagram", response_model=WorkflowDiagramOut)
 def workflow_diagram(
     engine: EngineDep,
     actor: ApiActor,

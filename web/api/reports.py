@@ -17,6 +17,7 @@ from mediation_flow.stats.drilldown import drillable
 from mediation_flow.stats.service import MEDIA_TYPES, annual_report, export, figure_cases
 from mediation_flow.store import clock
 from web.api.schemas import ErrorResponse
+from web.api.views import FigureCasesOut
 from web.deps import ApiActor, EngineDep
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -47,7 +48,7 @@ def annual(engine: EngineDep, actor: ApiActor, year: Year, jurisdiction: Code, a
     return report.to_dict()
 
 
-@router.get("/annual/cases", responses=ERRORS)
+@router.get("/annual/cases", response_model=FigureCasesOut, responses=ERRORS)
 def annual_cases(
     engine: EngineDep,
     actor: ApiActor,
