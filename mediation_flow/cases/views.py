@@ -7,6 +7,7 @@ channel that showed it. A view built with ``channel=None`` is masked for everyon
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -189,7 +190,7 @@ class CasePage(CaseView):
     labels: dict[str, str] = field(default_factory=dict)
     timeline: list[dict[str, Any]] = field(default_factory=list)
     attachments: list[AttachmentView] = field(default_factory=list)
-    attachment_kinds: dict[str, str] = field(default_factory=dict)
+    attachment_kinds: Mapping[str, str] = field(default_factory=dict)
     may_upload: bool = False
     has_agreement: bool = False
 
