@@ -48,18 +48,18 @@ def add_user(
     jurisdiction_id = get_by_code(conn, jurisdiction_code).id if jurisdiction_code else None
     if conn.execute(select(USERS.c.id).where(USERS.c.username == username)).first():
         raise Conflict(f"用户名已存在：{username}")
-    return int(
-        conn.execute(
-            insert(USERS).values(
-                username=username,
-                display_name=display_name or username,
-                role=role.value,
-                jurisdiction_id=jurisdiction_id,
-                password_hash=hash_password(password),
-                is_active=True,
-            )
-        ).inserted_primary_key[0]
-    )
+    inserted = conn.execute(
+        insert(USERS).values(
+            username=username,
+            display_name=display_name or username,
+            role=role.value,
+            jurisdiction_id=jurisdiction_id,
+            password_hash=hash_password(password),
+            is_active=True,
+        )
+    ).inserted_primary_key
+    assert inserted is not None  # an INSERT of one row always has its key
+    return int(inserted[0])
 
 
 def set_password(conn: Connection, *, user_id: int, password: str) -> None:

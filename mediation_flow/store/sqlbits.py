@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import typing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ def _checked(name: str) -> str:
 def json_text(column: Any, *path: str) -> ColumnElement[str]:
     """The text at ``path`` inside a JSON column (NULL when absent) on either back end."""
     element = column[path] if len(path) > 1 else column[path[0]]
-    return element.as_string()
+    return typing.cast(ColumnElement[str], element.as_string())
 
 
 def fen(text: ColumnElement[Any]) -> ColumnElement[int]:
@@ -38,8 +39,8 @@ def json_flag(dialect: str, qualified_column: str, key: str) -> ColumnElement[bo
     """
     key = _checked(key)
     if dialect == "postgresql":
-        return literal_column(f"(({qualified_column} ->> '{key}') = 'true')")  # type: ignore[return-value]
-    return literal_column(f"(json_extract({qualified_column}, '$.{key}') = 1)")  # type: ignore[return-value]
+        return literal_column(f"(({qualified_column} ->> '{key}') = 'true')")
+    return literal_column(f"(json_extract({qualified_column}, '$.{key}') = 1)")
 
 
 def position(dialect: str, haystack: ColumnElement[str], needle: str) -> ColumnElement[int]:
@@ -69,8 +70,8 @@ def days_between(
 ) -> ColumnElement[float]:
     """Days (fractional) from ``earlier`` to ``later``."""
     if dialect == "postgresql":
-        return func.extract("epoch", later - earlier) / 86400.0
-    return func.julianday(later) - func.julianday(earlier)
+        return typing.cast(ColumnElement[float], func.extract("epoch", later - earlier) / 86400.0)
+    return typing.cast(ColumnElement[float], func.julianday(later) - func.julianday(earlier))
 
 
 def utc(moment: datetime) -> datetime:
