@@ -108,7 +108,7 @@ def _event_rows(conn: Connection, actor: Actor, now: datetime, limit: int) -> li
     """The newest ``limit`` event-notice rows, before the assign filter (the inbox and the count: one query)."""
     key = ("events", own_cases_only(actor), actor.scope_path, limit)
     statement = _statement(key, lambda: _event_statement(actor, limit))
-    return conn.execute(statement, {"me": actor.id, "since": now - RECENT}).all()
+    return list(conn.execute(statement, {"me": actor.id, "since": now - RECENT}).all())
 
 
 def _for_actor(row: Any, actor: Actor) -> bool:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import Boolean, Connection, Engine, Select, bindparam, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from mediation_flow.accounts.policy import Actor, Permission, can_see, may_be_assigned, roles_with
@@ -53,7 +53,7 @@ class _InScope(ColumnElement[bool]):
     type = Boolean()
     inherit_cache = True
     _is_implicitly_boolean = True
-    _traverse_internals: ClassVar[list[tuple[str, Any]]] = [
+    _traverse_internals: list[tuple[str, Any]] = [  # noqa: RUF012 - SQLAlchemy declares it per instance
         ("as_like", InternalTraversal.dp_clauseelement),
         ("low", InternalTraversal.dp_clauseelement),
         ("high", InternalTraversal.dp_clauseelement),
@@ -61,7 +61,8 @@ class _InScope(ColumnElement[bool]):
 
     def __init__(self, path: str) -> None:
         self.as_like = in_subtree(CASES.c.jurisdiction_path, path, use_index=False)
-        self.low, self.high = bindparam(None, path), bindparam(None, path_upper(path))
+        self.low: BindParameter[str] = bindparam(None, path)
+        self.high: BindParameter[str] = bindparam(None, path_upper(path))
 
 
 @compiles(_InScope)
@@ -123,7 +124,9 @@ def list_cases(
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     page = max(1, page)
     query = filtered_cases(conn, actor, filters, today=today)
-    total = conn.execute(select(func.count()).select_from(CASES).where(query.whereclause)).scalar_one()
+    where = query.whereclause
+    counted = select(func.count()).select_from(CASES)
+    total = conn.execute(counted if where is None else counted.where(where)).scalar_one()
     rows = conn.execute(
         query.order_by(CASES.c.registered_at.desc(), CASES.c.id.desc()).limit(page_size).offset((page - 1) * page_size)
     ).mappings()

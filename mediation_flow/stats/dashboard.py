@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.places.jurisdictions import Place, get_by_id
@@ -92,6 +92,12 @@ class Dashboard:
     children_name: str  # what the subtree's children are called (村（社区）, 网格, …)
     definitions: list[Definition]
     common_rules: list[str]
+
+
+def dashboard_of(engine: Engine, actor: Actor, *, today: date, year: int | None = None) -> Dashboard:
+    """The dashboard as the page shows it now (its own read connection)."""
+    with engine.connect() as conn:
+        return dashboard(conn, actor, today=today, year=year)
 
 
 def dashboard(

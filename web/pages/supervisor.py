@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from mediation_flow.accounts.policy import Permission
 from mediation_flow.cases.queries import CaseFilters
 from mediation_flow.cases.supervision import supervision_page
-from mediation_flow.stats.dashboard import dashboard
+from mediation_flow.stats.dashboard import dashboard_of
 from mediation_flow.store import clock
 from web.deps import EngineDep
 from web.pages.common import PageActor, is_fragment, render, require, today
@@ -66,7 +66,6 @@ def dashboard_page(
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> Response:
     require(actor, Permission.READ_REPORTS)
-    with engine.connect() as conn:
-        board = dashboard(conn, actor, today=today(), year=year)
+    board = dashboard_of(engine, actor, today=today(), year=year)
     template = "partials/dashboard_body.html" if is_fragment(request) else "dashboard.html"
     return render(request, template, {"title": "统计", "board": board})
