@@ -10,6 +10,7 @@ import typer
 
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.db import get_engine, write_transaction
+from mediation_flow.store.tables import USERS
 from mediation_flow.vocabulary import Role
 
 app = typer.Typer(help="矛盾纠纷调解案件管理 mediation_flow", no_args_is_help=True, add_completion=False)
@@ -53,10 +54,8 @@ def demo(cases: Annotated[int, typer.Option(help="number of demo cases")] = 150)
 def _has_cases_or_users(engine: object) -> bool:
     from sqlalchemy import func, select
 
-    from mediation_flow.store.models import User
-
     with get_engine().connect() as conn:
-        return bool(conn.execute(select(func.count()).select_from(User.__table__)).scalar())
+        return bool(conn.execute(select(func.count()).select_from(USERS)).scalar())
 
 
 def _print_logins(passwords: dict[str, str]) -> None:

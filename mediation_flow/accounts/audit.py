@@ -17,9 +17,9 @@ from mediation_flow.accounts.policy import Actor, Permission, can_see, require
 from mediation_flow.errors import CaseNotFound
 from mediation_flow.store import clock
 from mediation_flow.store.db import write_transaction
-from mediation_flow.store.models import AccessLog, Case, User
+from mediation_flow.store.tables import ACCESS_LOG as LOG
+from mediation_flow.store.tables import CASES, USERS
 
-LOG, CASES, USERS = AccessLog.__table__, Case.__table__, User.__table__
 VIEW_IDENTITY = "view_identity"
 DEDUP = timedelta(minutes=10)
 

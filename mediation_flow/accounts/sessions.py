@@ -14,10 +14,10 @@ from mediation_flow.places.jurisdictions import all_places
 from mediation_flow.store import clock
 from mediation_flow.store.db import write_transaction
 from mediation_flow.store.fast import Prepared
-from mediation_flow.store.models import Jurisdiction, User
+from mediation_flow.store.tables import JURISDICTIONS as JUR
+from mediation_flow.store.tables import USERS
 from mediation_flow.vocabulary import Role
 
-USERS, JUR = User.__table__, Jurisdiction.__table__
 # Every signed-in request reads its user: one statement (user, scope path, password hash), compiled once.
 _SIGNED_IN = Prepared(
     select(

@@ -19,9 +19,8 @@ from mediation_flow.accounts.users import authenticate
 from mediation_flow.errors import AuthenticationFailed, DomainError
 from mediation_flow.store import clock
 from mediation_flow.store.db import write_transaction
-from mediation_flow.store.models import LoginAttempt
+from mediation_flow.store.tables import LOGIN_ATTEMPTS as ATTEMPTS
 
-ATTEMPTS = LoginAttempt.__table__
 ACCOUNT_FAILURES = 5
 ADDRESS_FAILURES = 20
 WINDOW = timedelta(minutes=15)

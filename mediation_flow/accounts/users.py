@@ -12,10 +12,9 @@ from sqlalchemy import Connection, insert, select, update
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.errors import AuthenticationFailed, Conflict, InvalidData
 from mediation_flow.places.jurisdictions import get_by_code, get_by_id
-from mediation_flow.store.models import User
+from mediation_flow.store.tables import USERS
 from mediation_flow.vocabulary import Role
 
-USERS = User.__table__
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
 # Verifying against this when the user does not exist keeps the timing the same (no user enumeration).

@@ -11,11 +11,10 @@ from sqlalchemy import Engine, select
 
 from mediation_flow.cases.engine import replay
 from mediation_flow.store import clock
-from mediation_flow.store.models import Case, CaseEvent
+from mediation_flow.store.tables import CASES, EVENTS
 from mediation_flow.workflow.deadlines import advance_clocks
 from mediation_flow.workflow.registry import REGISTRY, WorkflowRegistry
 
-CASES, EVENTS = Case.__table__, CaseEvent.__table__
 BATCH = 2000
 
 

@@ -32,12 +32,11 @@ from mediation_flow.errors import CaseNotFound, StaleVersion
 from mediation_flow.places.reference import LazyReference
 from mediation_flow.store import clock
 from mediation_flow.store.fast import Executor, Prepared, driver_transaction
-from mediation_flow.store.models import Case, Jurisdiction, User
+from mediation_flow.store.tables import CASES, JURISDICTIONS, USERS
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, WorkflowRegistry
 from mediation_flow.workflow.schema import CREATION_TRIGGER
 
 __all__ = ["TransitionResult", "TriggerOption", "apply_trigger", "available_triggers", "replay"]
-CASES, USERS, JURISDICTIONS = Case.__table__, User.__table__, Jurisdiction.__table__
 _SELECT_CASE = Prepared(
     select(CASES.c.id, *(CASES.c[n] for n in RULE_FIELDS)).where(CASES.c.id == bindparam("case_id"))
 )

@@ -11,9 +11,8 @@ from sqlalchemy import Connection, bindparam, func, insert, select
 
 from mediation_flow.store import clock
 from mediation_flow.store.fast import BulkInsert, Executor, Prepared
-from mediation_flow.store.models import CaseEvent
+from mediation_flow.store.tables import EVENTS
 
-EVENTS = CaseEvent.__table__
 EVENT_COLUMNS = (
     "case_id", "seq", "trigger", "from_state", "to_state", "actor_id", "effective_at", "recorded_at", "note", "data"
 )  # fmt: skip

@@ -30,14 +30,13 @@ from mediation_flow.places.reference import load_reference
 from mediation_flow.store import clock
 from mediation_flow.store.db import write_transaction
 from mediation_flow.store.fast import Executor, Prepared
-from mediation_flow.store.models import Case, CaseCounter, CaseEvent, Party
+from mediation_flow.store.tables import CASES, COUNTERS, PARTIES
 from mediation_flow.vocabulary import Level, PartyKind, PartyRole, Role
 from mediation_flow.workflow.deadlines import advance_clocks, earliest_due
 from mediation_flow.workflow.fields import parse_money_fen, validate_fields
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, WorkflowRegistry
 from mediation_flow.workflow.schema import CREATION_TRIGGER
 
-CASES, PARTIES, EVENTS, COUNTERS = Case.__table__, Party.__table__, CaseEvent.__table__, CaseCounter.__table__
 HANDLING_LEVEL = {"grid": Level.GRID, "village": Level.VILLAGE, "township": Level.TOWNSHIP, "county": Level.COUNTY}
 
 

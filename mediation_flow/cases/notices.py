@@ -23,11 +23,11 @@ from mediation_flow.display.labels import labels
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.db import write_transaction
-from mediation_flow.store.models import Case, CaseEvent, NoticeSeen
+from mediation_flow.store.tables import CASES, EVENTS
+from mediation_flow.store.tables import NOTICES_SEEN as SEEN
 from mediation_flow.workflow.registry import REGISTRY
 from mediation_flow.workflow.workdays import WorkdayCalendar, default_calendar
 
-CASES, EVENTS, SEEN = Case.__table__, CaseEvent.__table__, NoticeSeen.__table__
 EVENT_NOTICES = labels("event_notices")  # the triggers that make news, and what the notice says
 MAX_NOTICES = 100
 RECENT = timedelta(days=30)  # event notices older than this (by effective time) are history, not news

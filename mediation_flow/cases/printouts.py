@@ -21,10 +21,9 @@ from mediation_flow.display.formats import BLANK_DATE, cn_date, money
 from mediation_flow.errors import NotFound
 from mediation_flow.places.jurisdictions import get_by_id, township_of
 from mediation_flow.places.reference import load_reference
-from mediation_flow.store.models import CaseEvent
+from mediation_flow.store.tables import EVENTS
 from mediation_flow.workflow.fields import parse_money_fen
 
-EVENTS = CaseEvent.__table__
 FONT = "SimSun"
 TITLES = {"registration": "受理登记表", "agreement": "调解协议书"}
 

@@ -16,16 +16,10 @@ from mediation_flow.accounts.policy import Actor, Permission, can_see, may_be_as
 from mediation_flow.errors import CaseNotFound
 from mediation_flow.places.subtree import in_subtree, path_upper
 from mediation_flow.store.fast import Prepared
-from mediation_flow.store.models import Case, CaseEvent, Jurisdiction, Party, User
+from mediation_flow.store.tables import CASES, EVENTS, PARTIES, USERS
+from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, WorkflowRegistry
 
-CASES, EVENTS, PARTIES, USERS, JUR = (
-    Case.__table__,
-    CaseEvent.__table__,
-    Party.__table__,
-    User.__table__,
-    Jurisdiction.__table__,
-)
 MAX_PAGE_SIZE = 200
 
 

@@ -21,13 +21,13 @@ from mediation_flow.places.reference import load_reference
 from mediation_flow.places.subtree import in_subtree
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
-from mediation_flow.store.models import Case, Jurisdiction, User
+from mediation_flow.store.tables import CASES, USERS
+from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.vocabulary import Level
 from mediation_flow.workflow.deadlines import STATUS_LABELS, clock_views
 from mediation_flow.workflow.registry import REGISTRY, WorkflowRegistry
 from mediation_flow.workflow.workdays import WorkdayCalendar, default_calendar
 
-CASES, JUR, USERS = Case.__table__, Jurisdiction.__table__, User.__table__
 MAX_PAGE_SIZE = 200
 QueueKind = Literal["overdue", "due_soon"]
 

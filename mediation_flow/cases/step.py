@@ -28,7 +28,7 @@ from mediation_flow.errors import (
     UnknownTrigger,
 )
 from mediation_flow.store import clock
-from mediation_flow.store.models import Case
+from mediation_flow.store.tables import CASES
 from mediation_flow.workflow.deadlines import advance_clocks, earliest_due
 from mediation_flow.workflow.fields import validate_fields
 from mediation_flow.workflow.registry import CompiledWorkflow
@@ -40,7 +40,7 @@ CLOCK_SKEW = timedelta(minutes=2)  # how far a client's clock may differ from ou
 # number, seq: a case held by the bulk path gets them when written) nor its timestamps and due date.
 RULE_FIELDS = tuple(
     c.name
-    for c in Case.__table__.c
+    for c in CASES.c
     if c.name not in ("id", "number", "seq", "registered_at", "created_at", "updated_at", "due_date")
 )
 Assignee = tuple[str, bool, str | None]  # a user's role, whether active, and jurisdiction path

@@ -19,10 +19,10 @@ from mediation_flow.places.reference import load_reference
 from mediation_flow.places.subtree import related
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
-from mediation_flow.store.models import Case, CaseEvent, Jurisdiction, User
+from mediation_flow.store.tables import CASES, EVENTS, USERS
+from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.vocabulary import Level, Role
 
-CASES, EVENTS, JUR, USERS = Case.__table__, CaseEvent.__table__, Jurisdiction.__table__, User.__table__
 RISK_ORDER = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
 SORTS = {"risk": "风险等级（红色优先）", "due": "到期日", "registered": "登记时间"}
 # What the queue tables and their sort need of a case (not its clocks, summary or attributes).

@@ -24,13 +24,12 @@ from mediation_flow.accounts.policy import SYSTEM, Actor
 from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.errors import GuardFailed, InvalidEffectiveTime, StaleVersion, TriggerNotAllowed
 from mediation_flow.store import clock
-from mediation_flow.store.models import Case, CaseEvent
+from mediation_flow.store.tables import CASES, EVENTS
 from mediation_flow.vocabulary import Level
 from mediation_flow.workflow.registry import REGISTRY, WorkflowRegistry
 from mediation_flow.workflow.workdays import WorkdayCalendar, default_calendar
 
 logger = logging.getLogger("mediation_flow.cases.sweep")
-CASES, EVENTS = Case.__table__, CaseEvent.__table__
 BATCH = 500
 SKIPPED = (StaleVersion, GuardFailed, TriggerNotAllowed, InvalidEffectiveTime)
 

@@ -19,12 +19,12 @@ from mediation_flow.cases import intake
 from mediation_flow.cases.events import HeldHistory
 from mediation_flow.cases.step import Assignee, Lookups, Moment, Rules, step
 from mediation_flow.errors import InvalidData
-from mediation_flow.places.jurisdictions import JUR, Place
+from mediation_flow.places.jurisdictions import Place
 from mediation_flow.places.reference import load_reference
-from mediation_flow.store.models import User
+from mediation_flow.store.tables import JURISDICTIONS as JUR
+from mediation_flow.store.tables import USERS
 from mediation_flow.workflow.registry import WorkflowRegistry
 
-USERS = User.__table__
 _PLACES = select(JUR.c.id, JUR.c.code, JUR.c.name, JUR.c.short_name, JUR.c.level, JUR.c.path, JUR.c.parent_id)
 _USERS = select(USERS.c.id, USERS.c.username, USERS.c.role, USERS.c.is_active, JUR.c.path).select_from(
     USERS.outerjoin(JUR, USERS.c.jurisdiction_id == JUR.c.id)

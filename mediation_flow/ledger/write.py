@@ -13,9 +13,10 @@ from mediation_flow.cases import intake
 from mediation_flow.cases.events import insert_events
 from mediation_flow.ledger.bulk import Draft
 from mediation_flow.store.fast import BulkInsert, Executor
+from mediation_flow.store.tables import CASES, PARTIES
 
-_INSERT_CASE = BulkInsert(intake.CASES, ("id", *intake.CASE_COLUMNS))
-_INSERT_PARTY = BulkInsert(intake.PARTIES, ("case_id", *intake.PartyIn.model_fields))
+_INSERT_CASE = BulkInsert(CASES, ("id", *intake.CASE_COLUMNS))
+_INSERT_PARTY = BulkInsert(PARTIES, ("case_id", *intake.PartyIn.model_fields))
 
 
 def reserve_numbers(conn: Executor, counts: Mapping[tuple[int, int], int]) -> dict[tuple[int, int], int]:
@@ -31,7 +32,7 @@ def case_ids(conn: Any, count: int) -> list[int]:
             {"n": count},
         )
         return sorted(int(r[0]) for r in rows)
-    top = conn.execute(select(intake.CASES.c.id).order_by(intake.CASES.c.id.desc()).limit(1)).scalar()
+    top = conn.execute(select(CASES.c.id).order_by(CASES.c.id.desc()).limit(1)).scalar()
     return list(range((top or 0) + 1, (top or 0) + 1 + count))
 
 

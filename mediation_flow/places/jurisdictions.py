@@ -9,9 +9,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from mediation_flow.errors import NotFound
 from mediation_flow.places.subtree import in_subtree, within
-from mediation_flow.store.models import Jurisdiction
-
-JUR = Jurisdiction.__table__
+from mediation_flow.store.tables import JURISDICTIONS as JUR
 
 
 @dataclass(frozen=True)

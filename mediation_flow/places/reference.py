@@ -11,7 +11,8 @@ import yaml
 from sqlalchemy import Connection, bindparam, insert, select
 
 from mediation_flow.store.fast import Executor, Prepared
-from mediation_flow.store.models import ReferenceItem
+from mediation_flow.store.tables import REFERENCE_ITEMS
+from mediation_flow.store.tables import REFERENCE_ITEMS as _TABLE
 
 KINDS = ("category", "source", "risk_grade", "venue", "referral_target", "conversion_type", "agency")
 
@@ -25,7 +26,7 @@ def builtin_reference() -> dict[str, dict[str, str]]:
 
 def seed_reference(conn: Connection) -> int:
     """Insert the built-in items that are missing; never overwrite a local edit. Returns rows added."""
-    table = ReferenceItem.__table__
+    table = REFERENCE_ITEMS
     existing = {(k, c) for k, c in conn.execute(select(table.c.kind, table.c.code))}
     rows: list[dict[str, Any]] = []
     for kind, items in builtin_reference().items():
@@ -45,7 +46,6 @@ def load_reference(conn: Executor) -> dict[str, dict[str, str]]:
     return result
 
 
-_TABLE = ReferenceItem.__table__
 _ACTIVE_ITEMS = Prepared(
     select(_TABLE.c.kind, _TABLE.c.code, _TABLE.c.label)
     .where(_TABLE.c.active.is_(True))

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 import typer
 
 from mediation_flow.errors import DomainError
+from mediation_flow.store.tables import USERS
 
 
 def _fail(exc: DomainError) -> typer.Exit:
@@ -62,11 +63,10 @@ def import_ledger(
     from mediation_flow.accounts.users import actor_for
     from mediation_flow.ledger.plan import import_ledger as run_import
     from mediation_flow.store.db import get_engine
-    from mediation_flow.store.models import User
 
     engine = get_engine()
     with engine.connect() as conn:
-        user_id = conn.execute(select(User.__table__.c.id).where(User.__table__.c.username == user)).scalar()
+        user_id = conn.execute(select(USERS.c.id).where(USERS.c.username == user)).scalar()
         actor = actor_for(conn, user_id) if user_id is not None else None
     if actor is None:
         typer.echo(f"错误：用户不存在或已停用：{user}", err=True)

@@ -32,11 +32,11 @@ from mediation_flow.stats.dashboard_fold import Tally, build, fold, read_version
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.figures import labelled_rows, month_labels, rate, village_labels
 from mediation_flow.stats.scope import Scope, year_scope
-from mediation_flow.store.models import CaseCounter, Jurisdiction
+from mediation_flow.store.tables import COUNTERS
+from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.vocabulary import Level
 from mediation_flow.workflow.registry import REGISTRY
 
-JUR, COUNTERS = Jurisdiction.__table__, CaseCounter.__table__
 MAX_CACHED = 256
 MAX_MEMBERS = 3_000_000  # ids kept across all tallies, ~80 bytes each: ~240 MB (a 63,653-case year: 258,109)
 CODE_NAME = re.compile(r"[A-Za-z_]{2,}")

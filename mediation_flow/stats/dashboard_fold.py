@@ -37,7 +37,8 @@ from sqlalchemy import Connection, and_, bindparam, case, func, literal, select,
 from mediation_flow.places.subtree import in_subtree
 from mediation_flow.stats.figures import SOURCE, event_conditions, figure_rules, grouped_conditions, trigger_is
 from mediation_flow.stats.onepass import run
-from mediation_flow.stats.scope import CASES, EVENTS, Scope
+from mediation_flow.stats.scope import Scope
+from mediation_flow.store.tables import CASES, EVENTS
 
 # The year's figures kept as case sets (keys of figures.figure_rules); escalations are kept as event ids.
 YEAR_FIGURES = ["taken_in", "resolved", "mediation_concluded", "closed_resolved"]

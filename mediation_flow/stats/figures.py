@@ -19,12 +19,12 @@ from mediation_flow.display.formats import money_decimal
 from mediation_flow.places.reference import load_reference
 from mediation_flow.stats import onepass
 from mediation_flow.stats.definitions import settings
-from mediation_flow.stats.scope import CASES, EVENTS, Scope
-from mediation_flow.store.models import Jurisdiction
+from mediation_flow.stats.scope import Scope
 from mediation_flow.store.sqlbits import child_path, days_between, fen, json_flag, json_text, local_month
+from mediation_flow.store.tables import CASES, EVENTS, JURISDICTIONS
 from mediation_flow.vocabulary import Level
 
-E, C, JUR = EVENTS, CASES, Jurisdiction.__table__
+E, C, JUR = EVENTS, CASES, JURISDICTIONS
 SOURCE = E.join(C, C.c.id == E.c.case_id)
 LEVEL_ORDER = [Level.GRID, Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY]
 

@@ -16,11 +16,10 @@ from mediation_flow.places.jurisdictions import village_names, village_of
 from mediation_flow.places.reference import load_reference
 from mediation_flow.stats.scope import Scope
 from mediation_flow.store import clock
-from mediation_flow.store.models import Case, CaseEvent, Party, User
+from mediation_flow.store.tables import CASES, EVENTS, PARTIES, USERS
 from mediation_flow.vocabulary import Level
 from mediation_flow.workflow.registry import REGISTRY
 
-CASES, EVENTS, PARTIES, USERS = Case.__table__, CaseEvent.__table__, Party.__table__, User.__table__
 COLUMNS = ledger_columns()  # the headers, from the glossary
 OUTCOME = labels("outcomes")  # the ending trigger → 调解结果
 PERFORMED = labels("performed")

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, case, literal, null, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from mediation_flow.stats.definitions import settings
-from mediation_flow.stats.scope import EVENTS
+from mediation_flow.store.tables import EVENTS
 
 YIELD_PER = 2_000
 NO_VALUE = 4  # the statement's always-NULL column

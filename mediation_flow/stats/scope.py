@@ -12,9 +12,7 @@ from mediation_flow.errors import InvalidData
 from mediation_flow.places.jurisdictions import Place, get_by_code, township_of
 from mediation_flow.places.subtree import in_subtree, path_upper
 from mediation_flow.store import clock
-from mediation_flow.store.models import Case, CaseEvent
-
-CASES, EVENTS = Case.__table__, CaseEvent.__table__
+from mediation_flow.store.tables import CASES, EVENTS
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,8 @@ from mediation_flow.stats.ledger_table import ledger_rows
 from mediation_flow.stats.report_text import ReportText, render
 from mediation_flow.stats.scope import year_scope
 from mediation_flow.store import clock
-from mediation_flow.store.models import Case
+from mediation_flow.store.tables import CASES
 
-CASES = Case.__table__
 Format = Literal["json", "docx", "xlsx"]
 MEDIA_TYPES = {
     "json": "application/json",

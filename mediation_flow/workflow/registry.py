@@ -24,7 +24,7 @@ from transitions import Machine
 
 from mediation_flow.store.clock import utcnow
 from mediation_flow.store.config import get_settings
-from mediation_flow.store.models import WorkflowVersion
+from mediation_flow.store.tables import WORKFLOW_VERSIONS
 from mediation_flow.workflow.inherit import ExtensionError, resolve
 from mediation_flow.workflow.rules import EFFECTS, GUARDS, RuleContext
 from mediation_flow.workflow.schema import TransitionSpec, WorkflowSpec
@@ -206,7 +206,7 @@ class WorkflowRegistry:
     def sync(self, conn: Connection, folder: Path | None = None) -> dict[str, int]:
         """Read every file, record new contents as new versions; returns the current version per name."""
         folder = folder or workflows_dir()
-        table = WorkflowVersion.__table__
+        table = WORKFLOW_VERSIONS
         current: dict[str, int] = {}
         files = sorted(folder.glob("*.yaml"))
         if not files:
@@ -248,7 +248,7 @@ class WorkflowRegistry:
         compiled = self._compiled.get((name, version))
         if compiled is not None:
             return compiled
-        table = WorkflowVersion.__table__
+        table = WORKFLOW_VERSIONS
         definition = conn.execute(
             select(table.c.definition).where(table.c.name == name, table.c.version == version)
         ).scalar()

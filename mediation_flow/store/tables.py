@@ -1,0 +1,31 @@
+"""The tables as SQLAlchemy Core objects, named once: the queries use these, never ``Model.__table__``."""
+
+from __future__ import annotations
+
+from sqlalchemy import Table
+
+from mediation_flow.store.models import (
+    AccessLog,
+    Case,
+    CaseCounter,
+    CaseEvent,
+    Jurisdiction,
+    LoginAttempt,
+    NoticeSeen,
+    Party,
+    ReferenceItem,
+    User,
+    WorkflowVersion,
+)
+
+JURISDICTIONS: Table = Jurisdiction.__table__
+USERS: Table = User.__table__
+REFERENCE_ITEMS: Table = ReferenceItem.__table__
+WORKFLOW_VERSIONS: Table = WorkflowVersion.__table__
+COUNTERS: Table = CaseCounter.__table__
+CASES: Table = Case.__table__
+PARTIES: Table = Party.__table__
+EVENTS: Table = CaseEvent.__table__
+LOGIN_ATTEMPTS: Table = LoginAttempt.__table__
+ACCESS_LOG: Table = AccessLog.__table__
+NOTICES_SEEN: Table = NoticeSeen.__table__
