@@ -58,9 +58,8 @@ def test_supervisor_previews_drills_down_edits_and_downloads(tmp_path):
         page.screenshot(path=str(ARTIFACTS / "report-page.png"), full_page=True)
         page.click('tr[data-figure="taken_in"] td:nth-child(2) a')
         page.wait_for_url(lambda u: "/reports/cases" in u)
-        assert page.inner_text("[data-total]") == re.match(r"[\d,]+", taken_in).group(
-            0
-        )  # "14件": the figure with its unit
+        figure = re.match(r"[\d,]+", taken_in).group(0)  # "14件": the figure, then its unit
+        assert page.inner_text("[data-total]") == figure
         page.go_back()
         page.fill("#paragraphs", "我镇全年矛盾纠纷化解工作平稳有序。")
         with page.expect_download() as download:
