@@ -3,6 +3,7 @@ people_mediation are drawn and listed, and the page says which base it adjusts (
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -31,3 +32,12 @@ def test_extending_workflow_is_shown_resolved(signed_in: Any, app: Any) -> None:
     assert all(f"as {state}" in diagram for state in spec.states)
     base = supervisor.get("/workflows/people_mediation")
     assert "基础上调整" not in base.text and "已转出" in base.text
+
+
+def test_workflow_list_names_no_internal_code(signed_in: Any) -> None:  # noqa: F811
+    page = signed_in("supervisor").get("/workflows")
+    assert page.status_code == 200
+    visible = re.sub(r"<[^>]+>", " ", page.text)
+    assert "诉调对接" in visible or "法院" in visible
+    for name in ("people_mediation", "police_referral", "petition_referral", "court_referral"):
+        assert name not in visible, name

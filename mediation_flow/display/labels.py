@@ -5,6 +5,7 @@ instead of failing it (a test checks that every code in use has a label)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import Enum
 from functools import lru_cache
@@ -57,3 +58,17 @@ def field_label(name: str) -> str:
 def ledger_columns() -> list[str]:
     """The headers of the case ledger export, in order."""
     return list(glossary()["ledger_columns"])
+
+
+CODE_NAME = re.compile(r"[A-Za-z_]{2,}")
+
+
+def without_codes(text: str) -> str:
+    """A definition without the internal names it cites for the developer ('（register 事件）',
+    '（effective_at）'): in each bracket the parts naming one are dropped, an emptied bracket with them."""
+
+    def keep(match: re.Match[str]) -> str:
+        parts = [p for p in re.split("[，,]", match.group(1)) if not CODE_NAME.search(p)]
+        return f"（{'，'.join(parts)}）" if parts else ""
+
+    return re.sub(r"（([^（）]*)）", keep, text)

@@ -17,7 +17,6 @@ event and how that is handled).
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,6 +25,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine, func, select
 
 from mediation_flow.accounts.policy import Actor
+from mediation_flow.display.labels import without_codes
 from mediation_flow.places.jurisdictions import Place, get_by_id
 from mediation_flow.places.reference import load_reference
 from mediation_flow.stats.dashboard_fold import Tally, build, fold, read_version
@@ -39,7 +39,6 @@ from mediation_flow.workflow.registry import REGISTRY
 
 MAX_CACHED = 256
 MAX_MEMBERS = 3_000_000  # ids kept across all tallies, ~80 bytes each: ~240 MB (a 63,653-case year: 258,109)
-CODE_NAME = re.compile(r"[A-Za-z_]{2,}")
 CacheKey = tuple[str, str, int, frozenset[str]]  # database, subtree path, year, final states
 _CACHE: dict[CacheKey, Tally] = {}  # in order of use, least recent first
 _LOCK = threading.Lock()
@@ -188,7 +187,7 @@ def _board(
         by_village=_bars(villages, village_labels(conn, scope, villages), all_keys=False),
         children_name=CHILD_LEVEL_NAMES.get(place.level, "下级辖区"),
         definitions=_definitions(),
-        common_rules=[plain(load_definitions().common[k]) for k in ("period", "scope", "as_of", "unit")],
+        common_rules=[without_codes(load_definitions().common[k]) for k in ("period", "scope", "as_of", "unit")],
     )
 
 
@@ -256,18 +255,7 @@ def _definitions() -> list[Definition]:
 
 
 def _sentence(figure: Any) -> str:
-    text = plain(figure.numerator)
+    text = without_codes(figure.numerator)
     if figure.denominator != "无。":
-        text += f"分母：{plain(figure.denominator)}"
-    return text + f"日期：{plain(figure.date)}"
-
-
-def plain(text: str) -> str:
-    """A definition without the internal names it cites for the developer ('（register 事件）',
-    '（effective_at）'): in each bracket the parts naming one are dropped, an emptied bracket with them."""
-
-    def keep(match: re.Match[str]) -> str:
-        parts = [p for p in re.split("[，,]", match.group(1)) if not CODE_NAME.search(p)]
-        return f"（{'，'.join(parts)}）" if parts else ""
-
-    return re.sub(r"（([^（）]*)）", keep, text)
+        text += f"分母：{without_codes(figure.denominator)}"
+    return text + f"日期：{without_codes(figure.date)}"

@@ -15,6 +15,7 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 from mediation_flow.display.formats import cn_datetime, date_range, heading_number
+from mediation_flow.display.labels import without_codes
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.figures import Figures
 from mediation_flow.stats.report_text import ReportText
@@ -110,7 +111,7 @@ def report_docx(figures: Figures, text: ReportText) -> bytes:
     )
     _para(doc, f"{heading_number(4)}统计口径说明", HEADING_FONT, SIZE_3, indent=True)
     for rule in load_definitions().common.values():
-        _para(doc, rule, indent=True)
+        _para(doc, without_codes(rule), indent=True)
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()

@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from mediation_flow.display.formats import cn_datetime, date_range
+from mediation_flow.display.labels import without_codes
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.figures import Figures
 from mediation_flow.stats.ledger_table import COLUMNS
@@ -67,7 +68,7 @@ def _figures_sheet(ws: Worksheet, figures: Figures, text: ReportText) -> None:
             continue
         if key == "agreement_amount":
             value = figures.values["agreement_amount_fen"] / 100
-        ws.append([d.label, value, d.unit, d.numerator, d.denominator, d.date, key])
+        ws.append([d.label, value, d.unit, *(without_codes(s) for s in (d.numerator, d.denominator, d.date)), key])
     for col, width in zip("ABCDEFG", (22, 12, 8, 60, 30, 30, 24), strict=True):
         ws.column_dimensions[col].width = width
 

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from mediation_flow.display.formats import money_wan, number, quantity
+from mediation_flow.display.labels import without_codes
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.figures import Figures
 
@@ -141,7 +142,7 @@ def render(figures: Figures, templates: dict[str, Any] | None = None) -> ReportT
             shown = money_wan(int(figures.values["agreement_amount_fen"]))
         else:
             shown = quantity(figures.values.get(key), d.unit)
-        table.append({"key": key, "label": d.label, "value": shown, "definition": d.numerator})
+        table.append({"key": key, "label": d.label, "value": shown, "definition": without_codes(d.numerator)})
     return ReportText(
         title=str(templates["title"]).format(**ctx),
         heading=str(templates["heading"]),

@@ -19,7 +19,7 @@ from mediation_flow.accounts.policy import require as require_permission
 from mediation_flow.accounts.sessions import signed_in_user
 from mediation_flow.cases.notices import header_unread
 from mediation_flow.display import formats
-from mediation_flow.display.labels import label
+from mediation_flow.display.labels import label, without_codes
 from mediation_flow.store import clock
 from mediation_flow.vocabulary import Role
 from web.deps import get_db
@@ -54,6 +54,7 @@ def _filters() -> dict[str, Callable[..., str]]:
         "role_label": partial(label, "roles"),
         "field_label": partial(label, "fields"),
         "label": _label_of,
+        "plain": without_codes,
     }
 
 
