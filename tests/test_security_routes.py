@@ -152,6 +152,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/logout"): Rule("page", body=lambda w, c: {"data": {}}, ok=frozenset({303}), fresh=True),
     ("GET", "/register"): Rule("page", REGISTERING),
     ("POST", "/register"): Rule("page", REGISTERING, body=lambda w, c: {"data": {}}, ok=frozenset({422})),
+    ("GET", "/register/path"): Rule(
+        "page", REGISTERING, body=lambda w, c: {"params": {"source": "police"}}, ok=frozenset({303})
+    ),
     ("GET", "/grid"): Rule("page"),
     ("GET", "/my"): Rule("page", may(Permission.OWN_CASE_LIST)),
     ("GET", "/cases"): Rule("page"),

@@ -15,6 +15,8 @@ from sqlalchemy import Connection, Engine
 from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.cases.queries import CaseFilters, list_cases, user_names
 from mediation_flow.cases.queues import due_soon_until
+from mediation_flow.cases.referral_facts import referral_line
+from mediation_flow.display.labels import label
 from mediation_flow.places.jurisdictions import village_names, village_of
 from mediation_flow.places.reference import load_reference
 from mediation_flow.store import clock
@@ -46,6 +48,8 @@ class CaseItem:
     due_status: str
     days_left: int | None
     registered_at: datetime
+    referral: str = ""  # 来文单位 and 来文编号 of a case referred in
+    handoff: str = ""  # 已移送未签收 / 已签收 / 已反馈 / 已退回 while a partner agency has the case
 
 
 def due_status(due: date | None, today: date, until: date) -> str:
@@ -102,6 +106,8 @@ def case_items(conn: Connection, rows: list[dict[str, Any]], today: date) -> lis
             due_status=due_status(r["due_date"], today, until),
             days_left=(r["due_date"] - today).days if r["due_date"] else None,
             registered_at=r["registered_at"],
+            referral=referral_line(r.get("attributes"), reference),
+            handoff=label("handoff", r.get("handoff")),
         )
         for r in rows
     ]

@@ -10,12 +10,13 @@ from typing import Any
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
-from docx.shared import Pt
+from docx.shared import Mm, Pt
 from sqlalchemy import Connection, Engine, select
 
 from mediation_flow.accounts.policy import Actor
-from mediation_flow.cases.queries import get_case_row, user_names
-from mediation_flow.cases.views import PartyView, log_full_views, read_parties
+from mediation_flow.cases.queries import case_workflow, get_case_row, user_names
+from mediation_flow.cases.referral_facts import AGENCY_NAMES, referral_facts
+from mediation_flow.cases.views import PartyView, letter_kind, log_full_views, read_parties
 from mediation_flow.display import labels
 from mediation_flow.display.formats import BLANK_DATE, cn_date, money
 from mediation_flow.errors import NotFound
@@ -25,7 +26,7 @@ from mediation_flow.store.tables import EVENTS
 from mediation_flow.workflow.fields import parse_money_fen
 
 FONT = "SimSun"
-TITLES = {"registration": "受理登记表", "agreement": "调解协议书"}
+TITLES = {"registration": "受理登记表", "agreement": "调解协议书", "referral": "移送函"}
 
 
 def _date(value: date | datetime | str | None) -> str:
@@ -35,6 +36,10 @@ def _date(value: date | datetime | str | None) -> str:
 
 def _document(title: str, number: str) -> Any:
     doc = Document()
+    for section in doc.sections:  # A4, as official forms are (python-docx starts from US Letter)
+        section.page_width, section.page_height = Mm(210), Mm(297)
+        section.left_margin = section.right_margin = Mm(28)
+        section.top_margin, section.bottom_margin = Mm(37), Mm(35)
     style = doc.styles["Normal"]
     style.font.name = FONT
     style.font.size = Pt(12)
@@ -75,6 +80,7 @@ def registration_docx(conn: Connection, actor: Actor, case_id: int, parties: lis
     reference = load_reference(conn)
     names = user_names(conn, {i for i in (row["mediator_id"], row["created_by"]) if i})
     place = get_by_id(conn, row["jurisdiction_id"]).name
+    referral = referral_facts(case_workflow(conn, row).spec, row["attributes"], reference)
     doc = _document("人民调解受理登记表", row["number"])
     _rows(
         doc,
@@ -82,6 +88,7 @@ def registration_docx(conn: Connection, actor: Actor, case_id: int, parties: lis
             ("案件名称", row["title"]),
             ("纠纷类型", reference.get("category", {}).get(row["category"], row["category"])),
             ("案件来源", reference.get("source", {}).get(row["source"], row["source"])),
+            *(referral.rows() if referral else []),
             ("登记日期", _date(row["registered_at"])),
             ("所属辖区", place),
             ("处理层级", labels.label("levels", row["level"])),
@@ -116,12 +123,7 @@ def registration_docx(conn: Connection, actor: Actor, case_id: int, parties: lis
 def agreement_docx(conn: Connection, actor: Actor, case_id: int, parties: list[PartyView]) -> bytes:
     """人民调解协议书 from the case's latest ``reach_agreement`` event; NotFound before there is one."""
     row = get_case_row(conn, actor, case_id)
-    data = conn.execute(
-        select(EVENTS.c.data)
-        .where(EVENTS.c.case_id == case_id, EVENTS.c.trigger == "reach_agreement")
-        .order_by(EVENTS.c.seq.desc())
-        .limit(1)
-    ).scalar()
+    data = _latest(conn, case_id, "reach_agreement")
     if data is None:
         raise NotFound("本案尚未达成调解协议，不能打印调解协议书")
     mediator = user_names(conn, {row["mediator_id"]} if row["mediator_id"] else set())
@@ -164,6 +166,79 @@ def agreement_docx(conn: Connection, actor: Actor, case_id: int, parties: list[P
     return _bytes(doc)
 
 
+def _latest(conn: Connection, case_id: int, trigger: str) -> dict[str, Any] | None:
+    found = conn.execute(
+        select(EVENTS.c.data, EVENTS.c.effective_at)
+        .where(EVENTS.c.case_id == case_id, EVENTS.c.trigger == trigger)
+        .order_by(EVENTS.c.seq.desc())
+        .limit(1)
+    ).first()
+    return {**(found.data or {}), "_on": found.effective_at} if found else None
+
+
+def _due(row: dict[str, Any], clock_name: str) -> str:
+    clock = (row["clocks"] or {}).get(clock_name) or {}
+    return _date(clock["due"]) if clock.get("due") else ""
+
+
+def referral_docx(conn: Connection, actor: Actor, case_id: int, parties: list[PartyView]) -> bytes:
+    """纠纷移送函 (转办单 to a 信访 office) of the case's latest ``refer``: to whom, why, the case and its
+    parties, the deadlines to sign for it and to answer, and a receipt to tear off. NotFound before a refer."""
+    row = get_case_row(conn, actor, case_id)
+    data = _latest(conn, case_id, "refer")
+    if data is None:
+        raise NotFound("本案尚未转出，没有移送函")
+    reference = load_reference(conn)
+    target = reference.get("referral_target", {}).get(data.get("target", ""), "")
+    kind = letter_kind([{"trigger": "refer", "data": data}])
+    agency = reference.get(AGENCY_NAMES, {}).get(str(data.get("agency") or ""), "")
+    recipient = agency or data.get("receiving_body") or target
+    mediator = user_names(conn, {row["mediator_id"]} if row["mediator_id"] else set()).get(row["mediator_id"] or 0, "")
+    committee = _committee(conn, row)
+    doc = _document(f"矛盾纠纷{kind}", row["number"])
+    doc.add_paragraph(f"{recipient}：")
+    asks = "，".join(
+        x
+        for x in (
+            f"请于{_due(row, 'handoff_receipt')}前签收" if _due(row, "handoff_receipt") else "",
+            f"于{_due(row, 'referral_feedback')}前将办理结果反馈我委" if _due(row, "referral_feedback") else "",
+        )
+        if x
+    )
+    doc.add_paragraph(
+        f"　　我委于{_date(row['registered_at'])}登记的“{row['title']}”，因{data.get('reason', '')}，"
+        f"根据《中华人民共和国人民调解法》第十八条的规定，现{kind[:2]}你单位依法处理{'，' + asks if asks else ''}。"
+    )
+    _rows(
+        doc,
+        [
+            ("案件名称", row["title"]),
+            ("纠纷类型", reference.get("category", {}).get(row["category"], row["category"])),
+            ("所属辖区", get_by_id(conn, row["jurisdiction_id"]).name),
+            ("转往", target),
+            ("转出理由", data.get("reason", "")),
+            ("转出日期", _date(data["_on"])),
+            ("承办调解员", mediator),
+        ],
+    )
+    doc.add_paragraph("当事人").runs[0].bold = True
+    for p in parties:
+        contact = "，".join(
+            x for x in (f"联系电话{p.phone}" if p.phone else "", f"住{p.address}" if p.address else "") if x
+        )
+        doc.add_paragraph(f"{p.role_label}：{p.name}{'，' + contact if contact else ''}。")
+    doc.add_paragraph("纠纷简要情况").runs[0].bold = True
+    doc.add_paragraph(row["summary"])
+    doc.add_paragraph()
+    doc.add_paragraph(f"{committee}（盖章）").alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    doc.add_paragraph(_date(data["_on"])).alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    doc.add_paragraph("- - - - - - - - - - - - - - - 沿此线剪开 - - - - - - - - - - - - - - -")
+    doc.add_paragraph("签收回执").runs[0].bold = True
+    doc.add_paragraph(f"{committee}：你委{kind}{row['number']}收悉。")
+    doc.add_paragraph(f"签收单位（盖章）：                签收人：                签收日期：{_date(None)}")
+    return _bytes(doc)
+
+
 def _deadline(data: dict[str, Any]) -> str:
     return f"于{_date(data['performance_deadline'])}前履行完毕" if data.get("performance_deadline") else ""
 
@@ -177,7 +252,7 @@ def printout(engine: Engine, actor: Actor, case_id: int, form_name: str) -> tupl
         if form_name not in TITLES:
             raise NotFound("页面不存在")
         parties = read_parties(conn, actor, case_id, shown=True, births=True)
-        build = registration_docx if form_name == "registration" else agreement_docx
+        build = {"registration": registration_docx, "agreement": agreement_docx, "referral": referral_docx}[form_name]
         content = build(conn, actor, case_id, parties)
     log_full_views(engine, actor, case_id, parties, f"print:{form_name}")
     return content, f"{TITLES[form_name]}{number}.docx"

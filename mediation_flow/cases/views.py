@@ -26,7 +26,8 @@ from mediation_flow.accounts.policy import (
 from mediation_flow.cases import attachments
 from mediation_flow.cases.engine import TriggerOption, available_triggers
 from mediation_flow.cases.queries import case_events, case_parties, case_workflow, get_case_row, user_names
-from mediation_flow.display.formats import cn_date, money
+from mediation_flow.cases.referral_facts import ReferralFacts, referral_facts
+from mediation_flow.display.formats import cn_date
 from mediation_flow.display.labels import label
 from mediation_flow.places.jurisdictions import place_name
 from mediation_flow.places.reference import load_reference
@@ -34,7 +35,7 @@ from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.vocabulary import PartyKind, PartyRole
 from mediation_flow.workflow.deadlines import ClockView, clock_views
-from mediation_flow.workflow.fields import choice_options
+from mediation_flow.workflow.fields import choice_options, shown_value
 from mediation_flow.workflow.registry import CompiledWorkflow
 from mediation_flow.workflow.schema import CREATION_TRIGGER, FieldSpec
 
@@ -179,6 +180,25 @@ class AttachmentView:
 
 
 @dataclass
+class HandoffView:
+    """三调对接 as the case page heads it: 已移送未签收 / 已签收 / 已反馈 / 已退回 and the nearest running deadline
+    (签收期限 while unsigned, then the feedback or the township's own clock)."""
+
+    state: str
+    label: str
+    deadline: ClockView | None
+
+
+def handoff_view(row: Mapping[str, Any], clocks: list[ClockView]) -> HandoffView | None:
+    state = row.get("handoff")
+    if not state:
+        return None
+    running = [c for c in clocks if c.due is not None and c.status in ("on_time", "due_soon", "overdue")]
+    nearest = min(running, key=lambda c: c.due or date.max, default=None)
+    return HandoffView(state, label("handoff", state), nearest)
+
+
+@dataclass
 class CasePage(CaseView):
     """What the case page shows besides the case view: names, labels, the timeline, the attachments."""
 
@@ -193,6 +213,9 @@ class CasePage(CaseView):
     attachment_kinds: Mapping[str, str] = field(default_factory=dict)
     may_upload: bool = False
     has_agreement: bool = False
+    referral_letter: str = ""  # referred out: the printable 移送函 (转办单 to a 信访 office)
+    referral: ReferralFacts | None = None  # 来文单位, 来文编号 … of a case referred in
+    handoff: HandoffView | None = None  # where the handoff with the partner agency stands, and by when
 
 
 def trigger_label(workflow: CompiledWorkflow, trigger: str) -> str:
@@ -206,28 +229,6 @@ def state_label(workflow: CompiledWorkflow, state: str | None) -> str:
         return ""
     spec = workflow.spec.states.get(state)
     return spec.label if spec else state
-
-
-def _shown(spec: FieldSpec | None, value: Any, reference: dict[str, dict[str, str]], names: dict[int, str]) -> str:
-    """A field's value as the timeline shows it: labels for choices and users, Chinese dates, money in 元."""
-    if spec is None:
-        return str(value)
-    if spec.type == "bool":
-        return "是" if value else "否"
-    if spec.type in ("choice", "multichoice"):
-        options = choice_options(spec, reference)
-        values = value if isinstance(value, list) else [value]
-        return "、".join(options.get(str(v), str(v)) for v in values)
-    if spec.type == "user":
-        return names.get(int(value), f"用户{value}") if str(value).isdigit() else str(value)
-    if spec.type == "date":
-        return cn_date(str(value))
-    if spec.type == "money":
-        try:
-            return money(round(float(value) * 100))
-        except ValueError:
-            return str(value)
-    return str(value)
 
 
 def _timeline(view: CaseView, names: dict[int, str]) -> list[dict[str, Any]]:
@@ -248,7 +249,7 @@ def _timeline(view: CaseView, names: dict[int, str]) -> list[dict[str, Any]]:
         else:
             fields = specs.get(event["trigger"], {})
             items = [
-                (fields[k].label if k in fields else k, _shown(fields.get(k), v, reference, names))
+                (fields[k].label if k in fields else k, shown_value(fields.get(k), v, reference, names))
                 for k, v in data.items()
                 if v not in (None, "", [])
             ]
@@ -262,6 +263,14 @@ def _timeline(view: CaseView, names: dict[int, str]) -> list[dict[str, Any]]:
             }
         )
     return shown
+
+
+def letter_kind(events: list[dict[str, Any]]) -> str:
+    """移送函, 转办单 (to a 信访 office) or '' (never referred out), by the case's latest ``refer``."""
+    refer = next((e for e in reversed(events) if e["trigger"] == "refer"), None)
+    if refer is None:
+        return ""
+    return "转办单" if (refer["data"] or {}).get("target") == "petition" else "移送函"
 
 
 def case_page(engine: Engine, actor: Actor, case_id: int, *, channel: str = "page") -> CasePage:
@@ -293,6 +302,9 @@ def case_page(engine: Engine, actor: Actor, case_id: int, *, channel: str = "pag
         attachment_kinds=attachments.KINDS,
         may_upload=allows(actor, Permission.UPLOAD_ATTACHMENT),
         has_agreement=any(e["trigger"] == "reach_agreement" for e in base.events),
+        referral_letter=letter_kind(base.events),
+        handoff=handoff_view(row, base.clocks),
+        referral=referral_facts(base.workflow.spec, row["attributes"], reference),
     )
     log_full_views(engine, actor, case_id, page.parties, channel)
     return page

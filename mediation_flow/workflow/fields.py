@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mediation_flow.display.formats import money_decimal
+from mediation_flow.display.formats import cn_date, money, money_decimal
 from mediation_flow.errors import InvalidData
 from mediation_flow.workflow.schema import FieldSpec
 
@@ -137,3 +137,25 @@ def parse_money_fen(raw: Any) -> int:
 
 def _money_text(raw: Any) -> str:
     return str(money_decimal(parse_money_fen(raw)))
+
+
+def shown_value(spec: FieldSpec | None, value: Any, reference: dict[str, dict[str, str]], names: dict[int, str]) -> str:
+    """A field's value as the timeline shows it: labels for choices and users, Chinese dates, money in 元."""
+    if spec is None:
+        return str(value)
+    if spec.type == "bool":
+        return "是" if value else "否"
+    if spec.type in ("choice", "multichoice"):
+        options = choice_options(spec, reference)
+        values = value if isinstance(value, list) else [value]
+        return "、".join(options.get(str(v), str(v)) for v in values)
+    if spec.type == "user":
+        return names.get(int(value), f"用户{value}") if str(value).isdigit() else str(value)
+    if spec.type == "date":
+        return cn_date(str(value))
+    if spec.type == "money":
+        try:
+            return money(round(float(value) * 100))
+        except ValueError:
+            return str(value)
+    return str(value)

@@ -14,7 +14,7 @@ from mediation_flow.cases.forms import TriggerForm, trigger_form
 from mediation_flow.cases.views import case_page as case_page_view
 from mediation_flow.errors import DomainError, GuardFailed, InvalidData, NotFound, StaleVersion
 from web.deps import CaseId, EngineDep
-from web.pages.common import PageActor, is_fragment, render
+from web.pages.common import PageActor, is_fragment, render, typed_fields
 from web.session import verified_form
 
 router = APIRouter(prefix="/cases/{case_id}")
@@ -67,25 +67,6 @@ def open_trigger_form(request: Request, engine: EngineDep, actor: PageActor, cas
     return render(request, "case.html", {**data, "form": form, "title": form.label})
 
 
-def _submitted(form: FormData, option_fields: list[Any]) -> dict[str, Any]:
-    """The trigger's data from the form: only its declared fields, typed the way the validator expects."""
-    data: dict[str, Any] = {}
-    for view in option_fields:
-        spec = view.spec
-        if spec.type == "multichoice":
-            values = [str(v) for v in form.getlist(spec.name)]
-            if values:
-                data[spec.name] = values
-        elif spec.type == "bool":
-            if form.get(spec.name) is not None:
-                data[spec.name] = "true"
-        else:
-            raw = form.get(spec.name)
-            if isinstance(raw, str) and raw.strip():
-                data[spec.name] = raw
-    return data
-
-
 def _version(form: FormData) -> int:
     raw = str(form.get("expected_version") or "")
     if not raw.isdigit() or len(raw) > 9:
@@ -104,7 +85,7 @@ def fire_trigger(
 ) -> Response:
     data = page_data(engine, actor, case_id)
     blank = _form(engine, actor, data, trigger)
-    values = _submitted(form, blank.fields)
+    values = typed_fields(form, blank.fields)
     note = str(form.get("note") or "")[:2000]
     try:
         apply_trigger(

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
+from starlette.datastructures import FormData
 
 from mediation_flow.accounts.policy import Actor, Permission
 from mediation_flow.accounts.policy import require as require_permission
@@ -135,6 +136,27 @@ def require(actor: Actor, permission: Permission) -> None:
 
 def today() -> date:
     return clock.local_date(clock.utcnow())
+
+
+def typed_fields(form: FormData, fields: list[Any], *, prefix: str = "") -> dict[str, Any]:
+    """The data of declared workflow fields (``FieldView``s) from a form, typed the way the validator expects;
+    each field's input is named ``prefix`` + its name."""
+    data: dict[str, Any] = {}
+    for view in fields:
+        spec = view.spec
+        key = prefix + spec.name
+        if spec.type == "multichoice":
+            values = [str(v) for v in form.getlist(key)]
+            if values:
+                data[spec.name] = values
+        elif spec.type == "bool":
+            if form.get(key) is not None:
+                data[spec.name] = "true"
+        else:
+            raw = form.get(key)
+            if isinstance(raw, str) and raw.strip():
+                data[spec.name] = raw
+    return data
 
 
 def html_error(request: Request, status: int, message: str, errors: list[dict[str, str]] | None = None) -> HTMLResponse:

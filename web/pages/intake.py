@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -18,11 +19,12 @@ from mediation_flow.accounts.personal_data import (
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.cases.forms import registration_options
 from mediation_flow.cases.intake import register_case
+from mediation_flow.cases.intake_paths import IntakePath, intake_path
 from mediation_flow.cases.risk import hint_labels
 from mediation_flow.errors import InvalidData
 from mediation_flow.vocabulary import PartyKind, PartyRole
 from web.deps import EngineDep
-from web.pages.common import PageActor, render
+from web.pages.common import PageActor, is_fragment, render, typed_fields
 from web.session import verified_form
 
 router = APIRouter()
@@ -30,6 +32,7 @@ PARTY_FIELDS = ("role", "kind", "name", "phone", "id_number", "address")
 PARTY_KEY = re.compile(r"^parties\.(\d{1,2})\.(\w+)$")
 MAX_PARTIES = 20
 SCALARS = ("title", "category", "source", "summary", "people_involved", "amount", "jurisdiction_code")
+ATTRIBUTE = "a."  # the inputs of the workflow's intake fields are named a.<field> (never a scalar's name)
 
 
 def _choices() -> dict[str, dict[str, str]]:
@@ -50,10 +53,13 @@ def _render_form(
     errors: list[dict[str, str]] | None = None,
     status: int = 200,
     from_server: bool = False,
+    attributes: dict[str, Any] | None = None,
 ) -> Response:
     options = registration_options(engine, actor)
     by_field = {e["field"]: e["message"] for e in errors or []}
-    known = set(SCALARS) | {"risk_hints"} | {f"parties.{i}" for i in range(len(parties))}
+    path = intake_path(engine, actor, values.get("source"), values=attributes, errors=by_field)
+    known = set(SCALARS) | {"risk_hints", "workflow"} | {f"parties.{i}" for i in range(len(parties))}
+    known |= {f.spec.name for f in path.fields}
     known |= {f"parties.{i}.{f}" for i in range(len(parties)) for f in PARTY_FIELDS}
     context = {
         "title": "登记纠纷",
@@ -65,6 +71,7 @@ def _render_form(
         "from_server": from_server,
         "place": options.place,
         "places": options.places,
+        "intake": path,
         **_choices(),
     }
     return render(request, "register.html", context, status_code=status)
@@ -72,11 +79,27 @@ def _render_form(
 
 @router.get("/register", include_in_schema=False)
 def register_page(
-    request: Request, engine: EngineDep, actor: PageActor, parties: Annotated[int, Query(ge=2, le=MAX_PARTIES)] = 2
+    request: Request,
+    engine: EngineDep,
+    actor: PageActor,
+    parties: Annotated[int, Query(ge=2, le=MAX_PARTIES)] = 2,
+    source: Annotated[str, Query(max_length=32)] = "initiative",
 ) -> Response:
-    """The empty form; ``parties`` rows (the local draft asks for more when it holds more)."""
+    """The empty form; ``parties`` rows and the fields of ``source``'s path (the local draft asks for what it
+    holds)."""
     blank = [{"role": "applicant"}, {"role": "respondent"}] + [{"role": "third_party"}] * (parties - 2)
-    return _render_form(request, engine, actor, {"source": "initiative", "risk_hints": []}, blank)
+    return _render_form(request, engine, actor, {"source": source, "risk_hints": []}, blank)
+
+
+@router.get("/register/path", include_in_schema=False)
+def register_path(
+    request: Request, engine: EngineDep, actor: PageActor, source: Annotated[str, Query(max_length=32)] = ""
+) -> Response:
+    """The intake fields of the path ``source`` starts (swapped in when 案件来源 changes)."""
+    path = intake_path(engine, actor, source)
+    if not is_fragment(request):
+        return RedirectResponse(f"/register?{urlencode({'source': path.source})}", status_code=303)
+    return render(request, "partials/register_path.html", {"intake": path, "errors": {}})
 
 
 def parse_form(form: FormData, *, trim: bool = True) -> tuple[dict[str, Any], list[dict[str, str]]]:
@@ -94,10 +117,15 @@ def parse_form(form: FormData, *, trim: bool = True) -> tuple[dict[str, Any], li
     return values, parties
 
 
-def intake_payload(values: dict[str, Any], parties: list[dict[str, str]]) -> dict[str, Any]:
+def intake_payload(
+    values: dict[str, Any], parties: list[dict[str, str]], path: IntakePath, attributes: dict[str, Any]
+) -> dict[str, Any]:
+    """What the API would send: the scalars, the parties, and the path's workflow with its intake fields."""
     payload: dict[str, Any] = {k: v for k, v in values.items() if v not in ("", None)}
     payload["risk_hints"] = values["risk_hints"]
     payload["parties"] = [{k: v for k, v in p.items() if v} for p in parties]
+    payload["workflow"] = path.workflow
+    payload["attributes"] = attributes
     return payload
 
 
@@ -130,13 +158,17 @@ def register_submit(
 ) -> Response:
     adding = form.get("add_party") is not None
     values, parties = parse_form(form, trim=not adding)
-    if adding:
-        if len(parties) < MAX_PARTIES:
+    path = intake_path(engine, actor, values["source"])
+    attributes = typed_fields(form, path.fields, prefix=ATTRIBUTE)
+    if adding or form.get("switch_path") is not None:
+        if adding and len(parties) < MAX_PARTIES:
             parties.append({"role": "third_party"})
-        return _render_form(request, engine, actor, values, parties, from_server=True)
+        return _render_form(request, engine, actor, values, parties, from_server=True, attributes=attributes)
     try:
-        case_id = register_case(engine, actor=actor, intake=intake_payload(values, parties))
+        case_id = register_case(engine, actor=actor, intake=intake_payload(values, parties, path, attributes))
     except InvalidData as exc:
         errors = refine_party_errors(exc.errors, parties)
-        return _render_form(request, engine, actor, values, parties, errors=errors, status=422, from_server=True)
+        return _render_form(
+            request, engine, actor, values, parties, errors=errors, status=422, from_server=True, attributes=attributes
+        )
     return RedirectResponse(f"/cases/{case_id}?new=1", status_code=303)

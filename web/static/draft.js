@@ -35,8 +35,12 @@
       var match = /^parties\.(\d+)\./.exec(key);
       return match ? Math.max(most, Number(match[1]) + 1) : most;
     }, 0);
-    if (form.dataset.rowsUrl && rows && needed > rows) {  /* the draft has more parties than the page: ask for them */
-      window.location.replace(form.dataset.rowsUrl + "?parties=" + Math.min(needed, 20));
+    var source = typeof draft.source === "string" ? draft.source : "";
+    var otherPath = form.dataset.source !== undefined && source && source !== form.dataset.source;
+    if (form.dataset.rowsUrl && ((rows && needed > rows) || (otherPath && !form.dataset.draftServer))) {
+      /* the draft has more parties, or another 案件来源 (its own fields), than the page: ask for them */
+      var query = "?parties=" + Math.min(Math.max(needed, rows, 2), 20) + "&source=" + encodeURIComponent(source || form.dataset.source);
+      window.location.replace(form.dataset.rowsUrl + query);
       return;
     }
     if (form.dataset.draftServer) { return; }  /* the server re-rendered what was typed: it wins */

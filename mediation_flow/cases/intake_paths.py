@@ -1,0 +1,83 @@
+"""登记 by path: which workflow a case's source (案件来源) starts, and the intake fields that workflow asks for.
+
+公安移交, 法院委派/委托 and 信访转办 start the referral workflows (警调, 诉调, 访调), with their own clocks and
+intake fields (the referring body, its reference number, …: data in each workflow file, not code); every
+other source starts 人民调解. The registration page and the API send the same ``workflow`` and
+``attributes`` to ``intake.register_case``; this module is how the page picks them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from mediation_flow.accounts.policy import Actor, Permission, require
+from mediation_flow.cases.forms import FieldView
+from mediation_flow.display.formats import duration
+from mediation_flow.places.reference import load_reference
+from mediation_flow.workflow.fields import choice_options
+from mediation_flow.workflow.registry import REGISTRY, WorkflowRegistry
+from mediation_flow.workflow.schema import CREATION_TRIGGER, ClockSpec, WorkflowSpec
+
+DEFAULT_WORKFLOW = "people_mediation"
+SOURCE_WORKFLOWS = {"police": "police_referral", "court": "court_referral", "petition": "petition_referral"}
+
+
+def workflow_for_source(source: str | None) -> str:
+    """The workflow a case from ``source`` is registered under."""
+    return SOURCE_WORKFLOWS.get(source or "", DEFAULT_WORKFLOW)
+
+
+@dataclass
+class IntakePath:
+    """What registering from one source asks for: the workflow, its intake fields (with what was typed and
+    what was wrong), and the clocks that start at registration, as sentences."""
+
+    source: str
+    workflow: str
+    title: str
+    fields: list[FieldView] = field(default_factory=list)
+    clocks: list[str] = field(default_factory=list)
+
+    @property
+    def referral(self) -> bool:
+        return self.workflow != DEFAULT_WORKFLOW
+
+
+def clock_sentence(spec: WorkflowSpec, clock: ClockSpec) -> str:
+    """“委派/委托调解期限：按对接方式和适用程序，7天至30天” — a clock's length as a person reads it."""
+    lengths = {clock.duration, *(rule.duration for rule in clock.duration_by)}
+    if len(lengths) == 1:
+        return f"{clock.label}：{duration(clock.duration, clock.unit)}"
+    keys = {key for rule in clock.duration_by for key in rule.when}
+    names = "和".join(re.sub(r"（[^）]*）", "", f.label) for f in spec.intake_fields if f.name in keys) or "登记内容"
+    span = f"{duration(min(lengths), clock.unit)}至{duration(max(lengths), clock.unit)}"
+    return f"{clock.label}：按{names}，{span}"
+
+
+def intake_path(
+    engine: Engine,
+    actor: Actor,
+    source: str | None,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    registry: WorkflowRegistry = REGISTRY,
+) -> IntakePath:
+    """The intake fields of the workflow ``source`` starts, filled with ``values`` and ``errors`` (by field
+    name), and the clocks registration starts."""
+    require(actor, Permission.REGISTER)
+    name = workflow_for_source(source)
+    values, errors = values or {}, errors or {}
+    with engine.connect() as conn:
+        spec = registry.current(conn, name).spec
+        reference = load_reference(conn)
+    fields = [
+        FieldView(f, choice_options(f, reference) if f.choices else {}, values.get(f.name), errors.get(f.name, ""))
+        for f in spec.intake_fields
+    ]
+    clocks = [clock_sentence(spec, c) for c in spec.clocks.values() if CREATION_TRIGGER in c.starts_on]
+    return IntakePath(source or "", name, spec.title, fields, clocks)
