@@ -39,7 +39,7 @@
     var otherPath = form.dataset.source !== undefined && source && source !== form.dataset.source;
     if (form.dataset.rowsUrl && ((rows && needed > rows) || (otherPath && !form.dataset.draftServer))) {
       /* the draft has more parties, or another 案件来源 (its own fields), than the page: ask for them */
-      var query = "?parties=" + Math.min(Math.max(needed, rows, 2), 20) + "&source=" + encodeURIComponent(source || form.dataset.source);
+      var query = "?parties=" + Math.min(Math.max(needed, rows, 2), 20) + (otherPath ? "&source=" + encodeURIComponent(source) : "");
       window.location.replace(form.dataset.rowsUrl + query);
       return;
     }
