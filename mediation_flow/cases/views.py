@@ -179,23 +179,10 @@ class AttachmentView:
     may_open: bool
 
 
-@dataclass
-class HandoffView:
-    """三调对接 as the case page heads it: 已移送未签收 / 已签收 / 已反馈 / 已退回 and the nearest running deadline
-    (签收期限 while unsigned, then the feedback or the township's own clock)."""
-
-    state: str
-    label: str
-    deadline: ClockView | None
-
-
-def handoff_view(row: Mapping[str, Any], clocks: list[ClockView]) -> HandoffView | None:
-    state = row.get("handoff")
-    if not state:
-        return None
+def nearest_deadline(clocks: list[ClockView]) -> ClockView | None:
+    """The running clock due first (a handoff's deadline: 签收期限 while unsigned, then the next one)."""
     running = [c for c in clocks if c.due is not None and c.status in ("on_time", "due_soon", "overdue")]
-    nearest = min(running, key=lambda c: c.due or date.max, default=None)
-    return HandoffView(state, label("handoff", state), nearest)
+    return min(running, key=lambda c: c.due or date.max, default=None)
 
 
 @dataclass
@@ -215,7 +202,8 @@ class CasePage(CaseView):
     has_agreement: bool = False
     referral_letter: str = ""  # referred out: the printable 移送函 (转办单 to a 信访 office)
     referral: ReferralFacts | None = None  # 来文单位, 来文编号 … of a case referred in
-    handoff: HandoffView | None = None  # where the handoff with the partner agency stands, and by when
+    handoff_label: str = ""  # 已移送未签收 / 已签收 / 已反馈 / 已退回 while a partner agency has the case
+    handoff_deadline: ClockView | None = None  # and the deadline it is working to
 
 
 def trigger_label(workflow: CompiledWorkflow, trigger: str) -> str:
@@ -303,7 +291,8 @@ def case_page(engine: Engine, actor: Actor, case_id: int, *, channel: str = "pag
         may_upload=allows(actor, Permission.UPLOAD_ATTACHMENT),
         has_agreement=any(e["trigger"] == "reach_agreement" for e in base.events),
         referral_letter=letter_kind(base.events),
-        handoff=handoff_view(row, base.clocks),
+        handoff_label=label("handoff", row.get("handoff")),
+        handoff_deadline=nearest_deadline(base.clocks) if row.get("handoff") else None,
         referral=referral_facts(base.workflow.spec, row["attributes"], reference),
     )
     log_full_views(engine, actor, case_id, page.parties, channel)
