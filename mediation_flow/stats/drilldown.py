@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, false, or_, select
 
 from mediation_flow.errors import InvalidData
+from mediation_flow.stats import sandiao
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.figures import (
     EVENT_FIGURES,
+    PASS_ONLY,
     SOURCE,
     C,
     E,
@@ -20,13 +22,21 @@ from mediation_flow.stats.figures import (
     level_at_agreement,
     performed_query,
     petition_flag_condition,
+    referral_channel,
     referral_in_resolved_query,
 )
 from mediation_flow.stats.scope import Scope
 from mediation_flow.store.sqlbits import json_text
 
 # Rates drill down to their numerator; the denominator is a figure of its own.
-ALIASES = {"success_rate": "resolved", "on_time_rate": "on_time", "performance_rate": "performed"}
+ALIASES = {
+    "success_rate": "resolved",
+    "on_time_rate": "on_time",
+    "performance_rate": "performed",
+    "court_on_time_rate": "court_on_time",
+}
+# Figures counted by walking their events in order (三调 states at the period's end, 一庭两所 sessions).
+WALKED = {*sandiao.STATE_FIGURES, "handoffs", "joint_sessions"}
 GROUPED = {
     "by_venue",
     "by_source",
@@ -52,15 +62,47 @@ SPECIAL = {
 
 
 def drillable() -> set[str]:
-    return set(EVENT_FIGURES) | set(ALIASES) | GROUPED | SPECIAL
+    return (set(EVENT_FIGURES) - set(PASS_ONLY)) | set(ALIASES) | GROUPED | SPECIAL | WALKED
 
 
 def case_ids(conn: Connection, scope: Scope, figure: str, key: str | None = None) -> list[int]:
     """Ids of the cases counted in ``figure`` (and in its group ``key`` for a breakdown), ascending."""
     figure = ALIASES.get(figure, figure)
+    if figure in WALKED:
+        return sorted(_walked(conn, scope, figure, key))
     query = _query(conn, scope, figure, key)
     sub = query.subquery()
     return [int(i) for i in conn.execute(select(sub.c.case_id).distinct().order_by(sub.c.case_id)).scalars()]
+
+
+def _walked(conn: Connection, scope: Scope, figure: str, key: str | None) -> set[int]:
+    """The cases of a walked figure, from the same rows and the same walk as the report's one pass."""
+    conditions = event_conditions(scope)
+    if figure == "joint_sessions":
+        columns = list(sandiao.joint_columns().values())
+        query = (
+            select(E.c.case_id, *columns).select_from(SOURCE).where(scope.in_scope(), conditions["joint_mediations"])
+        )
+        joint = [(int(r[0]), sandiao.joint_agencies(r[1:])) for r in conn.execute(query)]
+        return sandiao.joint_cases(joint, key)
+    rows = conn.execute(sandiao.handoff_query(scope, conditions, referral_channel()))
+    states = sandiao.states_at_end(sandiao.events_of(rows))
+    if figure == "handoffs":
+        groups = sandiao.handoff_groups(states)
+        return groups.get(key, set()) if key is not None else set().union(*groups.values())
+    by_path = sandiao.state_figure(states, figure)
+    return by_path.get(key, set()) if key is not None else set().union(*by_path.values())
+
+
+def _petition_flag(dialect: str, shown: str) -> Any:
+    """A petition flag as a breakdown key names it: ``repeat``, or ``to_beijing.ticket`` with its detail."""
+    flag, _, detail = shown.partition(".")
+    condition = petition_flag_condition(dialect, flag)
+    attribute = settings()["petition_flag_details"].get(flag)
+    if attribute is None:
+        return condition if not detail else false()
+    recorded = json_text(C.c.attributes, attribute)
+    return and_(condition, recorded == detail) if detail else and_(condition, or_(recorded.is_(None), recorded == ""))
 
 
 def _query(conn: Connection, scope: Scope, figure: str, key: str | None) -> Any:
@@ -76,7 +118,7 @@ def _query(conn: Connection, scope: Scope, figure: str, key: str | None) -> Any:
         return query.where(petition_flag_condition(dialect, key)) if key is not None else query
     if figure == "petitions_by_channel":
         flag, _, channel = (key or "").partition(":")
-        query = base.where(conditions["petition_cases_resolved"], petition_flag_condition(dialect, flag))
+        query = base.where(conditions["petition_cases_resolved"], _petition_flag(dialect, flag))
         attribute = json_text(C.c.attributes, settings()["petition_channel_attribute"])
         return query.where(attribute == channel) if channel else query.where(attribute.is_(None))
     if figure in ("referral_in_resolved", "conversions"):

@@ -18,7 +18,7 @@ from mediation_flow.display.formats import cn_datetime, date_range, heading_numb
 from mediation_flow.display.labels import without_codes
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.figures import Figures
-from mediation_flow.stats.report_text import ReportText
+from mediation_flow.stats.report_text import ReportText, joint_table, sandiao_table
 
 BODY_FONT, HEADING_FONT, TITLE_FONT, KAI_FONT = "仿宋", "黑体", "方正小标宋简体", "楷体"
 SIZE_3, SIZE_2, SIZE_SMALL_4 = Pt(16), Pt(22), Pt(12)
@@ -102,14 +102,22 @@ def report_docx(figures: Figures, text: ReportText) -> bytes:
         _para(doc, paragraph, indent=True)
     _para(doc, f"{heading_number(2)}主要数据", HEADING_FONT, SIZE_3, indent=True)
     _table(doc, ["指标", "数值", "统计口径"], [[r["label"], r["value"], r["definition"]] for r in text.table])
-    _para(doc, f"{heading_number(3)}月度情况", HEADING_FONT, SIZE_3, indent=True)
+    _para(doc, f"{heading_number(3)}三调对接和“一庭两所”联合调解", HEADING_FONT, SIZE_3, indent=True)
+    header, rows = sandiao_table(figures)
+    _para(doc, "按对接类型（转入、转出的状态按年末计）", KAI_FONT, SIZE_3, center=True)
+    _table(doc, header, [[str(v) for v in row] for row in rows])
+    joint_header, joint_rows = joint_table(figures)
+    if joint_rows:
+        _para(doc, "“一庭两所”联合调解（按参加单位）", KAI_FONT, SIZE_3, center=True)
+        _table(doc, joint_header, [[str(v) for v in row] for row in joint_rows])
+    _para(doc, f"{heading_number(4)}月度情况", HEADING_FONT, SIZE_3, indent=True)
     resolved = {r["key"]: r["count"] for r in figures.breakdowns.get("monthly_resolved", [])}
     _table(
         doc,
         ["月份", "登记纠纷（件）", "达成协议（件）"],
         [[r["label"], str(r["count"]), str(resolved.get(r["key"], 0))] for r in figures.breakdowns["monthly_taken_in"]],
     )
-    _para(doc, f"{heading_number(4)}统计口径说明", HEADING_FONT, SIZE_3, indent=True)
+    _para(doc, f"{heading_number(5)}统计口径说明", HEADING_FONT, SIZE_3, indent=True)
     for rule in load_definitions().common.values():
         _para(doc, without_codes(rule), indent=True)
     buffer = io.BytesIO()

@@ -17,7 +17,7 @@ from mediation_flow.display.labels import without_codes
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.figures import Figures
 from mediation_flow.stats.ledger_table import COLUMNS
-from mediation_flow.stats.report_text import ReportText
+from mediation_flow.stats.report_text import ReportText, joint_table, sandiao_table
 
 HEADER = Font(bold=True)
 FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -103,6 +103,17 @@ def _breakdowns_sheet(ws: Worksheet, figures: Figures) -> None:
         chart.height, chart.width = 7, 16
         ws.add_chart(chart, f"E{chart_row}")
         chart_row += 16
+    _block(ws, row, "三调对接（按对接类型，状态按年末计）", *sandiao_table(figures))
+    _block(ws, ws.max_row + 2, definitions["joint_sessions"].label, *joint_table(figures))
+
+
+def _block(ws: Worksheet, row: int, title: str, header: list[str], rows: list[list[Any]]) -> None:
+    """A titled table of Chinese labels and numbers, from ``row`` down."""
+    ws.cell(row=row, column=1, value=title).font = Font(bold=True)
+    _header(ws, row + 1, header)
+    for i, values in enumerate(rows, start=row + 2):
+        for col, value in enumerate(values, start=1):
+            ws.cell(row=i, column=col, value=value)
 
 
 def _ledger_sheet(ws: Worksheet, rows: list[list[Any]]) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, and_, case, distinct, false, func, or_, selec
 
 from mediation_flow.display.formats import money_decimal
 from mediation_flow.places.reference import load_reference
-from mediation_flow.stats import onepass
+from mediation_flow.stats import onepass, sandiao
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.scope import Scope
 from mediation_flow.store.sqlbits import child_path, days_between, fen, json_flag, json_text, local_month
@@ -57,24 +57,40 @@ def referral_channel() -> Any:
     return case(*whens, else_=None)
 
 
+def judged_clock() -> tuple[Any, Any]:
+    """(due, stopped) of the clock the on-time rate judges a case by: the first of ``on_time_clocks`` the case
+    has started (the 30-day mediation clock; for a court case the court's 委派 30 / 委托 15 or 7 days), as
+    recorded in the case's clocks (extensions and pauses included)."""
+    names = settings()["on_time_clocks"]
+    dues = [json_text(C.c.clocks, name, "due") for name in names]
+    stops = [json_text(C.c.clocks, name, "stopped") for name in names]
+    due = case(*[(d.isnot(None), d) for d in dues], else_=None)
+    stopped = case(*[(d.isnot(None), st) for d, st in zip(dues, stops, strict=True)], else_=None)
+    return due, stopped
+
+
 def figure_rules() -> dict[str, tuple[tuple[str, ...], Any]]:
     """Figure key → (the triggers an event must have, the further condition it must meet or None)."""
     s = settings()
     mediating = E.c.from_state.in_(s["mediation_states"])
-    stopped = json_text(C.c.clocks, s["on_time_clock"], "stopped")
-    due = json_text(C.c.clocks, s["on_time_clock"], "due")
+    due, stopped = judged_clock()
+    on_time = and_(mediating, stopped.isnot(None), due.isnot(None), stopped <= due)
+    judged = and_(mediating, due.isnot(None))
+    court = referral_channel() == "court"
     ends = tuple(s["mediation_end_triggers"])
     return {
         "taken_in": (("register",), None),
         "mediated": (("start_mediation",), None),
         "resolved": (("reach_agreement",), None),
         "mediation_concluded": (ends, mediating),
-        "on_time": (ends, and_(mediating, stopped.isnot(None), due.isnot(None), stopped <= due)),
-        "on_time_judged": (ends, and_(mediating, due.isnot(None))),
+        "on_time": (ends, on_time),
+        "on_time_judged": (ends, judged),
+        "court_on_time": (ends, and_(on_time, court)),
+        "court_on_time_judged": (ends, and_(judged, court)),
         "closed_resolved": (("close_resolved",), None),
         "visited": (("record_visit",), None),
         "confirmations": (("confirmation_granted",), None),
-        "joint_mediations": (("start_mediation", "record_session"), json_text(E.c.data, "joint_agencies").isnot(None)),
+        "joint_mediations": (("start_mediation", "record_session"), sandiao.joint_condition()),
         "risk_reports": (("report_risk",), None),
         "legal_aid_referrals": (("refer",), json_text(E.c.data, "target") == "legal_aid"),
         "referral_out": (("refer",), None),
@@ -83,6 +99,8 @@ def figure_rules() -> dict[str, tuple[tuple[str, ...], Any]]:
         "closed": (tuple(s["close_triggers"]), None),
         "referral_in": (("register",), referral_channel().isnot(None)),
         "petition_cases_resolved": (("reach_agreement",), referral_channel() == "petition"),
+        "handoff_in": (sandiao.in_triggers(), referral_channel().isnot(None)),
+        "handoff_out": (sandiao.out_triggers(), sandiao.out_condition()),
     }
 
 
@@ -99,8 +117,10 @@ def event_conditions(scope: Scope, *, in_case: bool = False) -> dict[str, Any]:
 EVENT_FIGURES = [
     "taken_in", "mediated", "resolved", "mediation_concluded", "on_time", "on_time_judged", "closed_resolved",
     "visited", "confirmations", "joint_mediations", "risk_reports", "legal_aid_referrals", "referral_out",
-    "reached_county", "escalated", "closed", "referral_in", "petition_cases_resolved",
+    "reached_county", "escalated", "closed", "referral_in", "petition_cases_resolved", "court_on_time",
+    "court_on_time_judged", "handoff_in", "handoff_out",
 ]  # fmt: skip
+PASS_ONLY = ("handoff_in", "handoff_out")  # rules that pick the events of a walk, not figures
 
 
 def group_keys(scope: Scope, dialect: str) -> dict[str, tuple[str, Any, bool]]:
@@ -145,13 +165,13 @@ def rate(numerator: int, denominator: int) -> float | None:
 
 def headline(conn: Connection, scope: Scope) -> dict[str, Any]:
     """All case counts in one pass over the period's events in the subtree."""
-    cond = event_conditions(scope, in_case=True)
+    cond = {k: c for k, c in event_conditions(scope, in_case=True).items() if k not in PASS_ONLY}
     columns = [func.count(distinct(case((c, E.c.case_id)))).label(k) for k, c in cond.items()]
     columns.append(func.sum(case((cond["escalated"], 1), else_=0)).label("escalations"))
     row = conn.execute(select(*columns).select_from(SOURCE).where(scope.in_scope())).one()
     values: dict[str, Any] = {k: int(v or 0) for k, v in row._mapping.items()}
     values["success_rate"] = rate(values["resolved"], values["mediation_concluded"])
-    values["on_time_rate"] = rate(values["on_time"], values.pop("on_time_judged"))
+    values["on_time_rate"] = rate(values["on_time"], values["on_time_judged"])
     return values
 
 
@@ -314,7 +334,13 @@ def pass_columns(scope: Scope, dialect: str) -> dict[str, tuple[str, Any]]:
     columns["channel"] = ("petition_cases_resolved", json_text(C.c.attributes, s["petition_channel_attribute"]))
     for flag in s["petition_flags"]:
         columns[f"flag_{flag}"] = ("petition_cases_resolved", petition_flag_condition(dialect, flag))
+    for flag, attribute in s["petition_flag_details"].items():
+        columns[f"detail_{flag}"] = ("petition_cases_resolved", json_text(C.c.attributes, attribute))
     columns["referral_in_resolved"] = ("referral_in", case((referral_reached_agreement(scope), referral_channel())))
+    columns["handoff_path"] = ("handoff_in", referral_channel())
+    columns["handoff_target"] = ("handoff_out", json_text(E.c.data, "target"))
+    columns["handoff_outcome"] = ("handoff_out", json_text(E.c.data, s["handoff"]["out_feedback"]["field"]))
+    columns.update({name: ("joint_mediations", expr) for name, expr in sandiao.joint_columns().items()})
     return columns
 
 
@@ -340,10 +366,11 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
     )
     per_event = {g: keys[g][2] for g in keys}
     folded = onepass.fold(onepass.run(conn, one_pass.statement), EVENT_FIGURES, one_pass, per_event)
-    values: dict[str, Any] = {name: len(folded.cases.get(name, ())) for name in EVENT_FIGURES}
+    values: dict[str, Any] = {name: len(folded.cases.get(name, ())) for name in EVENT_FIGURES if name not in PASS_ONLY}
     values["escalations"] = folded.events.get("escalated", 0)
     values["success_rate"] = rate(values["resolved"], values["mediation_concluded"])
-    values["on_time_rate"] = rate(values["on_time"], values.pop("on_time_judged"))
+    values["on_time_rate"] = rate(values["on_time"], values["on_time_judged"])
+    values["court_on_time_rate"] = rate(values["court_on_time"], values["court_on_time_judged"])
     amount = sum(fen for _, fen in folded.last_agreement.values() if fen is not None)
     values["agreement_amount_fen"] = int(amount)
     values["agreement_amount"] = money_decimal(int(amount))
@@ -385,7 +412,23 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
         "monthly_resolved": labelled_rows(grouped("monthly_resolved"), months, all_keys=True),
     }
     values["referral_in_resolved"] = sum(r["count"] for r in breakdowns["referral_in_resolved"])
+    sandiao_figures(conn, folded, values, breakdowns)
     return Figures(scope=scope, values=values, breakdowns=breakdowns)
+
+
+def sandiao_figures(conn: Connection, folded: onepass.Folded, values: dict[str, Any], breakdowns: Any) -> None:
+    """The 三调 figures per path and the 一庭两所 sessions per agency, into ``values`` and ``breakdowns``."""
+    states = sandiao.states_at_end(folded.handoffs)
+    paths = settings()["handoff"]["paths"]
+    for figure in sandiao.STATE_FIGURES:
+        by_path = sandiao.state_figure(states, figure)
+        breakdowns[figure] = labelled_rows({p: len(ids) for p, ids in by_path.items()}, paths, all_keys=True)
+        values[figure] = sum(len(ids) for ids in by_path.values())
+    counts = {key: len(ids) for key, ids in sandiao.handoff_groups(states).items()}
+    breakdowns["handoffs"] = labelled_rows(counts, sandiao.handoff_labels(), all_keys=False)
+    sessions = sandiao.joint_sessions(folded.joint)
+    breakdowns["joint_sessions"] = labelled_rows(sessions, sandiao.agency_labels(conn), all_keys=False)
+    values["joint_sessions"] = len(folded.joint)
 
 
 def _months(scope: Scope) -> int:

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, case, literal, null, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from mediation_flow.stats.definitions import settings
+from mediation_flow.stats.sandiao import IN, OUT, HandoffEvent, joint_agencies
 from mediation_flow.store.tables import EVENTS
 
 YIELD_PER = 2_000
@@ -43,6 +44,8 @@ class Folded:
     first_agreement: dict[int, tuple[int, Any]] = field(default_factory=dict)  # case → (seq, level)
     close_days: list[Any] = field(default_factory=list)  # one per closing event (as the SQL join counted)
     petitions: dict[tuple[str, str | None], set[int]] = field(default_factory=lambda: defaultdict(set))
+    handoffs: list[HandoffEvent] = field(default_factory=list)  # the referral events, for the 三调 walk
+    joint: list[tuple[int, list[str]]] = field(default_factory=list)  # (case, agencies) per joint session
 
 
 @dataclass(frozen=True)
@@ -131,9 +134,15 @@ def fold(rows: Iterable[Any], names: list[str], one_pass: Pass, grouped: dict[st
     amount, performed, days, level, channel = (
         extras.index(n) for n in ("amount", "performed", "days", "level", "channel")
     )
-    flags = [(extras.index(f"flag_{f}"), f) for f in settings()["petition_flags"]]
+    details = settings()["petition_flag_details"]
+    flags = [(extras.index(f"flag_{f}"), f, extras.index(f"detail_{f}") if f in details else None)
+             for f in settings()["petition_flags"]]  # fmt: skip
     resolved, visited = 1 << names.index("resolved"), 1 << names.index("visited")
     petition = 1 << names.index("petition_cases_resolved")
+    handoff_in, handoff_out = 1 << names.index("handoff_in"), 1 << names.index("handoff_out")
+    in_path, out_path, outcome = (extras.index(n) for n in ("handoff_path", "handoff_target", "handoff_outcome"))
+    joint = 1 << names.index("joint_mediations")
+    joint_columns = [i for i, n in enumerate(extras) if n.startswith("joint_")]
     last_agreement, first_agreement, last_visit = out.last_agreement, out.first_agreement, out.last_visit
     for row in rows:
         mask = row[3]
@@ -164,9 +173,16 @@ def fold(rows: Iterable[Any], names: list[str], one_pass: Pass, grouped: dict[st
         if wide[days] is not None:
             out.close_days.append(wide[days])
         if mask & petition:
-            for index, flag in flags:
+            for index, flag, detail in flags:
                 if wide[index]:
-                    out.petitions[(flag, wide[channel])].add(case_id)
+                    shown = f"{flag}.{wide[detail]}" if detail is not None and wide[detail] else flag
+                    out.petitions[(shown, wide[channel])].add(case_id)
+        if mask & handoff_in:
+            out.handoffs.append(HandoffEvent(case_id, seq, IN, row[2], wide[in_path], None))
+        if mask & handoff_out:
+            out.handoffs.append(HandoffEvent(case_id, seq, OUT, row[2], wide[out_path], wide[outcome]))
+        if mask & joint:
+            out.joint.append((case_id, joint_agencies(wide[i] for i in joint_columns)))
     for i, name in enumerate(names):
         out.events[name] = sum(n for mask, n in masks.items() if mask & (1 << i))
     return out
@@ -192,15 +208,17 @@ def average_and_p90(days: list[Any]) -> tuple[float | None, float | None]:
 
 
 def petitions_by_flag(petitions: dict[tuple[str, str | None], set[int]]) -> tuple[dict[str, int], dict[str, int]]:
-    """Resolved petitions by flag, and by ``flag:channel`` (channel order, no-channel first; flags as defined)."""
+    """Resolved petitions by flag, and by ``flag:channel`` (channel order, no-channel first; flags as defined;
+    a flag with its recorded detail as ``flag.detail``, e.g. ``to_beijing.ticket:visit`` for 购票进京访)."""
     flags = list(settings()["petition_flags"])
     by_flag = dict.fromkeys(flags, 0)
     by_channel: dict[str, int] = {}
     channels = sorted({channel for _, channel in petitions}, key=lambda c: (c is not None, c or ""))
+    shown = sorted({s for s, _ in petitions}, key=lambda s: (flags.index(s.partition(".")[0]), s))
     for channel in channels:
-        for flag in flags:
+        for flag in shown:
             n = len(petitions.get((flag, channel), ()))
-            by_flag[flag] += n
+            by_flag[flag.partition(".")[0]] += n
             if n:
                 by_channel[f"{flag}:{channel or ''}"] = n
     return by_flag, by_channel

@@ -31,16 +31,20 @@ from web.session import verified_form
 router = APIRouter()
 MAX_LISTED = 500
 HEADLINE = ["taken_in", "mediated", "resolved", "mediation_concluded", "success_rate", "closed_resolved", "on_time",
-            "on_time_rate", "agreement_amount", "visited", "performed", "performance_rate", "confirmations",
-            "referral_in", "referral_in_resolved", "referral_out", "petitions_resolved", "joint_mediations",
+            "on_time_judged", "on_time_rate", "court_on_time_rate", "agreement_amount", "visited", "performed",
+            "performance_rate", "confirmations", "referral_in", "referral_in_resolved", "referral_in_returned",
+            "referral_in_open", "referral_out", "referral_out_agency", "referral_out_answered",
+            "referral_out_returned", "referral_out_open", "petitions_resolved", "joint_mediations", "joint_sessions",
             "legal_aid_referrals", "risk_reports", "escalated", "reached_county", "conversions", "closed",
             "days_to_close_avg", "days_to_close_p90"]  # fmt: skip
-BREAKDOWNS = ["by_source", "by_category", "by_village", "referral_in", "referral_out", "petitions_resolved",
-              "resolved_by_level", "escalations", "conversions"]  # fmt: skip
+BREAKDOWNS = ["by_source", "by_category", "by_village", "referral_in", "referral_in_resolved", "referral_out",
+              "referral_out_agency", "handoffs", "joint_sessions", "petitions_resolved", "resolved_by_level",
+              "escalations", "conversions"]  # fmt: skip
 # A rate's numerator and denominator, shown beside it.
 RATE_PARTS = {
     "success_rate": ("resolved", "mediation_concluded"),
-    "on_time_rate": ("on_time", "mediation_concluded"),
+    "on_time_rate": ("on_time", "on_time_judged"),  # only cases with a mediation limit are judged
+    "court_on_time_rate": ("court_on_time", "court_on_time_judged"),
     "performance_rate": ("performed", "visited"),
 }
 
