@@ -1,5 +1,6 @@
 """Bad input at scale: schemathesis generates requests from the app's own OpenAPI schema (valid and
-invalid ones) and sends them with a real token to the real app on a real database. No response may be
+invalid ones) and sends them with a real token to the real app on a real database — SQLite and a live
+PostgreSQL server. No response may be
 a 5xx, use an undocumented status, or break its documented schema.
 
 Bounded: ``MAX_EXAMPLES`` per operation and generation mode (a few minutes at most). Each operation runs
@@ -7,6 +8,7 @@ as its own Hypothesis test, so a failure names the operation and the shrunk requ
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -30,12 +32,17 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 RUN = {"requests": 0}
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory) -> Iterator[tuple[object, dict[str, str]]]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def api(request, tmp_path_factory) -> Iterator[tuple[object, dict[str, str]]]:
+    """The app on a live database of each back end: PostgreSQL refuses what SQLite stores (a NUL byte)."""
     from mediation_flow.store.db import make_engine
     from mediation_flow.store.migrate import upgrade
 
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('st')}/schemathesis.db")
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('st')}/schemathesis.db"
+    else:
+        url = request.getfixturevalue("pg_cluster").create_database(f"st_{uuid.uuid4().hex[:12]}")
+    engine = make_engine(url)
     upgrade(engine)
     town = make_town(engine)
     for _ in range(3):

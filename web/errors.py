@@ -57,6 +57,8 @@ def install_api_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = status_message(exc.status_code)
+        if isinstance(exc.detail, str) and not exc.detail.isascii():  # our own, in Chinese (e.g. a body limit)
+            message = exc.detail
         if _page(request):
             return _html(request, exc.status_code, message)
         return JSONResponse(

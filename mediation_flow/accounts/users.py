@@ -13,6 +13,7 @@ from mediation_flow.accounts.policy import Actor
 from mediation_flow.errors import AuthenticationFailed, Conflict, InvalidData
 from mediation_flow.places.jurisdictions import get_by_code, get_by_id
 from mediation_flow.store.tables import USERS
+from mediation_flow.textinput import TextRefused, clean_text
 from mediation_flow.vocabulary import Role
 
 _hasher = PasswordHasher()
@@ -42,6 +43,13 @@ def add_user(
     jurisdiction_code: str | None = None,
 ) -> int:
     check_password_strength(password)
+    try:  # the text-input policy, as for every other input (the CLI's included)
+        username = clean_text(username, label="用户名", max_length=64, multiline=False)
+        display_name = clean_text(display_name, label="姓名", max_length=64, multiline=False)
+    except TextRefused as exc:
+        raise InvalidData([{"field": "username", "message": str(exc)}]) from None
+    if not username:
+        raise InvalidData([{"field": "username", "message": "请填写用户名"}])
     if role != Role.ADMIN and not jurisdiction_code:
         raise InvalidData([{"field": "jurisdiction", "message": "除管理员外，用户必须属于一个辖区"}])
     jurisdiction_id = get_by_code(conn, jurisdiction_code).id if jurisdiction_code else None

@@ -1,15 +1,19 @@
 """Attachments of a case (photos of the signed agreement, evidence, ID copies), stored as files beside the
 database — ``<data_dir>/attachments/<case id>/<uuid>.<ext>`` with a ``.json`` of its metadata — so a backup
 of the data directory carries them. The type is judged from the file's first bytes, never from the name
-or the browser's claim; size and count are limited. Callers check that the user may see the case first.
+or the browser's claim, and the name's extension must agree with it; the name is cleaned and ends in that
+extension; files are created 0600 in folders 0700; size and count are limited. Callers check that the user
+may see the case first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,6 +22,7 @@ from typing import BinaryIO
 from mediation_flow.display.labels import labels
 from mediation_flow.errors import InvalidData, NotFound
 from mediation_flow.store import clock
+from mediation_flow.textinput import scrub
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PER_CASE = 50
@@ -30,6 +35,9 @@ SIGNATURES = [
     (b"%PDF-", "pdf", "application/pdf"),
 ]
 _ID = re.compile(r"^[0-9a-f]{32}$")
+EXTENSIONS = {"jpg": ("jpg", "jpeg"), "png": ("png",), "pdf": ("pdf",)}
+_UNSAFE_NAME = re.compile(r'[<>:"|?*/]')
+STALE_PART = 3600  # seconds: a .part file this old was left by a crash (an upload takes seconds)
 
 
 @dataclass(frozen=True)
@@ -53,10 +61,20 @@ def folder(data_dir: Path, case_id: int) -> Path:
     return Path(data_dir) / "attachments" / str(int(case_id))
 
 
-def _clean_name(name: str) -> str:
-    base = os.path.basename(name.replace("\\", "/")).strip()
-    base = re.sub(r"[\x00-\x1f\x7f]", "", base)
-    return base[:120] or "附件"
+def clean_name(name: str, ext: str) -> str:
+    """The name a file is kept and offered under: no folders, no control or direction characters (a
+    right-to-left override would show ``协议\u202egpj.exe`` as ``协议exe.jpg``), none of ``<>:"/\\|?*``,
+    and ending in the extension of the type its content was judged to be."""
+    base = os.path.basename(scrub(name, multiline=False).replace("\\", "/"))
+    base = _UNSAFE_NAME.sub("", base).strip(" .")
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    return f"{stem[:100].strip() or '附件'}.{ext}"
+
+
+def extension_matches(filename: str, ext: str) -> bool:
+    """The name's extension agrees with the type the content was judged to be (``.jpeg`` for a JPEG too)."""
+    given = filename.rsplit(".", 1)[-1].strip().lower() if "." in filename else ""
+    return given in EXTENSIONS[ext]
 
 
 def sniff(head: bytes) -> tuple[str, str] | None:
@@ -86,12 +104,16 @@ def save(
     if found is None:
         raise InvalidData([{"field": "file", "message": "只能上传 JPG、PNG 照片或 PDF 文件"}])
     ext, media = found
-    target.mkdir(parents=True, exist_ok=True)
+    if not extension_matches(filename, ext):
+        names = "、".join(f".{e}" for e in EXTENSIONS[ext])
+        raise InvalidData([{"field": "file", "message": f"文件内容是{ext.upper()}，文件名应以{names}结尾"}])
+    target.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target.parent.chmod(0o700)
     attachment_id = uuid.uuid4().hex
     partial = target / f"{attachment_id}.{ext}.part"
     digest, size = hashlib.sha256(head), len(head)
     try:
-        with partial.open("wb") as out:
+        with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
             out.write(head)
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
@@ -109,7 +131,7 @@ def save(
         attachment_id,
         int(case_id),
         kind,
-        _clean_name(filename),
+        clean_name(filename, ext),
         media,
         size,
         digest.hexdigest(),
@@ -117,8 +139,22 @@ def save(
         clock.utcnow().isoformat(timespec="seconds"),
     )
     meta = target / f"{attachment_id}.json"
-    meta.write_text(json.dumps(asdict(item), ensure_ascii=False), encoding="utf-8")
+    with os.fdopen(os.open(meta, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+        out.write(json.dumps(asdict(item), ensure_ascii=False))
     return item
+
+
+def clean_partials(data_dir: Path, *, now: float | None = None) -> int:
+    """Remove ``.part`` files an interrupted upload left behind (older than ``STALE_PART``, so an upload
+    another worker is writing right now is kept); returns how many. Run at start."""
+    now = time.time() if now is None else now
+    removed = 0
+    for part in (Path(data_dir) / "attachments").glob("*/*.part"):
+        with contextlib.suppress(FileNotFoundError):
+            if now - part.stat().st_mtime > STALE_PART:
+                part.unlink()
+                removed += 1
+    return removed
 
 
 def list_for_case(data_dir: Path, case_id: int) -> list[Attachment]:

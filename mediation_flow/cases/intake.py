@@ -31,6 +31,7 @@ from mediation_flow.store import clock
 from mediation_flow.store.db import write_transaction
 from mediation_flow.store.fast import Executor, Prepared
 from mediation_flow.store.tables import CASES, COUNTERS, PARTIES
+from mediation_flow.textinput import Line, Text
 from mediation_flow.vocabulary import Level, PartyKind, PartyRole, Role
 from mediation_flow.workflow.deadlines import advance_clocks, earliest_due
 from mediation_flow.workflow.fields import parse_money_fen, validate_fields
@@ -45,10 +46,10 @@ class PartyIn(BaseModel):
 
     role: PartyRole = PartyRole.APPLICANT
     kind: PartyKind = PartyKind.PERSON
-    name: str = Field(min_length=1, max_length=100)
-    id_number: str | None = Field(default=None, max_length=32)
-    phone: str | None = Field(default=None, max_length=32)
-    address: str | None = Field(default=None, max_length=200)
+    name: Line = Field(min_length=1, max_length=100)
+    id_number: Line | None = Field(default=None, max_length=32)
+    phone: Line | None = Field(default=None, max_length=32)
+    address: Line | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
     def _identity(self) -> PartyIn:
@@ -71,16 +72,16 @@ class CaseIntake(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str = Field(min_length=1, max_length=200)
-    category: str = Field(max_length=32)
-    source: str = Field(default="initiative", max_length=32)
-    risk_grade: str | None = Field(default=None, max_length=16)
-    summary: str = Field(min_length=1, max_length=5000)
+    title: Line = Field(min_length=1, max_length=200)
+    category: Line = Field(max_length=32)
+    source: Line = Field(default="initiative", max_length=32)
+    risk_grade: Line | None = Field(default=None, max_length=16)
+    summary: Text = Field(min_length=1, max_length=5000)
     amount: Decimal | None = None
     people_involved: int = Field(default=2, ge=1, le=100_000)
-    venue: str | None = Field(default=None, max_length=32)
-    jurisdiction_code: str | None = Field(default=None, max_length=32)
-    workflow: str = Field(default="people_mediation", max_length=64)
+    venue: Line | None = Field(default=None, max_length=32)
+    jurisdiction_code: Line | None = Field(default=None, max_length=32)
+    workflow: Line = Field(default="people_mediation", max_length=64)
     attributes: dict[str, Any] = Field(default_factory=dict)
     risk_hints: list[str] = Field(default_factory=list, max_length=10)
     parties: list[PartyIn] = Field(min_length=1, max_length=50)

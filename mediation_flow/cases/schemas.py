@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mediation_flow.cases.intake import CaseIntake, PartyIn
 from mediation_flow.store import clock
+from mediation_flow.textinput import Text
 from mediation_flow.workflow.fields import DEFAULT_TEXT_LIMIT
 from mediation_flow.workflow.registry import read_workflow_file, workflows_dir
 from mediation_flow.workflow.schema import FieldSpec, WorkflowSpec
@@ -36,11 +37,12 @@ class CaseCreate(CaseIntake):
         if value is None or value == "":
             return None
         if isinstance(value, datetime):
-            return clock.ensure_aware(value)
+            return clock.bounded(value)
         try:
-            return clock.ensure_aware(datetime.fromisoformat(str(value)))
+            moment = datetime.fromisoformat(str(value))
         except ValueError:
             raise ValueError("时间格式不正确，如 2023-09-28T09:00:00+08:00") from None
+        return clock.bounded(moment)
 
     def intake(self) -> CaseIntake:
         """The intake part, as the core's ``register_case`` takes it."""
@@ -137,9 +139,14 @@ class TransitionCreate(BaseModel):
 
     trigger: str = Field(min_length=1, max_length=64)
     expected_version: int = Field(ge=0)
-    note: str = Field(default="", max_length=2000)
+    note: Text = Field(default="", max_length=2000)
     data: dict[str, Any] = Field(default_factory=dict)
     effective_at: datetime | None = None
+
+    @field_validator("effective_at")
+    @classmethod
+    def _moment(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else clock.bounded(value)
 
 
 def field_schema(spec: FieldSpec) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from mediation_flow.cases.events import event_row
 from mediation_flow.errors import (
     CaseNotFound,
     GuardFailed,
+    InvalidData,
     InvalidEffectiveTime,
     PermissionDenied,
     StaleVersion,
@@ -29,6 +30,7 @@ from mediation_flow.errors import (
 )
 from mediation_flow.store import clock
 from mediation_flow.store.tables import CASES
+from mediation_flow.textinput import TextRefused, clean_text
 from mediation_flow.workflow.deadlines import advance_clocks, earliest_due
 from mediation_flow.workflow.fields import validate_fields
 from mediation_flow.workflow.registry import CompiledWorkflow
@@ -71,6 +73,9 @@ class Rules:
         if found is None:
             found = self.candidates.setdefault((state, trigger), self.workflow.transitions_from(state, trigger))
         return found
+
+
+NOTE_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,7 @@ def step(
         allowed = [o.trigger for o in available_triggers(workflow, state, actor)]
         raise PermissionDenied("您的角色无权执行该操作", role=actor.role.value, allowed=allowed)
     at = effective_time(actor, moment, history)
+    note = _clean_note(note)
     path = case["jurisdiction_path"]
     cleaned = validate_fields(
         candidates[0].fields,
@@ -210,6 +216,14 @@ def step(
         data=ctx.data,
     )
     return updates, event
+
+
+def _clean_note(note: str) -> str:
+    """The event's note under the text-input policy (every caller: API, pages, ledger import, sweep)."""
+    try:
+        return clean_text(note, label="备注", max_length=NOTE_LIMIT)
+    except TextRefused as exc:
+        raise InvalidData([{"field": "note", "message": str(exc)}]) from None
 
 
 def effective_time(actor: Actor, moment: Moment, history: History) -> datetime:

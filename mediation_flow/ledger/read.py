@@ -12,6 +12,7 @@ from typing import Any
 
 from mediation_flow.errors import InvalidData
 from mediation_flow.ledger.columns import COLUMNS
+from mediation_flow.textinput import normalise, refusal, scrub
 
 MAX_ROWS = 200_000
 MAX_BYTES = 64 * 1024 * 1024
@@ -37,24 +38,29 @@ def read_table(filename: str, content: bytes) -> list[tuple[int, dict[str, Any]]
         raise LedgerImportError([error_at(0, "", "只支持 .xlsx 或 .csv 文件")])
     if not rows:
         raise LedgerImportError([error_at(1, "", "文件为空")])
-    header = [str(h).strip() if h is not None else "" for h in rows[0]]
+    header = [scrub(str(h)).strip() if h is not None else "" for h in rows[0]]
     missing = [c.header for c in COLUMNS if c.required and c.header not in header]
     unknown = [h for h in header if h and h not in {c.header for c in COLUMNS}]
     errors = [error_at(1, h, "缺少必填列") for h in missing] + [error_at(1, h, "未知的列") for h in unknown]
     if errors:
         raise LedgerImportError(errors)
-    table = []
+    table, refused = [], []
     for number, values in enumerate(rows[1:], start=2):
         record = {}
         for h, v in zip(header, values, strict=False):  # text stripped; blank cells and columns left out
             if type(v) is str:
-                v = v.strip()
-                if v and h:
+                v = normalise(v).strip()  # the text-input policy, as for typed text
+                reason = refusal(v)
+                if reason is not None:
+                    refused.append(error_at(number, h, reason))
+                elif v and h:
                     record[h] = v
             elif v is not None and h:
                 record[h] = v
         if record:
             table.append((number, record))
+    if refused:
+        raise LedgerImportError(refused[:200])
     if not table:
         raise LedgerImportError([error_at(2, "", "没有数据行")])
     if len(table) > MAX_ROWS:

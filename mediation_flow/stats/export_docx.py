@@ -14,6 +14,7 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
+from mediation_flow.display.exports import safe_text
 from mediation_flow.display.formats import cn_datetime, date_range, heading_number
 from mediation_flow.display.labels import without_codes
 from mediation_flow.stats.definitions import load_definitions
@@ -28,7 +29,7 @@ RED = RGBColor(0xC0, 0x00, 0x00)
 def _run(
     paragraph: Paragraph, text: str, font: str, size: Pt, *, bold: bool = False, color: RGBColor | None = None
 ) -> Run:
-    run = paragraph.add_run(text)
+    run = paragraph.add_run(safe_text(text))  # stored text: nothing in it can break the file
     run.font.name, run.font.size, run.font.bold = font, size, bold
     run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
     if color is not None:

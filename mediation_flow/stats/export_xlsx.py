@@ -12,6 +12,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from mediation_flow.display.exports import append, put
 from mediation_flow.display.formats import cn_datetime, date_range
 from mediation_flow.display.labels import without_codes
 from mediation_flow.stats.definitions import load_definitions
@@ -41,7 +42,7 @@ CHARTS = [("monthly_taken_in", "月度登记纠纷"), ("by_category", "纠纷类
 
 def _header(ws: Worksheet, row: int, values: list[str]) -> None:
     for col, value in enumerate(values, start=1):
-        cell = ws.cell(row=row, column=col, value=value)
+        cell = put(ws, row, col, value)
         cell.font, cell.fill = HEADER, FILL
 
 
@@ -56,10 +57,10 @@ def _scope_lines(figures: Figures) -> list[str]:
 
 def _figures_sheet(ws: Worksheet, figures: Figures, text: ReportText) -> None:
     ws.title = "统计数据"
-    ws.append([text.title])
+    append(ws, [text.title])
     ws["A1"].font = Font(bold=True, size=14)
     for line in _scope_lines(figures):
-        ws.append([line])
+        append(ws, [line])
     ws.append([])
     _header(ws, ws.max_row + 1, ["指标", "数值", "单位", "分子（计数）", "分母", "日期口径", "键"])
     for key, d in load_definitions().figures.items():
@@ -68,7 +69,7 @@ def _figures_sheet(ws: Worksheet, figures: Figures, text: ReportText) -> None:
             continue
         if key == "agreement_amount":
             value = figures.values["agreement_amount_fen"] / 100
-        ws.append([d.label, value, d.unit, *(without_codes(s) for s in (d.numerator, d.denominator, d.date)), key])
+        append(ws, [d.label, value, d.unit, *(without_codes(s) for s in (d.numerator, d.denominator, d.date)), key])
     for col, width in zip("ABCDEFG", (22, 12, 8, 60, 30, 30, 24), strict=True):
         ws.column_dimensions[col].width = width
 
@@ -82,12 +83,12 @@ def _breakdowns_sheet(ws: Worksheet, figures: Figures) -> None:
         base = "monthly" if name.startswith("monthly_") else name
         title = definitions[base].label + ("（登记）" if name == "monthly_taken_in" else "")
         title += "（达成协议）" if name == "monthly_resolved" else ""
-        ws.cell(row=row, column=1, value=title).font = Font(bold=True)
+        put(ws, row, 1, title).font = Font(bold=True)
         _header(ws, row + 1, ["项目", "件数", "键"])
         for i, item in enumerate(rows, start=row + 2):
-            ws.cell(row=i, column=1, value=item["label"])
-            ws.cell(row=i, column=2, value=item["count"])
-            ws.cell(row=i, column=3, value=item["key"])
+            put(ws, i, 1, item["label"])
+            put(ws, i, 2, item["count"])
+            put(ws, i, 3, item["key"])
         anchors[name] = (row + 1, row + 1 + len(rows))
         row += len(rows) + 3
     ws.column_dimensions["A"].width = 24
@@ -119,7 +120,7 @@ def _block(ws: Worksheet, row: int, title: str, header: list[str], rows: list[li
 def _ledger_sheet(ws: Worksheet, rows: list[list[Any]]) -> None:
     _header(ws, 1, COLUMNS)
     for values in rows:
-        ws.append(values)
+        append(ws, values)
     widths = {"案件编号": 26, "案件名称": 28, "纠纷简要情况": 40, "当事人": 16, "司法确认": 24}
     for col, name in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(col)].width = widths.get(name, 12)
@@ -128,11 +129,11 @@ def _ledger_sheet(ws: Worksheet, rows: list[list[Any]]) -> None:
 
 
 def _text_sheet(ws: Worksheet, text: ReportText) -> None:
-    ws.append([text.title])
+    append(ws, [text.title])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([text.heading])
+    append(ws, [text.heading])
     for paragraph in text.paragraphs:
-        ws.append([paragraph])
+        append(ws, [paragraph])
         ws.cell(row=ws.max_row, column=1).alignment = Alignment(wrap_text=True, vertical="top")
     ws.column_dimensions["A"].width = 120
 

@@ -34,3 +34,27 @@ def local_date(moment: datetime) -> date:
 def ensure_aware(moment: datetime) -> datetime:
     """Treat a naive datetime as UTC (SQLite returns naive values)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def bounded(moment: datetime) -> datetime:
+    """An aware moment a person or a client gave, between 1900 and 2200 (ValueError otherwise): at the edges
+    of what ``datetime`` holds, converting to UTC or adding a day would overflow."""
+    moment = ensure_aware(moment)
+    try:
+        in_range = EARLIEST <= moment.astimezone(UTC) < LATEST
+    except OverflowError:
+        in_range = False
+    if not in_range:
+        raise ValueError("时间超出范围（1900年至2199年）")
+    return moment
+
+
+def bounded_day(day: date) -> date:
+    """A calendar date a person or a client gave, between 1900 and 2199 (ValueError otherwise)."""
+    if not EARLIEST.date() <= day < LATEST.date():
+        raise ValueError("日期超出范围（1900年至2199年）")
+    return day

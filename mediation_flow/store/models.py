@@ -256,3 +256,14 @@ class NoticeSeen(_Table, table=True):
 
     user_id: int = Field(foreign_key="app_user.id", primary_key=True)
     seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class UserSession(_Table, table=True):
+    """A signed-in browser session: the cookie carries a random id, the row its SHA-256. Signing out deletes
+    the row, so the cookie (or a copy of it) stops working on the server, not only in the browser."""
+
+    __tablename__ = "user_session"
+
+    id: str = Field(max_length=64, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -15,6 +15,7 @@ from mediation_flow.store.models import (
     Party,
     ReferenceItem,
     User,
+    UserSession,
     WorkflowVersion,
 )
 
@@ -29,3 +30,4 @@ EVENTS: Table = CaseEvent.__table__
 LOGIN_ATTEMPTS: Table = LoginAttempt.__table__
 ACCESS_LOG: Table = AccessLog.__table__
 NOTICES_SEEN: Table = NoticeSeen.__table__
+SESSIONS: Table = UserSession.__table__

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -9,10 +10,12 @@ from typing import Any
 
 from mediation_flow.display.formats import cn_date, money, money_decimal
 from mediation_flow.errors import InvalidData
+from mediation_flow.textinput import normalise, refusal
 from mediation_flow.workflow.schema import FieldSpec
 
 DEFAULT_TEXT_LIMIT = 2000
 MAX_MONEY_FEN = 10**14
+_INT = re.compile(r"-?[0-9]{1,12}")
 
 
 def choice_options(spec: FieldSpec, reference: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
@@ -64,7 +67,10 @@ def _clean(
     if kind in ("text", "longtext"):
         if not isinstance(raw, str):
             raise ValueError("应为文字")
-        text = raw.strip()
+        text = normalise(raw, multiline=kind == "longtext").strip()
+        reason = refusal(text)
+        if reason is not None:
+            raise ValueError(reason)
         limit = spec.max_length or DEFAULT_TEXT_LIMIT
         if len(text) > limit:
             raise ValueError(f"不能超过{limit}个字（现为{len(text)}个字）")
@@ -107,14 +113,19 @@ def _clean(
     raise ValueError("类型不受支持")  # pragma: no cover - the schema forbids other types
 
 
+INT_LIMIT = 2**31 - 1  # what every integer column holds (a larger id would overflow the database's integer)
+
+
 def _as_int(raw: Any) -> int:
     if isinstance(raw, bool):
         raise ValueError("应为整数")
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit() and len(raw.strip()) <= 12:
-        return int(raw.strip())
-    raise ValueError("应为整数")
+    if isinstance(raw, str) and _INT.fullmatch(raw.strip()):
+        raw = int(raw.strip())
+    if not isinstance(raw, int):
+        raise ValueError("应为整数")
+    if not -INT_LIMIT <= raw <= INT_LIMIT:
+        raise ValueError("数值超出范围")
+    return raw
 
 
 def parse_money_fen(raw: Any) -> int:
@@ -127,6 +138,8 @@ def parse_money_fen(raw: Any) -> int:
         raise ValueError("应为金额，如 12000 或 12000.50") from None
     if not amount.is_finite() or amount < 0:
         raise ValueError("应为不小于0的金额")
+    if amount.adjusted() >= 15:  # before multiplying: 1e999999999 would overflow the decimal context
+        raise ValueError("金额过大")
     fen = amount * 100
     if fen != fen.to_integral_value():
         raise ValueError("最多保留两位小数")

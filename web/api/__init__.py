@@ -11,7 +11,7 @@ from web.api.schemas import ErrorResponse
 
 # Every API error is the same structured body (web.errors); documented once for every route.
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 409, 422, 429)
+    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 409, 413, 422, 429)
 }
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
 router.include_router(auth.router)

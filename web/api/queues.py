@@ -9,10 +9,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.cases.queues import QueueFilters, QueueKind, read_queue
+from mediation_flow.store import clock
 from web.api.schemas import ErrorResponse
 from web.deps import ApiActor, EngineDep
 
@@ -65,7 +66,11 @@ Mediator = Annotated[int | None, Query(ge=1, le=2_147_483_647, description="调�
 LevelQ = Annotated[str | None, Query(max_length=16, description="处理层级 grid/village/township/county")]
 Source = Annotated[str | None, Query(max_length=32, description="案件来源代码")]
 Grade = Annotated[str | None, Query(max_length=16, description="风险等级 red/orange/yellow/blue")]
-Today = Annotated[date | None, Query(description="按哪一天判断（默认今天）")]
+Today = Annotated[
+    date | None,
+    Query(description="按哪一天判断（默认今天）"),
+    AfterValidator(lambda day: None if day is None else clock.bounded_day(day)),
+]
 Page = Annotated[int, Query(ge=1, le=100_000)]
 PageSize = Annotated[int, Query(ge=1, le=200)]
 

@@ -16,6 +16,7 @@ from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.drilldown import drillable
 from mediation_flow.stats.service import MEDIA_TYPES, annual_report, export, figure_cases
 from mediation_flow.store import clock
+from mediation_flow.textinput import Text
 from web.api.schemas import ErrorResponse
 from web.api.views import FigureCasesOut
 from web.deps import ApiActor, EngineDep
@@ -29,16 +30,20 @@ MAX_DRILL = 5000
 
 
 class EditedReport(BaseModel):
-    paragraphs: list[Annotated[str, Field(max_length=5000)]] = Field(min_length=1, max_length=30)
+    paragraphs: list[Annotated[Text, Field(max_length=5000)]] = Field(min_length=1, max_length=30)
 
 
 def parse_as_of(raw: str | None) -> datetime | None:
     if raw in (None, ""):
         return None
     try:
-        return clock.ensure_aware(datetime.fromisoformat(str(raw)))
+        moment = datetime.fromisoformat(str(raw))
     except ValueError:
         raise InvalidData([{"field": "as_of", "message": "时间格式不正确，如 2024-01-05T09:00:00+08:00"}]) from None
+    try:
+        return clock.bounded(moment)
+    except ValueError as exc:
+        raise InvalidData([{"field": "as_of", "message": f"数据截至{exc}"}]) from None
 
 
 @router.get("/annual", responses=ERRORS)
@@ -133,7 +138,7 @@ def ledger_template() -> Response:
     )
 
 
-@router.post("/ledger/import", status_code=201, responses=ERRORS)
+@router.post("/ledger/import", status_code=201, responses=ERRORS)  # its own body limit: web.input_guard
 async def ledger_import(engine: EngineDep, actor: ApiActor, file: UploadFile) -> dict[str, Any]:
     """Import a ledger (.xlsx or .csv): all rows or none; 422 lists every error by row and column."""
     from mediation_flow.ledger.plan import MAX_BYTES, import_ledger

@@ -9,10 +9,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
-from mediation_flow.cases import attachments
 from mediation_flow.cases.case_files import check_upload, open_attachment, upload_attachment
 from mediation_flow.cases.printouts import printout as printout_docx
-from mediation_flow.errors import DomainError, InvalidData
+from mediation_flow.errors import InvalidData
 from web.deps import CaseId, EngineDep
 from web.pages.cases import page_data
 from web.pages.common import PageActor, is_fragment, render
@@ -22,26 +21,13 @@ router = APIRouter(prefix="/cases/{case_id}")
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-class UploadTooLarge(DomainError):
-    code = "upload_too_large"
-    status = 413
-
-
-async def upload_form(request: Request) -> FormData:
-    """Refuse an oversized body before it is read, then parse and CSRF-check the form."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > attachments.MAX_BYTES + 256 * 1024:
-        raise UploadTooLarge(f"文件不能超过{attachments.MAX_BYTES // 1024 // 1024}MB")
-    return await verified_form(request)
-
-
-@router.post("/attachments", include_in_schema=False)
+@router.post("/attachments", include_in_schema=False)  # its own body limit: web.input_guard
 def upload(
     request: Request,
     engine: EngineDep,
     actor: PageActor,
     case_id: CaseId,
-    form: Annotated[FormData, Depends(upload_form)],
+    form: Annotated[FormData, Depends(verified_form)],
 ) -> Response:
     check_upload(engine, actor, case_id)  # 404 outside the user's villages, then 403 for a role without it
     upload_file = form.get("file")
@@ -69,8 +55,9 @@ def upload(
 @router.get("/attachments/{attachment_id}", include_in_schema=False)
 def download(engine: EngineDep, actor: PageActor, case_id: CaseId, attachment_id: str) -> Response:
     item, path = open_attachment(engine, actor, case_id, attachment_id)
+    disposition = "inline" if item.media_type.startswith("image/") else "attachment"  # a PDF is saved, not shown
     headers = {
-        "Content-Disposition": f"inline; filename*=UTF-8''{quote(item.filename)}",
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(item.filename)}",
         "Cache-Control": "private, no-store",
         "X-Content-Type-Options": "nosniff",
     }
@@ -81,5 +68,5 @@ def download(engine: EngineDep, actor: PageActor, case_id: CaseId, attachment_id
 def printout(engine: EngineDep, actor: PageActor, case_id: CaseId, form_name: str) -> Response:
     """受理登记表 (registration) or 调解协议书 (agreement), ready to print and sign."""
     content, filename = printout_docx(engine, actor, case_id, form_name)
-    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}
+    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}", "Cache-Control": "no-store"}
     return Response(content, media_type=DOCX, headers=headers)

@@ -23,6 +23,7 @@ from mediation_flow.stats.service import (
     figure_case_items,
     report_places,
 )
+from mediation_flow.textinput import normalise
 from web.api.reports import parse_as_of
 from web.deps import EngineDep
 from web.pages.common import PageActor, render, require, today
@@ -155,7 +156,7 @@ def _paragraphs(form: FormData) -> list[str]:
     text = str(form.get("paragraphs") or "")
     if len(text) > 30_000:
         raise InvalidData([{"field": "paragraphs", "message": "报告正文过长"}])
-    return [p.strip() for p in text.replace("\r\n", "\n").split("\n") if p.strip()]
+    return [p.strip() for p in normalise(text).split("\n") if p.strip()]  # the text-input policy's line breaks
 
 
 @router.post("/reports/download", include_in_schema=False)

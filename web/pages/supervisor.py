@@ -34,7 +34,7 @@ def queue(
 ) -> Response:
     filters = CaseFilters(
         village=village or None,
-        mediator_id=int(mediator) if mediator.isdigit() else None,
+        mediator_id=int(mediator) if mediator.isascii() and mediator.isdigit() and len(mediator) <= 9 else None,
         level=level or None,
         source=source or None,
         risk_grade=risk or None,
