@@ -186,9 +186,11 @@ def test_grid_worker_logs_a_dispute_on_a_phone(chromium: Any, server: Server) ->
     page.locator("#p2-name").wait_for()
     assert page.input_value("#p2-name") == "村民小组"
     assert page.input_value("#title") == "赵一与钱二宅基地界址纠纷"
-    assert page.input_value("#p0-id") == "110101199003071235"
+    assert page.input_value("#p0-id") == "" and page.input_value("#p0-phone") == ""  # never kept in the browser
     assert page.is_checked("#h-threat_of_violence")
     assert page.locator("[data-draft-note]").is_visible()
+    page.fill("#p0-phone", "13812345678")
+    page.fill("#p0-id", "110101199003071235")  # still the wrong check digit
 
     page.click("text=提交登记")
     error = page.locator("#e-parties-0-id_number")

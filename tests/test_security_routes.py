@@ -110,9 +110,6 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
-    ("GET", "/docs"): PUBLIC,
-    ("GET", "/docs/oauth2-redirect"): PUBLIC,
-    ("GET", "/redoc"): PUBLIC,
     ("GET", "/static"): PUBLIC,
     # JSON API
     ("POST", "/api/v1/auth/token"): PUBLIC,
@@ -162,6 +159,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/dashboard"): Rule("page", REPORTING),
     ("GET", "/admin"): Rule("page", may(Permission.ADMINISTER)),
     ("GET", "/notices"): Rule("page"),
+    ("POST", "/notices/seen"): Rule("page", body=lambda w, c: {"data": {}}, ok=frozenset({303})),
     ("GET", "/reports"): Rule("page", REPORTING),
     ("GET", "/reports/cases"): Rule("page", REPORTING, body=_report(figure="closed")),
     ("POST", "/reports/download"): Rule(

@@ -43,8 +43,18 @@ def record_identity_view(
     phones = sum(1 for p in shown if _full(p.get("phone")))
     if not ids and not phones:
         return False
+    return record_access(
+        engine, actor=actor, case_id=case_id, channel=channel, detail=f"身份证号{ids}个，电话{phones}个", now=now
+    )
+
+
+def record_access(
+    engine: Engine, *, actor: Actor, case_id: int, channel: str, detail: str, now: datetime | None = None
+) -> bool:
+    """Log that ``actor`` was given personal data in full through ``channel`` (a view, a printout, an ID
+    copy downloaded), at most once per user, case and channel every ``DEDUP``. True if logged."""
     now = now or clock.utcnow()
-    detail = f"{channel}：身份证号{ids}个，电话{phones}个"
+    detail = f"{channel}：{detail}"
     recent = (
         select(LOG.c.id)
         .where(

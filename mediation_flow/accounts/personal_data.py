@@ -261,24 +261,34 @@ def mask_phone(value: str | None) -> str:
 
 # Half- and full-width digits; a match must not touch a letter or digit on either side, so that a
 # 20-digit order number is left alone while '身份证号11010519491231002X电话…' is still masked
-# (\b would not do: CJK characters are word characters).
+# (\b would not do: CJK characters are word characters). Digits may be grouped by spaces or hyphens as
+# people type them ('1101 0519 …', '138 1234 5678', '+86 139-0000-1111'); landlines ('023-12345678',
+# '(023)12345678', '02312345678') keep their area code and last two digits.
 _D = "[0-9０-９]"
+_S = "[- \u3000－]?"  # an optional separator: space, hyphen, their full-width forms
 _ALNUM = "0-9A-Za-z０-９Ａ-Ｚａ-ｚ"
 _SENSITIVE = re.compile(
     rf"(?<![{_ALNUM}])(?:"
-    rf"(?P<id>{_D}{{17}}[0-9Xx０-９Ｘｘ])"
-    rf"|(?P<prefix>[+＋]?[8８][6６][- ]?)?(?P<mobile>[1１][3-9３-９]{_D}[- ]?{_D}{{4}}[- ]?{_D}{{4}})"
+    rf"(?P<id>{_D}(?:{_S}{_D}){{16}}{_S}[0-9Xx０-９Ｘｘ])"
+    rf"|(?P<prefix>[+＋]?[8８][6６]{_S})?(?P<mobile>[1１]{_S}[3-9３-９](?:{_S}{_D}){{9}})"
+    rf"|(?P<area>[(（][0０]{_D}{{2,3}}[)）]|[0０]{_D}{{2,3}}){_S}(?P<local>{_D}{{7,8}})"
     rf")(?![{_ALNUM}])"
 )
+_SEPARATORS = re.compile("[- \u3000－]")
 
 
 def _mask_match(match: re.Match[str]) -> str:
     if match.group("id"):
-        return mask_id_number(match.group("id"))
-    digits = re.sub(r"[- ]", "", _to_halfwidth(match.group("mobile")))
-    return (match.group("prefix") or "") + f"{digits[:3]}****{digits[7:]}"
+        return mask_id_number(_SEPARATORS.sub("", match.group("id")))
+    if match.group("mobile"):
+        digits = _SEPARATORS.sub("", _to_halfwidth(match.group("mobile")))
+        return (match.group("prefix") or "") + f"{digits[:3]}****{digits[7:]}"
+    local = _to_halfwidth(match.group("local"))
+    area = _to_halfwidth(match.group("area")).strip("()（）")
+    return f"{area}-{'*' * (len(local) - 2)}{local[-2:]}"
 
 
 def mask_text(text: str) -> str:
-    """Mask every 18-character ID number and 11-digit mobile number in free text (for logs)."""
+    """Mask every ID number, mobile and landline number in free text (logs; text shown to a role that sees
+    identities masked), however it was typed: full-width digits, spaces or hyphens, +86."""
     return _SENSITIVE.sub(_mask_match, text)

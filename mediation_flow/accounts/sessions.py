@@ -2,41 +2,48 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Engine, bindparam, delete, insert, select
 
 from mediation_flow.accounts.policy import Actor, Permission, require
-from mediation_flow.accounts.throttle import check_not_locked, record_failure
+from mediation_flow.accounts.throttle import reserve_attempt, withdraw_attempt
 from mediation_flow.accounts.users import actor_for, change_password, password_stamp, stamp_of
 from mediation_flow.errors import InvalidData
 from mediation_flow.places.jurisdictions import all_places
 from mediation_flow.store import clock
+from mediation_flow.store.config import get_settings
 from mediation_flow.store.db import write_transaction
 from mediation_flow.store.fast import Prepared
 from mediation_flow.store.tables import JURISDICTIONS as JUR
-from mediation_flow.store.tables import USERS
+from mediation_flow.store.tables import SESSIONS, USERS
 from mediation_flow.vocabulary import Role
 
 # Every signed-in request reads its user: one statement (user, scope path, password hash), compiled once.
-_SIGNED_IN = Prepared(
-    select(
-        USERS.c.id,
-        USERS.c.username,
-        USERS.c.role,
-        USERS.c.display_name,
-        USERS.c.jurisdiction_id,
-        USERS.c.is_active,
-        USERS.c.password_hash,
-        JUR.c.path,
-    )
-    .select_from(USERS.outerjoin(JUR, JUR.c.id == USERS.c.jurisdiction_id))
-    .where(USERS.c.id == bindparam("user_id"))
+_USER_COLUMNS = (
+    USERS.c.id,
+    USERS.c.username,
+    USERS.c.role,
+    USERS.c.display_name,
+    USERS.c.jurisdiction_id,
+    USERS.c.is_active,
+    USERS.c.password_hash,
+    JUR.c.path,
+)
+_USER_AND_PLACE = USERS.outerjoin(JUR, JUR.c.id == USERS.c.jurisdiction_id)
+_SIGNED_IN = Prepared(select(*_USER_COLUMNS).select_from(_USER_AND_PLACE).where(USERS.c.id == bindparam("user_id")))
+# The same for a browser session: the user only while the session's row exists (signing out deletes it).
+_SIGNED_IN_SESSION = Prepared(
+    select(*_USER_COLUMNS)
+    .select_from(_USER_AND_PLACE.join(SESSIONS, SESSIONS.c.user_id == USERS.c.id))
+    .where(USERS.c.id == bindparam("user_id"), SESSIONS.c.id == bindparam("session_id"))
 )
 
 
-def _signed_in(conn: Connection, user_id: int) -> tuple[Actor | None, str | None]:
-    row = _SIGNED_IN.first(conn, {"user_id": user_id})
+def _signed_in(row: Any) -> tuple[Actor | None, str | None]:
     if row is None:
         return None, None
     stamp = stamp_of(row["password_hash"])
@@ -57,7 +64,43 @@ def signed_in_user(engine: Engine, user_id: int) -> tuple[Actor | None, str | No
     """The active user as an ``Actor`` (what ``users.actor_for`` gives) and its password stamp
     (``users.password_stamp``), in one query; (None, stamp) for an unknown or deactivated user."""
     with engine.connect() as conn:
-        return _signed_in(conn, user_id)
+        return _signed_in(_SIGNED_IN.first(conn, {"user_id": user_id}))
+
+
+def _session_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def signed_in_session(engine: Engine, user_id: int, token: str | None) -> tuple[Actor | None, str | None]:
+    """What :func:`signed_in_user` gives, for a browser session: (None, None) unless the session ``token``
+    (from :func:`start_session`, kept in the signed cookie) is still open — one query all the same."""
+    if not token:
+        return None, None
+    with engine.connect() as conn:
+        row = _SIGNED_IN_SESSION.first(conn, {"user_id": user_id, "session_id": _session_key(token)})
+    return _signed_in(row)
+
+
+def start_session(engine: Engine, user_id: int, *, now: datetime | None = None) -> str:
+    """Open a browser session for the user; returns the random token its cookie carries. Sessions older
+    than the configured lifetime are deleted on the way (their cookies have expired too)."""
+    now = now or clock.utcnow()
+    token = secrets.token_urlsafe(32)
+    with write_transaction(engine) as conn:
+        conn.execute(delete(SESSIONS).where(SESSIONS.c.created_at < now - _session_lifetime()))
+        conn.execute(insert(SESSIONS).values(id=_session_key(token), user_id=user_id, created_at=now))
+    return token
+
+
+def end_session(engine: Engine, token: str | None) -> None:
+    """Sign out on the server: the session's cookie, or any copy of it, no longer signs anyone in."""
+    if token:
+        with write_transaction(engine) as conn:
+            conn.execute(delete(SESSIONS).where(SESSIONS.c.id == _session_key(token)))
+
+
+def _session_lifetime() -> timedelta:
+    return timedelta(minutes=get_settings().session_minutes)
 
 
 def current_stamp(engine: Engine, user_id: int) -> str:
@@ -94,14 +137,16 @@ def roster(engine: Engine, actor: Actor) -> tuple[list[Any], list[tuple[int, str
 
 def change_own_password(engine: Engine, actor: Actor, *, address: str, current: str, new: str) -> None:
     """Change the signed-in user's password. A wrong current password counts as a failed sign-in
-    (throttled); every token and session issued before stops working (their stamp no longer matches)."""
+    (throttled, reserved before it is checked); every token and session issued before stops working
+    (their stamp no longer matches)."""
     assert actor.id is not None
-    with engine.connect() as conn:
-        check_not_locked(conn, username=actor.username, address=address, now=clock.utcnow())
+    attempt = reserve_attempt(engine, username=actor.username, address=address)
     try:
         with write_transaction(engine) as conn:
             change_password(conn, user_id=actor.id, current_password=current, new_password=new)
+            withdraw_attempt(conn, attempt)  # the right current password: not a failure
     except InvalidData as exc:
-        if any(e["field"] == "current_password" for e in exc.errors):
-            record_failure(engine, username=actor.username, address=address)
+        if not any(e["field"] == "current_password" for e in exc.errors):
+            with write_transaction(engine) as conn:
+                withdraw_attempt(conn, attempt)
         raise

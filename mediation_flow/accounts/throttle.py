@@ -4,7 +4,8 @@ Attempts live in the ``login_attempt`` table, so the count is shared by every uv
 survives a restart. An account locks after ``ACCOUNT_FAILURES`` failures within ``WINDOW`` (a
 success resets its count); an address after ``ADDRESS_FAILURES`` failures, whatever the usernames
 (a township office shares one address, hence the higher limit). While locked, the password is not
-even checked, so a locked account cannot be probed.
+even checked, so a locked account cannot be probed. An attempt is reserved — counted as a failure, after
+the lock check, in one serialised transaction — before its password is checked (``reserve_attempt``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.accounts.users import authenticate
-from mediation_flow.errors import AuthenticationFailed, DomainError
+from mediation_flow.errors import DomainError
 from mediation_flow.store import clock
 from mediation_flow.store.db import write_transaction
 from mediation_flow.store.tables import LOGIN_ATTEMPTS as ATTEMPTS
@@ -25,6 +26,7 @@ ACCOUNT_FAILURES = 5
 ADDRESS_FAILURES = 20
 WINDOW = timedelta(minutes=15)
 KEEP = timedelta(days=1)
+_LOCK_KEY = 0x6D665F6C6F67696E  # "mf_login": the advisory lock that serialises reservations on PostgreSQL
 
 
 class TooManyAttempts(DomainError):
@@ -69,30 +71,48 @@ def check_not_locked(conn: Connection, *, username: str, address: str, now: date
             )
 
 
-def record_attempt(conn: Connection, *, username: str, address: str, succeeded: bool, now: datetime) -> None:
-    conn.execute(insert(ATTEMPTS).values(username=username[:64], address=address[:64], succeeded=succeeded, at=now))
+def record_attempt(conn: Connection, *, username: str, address: str, succeeded: bool, now: datetime) -> int:
+    """Insert one attempt; returns its id."""
+    inserted = conn.execute(
+        insert(ATTEMPTS).values(username=username[:64], address=address[:64], succeeded=succeeded, at=now)
+    ).inserted_primary_key
     if not succeeded:
         conn.execute(delete(ATTEMPTS).where(ATTEMPTS.c.at < now - KEEP))
+    assert inserted is not None  # an INSERT of one row always has its key
+    return int(inserted[0])
+
+
+def reserve_attempt(engine: Engine, *, username: str, address: str, now: datetime | None = None) -> int:
+    """Decide the lock and record the attempt as a failure in one transaction, *before* the password is
+    checked; returns the attempt's id (:func:`settle_attempt` turns it into a success). Reservations are
+    serialised — SQLite's write lock, a transaction-scoped advisory lock on PostgreSQL — so a burst of
+    concurrent attempts, across workers, cannot all pass the check before any failure is counted: at most
+    ``ACCOUNT_FAILURES`` passwords are ever checked per window."""
+    now = now or clock.utcnow()
+    with write_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        check_not_locked(conn, username=username[:64], address=address, now=now)
+        return record_attempt(conn, username=username, address=address, succeeded=False, now=now)
+
+
+def settle_attempt(conn: Connection, attempt_id: int) -> None:
+    """A reserved attempt succeeded (which resets the account's count)."""
+    conn.execute(update(ATTEMPTS).where(ATTEMPTS.c.id == attempt_id).values(succeeded=True))
+
+
+def withdraw_attempt(conn: Connection, attempt_id: int) -> None:
+    """A reserved attempt turned out not to be a password guess (e.g. a password change refused for its
+    new password): it does not count."""
+    conn.execute(delete(ATTEMPTS).where(ATTEMPTS.c.id == attempt_id))
 
 
 def sign_in(engine: Engine, *, username: str, password: str, address: str, now: datetime | None = None) -> Actor:
-    """Check the lock, then the password; record the attempt either way. Used by the API and the pages."""
-    now = now or clock.utcnow()
+    """Reserve the attempt (lock decided, failure counted), then check the password; a right password turns
+    the reservation into a success in the same transaction. Used by the API and the pages."""
     username = username[:64]
-    with engine.connect() as conn:
-        check_not_locked(conn, username=username, address=address, now=now)
-    try:
-        with write_transaction(engine) as conn:
-            actor = authenticate(conn, username, password)
-            record_attempt(conn, username=username, address=address, succeeded=True, now=now)
-    except AuthenticationFailed:
-        with write_transaction(engine) as conn:
-            record_attempt(conn, username=username, address=address, succeeded=False, now=now)
-        raise
-    return actor
-
-
-def record_failure(engine: Engine, *, username: str, address: str, now: datetime | None = None) -> None:
-    """Count a wrong password given elsewhere (e.g. the current password on a password change)."""
+    attempt = reserve_attempt(engine, username=username, address=address, now=now)
     with write_transaction(engine) as conn:
-        record_attempt(conn, username=username, address=address, succeeded=False, now=now or clock.utcnow())
+        actor = authenticate(conn, username, password)  # AuthenticationFailed: the reservation stays a failure
+        settle_attempt(conn, attempt)
+    return actor

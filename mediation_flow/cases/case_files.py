@@ -8,6 +8,7 @@ from typing import BinaryIO
 
 from sqlalchemy import Engine
 
+from mediation_flow.accounts.audit import record_access
 from mediation_flow.accounts.policy import Actor, Permission, may_open_attachment, require
 from mediation_flow.cases import attachments
 from mediation_flow.cases.engine import apply_trigger
@@ -57,4 +58,6 @@ def open_attachment(
     item, path = attachments.get(get_settings().data_dir, case_id, attachment_id)
     if not may_open_attachment(actor, item.kind):
         raise PermissionDenied("身份证明复印件仅调解员和司法所人员可以查看")
+    if item.kind == "id_copy":  # a copy of an identity document is personal data in full: logged like a view
+        record_access(engine, actor=actor, case_id=case_id, channel=f"attachment:{item.id[:8]}", detail=item.kind_label)
     return item, path

@@ -267,11 +267,13 @@ def header_unread(engine: Engine, actor: Actor) -> int:
 
 
 def open_inbox(engine: Engine, actor: Actor) -> list[Notice]:
-    """The user's notices as of now; opening the inbox marks them all seen."""
-    now = clock.utcnow()
+    """The user's notices as of now (reading them writes nothing: :func:`mark_all_seen` does, on request)."""
     with engine.connect() as conn:
-        items = notices(conn, actor, now=now, due_soon_days=get_settings().due_soon_working_days)
+        return notices(conn, actor, now=clock.utcnow(), due_soon_days=get_settings().due_soon_working_days)
+
+
+def mark_all_seen(engine: Engine, actor: Actor) -> None:
+    """全部标为已读: every notice up to now counts as seen."""
     if actor.id is not None:
         with write_transaction(engine) as conn:
-            mark_seen(conn, actor.id, now)
-    return items
+            mark_seen(conn, actor.id, clock.utcnow())

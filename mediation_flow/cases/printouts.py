@@ -13,11 +13,12 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from sqlalchemy import Connection, Engine, select
 
-from mediation_flow.accounts.policy import Actor
+from mediation_flow.accounts.policy import Actor, may_see_full_identity
 from mediation_flow.cases.queries import case_workflow, get_case_row, user_names
 from mediation_flow.cases.referral_facts import AGENCY_NAMES, referral_facts
-from mediation_flow.cases.views import PartyView, letter_kind, log_full_views, read_parties
+from mediation_flow.cases.views import PartyView, free_text_as_shown, letter_kind, log_full_views, read_parties
 from mediation_flow.display import labels
+from mediation_flow.display.exports import safe_text
 from mediation_flow.display.formats import BLANK_DATE, cn_date, money
 from mediation_flow.errors import NotFound
 from mediation_flow.places.jurisdictions import get_by_id, township_of
@@ -44,14 +45,19 @@ def _document(title: str, number: str) -> Any:
     style.font.name = FONT
     style.font.size = Pt(12)
     style.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
-    heading = doc.add_paragraph()
+    heading = _para(doc)
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = heading.add_run(title)
     run.bold = True
     run.font.size = Pt(20)
-    sub = doc.add_paragraph(number)
+    sub = _para(doc, number)
     sub.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     return doc
+
+
+def _para(doc: Any, text: str = "") -> Any:
+    """A paragraph of stored text: nothing in it can break the file (``display.exports``)."""
+    return doc.add_paragraph(safe_text(text))
 
 
 def _rows(doc: Any, rows: list[tuple[str, str]]) -> None:
@@ -60,7 +66,7 @@ def _rows(doc: Any, rows: list[tuple[str, str]]) -> None:
     for label, value in rows:
         cells = table.add_row().cells
         cells[0].text = label
-        cells[1].text = value or ""
+        cells[1].text = safe_text(value or "")
 
 
 def _bytes(doc: Any) -> bytes:
@@ -76,7 +82,7 @@ def _committee(conn: Connection, row: dict[str, Any]) -> str:
 
 def registration_docx(conn: Connection, actor: Actor, case_id: int, parties: list[PartyView]) -> bytes:
     """人民调解受理登记表 of a case the actor may see (CaseNotFound otherwise), with ``parties`` as shown."""
-    row = get_case_row(conn, actor, case_id)
+    row, _ = free_text_as_shown(get_case_row(conn, actor, case_id), [], full=may_see_full_identity(actor))
     reference = load_reference(conn)
     names = user_names(conn, {i for i in (row["mediator_id"], row["created_by"]) if i})
     place = get_by_id(conn, row["jurisdiction_id"]).name
@@ -99,8 +105,8 @@ def registration_docx(conn: Connection, actor: Actor, case_id: int, parties: lis
             ("调解员", names.get(row["mediator_id"] or 0, "")),
         ],
     )
-    doc.add_paragraph()
-    doc.add_paragraph("当事人").runs[0].bold = True
+    _para(doc)
+    _para(doc, "当事人").runs[0].bold = True
     table = doc.add_table(rows=1, cols=5)
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, ("身份", "姓名或名称", "证件号码", "联系电话", "住址"), strict=True):
@@ -108,15 +114,15 @@ def registration_docx(conn: Connection, actor: Actor, case_id: int, parties: lis
     for p in parties:
         values = (p.role_label, p.name, p.id_number or "", p.phone or "", p.address or "")
         for cell, text in zip(table.add_row().cells, values, strict=True):
-            cell.text = text
-    doc.add_paragraph()
-    doc.add_paragraph("纠纷简要情况").runs[0].bold = True
-    doc.add_paragraph(row["summary"])
-    doc.add_paragraph("受理意见：□ 受理    □ 不予受理（理由：                              ）")
-    doc.add_paragraph("已告知当事人人民调解的性质、原则、效力以及当事人在调解活动中享有的权利和承担的义务。")
-    doc.add_paragraph()
-    doc.add_paragraph("当事人（签名）：                    登记人（签名）：")
-    doc.add_paragraph(f"{_committee(conn, row)}（盖章）            {_date(None)}")
+            cell.text = safe_text(text)
+    _para(doc)
+    _para(doc, "纠纷简要情况").runs[0].bold = True
+    _para(doc, row["summary"])
+    _para(doc, "受理意见：□ 受理    □ 不予受理（理由：                              ）")
+    _para(doc, "已告知当事人人民调解的性质、原则、效力以及当事人在调解活动中享有的权利和承担的义务。")
+    _para(doc)
+    _para(doc, "当事人（签名）：                    登记人（签名）：")
+    _para(doc, f"{_committee(conn, row)}（盖章）            {_date(None)}")
     return _bytes(doc)
 
 
@@ -126,9 +132,12 @@ def agreement_docx(conn: Connection, actor: Actor, case_id: int, parties: list[P
     data = _latest(conn, case_id, "reach_agreement")
     if data is None:
         raise NotFound("本案尚未达成调解协议，不能打印调解协议书")
+    full = may_see_full_identity(actor)
+    row, [agreement] = free_text_as_shown(row, [{"note": "", "data": data}], full=full)
+    data = agreement["data"]
     mediator = user_names(conn, {row["mediator_id"]} if row["mediator_id"] else set())
     doc = _document("人民调解协议书", row["number"])
-    doc.add_paragraph("当事人").runs[0].bold = True
+    _para(doc, "当事人").runs[0].bold = True
     for p in parties:
         details = "，".join(
             x
@@ -140,7 +149,7 @@ def agreement_docx(conn: Connection, actor: Actor, case_id: int, parties: list[P
             )
             if x
         )
-        doc.add_paragraph(f"{p.role_label}：{p.name}{'，' + details if details else ''}。")
+        _para(doc, f"{p.role_label}：{p.name}{'，' + details if details else ''}。")
     sections = [
         ("纠纷主要事实、争议事项及各方责任", data.get("facts", "")),
         ("经调解，双方当事人自愿达成如下协议", data.get("terms", "")),
@@ -149,20 +158,21 @@ def agreement_docx(conn: Connection, actor: Actor, case_id: int, parties: list[P
     if data.get("amount"):
         sections.append(("协议涉及金额", money(parse_money_fen(data["amount"]))))
     for heading, text in sections:
-        doc.add_paragraph(heading).runs[0].bold = True
-        doc.add_paragraph(text or "")
-    doc.add_paragraph(f"协议形式：{labels.label('agreement_forms', data.get('form'))}。")
-    doc.add_paragraph(
+        _para(doc, heading).runs[0].bold = True
+        _para(doc, text or "")
+    _para(doc, f"协议形式：{labels.label('agreement_forms', data.get('form'))}。")
+    _para(
+        doc,
         "本协议自各方当事人签名（盖章或按指印）、人民调解员签名并加盖人民调解委员会印章之日起生效。"
         "经人民调解委员会调解达成的调解协议，具有法律约束力，当事人应当按照约定履行（《中华人民共和国人民调解法》第三十一条）。"
         "双方当事人可以自本协议生效之日起三十日内共同向人民法院申请司法确认（第三十三条）。"
-        "本协议一式三份，双方当事人、人民调解委员会各执一份。"
+        "本协议一式三份，双方当事人、人民调解委员会各执一份。",
     )
-    doc.add_paragraph()
-    doc.add_paragraph("当事人（签名、盖章或按指印）：")
-    doc.add_paragraph(f"人民调解员（签名）：{mediator.get(row['mediator_id'] or 0, '')}")
-    doc.add_paragraph(f"{_committee(conn, row)}（盖章）")
-    doc.add_paragraph(_date(data.get("signed_on")))
+    _para(doc)
+    _para(doc, "当事人（签名、盖章或按指印）：")
+    _para(doc, f"人民调解员（签名）：{mediator.get(row['mediator_id'] or 0, '')}")
+    _para(doc, f"{_committee(conn, row)}（盖章）")
+    _para(doc, _date(data.get("signed_on")))
     return _bytes(doc)
 
 
@@ -188,6 +198,8 @@ def referral_docx(conn: Connection, actor: Actor, case_id: int, parties: list[Pa
     data = _latest(conn, case_id, "refer")
     if data is None:
         raise NotFound("本案尚未转出，没有移送函")
+    row, [refer] = free_text_as_shown(row, [{"note": "", "data": data}], full=may_see_full_identity(actor))
+    data = refer["data"]
     reference = load_reference(conn)
     target = reference.get("referral_target", {}).get(data.get("target", ""), "")
     kind = letter_kind([{"trigger": "refer", "data": data}])
@@ -196,7 +208,7 @@ def referral_docx(conn: Connection, actor: Actor, case_id: int, parties: list[Pa
     mediator = user_names(conn, {row["mediator_id"]} if row["mediator_id"] else set()).get(row["mediator_id"] or 0, "")
     committee = _committee(conn, row)
     doc = _document(f"矛盾纠纷{kind}", row["number"])
-    doc.add_paragraph(f"{recipient}：")
+    _para(doc, f"{recipient}：")
     asks = "，".join(
         x
         for x in (
@@ -205,7 +217,7 @@ def referral_docx(conn: Connection, actor: Actor, case_id: int, parties: list[Pa
         )
         if x
     )
-    doc.add_paragraph(
+    _para(doc, 
         f"　　我委于{_date(row['registered_at'])}登记的“{row['title']}”，因{data.get('reason', '')}，"
         f"根据《中华人民共和国人民调解法》第十八条的规定，现{kind[:2]}你单位依法处理{'，' + asks if asks else ''}。"
     )
@@ -221,21 +233,21 @@ def referral_docx(conn: Connection, actor: Actor, case_id: int, parties: list[Pa
             ("承办调解员", mediator),
         ],
     )
-    doc.add_paragraph("当事人").runs[0].bold = True
+    _para(doc, "当事人").runs[0].bold = True
     for p in parties:
         contact = "，".join(
             x for x in (f"联系电话{p.phone}" if p.phone else "", f"住{p.address}" if p.address else "") if x
         )
-        doc.add_paragraph(f"{p.role_label}：{p.name}{'，' + contact if contact else ''}。")
-    doc.add_paragraph("纠纷简要情况").runs[0].bold = True
-    doc.add_paragraph(row["summary"])
-    doc.add_paragraph()
-    doc.add_paragraph(f"{committee}（盖章）").alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    doc.add_paragraph(_date(data["_on"])).alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    doc.add_paragraph("- - - - - - - - - - - - - - - 沿此线剪开 - - - - - - - - - - - - - - -")
-    doc.add_paragraph("签收回执").runs[0].bold = True
-    doc.add_paragraph(f"{committee}：你委{kind}{row['number']}收悉。")
-    doc.add_paragraph(f"签收单位（盖章）：                签收人：                签收日期：{_date(None)}")
+        _para(doc, f"{p.role_label}：{p.name}{'，' + contact if contact else ''}。")
+    _para(doc, "纠纷简要情况").runs[0].bold = True
+    _para(doc, row["summary"])
+    _para(doc)
+    _para(doc, f"{committee}（盖章）").alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    _para(doc, _date(data["_on"])).alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    _para(doc, "- - - - - - - - - - - - - - - 沿此线剪开 - - - - - - - - - - - - - - -")
+    _para(doc, "签收回执").runs[0].bold = True
+    _para(doc, f"{committee}：你委{kind}{row['number']}收悉。")
+    _para(doc, f"签收单位（盖章）：                签收人：                签收日期：{_date(None)}")
     return _bytes(doc)
 
 

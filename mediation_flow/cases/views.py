@@ -15,7 +15,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from mediation_flow.accounts.audit import record_identity_view
-from mediation_flow.accounts.personal_data import id_number_birth_date, id_number_sex, mask_id_number, mask_phone
+from mediation_flow.accounts.personal_data import (
+    id_number_birth_date,
+    id_number_sex,
+    mask_id_number,
+    mask_phone,
+    mask_text,
+)
 from mediation_flow.accounts.policy import (
     Actor,
     Permission,
@@ -69,7 +75,8 @@ def _birth(number: str | None, kind: str) -> str:
 
 def party_views(rows: list[dict[str, Any]], *, full: bool, births: bool = False) -> list[PartyView]:
     """The one place parties are masked: ``full`` False stars out the middle of every ID number and phone.
-    ``births``: fill ``sex_birth`` (the printouts' party lines; parsing the number costs time elsewhere)."""
+    ``births``: fill ``sex_birth`` (the printouts' party lines; parsing the number costs time elsewhere) — only
+    when ``full``: sex and birth date decoded from a masked number would leave a handful of candidates."""
     views = []
     for p in rows:
         role, kind, number, phone = p["role"], p["kind"], p["id_number"], p["phone"]
@@ -85,7 +92,7 @@ def party_views(rows: list[dict[str, Any]], *, full: bool, births: bool = False)
                 address=p["address"],
                 role_label=PartyRole(role).label if role in PartyRole._value2member_map_ else role,
                 kind_label=PartyKind(kind).label if kind in PartyKind._value2member_map_ else kind,
-                sex_birth=_birth(number, kind) if births else "",
+                sex_birth=_birth(number, kind) if births and full else "",  # derived from the ID: full only
                 full=full,
             )
         )
@@ -96,6 +103,24 @@ def read_parties(conn: Connection, actor: Actor, case_id: int, *, shown: bool, b
     """The case's parties as ``actor`` may see them; ``shown`` False masks them for everyone."""
     full = shown and may_see_full_identity(actor)
     return party_views(case_parties(conn, case_id), full=full, births=births)
+
+
+def free_text_as_shown(
+    row: dict[str, Any], events: list[dict[str, Any]], *, full: bool
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The case's free text (title, summary, event notes and texts) as shown: for a role that sees identities
+    masked, an ID or phone number typed into it is masked too (``mask_text``)."""
+    if full:
+        return row, events
+    row = {**row, "title": mask_text(row["title"]), "summary": mask_text(row["summary"])}
+    return row, [
+        {
+            **e,
+            "note": mask_text(e["note"] or ""),
+            "data": {k: mask_text(v) if isinstance(v, str) else v for k, v in (e["data"] or {}).items()},
+        }
+        for e in events
+    ]
 
 
 def log_full_views(engine: Engine, actor: Actor, case_id: int, parties: list[PartyView], channel: str) -> None:
@@ -152,11 +177,12 @@ def _read(conn: Connection, actor: Actor, case_id: int, *, shown: bool, today: d
     row = get_case_row(conn, actor, case_id)
     workflow = case_workflow(conn, row)
     due_soon = get_settings().due_soon_working_days
+    row, events = free_text_as_shown(row, case_events(conn, case_id), full=shown and may_see_full_identity(actor))
     return CaseView(
         case=row,
         workflow=workflow,
         parties=read_parties(conn, actor, case_id, shown=shown),
-        events=case_events(conn, case_id),
+        events=events,
         clocks=clock_views(workflow.spec, row["clocks"] or {}, today=today, due_soon_days=due_soon),
         triggers=available_triggers(workflow, row["state"], actor),
         reference=load_reference(conn),

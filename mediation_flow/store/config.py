@@ -19,7 +19,7 @@ import secrets
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     escalate_after_working_days: int = Field(default=3, ge=1)
     extra_holidays: DayList = ()
     extra_workdays: DayList = ()
+    # Secure cookies: "auto" when the request came over HTTPS (behind the proxy: uvicorn --proxy-headers and
+    # X-Forwarded-Proto, as the production set-up runs it), "always", or "never".
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
     demo_mode: bool = False
     clock_offset_days: float = 0.0
 
@@ -112,7 +115,7 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.data_dir / "secret_key"
         if not path.exists():  # several workers may start at once: the first link wins, all read it
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             draft = path.with_name(f".secret_key.{os.getpid()}")
             draft.write_text(secrets.token_urlsafe(48))
             draft.chmod(0o600)

@@ -6,7 +6,9 @@ read and then write never dead-end in SQLITE_BUSY; readers stay deferred and nev
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -40,10 +42,20 @@ def make_engine(url: str, *, synchronous: str | None = None, pool_size: int = 10
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, json_serializer=_json_dumps)
 
 
+def _private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (0600; SQLite gives its -wal and -shm files the
+    same mode), in a folder made 0700 if we create it: it holds every party's ID number and phone."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _make_sqlite_engine(url: str, synchronous: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        _private_file(Path(database))
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

@@ -163,7 +163,7 @@ def shown_value(spec: FieldSpec | None, value: Any, reference: dict[str, dict[st
         values = value if isinstance(value, list) else [value]
         return "、".join(options.get(str(v), str(v)) for v in values)
     if spec.type == "user":
-        return names.get(int(value), f"用户{value}") if str(value).isdigit() else str(value)
+        return names.get(int(value), f"用户{value}") if str(value).isascii() and str(value).isdigit() else str(value)
     if spec.type == "date":
         return cn_date(str(value))
     if spec.type == "money":

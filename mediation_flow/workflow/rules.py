@@ -189,9 +189,19 @@ def feedback_recorded(ctx: RuleContext) -> str | None:
     return None if ctx.count_events("record_feedback") > 0 else "结案前须登记接收单位的办理反馈"
 
 
+RISK_ORDER = ("blue", "yellow", "orange", "red")  # lowest to highest
+
+
 @guard
 def risk_grade_changes(ctx: RuleContext) -> str | None:
-    return "风险等级未改变" if ctx.data.get("grade") == ctx.case.get("risk_grade") else None
+    """The grade must change; lowering it is the supervisor's (司法所) decision — a mediator may raise a
+    grade on their own, never talk a red case down to blue (every version of every workflow: a guard is code)."""
+    new, old = ctx.data.get("grade"), ctx.case.get("risk_grade")
+    if new == old:
+        return "风险等级未改变"
+    if new in RISK_ORDER and old in RISK_ORDER and RISK_ORDER.index(new) < RISK_ORDER.index(old):
+        return None if ctx.actor_role == "supervisor" else "降低风险等级须由司法所人员办理"
+    return None
 
 
 @effect

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from mediation_flow.accounts.sessions import active_actor, current_stamp
+from mediation_flow.accounts.sessions import active_actor, current_stamp, end_session, start_session
 from mediation_flow.accounts.throttle import sign_in as throttled_sign_in
 from mediation_flow.errors import DomainError
 from mediation_flow.vocabulary import Role
 from web.deps import EngineDep, client_address
 from web.pages.common import render
-from web.session import session_user_id, sign_in, sign_out, verified_form
+from web.session import session_token, session_user_id, sign_in, sign_out, verified_form
 
 router = APIRouter()
 HOME = {
@@ -58,11 +58,15 @@ def login(request: Request, engine: EngineDep, form: Annotated[FormData, Depends
     except DomainError as exc:
         context = {"error": exc.message, "username": username, "next": target, "title": "登录"}
         return render(request, "login.html", context, status_code=exc.status)
-    sign_in(request, actor, current_stamp(engine, actor.id) if actor.id is not None else "")
+    assert actor.id is not None
+    sign_in(request, actor, current_stamp(engine, actor.id), start_session(engine, actor.id))
     return RedirectResponse(target or HOME[actor.role], status_code=303)
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request, form: Annotated[FormData, Depends(verified_form)]) -> Response:
+def logout(request: Request, engine: EngineDep, form: Annotated[FormData, Depends(verified_form)]) -> Response:
+    """Sign out on the server (the cookie, even a copy of it, stops working) and in the browser; the page it
+    lands on tells the browser to forget what the pages kept (the register draft)."""
+    end_session(engine, session_token(request))
     sign_out(request)
     return RedirectResponse("/login", status_code=303)

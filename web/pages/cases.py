@@ -42,7 +42,11 @@ def _form(engine: Any, actor: Actor, data: dict[str, Any], trigger: str, **kwarg
 def case_page(request: Request, engine: EngineDep, actor: PageActor, case_id: CaseId) -> Response:
     data = page_data(engine, actor, case_id)
     if request.query_params.get("new") == "1":
-        data |= {"flash": f"已登记，案号{data['case']['number']}", "flash_kind": "ok", "draft_clear": "register"}
+        data |= {
+            "flash": f"已登记，案号{data['case']['number']}",
+            "flash_kind": "ok",
+            "draft_clear": f"register.{actor.id}",
+        }
     if is_fragment(request):
         return render(request, "partials/case_body.html", data)
     return render(request, "case.html", {**data, "title": data["case"]["number"]})
@@ -69,7 +73,7 @@ def open_trigger_form(request: Request, engine: EngineDep, actor: PageActor, cas
 
 def _version(form: FormData) -> int:
     raw = str(form.get("expected_version") or "")
-    if not raw.isdigit() or len(raw) > 9:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise InvalidData([{"field": "expected_version", "message": "页面缺少案件版本，请刷新后重试"}])
     return int(raw)
 

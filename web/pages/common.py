@@ -17,14 +17,14 @@ from starlette.datastructures import FormData
 
 from mediation_flow.accounts.policy import Actor, Permission
 from mediation_flow.accounts.policy import require as require_permission
-from mediation_flow.accounts.sessions import signed_in_user
+from mediation_flow.accounts.sessions import signed_in_session
 from mediation_flow.cases.notices import header_unread
 from mediation_flow.display import formats
 from mediation_flow.display.labels import label, without_codes
 from mediation_flow.store import clock
 from mediation_flow.vocabulary import Role
 from web.deps import get_db
-from web.session import csrf_token, session_stamp, session_user_id
+from web.session import csrf_token, session_stamp, session_token, session_user_id
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 TEMPLATES.env.auto_reload = False  # templates are compiled once per process, not stat()ed on every render and include
@@ -117,7 +117,7 @@ def page_actor(request: Request, engine: Annotated[Engine, Depends(get_db)]) -> 
     uid = session_user_id(request)
     actor = None
     if uid is not None:
-        actor, stamp = signed_in_user(engine, uid)
+        actor, stamp = signed_in_session(engine, uid, session_token(request))  # None once signed out
         if actor is not None and (stamp or "") != session_stamp(request):
             actor = None  # the password changed since this session signed in
     if actor is None:

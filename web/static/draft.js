@@ -1,13 +1,17 @@
 /* Keeps what was typed into a form marked data-draft="KEY" in localStorage, so a dropped connection or a
    closed tab loses nothing. The draft is restored into empty fields on load and cleared when the server
-   answers with an element carrying data-draft-clear="KEY" (the case was registered). No inline script. */
+   answers with an element carrying data-draft-clear="KEY" (the case was registered). KEY names the user
+   (register.<user id>): a draft is never offered to another user of the same device. Fields marked
+   data-draft-skip (ID numbers, phones) are never kept, and the login page (data-draft-clear-all: shown
+   after signing out, or when the session ended) removes every draft. No inline script. */
 (function () {
   "use strict";
   var PREFIX = "mediation_flow.draft.";
 
   function fields(form) {
     return Array.prototype.filter.call(form.elements, function (el) {
-      return el.name && el.name !== "csrf_token" && el.type !== "hidden" && el.type !== "submit" && el.type !== "file";
+      return el.name && el.name !== "csrf_token" && el.type !== "hidden" && el.type !== "submit" && el.type !== "file" &&
+        !el.hasAttribute("data-draft-skip");
     });
   }
 
@@ -61,7 +65,16 @@
     }
   }
 
+  function clearAll() {
+    try {
+      Object.keys(localStorage).forEach(function (key) {
+        if (key.indexOf(PREFIX) === 0) { localStorage.removeItem(key); }
+      });
+    } catch (e) { /* storage disabled: nothing kept */ }
+  }
+
   function init(root) {
+    if ((root || document).querySelector("[data-draft-clear-all]")) { clearAll(); }
     (root || document).querySelectorAll("[data-draft-clear]").forEach(function (el) {
       try { localStorage.removeItem(PREFIX + el.getAttribute("data-draft-clear")); } catch (e) { /* ignore */ }
     });

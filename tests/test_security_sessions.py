@@ -1,0 +1,59 @@
+"""Issue 14, finding 6: signing out ends the session on the server — a copy of the cookie taken before the
+sign-out no longer signs anyone in — and the session cookie is ``Secure`` when the site is served over
+HTTPS (``MEDIATION_FLOW_SECURE_COOKIES``: auto by default, always, never). SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from factories import PASSWORD
+from fastapi.testclient import TestClient
+from security_helpers import own_data_dir
+from sqlalchemy import func, select
+from test_web_pages import csrf_of
+
+from mediation_flow.store.tables import SESSIONS
+from web.app import create_app
+from web.session import SESSION_COOKIE
+
+
+def _sign_in(client: TestClient, username: str = "mediator") -> str:
+    csrf = csrf_of(client.get("/login").text)
+    answer = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf})
+    assert answer.status_code == 303, answer.text[:300]
+    return answer.headers["set-cookie"]
+
+
+def test_a_cookie_copied_before_sign_out_stops_working(engine: Any, town: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    with own_data_dir(tmp_path, monkeypatch):
+        app = create_app(engine)
+        with TestClient(app, follow_redirects=False) as browser, TestClient(app, follow_redirects=False) as thief:
+            _sign_in(browser)
+            stolen = browser.cookies[SESSION_COOKIE]
+            thief.cookies.set(SESSION_COOKIE, stolen)
+            assert thief.get("/my").status_code == 200  # the copy works while the session is open
+            other = TestClient(app, follow_redirects=False)
+            _sign_in(other)  # the same user on another device
+            csrf = csrf_of(browser.get("/my").text)
+            assert browser.post("/logout", data={"csrf_token": csrf}).status_code == 303
+            after = thief.get("/my")
+            assert after.status_code == 303 and after.headers["location"].startswith("/login")
+            assert other.get("/my").status_code == 200  # only the session signed out ends
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(SESSIONS)).scalar() == 1
+
+
+@pytest.mark.parametrize(
+    ("setting", "scheme", "secure"),
+    [("auto", "https", True), ("auto", "http", False), ("always", "http", True), ("never", "https", False)],
+)
+def test_the_session_cookie_is_secure_over_https(
+    engine: Any, town: Any, tmp_path: Any, monkeypatch: Any, setting: str, scheme: str, secure: bool
+) -> None:
+    with own_data_dir(tmp_path, monkeypatch, secure_cookies=setting):
+        app = create_app(engine)
+        with TestClient(app, base_url=f"{scheme}://testserver", follow_redirects=False) as client:
+            cookie = _sign_in(client)
+    assert ("; secure" in cookie.lower()) is secure, cookie
+    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
