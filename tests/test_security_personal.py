@@ -26,7 +26,7 @@ from mediation_flow.cases import attachments
 from mediation_flow.store.config import get_settings
 from web.middleware import JsonFormatter
 
-ID = "11010519491231002X"  # born 1949-12-31, male (the factories' applicant)
+ID = "11010519491231002X"  # born 1949-12-31, female (the factories' applicant)
 PHONE = "13812345678"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
 
@@ -45,7 +45,7 @@ def _signed_in(web: Any, username: str) -> Browser:
 
 def _agreed_case(engine: Any, town: Any, **overrides: Any) -> int:
     case_id = register(engine, town, **overrides)
-    drive(engine, case_id, town["supervisor"], HAPPY_PATH[:4])
+    drive(engine, case_id, town["supervisor"], [("assign", {"mediator_id": town["mediator"].id}), *HAPPY_PATH[:4]])
     return case_id
 
 
@@ -64,7 +64,7 @@ def test_a_masked_role_prints_no_sex_or_birth_date(web: Any, engine: Any, town: 
 def test_a_mediator_prints_in_full_and_the_view_is_logged(web: Any, engine: Any, town: Any) -> None:
     case_id = _agreed_case(engine, town)
     text = docx_text(_signed_in(web, "mediator").get(f"/cases/{case_id}/print/agreement.docx").content)
-    assert ID in text and "男，1949年12月31日生" in text
+    assert ID in text and "女，1949年12月31日生" in text
     details = [e["detail"] for e in access_history(engine, town["supervisor"], case_id)]
     assert any(d.startswith("print:agreement") for d in details), details
 
@@ -100,7 +100,7 @@ def test_searches_are_logged_with_numbers_masked_however_typed(
     browser = _signed_in(web, "supervisor")
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="mediation_flow.access"):
-        assert browser.get("/cases", params={"q": typed}).status_code == 200  # percent-encoded by the client
+        assert browser.client.get("/cases", params={"q": typed}).status_code == 200  # percent-encoded
     lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "mediation_flow.access"]
     logged = [line["path"] for line in lines if line["path"].startswith("/cases?")]
     assert logged, lines
