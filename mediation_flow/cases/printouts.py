@@ -217,9 +217,10 @@ def referral_docx(conn: Connection, actor: Actor, case_id: int, parties: list[Pa
         )
         if x
     )
-    _para(doc, 
+    _para(
+        doc,
         f"　　我委于{_date(row['registered_at'])}登记的“{row['title']}”，因{data.get('reason', '')}，"
-        f"根据《中华人民共和国人民调解法》第十八条的规定，现{kind[:2]}你单位依法处理{'，' + asks if asks else ''}。"
+        f"根据《中华人民共和国人民调解法》第十八条的规定，现{kind[:2]}你单位依法处理{'，' + asks if asks else ''}。",
     )
     _rows(
         doc,

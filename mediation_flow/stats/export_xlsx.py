@@ -110,11 +110,11 @@ def _breakdowns_sheet(ws: Worksheet, figures: Figures) -> None:
 
 def _block(ws: Worksheet, row: int, title: str, header: list[str], rows: list[list[Any]]) -> None:
     """A titled table of Chinese labels and numbers, from ``row`` down."""
-    ws.cell(row=row, column=1, value=title).font = Font(bold=True)
+    put(ws, row, 1, title).font = Font(bold=True)
     _header(ws, row + 1, header)
     for i, values in enumerate(rows, start=row + 2):
         for col, value in enumerate(values, start=1):
-            ws.cell(row=i, column=col, value=value)
+            put(ws, i, col, value)
 
 
 def _ledger_sheet(ws: Worksheet, rows: list[list[Any]]) -> None:
