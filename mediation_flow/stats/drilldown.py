@@ -10,6 +10,7 @@ from mediation_flow.errors import InvalidData
 from mediation_flow.stats import sandiao
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.figures import (
+    BY_CHANNEL,
     EVENT_FIGURES,
     PASS_ONLY,
     SOURCE,
@@ -62,7 +63,7 @@ SPECIAL = {
 
 
 def drillable() -> set[str]:
-    return (set(EVENT_FIGURES) - set(PASS_ONLY)) | set(ALIASES) | GROUPED | SPECIAL | WALKED
+    return (set(EVENT_FIGURES) - set(PASS_ONLY)) | set(BY_CHANNEL) | set(ALIASES) | GROUPED | SPECIAL | WALKED
 
 
 def case_ids(conn: Connection, scope: Scope, figure: str, key: str | None = None) -> list[int]:

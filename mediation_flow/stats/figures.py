@@ -117,10 +117,12 @@ def event_conditions(scope: Scope, *, in_case: bool = False) -> dict[str, Any]:
 EVENT_FIGURES = [
     "taken_in", "mediated", "resolved", "mediation_concluded", "on_time", "on_time_judged", "closed_resolved",
     "visited", "confirmations", "joint_mediations", "risk_reports", "legal_aid_referrals", "referral_out",
-    "reached_county", "escalated", "closed", "referral_in", "petition_cases_resolved", "court_on_time",
-    "court_on_time_judged", "handoff_in", "handoff_out",
+    "reached_county", "escalated", "closed", "referral_in", "petition_cases_resolved", "handoff_in", "handoff_out",
 ]  # fmt: skip
 PASS_ONLY = ("handoff_in", "handoff_out")  # rules that pick the events of a walk, not figures
+# Rules the pass does not evaluate per event: their cases are those of another figure whose case has a given
+# channel (read once per judged event), which the drill-down's SQL of the same rule lists alike.
+BY_CHANNEL = {"court_on_time": ("on_time", "court"), "court_on_time_judged": ("on_time_judged", "court")}
 
 
 def group_keys(scope: Scope, dialect: str) -> dict[str, tuple[str, Any, bool]]:
@@ -165,7 +167,7 @@ def rate(numerator: int, denominator: int) -> float | None:
 
 def headline(conn: Connection, scope: Scope) -> dict[str, Any]:
     """All case counts in one pass over the period's events in the subtree."""
-    cond = {k: c for k, c in event_conditions(scope, in_case=True).items() if k not in PASS_ONLY}
+    cond = {k: c for k, c in event_conditions(scope, in_case=True).items() if k in EVENT_FIGURES and k not in PASS_ONLY}
     columns = [func.count(distinct(case((c, E.c.case_id)))).label(k) for k, c in cond.items()]
     columns.append(func.sum(case((cond["escalated"], 1), else_=0)).label("escalations"))
     row = conn.execute(select(*columns).select_from(SOURCE).where(scope.in_scope())).one()
@@ -337,6 +339,7 @@ def pass_columns(scope: Scope, dialect: str) -> dict[str, tuple[str, Any]]:
     for flag, attribute in s["petition_flag_details"].items():
         columns[f"detail_{flag}"] = ("petition_cases_resolved", json_text(C.c.attributes, attribute))
     columns["referral_in_resolved"] = ("referral_in", case((referral_reached_agreement(scope), referral_channel())))
+    columns["judged_channel"] = ("on_time_judged", referral_channel())
     columns["handoff_path"] = ("handoff_in", referral_channel())
     columns["handoff_target"] = ("handoff_out", json_text(E.c.data, "target"))
     columns["handoff_outcome"] = ("handoff_out", json_text(E.c.data, s["handoff"]["out_feedback"]["field"]))
@@ -370,6 +373,8 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
     values["escalations"] = folded.events.get("escalated", 0)
     values["success_rate"] = rate(values["resolved"], values["mediation_concluded"])
     values["on_time_rate"] = rate(values["on_time"], values["on_time_judged"])
+    for name, (figure, channel) in BY_CHANNEL.items():
+        values[name] = sum(1 for c in folded.cases.get(figure, ()) if folded.judged_channel.get(c) == channel)
     values["court_on_time_rate"] = rate(values["court_on_time"], values["court_on_time_judged"])
     amount = sum(fen for _, fen in folded.last_agreement.values() if fen is not None)
     values["agreement_amount_fen"] = int(amount)

@@ -44,6 +44,7 @@ class Folded:
     first_agreement: dict[int, tuple[int, Any]] = field(default_factory=dict)  # case → (seq, level)
     close_days: list[Any] = field(default_factory=list)  # one per closing event (as the SQL join counted)
     petitions: dict[tuple[str, str | None], set[int]] = field(default_factory=lambda: defaultdict(set))
+    judged_channel: dict[int, Any] = field(default_factory=dict)  # case → its 三调 channel, for judged cases
     handoffs: list[HandoffEvent] = field(default_factory=list)  # the referral events, for the 三调 walk
     joint: list[tuple[int, list[str]]] = field(default_factory=list)  # (case, agencies) per joint session
 
@@ -142,6 +143,7 @@ def fold(rows: Iterable[Any], names: list[str], one_pass: Pass, grouped: dict[st
     handoff_in, handoff_out = 1 << names.index("handoff_in"), 1 << names.index("handoff_out")
     in_path, out_path, outcome = (extras.index(n) for n in ("handoff_path", "handoff_target", "handoff_outcome"))
     joint = 1 << names.index("joint_mediations")
+    judged, judged_channel = 1 << names.index("on_time_judged"), extras.index("judged_channel")
     joint_columns = [i for i, n in enumerate(extras) if n.startswith("joint_")]
     last_agreement, first_agreement, last_visit = out.last_agreement, out.first_agreement, out.last_visit
     for row in rows:
@@ -177,6 +179,8 @@ def fold(rows: Iterable[Any], names: list[str], one_pass: Pass, grouped: dict[st
                 if wide[index]:
                     shown = f"{flag}.{wide[detail]}" if detail is not None and wide[detail] else flag
                     out.petitions[(shown, wide[channel])].add(case_id)
+        if mask & judged:
+            out.judged_channel[case_id] = wide[judged_channel]
         if mask & handoff_in:
             out.handoffs.append(HandoffEvent(case_id, seq, IN, row[2], wide[in_path], None))
         if mask & handoff_out:

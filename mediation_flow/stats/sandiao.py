@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, case, not_, or_, select
+from sqlalchemy import Connection, case, not_, or_, select
 
 from mediation_flow.places.reference import load_reference
 from mediation_flow.stats.definitions import settings
@@ -71,9 +71,8 @@ def out_condition() -> Any:
 def joint_condition() -> Any:
     """The event names at least one agency taking part in a joint (一庭两所) mediation."""
     fields = settings()["joint_fields"]
-    listed = json_text(E.c.data, fields["list"])
-    named = [and_(json_text(E.c.data, f).isnot(None), json_text(E.c.data, f) != "") for f in fields["single"]]
-    return or_(and_(listed.isnot(None), listed != "[]"), *named)
+    # blank values are never stored (workflow.fields drops an empty list or text), so a field present names one
+    return or_(*(json_text(E.c.data, f).isnot(None) for f in [fields["list"], *fields["single"]]))
 
 
 def joint_columns() -> dict[str, Any]:
