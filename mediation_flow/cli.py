@@ -1,23 +1,42 @@
-"""The ``mediation-flow`` command."""
+"""The ``mediation-flow`` command.
+
+Its imports stay light and each command imports what it needs: ``serve`` starts uvicorn workers by spawn,
+and each worker imports this module (as ``__mp_main__``) before it can answer the supervisor's health ping,
+which kills a worker that has not answered within 5 s — on a loaded 2-core machine, a worker restart loop.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mediation_flow.store.config import get_settings
-from mediation_flow.store.db import get_engine, write_transaction
-from mediation_flow.store.tables import USERS
 from mediation_flow.vocabulary import Role
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from mediation_flow.store.config import Settings
 
 app = typer.Typer(help="矛盾纠纷调解案件管理 mediation_flow", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="数据库 (database)", no_args_is_help=True)
 users_app = typer.Typer(help="用户 (users)", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+
+
+def get_settings() -> Settings:
+    from mediation_flow.store.config import get_settings as settings
+
+    return settings()
+
+
+def get_engine() -> Engine:
+    from mediation_flow.store.db import get_engine as engine
+
+    return engine()
 
 
 @db_app.command("upgrade")
@@ -53,6 +72,8 @@ def demo(cases: Annotated[int, typer.Option(help="number of demo cases")] = 150)
 
 def _has_cases_or_users(engine: object) -> bool:
     from sqlalchemy import func, select
+
+    from mediation_flow.store.tables import USERS
 
     with get_engine().connect() as conn:
         return bool(conn.execute(select(func.count()).select_from(USERS)).scalar())
@@ -142,6 +163,7 @@ def users_add(
     """Add a user. The password is read from standard input (or prompted), never from the command line."""
     from mediation_flow.accounts.users import add_user
     from mediation_flow.errors import DomainError
+    from mediation_flow.store.db import write_transaction
 
     if sys.stdin.isatty():
         password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)

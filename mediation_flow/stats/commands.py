@@ -10,7 +10,6 @@ from typing import Annotated, Literal
 import typer
 
 from mediation_flow.errors import DomainError
-from mediation_flow.store.tables import USERS
 
 
 def _fail(exc: DomainError) -> typer.Exit:
@@ -63,6 +62,7 @@ def import_ledger(
     from mediation_flow.accounts.users import actor_for
     from mediation_flow.ledger.plan import import_ledger as run_import
     from mediation_flow.store.db import get_engine
+    from mediation_flow.store.tables import USERS
 
     engine = get_engine()
     with engine.connect() as conn:
