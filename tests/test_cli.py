@@ -79,3 +79,13 @@ def test_run_migrates_loads_the_demo_and_serves(env):
         server.terminate()
         output = server.communicate(timeout=30)[0]
     assert "sifasuo-demo2023" in output and f"http://127.0.0.1:{port}/" in output
+
+
+def test_command_module_imports_no_database_layer(env):
+    """Each uvicorn worker imports this module (spawn, as ``__mp_main__``) before it can answer the supervisor's
+    5 s health ping; the ORM, the tables and the settings are imported inside the commands that use them."""
+    heavy = ("sqlalchemy", "sqlmodel", "pydantic_settings", "mediation_flow.store.tables")
+    probe = f"import sys, mediation_flow.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    shown = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "[]"
