@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from mediation_flow.vocabulary import Role
+from mediation_flow.vocabulary import AgencyKind, Role
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -25,6 +25,8 @@ db_app = typer.Typer(help="数据库 (database)", no_args_is_help=True)
 users_app = typer.Typer(help="用户 (users)", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+agencies_app = typer.Typer(help="对接单位 (partner agencies of 三调对接)", no_args_is_help=True)
+app.add_typer(agencies_app, name="agencies")
 
 
 def get_settings() -> Settings:
@@ -156,11 +158,20 @@ def restore_command(
 @users_app.command("add")
 def users_add(
     username: str,
-    role: Annotated[Role, typer.Option(help="grid_worker | mediator | supervisor | liaison | admin")],
+    role: Annotated[
+        Role,
+        typer.Option(
+            help="grid_worker | mediator | supervisor | police_liaison | court_liaison | petition_liaison | admin"
+        ),
+    ],
     jurisdiction: Annotated[str | None, typer.Option(help="jurisdiction code")] = None,
     display_name: Annotated[str, typer.Option(help="name shown in the UI")] = "",
+    agency: Annotated[
+        str | None, typer.Option(help="partner agency code (police_liaison, court_liaison, petition_liaison)")
+    ] = None,
 ) -> None:
-    """Add a user. The password is read from standard input (or prompted), never from the command line."""
+    """Add a user. The password is read from standard input (or prompted), never from the command line. A
+    partner agency's user (the three *_liaison roles) names its agency (--agency) instead of a jurisdiction."""
     from mediation_flow.accounts.users import add_user
     from mediation_flow.errors import DomainError
     from mediation_flow.store.db import write_transaction
@@ -178,12 +189,57 @@ def users_add(
                 role=role,
                 display_name=display_name,
                 jurisdiction_code=jurisdiction,
+                agency_code=agency,
             )
     except DomainError as exc:
-        details = "; ".join(e["message"] for e in exc.details.get("errors", []))
-        typer.echo(f"错误：{exc.message}{'：' + details if details else ''}", err=True)
-        raise typer.Exit(2) from None
+        _fail(exc)
     typer.echo(f"已添加用户 {username}（id {user_id}，角色 {role.label}）")
+
+
+def _fail(exc: Any) -> NoReturn:
+    details = "; ".join(e["message"] for e in exc.details.get("errors", []))
+    typer.echo(f"错误：{exc.message}{'：' + details if details else ''}", err=True)
+    raise typer.Exit(2) from None
+
+
+@users_app.command("set-agency")
+def users_set_agency(username: str, agency: str) -> None:
+    """Attach a partner agency's user to its agency (e.g. a former ``liaison``, renamed police_liaison)."""
+    from mediation_flow.accounts.users import set_agency
+    from mediation_flow.errors import DomainError
+    from mediation_flow.store.db import write_transaction
+
+    try:
+        with write_transaction(get_engine()) as conn:
+            set_agency(conn, username=username, agency_code=agency)
+    except DomainError as exc:
+        _fail(exc)
+    typer.echo(f"已将用户 {username} 归属对接单位 {agency}")
+
+
+@agencies_app.command("add")
+def agencies_add(
+    code: str,
+    name: Annotated[str, typer.Option(help="e.g. 青龙派出所")],
+    kind: Annotated[AgencyKind, typer.Option(help="police | court | petition")],
+    jurisdiction: Annotated[str, typer.Option(help="code of the township or county it serves")],
+    reference_pattern: Annotated[str, typer.Option(help="regular expression of its reference numbers")] = "",
+    reference_example: Annotated[str, typer.Option(help="an example reference number, shown in errors")] = "",
+) -> None:
+    """Add a partner agency (三调对接): a police station, a (people's) court or a petition office."""
+    from mediation_flow.errors import DomainError
+    from mediation_flow.places.agencies import add_agency
+    from mediation_flow.store.db import write_transaction
+
+    try:
+        with write_transaction(get_engine()) as conn:
+            add_agency(
+                conn, code=code, name=name, kind=kind, jurisdiction_code=jurisdiction,
+                reference_pattern=reference_pattern, reference_example=reference_example,
+            )  # fmt: skip
+    except DomainError as exc:
+        _fail(exc)
+    typer.echo(f"已添加对接单位 {name}（{code}，{kind.label}）")
 
 
 @app.command()

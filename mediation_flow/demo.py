@@ -5,7 +5,7 @@ effective times by the engine's own ``step`` (the ledger import's bulk path) so 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,8 +16,10 @@ from mediation_flow.accounts.personal_data import make_id_number
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.accounts.users import actor_for, add_user
 from mediation_flow.cases.intake import parse_intake
+from mediation_flow.demo_handoffs import HANDOFF_SHOWCASE, SHOWCASE_FROM, build_agencies, showcase_case
 from mediation_flow.ledger import bulk as ledger_bulk
 from mediation_flow.ledger import write as ledger_write
+from mediation_flow.places.agencies import Agency
 from mediation_flow.places.jurisdictions import Place, add_jurisdiction
 from mediation_flow.store.clock import utcnow
 from mediation_flow.store.db import write_transaction
@@ -31,7 +33,10 @@ DEMO_PASSWORDS = {
     "tiaojie": ("tiaojie", Role.MEDIATOR, "500101001", "调解员 李明"),
     "tiaojie2": ("tiaojie2", Role.MEDIATOR, "500101001", "调解员 张芳"),
     "wangge": ("wangge", Role.GRID_WORKER, "500101001001001", "网格员 陈红（龙井村第一网格）"),
-    "paichusuo": ("paichusuo", Role.LIAISON, "500101001", "青龙派出所 联络员"),
+    # the partner agencies' users name their agency (DEMO_AGENCIES) instead of a jurisdiction
+    "paichusuo": ("paichusuo", Role.POLICE_LIAISON, "qinglong_police", "青龙派出所 民警 赵勇"),
+    "fating": ("fating", Role.COURT_LIAISON, "qinglong_tribunal", "青龙人民法庭 书记员 周丽"),
+    "xinfang": ("xinfang", Role.PETITION_LIAISON, "county_petition", "示例县信访局 科员 孙伟"),
 }
 DEMO_PASSWORD_SUFFIX = "-demo2023"
 
@@ -42,6 +47,7 @@ class DemoTownship:
     township: Place
     villages: list[Place]
     grids: list[Place]
+    agencies: dict[str, Agency]
 
 
 def build_township(conn: Any) -> DemoTownship:
@@ -65,7 +71,7 @@ def build_township(conn: Any) -> DemoTownship:
                     parent_id=village.id,
                 )
             )
-    return DemoTownship(county, township, villages, grids)
+    return DemoTownship(county, township, villages, grids, build_agencies(conn))
 
 
 def demo_password(username: str) -> str:
@@ -81,7 +87,8 @@ def add_demo_users(conn: Any) -> dict[str, int]:
             password=demo_password(username),
             role=role,
             display_name=display,
-            jurisdiction_code=code,
+            jurisdiction_code=None if role.agency_kind else code,
+            agency_code=code if role.agency_kind else None,
         )
     return ids
 
@@ -115,15 +122,15 @@ CURRENT_PATHS: list[tuple[str, int]] = [
 ]
 # 三调对接: cases handed over by the police, the 信访 office or the court run their own workflows.
 REFERRAL_WORKFLOWS: dict[str, tuple[str, dict[str, Any]]] = {
-    "police": ("police_referral", {"referring_body": "青龙派出所", "reference_number": "青公调〔{year}〕{n}号"}),
+    "police": ("police_referral", {"agency": "qinglong_police", "reference_number": "青公调〔{year}〕{n}号"}),
     "petition": (
         "petition_referral",
-        {"referring_body": "青龙镇信访办", "reference_number": "青信转〔{year}〕{n}号", "channel": "letter"},
+        {"agency": "county_petition", "reference_number": "青信转〔{year}〕{n}号", "channel": "letter"},
     ),
     "court": (
         "court_referral",
         {
-            "referring_body": "示例县人民法院青龙人民法庭",
+            "agency": "qinglong_tribunal",
             "reference_number": "（{year}）示0101民诉前调{n}号",
             "court_mode": "delegated",
         },
@@ -211,7 +218,7 @@ def _base_steps(target: str) -> list[tuple[str, dict[str, Any]]]:
         "closed": [accept, start, session, fail, ("close", {"outcome": "已告知当事人诉讼途径，当事人表示将起诉。"})],
         "referred": [
             accept,
-            ("refer", {"target": "court", "receiving_body": "示例县人民法院", "reason": "当事人要求诉讼解决。"}),
+            ("refer", {"target": "court", "agency": "qinglong_tribunal", "reason": "当事人要求诉讼解决。"}),
         ],
         "withdrawn": [accept, ("withdraw", {"reason": "双方已自行和解。"})],
     }
@@ -225,7 +232,13 @@ class DemoPlan:
     workflow: str
     intake: dict[str, Any]
     registered: datetime
-    steps: list[tuple[str, dict[str, Any], datetime, str]]  # trigger, data, effective time, note
+    steps: list[tuple[str, dict[str, Any], datetime | None, str]]  # trigger, data, effective time (None: now), note
+    # who (a demo username) registered the case and fired each step; None: the importing supervisor
+    registered_by: str | None = None
+    actors: tuple[str | None, ...] = ()
+
+    def actor_of(self, index: int) -> str | None:
+        return self.actors[index] if index < len(self.actors) else None
 
 
 def load_demo(
@@ -240,17 +253,19 @@ def load_demo(
     with write_transaction(engine) as conn:
         township = build_township(conn)
         ids = add_demo_users(conn)
-        supervisor = actor_for(conn, ids["sifasuo"])
+        actors = {name: actor_for(conn, user_id) for name, user_id in ids.items()}
+    supervisor = actors["sifasuo"]
     assert supervisor is not None
+    people = {name: actor for name, actor in actors.items() if actor is not None}
     now = now or utcnow()
     batch: list[DemoPlan] = []
     for plan in demo_plans(rng, township, [ids["tiaojie"], ids["tiaojie2"]], cases, now):
         batch.append(plan)
         if len(batch) >= chunk:
-            write_plans(engine, supervisor, batch, now)
+            write_plans(engine, supervisor, batch, now, people)
             batch = []
     if batch:
-        write_plans(engine, supervisor, batch, now)
+        write_plans(engine, supervisor, batch, now, people)
     return {username: demo_password(username) for username in DEMO_PASSWORDS}
 
 
@@ -265,7 +280,8 @@ def demo_plans(
     categories = list(TITLES)
     history = [t for t, weight in HISTORY_PATHS for _ in range(weight)]
     current = [t for t, weight in CURRENT_PATHS for _ in range(weight)]
-    current_count = int(cases * CURRENT_SHARE)
+    showcase = HANDOFF_SHOWCASE if cases >= SHOWCASE_FROM else []
+    current_count = max(int(cases * CURRENT_SHARE), len(CURRENT_PATHS) + len(showcase))
     for index in range(cases):
         if index < cases - current_count:
             registered = start + timedelta(seconds=span * index / cases + rng.randint(0, 36_000))
@@ -273,6 +289,13 @@ def demo_plans(
         else:
             registered = now - CURRENT_WINDOW * rng.random()
             position = index - (cases - current_count)
+            if len(CURRENT_PATHS) <= position < len(CURRENT_PATHS) + len(showcase):
+                shown = showcase_case(showcase[position - len(CURRENT_PATHS)], registered, now)
+                yield _demo_plan(
+                    rng, township, mediator_ids, shown.registered, shown.target, now=now, source=shown.source,
+                    category=rng.choice(categories), extra=shown.extra, registered_by=shown.registered_by,
+                )  # fmt: skip
+                continue
             target = CURRENT_PATHS[position][0] if position < len(CURRENT_PATHS) else rng.choice(current)
         yield _demo_plan(
             rng,
@@ -286,8 +309,12 @@ def demo_plans(
         )
 
 
-def write_plans(engine: Engine, actor: Actor, plans: list[DemoPlan], now: datetime) -> list[int]:
-    """Register and drive ``plans`` in one transaction through the bulk path; returns the new case ids."""
+def write_plans(
+    engine: Engine, actor: Actor, plans: list[DemoPlan], now: datetime, people: Mapping[str, Actor] | None = None
+) -> list[int]:
+    """Register and drive ``plans`` in one transaction through the bulk path; returns the new case ids. Steps
+    are ``actor``'s unless the plan names another demo user (``people``, by username)."""
+    people = people or {}
     with write_transaction(engine) as conn:
         snapshots: dict[str, ledger_bulk.Snapshot] = {}
         drafts = []
@@ -295,7 +322,12 @@ def write_plans(engine: Engine, actor: Actor, plans: list[DemoPlan], now: dateti
             snap = snapshots.get(plan.workflow)
             if snap is None:
                 snap = snapshots[plan.workflow] = ledger_bulk.load_snapshot(conn, actor, REGISTRY, now, plan.workflow)
-            drafts.append(ledger_bulk.draft_case(snap, parse_intake(plan.intake), plan.registered, plan.steps))
+            by = people.get(plan.registered_by or "")
+            draft = ledger_bulk.register(snap, parse_intake(plan.intake), plan.registered, actor=by)
+            for index, (trigger, values, moment, note) in enumerate(plan.steps):
+                who = people.get(plan.actor_of(index) or "")
+                ledger_bulk.advance(snap, draft, trigger, values, moment, note, actor=who)
+            drafts.append(draft)
         return ledger_write.number_and_write(conn, drafts)
 
 
@@ -309,7 +341,11 @@ def _demo_plan(
     now: datetime,
     source: str,
     category: str,
+    extra: list[tuple[str, dict[str, Any], str | None]] | None = None,
+    registered_by: str | None = None,
 ) -> DemoPlan:
+    """A demo case taken to ``target`` by the supervisor, then through ``extra`` steps (trigger, data, the
+    demo user who fires it)."""
     grid = rng.choice(township.grids)
     workflow, template = REFERRAL_WORKFLOWS.get(source, ("people_mediation", {}))
     if workflow != "people_mediation" and target == "referred":
@@ -340,13 +376,17 @@ def _demo_plan(
         ],
     }
     moment = registered
-    steps = _steps(target, workflow)
+    steps: list[tuple[str, dict[str, Any], str | None]] = [(t, d, None) for t, d in _steps(target, workflow)]
     if steps:
-        steps = [("assign", {"mediator_id": rng.choice(mediator_ids)}), *steps]
+        steps = [("assign", {"mediator_id": rng.choice(mediator_ids)}, None), *steps]
+    steps += extra or []
     room = (now - registered) / (len(steps) + 1)
     planned = []
-    for trigger, template in steps:
+    for trigger, template, who in steps:
         moment += min(timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 5)), room)
-        day = moment.date().isoformat()
-        planned.append((trigger, {k: (day if v == "" else v) for k, v in template.items()}, moment, ""))
-    return DemoPlan(workflow, intake, registered, planned)
+        # only the 司法所 may back-date: a partner agency's user acts now (its steps come last)
+        at = None if who else moment
+        day = (at or now).date().isoformat()
+        planned.append((trigger, {k: (day if v == "" else v) for k, v in template.items()}, at, ""))
+    actors = tuple(who for _, _, who in steps) if any(who for _, _, who in steps) else ()
+    return DemoPlan(workflow, intake, registered, planned, registered_by, actors)

@@ -12,12 +12,52 @@ class Role(StrEnum):
     GRID_WORKER = "grid_worker"
     MEDIATOR = "mediator"
     SUPERVISOR = "supervisor"
-    LIAISON = "liaison"
+    POLICE_LIAISON = "police_liaison"
+    COURT_LIAISON = "court_liaison"
+    PETITION_LIAISON = "petition_liaison"
     ADMIN = "admin"
 
     @property
     def label(self) -> str:
         return label("roles", self)
+
+    @property
+    def agency_kind(self) -> AgencyKind | None:
+        """The kind of partner agency a user of this role belongs to (None: not an agency role)."""
+        return AGENCY_ROLES.get(self)
+
+
+class AgencyKind(StrEnum):
+    """The partner agencies of 三调对接: the police station, the (people's) court, the petition office."""
+
+    POLICE = "police"
+    COURT = "court"
+    PETITION = "petition"
+
+    @property
+    def label(self) -> str:
+        return label("agency_kinds", self)
+
+
+#: The three agency roles and the agency kind each belongs to (users of these roles carry ``agency_id``).
+AGENCY_ROLES: dict[Role, AgencyKind] = {
+    Role.POLICE_LIAISON: AgencyKind.POLICE,
+    Role.COURT_LIAISON: AgencyKind.COURT,
+    Role.PETITION_LIAISON: AgencyKind.PETITION,
+}
+
+
+class Handoff(StrEnum):
+    """Where a case's handoff with its partner agency stands (either direction)."""
+
+    SENT = "sent"
+    ACKNOWLEDGED = "acknowledged"
+    ANSWERED = "answered"
+    RETURNED = "returned"
+
+    @property
+    def label(self) -> str:
+        return label("handoff", self)
 
 
 class Level(StrEnum):

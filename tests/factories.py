@@ -13,12 +13,17 @@ from mediation_flow.accounts.users import actor_for, hash_password
 from mediation_flow.cases.engine import TransitionResult, apply_trigger
 from mediation_flow.cases.intake import register_case
 from mediation_flow.demo import DemoTownship, build_township
+from mediation_flow.places.agencies import add_agency
 from mediation_flow.store.db import write_transaction
 from mediation_flow.store.models import Case, CaseCounter, CaseEvent, Party, User
-from mediation_flow.vocabulary import Role
+from mediation_flow.vocabulary import AgencyKind, Role
 
 PASSWORD = "test-pass-1"
+OTHER_POLICE = "longjing_post"  # a police post serving village 0 only (make_town adds it)
 _HASH = hash_password(PASSWORD)  # once per process: Argon2 is slow on purpose
+
+# 三调对接: a referral of a case to 青龙派出所 (its user is ``liaison``).
+REFER_TO_POLICE = {"target": "police", "agency": "qinglong_police", "reason": "涉及治安管理，移送派出所"}
 
 # The full successful path of the base workflow, with valid data for each trigger.
 HAPPY_PATH: list[tuple[str, dict[str, Any]]] = [
@@ -58,15 +63,30 @@ USERS = {
     "other_village_mediator": (Role.MEDIATOR, "village1"),
     "grid_worker": (Role.GRID_WORKER, "grid0"),
     "other_grid_worker": (Role.GRID_WORKER, "grid2"),
-    "liaison": (Role.LIAISON, "township"),
+    "liaison": (Role.POLICE_LIAISON, "township"),  # 青龙派出所 (the demo township's agencies: DemoTownship.agencies)
+    "court_liaison": (Role.COURT_LIAISON, "township"),  # 青龙人民法庭
+    "petition_liaison": (Role.PETITION_LIAISON, "county"),  # 示例县信访局
+    "other_liaison": (Role.POLICE_LIAISON, "village0"),  # 龙井村警务室: an agency serving one village only
     "admin": (Role.ADMIN, None),
+}
+AGENCY_OF = {
+    "liaison": "qinglong_police",
+    "court_liaison": "qinglong_tribunal",
+    "petition_liaison": "county_petition",
+    "other_liaison": OTHER_POLICE,
 }
 
 
 def make_town(engine: Engine) -> Town:
     with write_transaction(engine) as conn:
         places = build_township(conn)
+        places.agencies[OTHER_POLICE] = add_agency(
+            conn, code=OTHER_POLICE, name="龙井村警务室", kind=AgencyKind.POLICE,
+            jurisdiction_code=places.villages[0].code, reference_pattern=r"龙警〔\d{4}〕\d+号",
+            reference_example="龙警〔2026〕3号",
+        )  # fmt: skip
         where = {
+            "county": places.county.id,
             "township": places.township.id,
             "village0": places.villages[0].id,
             "village1": places.villages[1].id,
@@ -82,6 +102,7 @@ def make_town(engine: Engine) -> Town:
                     display_name=username,
                     role=role.value,
                     jurisdiction_id=where[place],
+                    agency_id=places.agencies[AGENCY_OF[username]].id if username in AGENCY_OF else None,
                     password_hash=_HASH,
                     is_active=True,
                 )

@@ -97,7 +97,13 @@ def petition(
         workflow="petition_referral",
         source="petition",
         title="信访转办：土地补偿纠纷",
-        attributes={"referring_body": "县信访办", "reference_number": number, "channel": channel, **flags},
+        attributes={
+            "agency": "county_petition",
+            "referring_body": "县信访办",
+            "reference_number": number,
+            "channel": channel,
+            **flags,
+        },
         jurisdiction_code=town.places.grids[1].code,
     )
 
@@ -126,8 +132,10 @@ def seed_year(engine: Engine, town: Town, ordinary: int = 120) -> list[int]:
                 jurisdiction_code=grids[i % len(grids)].code,
             )
         )
-    ids.append(petition(engine, town, at(2023, 4, 11), channel="letter", flags={"repeat": True}, number="信转2023-7"))
     ids.append(
-        petition(engine, town, at(2023, 9, 5), channel="visit", flags={"to_beijing": True}, number="信转2023-19")
+        petition(engine, town, at(2023, 4, 11), channel="letter", flags={"repeat": True}, number="县信转〔2023〕7号")
+    )
+    ids.append(
+        petition(engine, town, at(2023, 9, 5), channel="visit", flags={"to_beijing": True}, number="县信转〔2023〕19号")
     )
     return ids

@@ -45,6 +45,29 @@ def test_upgrade_demo_check_and_users(env, tmp_path):
     assert admin.returncode == 0, admin.stderr
 
 
+def test_partner_agencies_and_their_users(env):
+    assert run(env, "db", "upgrade").returncode == 0
+    assert run(env, "demo", "--cases", "0").returncode == 0  # the township and its agencies
+    agency = run(
+        env, "agencies", "add", "baima_police", "--name", "白马派出所", "--kind", "police", "--jurisdiction", "500101",
+        "--reference-pattern", r"白公调〔\d{4}〕\d+号", "--reference-example", "白公调〔2026〕1号",
+    )  # fmt: skip
+    assert agency.returncode == 0 and "已添加对接单位 白马派出所" in agency.stdout, agency.stderr
+    bad = run(env, "agencies", "add", "x", "--name", "某所", "--kind", "police", "--jurisdiction", "500101",
+              "--reference-pattern", "白公调", "--reference-example", "黑公调")  # fmt: skip
+    assert bad.returncode == 2 and "编号示例不符合编号格式" in bad.stderr
+    added = run(
+        env, "users", "add", "minjing", "--role", "police_liaison", "--agency", "baima_police", stdin="s3cret-pass\n"
+    )
+    assert added.returncode == 0 and "派出所（警调）" in added.stdout, added.stderr
+    missing = run(env, "users", "add", "fg", "--role", "court_liaison", stdin="s3cret-pass\n")
+    assert missing.returncode == 2 and "必须属于一个对接单位" in missing.stderr
+    wrong = run(env, "users", "add", "fg", "--role", "court_liaison", "--agency", "baima_police", stdin="s3cret-pass\n")
+    assert wrong.returncode == 2 and "白马派出所不是人民法院（人民法庭）" in wrong.stderr
+    moved = run(env, "users", "set-agency", "minjing", "qinglong_police")
+    assert moved.returncode == 0, moved.stderr
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -109,7 +109,12 @@ def test_suspended_clock_stops_and_resumes_then_extension(engine, town):
 
 
 def petition(engine: Any, town: Any, day: str) -> Case_:
-    attributes = {"referring_body": "青龙镇信访办", "reference_number": "青信转〔2024〕7号", "channel": "letter"}
+    attributes = {
+        "agency": "county_petition",
+        "referring_body": "青龙镇信访办",
+        "reference_number": "青信转〔2024〕7号",
+        "channel": "letter",
+    }
     return Case_(engine, town, day, workflow="petition_referral", source="petition", attributes=attributes)
 
 
@@ -152,6 +157,7 @@ def test_petition_sixty_day_clock_keeps_running_while_mediation_is_suspended(eng
 )
 def test_court_clock_length_follows_the_referral_mode(engine, town, mode, procedure, due):
     attributes = {
+        "agency": "qinglong_tribunal",
         "referring_body": "示例县人民法院",
         "reference_number": "（2024）示0101民诉前调123号",
         "court_mode": mode,

@@ -26,13 +26,16 @@ def demo_through_engine(engine: Engine) -> None:
     with write_transaction(engine) as conn:
         township = build_township(conn)
         ids = add_demo_users(conn)
-        supervisor = actor_for(conn, ids["sifasuo"])
+        people = {name: actor_for(conn, user_id) for name, user_id in ids.items()}
+    supervisor = people["sifasuo"]
     assert supervisor is not None
     for plan in demo_plans(random.Random(SEED), township, [ids["tiaojie"], ids["tiaojie2"]], CASES, NOW):
-        case_id = register_case(engine, actor=supervisor, intake=plan.intake, effective_at=plan.registered, now=NOW)
+        by = people.get(plan.registered_by or "") or supervisor
+        case_id = register_case(engine, actor=by, intake=plan.intake, effective_at=plan.registered, now=NOW)
         for version, (trigger, data, moment, note) in enumerate(plan.steps, start=1):
+            who = people.get(plan.actor_of(version - 1) or "") or supervisor
             apply_trigger(
-                engine, case_id=case_id, actor=supervisor, trigger=trigger, expected_version=version,
+                engine, case_id=case_id, actor=who, trigger=trigger, expected_version=version,
                 note=note, data=data, effective_at=moment, now=NOW,
             )  # fmt: skip
 
@@ -47,3 +50,7 @@ def test_demo_writes_what_the_engine_writes(engine, twin):
     states = {c["state"] for c in bulk["dispute_case"]}
     assert {"resolved", "closed", "withdrawn", "rejected", "mediating", "registered", "suspended"} <= states
     assert check_all(twin) == (CASES, [])
+    # 三调对接: every handoff state on every path (out to, and in from, each kind of agency)
+    inbound = {"police_referral", "petition_referral", "court_referral"}
+    seen = {(c["workflow_name"] in inbound, c["agency_id"], c["handoff"]) for c in bulk["dispute_case"] if c["handoff"]}
+    assert len(seen) == 3 * 2 * 4, sorted(seen, key=str)

@@ -15,7 +15,7 @@ import yaml
 from mediation_flow.cases.schemas import CaseCreate, PartyCreate, TransitionCreate, workflow_file_specs
 from mediation_flow.display.labels import field_label, glossary, label, labels, ledger_columns
 from mediation_flow.stats.definitions import load_definitions
-from mediation_flow.vocabulary import Level, PartyKind, PartyRole, Role
+from mediation_flow.vocabulary import AgencyKind, Handoff, Level, PartyKind, PartyRole, Role
 from mediation_flow.workflow.deadlines import Status
 from mediation_flow.workflow.registry import workflows_dir
 
@@ -28,7 +28,15 @@ def chinese(text: str) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("kind", "enum"), [("roles", Role), ("levels", Level), ("party_roles", PartyRole), ("party_kinds", PartyKind)]
+    ("kind", "enum"),
+    [
+        ("roles", Role),
+        ("levels", Level),
+        ("party_roles", PartyRole),
+        ("party_kinds", PartyKind),
+        ("agency_kinds", AgencyKind),
+        ("handoff", Handoff),
+    ],
 )
 def test_every_enum_member_has_its_label_and_nothing_more(kind, enum):
     assert set(labels(kind)) == {member.value for member in enum}

@@ -26,7 +26,7 @@ VALID: dict[str, dict[str, Any]] = {t: d for t, d in HAPPY_PATH} | {
     "confirmation_granted": {"ruling_number": "（2023）示民特1号", "ruled_on": "2023-10-20"},
     "confirmation_rejected": {"reason": "协议内容违法"},
     "fail": {"reason": "分歧大", "routes_informed": True},
-    "refer": {"target": "court", "receiving_body": "示例县人民法院", "reason": "当事人要求"},
+    "refer": {"target": "court", "agency": "qinglong_tribunal", "reason": "当事人要求"},
     "close": {"outcome": "已告知诉讼途径"},
     "withdraw": {"reason": "自行和解"},
     "escalate": {"reason": "涉及多户"},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -13,7 +14,7 @@ from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 import mediation_flow.store.models
-from mediation_flow.store.db import make_engine
+from mediation_flow.store.db import make_engine, write_transaction
 from mediation_flow.store.migrate import alembic_config, upgrade
 
 VERSIONS = Path(mediation_flow.store.models.__file__).parent / "migrations" / "versions"
@@ -43,6 +44,32 @@ def test_an_empty_database_upgraded_to_head_has_the_models_schema(db_url: str) -
     # the models cannot declare for one back end only.
     expected = [("remove_index", "ix_case_path_pattern")] if engine.dialect.name == "postgresql" else []
     assert differences == expected
+
+
+def test_0009_renames_the_liaison_role_and_adds_the_handoff_columns(db_url: str) -> None:
+    """The old ``liaison`` (the police station's contact) becomes ``police_liaison``, without an agency until
+    an administrator attaches one; cases get ``agency_id`` and ``handoff``, empty."""
+    engine = make_engine(db_url)
+    try:
+        config = alembic_config()
+        with write_transaction(engine) as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0008")
+        with write_transaction(engine) as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO app_user (username, display_name, role, password_hash, is_active, created_at) "
+                    "VALUES ('old', '联络员', 'liaison', 'x', TRUE, CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            user = conn.execute(text("SELECT role, agency_id FROM app_user WHERE username = 'old'")).one()
+            columns = {c["name"] for c in inspect(conn).get_columns("dispute_case")}
+        assert tuple(user) == ("police_liaison", None)
+        assert {"agency_id", "handoff"} <= columns
+    finally:
+        engine.dispose()
 
 
 def test_revisions_import_nothing_from_the_code() -> None:

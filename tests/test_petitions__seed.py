@@ -1,5 +1,5 @@
 """The seed's two petitions (访调对接), entered through the JSON API: a repeat letter petition and a Beijing
-petition, each transferred by the 信访 office (its liaison registers it), mediated, reported back, closed."""
+petition, each transferred by the 信访 office (its user registers it), mediated, reported back, closed."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from fastapi.testclient import TestClient
 
 from web.app import create_app
 
+VILLAGE = "500101001001"  # 龙井村: the petition office serves the county, so its user names the place
 SEED_PETITIONS = {
     "repeat_letter": {
         "title": "王某某反映宅基地边界纠纷（重复信访）",
         "category": "housing_homestead",
         "attributes": {
+            "agency": "county_petition",
             "referring_body": "青龙镇信访办",
             "reference_number": "青信转〔2023〕12号",
             "channel": "letter",
@@ -28,6 +30,7 @@ SEED_PETITIONS = {
         "category": "land_contract",
         "people_involved": 3,
         "attributes": {
+            "agency": "county_petition",
             "referring_body": "示例县信访局",
             "reference_number": "县信转〔2023〕45号",
             "channel": "visit",
@@ -69,8 +72,8 @@ class Driver:
 
 @pytest.mark.parametrize("seed", sorted(SEED_PETITIONS))
 def test_seed_petition_is_transferred_mediated_reported_back_and_resolved(client, seed):
-    payload = intake(workflow="petition_referral", source="petition", **SEED_PETITIONS[seed])
-    liaison = login(client, "liaison")
+    payload = intake(workflow="petition_referral", source="petition", jurisdiction_code=VILLAGE, **SEED_PETITIONS[seed])
+    liaison = login(client, "petition_liaison")
     created = client.post("/api/v1/cases", json=payload, headers=liaison)
     assert created.status_code == 201, created.text
     case = created.json()
@@ -134,12 +137,14 @@ def test_seed_petition_is_transferred_mediated_reported_back_and_resolved(client
 
 
 def test_petition_intake_checks_its_own_fields(client):
-    liaison = login(client, "liaison")
-    payload = intake(workflow="petition_referral", source="petition", attributes={"channel": "pigeon"})
+    liaison = login(client, "petition_liaison")
+    payload = intake(
+        workflow="petition_referral", source="petition", jurisdiction_code=VILLAGE, attributes={"channel": "pigeon"}
+    )
     response = client.post("/api/v1/cases", json=payload, headers=liaison)
     assert response.status_code == 422, response.text
     errors = {e["field"]: e["message"] for e in response.json()["error"]["errors"]}
-    assert set(errors) >= {"referring_body", "reference_number", "channel"}
+    assert set(errors) >= {"agency", "reference_number", "channel"}
     assert "信访件编号" in errors["reference_number"]
 
 

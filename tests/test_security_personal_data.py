@@ -8,12 +8,13 @@ import re
 import zipfile
 
 import pytest
-from factories import PASSWORD, make_town, register
+from factories import PASSWORD, REFER_TO_POLICE, drive, make_town, register
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from mediation_flow.accounts.users import actor_for
 from mediation_flow.store.config import get_settings
-from mediation_flow.store.models import AccessLog
+from mediation_flow.store.models import AccessLog, User
 from web.app import create_app
 
 FULL_ID, MASKED_ID = "11010519491231002X", "1101**********002X"
@@ -26,6 +27,13 @@ def world(sqlite_engine, tmp_path, monkeypatch):
     town = make_town(sqlite_engine)
     case_id = register(sqlite_engine, town, "grid_worker")
     return create_app(sqlite_engine), sqlite_engine, case_id
+
+
+def refer_to_police(engine, case_id: int) -> None:
+    """Refer the case to 青龙派出所, so that its user (``liaison``) sees it, masked as a grid worker does."""
+    with engine.connect() as conn:
+        supervisor = actor_for(conn, conn.execute(select(User.id).where(User.username == "supervisor")).scalar_one())
+    drive(engine, case_id, supervisor, [("refer", REFER_TO_POLICE)])
 
 
 def api_headers(client: TestClient, username: str) -> dict[str, str]:
@@ -49,6 +57,7 @@ def log_rows(engine) -> list[tuple[int, int, str]]:
 
 def test_full_identity_only_for_mediators_and_supervisors_and_every_view_is_logged(world):
     app, engine, case_id = world
+    refer_to_police(engine, case_id)
     with TestClient(app) as client:
         for role, full in [("grid_worker", False), ("liaison", False), ("admin", False), ("mediator", True)]:
             party = client.get(f"/api/v1/cases/{case_id}", headers=api_headers(client, role)).json()["parties"][0]
@@ -74,6 +83,7 @@ def test_full_identity_only_for_mediators_and_supervisors_and_every_view_is_logg
 
 def test_lists_never_carry_full_identity(world):
     app, engine, case_id = world
+    refer_to_police(engine, case_id)
     with TestClient(app) as client:
         for role in ("supervisor", "mediator", "village_mediator", "grid_worker", "liaison", "admin"):
             listed = client.get("/api/v1/cases?page_size=200", headers=api_headers(client, role))

@@ -20,13 +20,14 @@ from typing import Any
 
 import httpx
 import pytest
-from factories import PASSWORD, USERS, Town, intake, make_town, register
+from factories import PASSWORD, REFER_TO_POLICE, USERS, Town, drive, intake, make_town, register
 from fastapi.routing import APIRoute, iter_route_contexts
 from server_harness import Server
 from sqlalchemy import text
 from starlette.routing import Mount, Route
 
 from mediation_flow.accounts.policy import Permission, roles_with
+from mediation_flow.cases.intake import register_case
 from web.app import create_app
 
 ROLES = [
@@ -37,9 +38,15 @@ ROLES = [
     "grid_worker",
     "other_grid_worker",
     "liaison",
+    "court_liaison",
+    "petition_liaison",
     "admin",
 ]
 OUTSIDE = {"other_village_mediator", "other_grid_worker"}  # the case under test lies in village 0
+# The partner agencies' users (派出所, 人民法庭, 信访局) see only the cases handed to or by their agency: the case
+# under test is neither, so they get 404 on it as an outsider does (test_agency_users_see_... below: the rest).
+AGENCY = {"liaison", "court_liaison", "petition_liaison"}
+HIDDEN = OUTSIDE | AGENCY
 ALL = frozenset(ROLES)
 
 
@@ -71,6 +78,32 @@ class Rule:
     ok: frozenset[int] = frozenset({200})
     fresh: bool = False
     denied: frozenset[int] = frozenset({403})
+
+
+# What a partner agency's user registers: a referral in from its own agency, in its own format.
+REFERRALS_IN = {
+    "liaison": ("police_referral", "police", {"agency": "qinglong_police", "reference_number": "青公调〔2026〕15号"}),
+    "court_liaison": (
+        "court_referral",
+        "court",
+        {"agency": "qinglong_tribunal", "reference_number": "（2026）示0101民诉前调15号", "court_mode": "delegated"},
+    ),
+    "petition_liaison": (
+        "petition_referral",
+        "petition",
+        {"agency": "county_petition", "reference_number": "县信转〔2026〕45号", "channel": "letter"},
+    ),
+}
+
+
+def _intake(world: Any, role: str | None = None) -> dict[str, Any]:
+    """A valid registration for the user asking (``world.role``): an agency's users register referrals in."""
+    role = role or world.role
+    if role not in REFERRALS_IN:
+        return intake()
+    workflow, source, attributes = REFERRALS_IN[role]
+    place = world.town.places.villages[0].code
+    return intake(workflow=workflow, source=source, jurisdiction_code=place, attributes=attributes)
 
 
 def _accept_json(world: Any, case_id: int) -> dict[str, Any]:
@@ -119,7 +152,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/workflows"): Rule("api"),
     ("GET", "/api/v1/workflows/{name}/diagram"): Rule("api"),
     ("GET", "/api/v1/cases"): Rule("api"),
-    ("POST", "/api/v1/cases"): Rule("api", REGISTERING, body=lambda w, c: {"json": intake()}, ok=frozenset({201})),
+    ("POST", "/api/v1/cases"): Rule("api", REGISTERING, body=lambda w, c: {"json": _intake(w)}, ok=frozenset({201})),
+    # 三调对接: the agencies serving one's area; an agency's inbox; the supervisor's 转出待反馈
+    ("GET", "/api/v1/agencies"): Rule("api"),
+    ("GET", "/api/v1/agency/inbox"): Rule("api", may(Permission.AGENCY_INBOX)),
+    ("GET", "/api/v1/queues/referred-out"): Rule("api", may(Permission.REFERRED_OUT_QUEUE)),
     # statistics: supervisors and admins; definitions and the blank ledger template are public documents
     ("GET", "/api/v1/reports/annual"): Rule("api", REPORTING, body=_report()),
     ("GET", "/api/v1/reports/annual/cases"): Rule("api", REPORTING, body=_report(figure="closed")),
@@ -202,6 +239,7 @@ class World:
     api: dict[str, dict[str, str]] = field(default_factory=dict)
     pages: dict[str, httpx.Client] = field(default_factory=dict)
     checks: int = 0
+    role: str | None = None  # who is asking (a rule's body may depend on it)
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, follow_redirects=False, timeout=60)
@@ -307,11 +345,12 @@ def _check_anonymous(world: World, method: str, path: str, rule: Rule) -> None:
 
 def _check_role(world: World, method: str, path: str, rule: Rule, role: str) -> None:
     case_id = world.new_case()
+    world.role = role
     client = world.page_session(role) if rule.fresh else world.pages[role] if rule.kind == "page" else world.client()
     headers = world.api[role] if rule.kind == "api" else None
     response = _send(world, client, method, path, rule, case_id, headers)
     where = (method, path, role, response.status_code, response.text[:300])
-    if rule.case and role in OUTSIDE:
+    if rule.case and role in HIDDEN:
         assert response.status_code == 404, where
         if rule.kind == "page" and method == "GET":  # the htmx fragment of a hidden case is hidden too
             fragment = _send(world, client, method, path, rule, case_id, {"HX-Request": "true"})
@@ -348,14 +387,46 @@ def test_lists_never_show_another_villages_cases(world):
         for role in ROLES:
             listed = client.get("/api/v1/cases?page_size=200", headers=world.api[role]).json()
             ids = {item["id"] for item in listed["items"]}
-            assert (case_id in ids) == (role not in OUTSIDE), role
+            assert (case_id in ids) == (role not in HIDDEN), role
     if ("GET", "/cases") in set(app_routes(world.app)):
         with world.client() as client:
             number = client.get(f"/api/v1/cases/{case_id}", headers=world.api["supervisor"]).json()["number"]
         for role in ROLES:
             page = world.pages[role].get("/cases")
             assert page.status_code == 200, role
-            assert (number in page.text) == (role not in OUTSIDE), role
+            assert (number in page.text) == (role not in HIDDEN), role
+
+
+def test_agency_users_see_only_the_cases_handed_to_or_by_their_agency(world):
+    """A case referred to 青龙派出所 and one the court referred in: each agency's user reads its own case on every
+    case route (API, page, fragment, printouts, attachment) and gets 404 on the other's, as for a missing case."""
+    to_police = world.new_case()
+    drive(world.engine, to_police, world.town["supervisor"], [("refer", REFER_TO_POLICE)])
+    from_court = register_case(world.engine, actor=world.town["court_liaison"], intake=_intake(world, "court_liaison"))
+    own = {"liaison": to_police, "court_liaison": from_court, "petition_liaison": None}
+    reads = [(m, p) for m, p in app_routes(world.app) if m == "GET" and RULES[(m, p)].case]
+    assert len(reads) >= 6
+    for method, path in reads:
+        rule = RULES[(method, path)]
+        if not {"liaison", "court_liaison"} & rule.roles:
+            continue
+        for role in sorted(AGENCY):
+            client = world.pages[role] if rule.kind == "page" else world.client()
+            headers = world.api[role] if rule.kind == "api" else None
+            for case_id in (to_police, from_court):
+                answer = _send(world, client, method, path, rule, case_id, headers)
+                where = (method, path, role, case_id, answer.status_code)
+                if case_id == own[role]:
+                    assert answer.status_code in rule.ok, where
+                else:
+                    assert answer.status_code == 404, where
+                    if rule.kind == "page":
+                        fragment = _send(world, client, method, path, rule, case_id, {"HX-Request": "true"})
+                        assert fragment.status_code == 404, where
+    with world.client() as client:
+        for role, case_id in own.items():
+            listed = client.get("/api/v1/cases?page_size=200", headers=world.api[role]).json()
+            assert [item["id"] for item in listed["items"]] == ([case_id] if case_id else []), role
 
 
 HOSTILE = ["99999999999999999999", "-1", "0", "%2e%2e%2f%2e%2e%2fetc%2fpasswd", "x" * 300, "%00", "%E4%B8%AD'\"<b>"]

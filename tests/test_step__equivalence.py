@@ -29,14 +29,17 @@ NOW = datetime(2025, 6, 16, 8, 30, 15, 250_000, tzinfo=UTC)
 WORKFLOWS = ["people_mediation", "police_referral", "petition_referral", "court_referral"]
 ATTRIBUTES = {
     "people_mediation": {},
-    "police_referral": {"referring_body": "青龙派出所", "reference_number": "青公调〔2025〕7号"},
+    "police_referral": {"agency": "qinglong_police", "reference_number": "青公调〔2025〕7号"},
     "petition_referral": {
+        "agency": "county_petition",
         "referring_body": "青龙镇信访办",
         "reference_number": "青信转〔2025〕3号",
         "channel": "visit",
+        "to_beijing": True,
+        "to_beijing_detail": "ticket",
     },
     "court_referral": {
-        "referring_body": "示例县人民法院青龙人民法庭",
+        "agency": "qinglong_tribunal",
         "reference_number": "（2025）示0101民诉前调9号",
         "court_mode": "entrusted",
     },
@@ -46,9 +49,13 @@ ONWARD = {
     "assign", "accept", "start_mediation", "record_session", "suspend", "resume", "extend", "reach_agreement",
     "apply_confirmation", "confirmation_granted", "start_follow_up", "record_visit", "report_back",
     "close_resolved", "fail", "close", "court_document_issued", "record_feedback",
+    "acknowledge", "agency_feedback", "return_referral", "take_back", "petition_reply", "request_review",
+    "review_decided", "request_re_review", "re_review_decided",
 }  # fmt: skip
 SPECIAL = {"extend", "escalate", "suspend", "resume", "set_risk"}  # the issue names these: drawn more often
 ACTORS = ["supervisor"] * 7 + ["mediator", "mediator", "grid_worker"]
+# 三调对接: the partner agencies' users (another police post's included, refused as not found)
+AGENCY_ACTORS = ["liaison", "court_liaison", "petition_liaison", "other_liaison"]
 
 
 def step_data(trigger: str, day: str, draw: Any, town: Any) -> dict[str, Any]:
@@ -61,7 +68,11 @@ def step_data(trigger: str, day: str, draw: Any, town: Any) -> dict[str, Any]:
         "assign": {
             "mediator_id": town[draw(st.sampled_from(["mediator", "village_mediator", "other_village_mediator"]))].id
         },
-        "start_mediation": {"all_parties_consent": flag, "venue": "qingfeng_teahouse"},
+        "start_mediation": {
+            "all_parties_consent": flag,
+            "venue": "qingfeng_teahouse",
+            **({"joint_court": "qinglong_tribunal", "joint_judge": "王法官"} if flag else {"joint_officer": "赵勇"}),
+        },
         "record_session": {"session_date": day, "content": text["content"]},
         "suspend": {"reason": "等待伤情鉴定结论", "expected_resume": day},
         "resume": {},
@@ -85,7 +96,32 @@ def step_data(trigger: str, day: str, draw: Any, town: Any) -> dict[str, Any]:
         "record_visit": {"visited_on": day, "performed": "full", "satisfaction": "satisfied"},
         "close_resolved": {},
         "fail": {"reason": "双方分歧较大", "routes_informed": flag},
-        "refer": {"target": "court", "receiving_body": "示例县人民法院", "reason": "当事人要求诉讼"},
+        "refer": draw(
+            st.sampled_from(
+                [
+                    {"target": "court", "agency": "qinglong_tribunal", "reason": "当事人要求诉讼"},
+                    {"target": "police", "agency": "qinglong_police", "reason": "涉及治安管理"},
+                    {"target": "petition", "agency": "county_petition", "reason": "信访事项"},
+                    {"target": "police", "agency": "longjing_post", "reason": "涉及治安管理"},
+                    {"target": "arbitration", "receiving_body": "县仲裁委", "reason": "劳动争议"},
+                    {"target": "court", "receiving_body": "示例县人民法院", "reason": "当事人要求诉讼"},
+                ]
+            )
+        ),
+        "acknowledge": {"handler": "赵勇"},
+        "return_referral": {"reason": "不属于本单位职责"},
+        "agency_feedback": {
+            "result": "mediated",
+            "document_number": "青公(治)调字8号",
+            "decided_on": day,
+            "content": "已调解",
+        },
+        "take_back": {"reason": "收回继续调解"},
+        "petition_reply": {"replied_on": day, "content": "维持处理意见"},
+        "request_review": {"requested_on": day, "review_body": "示例市信访局", "reason": "不服"},
+        "review_decided": {"decided_on": day, "result": "upheld", "content": "维持"},
+        "request_re_review": {"requested_on": day, "review_body": "省信访局", "reason": "不服"},
+        "re_review_decided": {"decided_on": day, "result": "upheld", "content": "维持"},
         "record_feedback": {"received_on": day, "outcome": "resolved", "detail": "已办结"},
         "close": {"outcome": "已告知当事人诉讼途径"},
         "withdraw": {"reason": "双方已自行和解"},
@@ -158,8 +194,12 @@ def test_random_plans_write_the_same_rows_through_the_engine_and_the_bulk_path(e
             onward = [t for t in allowed if t in ONWARD] + [t for t in allowed if t in SPECIAL] * 2 or allowed
             pool = [[*triggers, "no_such_trigger"], allowed, onward][plan.draw(st.sampled_from([2] * 8 + [1, 0]))]
             trigger = plan.draw(st.sampled_from(pool), label="trigger")
-            actor = town[plan.draw(st.sampled_from(ACTORS), label="actor")]
-            when = plan.draw(st.sampled_from(["later"] * 28 + ["earlier", "now", "future"]), label="when")
+            agency_step = any(r.endswith("liaison") for t in workflow.spec.transitions_for(trigger) for r in t.roles)
+            who = ACTORS + AGENCY_ACTORS * (4 if agency_step else 0)
+            actor = town[plan.draw(st.sampled_from(who), label="actor")]
+            # an agency's user may not back-date: its steps are mostly "now" (the township's then follow it late)
+            nows = 28 if actor.is_agency_user else 1
+            when = plan.draw(st.sampled_from(["later"] * 28 + ["earlier", "future"] + ["now"] * nows), label="when")
             moment: datetime | None = {
                 "later": last + timedelta(hours=plan.draw(st.integers(1, 120))),
                 "earlier": last - timedelta(hours=plan.draw(st.integers(1, 48))),

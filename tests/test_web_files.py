@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 from docx import Document
-from factories import HAPPY_PATH, Town, drive, register
-from sqlalchemy import Engine
+from factories import HAPPY_PATH, REFER_TO_POLICE, Town, drive, register
+from sqlalchemy import Engine, select
 from test_web_pages import Browser
 
 from mediation_flow.cases import attachments
 from mediation_flow.store.config import get_settings
+from mediation_flow.store.tables import CASES
 from web.app import create_app
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 40
@@ -116,7 +117,11 @@ def test_id_copies_only_for_mediators_and_nothing_for_another_village(users: Any
         assert upload(browser, case_id, JPEG, "x.jpg").status_code == 404
         for form in ("registration", "agreement"):
             assert browser.get(f"/cases/{case_id}/print/{form}.docx").status_code == 404
-    assert users("liaison").get(url).status_code == 403  # the liaison sees the case, not its ID copies
+    assert users("liaison").get(url).status_code == 404  # a partner agency sees only the cases handed to it
+    with engine.connect() as conn:
+        version = conn.execute(select(CASES.c.version).where(CASES.c.id == case_id)).scalar_one()
+    drive(engine, case_id, town["supervisor"], [("refer", REFER_TO_POLICE)], version=version)
+    assert users("liaison").get(url).status_code == 403  # referred to its agency: the case, not its ID copies
     assert users("mediator").get(f"/cases/{case_id}/attachments/..%2F..%2Fsecret_key").status_code == 404
     assert users("mediator").get(f"/cases/{case_id}/attachments/{'0' * 32}").status_code == 404
     assert len(attachments.list_for_case(get_settings().data_dir, case_id)) == 1

@@ -137,7 +137,7 @@ def write_child(tmp_path: Path, mutate, name: str = "police_referral") -> Path:
             "transitions.remove[0]",
             "'close' names 2 transitions; pick one as close@<source state>",
         ),
-        (lambda d: d["transitions"]["remove"].append("close@mediating"), "transitions.remove[3]", "close@mediating"),
+        (lambda d: d["transitions"]["remove"].append("close@mediating"), "transitions.remove[7]", "close@mediating"),
         (
             lambda d: d["clocks"]["add"].update(acceptance={"label": "受理"}),
             "clocks.add.acceptance",

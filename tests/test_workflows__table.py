@@ -25,6 +25,9 @@ CASES, EVENTS = Case.__table__, CaseEvent.__table__
 # Internal steps that still make sense after a case is final: a note, a late conversion, the result
 # sent back to the referring body after a rejection or withdrawal.
 AFTER_FINAL = {"add_note", "mark_conversion", "report_back"}
+# ... and the petition's own steps after the township closed its side: 答复意见, 复查, 复核 (信访工作条例 2022).
+AFTER_FINAL |= {"petition_reply", "request_review", "review_decided", "request_re_review", "re_review_decided"}
+AGENCY_USERS = {"police_liaison": "liaison", "court_liaison": "court_liaison", "petition_liaison": "petition_liaison"}
 SAMPLE_DAY = "2024-03-04"
 
 
@@ -116,10 +119,16 @@ class Walker:
         return {f.name: _sample(f, self.reference, mediator, bools=bools) for f in fields}
 
     def actor(self, t: TransitionSpec) -> Any:
-        return self.town["mediator"] if "mediator" in t.roles else self.town["supervisor"]
+        """The mediator, else the supervisor, else the agency user (the sample agency of each kind is the
+        town's first: 青龙派出所, 青龙人民法庭, 示例县信访局)."""
+        if "mediator" in t.roles or "supervisor" in t.roles:
+            return self.town["mediator"] if "mediator" in t.roles else self.town["supervisor"]
+        return self.town[AGENCY_USERS[t.roles[0]]]
 
     def register(self) -> int:
         attributes = self.data(self.spec.intake_fields)
+        if "agency" in attributes:  # a referral in: the reference number in the agency's own format
+            attributes["reference_number"] = self.town.places.agencies[attributes["agency"]].reference_example
         return register_case(
             self.engine, actor=self.town["grid_worker"], intake=intake(workflow=self.spec.name, attributes=attributes)
         )
@@ -149,7 +158,10 @@ class Walker:
             state = self.snapshot(case_id)[0]
             for internal in self.compiled.transitions_from(state):
                 if internal.internal and internal.trigger not in ("escalate", "set_risk", "extend"):
-                    self.fire(case_id, internal)
+                    try:
+                        self.fire(case_id, internal)
+                    except GuardFailed:  # one of exclusive steps (签收 or 退回): the other was taken
+                        continue
             self.fire(case_id, t)
 
     def paths(self) -> dict[str, list[TransitionSpec]]:

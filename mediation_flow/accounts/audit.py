@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from mediation_flow.accounts.policy import Actor, Permission, can_see, require
+from mediation_flow.accounts.policy import Actor, Permission, can_see_case, require
 from mediation_flow.errors import CaseNotFound
 from mediation_flow.store import clock
 from mediation_flow.store.db import write_transaction
@@ -85,8 +85,8 @@ def access_history(engine: Engine, actor: Actor, case_id: int) -> list[dict[str,
 
 
 def _history(conn: Connection, actor: Actor, case_id: int) -> list[dict[str, Any]]:
-    path = conn.execute(select(CASES.c.jurisdiction_path).where(CASES.c.id == case_id)).scalar()
-    if path is None or not can_see(actor, path):
+    row = conn.execute(select(CASES.c.jurisdiction_path, CASES.c.agency_id).where(CASES.c.id == case_id)).first()
+    if row is None or not can_see_case(actor, dict(row._mapping)):
         raise CaseNotFound("案件不存在或无权查看", case_id=case_id)
     require(actor, Permission.READ_ACCESS_LOG)
     rows = conn.execute(

@@ -7,13 +7,14 @@ reads to know what each role should get. The jurisdiction half always goes throu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from mediation_flow.errors import PermissionDenied
 from mediation_flow.places.subtree import within
-from mediation_flow.vocabulary import Role
+from mediation_flow.vocabulary import AGENCY_ROLES, Role
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,16 @@ class Actor:
     scope_path: str | None
     display_name: str = ""
     jurisdiction_id: int | None = None
+    agency_id: int | None = None  # the partner agency of a user of the three agency roles
 
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def is_agency_user(self) -> bool:
+        """A user of a partner agency (派出所, 人民法庭, 信访部门): sees only the cases handed to or by it."""
+        return self.role in AGENCY_ROLES
 
 
 SYSTEM = Actor(id=None, username="system", role=Role.SUPERVISOR, scope_path=None, display_name="系统")
@@ -51,14 +58,17 @@ class Permission(StrEnum):
     IMPORT_LEDGER = "import_ledger"
     READ_ACCESS_LOG = "read_access_log"
     ADMINISTER = "administer"
+    AGENCY_INBOX = "agency_inbox"
+    REFERRED_OUT_QUEUE = "referred_out_queue"
 
 
 _EVERYONE = frozenset(Role)
+_AGENCIES = frozenset(AGENCY_ROLES)
 #: The role half of every permission, and the Chinese answer given to a role without it.
 PERMISSIONS: dict[Permission, tuple[frozenset[Role], str]] = {
     Permission.READ_CASES: (_EVERYONE, "您的角色无权查看案件"),
     Permission.REGISTER: (
-        frozenset({Role.GRID_WORKER, Role.MEDIATOR, Role.SUPERVISOR, Role.LIAISON}),
+        frozenset({Role.GRID_WORKER, Role.MEDIATOR, Role.SUPERVISOR}) | _AGENCIES,
         "您的角色无权登记纠纷",
     ),
     # full ID numbers and phones on the case page, in the API and on printouts: those who mediate and supervise
@@ -92,6 +102,13 @@ PERMISSIONS: dict[Permission, tuple[frozenset[Role], str]] = {
         "只有司法所（督办）人员和管理员可以查看个人信息查阅记录",
     ),
     Permission.ADMINISTER: (frozenset({Role.ADMIN}), "您的角色无权访问此页面"),
+    # 对接单位收件箱: the referrals to one's agency and the cases it sent in
+    Permission.AGENCY_INBOX: (_AGENCIES, "仅派出所、人民法庭、信访部门的对接人员可以查看"),
+    # 转出待反馈: cases referred out and not yet answered, whoever owns them
+    Permission.REFERRED_OUT_QUEUE: (
+        frozenset({Role.SUPERVISOR, Role.ADMIN}),
+        "转出待反馈队列仅供司法所（督办）人员和管理员查看",
+    ),
 }
 
 
@@ -111,8 +128,17 @@ def require(actor: Actor, permission: Permission) -> None:
 
 
 def can_see(actor: Actor, jurisdiction_path: str) -> bool:
-    """A user sees the cases of their jurisdiction subtree; admins see everything."""
+    """Whether the place at ``jurisdiction_path`` lies in the user's subtree (admins: everywhere). For a case,
+    ask ``can_see_case``: an agency user sees only some cases of its area."""
     return within(jurisdiction_path, actor.scope_path)
+
+
+def can_see_case(actor: Actor, case: Mapping[str, Any]) -> bool:
+    """A user sees the cases of their jurisdiction subtree; admins everything; a partner agency's user only
+    the cases whose current handoff is with their agency (``agency_id``), whichever direction."""
+    if actor.is_agency_user and (actor.agency_id is None or case.get("agency_id") != actor.agency_id):
+        return False
+    return within(case["jurisdiction_path"], actor.scope_path)
 
 
 def may_backdate(actor: Actor) -> bool:

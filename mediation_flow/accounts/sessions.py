@@ -29,6 +29,7 @@ _USER_COLUMNS = (
     USERS.c.role,
     USERS.c.display_name,
     USERS.c.jurisdiction_id,
+    USERS.c.agency_id,
     USERS.c.is_active,
     USERS.c.password_hash,
     JUR.c.path,
@@ -56,6 +57,7 @@ def _signed_in(row: Any) -> tuple[Actor | None, str | None]:
         scope_path=row["path"],
         display_name=row["display_name"],
         jurisdiction_id=row["jurisdiction_id"],
+        agency_id=row["agency_id"],
     )
     return actor, stamp
 

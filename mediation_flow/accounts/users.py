@@ -10,7 +10,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, insert, select, update
 
 from mediation_flow.accounts.policy import Actor
-from mediation_flow.errors import AuthenticationFailed, Conflict, InvalidData
+from mediation_flow.errors import AuthenticationFailed, Conflict, InvalidData, NotFound
+from mediation_flow.places.agencies import get_agency
 from mediation_flow.places.jurisdictions import get_by_code, get_by_id
 from mediation_flow.store.tables import USERS
 from mediation_flow.textinput import TextRefused, clean_text
@@ -41,7 +42,10 @@ def add_user(
     role: Role,
     display_name: str = "",
     jurisdiction_code: str | None = None,
+    agency_code: str | None = None,
 ) -> int:
+    """A new active user. A partner agency's user (the three agency roles) names its agency instead of a
+    jurisdiction: it works in the area the agency serves."""
     check_password_strength(password)
     try:  # the text-input policy, as for every other input (the CLI's included)
         username = clean_text(username, label="用户名", max_length=64, multiline=False)
@@ -50,9 +54,11 @@ def add_user(
         raise InvalidData([{"field": "username", "message": str(exc)}]) from None
     if not username:
         raise InvalidData([{"field": "username", "message": "请填写用户名"}])
-    if role != Role.ADMIN and not jurisdiction_code:
-        raise InvalidData([{"field": "jurisdiction", "message": "除管理员外，用户必须属于一个辖区"}])
-    jurisdiction_id = get_by_code(conn, jurisdiction_code).id if jurisdiction_code else None
+    agency_id, jurisdiction_id = _agency_of(conn, role, agency_code)
+    if jurisdiction_id is None:
+        if role != Role.ADMIN and not jurisdiction_code:
+            raise InvalidData([{"field": "jurisdiction", "message": "除管理员外，用户必须属于一个辖区"}])
+        jurisdiction_id = get_by_code(conn, jurisdiction_code).id if jurisdiction_code else None
     if conn.execute(select(USERS.c.id).where(USERS.c.username == username)).first():
         raise Conflict(f"用户名已存在：{username}")
     inserted = conn.execute(
@@ -61,12 +67,42 @@ def add_user(
             display_name=display_name or username,
             role=role.value,
             jurisdiction_id=jurisdiction_id,
+            agency_id=agency_id,
             password_hash=hash_password(password),
             is_active=True,
         )
     ).inserted_primary_key
     assert inserted is not None  # an INSERT of one row always has its key
     return int(inserted[0])
+
+
+def _agency_of(conn: Connection, role: Role, agency_code: str | None) -> tuple[int | None, int | None]:
+    """(agency id, jurisdiction id) of a partner agency's user; (None, None) for the other roles."""
+    kind = role.agency_kind
+    if kind is None:
+        if agency_code:
+            raise InvalidData([{"field": "agency", "message": "只有派出所、人民法庭、信访部门的对接人员属于对接单位"}])
+        return None, None
+    if not agency_code:
+        raise InvalidData([{"field": "agency", "message": f"{role.label}的用户必须属于一个对接单位"}])
+    try:
+        agency = get_agency(conn, agency_code)
+    except NotFound as exc:
+        raise InvalidData([{"field": "agency", "message": exc.message}]) from None
+    if agency.kind != kind:
+        raise InvalidData([{"field": "agency", "message": f"{agency.name}不是{kind.label}，与角色不符"}])
+    return agency.id, agency.jurisdiction_id
+
+
+def set_agency(conn: Connection, *, username: str, agency_code: str) -> None:
+    """Attach an existing agency-role user to its agency (e.g. a ``liaison`` renamed by migration 0009)."""
+    row = conn.execute(select(USERS.c.id, USERS.c.role).where(USERS.c.username == username)).first()
+    if row is None:
+        raise NotFound(f"用户不存在：{username[:64]}")
+    agency_id, jurisdiction_id = _agency_of(conn, Role(row.role), agency_code)
+    if agency_id is None:
+        raise InvalidData([{"field": "agency", "message": "只有派出所、人民法庭、信访部门的对接人员属于对接单位"}])
+    conn.execute(update(USERS).where(USERS.c.id == row.id).values(agency_id=agency_id, jurisdiction_id=jurisdiction_id))
 
 
 def set_password(conn: Connection, *, user_id: int, password: str) -> None:
@@ -126,6 +162,7 @@ def _actor(conn: Connection, row: Any) -> Actor:
         scope_path=scope,
         display_name=row.display_name,
         jurisdiction_id=row.jurisdiction_id,
+        agency_id=row.agency_id,
     )
 
 

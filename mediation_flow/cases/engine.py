@@ -29,6 +29,7 @@ from mediation_flow.cases.step import (
     step,
 )
 from mediation_flow.errors import CaseNotFound, StaleVersion
+from mediation_flow.places.agencies import AgencyLookup
 from mediation_flow.places.reference import LazyReference
 from mediation_flow.store import clock
 from mediation_flow.store.fast import Executor, Prepared, driver_transaction
@@ -111,6 +112,7 @@ def apply_trigger(
             rules=_rules(engine, registry, row["workflow_name"], row["workflow_version"]),
             reference=LazyReference(conn),
             assignee=lambda user_id: _assignee(conn, user_id),
+            agency=AgencyLookup(conn),
         )
         history = StoredHistory(conn, case_id)
         updates, event = step(

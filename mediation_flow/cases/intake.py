@@ -3,7 +3,7 @@ first event, all in one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +25,7 @@ from mediation_flow.cases.step import CLOCK_SKEW
 from mediation_flow.display.errors import translate
 from mediation_flow.display.labels import field_label
 from mediation_flow.errors import InvalidData, NotFound, PermissionDenied
+from mediation_flow.places.agencies import Agency, AgencyLookup
 from mediation_flow.places.jurisdictions import Place, get_by_code, get_by_id, township_of
 from mediation_flow.places.reference import load_reference
 from mediation_flow.store import clock
@@ -35,7 +36,9 @@ from mediation_flow.textinput import Line, Text
 from mediation_flow.vocabulary import Level, PartyKind, PartyRole, Role
 from mediation_flow.workflow.deadlines import advance_clocks, earliest_due
 from mediation_flow.workflow.fields import parse_money_fen, validate_fields
+from mediation_flow.workflow.handoff_rules import intake_problems
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, WorkflowRegistry
+from mediation_flow.workflow.rules import EFFECTS, RuleContext
 from mediation_flow.workflow.schema import CREATION_TRIGGER
 
 HANDLING_LEVEL = {"grid": Level.GRID, "village": Level.VILLAGE, "township": Level.TOWNSHIP, "county": Level.COUNTY}
@@ -136,8 +139,8 @@ _BUMP_COUNTER = Prepared(
 CASE_COLUMNS = (
     "number", "township_id", "year", "seq", "title", "category", "source", "risk_grade", "jurisdiction_id",
     "jurisdiction_path", "level", "venue", "summary", "amount_fen", "people_involved", "mediator_id", "created_by",
-    "workflow_name", "workflow_version", "state", "version", "clocks", "due_date", "attributes", "registered_at",
-    "created_at", "updated_at",
+    "agency_id", "handoff", "workflow_name", "workflow_version", "state", "version", "clocks", "due_date",
+    "attributes", "registered_at", "created_at", "updated_at",
 )  # fmt: skip
 _INSERT_CASE = Prepared(insert(CASES).values({c: bindparam(c) for c in CASE_COLUMNS}).returning(CASES.c.id))
 _INSERT_PARTY = Prepared(insert(PARTIES).values({c: bindparam(c) for c in ("case_id", *PartyIn.model_fields)}))
@@ -215,6 +218,7 @@ def _register(
         township=township,
         moment=moment,
         now=now,
+        agency=AgencyLookup(conn),
     )
     assert township is not None  # new_case_rows refuses a place outside any township
     seq = next_case_seq(conn, township.id, case["year"])
@@ -237,6 +241,7 @@ def new_case_rows(
     township: Place | None,
     moment: datetime,
     now: datetime,
+    agency: Callable[[str], Agency | None] = lambda _code: None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
     """What registering ``data`` at ``place`` writes, checked, without touching the database: the case row
     (``number`` and ``seq`` left out: they come from the counter), its party rows and its first event (both
@@ -258,6 +263,15 @@ def new_case_rows(
     attributes = validate_fields(workflow.spec.intake_fields, data.attributes, reference=reference)
     if township is None:
         raise InvalidData([{"field": "jurisdiction_code", "message": "所属辖区须在某个乡镇之内"}])
+    kind = workflow.spec.agency_kind
+    if kind is not None:
+        problems = intake_problems(
+            kind, attributes, place.path, agency, actor_role=actor.role, actor_agency_id=actor.agency_id
+        )
+        if problems:
+            raise InvalidData(problems)
+    elif actor.is_agency_user:
+        raise InvalidData([{"field": "workflow", "message": "对接单位只能登记本单位移交调解的案件"}])
     local_day = clock.local_date(moment)
     risk = data.risk_grade or suggest_risk_grade(data)
     clocks = advance_clocks(
@@ -286,6 +300,8 @@ def new_case_rows(
         people_involved=data.people_involved,
         mediator_id=actor.id if actor.role == Role.MEDIATOR else None,
         created_by=actor.id,
+        agency_id=None,
+        handoff=None,
         workflow_name=workflow.name,
         workflow_version=workflow.version,
         state=workflow.spec.initial,
@@ -297,6 +313,7 @@ def new_case_rows(
         created_at=now,
         updated_at=now,
     )
+    case.update(_intake_effects(workflow, case, actor, moment, agency))
     parties = [party.model_dump(mode="json") for party in data.parties]
     event = event_row(
         case_id=None,
@@ -311,6 +328,35 @@ def new_case_rows(
         data={"source": data.source, "risk_grade": risk, "level": level},
     )
     return case, parties, event
+
+
+def _intake_effects(
+    workflow: CompiledWorkflow,
+    case: dict[str, Any],
+    actor: Actor,
+    moment: datetime,
+    agency: Callable[[str], Agency | None],
+) -> dict[str, Any]:
+    """The workflow's ``intake_effects`` on the new case (its attributes are their data): column updates,
+    as a transition's effects give them."""
+    if not workflow.spec.intake_effects:
+        return {}
+    ctx = RuleContext(
+        case=case,
+        data=case["attributes"],
+        actor_id=actor.id,
+        actor_role=actor.role.value,
+        effective_at=moment,
+        effective_date=clock.local_date(moment),
+        count_events=lambda _trigger: 0,
+        last_event_data=lambda _trigger: None,
+        workflow=workflow.spec,
+        actor_agency_id=actor.agency_id,
+        agency=agency,
+    )
+    for name in workflow.spec.intake_effects:
+        EFFECTS[name](ctx)
+    return ctx.updates
 
 
 def check_intake_place(actor: Actor, place: Place) -> Place:

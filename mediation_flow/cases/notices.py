@@ -3,7 +3,9 @@
 - a case was assigned to you (``assign`` naming you);
 - a case you handle was sent back or answered (法院驳回确认退回调解, 转出单位反馈);
 - a case was escalated (提级) — yours, or any in your area if you supervise;
-- a case became due soon (临期) or overdue (超期) — yours, or any in your area if you supervise.
+- a case became due soon (临期) or overdue (超期) — yours, or any in your area if you supervise;
+- a partner agency's user: a case referred to the agency (at the moment of referral), the township's result
+  on a case the agency referred in.
 
 Each notice has a moment; those after the user last opened the inbox (``notice_seen``) are unread.
 """
@@ -29,6 +31,7 @@ from mediation_flow.workflow.registry import REGISTRY
 from mediation_flow.workflow.workdays import WorkdayCalendar, default_calendar
 
 EVENT_NOTICES = labels("event_notices")  # the triggers that make news, and what the notice says
+AGENCY_NOTICES = labels("agency_notices")  # the same for a partner agency's users (三调对接)
 MAX_NOTICES = 100
 RECENT = timedelta(days=30)  # event notices older than this (by effective time) are history, not news
 
@@ -76,9 +79,13 @@ def _statement(key: tuple[Any, ...], build: Any) -> Any:
     return found
 
 
+def _notice_texts(actor: Actor) -> Any:
+    return AGENCY_NOTICES if actor.is_agency_user else EVENT_NOTICES
+
+
 def _event_statement(actor: Actor, limit: int) -> Any:
     mediator = own_cases_only(actor)
-    wanted = [t for t in EVENT_NOTICES if t != "assign" or mediator]
+    wanted = [t for t in _notice_texts(actor) if t != "assign" or mediator]
     where = [
         EVENTS.c.trigger.in_(wanted),
         or_(EVENTS.c.actor_id.is_(None), EVENTS.c.actor_id != bindparam("me")),
@@ -106,7 +113,7 @@ def _event_statement(actor: Actor, limit: int) -> Any:
 
 def _event_rows(conn: Connection, actor: Actor, now: datetime, limit: int) -> list[Any]:
     """The newest ``limit`` event-notice rows, before the assign filter (the inbox and the count: one query)."""
-    key = ("events", own_cases_only(actor), actor.scope_path, limit)
+    key = ("events", own_cases_only(actor), actor.scope_path, actor.is_agency_user, actor.agency_id, limit)
     statement = _statement(key, lambda: _event_statement(actor, limit))
     return list(conn.execute(statement, {"me": actor.id, "since": now - RECENT}).all())
 
@@ -122,7 +129,7 @@ def _event_notices(conn: Connection, actor: Actor, now: datetime, limit: int) ->
         Notice(
             clock.ensure_aware(r.effective_at),
             r.trigger,
-            EVENT_NOTICES[r.trigger],
+            _notice_texts(actor)[r.trigger],
             r.id,
             r.number,
             r.title,
@@ -169,7 +176,7 @@ def _due_query(actor: Actor, limit: int, *, by_day: bool) -> Any:
     """The ``limit`` open cases due latest within the 临期 horizon (bound as ``horizon``): their ids, numbers,
     titles and due dates, or (``by_day``) how many of them fall due on each date."""
     finals = frozenset(REGISTRY.final_states())
-    key = ("due", own_cases_only(actor), actor.scope_path, finals, limit, by_day)
+    key = ("due", own_cases_only(actor), actor.scope_path, actor.agency_id, finals, limit, by_day)
 
     def build() -> Any:
         latest = (

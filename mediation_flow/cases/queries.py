@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, Engine, Select, bindparam, func, or_, select
+from sqlalchemy import Boolean, Connection, Engine, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from mediation_flow.accounts.policy import Actor, Permission, can_see, may_be_assigned, roles_with
+from mediation_flow.accounts.policy import Actor, Permission, can_see_case, may_be_assigned, roles_with
 from mediation_flow.errors import CaseNotFound
 from mediation_flow.places.subtree import in_subtree, path_upper
 from mediation_flow.store.fast import Prepared
@@ -72,10 +72,12 @@ def _scope_range(element: _InScope, compiler: SQLCompiler, **kw: Any) -> str:
 
 
 def scope_clause(actor: Actor) -> Any:
-    """The SQL condition limiting cases to the user's jurisdiction subtree (True for admins)."""
-    if actor.scope_path is None:
-        return CASES.c.id.isnot(None)
-    return _InScope(actor.scope_path)
+    """The SQL condition limiting cases to what the user may see (``policy.can_see_case``): the jurisdiction
+    subtree (True for admins); for a partner agency's user, only the cases handed to or by its agency."""
+    where = CASES.c.id.isnot(None) if actor.scope_path is None else _InScope(actor.scope_path)
+    if actor.is_agency_user:
+        return and_(where, CASES.c.agency_id == (actor.agency_id if actor.agency_id is not None else -1))
+    return where
 
 
 def _subtree_path(conn: Connection, code: str) -> str | None:
@@ -140,7 +142,7 @@ _EVENTS = Prepared(
 
 def get_case_row(conn: Connection, actor: Actor, case_id: int) -> dict[str, Any]:
     row = _CASE_ROW.first(conn, {"case_id": case_id})
-    if row is None or not can_see(actor, row["jurisdiction_path"]):
+    if row is None or not can_see_case(actor, row):
         raise CaseNotFound("案件不存在或无权查看", case_id=case_id)
     return row
 

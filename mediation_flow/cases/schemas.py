@@ -98,6 +98,19 @@ class TriggerRead(BaseModel):
     fields: list[FieldRead]
 
 
+class HandoffRead(BaseModel):
+    """三调对接 on the case (``views.HandoffView``)."""
+
+    direction: str
+    direction_label: str
+    agency_code: str
+    agency_name: str
+    handoff: str
+    handoff_label: str
+    reference_number: str
+    referring_body: str
+
+
 class CasePublic(BaseModel):
     """A case as a list shows it."""
 
@@ -116,6 +129,10 @@ class CasePublic(BaseModel):
     registered_at: datetime
     workflow_name: str
     workflow_version: int
+    agency_id: int | None = Field(default=None, description="三调对接：当前对接单位（移送或移入）")
+    handoff: str | None = Field(
+        default=None, description="sent 已移送未签收 | acknowledged 已签收 | answered 已反馈 | returned 已退回"
+    )
 
 
 class CaseRead(CasePublic):
@@ -130,6 +147,7 @@ class CaseRead(CasePublic):
     events: list[EventRead]
     clocks: list[ClockRead]
     available_triggers: list[TriggerRead]
+    handoff_view: HandoffRead | None = Field(default=None, description="三调对接：对接单位、方向、移送状态、来文编号")
 
 
 class TransitionCreate(BaseModel):
@@ -220,3 +238,60 @@ def transition_body_schema(specs: Iterable[WorkflowSpec] | None = None) -> dict[
             by_trigger.setdefault(t.trigger, []).append((spec, t.fields, t.label))
     branches = [_branch(trigger, found) for trigger, found in sorted(by_trigger.items())]
     return {"title": "Transition", "oneOf": branches}
+
+
+# --- 三调对接 (mediation_flow.cases.handoffs, places.agencies) ------------------------------------------------
+
+
+class AgencyOut(BaseModel):
+    """A partner agency (派出所, 人民法庭, 信访部门) and the format of its reference numbers."""
+
+    code: str
+    name: str
+    kind: str
+    kind_label: str
+    reference_example: str
+
+
+class HandoffItemOut(BaseModel):
+    """A case of a handoff list: its direction (out 转出 / in 移入), the agency, where the handoff stands
+    (handoff: sent 已移送未签收 | acknowledged 已签收 | answered 已反馈 | returned 已退回) and its deadline."""
+
+    id: int
+    number: str
+    title: str
+    state: str
+    state_label: str
+    direction: str
+    direction_label: str
+    agency_id: int | None
+    agency_name: str
+    handoff: str | None
+    handoff_label: str
+    village: str
+    mediator_id: int | None
+    mediator: str
+    since: datetime
+    reference_number: str
+    deadline: date | None
+    deadline_label: str
+    deadline_status: str
+
+
+class AgencyInboxOut(BaseModel):
+    """对接单位收件箱: referrals to the agency not yet answered (oldest first), and the cases it referred in."""
+
+    agency_id: int | None
+    agency_name: str
+    agency_kind: str
+    today: date
+    incoming: list[HandoffItemOut]
+    sent_in: list[HandoffItemOut]
+
+
+class ReferredOutQueueOut(BaseModel):
+    """转出待反馈: cases referred out and not yet answered, whoever handles them (oldest referral first)."""
+
+    today: date
+    total: int
+    items: list[HandoffItemOut]

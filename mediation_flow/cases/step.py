@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from mediation_flow.accounts.policy import Actor, can_see, may_backdate, may_be_assigned
+from mediation_flow.accounts.policy import Actor, can_see_case, may_backdate, may_be_assigned
 from mediation_flow.cases.events import event_row
 from mediation_flow.errors import (
     CaseNotFound,
@@ -28,6 +28,7 @@ from mediation_flow.errors import (
     TriggerNotAllowed,
     UnknownTrigger,
 )
+from mediation_flow.places.agencies import Agency
 from mediation_flow.store import clock
 from mediation_flow.store.tables import CASES
 from mediation_flow.textinput import TextRefused, clean_text
@@ -85,6 +86,7 @@ class Lookups:
     rules: Rules
     reference: Mapping[str, Mapping[str, str]]
     assignee: Callable[[int], Assignee | None]
+    agency: Callable[[str], Agency | None] = lambda _code: None  # a partner agency by code (三调对接)
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ def step(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fire ``trigger`` on ``case`` (its row, at least ``RULE_FIELDS``): returns the row updates and the
     event row, or raises the domain error that refuses it. Pure: reads only its arguments."""
-    if not can_see(actor, case["jurisdiction_path"]):
+    if not can_see_case(actor, case):
         raise CaseNotFound("案件不存在或无权查看", case_id=case.get("id"))
     rules = lookups.rules
     workflow = rules.workflow
@@ -179,6 +181,8 @@ def step(
         count_events=history.count,
         last_event_data=history.last_data,
         workflow=workflow.spec,
+        actor_agency_id=actor.agency_id,
+        agency=lookups.agency,
     )
     dest = fire(workflow, state, trigger, ctx)
     if dest is None:

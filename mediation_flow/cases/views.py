@@ -35,6 +35,7 @@ from mediation_flow.cases.queries import case_events, case_parties, case_workflo
 from mediation_flow.cases.referral_facts import ReferralFacts, referral_facts
 from mediation_flow.display.formats import cn_date
 from mediation_flow.display.labels import label
+from mediation_flow.places.agencies import Agency, get_agency_by_id
 from mediation_flow.places.jurisdictions import place_name
 from mediation_flow.places.reference import load_reference
 from mediation_flow.store import clock
@@ -130,6 +131,39 @@ def log_full_views(engine: Engine, actor: Actor, case_id: int, parties: list[Par
         record_identity_view(engine, actor=actor, case_id=case_id, parties=shown, channel=channel)
 
 
+@dataclass(frozen=True)
+class HandoffView:
+    """三调对接 on the case: the partner agency, the direction (转出 / 移入), where the handoff stands, and the
+    referring body's reference number (a referral in)."""
+
+    direction: str
+    direction_label: str
+    agency_code: str
+    agency_name: str
+    handoff: str
+    handoff_label: str
+    reference_number: str
+    referring_body: str
+
+
+def handoff_view(row: Mapping[str, Any], workflow: CompiledWorkflow, agency: Agency | None) -> HandoffView | None:
+    """The case's handoff, or None when the case has none now (never handed over, or taken back)."""
+    if agency is None or not row.get("handoff"):
+        return None
+    direction = "in" if workflow.spec.agency_kind is not None else "out"
+    attributes = row.get("attributes") or {}
+    return HandoffView(
+        direction=direction,
+        direction_label=label("handoff_direction", direction),
+        agency_code=agency.code,
+        agency_name=agency.name,
+        handoff=row["handoff"],
+        handoff_label=label("handoff", row["handoff"]),
+        reference_number=str(attributes.get("reference_number") or ""),
+        referring_body=str(attributes.get("referring_body") or ""),
+    )
+
+
 @dataclass
 class CaseView:
     """The case, its parties, clocks, events and the triggers this user may fire."""
@@ -141,6 +175,7 @@ class CaseView:
     clocks: list[ClockView]
     triggers: list[TriggerOption]
     reference: dict[str, dict[str, str]]
+    handoff: HandoffView | None = None
 
     def as_api(self) -> dict[str, Any]:
         """The shape of ``CaseRead`` (cases.schemas) in the API."""
@@ -148,6 +183,7 @@ class CaseView:
         amount = row["amount_fen"]
         return {
             **row,
+            "handoff_view": vars(self.handoff) if self.handoff else None,
             "amount": f"{amount // 100}.{amount % 100:02d}" if amount is not None else None,
             "parties": [vars(p) for p in self.parties],
             "events": self.events,
@@ -178,6 +214,7 @@ def _read(conn: Connection, actor: Actor, case_id: int, *, shown: bool, today: d
     workflow = case_workflow(conn, row)
     due_soon = get_settings().due_soon_working_days
     row, events = free_text_as_shown(row, case_events(conn, case_id), full=shown and may_see_full_identity(actor))
+    agency = get_agency_by_id(conn, row["agency_id"]) if row.get("agency_id") is not None else None
     return CaseView(
         case=row,
         workflow=workflow,
@@ -186,6 +223,7 @@ def _read(conn: Connection, actor: Actor, case_id: int, *, shown: bool, today: d
         clocks=clock_views(workflow.spec, row["clocks"] or {}, today=today, due_soon_days=due_soon),
         triggers=available_triggers(workflow, row["state"], actor),
         reference=load_reference(conn),
+        handoff=handoff_view(row, workflow, agency),
     )
 
 

@@ -19,6 +19,7 @@ from mediation_flow.cases import intake
 from mediation_flow.cases.events import HeldHistory
 from mediation_flow.cases.step import Assignee, Lookups, Moment, Rules, step
 from mediation_flow.errors import InvalidData
+from mediation_flow.places.agencies import AgencyBook
 from mediation_flow.places.jurisdictions import Place
 from mediation_flow.places.reference import load_reference
 from mediation_flow.store.tables import JURISDICTIONS as JUR
@@ -70,7 +71,13 @@ def load_snapshot(
     users = list(conn.execute(_USERS))
     assignees: dict[int, Assignee] = {u.id: (u.role, bool(u.is_active), u.path) for u in users}
     reference = load_reference(conn)
-    lookups = Lookups(rules=Rules(registry.current(conn, workflow_name)), reference=reference, assignee=assignees.get)
+    agencies = AgencyBook.read(conn)
+    lookups = Lookups(
+        rules=Rules(registry.current(conn, workflow_name)),
+        reference=reference,
+        assignee=assignees.get,
+        agency=agencies.get,
+    )
     return Snapshot(
         actor=actor,
         lookups=lookups,
@@ -96,9 +103,10 @@ def draft_case(
     return draft
 
 
-def register(snap: Snapshot, data: intake.CaseIntake, registered: datetime) -> Draft:
-    """``register_case`` in memory: the same checks and the same rows (number, seq and ids still to come)."""
-    actor = snap.actor
+def register(snap: Snapshot, data: intake.CaseIntake, registered: datetime, actor: Actor | None = None) -> Draft:
+    """``register_case`` in memory, by ``actor`` (default: the importer): the same checks and the same rows
+    (number, seq and ids still to come)."""
+    actor = actor or snap.actor
     moment = intake.registration_time(actor, registered, snap.now)
     if not data.jurisdiction_code:
         raise InvalidData([{"field": "jurisdiction_code", "message": "请选择所属辖区"}])
@@ -112,7 +120,7 @@ def register(snap: Snapshot, data: intake.CaseIntake, registered: datetime) -> D
     township = snap.townships.get(place.id)
     case, parties, first = intake.new_case_rows(
         actor=actor, data=data, workflow=workflow, reference=snap.reference, place=place,
-        township=township, moment=moment, now=snap.now,
+        township=township, moment=moment, now=snap.now, agency=snap.lookups.agency,
     )  # fmt: skip
     assert township is not None  # new_case_rows refuses a place outside any township
     return Draft(case, parties, [first], township)

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Connection, bindparam, insert, select
 
+from mediation_flow.places.agencies import CHOICE_KINDS, AgencyBook
 from mediation_flow.store.fast import Executor, Prepared
 from mediation_flow.store.tables import REFERENCE_ITEMS
 from mediation_flow.store.tables import REFERENCE_ITEMS as _TABLE
@@ -39,10 +40,14 @@ def seed_reference(conn: Connection) -> int:
 
 
 def load_reference(conn: Executor) -> dict[str, dict[str, str]]:
-    """Active items by kind, in display order: ``{'category': {'neighbourhood': '邻里', …}, …}``."""
+    """Active items by kind, in display order: ``{'category': {'neighbourhood': '邻里', …}, …}``; the partner
+    agencies too, as the kinds ``places.agencies.CHOICE_KINDS`` (code → name)."""
     result: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
     for item in _ACTIVE_ITEMS.rows(conn, {}):
         result.setdefault(item["kind"], {})[item["code"]] = item["label"]
+    book = AgencyBook.read(conn)
+    for kind in CHOICE_KINDS:
+        result[kind] = book.choices(kind)
     return result
 
 
@@ -77,6 +82,8 @@ class LazyReference(Mapping[str, dict[str, str]]):
     def __getitem__(self, kind: str) -> dict[str, str]:
         if self._all is not None:
             return self._all[kind]
+        if kind not in self._kinds and kind in CHOICE_KINDS:
+            self._kinds[kind] = AgencyBook.read(self._conn).choices(kind)
         if kind not in self._kinds:
             items = {row["code"]: row["label"] for row in _KIND_ITEMS.rows(self._conn, {"kind": kind})}
             if not items and kind not in KINDS:

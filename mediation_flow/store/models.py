@@ -72,6 +72,20 @@ class Jurisdiction(_Table, table=True):
     path: str = Field(default="", max_length=255, index=True)
 
 
+class Agency(_Table, table=True):
+    """A partner agency of 三调对接 (派出所, 人民法庭, 信访部门): it serves the subtree of ``jurisdiction_id``;
+    its referral numbers match ``reference_pattern`` (a regex; empty: any), shown by ``reference_example``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=100)
+    kind: str = Field(max_length=16)
+    jurisdiction_id: int = Field(foreign_key="jurisdiction.id", index=True)
+    reference_pattern: str = Field(default="", max_length=255)
+    reference_example: str = Field(default="", max_length=64)
+    active: bool = True
+
+
 class User(_Table, table=True):
     __tablename__ = "app_user"
 
@@ -80,6 +94,7 @@ class User(_Table, table=True):
     display_name: str = Field(max_length=64)
     role: str = Field(max_length=16)
     jurisdiction_id: int | None = Field(default=None, foreign_key="jurisdiction.id")
+    agency_id: int | None = Field(default=None, foreign_key="agency.id")  # the three agency roles only
     password_hash: str = Field(max_length=255)
     is_active: bool = True
     created_at: datetime = Field(
@@ -168,6 +183,10 @@ class Case(_Table, table=True):
     people_involved: int = 2
     mediator_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
     created_by: int | None = Field(default=None, foreign_key="app_user.id")
+    # 三调对接: the partner agency of the case's current handoff (out or in) and where it stands (vocabulary.Handoff);
+    # set only by step effects, so every path that moves a case sets them alike.
+    agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
+    handoff: str | None = Field(default=None, max_length=16)
     workflow_name: str = Field(max_length=64)
     workflow_version: int
     state: str = Field(max_length=32)

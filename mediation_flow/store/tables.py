@@ -6,6 +6,7 @@ from sqlalchemy import Table
 
 from mediation_flow.store.models import (
     AccessLog,
+    Agency,
     Case,
     CaseCounter,
     CaseEvent,
@@ -21,6 +22,7 @@ from mediation_flow.store.models import (
 
 JURISDICTIONS: Table = Jurisdiction.__table__
 USERS: Table = User.__table__
+AGENCIES: Table = Agency.__table__
 REFERENCE_ITEMS: Table = ReferenceItem.__table__
 WORKFLOW_VERSIONS: Table = WorkflowVersion.__table__
 COUNTERS: Table = CaseCounter.__table__

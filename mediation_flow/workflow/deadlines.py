@@ -69,7 +69,11 @@ def advance_clocks(
                 clock["paused_since"] = None
             clock["stopped"] = on.isoformat()
             continue
-        if trigger in spec.starts_on and (clock is None or clock.get("stopped") is not None):
+        if (
+            trigger in spec.starts_on
+            and (clock is None or clock.get("stopped") is not None)
+            and (not spec.starts_if or spec.starts_with(data))
+        ):
             clock = {"started": on.isoformat(), "paused": 0, "extended": 0, "paused_since": None, "stopped": None}
             if spec.duration_by:
                 clock["duration"] = spec.duration_for(attributes)

@@ -52,6 +52,10 @@ def validate_fields(
             cleaned[spec.name] = _clean(spec, raw, reference, user_exists)
         except ValueError as exc:
             errors.append({"field": spec.name, "message": f"“{spec.label}”{exc}"})
+    for spec in specs:
+        if spec.only_with and spec.name in cleaned and cleaned.get(spec.only_with) is not True:
+            condition = next((s.label for s in specs if s.name == spec.only_with), spec.only_with)
+            errors.append({"field": spec.name, "message": f"“{spec.label}”仅在“{condition}”时填写"})
     if errors:
         raise InvalidData(errors)
     return cleaned

@@ -53,7 +53,16 @@ def resolve(raw: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     extension = parse_extension(raw)
     where = f"the base workflow '{extension.extends}'"
     resolved = copy.deepcopy(base)
-    for key in ("name", "title", "description", "legal_basis", "initial", "intake_fields"):
+    for key in (
+        "name",
+        "title",
+        "description",
+        "legal_basis",
+        "initial",
+        "agency_kind",
+        "intake_effects",
+        "intake_fields",
+    ):
         if key in extension.model_fields_set:
             resolved[key] = copy.deepcopy(raw[key])
     for section in ("states", "clocks"):

@@ -69,6 +69,9 @@ def parse_workflow(raw: Any, *, path: str, resolved_from: str | None = None) -> 
                 if name not in known:
                     message = f"unknown {kind} '{name}'" + _context(raw, ("transitions", index), resolved_from)
                     raise WorkflowFileError(path, f"transitions.{index}.{kind}s", message)
+    for name in spec.intake_effects:
+        if name not in EFFECTS:
+            raise WorkflowFileError(path, "intake_effects", f"unknown effect '{name}'")
     return spec
 
 

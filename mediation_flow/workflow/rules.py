@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from mediation_flow.places.agencies import Agency
 from mediation_flow.vocabulary import Level
 from mediation_flow.workflow.schema import WorkflowSpec
 
@@ -28,6 +29,8 @@ class RuleContext:
     updates: dict[str, Any] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     workflow: WorkflowSpec | None = None
+    actor_agency_id: int | None = None  # the partner agency of the user firing (三调对接)
+    agency: Callable[[str], Agency | None] = lambda _code: None  # a partner agency by code
 
 
 Guard = Callable[[RuleContext], str | None]
@@ -185,8 +188,11 @@ def result_reported(ctx: RuleContext) -> str | None:
 
 @guard
 def feedback_recorded(ctx: RuleContext) -> str | None:
-    """An outbound referral is closed only once the receiving body's feedback is recorded."""
-    return None if ctx.count_events("record_feedback") > 0 else "结案前须登记接收单位的办理反馈"
+    """An outbound referral is closed only once the receiving body answered: its feedback recorded by the
+    township, or given by the agency itself (反馈), or the referral returned (退回)."""
+    if ctx.count_events("record_feedback") > 0 or ctx.case.get("handoff") in ("answered", "returned"):
+        return None
+    return "结案前须登记接收单位的办理反馈"
 
 
 RISK_ORDER = ("blue", "yellow", "orange", "red")  # lowest to highest
@@ -224,3 +230,7 @@ def take_case_if_unassigned(ctx: RuleContext) -> None:
     """A mediator who accepts a case nobody was assigned to becomes its mediator (调解员由受理人承办)."""
     if ctx.actor_role == "mediator" and ctx.actor_id is not None and not ctx.case.get("mediator_id"):
         ctx.updates["mediator_id"] = ctx.actor_id
+
+
+# The handoff rules (三调对接) register themselves in GUARDS and EFFECTS when imported.
+from mediation_flow.workflow import handoff_rules as _handoff_rules  # noqa: E402,F401

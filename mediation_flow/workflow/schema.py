@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mediation_flow.vocabulary import Role
+from mediation_flow.vocabulary import AgencyKind, Role
 
 FieldType = Literal["text", "longtext", "bool", "int", "money", "date", "choice", "multichoice", "user"]
 CREATION_TRIGGER = "register"
@@ -32,6 +32,7 @@ class FieldSpec(_Strict):
     min: int | None = None
     max: int | None = None
     choices: str | dict[str, str] | None = None
+    only_with: str | None = None  # the name of a bool field of the same form that must be true for this one
 
     @model_validator(mode="after")
     def _choices_for_choice_types(self) -> FieldSpec:
@@ -94,8 +95,14 @@ class ClockSpec(_Strict):
     starts_on: list[str] = Field(min_length=1)
     stops_on: list[str] = Field(min_length=1)
     pauses_in: list[str] = []
+    starts_if: dict[str, list[str]] = {}
     extend: ExtendSpec | None = None
     basis: str = Field(min_length=4)
+
+    def starts_with(self, data: dict[str, Any]) -> bool:
+        """``starts_if`` is a condition on the starting trigger's data: each named field's value is one of
+        those listed (e.g. a referral's 签收 deadline runs only for targets that sign for it)."""
+        return all(str(data.get(key)) in values for key, values in self.starts_if.items())
 
     def duration_for(self, attributes: dict[str, object] | None) -> int:
         """The clock's length for a case with these intake attributes."""
@@ -112,6 +119,10 @@ class WorkflowSpec(_Strict):
     description: str = ""
     legal_basis: str = ""
     initial: str
+    # 三调对接: a workflow for cases referred in by one kind of partner agency names that kind; its
+    # registration runs ``intake_effects`` (named effects, as a transition's) on the new case.
+    agency_kind: AgencyKind | None = None
+    intake_effects: list[str] = []
     intake_fields: list[FieldSpec] = []
     states: dict[str, StateSpec] = Field(min_length=1)
     clocks: dict[str, ClockSpec] = {}
@@ -144,6 +155,8 @@ class WorkflowSpec(_Strict):
             names = [f.name for f in t.fields]
             if len(names) != len(set(names)):
                 raise ValueError(f"{where}.fields: duplicate field names")
+            _check_only_with(t.fields, f"{where}.fields")
+        _check_only_with(self.intake_fields, "intake_fields")
         for name, clock in self.clocks.items():
             for key in ("starts_on", "stops_on"):
                 for trigger in getattr(clock, key):
@@ -152,6 +165,10 @@ class WorkflowSpec(_Strict):
             for state in clock.pauses_in:
                 if state not in states:
                     raise ValueError(f"clocks.{name}.pauses_in: unknown state '{state}'")
+            for key in clock.starts_if:
+                given = {f.name for t in self.transitions if t.trigger in clock.starts_on for f in t.fields}
+                if key not in given:
+                    raise ValueError(f"clocks.{name}.starts_if: '{key}' is not a field of a starting trigger")
             intake_names = {f.name for f in self.intake_fields}
             for index, rule in enumerate(clock.duration_by):
                 for key in rule.when:
@@ -172,6 +189,13 @@ class WorkflowSpec(_Strict):
     @property
     def final_states(self) -> set[str]:
         return {name for name, spec in self.states.items() if spec.final}
+
+
+def _check_only_with(fields: list[FieldSpec], where: str) -> None:
+    bools = {f.name for f in fields if f.type == "bool"}
+    for f in fields:
+        if f.only_with is not None and f.only_with not in bools:
+            raise ValueError(f"{where}.{f.name}.only_with: '{f.only_with}' is not a yes/no field of the same form")
 
 
 # --- A file that extends another (resolved by ``workflow.inherit`` before the checks above) -------------
@@ -202,6 +226,8 @@ class ExtensionSpec(_Strict):
     description: str | None = None
     legal_basis: str | None = None
     initial: str | None = None
+    agency_kind: AgencyKind | None = None
+    intake_effects: list[str] | None = None
     intake_fields: list[dict[str, Any]] | None = None
     states: MapChanges = MapChanges()
     clocks: MapChanges = MapChanges()

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from web.api import account, audit, auth, cases, meta, queues, reports
+from web.api import account, audit, auth, cases, handoffs, meta, queues, reports
 from web.api.schemas import ErrorResponse
 
 # Every API error is the same structured body (web.errors); documented once for every route.
@@ -20,4 +20,5 @@ router.include_router(meta.router)
 router.include_router(cases.router)
 router.include_router(audit.router)
 router.include_router(queues.router)
+router.include_router(handoffs.router)
 router.include_router(reports.router)

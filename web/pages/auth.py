@@ -21,7 +21,10 @@ HOME = {
     Role.GRID_WORKER: "/grid",
     Role.MEDIATOR: "/my",
     Role.SUPERVISOR: "/queue",
-    Role.LIAISON: "/cases",
+    # the partner agencies' users: their cases (the agency inbox page replaces this when it lands)
+    Role.POLICE_LIAISON: "/cases",
+    Role.COURT_LIAISON: "/cases",
+    Role.PETITION_LIAISON: "/cases",
     Role.ADMIN: "/admin",
 }
 

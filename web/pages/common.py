@@ -80,7 +80,9 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
         Role.GRID_WORKER: ["/grid", "/register"],
         Role.MEDIATOR: ["/my", "/cases", "/register"],
         Role.SUPERVISOR: ["/queue", "/dashboard", "/reports", "/cases", "/register"],
-        Role.LIAISON: ["/cases", "/register"],
+        Role.POLICE_LIAISON: ["/cases", "/register"],
+        Role.COURT_LIAISON: ["/cases", "/register"],
+        Role.PETITION_LIAISON: ["/cases", "/register"],
         Role.ADMIN: ["/admin", "/reports", "/cases"],
     }[actor.role]
     return [(path, label("pages", path)) for path in [*paths, "/workflows"]]
