@@ -8,7 +8,7 @@ import io
 import zipfile
 
 import pytest
-from factories import USERS, drive, register
+from factories import AGENCY_OF, USERS, drive, register
 from sqlalchemy import Engine, select
 
 from mediation_flow.accounts.policy import Permission, allows, roles_with
@@ -41,7 +41,7 @@ def case_id(engine: Engine, town, tmp_path, monkeypatch) -> int:
 @pytest.mark.parametrize("name", sorted(USERS))
 def test_every_channel_masks_alike_and_logs_each_full_view(engine, town, case_id, name):
     actor = town[name]
-    if name.startswith("other_"):  # outside the case's village: hidden in every channel
+    if name.startswith("other_") or actor.is_agency_user:  # outside, or not handed to its agency: hidden
         for build in (
             lambda: case_view(engine, actor, case_id, channel="api"),
             lambda: case_page(engine, actor, case_id),
@@ -49,7 +49,12 @@ def test_every_channel_masks_alike_and_logs_each_full_view(engine, town, case_id
             with pytest.raises(CaseNotFound):
                 build()
         assert _log(engine) == []
-        return
+        if name.startswith("other_"):
+            return
+        # referred to the user's agency: seen, masked as a grid worker sees it
+        agency = town.places.agencies[AGENCY_OF[name]]
+        refer = {"target": agency.kind, "agency": agency.code, "reason": "移送"}
+        drive(engine, case_id, town["supervisor"], [("refer", refer)])
     full = allows(actor, Permission.SEE_FULL_IDENTITY)
     api = case_view(engine, actor, case_id, channel="api").parties[0]
     page = case_page(engine, actor, case_id).parties[0]
