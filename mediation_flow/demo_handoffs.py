@@ -25,7 +25,7 @@ DEMO_AGENCIES: list[tuple[str, str, AgencyKind, str, str, str]] = [
         "青龙人民法庭",
         AgencyKind.COURT,
         "500101001",
-        r"（\d{4}）示0101民(诉前调|初)\d{1,5}号",
+        r"（\d{4}）[\u4e00-\u9fff]\d{4}民(诉前调|初|特)\d{1,5}号",  # （年份）省简称+法院代码+类型字+序号
         "（2026）示0101民诉前调15号",
     ),
     (
@@ -33,7 +33,7 @@ DEMO_AGENCIES: list[tuple[str, str, AgencyKind, str, str, str]] = [
         "示例县信访局",
         AgencyKind.PETITION,
         "500101",
-        r"[县青]信转〔\d{4}〕\d{1,4}号",
+        r"\S*信\S*\d{4}\S*",  # the offices' own numbering varies: 信 and the year
         "县信转〔2026〕45号",
     ),
 ]

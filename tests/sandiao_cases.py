@@ -17,20 +17,23 @@ Steps = list[tuple[str, dict[str, Any]]]
 PATHS = ("police", "petition", "court")
 WORKFLOWS = {"police": "police_referral", "petition": "petition_referral", "court": "court_referral"}
 INTAKE: dict[str, dict[str, Any]] = {
-    "police": {"referring_body": "青龙派出所", "reference_number": "青公调〔2023〕15号"},
+    "police": {"agency": "qinglong_police", "referring_body": "青龙派出所", "reference_number": "青公调〔2023〕15号"},
     "petition": {
+        "agency": "county_petition",
         "referring_body": "示例县信访局",
         "reference_number": "信转2023-7",
         "channel": "letter",
         "repeat": True,
     },
     "court": {
+        "agency": "qinglong_tribunal",
         "referring_body": "青龙人民法庭",
         "reference_number": "（2023）渝0101民诉前调15号",
         "court_mode": "delegated",
     },
 }
 BODIES = {"police": "青龙派出所", "petition": "示例县信访局", "court": "青龙人民法庭"}
+AGENCIES = {"police": "qinglong_police", "petition": "county_petition", "court": "qinglong_tribunal"}
 
 
 def report_back(path: str, day: datetime, result: str = "agreed") -> tuple[str, dict[str, Any]]:
@@ -78,7 +81,7 @@ def referred_in(
 
 
 def refer(path: str) -> tuple[str, dict[str, Any]]:
-    return ("refer", {"target": path, "receiving_body": BODIES[path], "reason": "属其职责范围"})
+    return ("refer", {"target": path, "agency": AGENCIES[path], "reason": "属其职责范围"})
 
 
 def feedback(outcome: str, day: datetime) -> tuple[str, dict[str, Any]]:

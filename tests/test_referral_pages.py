@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from test_web_pages import app, data_dir, signed_in  # noqa: F401 - the page fixtures
 
 COURT = {
+    "agency": "qinglong_tribunal",
     "referring_body": "青龙人民法庭",
     "reference_number": "（2026）青0101民诉前调123号",
     "court_mode": "entrusted",

@@ -52,7 +52,10 @@ def test_a_police_referral_without_its_reference_is_refused_in_chinese_keeping_w
     engine: Engine,
 ) -> None:
     mediator = signed_in("mediator")
-    typed = {**BASE, "source": "police", "a.referring_body": "青龙派出所", "a.police_mediation_tried": "true"}
+    typed = {
+        **BASE, "source": "police", "a.agency": "qinglong_police", "a.referring_body": "青龙派出所",
+        "a.police_mediation_tried": "true",
+    }  # fmt: skip
     bad = mediator.post("/register", typed)
     assert bad.status_code == 422
     assert "请填写“移交文号（警情编号）”" in bad.text and 'id="a-reference_number-err"' in bad.text
@@ -64,6 +67,7 @@ def test_a_police_referral_without_its_reference_is_refused_in_chinese_keeping_w
     case = case_of(engine, good.headers["location"])
     assert (case["workflow_name"], case["source"], case["state"]) == ("police_referral", "police", "registered")
     assert case["attributes"] == {
+        "agency": "qinglong_police",
         "referring_body": "青龙派出所",
         "reference_number": "青公调〔2026〕15号",
         "police_mediation_tried": True,
@@ -76,7 +80,11 @@ def test_a_court_entrustment_under_the_simplified_procedure_gets_seven_days(
     engine: Engine,
 ) -> None:
     mediator = signed_in("mediator")
-    court = {"a.referring_body": "青龙人民法庭", "a.reference_number": "（2026）青0101民诉前调123号"}
+    court = {
+        "a.agency": "qinglong_tribunal",
+        "a.referring_body": "青龙人民法庭",
+        "a.reference_number": "（2026）青0101民诉前调123号",
+    }
     missing = mediator.post("/register", {**BASE, "source": "court", **court})
     assert missing.status_code == 422 and "请填写“对接方式”" in missing.text
     wrong = mediator.post("/register", {**BASE, "source": "court", **court, "a.court_mode": "mailed"})
@@ -94,7 +102,10 @@ def test_a_court_entrustment_under_the_simplified_procedure_gets_seven_days(
 
 def test_a_petition_transfer_records_channel_and_flags(signed_in: Any, engine: Engine) -> None:  # noqa: F811
     mediator = signed_in("mediator")
-    petition = {"a.referring_body": "示例县信访局", "a.reference_number": "信2026-0042", "a.channel": "letter"}
+    petition = {
+        "a.agency": "county_petition", "a.referring_body": "示例县信访局", "a.reference_number": "信2026-0042",
+        "a.channel": "letter",
+    }  # fmt: skip
     bad = mediator.post("/register", {**BASE, "source": "petition", **petition, "a.petitioners": "0"})
     assert bad.status_code == 422 and "“信访人数”不能小于1" in bad.text
     flags = {"a.repeat": "true", "a.petitioners": "3"}
