@@ -46,7 +46,7 @@ def test_an_empty_database_upgraded_to_head_has_the_models_schema(db_url: str) -
     assert differences == expected
 
 
-def test_0009_renames_the_liaison_role_and_adds_the_handoff_columns(db_url: str) -> None:
+def test_0011_renames_the_liaison_role_and_adds_the_handoff_columns(db_url: str) -> None:
     """The old ``liaison`` (the police station's contact) becomes ``police_liaison``, without an agency until
     an administrator attaches one; cases get ``agency_id`` and ``handoff``, empty."""
     engine = make_engine(db_url)
@@ -54,7 +54,7 @@ def test_0009_renames_the_liaison_role_and_adds_the_handoff_columns(db_url: str)
         config = alembic_config()
         with write_transaction(engine) as conn:
             config.attributes["connection"] = conn
-            command.upgrade(config, "0008")
+            command.upgrade(config, "0010")
         with write_transaction(engine) as conn:
             conn.execute(
                 text(

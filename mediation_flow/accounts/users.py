@@ -95,7 +95,7 @@ def _agency_of(conn: Connection, role: Role, agency_code: str | None) -> tuple[i
 
 
 def set_agency(conn: Connection, *, username: str, agency_code: str) -> None:
-    """Attach an existing agency-role user to its agency (e.g. a ``liaison`` renamed by migration 0009)."""
+    """Attach an existing agency-role user to its agency (e.g. a ``liaison`` renamed by migration 0011)."""
     row = conn.execute(select(USERS.c.id, USERS.c.role).where(USERS.c.username == username)).first()
     if row is None:
         raise NotFound(f"用户不存在：{username[:64]}")
