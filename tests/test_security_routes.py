@@ -312,6 +312,7 @@ def test_every_route_is_in_the_table(world):
     assert not missing, f"routes without an access rule in tests/test_security_routes.py RULES: {missing}"
 
 
+@pytest.mark.timeout(900)  # every route × ten users (three of them partner agencies' since issue 12), over HTTP
 def test_route_role_jurisdiction_matrix(world):
     routes = app_routes(world.app)
     assert all(route in RULES for route in routes)
