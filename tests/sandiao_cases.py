@@ -11,29 +11,29 @@ from factories import Town, drive
 from report_cases import agreement, at, enter
 from sqlalchemy import Engine
 
+from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.store.models import Case
 
 Steps = list[tuple[str, dict[str, Any]]]
 PATHS = ("police", "petition", "court")
 WORKFLOWS = {"police": "police_referral", "petition": "petition_referral", "court": "court_referral"}
+AGENCIES = {"police": "qinglong_police", "petition": "county_petition", "court": "qinglong_tribunal"}
+LIAISONS = {"police": "liaison", "petition": "petition_liaison", "court": "court_liaison"}  # factories.USERS
 INTAKE: dict[str, dict[str, Any]] = {
-    "police": {"agency": "qinglong_police", "referring_body": "青龙派出所", "reference_number": "青公调〔2023〕15号"},
+    "police": {"agency": "qinglong_police", "reference_number": "青公调〔2023〕15号"},
     "petition": {
         "agency": "county_petition",
-        "referring_body": "示例县信访局",
-        "reference_number": "信转2023-7",
+        "reference_number": "县信转〔2023〕7号",
         "channel": "letter",
         "repeat": True,
     },
     "court": {
         "agency": "qinglong_tribunal",
-        "referring_body": "青龙人民法庭",
-        "reference_number": "（2023）渝0101民诉前调15号",
+        "reference_number": "（2023）示0101民诉前调15号",
         "court_mode": "delegated",
     },
 }
 BODIES = {"police": "青龙派出所", "petition": "示例县信访局", "court": "青龙人民法庭"}
-AGENCIES = {"police": "qinglong_police", "petition": "county_petition", "court": "qinglong_tribunal"}
 
 
 def report_back(path: str, day: datetime, result: str = "agreed") -> tuple[str, dict[str, Any]]:
@@ -43,10 +43,12 @@ def report_back(path: str, day: datetime, result: str = "agreed") -> tuple[str, 
     return ("report_back", data)
 
 
-def mediate(town: Town, joint: list[str] | None = None) -> Steps:
-    start: dict[str, Any] = {"all_parties_consent": True, "venue": "qingfeng_teahouse"}
-    if joint:
-        start["joint_agencies"] = joint
+JOINT = {"joint_court": "qinglong_tribunal", "joint_judge": "周法官", "joint_police": "qinglong_police",
+         "joint_officer": "赵警官"}  # fmt: skip
+
+
+def mediate(town: Town, joint: dict[str, Any] | None = None) -> Steps:
+    start: dict[str, Any] = {"all_parties_consent": True, "venue": "qingfeng_teahouse", **(joint or {})}
     return [
         ("assign", {"mediator_id": town["mediator"].id}),
         ("accept", {"rights_notified": True}),
@@ -84,27 +86,39 @@ def refer(path: str) -> tuple[str, dict[str, Any]]:
     return ("refer", {"target": path, "agency": AGENCIES[path], "reason": "属其职责范围"})
 
 
+def acknowledge() -> tuple[str, dict[str, Any]]:
+    return ("acknowledge", {"handler": "王承办"})
+
+
+def agency_feedback(day: datetime) -> tuple[str, dict[str, Any]]:
+    data = {"result": "other", "decided_on": day.date().isoformat(), "content": "已依法处理。"}
+    return ("agency_feedback", data)
+
+
+def return_referral() -> tuple[str, dict[str, Any]]:
+    return ("return_referral", {"reason": "不属于本单位职责"})
+
+
 def feedback(outcome: str, day: datetime) -> tuple[str, dict[str, Any]]:
     return ("record_feedback", {"received_on": day.date().isoformat(), "outcome": outcome, "detail": "接收单位反馈。"})
 
 
 def sandiao_year(engine: Engine, town: Town) -> SandiaoYear:
-    """2023: per path, referred in and left sent / acknowledged / answered / returned; referred out and left
-    sent / acknowledged / answered / returned (police: also one closed without a 反馈); a court case entrusted
-    under the simplified procedure that took longer than its 7 days; a joint (一庭两所) mediation."""
+    """2023: per path, referred in and left sent / acknowledged / answered / returned (the township accepts,
+    reports back, rejects); referred out and left sent / acknowledged / answered / returned (the agency's own
+    user signs for it, answers, returns it; police: also one closed on the township's recorded feedback); a
+    court case entrusted under the simplified procedure that took longer than its 7 days; a joint (一庭两所)
+    mediation with a judge and a police officer named, and the 司法所 in one session."""
     year = SandiaoYear()
     for n, path in enumerate(PATHS):
         day = at(2023, 3 + n, 6)
         agreed = (day + timedelta(days=4)).date().isoformat()
-        joint = ["tribunal", "police_station"] if path == "court" else None
+        joint = JOINT if path == "court" else None
         acknowledged = [*mediate(town, joint)]
         if joint:
-            acknowledged.append(
-                (
-                    "record_session",
-                    {"session_date": agreed, "content": "法官、民警共同调解", "joint_agencies": ["tribunal"]},
-                )
-            )
+            session = {"session_date": agreed, "content": "法官、司法所共同调解", "joint_agencies": ["justice_station"]}
+            session |= {"joint_court": "qinglong_tribunal", "joint_judge": "周法官"}
+            acknowledged.append(("record_session", session))
         year.inbound[path] = {
             "sent": referred_in(engine, town, path, day, []),
             "acknowledged": referred_in(engine, town, path, day, acknowledged),
@@ -115,12 +129,15 @@ def sandiao_year(engine: Engine, town: Town) -> SandiaoYear:
         }
         base = year_base(town, path)
         later = day + timedelta(days=6)
-        year.outbound[path] = {
-            "sent": enter(engine, town, day, base),
-            "acknowledged": enter(engine, town, day, [*base, feedback("accepted", later)]),
-            "answered": enter(engine, town, day, [*base, feedback("accepted", later), feedback("resolved", later)]),
-            "returned": enter(engine, town, day, [*base, feedback("returned", later)]),
-        }
+        agency = LIAISONS[path]
+        year.outbound[path] = {"sent": enter(engine, town, day, base)}
+        for state, steps in (
+            ("acknowledged", [acknowledge()]),
+            ("answered", [acknowledge(), agency_feedback(later)]),
+            ("returned", [return_referral()]),
+        ):
+            year.outbound[path][state] = case_id = enter(engine, town, day, base)
+            fire(engine, town, case_id, steps, later, actor=agency)
     closing = [feedback("other", at(2023, 6, 1)), ("close", {"outcome": "接收单位已处理，本所结案。"})]
     year.outbound["police"]["closed"] = enter(engine, town, at(2023, 5, 6), [*year_base(town, "police"), *closing])
     late = at(2023, 8, 1)  # the agreement 12 days after receipt: beyond the 7 days of 委托 under 简易程序
@@ -135,9 +152,19 @@ def year_base(town: Town, path: str) -> Steps:
     return [("assign", {"mediator_id": town["mediator"].id}), ("accept", {"rights_notified": True}), refer(path)]
 
 
-def fire(engine: Engine, town: Town, case_id: int, steps: Steps, when: datetime) -> None:
-    """More steps on an existing case, from ``when`` on (a day apart)."""
+def fire(engine: Engine, town: Town, case_id: int, steps: Steps, when: datetime, actor: str = "supervisor") -> None:
+    """More steps on an existing case by ``actor``, from ``when`` on (a day apart). An agency user may not
+    back-date (补录 is the supervisor's), so its steps are taken at their own moment: time is an argument of
+    the engine (``now``), as if typed in then."""
     with engine.connect() as conn:
         version = conn.execute(Case.__table__.select().where(Case.__table__.c.id == case_id)).one().version
     moments = [when + timedelta(days=i) for i in range(len(steps))]
-    drive(engine, case_id, town["supervisor"], steps, version=version, moments=moments)
+    if actor == "supervisor":
+        drive(engine, case_id, town[actor], steps, version=version, moments=moments)
+        return
+    for (trigger, data), moment in zip(steps, moments, strict=True):
+        result = apply_trigger(
+            engine, case_id=case_id, actor=town[actor], trigger=trigger, expected_version=version,
+            data=dict(data), effective_at=moment, now=moment,
+        )  # fmt: skip
+        version = result.version

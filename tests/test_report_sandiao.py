@@ -77,10 +77,14 @@ def test_every_path_in_every_handoff_state(engine, town):
     assert ids(engine, town, "court_on_time_rate") == [year.inbound["court"]["answered"]]
     assert (v["on_time"], v["on_time_judged"]) == (3, 4)
 
-    # 一庭两所: one case, sessions per participating agency.
+    # 一庭两所: one case, two sessions; per participating agency (the judge's court in both, the officer's
+    # station in the first, the 司法所 in the second).
     assert v["joint_mediations"] == 1 and v["joint_sessions"] == 2
-    assert (count("joint_sessions", "tribunal"), count("joint_sessions", "police_station")) == (2, 1)
-    assert ids(engine, town, "joint_sessions", "police_station") == [year.inbound["court"]["acknowledged"]]
+    per_agency = {
+        key: count("joint_sessions", key) for key in ("qinglong_tribunal", "qinglong_police", "justice_station")
+    }
+    assert per_agency == {"qinglong_tribunal": 2, "qinglong_police": 1, "justice_station": 1}
+    assert ids(engine, town, "joint_sessions", "qinglong_police") == [year.inbound["court"]["acknowledged"]]
 
     paragraph = next(p for p in text.paragraphs if "三调" in p)
     assert paragraph.startswith(
@@ -94,7 +98,11 @@ def test_every_path_in_every_handoff_state(engine, town):
     assert "访调方面，全年接收信访部门转办信访事项4件（化解1件、退回1件、年末尚在办理2件）" in paragraph
     assert "诉调方面，全年接收人民法院委派委托纠纷5件（化解2件、退回1件、年末尚在办理2件）" in paragraph
     assert "按法院委派、委托调解期限按期调结率50%（按期调结1件，有调解期限的调解终结2件）" in paragraph
-    assert paragraph.endswith("；开展“一庭两所”联合调解1件（人民法庭参加2次、派出所参加1次）。")
+    joint = paragraph[paragraph.index("；开展“一庭两所”联合调解1件（") :]
+    assert joint.endswith("）。") and len(joint) == len(
+        "；开展“一庭两所”联合调解1件（青龙人民法庭参加2次、青龙派出所参加1次、司法所参加1次）。"
+    )
+    assert all(p in joint for p in ("青龙人民法庭参加2次", "青龙派出所参加1次", "司法所参加1次"))
     shown = {row["label"]: row["value"] for row in text.table}
     assert (shown["按期调结"], shown["有调解期限的调解终结"], shown["按期调结率"]) == ("3件", "4件", "75%")
     assert (shown["三调对接转出待反馈"], shown["诉调案件按期调结率"]) == ("6件", "50%")
@@ -129,7 +137,8 @@ def test_the_exports_carry_the_three_paths_in_chinese(engine, town):
     assert rows[1] == ["警调", "4", "1", "1", "2", "5", "1", "1", "2"]
     assert rows[3] == ["诉调", "5", "2", "1", "2", "4", "1", "1", "2"]
     joint = next(t for t in doc.tables if t.rows[0].cells[0].text == "参加单位")
-    assert [[c.text for c in row.cells] for row in joint.rows][1:] == [["人民法庭", "2"], ["派出所", "1"]]
+    rows = sorted([c.text for c in row.cells] for row in joint.rows[1:])
+    assert rows == [["司法所", "1"], ["青龙人民法庭", "2"], ["青龙派出所", "1"]]
 
     wb = load_workbook(io.BytesIO(export(engine, result, "xlsx")))
     cells = list(wb["分项统计"].iter_rows(values_only=True))
@@ -159,3 +168,48 @@ def test_the_report_as_of_a_moment_keeps_a_referral_where_it_stood(engine, town)
     now, _ = report(engine, town)
     assert then.count("handoffs", "in:petition:sent") == 1 and then.count("referral_in_resolved", "petition") == 0
     assert now.count("handoffs", "in:petition:answered") == 1 and now.count("referral_in_resolved", "petition") == 1
+
+
+def test_a_returned_referral_taken_back_and_sent_to_the_court_counts_on_each_path(engine, town):
+    from sandiao_cases import acknowledge, enter, refer, return_referral, year_base
+
+    day = at(2023, 4, 3)
+    case = enter(engine, town, day, year_base(town, "police"))
+    fire(engine, town, case, [return_referral()], day + timedelta(days=5), actor="liaison")
+    fire(
+        engine,
+        town,
+        case,
+        [("take_back", {"reason": "派出所退回，收回继续调解"}), refer("court")],
+        day + timedelta(days=7),
+    )
+    fire(engine, town, case, [acknowledge()], day + timedelta(days=10), actor="court_liaison")
+    figures, text = report(engine, town)
+    assert figures.count("handoffs", "out:police:returned") == 1
+    assert figures.count("handoffs", "out:court:acknowledged") == 1
+    assert figures.count("referral_out_returned", "police") == 1 and figures.count("referral_out_open", "court") == 1
+    assert figures.values["referral_out_agency"] == 2  # one case, once on each path
+    assert "警调方面，向派出所移送纠纷1件（被退回1件）；诉调方面，向人民法院移送纠纷1件（年末待反馈1件）" in text.text
+    assert "构建“警调”、“诉调”对接机制。" in text.text
+
+
+def test_the_seed_sentence_comes_out_of_the_data_with_a_ticket_to_beijing(engine, town):
+    from report_cases import petition
+    from sandiao_cases import JOINT, mediate, referred_in
+
+    petition(engine, town, at(2023, 4, 11), channel="letter", flags={"repeat": True}, number="县信转〔2023〕7号")
+    ticket = {"to_beijing": True, "to_beijing_detail": "ticket"}
+    beijing = petition(engine, town, at(2023, 9, 5), channel="visit", flags=ticket, number="县信转〔2023〕19号")
+    referred_in(engine, town, "police", at(2023, 5, 2), [])
+    referred_in(engine, town, "court", at(2023, 6, 2), mediate(town, JOINT))
+    arrived = {"to_beijing": True, "to_beijing_detail": "arrived"}
+    petition(engine, town, at(2024, 3, 5), channel="visit", flags=arrived, number="县信转〔2024〕3号")
+    figures, text = report(engine, town)
+    assert (
+        "构建“警调”、“访调”、“诉调”三调对接机制和“一庭两所”矛盾纠纷联调机制，成功化解1起写信重复访和1起购票进京访。"
+        in text.text
+    )
+    assert figures.count("petitions_resolved", "to_beijing") == 1
+    assert ids(engine, town, "petitions_by_channel", "to_beijing.ticket:visit") == [beijing]
+    later = report(engine, town, year=2024)[1].text
+    assert "成功化解1起进京访" in later and "购票" not in later  # 到京: plain 进京访
