@@ -15,8 +15,7 @@ from test_web_pages import app, data_dir, signed_in  # noqa: F401 - the page fix
 
 COURT = {
     "agency": "qinglong_tribunal",
-    "referring_body": "青龙人民法庭",
-    "reference_number": "（2026）青0101民诉前调123号",
+    "reference_number": "（2026）示0101民诉前调123号",
     "court_mode": "entrusted",
     "procedure": "simplified",
     "judge": "李明",
@@ -41,7 +40,7 @@ def test_a_court_case_shows_its_reference_on_the_page_in_lists_and_on_the_regist
     case_id = register(engine, town, "mediator", workflow="court_referral", source="court", attributes=COURT)
     mediator = signed_in("mediator")
     page = mediator.get(f"/cases/{case_id}").text
-    for shown in ("<dt>来文单位</dt><dd>青龙人民法庭</dd>", "<dt>来文编号</dt><dd>（2026）青0101民诉前调123号</dd>"):
+    for shown in ("<dt>来文单位</dt><dd>青龙人民法庭</dd>", "<dt>来文编号</dt><dd>（2026）示0101民诉前调123号</dd>"):
         assert shown in page
     for shown in (
         "<dt>对接方式</dt><dd>委托调解（立案后）</dd>",
@@ -51,10 +50,10 @@ def test_a_court_case_shows_its_reference_on_the_page_in_lists_and_on_the_regist
         assert shown in page
     assert "entrusted" not in page and "simplified" not in page
     for listing in ("/cases", "/my"):
-        assert "来文：青龙人民法庭 （2026）青0101民诉前调123号" in mediator.get(listing).text
+        assert "来文：青龙人民法庭 （2026）示0101民诉前调123号" in mediator.get(listing).text
     printed = mediator.get(f"/cases/{case_id}/print/registration.docx")
     text = docx_text(printed.content)
-    assert "来文单位青龙人民法庭" in text and "来文编号（2026）青0101民诉前调123号" in text and "承办法官李明" in text
+    assert "来文单位青龙人民法庭" in text and "来文编号（2026）示0101民诉前调123号" in text and "承办法官李明" in text
     ordinary = register(engine, town, "mediator")
     assert "来文单位" not in mediator.get(f"/cases/{ordinary}").text
 

@@ -193,6 +193,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/my"): Rule("page", may(Permission.OWN_CASE_LIST)),
     ("GET", "/cases"): Rule("page"),
     ("GET", "/queue"): Rule("page", QUEUES),
+    ("GET", "/inbox"): Rule("page", may(Permission.AGENCY_INBOX)),
+    ("GET", "/referrals"): Rule("page", may(Permission.REFERRED_OUT_QUEUE)),
     ("GET", "/dashboard"): Rule("page", REPORTING),
     ("GET", "/admin"): Rule("page", may(Permission.ADMINISTER)),
     ("GET", "/notices"): Rule("page"),

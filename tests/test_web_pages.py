@@ -90,7 +90,15 @@ def version_of(engine: Engine, case_id: int) -> int:
 
 
 def test_login_sets_a_signed_httponly_samesite_cookie_and_lands_each_role_on_its_home(app: Any) -> None:
-    homes = {"grid_worker": "/grid", "mediator": "/my", "supervisor": "/queue", "admin": "/admin", "liaison": "/cases"}
+    homes = {
+        "grid_worker": "/grid",
+        "mediator": "/my",
+        "supervisor": "/queue",
+        "admin": "/admin",
+        "liaison": "/inbox",
+        "court_liaison": "/inbox",
+        "petition_liaison": "/inbox",
+    }
     for username, home in homes.items():
         browser = Browser(app)
         response = browser.login(username)

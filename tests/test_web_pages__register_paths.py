@@ -35,7 +35,7 @@ def test_choosing_a_source_swaps_in_its_intake_fields_from_the_workflow_file(sig
     mediator = signed_in("mediator")
     court = mediator.get("/register/path?source=court", **{"HX-Request": "true"})
     assert court.status_code == 200 and "<html" not in court.text
-    for name in ("a.referring_body", "a.reference_number", "a.court_mode", "a.procedure", "a.judge"):
+    for name in ("a.agency", "a.reference_number", "a.court_mode", "a.procedure", "a.judge"):
         assert f'name="{name}"' in court.text
     assert "委派调解（立案前）" in court.text and "委派/委托调解期限：按对接方式和适用程序，7天至30天" in court.text
     petition = mediator.get("/register/path?source=petition", **{"HX-Request": "true"}).text
@@ -52,14 +52,14 @@ def test_a_police_referral_without_its_reference_is_refused_in_chinese_keeping_w
     engine: Engine,
 ) -> None:
     mediator = signed_in("mediator")
-    typed = {
-        **BASE, "source": "police", "a.agency": "qinglong_police", "a.referring_body": "青龙派出所",
-        "a.police_mediation_tried": "true",
-    }  # fmt: skip
+    typed = {**BASE, "source": "police", "a.agency": "qinglong_police", "a.police_mediation_tried": "true"}
     bad = mediator.post("/register", typed)
     assert bad.status_code == 422
     assert "请填写“移交文号（警情编号）”" in bad.text and 'id="a-reference_number-err"' in bad.text
-    assert 'value="青龙派出所"' in bad.text and 'name="a.police_mediation_tried" value="true" checked' in bad.text
+    assert 'value="qinglong_police" selected' in bad.text
+    assert 'name="a.police_mediation_tried" value="true" checked' in bad.text
+    wrong = mediator.post("/register", {**typed, "a.reference_number": "青公调2026-15"})
+    assert wrong.status_code == 422 and "编号格式不符合青龙派出所的来文编号格式，如“青公调〔2026〕15号”" in wrong.text
     switched = mediator.post("/register", {**typed, "source": "court", "switch_path": "1"})
     assert switched.status_code == 200 and 'name="a.court_mode"' in switched.text
     good = mediator.post("/register", {**typed, "a.reference_number": "青公调〔2026〕15号"})
@@ -72,7 +72,7 @@ def test_a_police_referral_without_its_reference_is_refused_in_chinese_keeping_w
         "reference_number": "青公调〔2026〕15号",
         "police_mediation_tried": True,
     }
-    assert set(case["clocks"]) == {"acceptance"}
+    assert set(case["clocks"]) == {"acceptance"} and case["handoff"] == "sent" and case["agency_id"] is not None
 
 
 def test_a_court_entrustment_under_the_simplified_procedure_gets_seven_days(
@@ -80,11 +80,7 @@ def test_a_court_entrustment_under_the_simplified_procedure_gets_seven_days(
     engine: Engine,
 ) -> None:
     mediator = signed_in("mediator")
-    court = {
-        "a.agency": "qinglong_tribunal",
-        "a.referring_body": "青龙人民法庭",
-        "a.reference_number": "（2026）青0101民诉前调123号",
-    }
+    court = {"a.agency": "qinglong_tribunal", "a.reference_number": "（2026）示0101民诉前调123号"}
     missing = mediator.post("/register", {**BASE, "source": "court", **court})
     assert missing.status_code == 422 and "请填写“对接方式”" in missing.text
     wrong = mediator.post("/register", {**BASE, "source": "court", **court, "a.court_mode": "mailed"})
@@ -102,10 +98,7 @@ def test_a_court_entrustment_under_the_simplified_procedure_gets_seven_days(
 
 def test_a_petition_transfer_records_channel_and_flags(signed_in: Any, engine: Engine) -> None:  # noqa: F811
     mediator = signed_in("mediator")
-    petition = {
-        "a.agency": "county_petition", "a.referring_body": "示例县信访局", "a.reference_number": "信2026-0042",
-        "a.channel": "letter",
-    }  # fmt: skip
+    petition = {"a.agency": "county_petition", "a.reference_number": "县信转〔2026〕42号", "a.channel": "letter"}
     bad = mediator.post("/register", {**BASE, "source": "petition", **petition, "a.petitioners": "0"})
     assert bad.status_code == 422 and "“信访人数”不能小于1" in bad.text
     flags = {"a.repeat": "true", "a.petitioners": "3"}

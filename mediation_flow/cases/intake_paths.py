@@ -12,11 +12,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.cases.forms import FieldView
+from mediation_flow.cases.referral_facts import AGENCY
 from mediation_flow.display.formats import duration
+from mediation_flow.places.agencies import agencies_serving
 from mediation_flow.places.reference import load_reference
 from mediation_flow.workflow.fields import choice_options
 from mediation_flow.workflow.registry import REGISTRY, WorkflowRegistry
@@ -41,6 +43,8 @@ class IntakePath:
     title: str
     fields: list[FieldView] = field(default_factory=list)
     clocks: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)  # the 案件来源 the user may pick
+    reference_hint: str = ""  # the listed agencies' reference-number examples
 
     @property
     def referral(self) -> bool:
@@ -58,6 +62,28 @@ def clock_sentence(spec: WorkflowSpec, clock: ClockSpec) -> str:
     return f"{clock.label}：按{names}，{span}"
 
 
+def own_source(conn: Connection, actor: Actor, registry: WorkflowRegistry = REGISTRY) -> str | None:
+    """The one 案件来源 a partner agency's user registers under: the path whose workflow names their kind."""
+    kind = actor.role.agency_kind
+    if kind is None:
+        return None
+    return next(
+        (s for s, name in SOURCE_WORKFLOWS.items() if registry.current(conn, name).spec.agency_kind == kind), None
+    )
+
+
+def _agency_choices(conn: Connection, actor: Actor, spec: WorkflowSpec) -> tuple[dict[str, str], str]:
+    """The agencies a referral in may name (those of the path's kind serving the user's area; an agency's
+    user: their own) and their reference-number examples, as a hint."""
+    if spec.agency_kind is None:
+        return {}, ""
+    found = agencies_serving(conn, actor.scope_path or "/", spec.agency_kind)
+    if actor.is_agency_user:
+        found = [a for a in found if a.id == actor.agency_id]
+    examples = "；".join(f"{a.name}：{a.reference_example}" for a in found if a.reference_example)
+    return {a.code: a.name for a in found}, examples
+
+
 def intake_path(
     engine: Engine,
     actor: Actor,
@@ -67,17 +93,30 @@ def intake_path(
     errors: dict[str, str] | None = None,
     registry: WorkflowRegistry = REGISTRY,
 ) -> IntakePath:
-    """The intake fields of the workflow ``source`` starts, filled with ``values`` and ``errors`` (by field
-    name), and the clocks registration starts."""
+    """The intake fields of the workflow ``source`` starts (for a partner agency's user: always their own
+    path), filled with ``values`` and ``errors`` (by field name), the sources the user may pick, and the
+    clocks registration starts."""
     require(actor, Permission.REGISTER)
-    name = workflow_for_source(source)
     values, errors = values or {}, errors or {}
     with engine.connect() as conn:
-        spec = registry.current(conn, name).spec
         reference = load_reference(conn)
-    fields = [
-        FieldView(f, choice_options(f, reference) if f.choices else {}, values.get(f.name), errors.get(f.name, ""))
-        for f in spec.intake_fields
-    ]
+        own = own_source(conn, actor, registry)
+        source = own or source
+        spec = registry.current(conn, workflow_for_source(source)).spec
+        agencies, examples = _agency_choices(conn, actor, spec)
+    sources = reference.get("source", {})
+    fields = []
+    for f in spec.intake_fields:
+        options = agencies if f.name == AGENCY else choice_options(f, reference) if f.choices else {}
+        value = values.get(f.name) or (next(iter(agencies)) if f.name == AGENCY and len(agencies) == 1 else None)
+        fields.append(FieldView(f, options, value, errors.get(f.name, "")))
     clocks = [clock_sentence(spec, c) for c in spec.clocks.values() if CREATION_TRIGGER in c.starts_on]
-    return IntakePath(source or "", name, spec.title, fields, clocks)
+    return IntakePath(
+        source=source or "",
+        workflow=spec.name,
+        title=spec.title,
+        fields=fields,
+        clocks=clocks,
+        sources={own: sources.get(own, own)} if own else dict(sources),
+        reference_hint=examples,
+    )

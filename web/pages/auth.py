@@ -21,10 +21,10 @@ HOME = {
     Role.GRID_WORKER: "/grid",
     Role.MEDIATOR: "/my",
     Role.SUPERVISOR: "/queue",
-    # the partner agencies' users: their cases (the agency inbox page replaces this when it lands)
-    Role.POLICE_LIAISON: "/cases",
-    Role.COURT_LIAISON: "/cases",
-    Role.PETITION_LIAISON: "/cases",
+    # the partner agencies' users: their 对接工作台 (referrals awaiting them, the cases they referred in)
+    Role.POLICE_LIAISON: "/inbox",
+    Role.COURT_LIAISON: "/inbox",
+    Role.PETITION_LIAISON: "/inbox",
     Role.ADMIN: "/admin",
 }
 

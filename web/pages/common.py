@@ -79,10 +79,10 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
     paths = {
         Role.GRID_WORKER: ["/grid", "/register"],
         Role.MEDIATOR: ["/my", "/cases", "/register"],
-        Role.SUPERVISOR: ["/queue", "/dashboard", "/reports", "/cases", "/register"],
-        Role.POLICE_LIAISON: ["/cases", "/register"],
-        Role.COURT_LIAISON: ["/cases", "/register"],
-        Role.PETITION_LIAISON: ["/cases", "/register"],
+        Role.SUPERVISOR: ["/queue", "/referrals", "/dashboard", "/reports", "/cases", "/register"],
+        Role.POLICE_LIAISON: ["/inbox", "/cases", "/register"],
+        Role.COURT_LIAISON: ["/inbox", "/cases", "/register"],
+        Role.PETITION_LIAISON: ["/inbox", "/cases", "/register"],
         Role.ADMIN: ["/admin", "/reports", "/cases"],
     }[actor.role]
     return [(path, label("pages", path)) for path in [*paths, "/workflows"]]

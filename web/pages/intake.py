@@ -159,6 +159,7 @@ def register_submit(
     adding = form.get("add_party") is not None
     values, parties = parse_form(form, trim=not adding)
     path = intake_path(engine, actor, values["source"])
+    values["source"] = path.source or values["source"]  # a partner agency registers under its own path only
     attributes = typed_fields(form, path.fields, prefix=ATTRIBUTE)
     if adding or form.get("switch_path") is not None:
         if adding and len(parties) < MAX_PARTIES:

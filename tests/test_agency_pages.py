@@ -1,0 +1,92 @@
+"""The partner agencies' pages over HTTP: the 对接工作台 (notice, deadline, the next step on each referral, the
+cases referred in), registering a referral into the township under the agency's own path, and the
+supervisor's 转出待反馈 page."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from factories import REFER_TO_POLICE, Town, drive, register
+from sqlalchemy import Engine
+from test_web_pages import app, data_dir, signed_in, version_of  # noqa: F401 - the page fixtures
+
+ACCEPT = ("accept", {"rights_notified": True})
+
+
+def section(html: str, name: str) -> str:
+    found = re.search(rf'<section id="{name}".*?</section>', html, re.S)
+    assert found, f"no section {name}"
+    return found.group(0)
+
+
+def test_the_police_inbox_shows_the_referral_its_notice_deadline_and_next_steps(
+    signed_in: Any,  # noqa: F811
+    engine: Engine,
+    town: Town,
+) -> None:
+    case_id = register(engine, town, "mediator", title="孙三与周四人身损害赔偿纠纷")
+    drive(engine, case_id, town["mediator"], [ACCEPT, ("refer", REFER_TO_POLICE)])
+    police = signed_in("liaison")
+    page = police.get("/inbox").text
+    incoming = section(page, "inbox-incoming")
+    assert "孙三与周四人身损害赔偿纠纷" in incoming and "已移送未签收" in incoming and "签收期限" in incoming
+    assert f'href="/cases/{case_id}/do/acknowledge"' in incoming and f"/cases/{case_id}/do/return_referral" in incoming
+    assert "agency_feedback" not in incoming  # 反馈 comes after 签收
+    assert "乡镇移送案件至本单位，请签收" in section(page, "inbox-notices")
+    assert 'href="/inbox" aria-current="page"' in page and 'href="/queue"' not in page
+    assert "court_liaison" not in page and "孙三与周四" not in signed_in("court_liaison").get("/inbox").text
+
+    signed = police.post(
+        f"/cases/{case_id}/do/acknowledge", {"expected_version": str(version_of(engine, case_id)), "handler": "赵勇"}
+    )
+    assert signed.status_code == 303
+    after = section(police.get("/inbox").text, "inbox-incoming")
+    assert "已签收" in after and f"/cases/{case_id}/do/agency_feedback" in after and "do/acknowledge" not in after
+
+    queue = signed_in("supervisor").get("/referrals")
+    assert queue.status_code == 200
+    row = re.search(rf'<tr class="[^"]*" data-case="{case_id}">.*?</tr>', queue.text, re.S)
+    assert row and "青龙派出所" in row.group(0) and "已签收" in row.group(0)
+    assert signed_in("mediator").get("/referrals").status_code == 403
+    assert police.get("/referrals").status_code == 403 and signed_in("supervisor").get("/inbox").status_code == 403
+
+
+def test_an_agency_registers_into_the_township_under_its_own_path_and_agency_only(
+    signed_in: Any,  # noqa: F811
+    engine: Engine,
+    town: Town,
+) -> None:
+    court = signed_in("court_liaison")
+    form = court.get("/register?source=initiative").text
+    options = re.search(r'<select id="source".*?</select>', form, re.S)
+    assert options and options.group(0).count("<option") == 1 and 'value="court" selected' in options.group(0)
+    agency = re.search(r'<select id="a-agency".*?</select>', form, re.S)
+    assert agency and 'value="qinglong_tribunal" selected' in agency.group(0) and "派出所" not in agency.group(0)
+    assert "来文编号格式如：青龙人民法庭：" in form
+    mediator_form = signed_in("mediator").get("/register?source=police").text
+    police_options = re.search(r'<select id="a-agency".*?</select>', mediator_form, re.S)
+    assert police_options and "qinglong_police" in police_options.group(0)
+    assert "longjing_post" not in police_options.group(0)  # a post serving one village does not serve the township
+
+    typed = {
+        "title": "吴五与郑六买卖合同纠纷",
+        "category": "contract",
+        "source": "initiative",  # whatever is posted, a court registers a court referral
+        "summary": "货款纠纷，诉前委派调解。",
+        "jurisdiction_code": town.places.villages[0].code,
+        "parties.0.name": "吴五",
+        "parties.1.name": "郑六",
+        "a.agency": "qinglong_tribunal",
+        "a.reference_number": "法字第1号",
+        "a.court_mode": "delegated",
+    }
+    bad = court.post("/register", typed)
+    assert bad.status_code == 422 and "格式" in bad.text and 'value="法字第1号"' in bad.text
+    example = re.search(r"来文编号格式如：青龙人民法庭：([^<；]+)", form)
+    assert example
+    good = court.post("/register", {**typed, "a.reference_number": example.group(1).strip()})
+    assert good.status_code == 303, good.text[-2000:]
+    page = court.get(good.headers["location"]).text
+    assert "<dt>来文单位</dt><dd>青龙人民法庭</dd>" in page and "已移送未签收" in page
+    assert "吴五与郑六买卖合同纠纷" in section(court.get("/inbox").text, "inbox-sent")
