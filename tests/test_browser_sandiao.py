@@ -22,6 +22,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("br
 DESKTOP = {"width": 1280, "height": 800}
 
 
+def phone_shot(page: Any, name: str) -> None:
+    """A phone screenshot, and nothing wider than the phone (no sideways scrolling)."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, name)
+
+
 def state_of(page: Any) -> str:
     return str(page.locator("#case-state [data-state]").get_attribute("data-state"))
 
@@ -72,12 +78,12 @@ def register_referral_in(
     error = page.locator(".field-error").first
     error.wait_for()  # the wrong reference format first: refused in Chinese, nothing lost
     assert "格式" in error.inner_text()
-    shot(page, f"sandiao-{name}-register-error")
+    (phone_shot if viewport == PHONE else shot)(page, f"sandiao-{name}-register-error")
     page.fill("#a-reference_number", fields["#a-reference_number"].replace("X", ""))
     page.click("text=提交登记")
     page.wait_for_url(re.compile(r"/cases/\d+"))
     assert "已移送未签收" in handoff_of(page)
-    shot(page, f"sandiao-{name}-registered")
+    (phone_shot if viewport == PHONE else shot)(page, f"sandiao-{name}-registered")
     url = page.url.split("?")[0]
     page.context.close()
     return url
@@ -121,7 +127,7 @@ def test_police_path_mediator_refers_liaison_signs_and_answers_mediator_closes(
     row = police.locator(f"#inbox-incoming a[href='{case_url.replace(server.base_url, '')}']")
     assert row.count() == 1
     assert "签收期限" in police.locator("#inbox-incoming").inner_text()
-    shot(police, "sandiao-police-inbox-phone")
+    phone_shot(police, "sandiao-police-inbox-phone")
     police.goto(f"{server.base_url}/notices")
     assert "移送案件至本单位" in police.locator("main").inner_text()
     police.goto(case_url)
@@ -139,7 +145,7 @@ def test_police_path_mediator_refers_liaison_signs_and_answers_mediator_closes(
         },
     )
     assert "已反馈" in handoff_of(police)
-    shot(police, "sandiao-police-answered-phone")
+    phone_shot(police, "sandiao-police-answered-phone")
     police.context.close()
 
     mediator = sign_in(chromium, server.base_url, "tiaojie", DESKTOP)
@@ -167,10 +173,10 @@ def test_court_path_delegated_in_township_reports_back_court_sees_feedback(
 
     court = sign_in(chromium, server.base_url, "fating", PHONE)
     assert "已反馈" in court.locator("#inbox-sent").inner_text()
-    shot(court, "sandiao-court-inbox-phone")
+    phone_shot(court, "sandiao-court-inbox-phone")
     court.goto(case_url)
     assert "调解不成，案卷退回法院。" in court.locator("#case-timeline").inner_text()
-    shot(court, "sandiao-court-feedback-phone")
+    phone_shot(court, "sandiao-court-feedback-phone")
     court.context.close()
 
 

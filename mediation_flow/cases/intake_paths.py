@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine
 
 from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.cases.forms import FieldView
-from mediation_flow.cases.referral_facts import AGENCY
+from mediation_flow.cases.referral_facts import AGENCY, BODY
 from mediation_flow.display.formats import duration
 from mediation_flow.places.agencies import agencies_serving
 from mediation_flow.places.reference import load_reference
@@ -106,7 +106,10 @@ def intake_path(
         agencies, examples = _agency_choices(conn, actor, spec)
     sources = reference.get("source", {})
     fields = []
+    named = {f.name for f in spec.intake_fields}
     for f in spec.intake_fields:
+        if f.name == BODY and AGENCY in named:
+            continue  # picked from the list: the core writes the agency's name
         options = agencies if f.name == AGENCY else choice_options(f, reference) if f.choices else {}
         value = values.get(f.name) or (next(iter(agencies)) if f.name == AGENCY and len(agencies) == 1 else None)
         fields.append(FieldView(f, options, value, errors.get(f.name, "")))
