@@ -43,6 +43,8 @@ def test_the_police_inbox_shows_the_referral_its_notice_deadline_and_next_steps(
     assert signed.status_code == 303
     after = section(police.get("/inbox").text, "inbox-incoming")
     assert "已签收" in after and f"/cases/{case_id}/do/agency_feedback" in after and "do/acknowledge" not in after
+    case_page = signed_in("mediator").get(f"/cases/{case_id}").text
+    assert "<dt>接收单位</dt><dd>青龙派出所</dd><dt>承办人</dt><dd>赵勇</dd>" in case_page
 
     queue = signed_in("supervisor").get("/referrals")
     assert queue.status_code == 200

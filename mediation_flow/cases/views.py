@@ -268,6 +268,7 @@ class CasePage(CaseView):
     referral: ReferralFacts | None = None  # 来文单位, 来文编号 … of a case referred in
     handoff_label: str = ""  # 已移送未签收 / 已签收 / 已反馈 / 已退回 while a partner agency has the case
     handoff_deadline: ClockView | None = None  # and the deadline it is working to
+    agency_handler: str = ""  # 承办人 the partner agency named when it signed for a referral out
 
 
 def trigger_label(workflow: CompiledWorkflow, trigger: str) -> str:
@@ -317,12 +318,17 @@ def _timeline(view: CaseView, names: dict[int, str]) -> list[dict[str, Any]]:
     return shown
 
 
+def latest_data(events: list[dict[str, Any]], trigger: str) -> dict[str, Any]:
+    """The data of the case's latest ``trigger`` event ({} if none)."""
+    found = next((e for e in reversed(events) if e["trigger"] == trigger), None)
+    return dict(found["data"] or {}) if found else {}
+
+
 def letter_kind(events: list[dict[str, Any]]) -> str:
     """移送函, 转办单 (to a 信访 office) or '' (never referred out), by the case's latest ``refer``."""
-    refer = next((e for e in reversed(events) if e["trigger"] == "refer"), None)
-    if refer is None:
+    if not any(e["trigger"] == "refer" for e in events):
         return ""
-    return "转办单" if (refer["data"] or {}).get("target") == "petition" else "移送函"
+    return "转办单" if latest_data(events, "refer").get("target") == "petition" else "移送函"
 
 
 def case_page(engine: Engine, actor: Actor, case_id: int, *, channel: str = "page") -> CasePage:
@@ -357,6 +363,7 @@ def case_page(engine: Engine, actor: Actor, case_id: int, *, channel: str = "pag
         referral_letter=letter_kind(base.events),
         handoff_label=label("handoff", row.get("handoff")),
         handoff_deadline=nearest_deadline(base.clocks) if row.get("handoff") else None,
+        agency_handler=latest_data(base.events, "acknowledge").get("handler", "") if row.get("handoff") else "",
         referral=referral_facts(base.workflow.spec, row["attributes"], reference),
     )
     log_full_views(engine, actor, case_id, page.parties, channel)
