@@ -77,3 +77,10 @@ class AuthenticationFailed(DomainError):
 class Conflict(DomainError):
     code = "conflict"
     status = 409
+
+
+class IdempotencyKeyReused(DomainError):
+    """An ``Idempotency-Key`` already accepted with another request body (IETF httpapi-idempotency-key)."""
+
+    code = "idempotency_key_reused"
+    status = 422

@@ -174,6 +174,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/cases/{case_id}"): Rule("api", case=True),
     ("GET", "/api/v1/cases/{case_id}/access-log"): Rule("api", may(Permission.READ_ACCESS_LOG), case=True),
+    # 关联纠纷: everyone who sees the case; confirming or dismissing a link is for supervisors (issue 16)
+    ("GET", "/api/v1/cases/{case_id}/related"): Rule("api", case=True),
+    ("POST", "/api/v1/cases/{case_id}/related"): Rule(
+        "api",
+        may(Permission.DECIDE_LINKS),
+        case=True,
+        body=lambda w, c: {"json": {"other_case_id": MISSING_CASE, "decision": "dismissed"}},
+        ok=frozenset({422}),
+    ),
     ("GET", "/api/v1/queues/overdue"): Rule("api", QUEUES),
     ("GET", "/api/v1/queues/due-soon"): Rule("api", QUEUES),
     ("POST", "/api/v1/cases/{case_id}/transitions"): Rule(
@@ -199,6 +208,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/admin"): Rule("page", may(Permission.ADMINISTER)),
     ("GET", "/notices"): Rule("page"),
     ("POST", "/notices/seen"): Rule("page", body=lambda w, c: {"data": {}}, ok=frozenset({303})),
+    ("POST", "/notices/handled"): Rule(
+        "page",
+        body=lambda w, c: {"data": {"case_id": str(c), "kind": "accept", "at": "2024-01-01T08:00:00+00:00"}},
+        ok=frozenset({404}),
+    ),
     ("GET", "/reports"): Rule("page", REPORTING),
     ("GET", "/reports/cases"): Rule("page", REPORTING, body=_report(figure="closed")),
     ("POST", "/reports/download"): Rule(
@@ -208,6 +222,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/workflows/{name}"): Rule("page"),
     ("GET", "/cases/{case_id}"): Rule("page", case=True),
     ("GET", "/cases/{case_id}/part/{region}"): Rule("page", case=True),
+    ("GET", "/cases/{case_id}/related"): Rule("page", case=True),
+    ("POST", "/cases/{case_id}/related"): Rule(
+        "page",
+        may(Permission.DECIDE_LINKS),
+        case=True,
+        body=lambda w, c: {"data": {"other_case_id": str(MISSING_CASE), "decision": "dismissed"}},
+        ok=frozenset({422}),
+    ),
     ("POST", "/cases/{case_id}/attachments"): Rule("page", UPLOADING, case=True, body=_upload, ok=frozenset({303})),
     ("GET", "/cases/{case_id}/attachments/{attachment_id}"): Rule("page", case=True, body=_stored_attachment),
     ("GET", "/cases/{case_id}/print/{form_name}.docx"): Rule("page", case=True),

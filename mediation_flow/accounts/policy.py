@@ -60,6 +60,7 @@ class Permission(StrEnum):
     ADMINISTER = "administer"
     AGENCY_INBOX = "agency_inbox"
     REFERRED_OUT_QUEUE = "referred_out_queue"
+    DECIDE_LINKS = "decide_links"
 
 
 _EVERYONE = frozenset(Role)
@@ -109,6 +110,8 @@ PERMISSIONS: dict[Permission, tuple[frozenset[Role], str]] = {
         frozenset({Role.SUPERVISOR, Role.ADMIN}),
         "转出待反馈队列仅供司法所（督办）人员和管理员查看",
     ),
+    # 关联纠纷: confirm or dismiss a suggested link between cases of the same people
+    Permission.DECIDE_LINKS: (frozenset({Role.SUPERVISOR}), "只有司法所（督办）人员可以确认或排除关联纠纷"),
 }
 
 

@@ -4,7 +4,7 @@ first event, all in one transaction."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,8 @@ from mediation_flow.accounts.personal_data import (
 )
 from mediation_flow.accounts.policy import Actor, can_see, may_backdate, may_register
 from mediation_flow.cases.events import event_row, insert_event
-from mediation_flow.cases.risk import score_intake
+from mediation_flow.cases.people import repeat_count, write_party_keys
+from mediation_flow.cases.risk import RiskScore, score_intake
 from mediation_flow.cases.step import CLOCK_SKEW
 from mediation_flow.display.errors import translate
 from mediation_flow.display.labels import field_label
@@ -176,12 +177,15 @@ def register_case(
     now = now or clock.utcnow()
     moment = registration_time(actor, effective_at, now)
     with write_transaction(engine) as conn:
-        return _register(conn, actor=actor, data=data, moment=moment, now=now, registry=registry)
+        return register_in(conn, actor=actor, data=data, moment=moment, now=now, registry=registry)
 
 
-def registration_time(actor: Actor, effective_at: datetime | None, now: datetime) -> datetime:
+def registration_time(
+    actor: Actor, effective_at: datetime | None, now: datetime, *, outbox: timedelta | None = None
+) -> datetime:
     """Who may register, and when: the registration's effective time (now unless given), checked as a
-    step's is (the same clock skew; back-dating is for supervisors)."""
+    step's is (the same clock skew; back-dating is for supervisors). ``outbox``: the registration was kept
+    on a phone (sent with an idempotency key); the time recorded there counts if no older than this."""
     if not may_register(actor):
         raise PermissionDenied("您的角色无权登记纠纷")
     if effective_at is None:
@@ -189,12 +193,18 @@ def registration_time(actor: Actor, effective_at: datetime | None, now: datetime
     moment = clock.ensure_aware(effective_at)
     if moment > now + CLOCK_SKEW:
         raise InvalidData([{"field": "effective_at", "message": "登记时间不能晚于当前时间"}])
+    if outbox is not None and now - outbox <= moment and not may_backdate(actor):
+        return moment
+    if outbox is not None and not may_backdate(actor):
+        days = outbox.days
+        message = f"离线登记保存超过{days}天，已过期，请核实后重新登记"
+        raise InvalidData([{"field": "effective_at", "message": message}])
     if moment < now - CLOCK_SKEW and not may_backdate(actor):
         raise PermissionDenied("只有司法所（督办）人员可以补录过去的纠纷")
     return moment
 
 
-def _register(
+def register_in(
     conn: Connection,
     *,
     actor: Actor,
@@ -203,12 +213,15 @@ def _register(
     now: datetime,
     registry: WorkflowRegistry,
 ) -> int:
+    """Register ``data`` in the caller's write transaction (``register_case``; ``intake_once`` with its key)."""
     place = _intake_place(conn, actor, data.jurisdiction_code)
     try:
         workflow: CompiledWorkflow | None = registry.current(conn, data.workflow)
     except LookupError:
         workflow = None
     township = township_of(conn, place)
+    parties_in = [p.model_dump() for p in data.parties]
+    repeats = repeat_count(conn, parties_in, place=place, township=township, moment=moment) if township else 0
     case, parties, event = new_case_rows(
         actor=actor,
         data=data,
@@ -219,6 +232,7 @@ def _register(
         moment=moment,
         now=now,
         agency=AgencyLookup(conn),
+        repeats=repeats,
     )
     assert township is not None  # new_case_rows refuses a place outside any township
     seq = next_case_seq(conn, township.id, case["year"])
@@ -227,6 +241,7 @@ def _register(
     case_id = inserted["id"]
     for party in parties:
         _INSERT_PARTY.execute(conn, {"case_id": case_id, **party})
+    write_party_keys(conn, [case_id])
     insert_event(conn, {**event, "case_id": case_id})
     return int(case_id)
 
@@ -242,10 +257,12 @@ def new_case_rows(
     moment: datetime,
     now: datetime,
     agency: Callable[[str], Agency | None] = lambda _code: None,
+    repeats: int = 0,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
     """What registering ``data`` at ``place`` writes, checked, without touching the database: the case row
     (``number`` and ``seq`` left out: they come from the counter), its party rows and its first event (both
-    without ``case_id``). Raises InvalidData as ``register_case`` does. Bulk importers share it."""
+    without ``case_id``). Raises InvalidData as ``register_case`` does. Bulk importers share it. ``repeats``:
+    the parties' earlier disputes (``people.repeat_count``), scored and recorded with the first event."""
     errors = [
         {"field": field, "message": f"“{field_label(field)}”的选项无效"}
         for field, kind, value in (
@@ -273,7 +290,8 @@ def new_case_rows(
     elif actor.is_agency_user:
         raise InvalidData([{"field": "workflow", "message": "对接单位只能登记本单位移交调解的案件"}])
     local_day = clock.local_date(moment)
-    risk = data.risk_grade or suggest_risk_grade(data)
+    scored = score_intake(data, repeats)
+    risk = data.risk_grade or scored.grade
     clocks = advance_clocks(
         workflow.spec,
         {},
@@ -325,7 +343,7 @@ def new_case_rows(
         effective_at=moment,
         recorded_at=now,
         note="",
-        data={"source": data.source, "risk_grade": risk, "level": level},
+        data={"source": data.source, "risk_grade": risk, "level": level} | _repeat_data(repeats, scored),
     )
     return case, parties, event
 
@@ -359,6 +377,13 @@ def _intake_effects(
     return ctx.updates
 
 
+def _repeat_data(repeats: int, scored: RiskScore) -> dict[str, Any]:
+    """What the first event records of the parties' earlier disputes: how many, and the risk reason."""
+    if not repeats:
+        return {}
+    return {"repeat_disputes": repeats, "risk_reasons": [r for r in scored.reasons if "近两年涉及" in r]}
+
+
 def check_intake_place(actor: Actor, place: Place) -> Place:
     """A place named by code for an intake: within the actor's subtree, a township, village or grid."""
     if not can_see(actor, place.path):
@@ -381,8 +406,3 @@ def _intake_place(conn: Connection, actor: Actor, code: str | None) -> Place:
     if place.level == "county":
         raise InvalidData([{"field": "jurisdiction_code", "message": "请选择乡镇、村（社区）或网格"}])
     return place
-
-
-def suggest_risk_grade(data: CaseIntake) -> str:
-    """A first colour from the intake alone (mediation_flow.cases.risk holds the configurable rule)."""
-    return score_intake(data).grade

@@ -6,18 +6,19 @@ labels, names and due status the tables show; parties never appear in a list.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from mediation_flow.accounts.policy import Actor, Permission, require
-from mediation_flow.cases.queries import CaseFilters, list_cases, user_names
+from mediation_flow.cases.queries import CaseFilters, handlers_within, list_cases, user_names
 from mediation_flow.cases.queues import due_soon_until
 from mediation_flow.cases.referral_facts import referral_line
 from mediation_flow.display.labels import label
-from mediation_flow.places.jurisdictions import village_names, village_of
+from mediation_flow.places.jurisdictions import places_within, village_names, village_of, villages_within
 from mediation_flow.places.reference import load_reference
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
@@ -124,6 +125,7 @@ class CaseList:
     page: int = 1
     page_size: int = 50
     states: dict[str, str] | None = None  # the state filter's options, where the page offers one
+    options: dict[str, dict[str, str]] = field(default_factory=dict)  # the search's other filters' options
 
 
 def case_rows(
@@ -134,15 +136,65 @@ def case_rows(
         return list_cases(conn, actor, filters, today=_today(), page=page, page_size=page_size)
 
 
-def search(engine: Engine, actor: Actor, *, q: str | None, state: str | None, page: int, page_size: int) -> CaseList:
-    """The case search: title or number containing ``q``, in ``state``; newest first."""
+def search(
+    engine: Engine,
+    actor: Actor,
+    *,
+    q: str | None,
+    state: str | None,
+    page: int,
+    page_size: int,
+    filters: CaseFilters | None = None,
+) -> CaseList:
+    """The case search: people, case numbers or title words (``cases.search``) in ``state`` and ``filters``;
+    newest first, with the options of every filter the user may use."""
     day = _today()
-    filters = CaseFilters(q=q or None, state=[state] if state else [])
+    filters = replace(filters or CaseFilters(), q=q or None, state=[state] if state else [])
     with engine.connect() as conn:
         rows, total = list_cases(conn, actor, filters, today=day, page=page, page_size=page_size)
         items = case_items(conn, rows, day)
         states = {n: s.label for n, s in REGISTRY.current(conn, "people_mediation").spec.states.items()}
-    return CaseList(items, total, page, page_size, states)
+        options = search_options(conn, actor)
+    return CaseList(items, total, page, page_size, states, options)
+
+
+SEARCH_FILTERS = ("village", "grid", "category", "source", "risk_grade", "mediator_id", "date_from", "date_to")
+
+
+def search_filters(values: Mapping[str, str]) -> tuple[CaseFilters, list[str]]:
+    """The search page's filters from its query string, and a Chinese message for each one not understood
+    (left out of the search rather than refused: a search page always answers)."""
+    problems: list[str] = []
+    filters = CaseFilters(**{k: values.get(k) or None for k in ("village", "grid", "category", "source", "risk_grade")})
+    if values.get("mediator_id"):
+        if values["mediator_id"].isdigit():
+            filters.mediator_id = int(values["mediator_id"])
+        else:
+            problems.append("调解员选择无效")
+    for name, shown in (("date_from", "登记日期起"), ("date_to", "登记日期止")):
+        if values.get(name):
+            try:
+                day = date.fromisoformat(values[name])
+            except ValueError:
+                problems.append(f"“{shown}”不是有效日期")
+                continue
+            setattr(filters, "registered_from" if name == "date_from" else "registered_to", day)
+    return filters, problems
+
+
+def search_options(conn: Connection, actor: Actor) -> dict[str, dict[str, str]]:
+    """The choices of the search's filters: the user's villages and grids, the reference lists, the mediators."""
+    reference = load_reference(conn)
+    grids = {p.code: p.name for p in places_within(conn, actor.scope_path, ("grid",))}
+    mediators = {str(u["id"]): u["display_name"] for u in handlers_within(conn, actor)}
+    return {
+        "village": villages_within(conn, actor.scope_path),
+        "grid": grids,
+        "category": dict(reference.get("category", {})),
+        "source": dict(reference.get("source", {})),
+        "risk_grade": dict(reference.get("risk_grade", {})),
+        "mediator_id": mediators,
+    }
 
 
 def grid_cases(engine: Engine, actor: Actor, *, limit: int = 100) -> CaseList:

@@ -6,32 +6,39 @@
 - a case became due soon (临期) or overdue (超期) — yours, or any in your area if you supervise;
 - a partner agency's user: a case referred to the agency (at the moment of referral), the township's result
   on a case the agency referred in.
+- a dispute you registered was accepted, assigned, referred, resolved, closed or not accepted (the grid
+  worker hears back; ``registrant_notices`` in the glossary).
 
-Each notice has a moment; those after the user last opened the inbox (``notice_seen``) are unread.
+Each notice has a moment; those after the user last opened the inbox (``notice_seen``) are unread (新).
+Apart from that, each notice is marked handled (已处理) one by one (``notice_handled``): opening the inbox
+marks none of them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, literal, or_, select, update
 
 from mediation_flow.accounts.policy import Actor, Permission, allows, own_cases_only
 from mediation_flow.cases.queries import scope_clause
 from mediation_flow.display.formats import cn_month_day
 from mediation_flow.display.labels import labels
+from mediation_flow.errors import NotFound
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.db import write_transaction
 from mediation_flow.store.tables import CASES, EVENTS
+from mediation_flow.store.tables import NOTICES_HANDLED as HANDLED
 from mediation_flow.store.tables import NOTICES_SEEN as SEEN
 from mediation_flow.workflow.registry import REGISTRY
 from mediation_flow.workflow.workdays import WorkdayCalendar, default_calendar
 
 EVENT_NOTICES = labels("event_notices")  # the triggers that make news, and what the notice says
 AGENCY_NOTICES = labels("agency_notices")  # the same for a partner agency's users (三调对接)
+REGISTRANT_NOTICES = labels("registrant_notices")  # news of a dispute one registered
 MAX_NOTICES = 100
 RECENT = timedelta(days=30)  # event notices older than this (by effective time) are history, not news
 
@@ -46,6 +53,7 @@ class Notice:
     title: str
     unread: bool = False
     recorded: datetime | None = None  # when it entered the system (a back-dated entry is still news)
+    handled: bool = False
 
 
 def seen_at(conn: Connection, user_id: int) -> datetime | None:
@@ -83,15 +91,19 @@ def _notice_texts(actor: Actor) -> Any:
     return AGENCY_NOTICES if actor.is_agency_user else EVENT_NOTICES
 
 
-def _event_statement(actor: Actor, limit: int) -> Any:
+def _event_statement(actor: Actor, limit: int, *, registrant: bool = False) -> Any:
+    """The newest ``limit`` event notices of the user's cases, or (``registrant``) of the cases they registered."""
     mediator = own_cases_only(actor)
-    wanted = [t for t in _notice_texts(actor) if t != "assign" or mediator]
+    texts = REGISTRANT_NOTICES if registrant else _notice_texts(actor)
+    wanted = [t for t in texts if t != "assign" or mediator or registrant]
     where = [
         EVENTS.c.trigger.in_(wanted),
         or_(EVENTS.c.actor_id.is_(None), EVENTS.c.actor_id != bindparam("me")),
         scope_clause(actor),
     ]
-    if mediator:
+    if registrant:
+        where.append(CASES.c.created_by == bindparam("me"))
+    elif mediator:
         where.append(CASES.c.mediator_id == bindparam("me"))
     where.append(EVENTS.c.effective_at >= bindparam("since"))
     return (
@@ -103,6 +115,7 @@ def _event_statement(actor: Actor, limit: int) -> Any:
             CASES.c.id,
             CASES.c.number,
             CASES.c.title,
+            literal(registrant).label("mine"),
         )
         .select_from(EVENTS.join(CASES, CASES.c.id == EVENTS.c.case_id))
         .where(*where)
@@ -112,15 +125,31 @@ def _event_statement(actor: Actor, limit: int) -> Any:
 
 
 def _event_rows(conn: Connection, actor: Actor, now: datetime, limit: int) -> list[Any]:
-    """The newest ``limit`` event-notice rows, before the assign filter (the inbox and the count: one query)."""
-    key = ("events", own_cases_only(actor), actor.scope_path, actor.is_agency_user, actor.agency_id, limit)
-    statement = _statement(key, lambda: _event_statement(actor, limit))
-    return list(conn.execute(statement, {"me": actor.id, "since": now - RECENT}).all())
+    """The newest ``limit`` event-notice rows, before the assign filter (the inbox and the count: one list):
+    the user's cases' news, and the news of the disputes they registered that they would not hear otherwise."""
+    params = {"me": actor.id, "since": now - RECENT}
+    rows = []
+    for registrant in (False, True):
+        key = (
+            "events",
+            own_cases_only(actor),
+            actor.scope_path,
+            actor.is_agency_user,
+            actor.agency_id,
+            limit,
+            registrant,
+        )
+        statement = _statement(key, lambda r=registrant: _event_statement(actor, limit, registrant=r))
+        rows.append(list(conn.execute(statement, params).all()))
+    heard = {(r.id, r.trigger, r.effective_at) for r in rows[0] if _for_actor(r, actor)}
+    merged = rows[0] + [r for r in rows[1] if (r.id, r.trigger, r.effective_at) not in heard]
+    merged.sort(key=lambda r: r.effective_at, reverse=True)
+    return merged[:limit]
 
 
 def _for_actor(row: Any, actor: Actor) -> bool:
-    """An ``assign`` is news only to the mediator it names."""
-    return row.trigger != "assign" or (row.data or {}).get("mediator_id") == actor.id
+    """An ``assign`` is news only to the mediator it names (or to whoever registered the dispute)."""
+    return bool(row.mine) or row.trigger != "assign" or (row.data or {}).get("mediator_id") == actor.id
 
 
 def _event_notices(conn: Connection, actor: Actor, now: datetime, limit: int) -> list[Notice]:
@@ -129,7 +158,7 @@ def _event_notices(conn: Connection, actor: Actor, now: datetime, limit: int) ->
         Notice(
             clock.ensure_aware(r.effective_at),
             r.trigger,
-            _notice_texts(actor)[r.trigger],
+            REGISTRANT_NOTICES[r.trigger] if r.mine else _notice_texts(actor)[r.trigger],
             r.id,
             r.number,
             r.title,
@@ -219,10 +248,40 @@ def notices(
     last = seen_at(conn, actor.id) if actor.id is not None else None
     found = _event_notices(conn, actor, now, limit) + _due_notices(conn, actor, today, due_soon_days, calendar, limit)
     found.sort(key=lambda n: n.at, reverse=True)
+    found = found[:limit]
+    done = handled(conn, actor, {n.case_id for n in found})
     return [
-        Notice(n.at, n.kind, n.text, n.case_id, n.number, n.title, unread=last is None or (n.recorded or n.at) > last)
-        for n in found[:limit]
+        replace(
+            n,
+            unread=last is None or (n.recorded or n.at) > last,
+            handled=(n.case_id, n.kind, n.at) in done,
+        )
+        for n in found
     ]
+
+
+def handled(conn: Connection, actor: Actor, case_ids: set[int]) -> set[tuple[int, str, datetime]]:
+    """The notices of ``case_ids`` the user marked handled: (case, kind, moment)."""
+    if actor.id is None or not case_ids:
+        return set()
+    query = select(HANDLED.c.case_id, HANDLED.c.kind, HANDLED.c.at).where(
+        HANDLED.c.user_id == actor.id, HANDLED.c.case_id.in_(case_ids)
+    )
+    return {(r.case_id, r.kind, clock.ensure_aware(r.at)) for r in conn.execute(query)}
+
+
+def mark_handled(engine: Engine, actor: Actor, *, case_id: int, kind: str, at: datetime) -> Notice:
+    """Mark one of the user's current notices handled (已处理); NotFound for a notice they do not have."""
+    now = clock.utcnow()
+    at = clock.ensure_aware(at)
+    with write_transaction(engine) as conn:
+        current = notices(conn, actor, now=now, due_soon_days=get_settings().due_soon_working_days)
+        found = next((n for n in current if (n.case_id, n.kind, n.at) == (case_id, kind, at)), None)
+        if found is None or actor.id is None:
+            raise NotFound("该通知不存在或已过期")
+        if not found.handled:
+            conn.execute(insert(HANDLED).values(user_id=actor.id, case_id=case_id, kind=kind, at=at, handled_at=now))
+    return replace(found, handled=True)
 
 
 def unread_count(

@@ -13,8 +13,9 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from mediation_flow.accounts.policy import Actor, Permission, can_see_case, may_be_assigned, roles_with
+from mediation_flow.cases.search import q_condition, registered_between
 from mediation_flow.errors import CaseNotFound
-from mediation_flow.places.subtree import in_subtree, path_upper
+from mediation_flow.places.subtree import in_subtree, path_upper, within
 from mediation_flow.store.fast import Prepared
 from mediation_flow.store.tables import CASES, EVENTS, PARTIES, USERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
@@ -35,7 +36,9 @@ class CaseFilters:
     mediator_id: int | None = None
     overdue: bool | None = None
     open_only: bool = False
-    q: str | None = None
+    q: str | None = None  # the search box: a person, a case number or words of a title (cases.search)
+    registered_from: date | None = None  # local days, both included
+    registered_to: date | None = None
 
 
 class _InScope(ColumnElement[bool]):
@@ -107,10 +110,9 @@ def filtered_cases(conn: Connection, actor: Actor, filters: CaseFilters, *, toda
         query = query.where(or_(CASES.c.due_date.is_(None), CASES.c.due_date >= today))
     if filters.open_only:
         query = query.where(CASES.c.state.notin_(REGISTRY.final_states()))
-    if filters.q:
-        pattern = f"%{filters.q.strip()[:50]}%"
-        query = query.where(or_(CASES.c.title.like(pattern), CASES.c.number.like(pattern)))
-    return query
+    if filters.q and filters.q.strip():
+        query = query.where(q_condition(conn, filters.q))
+    return query.where(*registered_between(filters.registered_from, filters.registered_to))
 
 
 def list_cases(
@@ -180,6 +182,23 @@ def assignable_users(conn: Connection, actor: Actor, case_path: str) -> list[dic
         {"id": r.id, "display_name": r.display_name, "role": r.role}
         for r in conn.execute(query)
         if may_be_assigned(r.role, True, r.path, case_path)
+    ]
+
+
+def handlers_within(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
+    """Active mediators and supervisors who may handle cases of the user's subtree: theirs lies in it or
+    above it (the search's mediator filter)."""
+    handlers = [role.value for role in roles_with(Permission.HANDLE_CASES)]
+    query = (
+        select(USERS.c.id, USERS.c.display_name, JUR.c.path)
+        .select_from(USERS.outerjoin(JUR, USERS.c.jurisdiction_id == JUR.c.id))
+        .where(USERS.c.is_active.is_(True), USERS.c.role.in_(handlers))
+        .order_by(USERS.c.display_name, USERS.c.id)
+    )
+    return [
+        {"id": r.id, "display_name": r.display_name}
+        for r in conn.execute(query)
+        if r.path is not None and (within(r.path, actor.scope_path) or within(actor.scope_path or "/", r.path))
     ]
 
 

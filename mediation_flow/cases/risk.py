@@ -38,8 +38,15 @@ def hint_labels() -> dict[str, str]:
 
 
 def score(
-    *, category: str, people_involved: int, amount_yuan: float | None, summary: str, hints: list[str]
+    *,
+    category: str,
+    people_involved: int,
+    amount_yuan: float | None,
+    summary: str,
+    hints: list[str],
+    repeats: int = 0,
 ) -> RiskScore:
+    """The score of an intake; ``repeats``: earlier disputes of the same parties (关联纠纷, cases.people)."""
     rules = risk_rules()
     points, reasons = 0, []
     if category in rules["category_points"]:
@@ -48,8 +55,9 @@ def score(
     for key, value, label in (
         ("people_points", people_involved, "涉及人数"),
         ("amount_points", amount_yuan or 0, "涉及金额"),
+        ("repeat_points", repeats, f"当事人近两年涉及{repeats}起纠纷"),
     ):
-        step = max((s for s in rules[key] if value >= s["min"]), key=lambda s: s["min"], default=None)
+        step = max((s for s in rules.get(key, []) if value >= s["min"]), key=lambda s: s["min"], default=None)
         if step:
             points += step["points"]
             reasons.append(f"{label} +{step['points']}")
@@ -65,8 +73,9 @@ def score(
     return RiskScore(grade, points, reasons)
 
 
-def score_intake(intake: Any) -> RiskScore:
+def score_intake(intake: Any, repeats: int = 0) -> RiskScore:
     return score(
+        repeats=repeats,
         category=intake.category,
         people_involved=intake.people_involved,
         amount_yuan=float(intake.amount) if intake.amount is not None else None,

@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 
 from mediation_flow.cases import intake
 from mediation_flow.cases.events import insert_events
+from mediation_flow.cases.people import write_party_keys
 from mediation_flow.ledger.bulk import Draft
 from mediation_flow.store.fast import BulkInsert, Executor
 from mediation_flow.store.tables import CASES, PARTIES
@@ -60,5 +61,6 @@ def write(conn: Any, drafts: list[Draft]) -> list[int]:
         events += draft.events
     _INSERT_CASE.run(conn, [d.case for d in drafts])
     _INSERT_PARTY.run(conn, parties)
+    write_party_keys(conn, ids)
     insert_events(conn, events)
     return ids

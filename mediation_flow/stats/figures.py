@@ -101,6 +101,12 @@ def figure_rules() -> dict[str, tuple[tuple[str, ...], Any]]:
         "petition_cases_resolved": (("reach_agreement",), referral_channel() == "petition"),
         "handoff_in": (sandiao.in_triggers(), referral_channel().isnot(None)),
         "handoff_out": (sandiao.out_triggers(), sandiao.out_condition()),
+        # 关联纠纷: registered when earlier disputes of the same parties were found (cases.people)
+        "repeat_disputes": (("register",), json_text(E.c.data, "repeat_disputes").isnot(None)),
+        "repeat_petitions": (
+            ("register",),
+            and_(json_text(E.c.data, "repeat_disputes").isnot(None), referral_channel() == "petition"),
+        ),
     }
 
 
@@ -118,6 +124,7 @@ EVENT_FIGURES = [
     "taken_in", "mediated", "resolved", "mediation_concluded", "on_time", "on_time_judged", "closed_resolved",
     "visited", "confirmations", "joint_mediations", "risk_reports", "legal_aid_referrals", "referral_out",
     "reached_county", "escalated", "closed", "referral_in", "petition_cases_resolved", "handoff_in", "handoff_out",
+    "repeat_disputes", "repeat_petitions",
 ]  # fmt: skip
 PASS_ONLY = ("handoff_in", "handoff_out")  # rules that pick the events of a walk, not figures
 # Rules the pass does not evaluate per event: their cases are those of another figure whose case has a given

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     token_minutes: int = 8 * 60
     session_minutes: int = 12 * 60
     due_soon_working_days: int = 2
+    outbox_max_days: int = Field(default=7, ge=1, le=90)  # how old an offline registration may be at sync
     escalate_after_working_days: int = Field(default=3, ge=1)
     extra_holidays: DayList = ()
     extra_workdays: DayList = ()

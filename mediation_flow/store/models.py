@@ -286,3 +286,64 @@ class UserSession(_Table, table=True):
     id: str = Field(max_length=64, primary_key=True)
     user_id: int = Field(foreign_key="app_user.id", index=True)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class IntakeKey(_Table, table=True):
+    """An ``Idempotency-Key`` a user sent with a registration: accepted once per user; the case it made and a
+    digest of the request it came with (the same key with another body is refused). Migration 0013."""
+
+    __tablename__ = "intake_key"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    key: str = Field(max_length=255, primary_key=True)
+    request_digest: str = Field(max_length=64)
+    case_id: int | None = Field(default=None, foreign_key="dispute_case.id")
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class PartyKey(_Table, table=True):
+    """A party's normalised identity keys (``id``: a check-digit-valid ID number; ``phone``: digits only;
+    ``name``: the name, matched within the same village), so matching and search never scan raw numbers."""
+
+    __tablename__ = "party_key"
+    __table_args__ = (
+        Index("ix_party_key_lookup", "kind", "value", "registered_at"),
+        Index("ix_party_key_case", "case_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="dispute_case.id")
+    party_id: int = Field(foreign_key="party.id")
+    kind: str = Field(max_length=8)
+    value: str = Field(max_length=100)
+    village_id: int | None = Field(default=None, foreign_key="jurisdiction.id")
+    jurisdiction_path: str = Field(max_length=255)
+    registered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class PartyLink(_Table, table=True):
+    """A supervisor's decision on a suggested link between two cases' parties (关联纠纷): confirmed or
+    dismissed. Rows are only added (the newest decision for a pair counts): the table is its own audit trail."""
+
+    __tablename__ = "party_link"
+    __table_args__ = (Index("ix_party_link_pair", "case_id", "other_case_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="dispute_case.id")
+    other_case_id: int = Field(foreign_key="dispute_case.id")
+    decision: str = Field(max_length=16)
+    actor_id: int | None = Field(default=None, foreign_key="app_user.id")
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    note: str = Field(default="", max_length=200)
+
+
+class NoticeHandled(_Table, table=True):
+    """A notice a user marked handled (已处理), one by one: the case, the kind and the notice's moment."""
+
+    __tablename__ = "notice_handled"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    case_id: int = Field(foreign_key="dispute_case.id", primary_key=True)
+    kind: str = Field(max_length=32, primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    handled_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

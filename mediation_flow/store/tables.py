@@ -10,10 +10,14 @@ from mediation_flow.store.models import (
     Case,
     CaseCounter,
     CaseEvent,
+    IntakeKey,
     Jurisdiction,
     LoginAttempt,
+    NoticeHandled,
     NoticeSeen,
     Party,
+    PartyKey,
+    PartyLink,
     ReferenceItem,
     User,
     UserSession,
@@ -33,3 +37,7 @@ LOGIN_ATTEMPTS: Table = LoginAttempt.__table__
 ACCESS_LOG: Table = AccessLog.__table__
 NOTICES_SEEN: Table = NoticeSeen.__table__
 SESSIONS: Table = UserSession.__table__
+INTAKE_KEYS: Table = IntakeKey.__table__
+PARTY_KEYS: Table = PartyKey.__table__
+PARTY_LINKS: Table = PartyLink.__table__
+NOTICES_HANDLED: Table = NoticeHandled.__table__

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from web.api import account, audit, auth, cases, handoffs, meta, queues, reports
+from web.api import account, audit, auth, cases, handoffs, meta, queues, related, reports
 from web.api.schemas import ErrorResponse
 
 # Every API error is the same structured body (web.errors); documented once for every route.
@@ -18,6 +18,7 @@ router.include_router(auth.router)
 router.include_router(account.router)
 router.include_router(meta.router)
 router.include_router(cases.router)
+router.include_router(related.router)
 router.include_router(audit.router)
 router.include_router(queues.router)
 router.include_router(handoffs.router)

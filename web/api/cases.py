@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import WithJsonSchema
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.intake import register_case
+from mediation_flow.cases.intake_once import register_once
 from mediation_flow.cases.lists import case_rows
 from mediation_flow.cases.queries import CaseFilters
 from mediation_flow.cases.schemas import CaseCreate, CaseRead, TransitionCreate, transition_body_schema
@@ -30,14 +32,34 @@ def case_detail(engine: Any, actor: Actor, case_id: int, *, identity: bool = Tru
     return case_view(engine, actor, case_id, channel="api" if identity else None).as_api()
 
 
-@router.post("", status_code=201, response_model=CaseRead, responses=ERRORS)
+@router.post(
+    "",
+    status_code=201,
+    response_model=CaseRead,
+    responses=ERRORS,
+    description=(
+        "Register a dispute. With an ``Idempotency-Key`` header (a UUID the client made, e.g. for a registration "
+        "kept in a phone's outbox) the key is accepted once per user: sending it again answers with the same "
+        "case (201, ``Idempotent-Replayed: true``) and creates nothing; the same key with a different body is "
+        "refused (422 ``idempotency_key_reused``). With a key, ``effective_at`` may be the time recorded on the "
+        "phone, up to the outbox's age (``outbox_max_days``) in the past."
+    ),
+)
 def create_case(
     engine: EngineDep,
     actor: ApiActor,
     payload: CaseCreate,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=300)] = None,
 ) -> JSONResponse | dict[str, Any]:
-    case_id = register_case(engine, actor=actor, intake=payload.intake(), effective_at=payload.effective_at)
-    return case_detail(engine, actor, case_id)
+    if idempotency_key is None:
+        case_id = register_case(engine, actor=actor, intake=payload.intake(), effective_at=payload.effective_at)
+        return case_detail(engine, actor, case_id)
+    body = payload.model_dump(mode="json", exclude={"effective_at"})
+    done = register_once(engine, actor=actor, key=idempotency_key, intake=body, effective_at=payload.effective_at)
+    if done.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return case_detail(engine, actor, done.case_id)
 
 
 @router.get("", response_model=CasePage, responses=ERRORS)
@@ -52,6 +74,18 @@ async def search_cases(
     risk_grade: Annotated[str | None, Query(max_length=16)] = None,
     level: Annotated[str | None, Query(max_length=16)] = None,
     overdue: bool | None = None,
+    mediator_id: Annotated[int | None, Query(ge=1)] = None,
+    registered_from: Annotated[date | None, Query(description="登记日期起（含）")] = None,
+    registered_to: Annotated[date | None, Query(description="登记日期止（含）")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=50,
+            description=(
+                "当事人姓名、手机号或身份证号（空格、全角数字、+86 均可），案号（全号或序号，如 023），或名称中的文字"
+            ),
+        ),
+    ] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
@@ -64,6 +98,10 @@ async def search_cases(
         risk_grade=risk_grade,
         level=level,
         overdue=overdue,
+        mediator_id=mediator_id,
+        registered_from=registered_from,
+        registered_to=registered_to,
+        q=q,
     )
     return await run_in_threadpool(_search, engine, actor, filters, page, page_size)
 

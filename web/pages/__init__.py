@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web.pages import admin, agency, auth, cases, files, intake, lists, notices, reports, supervisor, workflows
+from web.pages import admin, agency, auth, cases, files, intake, lists, notices, related, reports, supervisor, workflows
 from web.pages.common import LoginRequired
 from web.session import install_sessions
 
@@ -20,7 +20,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 def install_pages(app: FastAPI) -> None:
     """Mount the static files, the session cookie and every page router (security headers: web.middleware)."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, intake, lists, cases, files, notices, supervisor, agency, workflows, admin, reports):
+    for module in (auth, intake, lists, cases, related, files, notices, supervisor, agency, workflows, admin, reports):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

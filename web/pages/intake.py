@@ -19,6 +19,7 @@ from mediation_flow.accounts.personal_data import (
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.cases.forms import registration_options
 from mediation_flow.cases.intake import register_case
+from mediation_flow.cases.intake_once import HEADER, register_once
 from mediation_flow.cases.intake_paths import IntakePath, intake_path
 from mediation_flow.cases.risk import hint_labels
 from mediation_flow.errors import InvalidData
@@ -152,6 +153,14 @@ def refine_party_errors(errors: list[dict[str, str]], parties: list[dict[str, st
     return refined
 
 
+def _register(request: Request, engine: Any, actor: Actor, payload: dict[str, Any]) -> int:
+    """The form's registration; once per ``Idempotency-Key`` when the page's script sends one."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return register_case(engine, actor=actor, intake=payload)
+    return register_once(engine, actor=actor, key=key, intake=payload).case_id
+
+
 @router.post("/register", include_in_schema=False)
 def register_submit(
     request: Request, engine: EngineDep, actor: PageActor, form: Annotated[FormData, Depends(verified_form)]
@@ -166,7 +175,7 @@ def register_submit(
             parties.append({"role": "third_party"})
         return _render_form(request, engine, actor, values, parties, from_server=True, attributes=attributes)
     try:
-        case_id = register_case(engine, actor=actor, intake=intake_payload(values, parties, path, attributes))
+        case_id = _register(request, engine, actor, intake_payload(values, parties, path, attributes))
     except InvalidData as exc:
         errors = refine_party_errors(exc.errors, parties)
         return _render_form(

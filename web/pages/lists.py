@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from mediation_flow.cases.lists import grid_cases, own_cases, search
+from mediation_flow.cases.lists import SEARCH_FILTERS, grid_cases, own_cases, search, search_filters
 from mediation_flow.workflow.registry import REGISTRY
 from web.deps import EngineDep
 from web.pages.common import PageActor, is_fragment, render
@@ -47,7 +48,10 @@ def search_page(
     state: Annotated[str, Query(max_length=32)] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
-    found = search(engine, actor, q=q, state=state, page=page, page_size=SEARCH_ROWS)
+    """案件查询: a person, a case number or title words, and the filters (query string; see ``search_filters``)."""
+    chosen = {k: request.query_params.get(k, "")[:32] for k in SEARCH_FILTERS}
+    filters, problems = search_filters(chosen)
+    found = search(engine, actor, q=q, state=state, page=page, page_size=SEARCH_ROWS, filters=filters)
     context = {
         "title": "案件查询",
         "items": found.items,
@@ -57,6 +61,11 @@ def search_page(
         "q": q,
         "state": state,
         "states": found.states,
+        "options": found.options,
+        "chosen": chosen,
+        "problems": problems,
+        "more_open": any(chosen.values()),
+        "query": urlencode({"q": q, "state": state, **{k: v for k, v in chosen.items() if v}}),
     }
     template = "partials/case_table.html" if is_fragment(request) else "cases.html"
     return render(request, template, context)

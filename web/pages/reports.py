@@ -36,8 +36,8 @@ HEADLINE = ["taken_in", "mediated", "resolved", "mediation_concluded", "success_
             "performance_rate", "confirmations", "referral_in", "referral_in_resolved", "referral_in_returned",
             "referral_in_open", "referral_out", "referral_out_agency", "referral_out_answered",
             "referral_out_returned", "referral_out_open", "petitions_resolved", "joint_mediations", "joint_sessions",
-            "legal_aid_referrals", "risk_reports", "escalated", "reached_county", "conversions", "closed",
-            "days_to_close_avg", "days_to_close_p90"]  # fmt: skip
+            "legal_aid_referrals", "risk_reports", "repeat_disputes", "repeat_petitions", "escalated", "reached_county",
+            "conversions", "closed", "days_to_close_avg", "days_to_close_p90"]  # fmt: skip
 BREAKDOWNS = ["by_source", "by_category", "by_village", "referral_in", "referral_in_resolved", "referral_out",
               "referral_out_agency", "handoffs", "joint_sessions", "petitions_resolved", "resolved_by_level",
               "escalations", "conversions"]  # fmt: skip

@@ -1,0 +1,43 @@
+"""关联纠纷 on the case page: the panel (loaded into the page by htmx) and a supervisor's confirm / dismiss."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from mediation_flow.cases.related import DECISIONS, decide_link, related_disputes
+from mediation_flow.errors import InvalidData
+from web.deps import CaseId, EngineDep
+from web.pages.common import PageActor, is_fragment, render
+from web.session import verified_form
+
+router = APIRouter(prefix="/cases/{case_id}/related")
+TEMPLATE = "partials/case_related.html"
+
+
+@router.get("", include_in_schema=False)
+def related_panel(request: Request, engine: EngineDep, actor: PageActor, case_id: CaseId) -> Response:
+    related = related_disputes(engine, actor, case_id)
+    context = {"related": related, "decisions": DECISIONS, "title": "关联纠纷"}
+    return render(request, TEMPLATE if is_fragment(request) else "related.html", context)
+
+
+@router.post("", include_in_schema=False)
+def decide(
+    request: Request,
+    engine: EngineDep,
+    actor: PageActor,
+    case_id: CaseId,
+    form: Annotated[FormData, Depends(verified_form)],
+) -> Response:
+    other = str(form.get("other_case_id") or "")
+    if not other.isdigit() or len(other) > 12:
+        raise InvalidData([{"field": "other_case_id", "message": "请选择关联的案件"}])
+    related = decide_link(engine, actor, case_id, int(other), str(form.get("decision") or ""))
+    if not is_fragment(request):
+        return RedirectResponse(f"/cases/{case_id}/related", status_code=303)
+    context = {"related": related, "decisions": DECISIONS, "flash": "已记录"}
+    return render(request, TEMPLATE, context)
