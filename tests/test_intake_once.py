@@ -11,13 +11,16 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
+import test_api_cases
 from factories import PASSWORD, intake
 from server_harness import Server
 from sqlalchemy import func, select
-from test_api_cases import client, login  # noqa: F401 - the API client fixture and its sign-in
+from test_api_cases import login
 
 from mediation_flow.store import clock
 from mediation_flow.store.models import Case, CaseEvent, IntakeKey, Party
+
+client = test_api_cases.client  # the API client fixture
 
 
 def counts(engine):
