@@ -284,6 +284,15 @@ def state_label(workflow: CompiledWorkflow, state: str | None) -> str:
     return spec.label if spec else state
 
 
+def _creation_value(key: str, value: Any, kinds: dict[str, dict[str, str]]) -> Any:
+    """A registration event's detail as shown: labels for codes, a list (the risk reasons) in one line."""
+    if key == "level":
+        return label("levels", value)
+    if isinstance(value, list):
+        return "；".join(str(v) for v in value)
+    return kinds.get(key, {}).get(value, value)
+
+
 def _timeline(view: CaseView, names: dict[int, str]) -> list[dict[str, Any]]:
     """The events newest first, with trigger and state labels and their data as labelled details."""
     workflow, reference = view.workflow, view.reference
@@ -295,10 +304,7 @@ def _timeline(view: CaseView, names: dict[int, str]) -> list[dict[str, Any]]:
         data = event["data"] or {}
         if event["trigger"] == CREATION_TRIGGER:
             kinds = {"source": reference.get("source", {}), "risk_grade": reference.get("risk_grade", {})}
-            items = [
-                (label("fields", k), label("levels", v) if k == "level" else kinds.get(k, {}).get(v, v))
-                for k, v in data.items()
-            ]
+            items = [(label("fields", k), _creation_value(k, v, kinds)) for k, v in data.items()]
         else:
             fields = specs.get(event["trigger"], {})
             items = [
