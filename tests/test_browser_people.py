@@ -41,6 +41,20 @@ def _register(chromium: Any, server: Server, title: str) -> str:
 
 def test_related_disputes_search_and_a_dismissed_link(chromium: Any, server: Server) -> None:
     first = _register(chromium, server, "周大勇与吴小梅排水纠纷")
+
+    page = flow.sign_in(chromium, server.base_url, "wangge", flow.PHONE)  # at registration: a hint as they type
+    page.goto(f"{server.base_url}/register")
+    page.fill("#p0-name", "周大勇")
+    page.fill("#p0-id", " ".join([ZHOU_ID[:6], ZHOU_ID[6:14], ZHOU_ID[14:]]))
+    page.locator("#p0-id").blur()
+    hint = page.locator("#register-related .related-hint")
+    hint.wait_for()
+    assert "周大勇：该当事人近两年涉及1起纠纷" in hint.inner_text()
+    assert "身份证号相同（关联度强）" in hint.inner_text()
+    hint.scroll_into_view_if_needed()
+    page.screenshot(path=str(flow.SHOTS / "people-00-related-at-registration-phone.png"))
+    page.context.close()
+
     second = _register(chromium, server, "周大勇与吴小梅排水纠纷（再次）")
 
     page = flow.sign_in(chromium, server.base_url, "wangge", flow.PHONE)

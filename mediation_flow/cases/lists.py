@@ -165,7 +165,13 @@ def search_filters(values: Mapping[str, str]) -> tuple[CaseFilters, list[str]]:
     """The search page's filters from its query string, and a Chinese message for each one not understood
     (left out of the search rather than refused: a search page always answers)."""
     problems: list[str] = []
-    filters = CaseFilters(**{k: values.get(k) or None for k in ("village", "grid", "category", "source", "risk_grade")})
+    filters = CaseFilters(
+        village=values.get("village") or None,
+        grid=values.get("grid") or None,
+        category=values.get("category") or None,
+        source=values.get("source") or None,
+        risk_grade=values.get("risk_grade") or None,
+    )
     if values.get("mediator_id"):
         if values["mediator_id"].isdigit():
             filters.mediator_id = int(values["mediator_id"])

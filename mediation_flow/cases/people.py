@@ -104,7 +104,7 @@ def write_party_keys(conn: Connection, case_ids: Sequence[int]) -> int:
             .select_from(PARTIES.join(CASES, CASES.c.id == PARTIES.c.case_id))
             .where(PARTIES.c.case_id.in_(list(case_ids[start : start + 500])))
         )
-        for party in conn.execute(query).mappings():
+        for party in map(dict, conn.execute(query).mappings()):
             village = village_id_of(party["jurisdiction_path"], villages)
             rows += [
                 {

@@ -18,7 +18,9 @@ from mediation_flow.accounts.personal_data import mask_id_number, mask_phone
 from mediation_flow.accounts.policy import Actor, Permission, allows, require
 from mediation_flow.cases.people import LOOKBACK, Match, Probe, find_matches, probes_for, village_id_of, village_ids
 from mediation_flow.cases.queries import case_events, case_parties, get_case_row
-from mediation_flow.errors import InvalidData
+from mediation_flow.errors import InvalidData, NotFound
+from mediation_flow.places.jurisdictions import get_by_code, get_by_id
+from mediation_flow.places.subtree import within
 from mediation_flow.store import clock
 from mediation_flow.store.db import write_transaction
 from mediation_flow.store.tables import PARTIES, PARTY_LINKS
@@ -138,3 +140,37 @@ def decide_link(
             )
         )
         return related_in(conn, actor, case_id, now=now)
+
+
+def related_for_intake(
+    engine: Engine, actor: Actor, parties: list[dict[str, Any]], *, jurisdiction_code: str | None = None
+) -> list[RelatedParty]:
+    """关联纠纷 while a dispute is being registered: the parties as typed (invalid numbers are no keys)
+    against the cases of the user's jurisdiction in the last two years; names count in the intake's village."""
+    require(actor, Permission.REGISTER)
+    now = clock.utcnow()
+    with engine.connect() as conn:
+        path = _intake_path(conn, actor, jurisdiction_code)
+        typed = [p for p in parties if p.get("name") or p.get("phone") or p.get("id_number")]
+        probes = probes_for(typed, village_id_of(path, village_ids(conn)) if path else None)
+        find_matches(conn, probes, scope_path=actor.scope_path, since=now - LOOKBACK)
+        found = []
+        for party, probe in zip(typed, probes, strict=True):
+            _masked_identity(conn, probe.matches)
+            found.append(
+                RelatedParty(
+                    party.get("name") or "", party.get("role") or "", summary(probe.matches), probe.matches, []
+                )
+            )
+    return [p for p in found if p.matches]
+
+
+def _intake_path(conn: Connection, actor: Actor, code: str | None) -> str | None:
+    """The path of the place being registered at: the chosen one if the user may register there, else theirs."""
+    if code:
+        try:
+            place = get_by_code(conn, code)
+        except NotFound:
+            return None
+        return place.path if within(place.path, actor.scope_path) else None
+    return get_by_id(conn, actor.jurisdiction_id).path if actor.jurisdiction_id else None

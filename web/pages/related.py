@@ -8,24 +8,25 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from mediation_flow.cases.related import DECISIONS, decide_link, related_disputes
+from mediation_flow.cases.related import DECISIONS, decide_link, related_disputes, related_for_intake
 from mediation_flow.errors import InvalidData
 from web.deps import CaseId, EngineDep
 from web.pages.common import PageActor, is_fragment, render
+from web.pages.intake import parse_form
 from web.session import verified_form
 
-router = APIRouter(prefix="/cases/{case_id}/related")
+router = APIRouter()
 TEMPLATE = "partials/case_related.html"
 
 
-@router.get("", include_in_schema=False)
+@router.get("/cases/{case_id}/related", include_in_schema=False)
 def related_panel(request: Request, engine: EngineDep, actor: PageActor, case_id: CaseId) -> Response:
     related = related_disputes(engine, actor, case_id)
     context = {"related": related, "decisions": DECISIONS, "title": "关联纠纷"}
     return render(request, TEMPLATE if is_fragment(request) else "related.html", context)
 
 
-@router.post("", include_in_schema=False)
+@router.post("/cases/{case_id}/related", include_in_schema=False)
 def decide(
     request: Request,
     engine: EngineDep,
@@ -41,3 +42,13 @@ def decide(
         return RedirectResponse(f"/cases/{case_id}/related", status_code=303)
     context = {"related": related, "decisions": DECISIONS, "flash": "已记录"}
     return render(request, TEMPLATE, context)
+
+
+@router.post("/register/related", include_in_schema=False)
+def related_at_registration(
+    request: Request, engine: EngineDep, actor: PageActor, form: Annotated[FormData, Depends(verified_form)]
+) -> Response:
+    """The registration form's 关联纠纷 hint, refreshed by htmx as the parties are typed."""
+    values, parties = parse_form(form)
+    found = related_for_intake(engine, actor, parties, jurisdiction_code=values.get("jurisdiction_code") or None)
+    return render(request, "partials/register_related.html", {"found": found})
