@@ -9,7 +9,6 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from mediation_flow.cases.related import DECISIONS, decide_link, related_disputes, related_for_intake
-from mediation_flow.errors import InvalidData
 from web.deps import CaseId, EngineDep
 from web.pages.common import PageActor, is_fragment, render
 from web.pages.intake import parse_form
@@ -35,9 +34,8 @@ def decide(
     form: Annotated[FormData, Depends(verified_form)],
 ) -> Response:
     other = str(form.get("other_case_id") or "")
-    if not other.isdigit() or len(other) > 12:
-        raise InvalidData([{"field": "other_case_id", "message": "请选择关联的案件"}])
-    related = decide_link(engine, actor, case_id, int(other), str(form.get("decision") or ""))
+    other_id = int(other) if other.isdigit() and len(other) <= 12 else 0  # 0: no such link (the core says so)
+    related = decide_link(engine, actor, case_id, other_id, str(form.get("decision") or ""))
     if not is_fragment(request):
         return RedirectResponse(f"/cases/{case_id}/related", status_code=303)
     context = {"related": related, "decisions": DECISIONS, "flash": "已记录"}
