@@ -104,14 +104,33 @@ def test_the_time_recorded_on_the_phone_counts_back_to_the_outbox_age(client, en
     assert counts(engine)[0] == 1
 
 
-def test_the_page_form_honours_the_key(engine, town):
-    from mediation_flow.cases.intake_once import register_once
+def test_the_page_form_honours_the_key(engine, town, tmp_path, monkeypatch):
+    from test_web_pages import Browser
 
-    payload = intake()
-    first = register_once(engine, actor=town["grid_worker"], key="form-1", intake=payload)
-    second = register_once(engine, actor=town["grid_worker"], key="form-1", intake=payload)
-    assert (first.replayed, second.replayed) == (False, True)
-    assert first.case_id == second.case_id
+    from mediation_flow.store.config import get_settings
+    from web.app import create_app
+
+    monkeypatch.setenv("MEDIATION_FLOW_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    browser = Browser(create_app(engine))
+    assert browser.login("grid_worker").status_code == 303
+    form = {
+        "title": "网页离线登记",
+        "category": "neighbourhood",
+        "source": "initiative",
+        "summary": "两户因院坝通道争执。",
+        "people_involved": "2",
+        "parties.0.role": "applicant",
+        "parties.0.name": "张三",
+        "csrf_token": browser.csrf,
+    }
+    headers = {"Idempotency-Key": "page-form-1"}
+    first = browser.client.post("/register", data=form, headers=headers)
+    again = browser.client.post("/register", data=form, headers=headers)
+    get_settings.cache_clear()
+    assert (first.status_code, again.status_code) == (303, 303)
+    assert first.headers["location"] == again.headers["location"]
+    assert counts(engine)[0] == 1
 
 
 @pytest.mark.slow
