@@ -1,6 +1,6 @@
 """The grid worker hears back (issue 16): a notice when a dispute they registered is accepted, assigned,
 resolved and closed (and not for what they did themselves); notices are marked handled one by one, and
-opening the inbox marks none of them handled. The header's count still equals the inbox's."""
+neither opening the inbox nor marking all read marks them handled. The header's count still equals the inbox's."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from factories import HAPPY_PATH, Town, drive, register
 from sqlalchemy import Engine
 
-from mediation_flow.cases.notices import mark_handled, notices, open_inbox, unread_count
+from mediation_flow.cases.notices import mark_all_seen, mark_handled, notices, open_inbox, unread_count
 from mediation_flow.errors import NotFound
 from mediation_flow.store import clock
 
@@ -53,7 +53,11 @@ def test_notices_are_marked_handled_one_by_one(engine: Engine, town: Town) -> No
     mark_handled(engine, worker, case_id=accepted.case_id, kind="accept", at=accepted.at)  # twice: still one
     again = open_inbox(engine, worker)
     assert [n.kind for n in again if n.handled] == ["accept"]
-    assert not any(n.unread for n in again)  # opened: nothing new, but two still to handle
+    assert all(n.unread for n in again)  # opening the inbox marks nothing, neither read nor handled
+    mark_all_seen(engine, worker)  # 全部标为已读: nothing new any more, but two still to handle
+    seen = open_inbox(engine, worker)
+    assert not any(n.unread for n in seen)
+    assert sorted(n.kind for n in seen if not n.handled) == ["assign", "close_resolved"]
     with pytest.raises(NotFound):
         mark_handled(engine, worker, case_id=accepted.case_id, kind="accept", at=accepted.at + timedelta(seconds=1))
     with pytest.raises(NotFound):  # another user's notice is not theirs to mark
