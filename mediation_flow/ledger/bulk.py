@@ -17,6 +17,7 @@ from sqlalchemy import select
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.cases import intake
 from mediation_flow.cases.events import HeldHistory
+from mediation_flow.cases.people import RepeatCounter
 from mediation_flow.cases.step import Assignee, Lookups, Moment, Rules, step
 from mediation_flow.errors import InvalidData
 from mediation_flow.places.agencies import AgencyBook
@@ -53,6 +54,12 @@ class Snapshot:
     townships: dict[int, Place | None]
     mediators: dict[str, int]  # active mediators and supervisors by username
     now: datetime
+    repeats: RepeatCounter | None = None  # the parties' earlier disputes (关联纠纷), as registration counts them
+
+    def written(self) -> None:
+        """The drafts so far are in the database: repeat counting reads them there, not from memory."""
+        if self.repeats is not None:
+            self.repeats.held.clear()
 
     def township_of(self, code: str | None) -> Place | None:
         place = self.places.get(code or "")
@@ -86,6 +93,7 @@ def load_snapshot(
         townships=townships,
         mediators={u.username: u.id for u in users if u.is_active and u.role in ("mediator", "supervisor")},
         now=now,
+        repeats=RepeatCounter(conn),
     )
 
 
@@ -118,9 +126,13 @@ def register(snap: Snapshot, data: intake.CaseIntake, registered: datetime, acto
     if data.workflow != workflow.name:  # a snapshot holds one workflow: load one per workflow
         raise InvalidData([{"field": "workflow", "message": "流程与导入批次不一致"}])
     township = snap.townships.get(place.id)
+    repeats = 0
+    if township is not None and snap.repeats is not None:
+        parties_in = [p.model_dump() for p in data.parties]
+        repeats = snap.repeats.count(parties_in, place=place, township=township, moment=moment)
     case, parties, first = intake.new_case_rows(
         actor=actor, data=data, workflow=workflow, reference=snap.reference, place=place,
-        township=township, moment=moment, now=snap.now, agency=snap.lookups.agency,
+        township=township, moment=moment, now=snap.now, agency=snap.lookups.agency, repeats=repeats,
     )  # fmt: skip
     assert township is not None  # new_case_rows refuses a place outside any township
     return Draft(case, parties, [first], township)

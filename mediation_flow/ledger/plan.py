@@ -321,6 +321,7 @@ def import_ledger(
             if len(batch) >= CHUNK:
                 ids += ledger_write.write(conn, batch)
                 batch = []
+                snap.written()  # the drafts' keys are in the database now: counted from there
         if errors:  # raising inside the transaction rolls back every row already written
             raise LedgerImportError(errors, message=f"台账有{len(errors)}处错误，未导入任何数据")
         if batch:
