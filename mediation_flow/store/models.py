@@ -290,7 +290,7 @@ class UserSession(_Table, table=True):
 
 class IntakeKey(_Table, table=True):
     """An ``Idempotency-Key`` a user sent with a registration: accepted once per user; the case it made and a
-    digest of the request it came with (the same key with another body is refused). Migration 0011."""
+    digest of the request it came with (the same key with another body is refused). Migration 0012."""
 
     __tablename__ = "intake_key"
 

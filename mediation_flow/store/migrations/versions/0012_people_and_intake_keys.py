@@ -7,15 +7,15 @@ search by person, notices handled one by one (issue 16)
 - party_link: a supervisor's confirm / dismiss decisions on suggested links (rows only added).
 - notice_handled: notices marked handled one by one.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
