@@ -290,7 +290,7 @@ def test_register_form_errors_inline_keep_what_was_typed_then_register(signed_in
     assert good.status_code == 303
     case_url = good.headers["location"]
     page = grid_worker.get(case_url)
-    assert "已登记，案号" in page.text and 'data-draft-clear="register"' in page.text
+    assert "已登记，案号" in page.text and 'data-draft-clear="register.' in page.text  # the draft is kept per user
     assert "139****5678" in page.text and "13912345678" not in page.text  # grid workers see masked phones
 
 
