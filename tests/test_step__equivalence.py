@@ -227,3 +227,78 @@ def test_random_plans_write_the_same_rows_through_the_engine_and_the_bulk_path(e
             assert write.number_and_write(conn, [draft]) == [case_id]
     event(f"{workflow_name} ends {draft.case['state']}")
     assert_same_rows(dump(twin), dump(engine))
+
+
+# 三调对接 by script: each handoff path, with the agencies' own users, through both ways of writing (the random
+# plans above rarely reach a referral's 签收 or a petition's 复查).
+POLICE_IN = {"agency": "qinglong_police", "reference_number": "青公调〔2025〕7号"}
+PETITION_IN = {"agency": "county_petition", "reference_number": "县信转〔2025〕3号", "channel": "visit"}
+DAY = NOW.date().isoformat()
+REPORT = {"result": "failed", "reported_on": DAY, "content": "特此反馈。"}
+JOINT = {"all_parties_consent": True, "joint_police": "qinglong_police", "joint_officer": "赵勇"}
+HANDOFF_SCRIPTS: dict[str, tuple[str, str, dict[str, Any], list[tuple[str, str, dict[str, Any]]]]] = {
+    "out_answered": ("people_mediation", "mediator", {}, [
+        ("mediator", "accept", {"rights_notified": True}),
+        ("mediator", "refer", {"target": "police", "agency": "qinglong_police", "reason": "移送"}),
+        ("liaison", "agency_feedback", {"result": "filed", "decided_on": DAY, "content": "立案"}),  # before 签收
+        ("court_liaison", "acknowledge", {"handler": "周丽"}),  # not its case
+        ("liaison", "acknowledge", {"handler": "赵勇"}),
+        ("liaison", "agency_feedback", {"result": "filed", "decided_on": DAY, "content": "立案"}),
+        ("mediator", "close", {"outcome": "派出所已立案"}),
+    ]),
+    "out_returned": ("people_mediation", "supervisor", {}, [
+        ("supervisor", "refer", {"target": "court", "agency": "qinglong_tribunal", "reason": "移送"}),
+        ("court_liaison", "return_referral", {"reason": "不属于本庭"}),
+        ("supervisor", "take_back", {"reason": "收回"}),
+        ("supervisor", "refer", {"target": "petition", "agency": "county_petition", "reason": "移送"}),
+        ("petition_liaison", "acknowledge", {"handler": "孙伟"}),
+    ]),
+    "in_police": ("police_referral", "liaison", POLICE_IN, [
+        ("mediator", "accept", {"rights_notified": True}),
+        ("mediator", "start_mediation", JOINT),
+        ("mediator", "fail", {"reason": "分歧大", "routes_informed": True}),
+        ("mediator", "report_back", REPORT),
+    ]),
+    "in_petition": ("petition_referral", "petition_liaison", PETITION_IN, [
+        ("mediator", "reject", {"reason": "不属于人民调解范围"}),
+        ("mediator", "report_back", {**REPORT, "result": "not_accepted", "completion_report": "退回"}),
+        ("petition_liaison", "request_review", {"requested_on": DAY, "review_body": "市信访局", "reason": "不服"}),
+        ("petition_liaison", "petition_reply", {"replied_on": DAY, "content": "维持"}),
+        ("petition_liaison", "request_review", {"requested_on": DAY, "review_body": "市信访局", "reason": "不服"}),
+        ("petition_liaison", "review_decided", {"decided_on": DAY, "result": "upheld", "content": "维持"}),
+        ("petition_liaison", "request_re_review", {"requested_on": DAY, "review_body": "省信访局", "reason": "不服"}),
+        ("petition_liaison", "re_review_decided", {"decided_on": DAY, "result": "upheld", "content": "维持"}),
+    ]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("script", sorted(HANDOFF_SCRIPTS))
+def test_handoff_paths_write_the_same_rows_through_the_engine_and_the_bulk_path(engine, twin, towns, script):
+    town = towns
+    workflow_name, registrar, attributes, steps = HANDOFF_SCRIPTS[script]
+    form = intake(jurisdiction_code=town.places.villages[0].code, workflow=workflow_name, attributes=attributes)
+    case_id = register_case(engine, actor=town[registrar], intake=form, effective_at=NOW, now=NOW)
+    with write_transaction(twin) as conn:
+        snap = bulk.load_snapshot(conn, town["supervisor"], REGISTRY, NOW, workflow_name)
+    draft = bulk.register(snap, parse_intake(form), NOW, actor=town[registrar])
+    said = []
+    try:
+        version = 1
+        for who, trigger, data in steps:
+            engine_said = outcome(
+                apply_trigger, engine, case_id=case_id, actor=town[who], trigger=trigger, expected_version=version,
+                data=dict(data), now=NOW,
+            )  # fmt: skip
+            bulk_said = outcome(bulk.advance, snap, draft, trigger, dict(data), None, "", actor=town[who])
+            assert bulk_said == engine_said, (trigger, who, bulk_said, engine_said)
+            version += engine_said == "ok"
+            said.append(engine_said)
+    finally:
+        with write_transaction(twin) as conn:
+            assert write.number_and_write(conn, [draft]) == [case_id]
+    assert_same_rows(dump(twin), dump(engine))
+    refusals = {"out_answered": ["GuardFailed", "CaseNotFound"], "in_petition": ["GuardFailed"]}.get(script, [])
+    assert [s for s in said if s != "ok"] == refusals
+    assert draft.case["handoff"] == {"out_answered": "answered", "out_returned": "acknowledged"}.get(
+        script, "answered" if script == "in_police" else "returned"
+    )
