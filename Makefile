@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 export MEDIATION_FLOW_DATA_DIR ?= var
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
 
 .PHONY: run test bench lint install clean
 
@@ -15,9 +17,10 @@ $(BIN)/mediation-flow: pyproject.toml constraints.txt
 
 install: $(BIN)/mediation-flow
 
-## Run the product: install, migrate, load the demo into a new database, serve on 127.0.0.1:8000.
+## Run the product: install, migrate, load the demo into a new database, serve on HOST:PORT (127.0.0.1:8000;
+## e.g. `make run PORT=8080`).
 run: install
-	$(BIN)/mediation-flow run --host 127.0.0.1 --port 8000
+	$(BIN)/mediation-flow run --host $(HOST) --port $(PORT)
 
 ## Run the whole test suite (SQLite and PostgreSQL; browser tests need Debian's chromium).
 ## --dist loadfile keeps each file on one worker (the browser scenario runs in order); loadgroup is

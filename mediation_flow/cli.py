@@ -7,13 +7,12 @@ which kills a worker that has not answered within 5 s — on a loaded 2-core mac
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from mediation_flow.vocabulary import AgencyKind, Role
+from mediation_flow.vocabulary import AgencyKind
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -57,12 +56,20 @@ def _safe_url() -> str:
 
 
 @app.command()
-def demo(cases: Annotated[int, typer.Option(help="number of demo cases")] = 150) -> None:
+def demo(
+    cases: Annotated[int, typer.Option(help="number of demo cases")] = 150,
+    logins: Annotated[
+        bool, typer.Option("--logins", help="print the demo logins that still work, and load nothing")
+    ] = False,
+) -> None:
     """Load the demo township (青龙镇) with one user per role and demo cases into an empty database."""
     from mediation_flow.demo import load_demo
     from mediation_flow.store.migrate import is_initialised, upgrade
 
     engine = get_engine()
+    if logins:
+        _print_logins(_working_demo_logins())
+        return
     if not is_initialised(engine):
         upgrade(engine)
     if _has_cases_or_users(engine):
@@ -89,15 +96,28 @@ def _print_logins(passwords: dict[str, str]) -> None:
         typer.echo(f"  {username:<10} {password:<22} {DEMO_PASSWORDS[username][3]}")
 
 
-def _warn_default_passwords(engine: object) -> None:
-    """On an existing database, name the accounts that still accept a demo password."""
+def _working_demo_logins(*, quiet: bool = False) -> dict[str, str]:
+    """The demo accounts that still sign in with their demo password → that password."""
     from mediation_flow.accounts.users import accounts_with_password
     from mediation_flow.demo import DEMO_PASSWORDS, demo_password
 
     with get_engine().connect() as conn:
-        weak = accounts_with_password(conn, {name: demo_password(name) for name in DEMO_PASSWORDS})
+        working = accounts_with_password(conn, {name: demo_password(name) for name in DEMO_PASSWORDS})
+    if not working and not quiet:
+        typer.echo("没有仍使用演示密码的账号（演示账号已改密码，或这不是演示数据库）。")
+    return {name: demo_password(name) for name in working}
+
+
+def _warn_default_passwords(engine: object) -> None:
+    """On an existing database, name the accounts that still accept a demo password, and where to change it."""
+    weak = sorted(_working_demo_logins(quiet=True))
     if weak:
-        typer.echo(f"警告：以下账号仍使用演示默认密码，请立即修改：{'、'.join(weak)}", err=True)
+        typer.echo(
+            f"警告：以下账号仍使用演示默认密码，请立即修改：{'、'.join(weak)}。"
+            "本人登录后点右上角姓名进入“我的账号”（/account）修改；"
+            "或由管理员在“管理”页（/admin）或用 mediation-flow users reset-password 用户名 重置。",
+            err=True,
+        )
     elif not _has_cases_or_users(engine):
         typer.echo("数据库中还没有用户：请用 mediation-flow users add 添加。", err=True)
 
@@ -155,47 +175,6 @@ def restore_command(
     )
 
 
-@users_app.command("add")
-def users_add(
-    username: str,
-    role: Annotated[
-        Role,
-        typer.Option(
-            help="grid_worker | mediator | supervisor | police_liaison | court_liaison | petition_liaison | admin"
-        ),
-    ],
-    jurisdiction: Annotated[str | None, typer.Option(help="jurisdiction code")] = None,
-    display_name: Annotated[str, typer.Option(help="name shown in the UI")] = "",
-    agency: Annotated[
-        str | None, typer.Option(help="partner agency code (police_liaison, court_liaison, petition_liaison)")
-    ] = None,
-) -> None:
-    """Add a user. The password is read from standard input (or prompted), never from the command line. A
-    partner agency's user (the three *_liaison roles) names its agency (--agency) instead of a jurisdiction."""
-    from mediation_flow.accounts.users import add_user
-    from mediation_flow.errors import DomainError
-    from mediation_flow.store.db import write_transaction
-
-    if sys.stdin.isatty():
-        password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    try:
-        with write_transaction(get_engine()) as conn:
-            user_id = add_user(
-                conn,
-                username=username,
-                password=password,
-                role=role,
-                display_name=display_name,
-                jurisdiction_code=jurisdiction,
-                agency_code=agency,
-            )
-    except DomainError as exc:
-        _fail(exc)
-    typer.echo(f"已添加用户 {username}（id {user_id}，角色 {role.label}）")
-
-
 def _fail(exc: Any) -> NoReturn:
     details = "; ".join(e["message"] for e in exc.details.get("errors", []))
     typer.echo(f"错误：{exc.message}{'：' + details if details else ''}", err=True)
@@ -244,22 +223,22 @@ def agencies_add(
 
 @app.command()
 def sweep(
-    now: Annotated[str | None, typer.Option(help="judge lateness as of this ISO time (default: now)")] = None,
+    now: Annotated[
+        str | None, typer.Option(help="judge lateness as of this ISO time (no offset: Beijing time; default: now)")
+    ] = None,
     overdue_days: Annotated[
         int | None,
         typer.Option(min=1, help="working days overdue (default: MEDIATION_FLOW_ESCALATE_AFTER_WORKING_DAYS)"),
     ] = None,
 ) -> None:
     """Escalate cases overdue by N working days one level up (safe to run from several processes)."""
-    from datetime import datetime
-
     from mediation_flow.cases.sweep import sweep as run_sweep
     from mediation_flow.store import clock
 
     try:
-        moment = clock.ensure_aware(datetime.fromisoformat(now)) if now else clock.utcnow()
-    except ValueError:
-        typer.echo("错误：--now 须为 ISO 时间，如 2024-03-01T09:00:00+08:00", err=True)
+        moment = clock.parse_user_moment(now) if now else clock.utcnow()
+    except ValueError as exc:
+        typer.echo(f"错误：--now {exc}", err=True)
         raise typer.Exit(2) from None
     if overdue_days is None:
         overdue_days = get_settings().escalate_after_working_days
@@ -304,13 +283,19 @@ def run(
     serve(host=host, port=port, workers=1)
 
 
-def _register_stats_commands() -> None:
+def _register_commands() -> None:
+    from mediation_flow.accounts.commands import app as accounts_app
+    from mediation_flow.places.commands import app as places_app
+    from mediation_flow.places.commands import reference_app
     from mediation_flow.stats.commands import register
 
     register(app)
+    users_app.registered_commands.extend(accounts_app.registered_commands)  # add, list, disable, … beside set-agency
+    app.add_typer(places_app, name="places")
+    app.add_typer(reference_app, name="reference")
 
 
-_register_stats_commands()
+_register_commands()
 
 if __name__ == "__main__":
     app()

@@ -78,6 +78,11 @@ def demo_password(username: str) -> str:
     return f"{username}{DEMO_PASSWORD_SUFFIX}"
 
 
+def is_demo_password(username: str, password: str) -> bool:
+    """The demo account's published password (the pages then urge its owner to change it)."""
+    return username in DEMO_PASSWORDS and password == demo_password(username)
+
+
 def add_demo_users(conn: Any) -> dict[str, int]:
     ids = {}
     for username, (_, role, code, display) in DEMO_PASSWORDS.items():

@@ -84,3 +84,10 @@ class IdempotencyKeyReused(DomainError):
 
     code = "idempotency_key_reused"
     status = 422
+
+
+class PasswordChangeRequired(DomainError):
+    """Signed in with a temporary password: nothing but changing it until it is changed."""
+
+    code = "password_change_required"
+    status = 403

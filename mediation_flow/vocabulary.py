@@ -15,6 +15,7 @@ class Role(StrEnum):
     POLICE_LIAISON = "police_liaison"
     COURT_LIAISON = "court_liaison"
     PETITION_LIAISON = "petition_liaison"
+    CLERK = "clerk"  # 录入员: enters the paper ledger after the fact, naming who acted
     ADMIN = "admin"
 
     @property

@@ -105,8 +105,8 @@ def test_year_figures(engine, town, year_cases):
     assert f.count("by_source", "police") == 1 and f.count("by_source", "application") == 1
     assert f.count("by_source", "initiative") == 2
     assert f.count("by_category", "marriage_family") == 1 and f.count("by_category", "neighbourhood") == 3
-    assert f.count("by_village", town.places.villages[0].path) == 3
-    assert f.count("by_village", town.places.villages[1].path) == 1
+    assert f.count("by_village", town.places.villages[0].code) == 3
+    assert f.count("by_village", town.places.villages[1].code) == 1
     assert f.count("resolved_by_level", "grid") == 1 and f.count("resolved_by_level", "village") == 1
     assert f.count("escalations", "village") == 1
     assert f.count("referral_out", "legal_aid") == 1 and f.count("referral_in", "police") == 1
@@ -128,7 +128,7 @@ def test_drill_down_lists_the_cases_behind_each_figure(engine, town, year_cases)
         assert case_ids(conn, scope, "legal_aid_referrals") == [ids["d"]]
         assert case_ids(conn, scope, "conversions", "criminal") == [ids["e"]]
         assert case_ids(conn, scope, "resolved_by_level", "village") == [ids["b"]]
-        assert case_ids(conn, scope, "by_village", town.places.villages[1].path) == [ids["b"]]
+        assert case_ids(conn, scope, "by_village", town.places.villages[1].code) == [ids["b"]]
         assert case_ids(conn, scope, "by_source", "police") == [ids["a"]]
         # Every plain count equals the length of its drill-down list.
         for key in ("taken_in", "mediated", "resolved", "closed", "confirmations", "joint_mediations", "visited"):

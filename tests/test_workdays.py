@@ -161,10 +161,10 @@ def test_far_year_uses_fallback_and_warns_once(cal: WorkdayCalendar, caplog: pyt
     warnings = _fallback_warnings(caplog)
     assert len(warnings) == 1
     message = warnings[0].getMessage()
-    assert "2027" in message
-    assert "statutory holidays" in message
-    assert "upgrade chinesecalendar" in message
-    assert "configure local days" in message
+    assert "2027年" in message
+    assert "法定节假日" in message
+    assert "请升级 chinesecalendar" in message
+    assert "MEDIATION_FLOW_EXTRA_HOLIDAYS" in message
 
 
 def test_each_uncovered_year_warns_separately(cal: WorkdayCalendar, caplog: pytest.LogCaptureFixture) -> None:
@@ -175,7 +175,7 @@ def test_each_uncovered_year_warns_separately(cal: WorkdayCalendar, caplog: pyte
         cal.is_workday(date(2003, 5, 6))
     messages = [r.getMessage() for r in _fallback_warnings(caplog)]
     assert len(messages) == 3
-    assert sorted(m.split("year ")[1][:4] for m in messages) == ["2003", "2027", "2030"]
+    assert sorted(m.split("不含")[1][:4] for m in messages) == ["2003", "2027", "2030"]
 
 
 def test_covered_year_does_not_warn(cal: WorkdayCalendar, caplog: pytest.LogCaptureFixture) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.accounts.sessions import signed_in_user
-from mediation_flow.errors import AuthenticationFailed
+from mediation_flow.errors import AuthenticationFailed, PasswordChangeRequired
 from web.tokens import read_token_claims
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -28,7 +28,10 @@ EngineDep = Annotated[Engine, Depends(get_db)]
 CaseId = Annotated[int, Path(ge=1, le=2_147_483_647, description="案件 id")]
 
 
-def api_actor(engine: EngineDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:
+OWN_ACCOUNT = "/api/v1/account"  # what a temporary password may still reach (to change itself)
+
+
+def api_actor(request: Request, engine: EngineDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Actor:
     claims = read_token_claims(token) if token else None
     if claims is None:
         raise AuthenticationFailed("请先登录（令牌缺失、无效或已过期）")
@@ -38,6 +41,8 @@ def api_actor(engine: EngineDep, token: Annotated[str | None, Depends(oauth2_sch
         raise AuthenticationFailed("账号不存在或已停用")
     if stamp != current_stamp:
         raise AuthenticationFailed("密码已修改，请重新登录")
+    if actor.must_change_password and not request.url.path.startswith(OWN_ACCOUNT):
+        raise PasswordChangeRequired("请先修改临时密码（POST /api/v1/account/password）")
     return actor
 
 

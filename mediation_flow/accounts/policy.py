@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -28,6 +29,7 @@ class Actor:
     display_name: str = ""
     jurisdiction_id: int | None = None
     agency_id: int | None = None  # the partner agency of a user of the three agency roles
+    must_change_password: bool = False  # signed in with a temporary password: only /account until changed
 
     @property
     def is_admin(self) -> bool:
@@ -40,6 +42,8 @@ class Actor:
 
 
 SYSTEM = Actor(id=None, username="system", role=Role.SUPERVISOR, scope_path=None, display_name="系统")
+#: Whoever runs ``mediation-flow`` on the server: an administrator of the whole system (the change log says so).
+CONSOLE = Actor(id=None, username="console", role=Role.ADMIN, scope_path=None, display_name="命令行")
 
 
 class Permission(StrEnum):
@@ -49,6 +53,7 @@ class Permission(StrEnum):
     REGISTER = "register"
     SEE_FULL_IDENTITY = "see_full_identity"
     BACKDATE = "backdate"
+    RECORD_FOR_OTHERS = "record_for_others"
     UPLOAD_ATTACHMENT = "upload_attachment"
     HANDLE_CASES = "handle_cases"
     OWN_CASE_LIST = "own_case_list"
@@ -69,7 +74,7 @@ _AGENCIES = frozenset(AGENCY_ROLES)
 PERMISSIONS: dict[Permission, tuple[frozenset[Role], str]] = {
     Permission.READ_CASES: (_EVERYONE, "您的角色无权查看案件"),
     Permission.REGISTER: (
-        frozenset({Role.GRID_WORKER, Role.MEDIATOR, Role.SUPERVISOR}) | _AGENCIES,
+        frozenset({Role.GRID_WORKER, Role.MEDIATOR, Role.SUPERVISOR, Role.CLERK}) | _AGENCIES,
         "您的角色无权登记纠纷",
     ),
     # full ID numbers and phones on the case page, in the API and on printouts: those who mediate and supervise
@@ -77,8 +82,16 @@ PERMISSIONS: dict[Permission, tuple[frozenset[Role], str]] = {
         frozenset({Role.MEDIATOR, Role.SUPERVISOR}),
         "身份证明复印件仅调解员和司法所人员可以查看",
     ),
-    # 补录: an effective time in the past
-    Permission.BACKDATE: (frozenset({Role.SUPERVISOR, Role.ADMIN}), "只有司法所（督办）人员可以补录"),
+    # 补录: an effective time in the past (a clerk's within limits: see ``earliest_backdate``)
+    Permission.BACKDATE: (
+        frozenset({Role.SUPERVISOR, Role.ADMIN, Role.CLERK}),
+        "只有司法所（督办）人员和录入员可以补录",
+    ),
+    # 代录: a step recorded for the person who acted (the mediator named on the paper ledger); the event keeps both
+    Permission.RECORD_FOR_OTHERS: (
+        frozenset({Role.SUPERVISOR, Role.CLERK}),
+        "只有司法所（督办）人员和录入员可以代他人录入",
+    ),
     Permission.UPLOAD_ATTACHMENT: (
         frozenset({Role.GRID_WORKER, Role.MEDIATOR, Role.SUPERVISOR}),
         "您的角色无权上传附件",
@@ -147,6 +160,12 @@ def can_see_case(actor: Actor, case: Mapping[str, Any]) -> bool:
 def may_backdate(actor: Actor) -> bool:
     """补录: only supervisors (and admins) may give an effective time in the past."""
     return allows(actor, Permission.BACKDATE)
+
+
+def earliest_backdate(actor: Actor, today: date) -> date | None:
+    """The earliest local day ``actor`` may back-date to, beyond the system-wide 2000-01-01: a clerk enters
+    this year's and last year's paper ledger (from 1 January of last year); None for no further limit."""
+    return date(today.year - 1, 1, 1) if actor.role == Role.CLERK else None
 
 
 def may_register(actor: Actor) -> bool:

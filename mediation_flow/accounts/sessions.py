@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, insert, select
 
-from mediation_flow.accounts.policy import Actor, Permission, require
+from mediation_flow.accounts.policy import Actor
 from mediation_flow.accounts.throttle import reserve_attempt, withdraw_attempt
 from mediation_flow.accounts.users import actor_for, change_password, password_stamp, stamp_of
 from mediation_flow.errors import InvalidData
-from mediation_flow.places.jurisdictions import all_places
+from mediation_flow.places.jurisdictions import place_name
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.db import write_transaction
@@ -32,6 +32,7 @@ _USER_COLUMNS = (
     USERS.c.agency_id,
     USERS.c.is_active,
     USERS.c.password_hash,
+    USERS.c.must_change_password,
     JUR.c.path,
 )
 _USER_AND_PLACE = USERS.outerjoin(JUR, JUR.c.id == USERS.c.jurisdiction_id)
@@ -58,6 +59,7 @@ def _signed_in(row: Any) -> tuple[Actor | None, str | None]:
         display_name=row["display_name"],
         jurisdiction_id=row["jurisdiction_id"],
         agency_id=row["agency_id"],
+        must_change_password=bool(row["must_change_password"]),
     )
     return actor, stamp
 
@@ -116,27 +118,6 @@ def active_actor(engine: Engine, user_id: int) -> Actor | None:
         return actor_for(conn, user_id)
 
 
-LEVELS = {"county": "县", "township": "乡镇", "village": "村（社区）", "grid": "网格"}
-
-
-def roster(engine: Engine, actor: Actor) -> tuple[list[Any], list[tuple[int, str, str, str]]]:
-    """The administrator's view: every user with their place, and the jurisdiction tree as
-    (depth, level label, name, code) rows."""
-    require(actor, Permission.ADMINISTER)
-    with engine.connect() as conn:
-        users = list(
-            conn.execute(
-                select(
-                    USERS.c.username, USERS.c.display_name, USERS.c.role, USERS.c.is_active, JUR.c.name.label("place")
-                )
-                .select_from(USERS.outerjoin(JUR, USERS.c.jurisdiction_id == JUR.c.id))
-                .order_by(USERS.c.role, USERS.c.username)
-            )
-        )
-        places = all_places(conn)
-    return users, [(p.path.count("/") - 2, LEVELS.get(p.level, p.level), p.name, p.code) for p in places]
-
-
 def change_own_password(engine: Engine, actor: Actor, *, address: str, current: str, new: str) -> None:
     """Change the signed-in user's password. A wrong current password counts as a failed sign-in
     (throttled, reserved before it is checked); every token and session issued before stops working
@@ -152,3 +133,11 @@ def change_own_password(engine: Engine, actor: Actor, *, address: str, current: 
             with write_transaction(engine) as conn:
                 withdraw_attempt(conn, attempt)
         raise
+
+
+def place_name_of(engine: Engine, actor: Actor) -> str:
+    """The name of the actor's jurisdiction ('' for an administrator of the whole system)."""
+    if actor.jurisdiction_id is None:
+        return ""
+    with engine.connect() as conn:
+        return place_name(conn, actor.jurisdiction_id)

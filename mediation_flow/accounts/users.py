@@ -106,8 +106,13 @@ def set_agency(conn: Connection, *, username: str, agency_code: str) -> None:
 
 
 def set_password(conn: Connection, *, user_id: int, password: str) -> None:
+    """A password the user chose (so no longer a temporary one to be changed)."""
     check_password_strength(password)
-    conn.execute(update(USERS).where(USERS.c.id == user_id).values(password_hash=hash_password(password)))
+    conn.execute(
+        update(USERS)
+        .where(USERS.c.id == user_id)
+        .values(password_hash=hash_password(password), must_change_password=False)
+    )
 
 
 def change_password(conn: Connection, *, user_id: int, current_password: str, new_password: str) -> None:
@@ -153,6 +158,12 @@ def actor_for(conn: Connection, user_id: int) -> Actor | None:
     return _actor(conn, row)
 
 
+def any_actor(conn: Connection, user_id: int) -> Actor | None:
+    """The user as an ``Actor`` whether or not still active (who acted in a past step being recorded)."""
+    row = conn.execute(select(USERS).where(USERS.c.id == user_id)).first()
+    return None if row is None else _actor(conn, row)
+
+
 def _actor(conn: Connection, row: Any) -> Actor:
     scope = get_by_id(conn, row.jurisdiction_id).path if row.jurisdiction_id else None
     return Actor(
@@ -163,6 +174,7 @@ def _actor(conn: Connection, row: Any) -> Actor:
         display_name=row.display_name,
         jurisdiction_id=row.jurisdiction_id,
         agency_id=row.agency_id,
+        must_change_password=bool(row.must_change_password),
     )
 
 

@@ -16,7 +16,8 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, bindparam, select, update
 
-from mediation_flow.accounts.policy import Actor
+from mediation_flow.accounts.policy import Actor, Permission, require
+from mediation_flow.accounts.users import any_actor
 from mediation_flow.cases.events import StoredHistory, insert_event
 from mediation_flow.cases.step import (
     RULE_FIELDS,
@@ -28,7 +29,7 @@ from mediation_flow.cases.step import (
     available_triggers,
     step,
 )
-from mediation_flow.errors import CaseNotFound, StaleVersion
+from mediation_flow.errors import CaseNotFound, InvalidData, StaleVersion
 from mediation_flow.places.agencies import AgencyLookup
 from mediation_flow.places.reference import LazyReference
 from mediation_flow.store import clock
@@ -100,10 +101,18 @@ def apply_trigger(
     effective_at: datetime | None = None,
     now: datetime | None = None,
     registry: WorkflowRegistry = REGISTRY,
+    acting_for: int | None = None,
 ) -> TransitionResult:
     """Fire ``trigger`` on the case: read it, ``step``, write the row (if still at ``expected_version``)
-    and its event, commit. Raises the step's domain errors, or StaleVersion."""
+    and its event, commit. Raises the step's domain errors, or StaleVersion.
+
+    ``acting_for``: the id of the user who acted (the mediator named on the paper ledger) when ``actor`` only
+    records it (代录: a clerk or a supervisor); the workflow judges that user, the event keeps both."""
     moment = Moment(effective_at, now or clock.utcnow())
+    recorder = None
+    if acting_for is not None and acting_for != actor.id:
+        require(actor, Permission.RECORD_FOR_OTHERS)
+        recorder, actor = actor, _acting(engine, acting_for)
     with driver_transaction(engine) as conn:
         row = _SELECT_CASE.first(conn, {"case_id": case_id})
         if row is None:
@@ -116,13 +125,32 @@ def apply_trigger(
         )
         history = StoredHistory(conn, case_id)
         updates, event = step(
-            row, trigger, data, moment, actor, lookups, history, note=note, expected_version=expected_version
+            row,
+            trigger,
+            data,
+            moment,
+            actor,
+            lookups,
+            history,
+            note=note,
+            expected_version=expected_version,
+            recorder=recorder,
         )
         params = {"w_id": case_id, "w_version": expected_version, **{f"v_{k}": v for k, v in updates.items()}}
         if _update_for(tuple(updates)).execute(conn, params) != 1:
             raise StaleVersion("案件已被他人更新，请刷新后重试", expected_version=expected_version)
         insert_event(conn, event)
     return TransitionResult(case_id, updates["state"], updates["version"], event["seq"], trigger)
+
+
+def _acting(engine: Engine, user_id: int) -> Actor:
+    """The user a step is recorded for, as the workflow judges them (a former mediator too: last year's
+    ledger names people who may have left)."""
+    with engine.connect() as conn:
+        acting = any_actor(conn, user_id)
+    if acting is None:
+        raise InvalidData([{"field": "acted_by", "message": "经办人不存在"}])
+    return acting
 
 
 def _assignee(conn: Executor, user_id: int) -> Assignee | None:

@@ -14,7 +14,8 @@ from mediation_flow.store.fast import BulkInsert, Executor, Prepared
 from mediation_flow.store.tables import EVENTS
 
 EVENT_COLUMNS = (
-    "case_id", "seq", "trigger", "from_state", "to_state", "actor_id", "effective_at", "recorded_at", "note", "data"
+    "case_id", "seq", "trigger", "from_state", "to_state", "actor_id", "effective_at", "recorded_at", "note", "data",
+    "recorded_by",
 )  # fmt: skip
 NOTE_MAX = 2000
 
@@ -31,8 +32,10 @@ def event_row(
     recorded_at: datetime,
     note: str,
     data: dict[str, Any],
+    recorded_by: int | None = None,
 ) -> dict[str, Any]:
-    """The row one event writes (``case_id`` None until the case has its id: a bulk write sets it)."""
+    """The row one event writes (``case_id`` None until the case has its id: a bulk write sets it).
+    ``actor_id`` is who acted; ``recorded_by`` who typed it in, when someone else did (代录)."""
     return {
         "case_id": case_id,
         "seq": seq,
@@ -44,6 +47,7 @@ def event_row(
         "recorded_at": recorded_at,
         "note": (note or "").strip()[:NOTE_MAX],
         "data": data,
+        "recorded_by": recorded_by,
     }
 
 

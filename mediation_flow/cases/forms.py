@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from mediation_flow.accounts.policy import Actor, Permission, require
+from mediation_flow.accounts.policy import Actor, Permission, allows, may_backdate, require, roles_with
 from mediation_flow.cases.engine import TriggerOption
 from mediation_flow.cases.queries import assignable_users
 from mediation_flow.cases.views import CaseView, state_label
@@ -38,6 +38,13 @@ class TriggerForm:
     fields: list[FieldView]
     note: str = ""
     errors: list[str] = field(default_factory=list)
+    # 补录 / 代录 (a supervisor or a clerk entering the paper ledger): when it happened, and who acted
+    backdate: bool = False
+    effective_at: str = ""
+    acting: dict[str, str] | None = None  # who the step may be recorded for (None: the user records only their own)
+    acting_self: bool = True  # "本人办理" is a choice (not for a clerk, who handles no case)
+    acted_by: str = ""
+    record_errors: dict[str, str] = field(default_factory=dict)
 
 
 def trigger_form(
@@ -67,8 +74,26 @@ def trigger_form(
             else:
                 options = choice_options(spec, reference) if spec.choices else {}
             views.append(FieldView(spec, options, values.get(spec.name), by_field.pop(spec.name, "")))
+        acting = None
+        if allows(actor, Permission.RECORD_FOR_OTHERS):
+            users = assignable_users(conn, actor, view.case["jurisdiction_path"])
+            acting = {str(u["id"]): u["display_name"] for u in users if u["id"] != actor.id}
     dest = state_label(view.workflow, option.dest) if option.dest else ""
-    return TriggerForm(trigger, option.label, dest, views, note, [m for m in by_field.values()])
+    record_errors: dict[str, str] = {k: by_field.pop(k) for k in ("effective_at", "acted_by") if k in by_field}
+    return TriggerForm(
+        trigger,
+        option.label,
+        dest,
+        views,
+        note,
+        [m for m in by_field.values()],
+        backdate=may_backdate(actor),
+        effective_at=str(values.get("effective_at") or ""),
+        acting=acting,
+        acting_self=actor.role in roles_with(Permission.HANDLE_CASES),
+        acted_by=str(values.get("acted_by") or ""),
+        record_errors=record_errors,
+    )
 
 
 @dataclass
@@ -86,7 +111,8 @@ def registration_options(engine: Engine, actor: Actor) -> RegistrationOptions:
     with engine.connect() as conn:
         reference = load_reference(conn)
         place = get_by_id(conn, actor.jurisdiction_id) if actor.jurisdiction_id else None
-        places = [(p.code, p.name, p.level) for p in places_within(conn, actor.scope_path, ("village", "grid"))]
+        offered = places_within(conn, actor.scope_path, ("village", "grid"), active_only=True)
+        places = [(p.code, p.name, p.level) for p in offered]
     return RegistrationOptions(
         reference=reference,
         place=place.name if place else "",

@@ -22,7 +22,7 @@ from mediation_flow.accounts.policy import Actor, can_see, may_backdate, may_reg
 from mediation_flow.cases.events import event_row, insert_event
 from mediation_flow.cases.people import repeat_count, write_party_keys
 from mediation_flow.cases.risk import RiskScore, score_intake
-from mediation_flow.cases.step import CLOCK_SKEW
+from mediation_flow.cases.step import CLOCK_SKEW, check_backdate
 from mediation_flow.display.errors import translate
 from mediation_flow.display.labels import field_label
 from mediation_flow.errors import InvalidData, NotFound, PermissionDenied
@@ -190,7 +190,9 @@ def registration_time(
         raise PermissionDenied("您的角色无权登记纠纷")
     if effective_at is None:
         return now
-    moment = clock.ensure_aware(effective_at)
+    moment = clock.as_local(effective_at)
+    if clock.out_of_range(moment, now):
+        raise InvalidData([{"field": "effective_at", "message": clock.RANGE_MESSAGE}])
     if moment > now + CLOCK_SKEW:
         raise InvalidData([{"field": "effective_at", "message": "登记时间不能晚于当前时间"}])
     if outbox is not None and now - outbox <= moment and not may_backdate(actor):
@@ -199,8 +201,8 @@ def registration_time(
         days = outbox.days
         message = f"离线登记保存超过{days}天，已过期，请核实后重新登记"
         raise InvalidData([{"field": "effective_at", "message": message}])
-    if moment < now - CLOCK_SKEW and not may_backdate(actor):
-        raise PermissionDenied("只有司法所（督办）人员可以补录过去的纠纷")
+    if moment < now - CLOCK_SKEW:
+        check_backdate(actor, moment, now)
     return moment
 
 
@@ -390,6 +392,8 @@ def check_intake_place(actor: Actor, place: Place) -> Place:
         raise InvalidData([{"field": "jurisdiction_code", "message": "只能登记本辖区的纠纷"}])
     if place.level not in ("grid", "village", "township"):
         raise InvalidData([{"field": "jurisdiction_code", "message": "请选择乡镇、村（社区）或网格"}])
+    if not place.active:
+        raise InvalidData([{"field": "jurisdiction_code", "message": f"{place.name}已撤销，不能登记新纠纷"}])
     return place
 
 
@@ -405,4 +409,6 @@ def _intake_place(conn: Connection, actor: Actor, code: str | None) -> Place:
     place = get_by_id(conn, actor.jurisdiction_id)
     if place.level == "county":
         raise InvalidData([{"field": "jurisdiction_code", "message": "请选择乡镇、村（社区）或网格"}])
+    if not place.active:
+        raise InvalidData([{"field": "jurisdiction_code", "message": f"{place.name}已撤销，不能登记新纠纷"}])
     return place

@@ -19,7 +19,7 @@ from mediation_flow.cases.queues import due_soon_until
 from mediation_flow.cases.referral_facts import referral_line
 from mediation_flow.display.labels import label
 from mediation_flow.places.jurisdictions import places_within, village_names, village_of, villages_within
-from mediation_flow.places.reference import load_reference
+from mediation_flow.places.reference import reference_labels
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.workflow.registry import REGISTRY
@@ -75,7 +75,7 @@ def case_items(conn: Connection, rows: list[dict[str, Any]], today: date) -> lis
     """The rows (case columns) as table rows: labels, mediator and village names, due status."""
     if not rows:
         return []
-    reference = load_reference(conn)
+    reference = reference_labels(conn)
     labels = _state_labels(conn, rows)
     names = user_names(conn, {r["mediator_id"] for r in rows if r["mediator_id"]})
     villages = village_names(conn)
@@ -190,7 +190,7 @@ def search_filters(values: Mapping[str, str]) -> tuple[CaseFilters, list[str]]:
 
 def search_options(conn: Connection, actor: Actor) -> dict[str, dict[str, str]]:
     """The choices of the search's filters: the user's villages and grids, the reference lists, the mediators."""
-    reference = load_reference(conn)
+    reference = reference_labels(conn)
     grids = {p.code: p.name for p in places_within(conn, actor.scope_path, ("grid",))}
     mediators = {str(u["id"]): u["display_name"] for u in handlers_within(conn, actor)}
     return {

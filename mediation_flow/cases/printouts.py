@@ -22,7 +22,7 @@ from mediation_flow.display.exports import safe_text
 from mediation_flow.display.formats import BLANK_DATE, cn_date, money
 from mediation_flow.errors import NotFound
 from mediation_flow.places.jurisdictions import get_by_id, township_of
-from mediation_flow.places.reference import load_reference
+from mediation_flow.places.reference import reference_labels
 from mediation_flow.store.tables import EVENTS
 from mediation_flow.workflow.fields import parse_money_fen
 
@@ -83,7 +83,7 @@ def _committee(conn: Connection, row: dict[str, Any]) -> str:
 def registration_docx(conn: Connection, actor: Actor, case_id: int, parties: list[PartyView]) -> bytes:
     """人民调解受理登记表 of a case the actor may see (CaseNotFound otherwise), with ``parties`` as shown."""
     row, _ = free_text_as_shown(get_case_row(conn, actor, case_id), [], full=may_see_full_identity(actor))
-    reference = load_reference(conn)
+    reference = reference_labels(conn)
     names = user_names(conn, {i for i in (row["mediator_id"], row["created_by"]) if i})
     place = get_by_id(conn, row["jurisdiction_id"]).name
     referral = referral_facts(case_workflow(conn, row).spec, row["attributes"], reference)
@@ -200,7 +200,7 @@ def referral_docx(conn: Connection, actor: Actor, case_id: int, parties: list[Pa
         raise NotFound("本案尚未转出，没有移送函")
     row, [refer] = free_text_as_shown(row, [{"note": "", "data": data}], full=may_see_full_identity(actor))
     data = refer["data"]
-    reference = load_reference(conn)
+    reference = reference_labels(conn)
     target = reference.get("referral_target", {}).get(data.get("target", ""), "")
     kind = letter_kind([{"trigger": "refer", "data": data}])
     agency = reference.get(AGENCY_NAMES, {}).get(str(data.get("agency") or ""), "")

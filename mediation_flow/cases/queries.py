@@ -134,9 +134,14 @@ def list_cases(
 # The case page and every transition response read these three: compiled once (mediation_flow.store.fast.Prepared).
 _CASE_ROW = Prepared(select(CASES).where(CASES.c.id == bindparam("case_id")))
 _PARTIES = Prepared(select(PARTIES).where(PARTIES.c.case_id == bindparam("case_id")).order_by(PARTIES.c.id))
+_RECORDER = USERS.alias("recorder")
 _EVENTS = Prepared(
-    select(EVENTS, USERS.c.display_name.label("actor_name"))
-    .select_from(EVENTS.outerjoin(USERS, EVENTS.c.actor_id == USERS.c.id))
+    select(EVENTS, USERS.c.display_name.label("actor_name"), _RECORDER.c.display_name.label("recorder_name"))
+    .select_from(
+        EVENTS.outerjoin(USERS, EVENTS.c.actor_id == USERS.c.id).outerjoin(
+            _RECORDER, EVENTS.c.recorded_by == _RECORDER.c.id
+        )
+    )
     .where(EVENTS.c.case_id == bindparam("case_id"))
     .order_by(EVENTS.c.seq)
 )
@@ -206,3 +211,11 @@ def visible_case(engine: Engine, actor: Actor, case_id: int) -> dict[str, Any]:
     """The case row, or CaseNotFound when it does not exist or lies outside the user's subtree."""
     with engine.connect() as conn:
         return get_case_row(conn, actor, case_id)
+
+
+def case_assignees(engine: Engine, actor: Actor, case_id: int) -> list[dict[str, Any]]:
+    """Who the case may be assigned to (``assign``'s ``user`` field takes their ``id``): CaseNotFound outside
+    the actor's subtree, like the case itself."""
+    with engine.connect() as conn:
+        case = get_case_row(conn, actor, case_id)
+        return assignable_users(conn, actor, case["jurisdiction_path"])

@@ -23,26 +23,31 @@ from mediation_flow.workflow.schema import FieldSpec, WorkflowSpec
 
 PartyCreate = PartyIn  # one party as registered (the intake parser's model)
 
+MOMENT_DESCRIPTION = (
+    "{what}，ISO 8601，如 2023-12-31T20:00:00。不带时区的时间按北京时间（Asia/Shanghai）理解；"
+    "须在2000年1月1日至明天之间"
+)
+
+
+def user_moment(value: Any) -> datetime | None:
+    """A moment a client sent: None or '' for none; without an offset it is Beijing time; out of range refused."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        if clock.out_of_range(value):
+            raise ValueError(clock.RANGE_MESSAGE)
+        return clock.as_local(value)
+    return clock.parse_user_moment(str(value))
+
 
 class CaseCreate(CaseIntake):
     """纠纷登记: the intake form, and when the dispute was registered (only 司法所 staff may back-date)."""
 
     effective_at: datetime | None = Field(
-        default=None, description="登记时间（补录时填写），如 2023-09-28T09:00:00+08:00"
+        default=None, description=MOMENT_DESCRIPTION.format(what="登记时间（补录时填写）")
     )
 
-    @field_validator("effective_at", mode="before")
-    @classmethod
-    def _moment(cls, value: Any) -> Any:
-        if value is None or value == "":
-            return None
-        if isinstance(value, datetime):
-            return clock.bounded(value)
-        try:
-            moment = datetime.fromisoformat(str(value))
-        except ValueError:
-            raise ValueError("时间格式不正确，如 2023-09-28T09:00:00+08:00") from None
-        return clock.bounded(moment)
+    _moment = field_validator("effective_at", mode="before")(lambda cls, value: user_moment(value))
 
     def intake(self) -> CaseIntake:
         """The intake part, as the core's ``register_case`` takes it."""
@@ -66,8 +71,10 @@ class EventRead(BaseModel):
     trigger: str
     from_state: str | None
     to_state: str
-    actor_id: int | None
+    actor_id: int | None = Field(description="经办人（实际办理的人）")
     actor_name: str | None = None
+    recorded_by: int | None = Field(default=None, description="代录人：由他人（录入员）补录时填写")
+    recorder_name: str | None = None
     effective_at: datetime
     recorded_at: datetime
     note: str
@@ -159,12 +166,18 @@ class TransitionCreate(BaseModel):
     expected_version: int = Field(ge=0)
     note: Text = Field(default="", max_length=2000)
     data: dict[str, Any] = Field(default_factory=dict)
-    effective_at: datetime | None = None
+    acted_by: int | None = Field(
+        default=None,
+        ge=1,
+        le=2_147_483_647,
+        description="代录：实际经办人的用户 id（纸质台账上的调解员；见 GET /api/v1/cases/{id}/assignees）。"
+        "仅司法所人员和录入员可用；事件同时记下经办人和录入人",
+    )
+    effective_at: datetime | None = Field(
+        default=None, description=MOMENT_DESCRIPTION.format(what="生效时间（补录时填写）")
+    )
 
-    @field_validator("effective_at")
-    @classmethod
-    def _moment(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else clock.bounded(value)
+    _moment = field_validator("effective_at", mode="before")(lambda cls, value: user_moment(value))
 
 
 def field_schema(spec: FieldSpec) -> dict[str, Any]:

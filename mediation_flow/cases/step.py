@@ -16,7 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from mediation_flow.accounts.policy import Actor, can_see_case, may_backdate, may_be_assigned
+from mediation_flow.accounts.policy import (
+    Actor,
+    Permission,
+    allows,
+    can_see_case,
+    earliest_backdate,
+    may_backdate,
+    may_be_assigned,
+    roles_with,
+)
 from mediation_flow.cases.events import event_row
 from mediation_flow.errors import (
     CaseNotFound,
@@ -35,7 +44,7 @@ from mediation_flow.textinput import TextRefused, clean_text
 from mediation_flow.workflow.deadlines import advance_clocks, earliest_due
 from mediation_flow.workflow.fields import validate_fields
 from mediation_flow.workflow.registry import CompiledWorkflow
-from mediation_flow.workflow.rules import EFFECTS, RuleContext
+from mediation_flow.workflow.rules import EFFECTS, GUARDS, HISTORY_GUARDS, RuleContext
 from mediation_flow.workflow.schema import FieldSpec, TransitionSpec
 
 CLOCK_SKEW = timedelta(minutes=2)  # how far a client's clock may differ from ours (intake and steps alike)
@@ -114,6 +123,34 @@ def available_triggers(workflow: CompiledWorkflow, state: str, actor: Actor) -> 
     return list(seen.values())
 
 
+def offered_triggers(
+    workflow: CompiledWorkflow, case: Mapping[str, Any], actor: Actor, triggers_so_far: list[str]
+) -> list[TriggerOption]:
+    """What the case page offers: ``available_triggers``, plus what the user may record for a case handler
+    (代录: a clerk, a supervisor), less the transitions a history guard (``rules.HISTORY_GUARDS``) refuses now,
+    judged from the triggers the case has had (``triggers_so_far``)."""
+    handlers = {role.value for role in roles_with(Permission.HANDLE_CASES)}
+    counts: dict[str, int] = {}
+    for name in triggers_so_far:
+        counts[name] = counts.get(name, 0) + 1
+    ctx = RuleContext(
+        case=dict(case), data={}, actor_id=actor.id, actor_role=actor.role.value, effective_at=clock.utcnow(),
+        effective_date=clock.local_date(clock.utcnow()), count_events=lambda t: counts.get(t, 0),
+        last_event_data=lambda t: None, workflow=workflow.spec,
+    )  # fmt: skip
+
+    def refused(t: TransitionSpec) -> bool:
+        return any(GUARDS[g](ctx) is not None for g in t.guards if g in HISTORY_GUARDS)
+
+    records_only = actor.role.value not in handlers and allows(actor, Permission.RECORD_FOR_OTHERS)  # a clerk
+    roles = {actor.role.value} | (handlers if records_only else set())
+    offered: dict[str, TriggerOption] = {}
+    for t in workflow.transitions_from(case["state"]):
+        if roles & set(t.roles) and t.trigger not in offered and not refused(t):
+            offered[t.trigger] = TriggerOption(t.trigger, t.label, t.dest, t.fields)
+    return list(offered.values())
+
+
 class _Subject:
     """What the shared Machine moves: a bare holder of the state, never the row itself."""
 
@@ -141,9 +178,16 @@ def step(
     *,
     note: str = "",
     expected_version: int | None = None,
+    recorder: Actor | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fire ``trigger`` on ``case`` (its row, at least ``RULE_FIELDS``): returns the row updates and the
-    event row, or raises the domain error that refuses it. Pure: reads only its arguments."""
+    event row, or raises the domain error that refuses it. Pure: reads only its arguments.
+
+    ``recorder``: someone typing the step in for ``actor`` (代录: a clerk entering the paper ledger, naming
+    the mediator who acted). The workflow's roles and guards judge the actor; the recorder must see the case
+    and may back-date only as far as the recorder may. The event keeps both."""
+    if recorder is not None and not can_see_case(recorder, case):
+        raise CaseNotFound("案件不存在或无权查看", case_id=case.get("id"))
     if not can_see_case(actor, case):
         raise CaseNotFound("案件不存在或无权查看", case_id=case.get("id"))
     rules = lookups.rules
@@ -162,7 +206,7 @@ def step(
     if not any(actor.role in t.roles for t in candidates):
         allowed = [o.trigger for o in available_triggers(workflow, state, actor)]
         raise PermissionDenied("您的角色无权执行该操作", role=actor.role.value, allowed=allowed)
-    at = effective_time(actor, moment, history)
+    at = effective_time(recorder or actor, moment, history)
     note = _clean_note(note)
     path = case["jurisdiction_path"]
     cleaned = validate_fields(
@@ -218,6 +262,7 @@ def step(
         recorded_at=moment.now,
         note=note,
         data=ctx.data,
+        recorded_by=recorder.id if recorder is not None and recorder.id != actor.id else None,
     )
     return updates, event
 
@@ -235,15 +280,26 @@ def effective_time(actor: Actor, moment: Moment, history: History) -> datetime:
     only by whom may back-date, and is not before the case's last event."""
     if moment.effective_at is None:
         return moment.now
-    at = clock.ensure_aware(moment.effective_at)
+    at = clock.as_local(moment.effective_at)
+    if clock.out_of_range(at, moment.now):
+        raise InvalidEffectiveTime(clock.RANGE_MESSAGE)
     if at > moment.now + CLOCK_SKEW:
         raise InvalidEffectiveTime("生效时间不能晚于当前时间")
-    if at < moment.now - CLOCK_SKEW and not may_backdate(actor):
-        raise PermissionDenied("只有司法所（督办）人员可以补录过去的时间")
+    if at < moment.now - CLOCK_SKEW:
+        check_backdate(actor, at, moment.now)
     last = history.last_effective()
     if last is not None and at < last:
         raise InvalidEffectiveTime("生效时间不能早于该案上一条记录的时间", previous=last.isoformat())
     return at
+
+
+def check_backdate(actor: Actor, at: datetime, now: datetime) -> None:
+    """A time in the past (补录): only who may back-date, and a clerk no further than the policy's limit."""
+    if not may_backdate(actor):
+        raise PermissionDenied("只有司法所（督办）人员和录入员可以补录过去的时间")
+    earliest = earliest_backdate(actor, clock.local_date(now))
+    if earliest is not None and clock.local_date(at) < earliest:
+        raise InvalidEffectiveTime(f"录入员只能补录{earliest.year}年1月1日以后的记录")
 
 
 def _assignable(user: Assignee | None, case_path: str) -> bool:

@@ -30,14 +30,15 @@ from mediation_flow.accounts.policy import (
     may_see_full_identity,
 )
 from mediation_flow.cases import attachments
-from mediation_flow.cases.engine import TriggerOption, available_triggers
+from mediation_flow.cases.engine import TriggerOption
 from mediation_flow.cases.queries import case_events, case_parties, case_workflow, get_case_row, user_names
 from mediation_flow.cases.referral_facts import ReferralFacts, referral_facts
+from mediation_flow.cases.step import offered_triggers
 from mediation_flow.display.formats import cn_date
 from mediation_flow.display.labels import label
 from mediation_flow.places.agencies import Agency, get_agency_by_id
 from mediation_flow.places.jurisdictions import place_name
-from mediation_flow.places.reference import load_reference
+from mediation_flow.places.reference import load_reference, reference_labels
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.vocabulary import PartyKind, PartyRole
@@ -176,6 +177,7 @@ class CaseView:
     triggers: list[TriggerOption]
     reference: dict[str, dict[str, str]]
     handoff: HandoffView | None = None
+    all_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # every label ever given (retired items too)
 
     def as_api(self) -> dict[str, Any]:
         """The shape of ``CaseRead`` (cases.schemas) in the API."""
@@ -212,6 +214,7 @@ class CaseView:
 def _read(conn: Connection, actor: Actor, case_id: int, *, shown: bool, today: date) -> CaseView:
     row = get_case_row(conn, actor, case_id)
     workflow = case_workflow(conn, row)
+    events = case_events(conn, case_id)
     due_soon = get_settings().due_soon_working_days
     row, events = free_text_as_shown(row, case_events(conn, case_id), full=shown and may_see_full_identity(actor))
     agency = get_agency_by_id(conn, row["agency_id"]) if row.get("agency_id") is not None else None
@@ -221,9 +224,10 @@ def _read(conn: Connection, actor: Actor, case_id: int, *, shown: bool, today: d
         parties=read_parties(conn, actor, case_id, shown=shown),
         events=events,
         clocks=clock_views(workflow.spec, row["clocks"] or {}, today=today, due_soon_days=due_soon),
-        triggers=available_triggers(workflow, row["state"], actor),
+        triggers=offered_triggers(workflow, row, actor, [e["trigger"] for e in events]),
         reference=load_reference(conn),
         handoff=handoff_view(row, workflow, agency),
+        all_labels=reference_labels(conn),
     )
 
 
@@ -295,7 +299,7 @@ def _creation_value(key: str, value: Any, kinds: dict[str, dict[str, str]]) -> A
 
 def _timeline(view: CaseView, names: dict[int, str]) -> list[dict[str, Any]]:
     """The events newest first, with trigger and state labels and their data as labelled details."""
-    workflow, reference = view.workflow, view.reference
+    workflow, reference = view.workflow, view.all_labels
     specs: dict[str, dict[str, FieldSpec]] = {}
     for t in workflow.spec.transitions:
         specs.setdefault(t.trigger, {}).update({f.name: f for f in t.fields})
@@ -346,7 +350,7 @@ def case_page(engine: Engine, actor: Actor, case_id: int, *, channel: str = "pag
         ids |= {int(v) for e in base.events for k, v in (e["data"] or {}).items() if k == "mediator_id" and v}
         names = user_names(conn, ids)  # the case's people and everyone assigned in its history, at once
         place = place_name(conn, row["jurisdiction_id"])
-    reference, state = base.reference, base.workflow.spec.states[row["state"]]
+    reference, state = base.all_labels, base.workflow.spec.states[row["state"]]
     files = attachments.list_for_case(get_settings().data_dir, case_id)
     page = CasePage(
         **vars(base),

@@ -27,7 +27,9 @@ from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.store.tables import USERS
 from mediation_flow.workflow.registry import WorkflowRegistry
 
-_PLACES = select(JUR.c.id, JUR.c.code, JUR.c.name, JUR.c.short_name, JUR.c.level, JUR.c.path, JUR.c.parent_id)
+_PLACES = select(
+    JUR.c.id, JUR.c.code, JUR.c.name, JUR.c.short_name, JUR.c.level, JUR.c.path, JUR.c.parent_id, JUR.c.active
+)
 _USERS = select(USERS.c.id, USERS.c.username, USERS.c.role, USERS.c.is_active, JUR.c.path).select_from(
     USERS.outerjoin(JUR, USERS.c.jurisdiction_id == JUR.c.id)
 )

@@ -80,6 +80,15 @@ def _xlsx_rows(content: bytes) -> list[list[Any]]:
 
 
 def _csv_rows(content: bytes) -> list[list[Any]]:
+    rows = csv_cells(content)
+    if rows is None:
+        raise LedgerImportError([error_at(0, "", "CSV 文件编码无法识别（请用 UTF-8 或 GBK）")])
+    return list(rows)
+
+
+def csv_cells(content: bytes) -> list[list[str]] | None:
+    """The rows of a CSV file saved as UTF-8 (with or without BOM) or GB18030 (Excel's Chinese default);
+    None when it is neither."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = content.decode(encoding)
@@ -87,7 +96,7 @@ def _csv_rows(content: bytes) -> list[list[Any]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise LedgerImportError([error_at(0, "", "CSV 文件编码无法识别（请用 UTF-8 或 GBK）")])
+        return None
     return [list(r) for r in csv.reader(io.StringIO(text))]
 
 

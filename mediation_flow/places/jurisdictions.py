@@ -21,10 +21,16 @@ class Place:
     level: str
     path: str
     parent_id: int | None
+    active: bool = True
+
+    @property
+    def depth(self) -> int:
+        """0 at the top of the tree."""
+        return self.path.count("/") - 2
 
 
 def _place(row: Any) -> Place:
-    return Place(row.id, row.code, row.name, row.short_name, row.level, row.path, row.parent_id)
+    return Place(row.id, row.code, row.name, row.short_name, row.level, row.path, row.parent_id, bool(row.active))
 
 
 def add_jurisdiction(
@@ -40,7 +46,7 @@ def add_jurisdiction(
     new_id = key[0]
     path = f"{parent_path}{new_id}/"
     conn.execute(update(JUR).where(JUR.c.id == new_id).values(path=path))
-    return Place(new_id, code, name, short_name, level, path, parent_id)
+    return Place(new_id, code, name, short_name, level, path, parent_id, True)
 
 
 def get_by_id(conn: Connection, jurisdiction_id: int) -> Place:
@@ -69,14 +75,36 @@ def township_of(conn: Connection, place: Place) -> Place | None:
 
 
 def all_places(conn: Connection) -> list[Place]:
-    return [_place(r) for r in conn.execute(select(JUR).order_by(JUR.c.path))]
+    """Every place in tree order, brothers by code (the public key; ``path`` holds internal ids)."""
+    return code_order([_place(r) for r in conn.execute(select(JUR))])
+
+
+def code_order(places: list[Place]) -> list[Place]:
+    """Depth first, each place's children ordered by code."""
+    children: dict[int | None, list[Place]] = {}
+    for p in sorted(places, key=lambda p: p.code):
+        children.setdefault(p.parent_id, []).append(p)
+    known = {p.id for p in places}
+    ordered: list[Place] = []
+    stack = [p for parent, kids in children.items() if parent is None or parent not in known for p in kids][::-1]
+    while stack:
+        place = stack.pop()
+        ordered.append(place)
+        stack.extend(reversed(children.get(place.id, [])))
+    return ordered
+
+
+def townships(conn: Connection) -> list[Place]:
+    """The active townships, by code."""
+    rows = conn.execute(select(JUR).where(JUR.c.level == "township", JUR.c.active.is_(True)).order_by(JUR.c.code))
+    return [_place(r) for r in rows]
 
 
 def tree(conn: Connection, root_path: str | None = None) -> list[dict[str, Any]]:
     """Nested dicts ``{code, name, level, children}`` for the subtree at ``root_path`` (all when None)."""
     places = [p for p in all_places(conn) if within(p.path, root_path)]
     nodes: dict[int, dict[str, Any]] = {
-        p.id: {"code": p.code, "name": p.name, "level": p.level, "children": []} for p in places
+        p.id: {"code": p.code, "name": p.name, "level": p.level, "active": p.active, "children": []} for p in places
     }
     roots: list[dict[str, Any]] = []
     for p in places:
@@ -110,13 +138,18 @@ def village_of(path: str, villages: dict[str, str]) -> str:
 
 
 def villages_within(conn: Connection, scope: str | None) -> dict[str, str]:
-    """Code → name of the villages in the subtree at ``scope`` (all when None), in tree order."""
+    """Code → name of the villages in the subtree at ``scope`` (all when None), by code."""
     query = select(JUR.c.code, JUR.c.name).where(JUR.c.level == "village")
     if scope is not None:
         query = query.where(in_subtree(JUR.c.path, scope))
-    return {code: name for code, name in conn.execute(query.order_by(JUR.c.path))}
+    return {code: name for code, name in conn.execute(query.order_by(JUR.c.code))}
 
 
-def places_within(conn: Connection, scope: str | None, levels: tuple[str, ...]) -> list[Place]:
-    """The places of ``levels`` in the subtree at ``scope`` (all when None), in tree order."""
-    return [p for p in all_places(conn) if p.level in levels and within(p.path, scope)]
+def places_within(
+    conn: Connection, scope: str | None, levels: tuple[str, ...], *, active_only: bool = False
+) -> list[Place]:
+    """The places of ``levels`` in the subtree at ``scope`` (all when None), in tree order (brothers by code);
+    ``active_only`` leaves out retired ones (what a form offers for something new)."""
+    return [
+        p for p in all_places(conn) if p.level in levels and within(p.path, scope) and (p.active or not active_only)
+    ]

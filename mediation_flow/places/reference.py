@@ -51,6 +51,20 @@ def load_reference(conn: Executor) -> dict[str, dict[str, str]]:
     return result
 
 
+def reference_labels(conn: Executor) -> dict[str, dict[str, str]]:
+    """Every item's label by kind, retired ones too: what a record holding a code shows (a retired venue's
+    old cases keep its name). ``load_reference`` is what is offered and accepted for something new."""
+    result: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
+    for item in _ALL_ITEMS.rows(conn, {}):
+        result.setdefault(item["kind"], {})[item["code"]] = item["label"]
+    return result
+
+
+_ALL_ITEMS = Prepared(
+    select(_TABLE.c.kind, _TABLE.c.code, _TABLE.c.label).order_by(_TABLE.c.kind, _TABLE.c.ordinal, _TABLE.c.id)
+)
+
+
 _ACTIVE_ITEMS = Prepared(
     select(_TABLE.c.kind, _TABLE.c.code, _TABLE.c.label)
     .where(_TABLE.c.active.is_(True))

@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from sqlalchemy import Engine
 
-from mediation_flow.errors import DomainError
-
-
-def _fail(exc: DomainError) -> typer.Exit:
-    typer.echo(f"错误：{exc.message}", err=True)
-    for e in exc.details.get("errors", []):
-        where = f"第{e['row']}行 " if e.get("row") else ""
-        column = f"“{e['column']}” " if e.get("column") else (f"{e['field']} " if e.get("field") else "")
-        typer.echo(f"  {where}{column}{e['message']}", err=True)
-    return typer.Exit(2)
+from mediation_flow.cli_support import fail
+from mediation_flow.errors import DomainError, InvalidData
 
 
 def report(
     year: Annotated[int, typer.Option(help="report year, e.g. 2023")],
-    township: Annotated[str, typer.Option(help="jurisdiction code (township, village or county)")],
+    township: Annotated[
+        str | None, typer.Option(help="jurisdiction code (township, village or county); default: the only township")
+    ] = None,
     format: Annotated[Literal["json", "docx", "xlsx"], typer.Option(help="json | docx | xlsx")] = "json",
     output: Annotated[Path | None, typer.Option(help="file to write (json: stdout when omitted)")] = None,
-    as_of: Annotated[str | None, typer.Option(help="count only events recorded by this ISO time")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="count only events recorded by this ISO time (no offset: Beijing time)")
+    ] = None,
 ) -> None:
     """The annual report of a jurisdiction: figures and text (json), or the .docx / .xlsx file."""
     from mediation_flow.stats.service import annual_report, export
@@ -34,22 +30,35 @@ def report(
     from mediation_flow.store.db import get_engine
 
     try:
-        moment = clock.ensure_aware(datetime.fromisoformat(as_of)) if as_of else None
-    except ValueError:
-        typer.echo("错误：--as-of 须为 ISO 时间，如 2024-01-05T09:00:00+08:00", err=True)
+        moment = clock.parse_user_moment(as_of) if as_of else None
+    except ValueError as exc:
+        typer.echo(f"错误：--as-of {exc}", err=True)
         raise typer.Exit(2) from None
     engine = get_engine()
     try:
+        township = township or _only_township(engine)
         built = annual_report(engine, actor=None, code=township, year=year, as_of=moment)
         body = export(engine, built, format)
     except DomainError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if output is None and format == "json":
         sys.stdout.write(body.decode("utf-8") + "\n")
         return
     target = output or Path(f"{built.filename_stem}.{format}")
     target.write_bytes(body)
     typer.echo(f"已生成 {target}（{len(body)} 字节）")
+
+
+def _only_township(engine: Engine) -> str:
+    """The code of the database's one township (InvalidData naming the choices when there are several)."""
+    from mediation_flow.places.jurisdictions import townships
+
+    with engine.connect() as conn:
+        found = townships(conn)
+    if len(found) == 1:
+        return found[0].code
+    choices = "、".join(f"{p.name}（{p.code}）" for p in found) or "无"
+    raise InvalidData([{"field": "township", "message": f"请用 --township 指定乡镇，可选：{choices}"}])
 
 
 def import_ledger(
@@ -74,7 +83,7 @@ def import_ledger(
     try:
         result = run_import(engine, actor=actor, filename=file.name, content=file.read_bytes())
     except DomainError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     typer.echo(f"已导入 {result.count} 件纠纷")
 
 

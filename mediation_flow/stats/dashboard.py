@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, func, select
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.display.labels import without_codes
 from mediation_flow.places.jurisdictions import Place, get_by_id
-from mediation_flow.places.reference import load_reference
+from mediation_flow.places.reference import reference_labels
 from mediation_flow.stats.dashboard_fold import Tally, build, fold, read_version
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.figures import labelled_rows, month_labels, rate, village_labels
@@ -165,7 +165,7 @@ def _board(
 ) -> Dashboard:
     year = scope.year
     counts = tally.counts()
-    reference = load_reference(conn)
+    reference = reference_labels(conn)
     months = month_labels(scope)
     registered, agreed = tally.breakdown("monthly_taken_in"), tally.breakdown("monthly_resolved")
     villages = tally.breakdown("by_village")

@@ -16,6 +16,7 @@ from mediation_flow.stats.figures import (
     SOURCE,
     C,
     E,
+    child_codes,
     close_days_query,
     conversions_query,
     event_conditions,
@@ -112,6 +113,8 @@ def _query(conn: Connection, scope: Scope, figure: str, key: str | None) -> Any:
     conditions = event_conditions(scope)
     if figure in GROUPED:
         condition, grouping, _ = grouped_conditions(scope, dialect)[figure]
+        if figure == "by_village" and key is not None:  # the public key is the code; the grouping, a path
+            key = {code: path for path, code in child_codes(conn, scope).items()}.get(key, "")
         query = base.where(condition)
         return query.where(grouping == key) if key is not None else query
     if figure == "petitions_resolved":

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, distinct, false, func, or_, select
 
 from mediation_flow.display.formats import money_decimal
-from mediation_flow.places.reference import load_reference
+from mediation_flow.places.reference import reference_labels
 from mediation_flow.stats import onepass, sandiao
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.scope import Scope
@@ -327,6 +327,17 @@ def village_labels(conn: Connection, scope: Scope, counts: dict[str, int]) -> di
     return labels
 
 
+def child_codes(conn: Connection, scope: Scope) -> dict[str, str]:
+    """Child paths (and the place's own, for 本级) → jurisdiction codes: the public key of a village row."""
+    rows = conn.execute(select(JUR.c.path, JUR.c.code).where(JUR.c.parent_id == scope.place.id))
+    return {scope.place.path: scope.place.code, **{path: code for path, code in rows}}
+
+
+def keyed_by_code(rows: list[dict[str, Any]], codes: dict[str, str]) -> list[dict[str, Any]]:
+    """``by_village`` rows keyed by jurisdiction code (what the drill-down takes back), not by internal path."""
+    return [{**r, "key": codes.get(r["key"], r["key"])} for r in rows]
+
+
 VALUE_COLUMNS = {"amount", "days", *(f"flag_{flag}" for flag in settings()["petition_flags"])}  # not text
 
 
@@ -369,7 +380,7 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
         conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
         conn.exec_driver_sql("SET LOCAL random_page_cost = 1.1")
         conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
-    reference = load_reference(conn)
+    reference = reference_labels(conn)
     keys = group_keys(scope, dialect)
     one_pass = onepass.event_rows(
         figure_rules(), EVENT_FIGURES, pass_columns(scope, dialect), VALUE_COLUMNS, SOURCE, scope.in_scope()
@@ -410,7 +421,9 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
     breakdowns = {
         "by_source": labelled_rows(grouped("by_source"), reference.get("source", {}), all_keys=True),
         "by_category": labelled_rows(grouped("by_category"), reference.get("category", {}), all_keys=False),
-        "by_village": labelled_rows(village, village_labels(conn, scope, village), all_keys=True),
+        "by_village": keyed_by_code(
+            labelled_rows(village, village_labels(conn, scope, village), all_keys=True), child_codes(conn, scope)
+        ),
         "referral_in": labelled_rows(grouped("referral_in"), referral_labels, all_keys=True),
         "referral_in_resolved": labelled_rows(grouped("referral_in_resolved"), referral_labels, all_keys=True),
         "referral_out": labelled_rows(grouped("referral_out"), reference.get("referral_target", {}), all_keys=True),

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, select
 
 from mediation_flow.display.labels import labels, ledger_columns
 from mediation_flow.places.jurisdictions import village_names, village_of
-from mediation_flow.places.reference import load_reference
+from mediation_flow.places.reference import reference_labels
 from mediation_flow.stats.scope import Scope
 from mediation_flow.store import clock
 from mediation_flow.store.tables import CASES, EVENTS, PARTIES, USERS
@@ -95,7 +95,7 @@ def ledger_rows(conn: Connection, scope: Scope) -> list[list[Any]]:
             events[e.case_id].append(e)
         for p in conn.execute(select(PARTIES.c.case_id, PARTIES.c.name).where(PARTIES.c.case_id.in_(chunk))):
             parties[p.case_id].append(p.name)
-    reference = load_reference(conn)
+    reference = reference_labels(conn)
     villages = village_names(conn)
     rows = []
     for n, c in enumerate(cases, start=1):

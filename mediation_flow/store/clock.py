@@ -58,3 +58,37 @@ def bounded_day(day: date) -> date:
     if not EARLIEST.date() <= day < LATEST.date():
         raise ValueError("日期超出范围（1900年至2199年）")
     return day
+
+
+#: The earliest moment a person may enter: nothing in mediation records predates it, and far-off years make
+#: every date computation (working days, periods) slow. The latest is the end of tomorrow, local time.
+FIRST_DAY = date(2000, 1, 1)
+RANGE_MESSAGE = "日期须在2000年1月1日至明天之间"
+FORMAT_MESSAGE = "时间格式不正确（ISO 8601），如 2023-12-31T20:00:00（北京时间）或 2023-12-31T20:00:00+08:00"
+
+
+def as_local(moment: datetime) -> datetime:
+    """A moment a person entered: without an offset it is the township's local time (Beijing time), never UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
+
+
+def out_of_range(moment: datetime, now: datetime | None = None) -> bool:
+    """Before 2000-01-01 or after tomorrow (local days): no real record, refused wherever a person enters a time."""
+    if not FIRST_DAY.year - 1 <= moment.year <= 9000:  # far off: converting zones could overflow
+        return True
+    today = local_date(now or utcnow())
+    day = as_local(moment).astimezone(LOCAL_TZ).date()
+    return day < FIRST_DAY or (day - today).days > 1
+
+
+def parse_user_moment(text: str, now: datetime | None = None) -> datetime:
+    """A date or date-time typed by a person or sent to the API (ISO 8601), as an aware datetime: without an
+    offset, local time; a bare date is its local midnight. ValueError with the Chinese message otherwise."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(FORMAT_MESSAGE) from None
+    moment = as_local(parsed)
+    if out_of_range(moment, now):
+        raise ValueError(RANGE_MESSAGE)
+    return moment

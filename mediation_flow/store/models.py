@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import JSON, Column, DateTime, Index, Table, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Table, Text, TypeDecorator, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -70,6 +70,8 @@ class Jurisdiction(_Table, table=True):
     level: str = Field(max_length=16)
     parent_id: int | None = Field(default=None, foreign_key="jurisdiction.id", index=True)
     path: str = Field(default="", max_length=255, index=True)
+    # Retired (撤销): kept for the cases registered there, offered for nothing new (migration 0011).
+    active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true")))
 
 
 class Agency(_Table, table=True):
@@ -100,6 +102,23 @@ class User(_Table, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, default=utcnow)
     )
+    # A temporary password (set by an administrator, or a demo default): changed at the next sign-in.
+    must_change_password: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+
+
+class AdminLog(_Table, table=True):
+    """Every change an administrator makes to jurisdictions, accounts and reference data (who, what, when)."""
+
+    __tablename__ = "admin_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: int | None = Field(default=None, foreign_key="app_user.id")
+    action: str = Field(max_length=32)
+    target: str = Field(max_length=64)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
 class ReferenceItem(_Table, table=True):
@@ -231,9 +250,11 @@ class CaseEvent(_Table, table=True):
     trigger: str = Field(max_length=32)
     from_state: str | None = Field(default=None, max_length=32)
     to_state: str = Field(max_length=32)
-    actor_id: int | None = Field(default=None, foreign_key="app_user.id")
+    actor_id: int | None = Field(default=None, foreign_key="app_user.id")  # who acted (the timeline, the report)
     effective_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # who typed it in, when not the person who acted (a clerk entering the paper ledger; migration 0011)
+    recorded_by: int | None = Field(default=None, foreign_key="app_user.id")
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
 

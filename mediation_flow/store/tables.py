@@ -6,6 +6,7 @@ from sqlalchemy import Table
 
 from mediation_flow.store.models import (
     AccessLog,
+    AdminLog,
     Agency,
     Case,
     CaseCounter,
@@ -41,3 +42,4 @@ INTAKE_KEYS: Table = IntakeKey.__table__
 PARTY_KEYS: Table = PartyKey.__table__
 PARTY_LINKS: Table = PartyLink.__table__
 NOTICES_HANDLED: Table = NoticeHandled.__table__
+ADMIN_LOG: Table = AdminLog.__table__

@@ -14,6 +14,7 @@ from mediation_flow.textinput import normalise, refusal
 from mediation_flow.workflow.schema import FieldSpec
 
 DEFAULT_TEXT_LIMIT = 2000
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 MAX_MONEY_FEN = 10**14
 _INT = re.compile(r"-?[0-9]{1,12}")
 
@@ -100,9 +101,12 @@ def _clean(
         return _money_text(raw)
     if kind == "date":
         try:
-            return date.fromisoformat(str(raw)).isoformat()
+            day = date.fromisoformat(str(raw))
         except ValueError:
             raise ValueError("应为日期，格式如 2023-09-28") from None
+        if not FIRST_DAY <= day <= LAST_DAY:  # a planned date (履行期限) may lie ahead, but not in another century
+            raise ValueError("日期须在2000年1月1日至2100年12月31日之间")
+        return day.isoformat()
     if kind == "choice":
         options = choice_options(spec, reference)
         if not isinstance(raw, str) or raw not in options:

@@ -40,6 +40,11 @@ GUARDS: dict[str, Guard] = {}
 EFFECTS: dict[str, Effect] = {}
 
 
+#: Guards judged from the case's history alone (not from what is typed): a page may leave out the action they
+#: would refuse now (调解成功结案 before any 回访) instead of offering a button that can only fail.
+HISTORY_GUARDS: frozenset[str] = frozenset({"has_follow_up_visit", "result_reported", "feedback_recorded"})
+
+
 def guard(fn: Guard) -> Guard:
     GUARDS[fn.__name__] = fn
     return fn

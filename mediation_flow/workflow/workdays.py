@@ -59,13 +59,15 @@ def _warn_uncovered_year(year: int) -> None:
             return
         _warned_years.add(year)
     logger.warning(
-        "chinesecalendar has no data for year %d: statutory holidays and adjusted "
-        "working weekends (调休) for %d are unknown, falling back to Monday-Friday "
-        "working days; upgrade chinesecalendar or configure local days via %s / %s",
-        year,
+        "节假日数据（chinesecalendar）不含%d年：该年的法定节假日和调休上班日未知，暂按周一至周五计算工作日。"
+        "请升级 chinesecalendar（pip install -U chinesecalendar），或用 %s / %s 填写%d年本地的放假日和调休上班日"
+        "（如 %d-01-01,%d-02-05）",
         year,
         ENV_EXTRA_HOLIDAYS,
         ENV_EXTRA_WORKDAYS,
+        year,
+        year,
+        year,
     )
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from web.api import account, audit, auth, cases, handoffs, meta, queues, related, reports
+from web.api import account, admin, audit, auth, cases, handoffs, meta, queues, related, reports
 from web.api.schemas import ErrorResponse
 
 # Every API error is the same structured body (web.errors); documented once for every route.
@@ -23,3 +23,4 @@ router.include_router(audit.router)
 router.include_router(queues.router)
 router.include_router(handoffs.router)
 router.include_router(reports.router)
+router.include_router(admin.router)

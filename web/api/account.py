@@ -26,6 +26,7 @@ class AccountOut(BaseModel):
     display_name: str
     role: str
     jurisdiction_id: int | None
+    must_change_password: bool = Field(default=False, description="临时密码：修改之前只能访问 /api/v1/account")
 
 
 class PasswordChanged(BaseModel):
@@ -42,6 +43,7 @@ def read_account(actor: ApiActor) -> AccountOut:
         display_name=actor.display_name,
         role=actor.role.value,
         jurisdiction_id=actor.jurisdiction_id,
+        must_change_password=actor.must_change_password,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
-from pydantic import WithJsonSchema
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.cases.engine import apply_trigger
@@ -16,6 +16,7 @@ from mediation_flow.cases.intake import register_case
 from mediation_flow.cases.intake_once import register_once
 from mediation_flow.cases.lists import case_rows
 from mediation_flow.cases.queries import CaseFilters
+from mediation_flow.cases.queries import case_assignees as assignees
 from mediation_flow.cases.schemas import CaseCreate, CaseRead, TransitionCreate, transition_body_schema
 from mediation_flow.cases.views import case_view
 from web.api.schemas import CasePage, ErrorResponse
@@ -143,5 +144,19 @@ def _fire(engine: Any, actor: Actor, case_id: int, body: TransitionCreate) -> di
         note=body.note,
         data=body.data,
         effective_at=body.effective_at,
+        acting_for=body.acted_by,
     )
     return case_detail(engine, actor, case_id, identity=False)  # data minimisation: no full identity, no log
+
+
+class Assignee(BaseModel):
+    id: int = Field(description="assign 的 user 字段填这个 id")
+    display_name: str
+    role: str
+
+
+@router.get("/{case_id}/assignees", response_model=list[Assignee], responses=ERRORS)
+def case_assignees(engine: EngineDep, actor: ApiActor, case_id: CaseId) -> list[dict[str, Any]]:
+    """Who this case may be assigned to (分派): active mediators and supervisors whose jurisdiction covers it,
+    by name; ``assign``'s ``user`` field takes one of these ids."""
+    return assignees(engine, actor, case_id)

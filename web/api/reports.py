@@ -25,7 +25,9 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorResponse} for status in (401, 403, 404, 422)}
 Year = Annotated[int, Query(ge=2000, le=2100, description="统计年度")]
 Code = Annotated[str, Query(min_length=1, max_length=32, description="辖区代码（乡镇、村）")]
-AsOf = Annotated[str | None, Query(max_length=40, description="数据截至时刻（ISO 8601），默认为当前")]
+AsOf = Annotated[
+    str | None, Query(max_length=40, description="数据截至时刻（ISO 8601，不带时区按北京时间），默认为当前")
+]
 MAX_DRILL = 5000
 
 
@@ -37,13 +39,9 @@ def parse_as_of(raw: str | None) -> datetime | None:
     if raw in (None, ""):
         return None
     try:
-        moment = datetime.fromisoformat(str(raw))
-    except ValueError:
-        raise InvalidData([{"field": "as_of", "message": "时间格式不正确，如 2024-01-05T09:00:00+08:00"}]) from None
-    try:
-        return clock.bounded(moment)
+        return clock.parse_user_moment(str(raw))
     except ValueError as exc:
-        raise InvalidData([{"field": "as_of", "message": f"数据截至{exc}"}]) from None
+        raise InvalidData([{"field": "as_of", "message": str(exc)}]) from None
 
 
 @router.get("/annual", responses=ERRORS)

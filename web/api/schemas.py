@@ -40,6 +40,7 @@ class JurisdictionNode(BaseModel):
     code: str
     name: str
     level: str
+    active: bool = True
     children: list[JurisdictionNode] = []
 
 

@@ -10,8 +10,22 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web.pages import admin, agency, auth, cases, files, intake, lists, notices, related, reports, supervisor, workflows
-from web.pages.common import LoginRequired
+from web.pages import (
+    account,
+    admin,
+    agency,
+    auth,
+    cases,
+    files,
+    intake,
+    lists,
+    notices,
+    related,
+    reports,
+    supervisor,
+    workflows,
+)
+from web.pages.common import LoginRequired, MustChangePassword
 from web.session import install_sessions
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -20,7 +34,21 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 def install_pages(app: FastAPI) -> None:
     """Mount the static files, the session cookie and every page router (security headers: web.middleware)."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, intake, lists, cases, related, files, notices, supervisor, agency, workflows, admin, reports):
+    for module in (
+        auth,
+        intake,
+        lists,
+        cases,
+        related,
+        files,
+        notices,
+        supervisor,
+        agency,
+        workflows,
+        admin,
+        account,
+        reports,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)
@@ -29,6 +57,12 @@ def install_pages(app: FastAPI) -> None:
         if request.headers.get("HX-Request") == "true":
             return Response(status_code=200, headers={"HX-Redirect": target, "Vary": "HX-Request"})
         return RedirectResponse(target, status_code=303, headers={"Vary": "HX-Request"})
+
+    @app.exception_handler(MustChangePassword)
+    async def _password(request: Request, exc: MustChangePassword) -> Response:
+        if request.headers.get("HX-Request") == "true":
+            return Response(status_code=200, headers={"HX-Redirect": "/account", "Vary": "HX-Request"})
+        return RedirectResponse("/account", status_code=303, headers={"Vary": "HX-Request"})
 
     app.add_middleware(PageHeaders)
     install_sessions(app)

@@ -10,6 +10,7 @@ from starlette.datastructures import FormData
 
 from mediation_flow.accounts.sessions import active_actor, current_stamp, end_session, start_session
 from mediation_flow.accounts.throttle import sign_in as throttled_sign_in
+from mediation_flow.demo import is_demo_password
 from mediation_flow.errors import DomainError
 from mediation_flow.vocabulary import Role
 from web.deps import EngineDep, client_address
@@ -25,6 +26,7 @@ HOME = {
     Role.POLICE_LIAISON: "/inbox",
     Role.COURT_LIAISON: "/inbox",
     Role.PETITION_LIAISON: "/inbox",
+    Role.CLERK: "/cases",
     Role.ADMIN: "/admin",
 }
 
@@ -63,6 +65,10 @@ def login(request: Request, engine: EngineDep, form: Annotated[FormData, Depends
         return render(request, "login.html", context, status_code=exc.status)
     assert actor.id is not None
     sign_in(request, actor, current_stamp(engine, actor.id), start_session(engine, actor.id))
+    if is_demo_password(username, password):
+        request.session["weak"] = True  # every page then says so, with the way to /account
+    if actor.must_change_password:
+        return RedirectResponse("/account", status_code=303)
     return RedirectResponse(target or HOME[actor.role], status_code=303)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -13,6 +14,7 @@ from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.forms import TriggerForm, trigger_form
 from mediation_flow.cases.views import case_page as case_page_view
 from mediation_flow.errors import DomainError, GuardFailed, InvalidData, NotFound, StaleVersion
+from mediation_flow.store import clock
 from web.deps import CaseId, EngineDep
 from web.pages.common import PageActor, is_fragment, render, typed_fields
 from web.session import verified_form
@@ -71,6 +73,25 @@ def open_trigger_form(request: Request, engine: EngineDep, actor: PageActor, cas
     return render(request, "case.html", {**data, "form": form, "title": form.label})
 
 
+def _recorded(form: FormData) -> tuple[datetime | None, int | None]:
+    """补录 and 代录 from the form: when it happened (Beijing time when typed without offset) and who acted."""
+    raw, acted_by = str(form.get("effective_at") or "").strip()[:40], str(form.get("acted_by") or "").strip()
+    try:
+        effective_at = clock.parse_user_moment(raw) if raw else None
+    except ValueError as exc:
+        raise InvalidData([{"field": "effective_at", "message": str(exc)}]) from None
+    if acted_by and not (acted_by.isdigit() and len(acted_by) <= 9):
+        raise InvalidData([{"field": "acted_by", "message": "请从列表中选择经办人"}])
+    return effective_at, int(acted_by) if acted_by else None
+
+
+def _kept_text(option_fields: list[Any], values: dict[str, Any], note: str) -> list[tuple[str, str]]:
+    """(label, text) of what was typed into the form's text fields and the note, to copy from after a refusal."""
+    kept = [(v.spec.label, str(values[v.spec.name])) for v in option_fields
+            if v.spec.type in ("text", "longtext") and values.get(v.spec.name)]  # fmt: skip
+    return [*kept, ("备注", note)] if note.strip() else kept
+
+
 def _version(form: FormData) -> int:
     raw = str(form.get("expected_version") or "")
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
@@ -92,6 +113,7 @@ def fire_trigger(
     values = typed_fields(form, blank.fields)
     note = str(form.get("note") or "")[:2000]
     try:
+        effective_at, acting_for = _recorded(form)
         apply_trigger(
             engine,
             case_id=case_id,
@@ -100,6 +122,8 @@ def fire_trigger(
             expected_version=_version(form),
             note=note,
             data=values,
+            effective_at=effective_at,
+            acting_for=acting_for,
         )
     except (InvalidData, GuardFailed) as exc:
         errors = (
@@ -122,7 +146,9 @@ def fire_trigger(
         if exc.status == 404:
             raise
         fresh = page_data(engine, actor, case_id)
-        return _respond(request, fresh, None, status=exc.status, message=exc.message, kind="error", oob=True)
+        kept = _kept_text(blank.fields, values, note)  # the state moved on: what was typed is shown, not lost
+        return _respond(request, fresh | {"kept": kept}, None, status=exc.status, message=exc.message, kind="error",
+                        oob=True)  # fmt: skip
     fresh = page_data(engine, actor, case_id)
     if not is_fragment(request):
         return RedirectResponse(f"/cases/{case_id}", status_code=303)

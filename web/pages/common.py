@@ -30,6 +30,13 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent
 TEMPLATES.env.auto_reload = False  # templates are compiled once per process, not stat()ed on every render and include
 
 
+OWN_ACCOUNT_PAGES = frozenset({"/account", "/account/password", "/logout"})
+
+
+class MustChangePassword(Exception):
+    """Signed in with a temporary password: every page leads to /account until it is changed."""
+
+
 class LoginRequired(Exception):
     """No valid session: the page handler sends the browser to the login page."""
 
@@ -53,6 +60,8 @@ def _filters() -> dict[str, Callable[..., str]]:
         "cn_numeral": formats.cn_numeral,
         "level_label": partial(label, "levels"),
         "role_label": partial(label, "roles"),
+        "admin_action": partial(label, "admin_actions"),
+        "reference_kind": partial(label, "reference_kinds"),
         "field_label": partial(label, "fields"),
         "label": _label_of,
         "plain": without_codes,
@@ -83,6 +92,7 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
         Role.POLICE_LIAISON: ["/inbox", "/cases", "/register"],
         Role.COURT_LIAISON: ["/inbox", "/cases", "/register"],
         Role.PETITION_LIAISON: ["/inbox", "/cases", "/register"],
+        Role.CLERK: ["/cases", "/register"],
         Role.ADMIN: ["/admin", "/reports", "/cases"],
     }[actor.role]
     return [(path, label("pages", path)) for path in [*paths, "/workflows"]]
@@ -107,6 +117,7 @@ def render(
         "nav": nav_items(actor),
         "path": request.url.path,
         "today": clock.local_date(clock.utcnow()),
+        "weak_password": actor is not None and bool(request.session.get("weak")),
         **(context or {}),
     }
     response = TEMPLATES.TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)
@@ -125,6 +136,8 @@ def page_actor(request: Request, engine: Annotated[Engine, Depends(get_db)]) -> 
     if actor is None:
         raise LoginRequired
     request.state.actor = actor
+    if actor.must_change_password and request.url.path not in OWN_ACCOUNT_PAGES:
+        raise MustChangePassword
     return actor
 
 

@@ -1,0 +1,167 @@
+"""Changing the jurisdiction tree: add, rename, move, retire; each checked, audited, in the caller's transaction.
+
+Codes follow 统计用区划代码: a county is 6 digits (or 12 ending in 000000), a township 9 (or 12 ending in 000),
+a village 12, a grid its village's code and a suffix of 1–4 digits; a child's code starts with its parent's
+significant digits, and its level is the one below its parent's. Nothing is ever deleted: a retired place
+keeps its cases and stops being offered for new ones.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, String, func, literal, select, update
+
+from mediation_flow.accounts.admin_log import log_change
+from mediation_flow.accounts.policy import Actor, Permission, require
+from mediation_flow.errors import Conflict, InvalidData, NotFound
+from mediation_flow.places.jurisdictions import Place, add_jurisdiction, get_by_code
+from mediation_flow.places.subtree import in_subtree
+from mediation_flow.store.tables import CASES, USERS
+from mediation_flow.store.tables import JURISDICTIONS as JUR
+
+LEVELS = ("county", "township", "village", "grid")
+CHILD_LEVEL = {None: "county", "county": "township", "township": "village", "village": "grid"}
+SIGNIFICANT = {"county": 6, "township": 9, "village": 12}
+NAME_LIMIT = 64
+
+
+def code_problem(code: str, level: str, parent: Place | None) -> str | None:
+    """Why ``code`` cannot name a place of ``level`` under ``parent`` (None when it can)."""
+    if not code.isascii() or not code.isdigit():
+        return "辖区代码只能由数字组成"
+    if level == "grid":
+        if parent is None or not (code.startswith(parent.code) and 1 <= len(code) - len(parent.code) <= 4):
+            return "网格代码为所属村（社区）代码加1至4位数字"
+        return None
+    width = SIGNIFICANT[level]
+    if not (len(code) == width or (len(code) == 12 and set(code[width:]) <= {"0"})):
+        return {
+            "county": "县级代码为6位（或12位统计用区划代码，后6位为0）",
+            "township": "乡镇代码为9位（或12位统计用区划代码，后3位为0）",
+            "village": "村（社区）代码为12位统计用区划代码",
+        }[level]
+    if parent is not None:
+        digits = SIGNIFICANT[parent.level]
+        if code[:digits] != parent.code[:digits]:
+            return f"代码须以上级代码的前{digits}位（{parent.code[:digits]}）开头"
+    return None
+
+
+def level_problem(level: str, parent: Place | None) -> str | None:
+    expected = CHILD_LEVEL.get(parent.level if parent else None)
+    if parent is not None and not parent.active:
+        return f"上级辖区{parent.name}已撤销"
+    if level != expected:
+        where = f"{parent.name}（{_level_name(parent.level)}）之下" if parent else "最上级"
+        return f"{where}只能添加{_level_name(expected)}" if expected else f"{where}不能再添加下级"
+    return None
+
+
+def _level_name(level: str | None) -> str:
+    from mediation_flow.vocabulary import Level
+
+    return Level(level).label if level else ""
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > NAME_LIMIT or any(not ch.isprintable() for ch in name):
+        raise InvalidData([{"field": "name", "message": f"名称不能为空，不超过{NAME_LIMIT}字，不含控制字符"}])
+    return name
+
+
+def add_place(
+    conn: Connection, actor: Actor, *, code: str, name: str, parent_code: str | None, level: str | None = None
+) -> Place:
+    """A new place under ``parent_code`` (None: a county at the top); its level follows the parent's."""
+    require(actor, Permission.ADMINISTER)
+    parent = _parent(conn, parent_code)
+    level = level or CHILD_LEVEL.get(parent.level if parent else None) or ""
+    problem = level_problem(level, parent) or code_problem(code, level, parent)
+    if problem:
+        raise InvalidData([{"field": "code" if "代码" in problem else "parent_code", "message": problem}])
+    name = check_name(name)
+    if conn.execute(select(JUR.c.id).where(JUR.c.code == code)).first():
+        raise Conflict(f"辖区代码已存在：{code}")
+    place = add_jurisdiction(conn, code=code, name=name, level=level, parent_id=parent.id if parent else None)
+    log_change(conn, actor, "place_add", code, name=name, level=level, parent=parent_code)
+    return place
+
+
+def _parent(conn: Connection, parent_code: str | None) -> Place | None:
+    if not parent_code:
+        return None
+    try:
+        return get_by_code(conn, parent_code)
+    except NotFound:
+        raise InvalidData([{"field": "parent_code", "message": f"上级辖区代码不存在：{parent_code[:32]}"}]) from None
+
+
+def rename_place(conn: Connection, actor: Actor, *, code: str, name: str) -> Place:
+    require(actor, Permission.ADMINISTER)
+    place = get_by_code(conn, code)
+    name = check_name(name)
+    conn.execute(update(JUR).where(JUR.c.id == place.id).values(name=name))
+    log_change(conn, actor, "place_rename", code, before=place.name, after=name)
+    return get_by_code(conn, code)
+
+
+def move_place(conn: Connection, actor: Actor, *, code: str, parent_code: str) -> Place:
+    """Put a place (and its subtree, and the cases registered there) under another parent of the same level."""
+    require(actor, Permission.ADMINISTER)
+    place = get_by_code(conn, code)
+    parent = _parent(conn, parent_code)
+    problem = level_problem(place.level, parent)
+    if parent is not None and parent.path.startswith(place.path):
+        problem = "不能移到自己的下级辖区之下"
+    if problem:
+        raise InvalidData([{"field": "parent_code", "message": problem}])
+    assert parent is not None  # only a county has no parent, and a county's level needs none (refused above)
+    old, new = place.path, f"{parent.path}{place.id}/"
+    moved = literal(new, String()).concat(func.substr(JUR.c.path, len(old) + 1))
+    conn.execute(update(JUR).where(in_subtree(JUR.c.path, old)).values(path=moved))
+    conn.execute(update(JUR).where(JUR.c.id == place.id).values(parent_id=parent.id))
+    tail = func.substr(CASES.c.jurisdiction_path, len(old) + 1)
+    conn.execute(
+        update(CASES)
+        .where(in_subtree(CASES.c.jurisdiction_path, old))
+        .values(jurisdiction_path=literal(new, String()).concat(tail))
+    )
+    log_change(conn, actor, "place_move", code, before=_code_of(conn, place.parent_id), after=parent_code)
+    return get_by_code(conn, code)
+
+
+def _code_of(conn: Connection, jurisdiction_id: int | None) -> str | None:
+    return conn.execute(select(JUR.c.code).where(JUR.c.id == jurisdiction_id)).scalar()
+
+
+def retire_place(conn: Connection, actor: Actor, *, code: str) -> Place:
+    """Retire (撤销) a place: it keeps its cases and history, and is offered for nothing new. Refused while
+    places or active accounts still belong to it (move or retire those first)."""
+    require(actor, Permission.ADMINISTER)
+    place = get_by_code(conn, code)
+    if not place.active:
+        return place
+    children = conn.execute(
+        select(func.count()).select_from(JUR).where(JUR.c.parent_id == place.id, JUR.c.active.is_(True))
+    ).scalar()
+    users = conn.execute(
+        select(func.count()).select_from(USERS).where(USERS.c.jurisdiction_id == place.id, USERS.c.is_active.is_(True))
+    ).scalar()
+    if children or users:
+        what = "、".join(x for x, n in (("下级辖区", children), ("在用账号", users)) if n)
+        raise Conflict(f"{place.name}还有{what}，请先移走或停用")
+    conn.execute(update(JUR).where(JUR.c.id == place.id).values(active=False))
+    log_change(conn, actor, "place_retire", code, name=place.name)
+    return get_by_code(conn, code)
+
+
+def restore_place(conn: Connection, actor: Actor, *, code: str) -> Place:
+    """Undo a retirement (the parent must be in use)."""
+    require(actor, Permission.ADMINISTER)
+    place = get_by_code(conn, code)
+    parent = conn.execute(select(JUR.c.active, JUR.c.name).where(JUR.c.id == place.parent_id)).first()
+    if parent is not None and not parent.active:
+        raise Conflict(f"上级辖区{parent.name}已撤销，请先恢复上级")
+    conn.execute(update(JUR).where(JUR.c.id == place.id).values(active=True))
+    log_change(conn, actor, "place_restore", code, name=place.name)
+    return get_by_code(conn, code)

@@ -1,0 +1,104 @@
+"""Accounts managed by an administrator over the API: add with a one-time password that must be changed at
+first sign-in, disable (its tokens stop at once) and re-enable, reset, a new role and jurisdiction, each in
+the change log; the last administrator is kept; the assign form's people listed by name for a case."""
+
+from __future__ import annotations
+
+import pytest
+from factories import PASSWORD, register
+from fastapi.testclient import TestClient
+
+from mediation_flow.accounts.admin_log import recent_changes
+from web.app import create_app
+
+
+@pytest.fixture
+def client(engine, town):
+    with TestClient(create_app(engine)) as c:
+        yield c
+
+
+def token(client, username, password=PASSWORD):
+    response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def test_a_new_account_signs_in_with_its_one_time_password_and_must_change_it_first(client, town):
+    admin = token(client, "admin")
+    made = client.post(
+        "/api/v1/admin/accounts",
+        headers=admin,
+        json={"username": "zhangfang", "display_name": "张芳", "role": "mediator", "jurisdiction_code": "500101001001"},
+    )
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["account"]["must_change_password"] is True and body["account"]["jurisdiction_name"]
+    temporary = body["temporary_password"]
+    assert len(temporary) == 12
+    headers = token(client, "zhangfang", temporary)
+    blocked = client.get("/api/v1/cases", headers=headers)
+    assert blocked.status_code == 403 and blocked.json()["error"]["code"] == "password_change_required"
+    changed = client.post(
+        "/api/v1/account/password",
+        headers=headers,
+        json={"current_password": temporary, "new_password": "my-own-pass-9"},
+    )
+    assert changed.status_code == 200, changed.text
+    fresh = token(client, "zhangfang", "my-own-pass-9")
+    assert client.get("/api/v1/cases", headers=fresh).status_code == 200
+
+
+def test_a_disabled_account_stops_at_once_and_comes_back_when_re_enabled(client, engine, town):
+    admin, mediator = token(client, "admin"), token(client, "mediator")
+    assert client.get("/api/v1/cases", headers=mediator).status_code == 200
+    off = client.patch("/api/v1/admin/accounts/mediator", headers=admin, json={"active": False})
+    assert off.status_code == 200 and off.json()["is_active"] is False
+    assert client.get("/api/v1/cases", headers=mediator).status_code == 401  # the token issued before
+    assert client.post("/api/v1/auth/token", data={"username": "mediator", "password": PASSWORD}).status_code == 401
+    on = client.patch("/api/v1/admin/accounts/mediator", headers=admin, json={"active": True})
+    assert on.json()["is_active"] is True
+    assert client.get("/api/v1/cases", headers=token(client, "mediator")).status_code == 200
+    with engine.connect() as conn:
+        assert [(c["action"], c["target"]) for c in recent_changes(conn)][:2] == [
+            ("account_enable", "mediator"),
+            ("account_disable", "mediator"),
+        ]
+
+
+def test_a_reset_password_ends_the_old_tokens_and_the_old_password(client, town):
+    admin, mediator = token(client, "admin"), token(client, "mediator")
+    reset = client.post("/api/v1/admin/accounts/mediator/reset-password", headers=admin)
+    assert reset.status_code == 200
+    assert client.get("/api/v1/cases", headers=mediator).status_code == 401
+    assert client.post("/api/v1/auth/token", data={"username": "mediator", "password": PASSWORD}).status_code == 401
+    token(client, "mediator", reset.json()["temporary_password"])
+
+
+def test_role_and_jurisdiction_change_and_the_last_administrator_is_kept(client, town):
+    admin = token(client, "admin")
+    moved = client.patch(
+        "/api/v1/admin/accounts/village_mediator",
+        headers=admin,
+        json={"role": "supervisor", "jurisdiction_code": "500101001"},
+    )
+    assert moved.status_code == 200
+    assert (moved.json()["role"], moved.json()["jurisdiction_code"]) == ("supervisor", "500101001")
+    for change in ({"active": False}, {"role": "mediator", "jurisdiction_code": "500101001"}):
+        refused = client.patch("/api/v1/admin/accounts/admin", headers=admin, json=change)
+        assert refused.status_code == 409, refused.text
+    no_place = client.patch("/api/v1/admin/accounts/mediator", headers=admin, json={"role": "mediator"})
+    assert no_place.status_code == 422
+    assert client.get("/api/v1/admin/accounts", headers=token(client, "supervisor")).status_code == 403
+
+
+def test_the_people_a_case_may_be_assigned_to_are_listed_by_name_within_its_jurisdiction(client, engine, town):
+    case_id = register(engine, town, "grid_worker")  # in village 0
+    listed = client.get(f"/api/v1/cases/{case_id}/assignees", headers=token(client, "supervisor"))
+    assert listed.status_code == 200
+    names = {a["display_name"] for a in listed.json()}
+    assert names == {"supervisor", "mediator", "village_mediator"}  # not the other village's mediator
+    assert (
+        client.get(f"/api/v1/cases/{case_id}/assignees", headers=token(client, "other_village_mediator")).status_code
+        == 404
+    )

@@ -1,0 +1,236 @@
+"""The administrator's daily work and everyone's own account, in a real browser (Debian's Chromium via
+Playwright, a real server on a small demo township), on a phone (390×844) and on a desktop (1280×800):
+add a village and a grid, add a mediator and disable one, reset a password (the one-time password shown
+once); the new mediator's first sign-in with the temporary password must change it at /account; a demo
+account is told to change its demo password and does. Screenshots go to test-artifacts/admin/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from server_harness import Server
+
+from mediation_flow.demo import demo_password, load_demo
+from mediation_flow.store.db import make_engine
+from mediation_flow.store.migrate import upgrade
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "admin"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]  # fmt: skip
+SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+
+
+def _chromium() -> str:
+    executable = shutil.which("chromium")
+    if executable is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Debian's chromium is required for the browser tests in CI")
+        pytest.skip("chromium is not installed")
+    return executable
+
+
+@pytest.fixture
+def server(tmp_path):
+    url = f"sqlite:///{tmp_path}/demo.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    load_demo(engine, cases=40)  # open cases of the last 40 days among them: the queue has rows
+    engine.dispose()
+    with Server(url, tmp_path, workers=1) as running:
+        yield running
+
+
+def sign_in(page, base_url: str, username: str, password: str) -> None:
+    page.goto(f"{base_url}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda u: "/login" not in u)
+
+
+def row_action(page, row: str, button: str) -> None:
+    """Open the row's 修改 and press one of its buttons."""
+    page.click(f"{row} summary")
+    page.click(f"{row} button:has-text('{button}')")
+    page.wait_for_selector("#admin-notice, #admin-error")
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_admin_sets_up_places_and_accounts_and_a_new_mediator_changes_the_temporary_password(server, size):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    suffix = "7" if size == "phone" else "8"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=ARGS)
+        page = browser.new_context(viewport=SIZES[size], locale="zh-CN").new_page()
+        page.set_default_timeout(20_000)
+        sign_in(page, server.base_url, "admin", demo_password("admin"))
+        assert page.url.endswith("/admin")
+        assert "演示密码" in page.inner_text("#weak-password")
+
+        # a village under the township, then a grid under it
+        village, grid = f"50010100109{suffix}", f"50010100109{suffix}001"
+        page.click("summary:has-text('新增辖区')")
+        page.select_option("#place-parent", "500101001")
+        page.fill("#place-code", village)
+        page.fill("#place-name", f"新{suffix}村")
+        page.click("#places form[action='/admin/places'] button[type=submit]")
+        page.wait_for_selector("#admin-notice")
+        assert f"已添加新{suffix}村" in page.inner_text("#admin-notice")
+        page.click("summary:has-text('新增辖区')")
+        page.select_option("#place-parent", village)
+        page.fill("#place-code", grid)
+        page.fill("#place-name", f"新{suffix}村第一网格")
+        page.click("#places form[action='/admin/places'] button[type=submit]")
+        page.wait_for_selector(f"#place-{grid}")
+        # a wrong code is refused with the reason, and what was typed stays
+        page.click("summary:has-text('新增辖区')")
+        page.select_option("#place-parent", "500101001")
+        page.fill("#place-code", "123")
+        page.fill("#place-name", "错村")
+        page.click("#places form[action='/admin/places'] button[type=submit]")
+        page.wait_for_selector("#admin-error")
+        assert "12位" in page.inner_text("#admin-error") and page.input_value("#place-name") == "错村"
+
+        # a mediator for the new village: the one-time password is shown once
+        username = f"xin{suffix}"
+        page.click("summary:has-text('新增账号')")
+        page.fill("#account-username", username)
+        page.fill("#account-name", f"调解员 新{suffix}")
+        page.select_option("#account-role", "mediator")
+        page.select_option("#account-place", village)
+        page.click("#accounts form[action='/admin/accounts'] button[type=submit]")
+        page.wait_for_selector("#one-time-password")
+        temporary = page.inner_text("#one-time-password").strip()
+        assert len(temporary) == 12
+        page.screenshot(path=str(ARTIFACTS / f"admin-{size}.png"), full_page=True)
+
+        # disable another mediator; reset a password
+        row_action(page, "#account-tiaojie2", "停用")
+        assert "已停用" in page.inner_text("#admin-notice")
+        assert "停用" in page.inner_text("#account-tiaojie2 td:nth-child(5)")
+        row_action(page, "#account-tiaojie", "重置密码")
+        reset = page.inner_text("#one-time-password").strip()
+        assert len(reset) == 12 and reset != temporary
+        assert "重置密码" in page.inner_text("#changes")
+
+        # the new mediator signs in with the temporary password: /account first, everything else leads there
+        other = browser.new_context(viewport=SIZES[size], locale="zh-CN").new_page()
+        other.set_default_timeout(20_000)
+        sign_in(other, server.base_url, username, temporary)
+        assert other.url.endswith("/account") and other.is_visible("#must-change")
+        other.goto(f"{server.base_url}/my")
+        assert other.url.endswith("/account")
+        other.fill("#current-password", temporary)
+        other.fill("#new-password", f"xin{suffix}-own-pass")
+        other.fill("#new-password-again", f"xin{suffix}-own-pass")
+        other.screenshot(path=str(ARTIFACTS / f"account-first-sign-in-{size}.png"), full_page=True)
+        other.click("form[action='/account/password'] button[type=submit]")
+        other.wait_for_selector("#password-changed")
+        other.goto(f"{server.base_url}/my")
+        assert other.url.endswith("/my")
+        browser.close()
+
+
+def test_a_demo_account_is_led_to_change_its_demo_password(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=ARGS)
+        page = browser.new_context(viewport=SIZES["phone"], locale="zh-CN").new_page()
+        page.set_default_timeout(20_000)
+        sign_in(page, server.base_url, "wangge", demo_password("wangge"))
+        page.click("#weak-password a")
+        page.wait_for_url(lambda u: u.endswith("/account"))
+        page.fill("#current-password", demo_password("wangge"))
+        page.fill("#new-password", "short")
+        page.fill("#new-password-again", "short")
+        page.click("form[action='/account/password'] button[type=submit]")
+        page.wait_for_selector(".field-error")
+        assert "至少8位" in page.inner_text(".field-error")
+        page.fill("#current-password", demo_password("wangge"))
+        page.fill("#new-password", "wangge-new-2024")
+        page.fill("#new-password-again", "wangge-new-2024")
+        page.click("form[action='/account/password'] button[type=submit]")
+        page.wait_for_selector("#password-changed")
+        assert not page.is_visible("#weak-password")
+        page.screenshot(path=str(ARTIFACTS / "account-changed-phone.png"), full_page=True)
+        browser.close()
+
+
+def test_a_case_opened_from_the_auto_refreshing_queue_has_its_own_address(server):
+    """The queue refreshes itself every minute (hx-get on #queue); a case opened from it is at /cases/N, so a
+    reload shows the case and Back returns to the queue (not to the login page)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=ARGS)
+        page = browser.new_context(viewport=SIZES["desktop"], locale="zh-CN").new_page()
+        page.set_default_timeout(20_000)
+        sign_in(page, server.base_url, "sifasuo", demo_password("sifasuo"))
+        page.goto(f"{server.base_url}/queue")
+        link = page.locator("#queue td a[href^='/cases/']").first
+        href = link.get_attribute("href")
+        link.click()
+        page.wait_for_url(lambda u: u.endswith(href))
+        page.reload()
+        assert page.url.endswith(href) and page.is_visible("#case-actions")
+        page.go_back()
+        page.wait_for_url(lambda u: u.endswith("/queue"))
+        browser.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_a_clerk_enters_a_paper_ledger_step_for_the_mediator_who_did_it(tmp_path, size):
+    """录入员: a case registered last year is accepted as the ledger says — on the day it says, by the mediator
+    it names; the timeline shows the mediator and that the clerk typed it in."""
+    from datetime import datetime
+
+    from factories import intake
+    from playwright.sync_api import sync_playwright
+
+    from mediation_flow.accounts.admin_log import administer
+    from mediation_flow.accounts.management import create_account
+    from mediation_flow.accounts.policy import CONSOLE
+    from mediation_flow.accounts.users import actor_for
+    from mediation_flow.cases.intake import register_case
+    from mediation_flow.store import clock
+    from mediation_flow.vocabulary import Role
+
+    url = f"sqlite:///{tmp_path}/demo.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    load_demo(engine, cases=2)
+    account, _ = administer(engine, CONSOLE, lambda conn, a: create_account(
+        conn, a, username="luru", role=Role.CLERK, display_name="录入员 小周", jurisdiction_code="500101001",
+        password="luru-pass-1",
+    ))  # fmt: skip
+    with engine.connect() as conn:
+        clerk = actor_for(conn, account.id)
+    year = clock.local_date(clock.utcnow()).year - 1
+    case_id = register_case(engine, actor=clerk, intake={**intake(), "jurisdiction_code": "500101001001"},
+                            effective_at=datetime(year, 5, 6, 9, 0))  # fmt: skip
+    engine.dispose()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with Server(url, tmp_path, workers=1) as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=ARGS)
+        page = browser.new_context(viewport=SIZES[size], locale="zh-CN").new_page()
+        page.set_default_timeout(20_000)
+        sign_in(page, server.base_url, "luru", "luru-pass-1")
+        page.goto(f"{server.base_url}/cases/{case_id}")
+        page.click("[data-trigger=accept]")
+        page.wait_for_selector("form[data-form=accept]")
+        page.check("#t-accept-rights_notified")
+        page.fill("#t-accept-effective", f"{year}-05-07T10:30")
+        page.select_option("#t-accept-acted-by", label="调解员 李明")
+        page.screenshot(path=str(ARTIFACTS / f"clerk-form-{size}.png"), full_page=True)
+        page.click("form[data-form=accept] button[type=submit]")
+        page.wait_for_selector(".flash.ok")
+        latest = page.inner_text("#case-timeline li:first-child .when")
+        assert "调解员 李明" in latest and "录入员 小周代录" in latest and f"{year}年5月7日" in latest
+        browser.close()
