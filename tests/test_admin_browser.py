@@ -54,6 +54,7 @@ def sign_in(page, base_url: str, username: str, password: str) -> None:
 
 def row_action(page, row: str, button: str) -> None:
     """Open the row's 修改 and press one of its buttons."""
+    page.evaluate("for (const e of document.querySelectorAll('#admin-notice, #admin-error')) e.remove()")
     page.click(f"{row} summary")
     page.click(f"{row} button:has-text('{button}')")
     page.wait_for_selector("#admin-notice, #admin-error")

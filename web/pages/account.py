@@ -55,7 +55,8 @@ def change_password(
             raise InvalidData([{"field": "new_password_again", "message": "两次输入的新密码不一致"}])
         sessions.change_own_password(engine, actor, address=client_address(request), current=current, new=new)
     except InvalidData as exc:
-        errors = {e["field"]: e["message"] for e in exc.errors}
+        # the strength rule names the password it judged "password": here that is the new one
+        errors = {("new_password" if e["field"] == "password" else e["field"]): e["message"] for e in exc.errors}
         return _page(request, actor, errors=errors, status=422)
     except DomainError as exc:  # too many wrong current passwords: the throttle's answer
         return _page(request, actor, message=exc.message, status=exc.status)
