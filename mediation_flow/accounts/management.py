@@ -17,6 +17,7 @@ from mediation_flow.accounts.admin_log import log_change
 from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.accounts.users import add_user, hash_password
 from mediation_flow.errors import Conflict, InvalidData, NotFound
+from mediation_flow.places.changes import checked_line
 from mediation_flow.places.jurisdictions import get_by_code
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.store.tables import USERS
@@ -113,7 +114,7 @@ def create_account(
         username=username,
         password=password or temporary or "",
         role=role,
-        display_name=display_name.strip()[:64],
+        display_name=checked_line(display_name, field="display_name", label="姓名", limit=64) if display_name else "",
         jurisdiction_code=jurisdiction_code or None,
         agency_code=agency_code,
     )
@@ -203,9 +204,7 @@ def change_placement(
 def rename_account(conn: Connection, actor: Actor, *, username: str, display_name: str) -> Account:
     require(actor, Permission.ADMINISTER)
     account = get_account(conn, username)
-    name = display_name.strip()
-    if not name or len(name) > 64 or any(not c.isprintable() for c in name):
-        raise InvalidData([{"field": "display_name", "message": "姓名不能为空，不超过64字"}])
+    name = checked_line(display_name, field="display_name", label="姓名", limit=64)
     conn.execute(update(USERS).where(USERS.c.id == account.id).values(display_name=name))
     log_change(conn, actor, "account_rename", username, before=account.display_name, after=name)
     return get_account(conn, username)

@@ -17,6 +17,7 @@ from mediation_flow.places.jurisdictions import Place, add_jurisdiction, get_by_
 from mediation_flow.places.subtree import in_subtree
 from mediation_flow.store.tables import CASES, USERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
+from mediation_flow.textinput import TextRefused, clean_text
 
 LEVELS = ("county", "township", "village", "grid")
 CHILD_LEVEL = {None: "county", "county": "township", "township": "village", "village": "grid"}
@@ -62,11 +63,20 @@ def _level_name(level: str | None) -> str:
     return Level(level).label if level else ""
 
 
+def checked_line(value: str, *, field: str, label: str, limit: int) -> str:
+    """A one-line name typed by an administrator, under the one text-input policy (``textinput``): pasted
+    breaks as spaces, control characters refused, not empty, at most ``limit`` characters; InvalidData."""
+    try:
+        text = clean_text(value, label=label, max_length=limit, multiline=False)
+    except TextRefused as exc:
+        raise InvalidData([{"field": field, "message": str(exc)}]) from None
+    if not text:
+        raise InvalidData([{"field": field, "message": f"“{label}”不能为空"}])
+    return text
+
+
 def check_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > NAME_LIMIT or any(not ch.isprintable() for ch in name):
-        raise InvalidData([{"field": "name", "message": f"名称不能为空，不超过{NAME_LIMIT}字，不含控制字符"}])
-    return name
+    return checked_line(name, field="name", label="名称", limit=NAME_LIMIT)
 
 
 def add_place(

@@ -18,6 +18,7 @@ from mediation_flow.errors import InvalidData
 from mediation_flow.ledger.read import csv_cells
 from mediation_flow.places.changes import CHILD_LEVEL, NAME_LIMIT, add_place, code_problem, level_problem
 from mediation_flow.places.jurisdictions import Place, all_places
+from mediation_flow.textinput import TextRefused, clean_text
 
 MAX_ROWS = 100_000
 
@@ -75,8 +76,10 @@ def _row_problem(code: str, name: str, parent_code: str | None, known: dict[str,
     """(why the row cannot be imported, whether it repeats an existing place unchanged)."""
     if not code or not name:
         return "每行须有代码和名称", False
-    if len(name) > NAME_LIMIT or any(not ch.isprintable() for ch in name):
-        return f"名称不超过{NAME_LIMIT}字，不含控制字符", False
+    try:
+        clean_text(name, label="名称", max_length=NAME_LIMIT, multiline=False)
+    except TextRefused as exc:
+        return str(exc), False
     parent = known.get(parent_code) if parent_code else None
     if parent_code and parent is None:
         return f"上级代码{parent_code[:32]}不存在（须在数据库中或在本文件的前面几行）", False

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from mediation_flow.accounts.admin_log import log_change
 from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.errors import Conflict, InvalidData, NotFound
+from mediation_flow.places.changes import checked_line
 from mediation_flow.store.tables import REFERENCE_ITEMS as ITEMS
 
 EDITABLE = ("venue", "category", "agency", "referral_target")
@@ -47,10 +48,7 @@ def _check_kind(kind: str) -> None:
 
 
 def _check_label(label: str) -> str:
-    label = label.strip()
-    if not label or len(label) > LABEL_LIMIT or any(not c.isprintable() for c in label):
-        raise InvalidData([{"field": "label", "message": f"名称不能为空，不超过{LABEL_LIMIT}字"}])
-    return label
+    return checked_line(label, field="label", label="名称", limit=LABEL_LIMIT)
 
 
 def add_item(conn: Connection, actor: Actor, *, kind: str, label: str, code: str | None = None) -> Item:
