@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
-from sqlalchemy import Connection
 
-from mediation_flow.accounts.policy import Actor
 from mediation_flow.errors import DomainError
+
+if TYPE_CHECKING:  # the command module stays light (see cli.py): the database layer loads inside a command
+    from sqlalchemy import Connection
+
+    from mediation_flow.accounts.policy import Actor
 
 T = TypeVar("T")
 
