@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from sqlalchemy import Engine
 
 from mediation_flow.cli_support import fail
 from mediation_flow.errors import DomainError, InvalidData
+
+if TYPE_CHECKING:  # the command module stays light (cli.py): the database layer loads inside a command
+    from sqlalchemy import Engine
 
 
 def report(
