@@ -4,6 +4,8 @@ the change log; the last administrator is kept; the assign form's people listed 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from factories import PASSWORD, register
 from fastapi.testclient import TestClient
@@ -102,3 +104,51 @@ def test_the_people_a_case_may_be_assigned_to_are_listed_by_name_within_its_juri
         client.get(f"/api/v1/cases/{case_id}/assignees", headers=token(client, "other_village_mediator")).status_code
         == 404
     )
+
+
+def test_an_agency_account_is_added_with_its_agency_on_the_admin_page_and_over_the_api(client, engine, town):
+    """A police station's user belongs to its station, not to a village: the add-account form offers the agencies."""
+    from test_web_pages import Browser, csrf_of
+
+    admin = Browser(client.app)
+    assert admin.login("admin").status_code == 303
+    page = admin.get("/admin").text
+    assert 'name="agency_code"' in page and "青龙派出所" in page
+    admin.csrf = csrf_of(page)
+    wrong = admin.post(
+        "/admin/accounts",
+        {"username": "minjing2", "display_name": "民警 孙二", "role": "police_liaison", "jurisdiction_code": ""},
+    )
+    assert wrong.status_code == 422 and "必须属于一个对接单位" in wrong.text
+    added = admin.post(
+        "/admin/accounts",
+        {
+            "username": "minjing2",
+            "display_name": "民警 孙二",
+            "role": "police_liaison",
+            "jurisdiction_code": "",
+            "agency_code": "qinglong_police",
+        },
+    )
+    assert added.status_code == 200 and "已添加账号minjing2" in added.text, added.text
+    temporary = re.search(r'id="one-time-password">([^<]+)<', added.text).group(1)
+    headers = token(client, "minjing2", temporary)
+    client.post(
+        "/api/v1/account/password",
+        headers=headers,
+        json={"current_password": temporary, "new_password": "minjing-own-9"},
+    )
+    inbox = client.get("/api/v1/agency/inbox", headers=token(client, "minjing2", "minjing-own-9"))
+    assert inbox.status_code == 200, inbox.text
+
+    made = client.post(
+        "/api/v1/admin/accounts",
+        headers=token(client, "admin"),
+        json={
+            "username": "faguan2",
+            "display_name": "法官助理 钱二",
+            "role": "police_liaison",
+            "agency_code": "qinglong_tribunal",
+        },
+    )
+    assert made.status_code == 422 and "与角色不符" in made.text

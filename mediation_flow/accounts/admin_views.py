@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from mediation_flow.accounts.admin_log import inspect, recent_changes
 from mediation_flow.accounts.management import Account, list_accounts
 from mediation_flow.accounts.policy import Actor
+from mediation_flow.places.agencies import all_agencies
 from mediation_flow.places.changes import CHILD_LEVEL
 from mediation_flow.places.jurisdictions import Place, all_places
 from mediation_flow.places.reference_changes import EDITABLE, Item, list_items
@@ -35,6 +36,7 @@ class AdminOverview:
     changes: list[dict[str, Any]]
     roles: dict[str, str]
     homes: list[tuple[str, str]]  # (code, indented name) of the active places an account may belong to
+    agencies: list[tuple[str, str]]  # (code, name) of the active partner agencies an agency account may belong to
     add_parents: list[tuple[str, str]]  # where a new place may go (active, not a grid)
     reference: dict[str, list[Item]]  # the editable kinds' items, retired ones too
 
@@ -68,6 +70,7 @@ def _overview(actor: Actor, places: list[Place], items: list[Item], conn: Any) -
         changes=recent_changes(conn, 30),
         roles={r.value: r.label for r in Role},
         homes=[(p.code, indented(p)) for p in active],
+        agencies=[(a.code, a.name) for a in all_agencies(conn) if a.active],
         add_parents=[(p.code, indented(p)) for p in active if p.level != Level.GRID.value],
         reference={kind: [i for i in items if i.kind == kind] for kind in EDITABLE},
     )

@@ -71,6 +71,7 @@ class AccountCreate(BaseModel):
     display_name: str = Field(default="", max_length=64)
     role: Role
     jurisdiction_code: str | None = Field(default=None, max_length=32)
+    agency_code: str | None = Field(default=None, max_length=32, description="派出所、人民法庭、信访部门账号所属的对接单位")
 
 
 class AccountCreated(BaseModel):
@@ -170,6 +171,7 @@ def add_account(engine: EngineDep, actor: ApiActor, body: AccountCreate) -> Acco
             role=body.role,
             display_name=body.display_name,
             jurisdiction_code=body.jurisdiction_code,
+            agency_code=body.agency_code,
         ),
     )
     return AccountCreated(account=AccountOut(**vars(account)), temporary_password=password or "")

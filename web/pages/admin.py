@@ -130,7 +130,7 @@ def change_place(request: Request, engine: EngineDep, actor: PageActor, code: st
 
 @router.post("/admin/accounts", include_in_schema=False)
 def add_account(request: Request, engine: EngineDep, actor: PageActor, form: Form) -> Response:
-    values = {k: _text(form, k) for k in ("username", "display_name", "role", "jurisdiction_code")}
+    values = {k: _text(form, k) for k in ("username", "display_name", "role", "jurisdiction_code", "agency_code")}
     if values["role"] not in {r.value for r in Role}:
         return _page(
             request, engine, actor, values=values, error=InvalidData([{"field": "role", "message": "请选择角色"}])
@@ -146,6 +146,7 @@ def add_account(request: Request, engine: EngineDep, actor: PageActor, form: For
             role=Role(values["role"]),
             display_name=values["display_name"],
             jurisdiction_code=values["jurisdiction_code"] or None,
+            agency_code=values["agency_code"] or None,
         ),
         lambda r: f"已添加账号{r[0].username}，临时密码只显示这一次，首次登录须修改：",
         values,
