@@ -71,7 +71,9 @@ class AccountCreate(BaseModel):
     display_name: str = Field(default="", max_length=64)
     role: Role
     jurisdiction_code: str | None = Field(default=None, max_length=32)
-    agency_code: str | None = Field(default=None, max_length=32, description="派出所、人民法庭、信访部门账号所属的对接单位")
+    agency_code: str | None = Field(
+        default=None, max_length=32, description="派出所、人民法庭、信访部门账号所属的对接单位"
+    )
 
 
 class AccountCreated(BaseModel):
