@@ -273,3 +273,26 @@ def test_joint_mediation_names_the_judge_and_the_officer(engine, town):
         "王法官",
         "赵勇",
     )
+
+
+def test_the_case_page_offers_the_agency_only_the_step_that_applies_now(engine, town):
+    """签收 and 退回 while the referral waits, 反馈 once signed for, nothing after it; the township's 收回办理 only
+    after a return (the handoff guards are judged from the case alone, like 调解成功结案 before any 回访)."""
+    from mediation_flow.cases.views import case_view
+
+    def offered(who: str, case_id: int) -> set[str]:
+        return {t.trigger for t in case_view(engine, town[who], case_id, channel=None).triggers}
+
+    case_id = referred(engine, town)
+    assert {"acknowledge", "return_referral"} <= offered("liaison", case_id)
+    assert "agency_feedback" not in offered("liaison", case_id)
+    assert "take_back" not in offered("mediator", case_id)
+    fire(engine, town, case_id, "liaison", "acknowledge", {"handler": "赵勇"})
+    assert "agency_feedback" in offered("liaison", case_id)
+    assert not {"acknowledge", "return_referral"} & offered("liaison", case_id)
+    fire(engine, town, case_id, "liaison", "agency_feedback", feedback())
+    assert not {"acknowledge", "return_referral", "agency_feedback"} & offered("liaison", case_id)
+
+    returned = referred(engine, town)
+    fire(engine, town, returned, "liaison", "return_referral", {"reason": "不属于治安案件"})
+    assert "take_back" in offered("mediator", returned)

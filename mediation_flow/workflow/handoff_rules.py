@@ -15,7 +15,7 @@ from typing import Any
 
 from mediation_flow.places.agencies import Agency
 from mediation_flow.vocabulary import AGENCY_ROLES, AgencyKind, Handoff, Role
-from mediation_flow.workflow.rules import RuleContext, effect, guard
+from mediation_flow.workflow.rules import RuleContext, effect, guard, history_guard
 
 #: Referral targets (reference data ``referral_target``) that are partner agencies with users of their own.
 AGENCY_TARGETS = {kind.value: kind for kind in AgencyKind}
@@ -89,13 +89,13 @@ def acting_for_case_agency(ctx: RuleContext) -> str | None:
     return "该案件不是移送本单位的案件，不能办理"
 
 
-@guard
+@history_guard
 def awaiting_receipt(ctx: RuleContext) -> str | None:
     """签收 or 退回: only a handoff sent and not yet signed for."""
     return None if ctx.case.get("handoff") == Handoff.SENT else _stands(ctx)
 
 
-@guard
+@history_guard
 def signed_for(ctx: RuleContext) -> str | None:
     """反馈: only after 签收, and once."""
     if ctx.case.get("handoff") == Handoff.ACKNOWLEDGED:
@@ -105,7 +105,7 @@ def signed_for(ctx: RuleContext) -> str | None:
     return _stands(ctx)
 
 
-@guard
+@history_guard
 def referral_returned(ctx: RuleContext) -> str | None:
     """The township takes a case back only when the agency returned it."""
     return None if ctx.case.get("handoff") == Handoff.RETURNED else "只有对接单位退回的案件才能收回办理"
@@ -206,12 +206,12 @@ def joint_mediators_named(ctx: RuleContext) -> str | None:
     return None
 
 
-@guard
+@history_guard
 def petition_reported(ctx: RuleContext) -> str | None:
     return None if ctx.count_events("report_back") > 0 else "调解结果反馈信访部门后，才能登记答复意见"
 
 
-@guard
+@history_guard
 def review_may_be_requested(ctx: RuleContext) -> str | None:
     """复查 follows the written reply (答复意见), once."""
     if ctx.count_events("petition_reply") == 0:
@@ -219,12 +219,12 @@ def review_may_be_requested(ctx: RuleContext) -> str | None:
     return "复查申请已登记" if ctx.count_events("request_review") > 0 else None
 
 
-@guard
+@history_guard
 def review_pending(ctx: RuleContext) -> str | None:
     return None if ctx.count_events("request_review") > ctx.count_events("review_decided") else "没有待办的复查申请"
 
 
-@guard
+@history_guard
 def review_concluded(ctx: RuleContext) -> str | None:
     if ctx.count_events("review_decided") == 0:
         return "复查意见作出后，才能登记复核申请"
@@ -233,7 +233,7 @@ def review_concluded(ctx: RuleContext) -> str | None:
     return None
 
 
-@guard
+@history_guard
 def re_review_pending(ctx: RuleContext) -> str | None:
     pending = ctx.count_events("request_re_review") > ctx.count_events("re_review_decided")
     return None if pending else "没有待办的复核申请"

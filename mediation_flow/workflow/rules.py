@@ -40,14 +40,22 @@ GUARDS: dict[str, Guard] = {}
 EFFECTS: dict[str, Effect] = {}
 
 
-#: Guards judged from the case's history alone (not from what is typed): a page may leave out the action they
-#: would refuse now (调解成功结案 before any 回访) instead of offering a button that can only fail.
-HISTORY_GUARDS: frozenset[str] = frozenset({"has_follow_up_visit", "result_reported", "feedback_recorded"})
+#: Guards judged from the case row and its past events alone (not from what is typed): a page may leave out the
+#: action they would refuse now (调解成功结案 before any 回访, 签收 of a case already signed for) instead of offering a
+#: button that can only fail. Filled by :func:`history_guard`.
+HISTORY_GUARDS: set[str] = set()
 
 
 def guard(fn: Guard) -> Guard:
     GUARDS[fn.__name__] = fn
     return fn
+
+
+def history_guard(fn: Guard) -> Guard:
+    """A guard that reads only ``ctx.case`` and ``ctx.count_events`` / ``ctx.last_event_data``, never ``ctx.data``
+    or the actor: the case page judges it before anything is typed."""
+    HISTORY_GUARDS.add(fn.__name__)
+    return guard(fn)
 
 
 def effect(fn: Effect) -> Effect:
@@ -140,7 +148,7 @@ def within_confirmation_window(ctx: RuleContext) -> str | None:
     return None
 
 
-@guard
+@history_guard
 def has_follow_up_visit(ctx: RuleContext) -> str | None:
     return None if ctx.count_events("record_visit") > 0 else "结案前须至少记录一次回访"
 
@@ -185,13 +193,13 @@ def set_venue(ctx: RuleContext) -> None:
         ctx.updates["venue"] = ctx.data["venue"]
 
 
-@guard
+@history_guard
 def result_reported(ctx: RuleContext) -> str | None:
     """三调对接: a referred-in case is closed only after its result went back to the referring body."""
     return None if ctx.count_events("report_back") > 0 else "结案前须将调解结果反馈移交单位（report_back）"
 
 
-@guard
+@history_guard
 def feedback_recorded(ctx: RuleContext) -> str | None:
     """An outbound referral is closed only once the receiving body answered: its feedback recorded by the
     township, or given by the agency itself (反馈), or the referral returned (退回)."""
