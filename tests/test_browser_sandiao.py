@@ -67,6 +67,9 @@ def register_referral_in(
     page.fill("#p0-name", "吴五")
     page.fill("#p1-name", "郑六")
     page.select_option("#category", "contract")
+    detail = page.locator("#a-to_beijing_detail")
+    if detail.count():  # 进京访情形 applies only once 进京访 is ticked
+        assert not detail.is_visible()
     for selector, value in fields.items():
         target = page.locator(selector)
         if target.evaluate("el => el.tagName") == "SELECT":
@@ -190,6 +193,8 @@ def test_petition_path_transfer_in_report_back_reply_and_review(
         "#a-reference_number": "第45号",
         "#a-channel": "letter",
         "#a-repeat": "true",
+        "#a-to_beijing": "true",
+        "#a-to_beijing_detail": "ticket",
         "#title": "吴五与郑六土地承包纠纷",
         "#summary": "多次写信反映承包地被占。",
     }
