@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -326,7 +326,10 @@ def write_plans(
         for plan in plans:
             snap = snapshots.get(plan.workflow)
             if snap is None:
-                snap = snapshots[plan.workflow] = ledger_bulk.load_snapshot(conn, actor, REGISTRY, now, plan.workflow)
+                snap = ledger_bulk.load_snapshot(conn, actor, REGISTRY, now, plan.workflow)
+                if snapshots:  # one repeat count across the workflows, as one-by-one registration counts them
+                    snap = replace(snap, repeats=next(iter(snapshots.values())).repeats)
+                snapshots[plan.workflow] = snap
             by = people.get(plan.registered_by or "")
             draft = ledger_bulk.register(snap, parse_intake(plan.intake), plan.registered, actor=by)
             for index, (trigger, values, moment, note) in enumerate(plan.steps):
