@@ -69,7 +69,11 @@ def test_a_bad_registration_time_names_the_field(client):
     response = client.post("/api/v1/cases", json=intake(effective_at="yesterday"))
     assert response.status_code == 422
     assert response.json()["error"]["errors"] == [
-        {"field": "effective_at", "message": "“发生时间”：时间格式不正确，如 2023-09-28T09:00:00+08:00"}
+        {
+            "field": "effective_at",
+            "message": "“发生时间”：时间格式不正确（ISO 8601），"
+            "如 2023-12-31T20:00:00（北京时间）或 2023-12-31T20:00:00+08:00",
+        }
     ]
 
 
