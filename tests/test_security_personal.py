@@ -16,7 +16,7 @@ import logging
 from typing import Any
 
 import pytest
-from factories import HAPPY_PATH, drive, register
+from factories import HAPPY_PATH, REFER_TO_POLICE, drive, register
 from security_helpers import api_login, client_for, docx_text, own_data_dir
 from test_web_pages import Browser
 
@@ -52,6 +52,9 @@ def _agreed_case(engine: Any, town: Any, **overrides: Any) -> int:
 @pytest.mark.parametrize("username", ["grid_worker", "liaison", "admin"])
 def test_a_masked_role_prints_no_sex_or_birth_date(web: Any, engine: Any, town: Any, username: str) -> None:
     case_id = _agreed_case(engine, town)
+    if username == "liaison":  # a partner agency sees only the cases referred to it (issue 12): not this one
+        assert _signed_in(web, username).get(f"/cases/{case_id}/print/agreement.docx").status_code == 404
+        return
     printout = _signed_in(web, username).get(f"/cases/{case_id}/print/agreement.docx")
     assert printout.status_code == 200, printout.text[:300]
     assert printout.headers["cache-control"] == "no-store"
@@ -113,7 +116,8 @@ def test_searches_are_logged_with_numbers_masked_however_typed(
 def test_numbers_typed_into_free_text_are_masked_for_masked_roles(web: Any, engine: Any, town: Any) -> None:
     summary = f"申请人身份证{ID}，电话 138 1234 5678，固话023-68881234。"
     case_id = register(engine, town, summary=summary)
-    drive(engine, case_id, town["supervisor"], [("add_note", {"text": f"联系{PHONE}"})])
+    referred = [("accept", {"rights_notified": True}), ("refer", REFER_TO_POLICE)]  # so the police liaison sees it
+    drive(engine, case_id, town["supervisor"], [*referred, ("add_note", {"text": f"联系{PHONE}"})])
     for username in ("grid_worker", "liaison"):
         page = _signed_in(web, username).get(f"/cases/{case_id}").text
         api = web.get(f"/api/v1/cases/{case_id}", headers=api_login(web, username)).json()
