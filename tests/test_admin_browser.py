@@ -6,12 +6,11 @@ account is told to change its demo password and does. Screenshots go to test-art
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 from server_harness import Server
+from test_browser_flow import CHROMIUM_ARGS, chromium_path
 
 from mediation_flow.demo import demo_password, load_demo
 from mediation_flow.store.db import make_engine
@@ -19,18 +18,7 @@ from mediation_flow.store.migrate import upgrade
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "admin"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
-
-
-def _chromium() -> str:
-    executable = shutil.which("chromium")
-    if executable is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Debian's chromium is required for the browser tests in CI")
-        pytest.skip("chromium is not installed")
-    return executable
 
 
 @pytest.fixture
@@ -67,7 +55,7 @@ def test_admin_sets_up_places_and_accounts_and_a_new_mediator_changes_the_tempor
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     suffix = "7" if size == "phone" else "8"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         page = browser.new_context(viewport=SIZES[size], locale="zh-CN").new_page()
         page.set_default_timeout(20_000)
         sign_in(page, server.base_url, "admin", demo_password("admin"))
@@ -142,7 +130,7 @@ def test_a_demo_account_is_led_to_change_its_demo_password(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         page = browser.new_context(viewport=SIZES["phone"], locale="zh-CN").new_page()
         page.set_default_timeout(20_000)
         sign_in(page, server.base_url, "wangge", demo_password("wangge"))
@@ -170,7 +158,7 @@ def test_a_case_opened_from_the_auto_refreshing_queue_has_its_own_address(server
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         page = browser.new_context(viewport=SIZES["desktop"], locale="zh-CN").new_page()
         page.set_default_timeout(20_000)
         sign_in(page, server.base_url, "sifasuo", demo_password("sifasuo"))
@@ -219,7 +207,7 @@ def test_a_clerk_enters_a_paper_ledger_step_for_the_mediator_who_did_it(tmp_path
     engine.dispose()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with Server(url, tmp_path, workers=1) as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         page = browser.new_context(viewport=SIZES[size], locale="zh-CN").new_page()
         page.set_default_timeout(20_000)
         sign_in(page, server.base_url, "luru", "luru-pass-1")
