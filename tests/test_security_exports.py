@@ -9,15 +9,15 @@ happy path, then opens every export."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from factories import HAPPY_PATH, drive, intake, make_town, register
+from factories import HAPPY_PATH, drive, intake, register
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from security_helpers import api_login, client_for, docx_text, own_data_dir, xlsx_cells
-from sqlalchemy import select, update
+from sqlalchemy import MetaData, insert, select, update
 from test_web_pages import Browser
 
 from mediation_flow.store.db import make_engine, write_transaction
@@ -118,15 +118,72 @@ def test_formulas_in_titles_names_and_paragraphs_are_written_as_text(web: Any, e
                 assert formula in texts and texts[formula].data_type == "s", (name, formula)
 
 
+def _rows_as_of_0008(engine: Any) -> None:
+    """A database written before the text policy: the tables as they stood at revision 0008 (reflected, not
+    today's table definitions, which later migrations extend), one township, a mediator, a case and a party."""
+    old = MetaData()
+    old.reflect(engine)
+    now = datetime(2024, 5, 6, 2, 0, tzinfo=UTC)
+    t = old.tables
+    with write_transaction(engine) as conn:
+        conn.execute(
+            insert(t["jurisdiction"]).values(
+                id=1, code=TOWNSHIP, name="青龙镇", short_name="青龙", level="township", path="/1/"
+            )
+        )
+        conn.execute(
+            insert(t["app_user"]).values(
+                id=1,
+                username="mediator",
+                display_name="王\x07调解",
+                role="mediator",
+                password_hash="x",
+                is_active=True,
+                created_at=now,
+                jurisdiction_id=1,
+            )
+        )
+        conn.execute(
+            insert(t["dispute_case"]).values(
+                id=1,
+                number="（2024）青龙人调字第001号",
+                township_id=1,
+                year=2024,
+                seq=1,
+                title="相邻\x0b纠纷\x1b",
+                category="neighbour",
+                source="grid",
+                risk_grade="blue",
+                jurisdiction_id=1,
+                jurisdiction_path="/1/",
+                level="township",
+                summary="第一行\r\n第二行\x0b第三行\x7f",
+                people_involved=2,
+                workflow_name="people_mediation",
+                workflow_version=1,
+                state="registered",
+                version=1,
+                clocks={},
+                attributes={},
+                registered_at=now,
+                created_at=now,
+                updated_at=now,
+                mediator_id=1,
+                created_by=1,
+            )
+        )
+        conn.execute(
+            insert(t["party"]).values(
+                id=1, case_id=1, role="applicant", kind="person", name="张三\u202e", address="相邻\x0b纠纷\x1b"
+            )
+        )
+
+
 def test_the_migration_cleans_text_stored_before_the_policy(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         upgrade(engine, "0008")
-        town = make_town(engine)
-        case_id = register(engine, town)
-        _store(engine, case_id, "相邻\x0b纠纷\x1b", "张三\u202e", summary="第一行\r\n第二行\x0b第三行\x7f")
-        with write_transaction(engine) as conn:
-            conn.execute(update(USERS).where(USERS.c.username == "mediator").values(display_name="王\x07调解"))
+        _rows_as_of_0008(engine)
         upgrade(engine)
         with engine.connect() as conn:
             title, summary = conn.execute(select(CASES.c.title, CASES.c.summary)).one()
