@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -19,6 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from mediation_flow.store.checkpoint import CHECKPOINTER
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.fast import keep_writer
 
@@ -39,7 +41,9 @@ def make_engine(url: str, *, synchronous: str | None = None, pool_size: int = 10
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _make_sqlite_engine(url, synchronous or get_settings().sqlite_synchronous)
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, json_serializer=_json_dumps)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, json_serializer=_json_dumps)
+    keep_writer(engine)  # the write path's kept connection: no pre-ping round trip per transition (fast.py)
+    return engine
 
 
 def _private_file(path: Path) -> None:
@@ -68,6 +72,10 @@ def _make_sqlite_engine(url: str, synchronous: str) -> Engine:
     )
     if database not in (None, "", ":memory:"):  # a memory database is one per connection: nothing to keep
         keep_writer(engine)
+        # Checkpoints run in the process's checkpoint thread, not inside a request's commit (checkpoint.py).
+        path = str(Path(database).resolve())
+        CHECKPOINTER.register(path)
+        weakref.finalize(engine, CHECKPOINTER.unregister, path)
     sync_mode = synchronous.upper()
     if sync_mode not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         raise ValueError(f"unknown SQLite synchronous mode: {synchronous!r}")
@@ -80,6 +88,8 @@ def _make_sqlite_engine(url: str, synchronous: str) -> Engine:
         cursor.execute(f"PRAGMA synchronous={sync_mode}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # the checkpoint thread does it (checkpoint.py)
         cursor.close()
 
     @event.listens_for(engine, "begin")
