@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
@@ -13,12 +16,19 @@ from web.api import router as api_router
 from web.errors import install_api_error_handlers
 from web.health import router as health_router
 from web.input_guard import BodyLimit, refuse_bad_text
-from web.middleware import configure_logging, install_security
+from web.middleware import configure_logging, flush_logs, install_security
 from web.pages import install_pages
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    yield
+    flush_logs()  # a clean shutdown leaves no access-log line unwritten
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="mediation_flow",
         version="0.1.0",
         description="矛盾纠纷调解案件管理：登记、受理、调解、协议、转办、回访、结案与统计。",

@@ -7,8 +7,11 @@ status, so streamed responses stay streamed. Every log message goes through
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import logging.handlers
+import queue
 import re
 import sys
 import time
@@ -84,19 +87,45 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+class _OffPathHandler(logging.handlers.QueueHandler):
+    """Queues records for ``_WRITER``'s thread: formatting and the write to stderr happen off the request
+    path. The record is queued as it is (the standard ``prepare`` would format it here, on the request)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
+
+
+_WRITER: logging.handlers.QueueListener | None = None
+
+
 def configure_logging(level: int = logging.INFO) -> logging.Handler:
-    """Send the ``mediation_flow`` loggers to stderr as JSON lines; idempotent. Records still propagate,
-    so a root handler (a test's log capture, a host's logging set-up) sees them too."""
+    """Send the ``mediation_flow`` loggers to stderr as JSON lines, written by a thread of their own; idempotent.
+    Records still propagate at once, so a root handler (a test's log capture, a host's logging set-up) sees
+    them too. ``flush_logs`` (called at shutdown and at exit) writes whatever is queued."""
+    global _WRITER
     logger = logging.getLogger("mediation_flow")
     for handler in logger.handlers:
-        if isinstance(handler, _StderrHandler):
+        if isinstance(handler, _OffPathHandler):
             return handler
-    handler = _StderrHandler()
-    handler.setFormatter(JsonFormatter())
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    stderr = _StderrHandler()
+    stderr.setFormatter(JsonFormatter())
+    handler = _OffPathHandler(records)
+    _WRITER = logging.handlers.QueueListener(records, stderr)
+    _WRITER.start()
+    atexit.register(_WRITER.stop)  # a clean exit writes what is queued
     logger.addHandler(handler)
     if logger.level == logging.NOTSET or logger.level > level:
         logger.setLevel(level)
     return handler
+
+
+def flush_logs() -> None:
+    """Write every queued log line now: the writer thread is stopped after the queue's last record (what
+    ``stop`` does) and started again."""
+    if _WRITER is not None and _WRITER._thread is not None:
+        _WRITER.stop()
+        _WRITER.start()
 
 
 class SecurityMiddleware:
