@@ -33,6 +33,14 @@ class PermissionDenied(DomainError):
     status = 403
 
 
+class StoreUnavailable(DomainError):
+    """The database connection was lost mid-transaction: nothing of it was written (the database rolls back
+    what was not committed), and the next attempt gets a fresh connection."""
+
+    code = "store_unavailable"
+    status = 503
+
+
 class StaleVersion(DomainError):
     code = "stale_version"
     status = 409
