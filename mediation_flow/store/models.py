@@ -201,7 +201,7 @@ class Case(_Table, table=True):
     amount_fen: int | None = None
     people_involved: int = 2
     mediator_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
-    created_by: int | None = Field(default=None, foreign_key="app_user.id")
+    created_by: int | None = Field(default=None, foreign_key="app_user.id", index=True)  # registrant notices
     # 三调对接: the partner agency of the case's current handoff (out or in) and where it stands (vocabulary.Handoff);
     # set only by step effects, so every path that moves a case sets them alike.
     agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
