@@ -114,7 +114,8 @@ CATEGORIES = ["neighbourhood", "marriage_family", "housing_homestead", "contract
 
 def seed_year(engine: Engine, town: Town, ordinary: int = 120) -> list[int]:
     """The seed's 2023: ``ordinary`` disputes from mixed sources plus one repeat letter petition and one
-    Beijing petition, every one mediated to agreement and closed within the year; no conversions."""
+    Beijing petition by ticket (购票进京访), every one mediated to agreement and closed within the year;
+    no conversions."""
     ids = []
     span = timedelta(days=330) / max(ordinary, 1)
     grids = town.places.grids
@@ -135,7 +136,6 @@ def seed_year(engine: Engine, town: Town, ordinary: int = 120) -> list[int]:
     ids.append(
         petition(engine, town, at(2023, 4, 11), channel="letter", flags={"repeat": True}, number="县信转〔2023〕7号")
     )
-    ids.append(
-        petition(engine, town, at(2023, 9, 5), channel="visit", flags={"to_beijing": True}, number="县信转〔2023〕19号")
-    )
+    ticket = {"to_beijing": True, "to_beijing_detail": "ticket"}  # the seed: 购票进京访 (bought a ticket)
+    ids.append(petition(engine, town, at(2023, 9, 5), channel="visit", flags=ticket, number="县信转〔2023〕19号"))
     return ids

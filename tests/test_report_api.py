@@ -46,7 +46,7 @@ def test_supervisor_gets_figures_and_text(api, town):
     body = response.json()
     assert (body["figures"]["mediated"], body["figures"]["resolved"], body["figures"]["success_rate"]) == (5, 5, 100.0)
     assert body["scope"]["jurisdiction"]["name"] == "青龙镇" and body["scope"]["start"] == "2023-01-01"
-    assert "成功化解1起写信重复访和1起进京访" in "".join(body["text"]["paragraphs"])
+    assert "成功化解1起写信重复访和1起购票进京访" in "".join(body["text"]["paragraphs"])
     assert {row["key"] for row in body["breakdowns"]["petitions_resolved"]} == {
         "repeat",
         "level_skipping",

@@ -32,7 +32,7 @@ def test_report_and_ledger_commands(sqlite_engine, tmp_path):
     assert shown.returncode == 0, shown.stderr
     body = json.loads(shown.stdout)
     assert (body["figures"]["mediated"], body["figures"]["success_rate"]) == (5, 100.0)
-    assert "成功化解1起写信重复访和1起进京访" in "".join(body["text"]["paragraphs"])
+    assert "成功化解1起写信重复访和1起购票进京访" in "".join(body["text"]["paragraphs"])
 
     written = run(env, "report", "--year", "2023", "--township", code, "--format", "docx", "--output",
                   str(tmp_path / "r.docx"))  # fmt: skip

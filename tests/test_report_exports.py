@@ -39,10 +39,10 @@ def test_docx_reads_back_in_official_layout(engine, town, report_data):
     section = doc.sections[0]
     assert abs(section.page_width - Cm(21.0)) < Cm(0.01) and abs(section.page_height - Cm(29.7)) < Cm(0.01)
     texts = [p.text for p in doc.paragraphs]
-    assert texts[0] == "青龙镇人民政府"
+    assert texts[0] == "示例县青龙镇人民政府"
     assert "青龙镇2023年矛盾纠纷多元化解工作情况" in texts
     assert "一、矛盾纠纷排查化解" in texts
-    body = next(p for p in doc.paragraphs if p.text.startswith("结合“清风茶室”"))
+    body = next(p for p in doc.paragraphs if p.text.startswith("2023年，青龙镇结合“清风茶室”"))
     assert "开展人民调解7件次" in body.text
     assert east_asian_font(body.runs[0]) == "仿宋"
     heading = next(p for p in doc.paragraphs if p.text == "二、主要数据")
@@ -59,7 +59,7 @@ def test_edited_text_goes_into_the_document(engine, town, report_data):
     )
     texts = [p.text for p in Document(io.BytesIO(export(engine, report, "docx"))).paragraphs]
     assert "我乡全年调解纠纷7件，均已化解。" in texts and "第二段。" in texts
-    assert not any(t.startswith("结合“清风茶室”") for t in texts)
+    assert not any(t.startswith("2023年，青龙镇结合") for t in texts)
 
 
 def test_xlsx_holds_figures_breakdowns_ledger_and_text(engine, town, report_data):

@@ -80,4 +80,5 @@ def test_page_access_and_bad_input(engine, town):
                                                "figure": "<script>"})  # fmt: skip
     assert bad.status_code == 422 and "<script>" not in bad.text
     empty = client.get("/reports", params={"year": 2020, "jurisdiction": town.places.villages[2].code})
-    assert empty.status_code == 200 and "全年未开展人民调解" in empty.text
+    assert empty.status_code == 200 and "本期（2020年1月1日至2020年12月31日）" in empty.text
+    assert "无矛盾纠纷案件记录" in empty.text and "全年未开展人民调解" not in empty.text

@@ -35,7 +35,7 @@ def test_the_seed_year_says_122_122_100_percent_and_the_two_petitions(sqlite_eng
     first = text.paragraphs[0]
     assert "结合“清风茶室”先后开展人民调解122件次，成功化解矛盾纠纷122件，化解矛盾成功率高达100%" in first
     assert "全年无矛盾纠纷转化为重大事故" in first
-    assert "成功化解1起写信重复访和1起进京访" in text.text
+    assert "成功化解1起写信重复访和1起购票进京访" in text.text
     assert "信访部门转办信访事项2件" in text.text
     assert "全年登记矛盾纠纷122件" in text.text
     with sqlite_engine.connect() as conn:
@@ -49,7 +49,7 @@ def test_a_small_seed_year_on_both_back_ends(engine, town):
     figures, text = report(engine, town.places.township.code)
     assert (figures.values["mediated"], figures.values["resolved"], figures.values["success_rate"]) == (6, 6, 100.0)
     assert "先后开展人民调解6件次，成功化解矛盾纠纷6件，化解矛盾成功率高达100%" in text.text
-    assert "成功化解1起写信重复访和1起进京访" in text.text
+    assert "成功化解1起写信重复访和1起购票进京访" in text.text
     with engine.connect() as conn:
         scope = year_scope(conn, code=town.places.township.code, year=2023)
         assert case_ids(conn, scope, "petitions_resolved", "to_beijing") == [ids[-1]]

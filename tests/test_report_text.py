@@ -18,13 +18,20 @@ def figures(engine, town, year=2023):
         return compute_figures(conn, year_scope(conn, code=town.places.township.code, year=year))
 
 
-def test_an_empty_year_says_none(engine, town):
-    text = render(figures(engine, town)).text
-    assert "全年未开展人民调解" in text
-    assert "全年未登记矛盾纠纷" in text
-    assert "三调" not in text and "一庭两所" not in text  # no 三调 case: no sentence about them
-    assert "全年无矛盾纠纷转化为重大事故的案件" in text
+def test_an_empty_year_says_there_is_no_record_and_claims_nothing(engine, town):
+    report = render(figures(engine, town))
+    assert report.paragraphs == ["本期（2023年1月1日至2023年12月31日）青龙镇无矛盾纠纷案件记录。"]
+    text = report.text
+    assert "全年无" not in text and "三调" not in text and "一庭两所" not in text
     assert "成功率" not in text and "None" not in text and "{" not in text
+
+
+def test_a_year_with_cases_but_nothing_mediated_says_what_it_has(engine, town):
+    enter(engine, town, at(2023, 6, 1), [])
+    text = render(figures(engine, town)).text
+    assert "2023年，青龙镇全年未开展人民调解" in text
+    assert "全年登记矛盾纠纷1件" in text
+    assert "全年无矛盾纠纷转化为重大事故的案件" in text  # said from a year with records, not from none
 
 
 def test_one_case_uses_the_singular_wording(engine, town):

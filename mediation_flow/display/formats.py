@@ -39,12 +39,13 @@ def money_decimal(fen: int | None) -> str | None:
 
 
 def number(value: float | int | None) -> str:
-    """A figure in running text: 122 → ``122``, 100.0 → ``100``, 88.94 → ``88.9``, None → ``—``."""
+    """A figure in running text: 122 → ``122``, 100.0 → ``100``, 88.94 → ``88.9``, 12345 → ``12,345``,
+    None → ``—`` (thousands separated as the money is)."""
     if value is None:
         return NO_VALUE
     if isinstance(value, float):
-        return f"{value:.1f}".rstrip("0").rstrip(".")
-    return str(value)
+        return f"{value:,.1f}".rstrip("0").rstrip(".")
+    return f"{value:,}"
 
 
 def money_wan(fen: int) -> str:

@@ -28,6 +28,7 @@ from mediation_flow.stats.figures import (
     referral_in_resolved_query,
 )
 from mediation_flow.stats.scope import Scope
+from mediation_flow.stats.unset import UNSET
 from mediation_flow.store.sqlbits import json_text
 
 # Rates drill down to their numerator; the denominator is a figure of its own.
@@ -116,6 +117,9 @@ def _query(conn: Connection, scope: Scope, figure: str, key: str | None) -> Any:
         if figure == "by_village" and key is not None:  # the public key is the code; the grouping, a path
             key = {code: path for path, code in child_codes(conn, scope).items()}.get(key, "")
         query = base.where(condition)
+        if key == UNSET:  # in none of the groups: the field was left empty on every counted event
+            filled = base.where(condition, grouping.isnot(None), grouping != "")
+            return query.where(E.c.case_id.notin_(filled.scalar_subquery()))
         return query.where(grouping == key) if key is not None else query
     if figure == "petitions_resolved":
         query = base.where(conditions["petition_cases_resolved"])
@@ -133,6 +137,8 @@ def _query(conn: Connection, scope: Scope, figure: str, key: str | None) -> Any:
     if figure == "resolved_by_level":
         first, level = level_at_agreement(scope)
         query = select(first.c.case_id)
+        if key == UNSET:
+            return query.where(level.is_(None))
         return query.where(level == key) if key is not None else query
     if figure == "performed":
         return performed_query(scope)

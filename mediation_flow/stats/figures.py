@@ -20,6 +20,7 @@ from mediation_flow.places.reference import reference_labels
 from mediation_flow.stats import onepass, sandiao
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.scope import Scope
+from mediation_flow.stats.unset import COMPLETE, add_unset
 from mediation_flow.store.sqlbits import child_path, days_between, fen, json_flag, json_text, local_month
 from mediation_flow.store.tables import CASES, EVENTS, JURISDICTIONS
 from mediation_flow.vocabulary import Level
@@ -437,6 +438,10 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
         "monthly_resolved": labelled_rows(grouped("monthly_resolved"), months, all_keys=True),
     }
     values["referral_in_resolved"] = sum(r["count"] for r in breakdowns["referral_in_resolved"])
+    levels_by_case = {k: {c for c, (_, lvl) in folded.first_agreement.items() if lvl == k} for k in level_labels}
+    for name, figure in COMPLETE.items():
+        sets = levels_by_case if name == "resolved_by_level" else folded.groups.get(name, {})
+        add_unset(breakdowns[name], folded.cases.get(figure, set()), sets)
     sandiao_figures(conn, folded, values, breakdowns)
     return Figures(scope=scope, values=values, breakdowns=breakdowns)
 

@@ -1,26 +1,30 @@
-"""The annual report section in Chinese, built from the sentence templates in
-``templates/report_sentences.yaml`` (editable data) and the computed figures."""
+"""The annual report section in Chinese, built from the sentence templates (``templates/report_sentences.yaml``,
+editable data a township may override: :mod:`mediation_flow.stats.report_templates`) and the computed figures.
+
+``render(figures)`` is the one entry for any jurisdiction (county, township, village, grid): the subject, the
+issuing body and the templates follow the figures' scope."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-import yaml
-
-from mediation_flow.display.formats import money_wan, number, percent, quantity
+from mediation_flow.display.formats import money, money_wan, number, percent, quantity
 from mediation_flow.display.labels import without_codes
 from mediation_flow.stats.definitions import load_definitions
-from mediation_flow.stats.figures import Figures
+from mediation_flow.stats.figures import EVENT_FIGURES, PASS_ONLY, Figures
+from mediation_flow.stats.report_templates import load_templates
+from mediation_flow.stats.unset import UNSET
 
+__all__ = ["RATE_PARTS", "ReportText", "has_records", "join_cn", "load_templates", "rate_parts", "render"]
 
-@lru_cache
-def load_templates() -> dict[str, Any]:
-    text = resources.files("mediation_flow.stats").joinpath("templates/report_sentences.yaml").read_text("utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
-    return data
+# A rate → (its numerator, its denominator): figures of their own, shown beside the rate everywhere.
+RATE_PARTS = {
+    "success_rate": ("resolved", "mediation_concluded"),
+    "on_time_rate": ("on_time", "on_time_judged"),  # only cases with a mediation limit are judged
+    "court_on_time_rate": ("court_on_time", "court_on_time_judged"),
+    "performance_rate": ("performed", "visited"),
+}
 
 
 @dataclass
@@ -30,10 +34,14 @@ class ReportText:
     paragraphs: list[str]
     table: list[dict[str, str]] = field(default_factory=list)
     issuer_lines: list[str] = field(default_factory=list)
+    subject: str = ""  # the jurisdiction the report is about
+    period: str = ""  # 2025年1月1日至2025年12月31日, as the page and the .docx both write it
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "issuer_lines": self.issuer_lines,
+            "subject": self.subject,
+            "period": self.period,
             "title": self.title,
             "heading": self.heading,
             "paragraphs": self.paragraphs,
@@ -43,7 +51,7 @@ class ReportText:
     def with_paragraphs(self, paragraphs: list[str]) -> ReportText:
         """The same report with the text as a person edited it (the table stays computed)."""
         cleaned = [p.strip() for p in paragraphs if p.strip()]
-        return ReportText(self.title, self.heading, cleaned, self.table, self.issuer_lines)
+        return ReportText(self.title, self.heading, cleaned, self.table, self.issuer_lines, self.subject, self.period)
 
     @property
     def text(self) -> str:
@@ -92,14 +100,55 @@ def context(figures: Figures, templates: dict[str, Any]) -> dict[str, Any]:
             if r["count"]
         ),
     )
-    top = sorted(b["by_category"], key=lambda r: -r["count"])[: int(templates.get("top_categories", 3))]
-    ctx["categories_list"] = "、".join(r["label"] for r in top) + "纠纷" if top else ""
+    ctx.update(_place_words(figures, templates))
+    ctx["categories_list"] = _categories(figures, templates)
     ctx["petitions_list"] = _petitions_list(figures, templates)
     ctx.update(_sandiao(figures, templates))
     ctx["venue_prefix"] = str(templates["venue_prefix"]).format(**ctx) if ctx["venue"] else ""
     for key in ("success_rate", "on_time_rate", "performance_rate"):
         ctx[f"{key}_text"] = _rate_text(v.get(key), templates["rate_phrases"])
+    for key, wording in templates.get("rate_parts", {}).items():
+        numerator, denominator = rate_parts(figures, key)
+        ctx[f"{key}_parts"] = str(wording).format(numerator=numerator, denominator=denominator)
     return ctx
+
+
+def rate_parts(figures: Figures, rate: str) -> tuple[str, str]:
+    """A rate's numerator and denominator as counts with their unit (``22件``, ``26件``)."""
+    numerator, denominator = RATE_PARTS[rate]
+    unit = load_definitions().figures[numerator].unit
+    return quantity(figures.values.get(numerator, 0), unit), quantity(figures.values.get(denominator, 0), unit)
+
+
+def _place_words(figures: Figures, templates: dict[str, Any]) -> dict[str, str]:
+    """Who the report is about and who issues it: subject, county, township, village, its committee, period."""
+    scope = figures.scope
+    village = scope.village_name
+    committees: dict[str, str] = templates.get("committee", {})
+    committee = next((word for end, word in committees.items() if village.endswith(end)), "村民委员会")
+    return {
+        "subject": scope.place.name,
+        "county": scope.county_name,
+        "village": village,
+        "committee": committee,
+        "period": scope.period_text,
+        "motto": str(templates.get("motto", "")),
+    }
+
+
+def _categories(figures: Figures, templates: dict[str, Any]) -> str:
+    """The most frequent types, each as a dispute (邻里纠纷), never twice (劳动争议, not 劳动争议纠纷)."""
+    top = sorted(figures.breakdowns["by_category"], key=lambda r: -r["count"])
+    shown = [r for r in top if r["count"] and r["key"] != UNSET][: int(templates.get("top_categories", 3))]
+    word = str(templates.get("category_word", "纠纷"))
+    endings = tuple(templates.get("category_word_not_after", [word]))
+    return join_cn([r["label"] if r["label"].endswith(endings) else r["label"] + word for r in shown])
+
+
+def has_records(figures: Figures) -> bool:
+    """Whether the period has any case record to speak of (an event counted by a figure, or a conversion)."""
+    v = figures.values
+    return any(v.get(name) for name in EVENT_FIGURES if name not in PASS_ONLY) or bool(v.get("conversions"))
 
 
 def _petitions_list(figures: Figures, templates: dict[str, Any]) -> str:
@@ -185,30 +234,50 @@ def _part(part: dict[str, Any], figures: Figures, ctx: dict[str, Any]) -> str:
 
 
 def render(figures: Figures, templates: dict[str, Any] | None = None) -> ReportText:
-    """The report section for ``figures``: title, paragraphs and the figures table."""
-    templates = templates or load_templates()
+    """The report section for ``figures`` (any jurisdiction): title, issuer, paragraphs and the figures table.
+    ``templates`` default to the scope's township's (packaged, overridden from the data folder)."""
+    templates = templates or load_templates(figures.scope.township_code)
     ctx = context(figures, templates)
     paragraphs = []
-    for paragraph in templates["paragraphs"]:
-        text = "".join(_part(part, figures, ctx) for part in paragraph)
-        if text.strip("。，；"):  # a paragraph all of whose parts had nothing to say is left out
-            paragraphs.append(text if text.endswith("。") else text + "。")
-    definitions = load_definitions().figures
-    table = []
-    for key in templates["table"]:
-        d = definitions[key]
-        if key == "agreement_amount":
-            shown = money_wan(int(figures.values["agreement_amount_fen"]))
-        else:
-            shown = quantity(figures.values.get(key), d.unit)
-        table.append({"key": key, "label": d.label, "value": shown, "definition": without_codes(d.numerator)})
+    if not has_records(figures):
+        paragraphs.append(_sentence(str(templates["empty"]).format(**ctx)))
+    else:
+        for paragraph in templates["paragraphs"]:
+            text = "".join(_part(part, figures, ctx) for part in paragraph)
+            if text.strip("。，；") and text != str(paragraph[0].get("text", "")).format(**ctx):
+                paragraphs.append(_sentence(text))  # a paragraph with nothing to say past its opening is left out
+    issuer = templates.get("issuer", {}).get(figures.scope.place.level) or templates.get("issuer_lines", [])
     return ReportText(
         title=str(templates["title"]).format(**ctx),
         heading=str(templates["heading"]),
         paragraphs=paragraphs,
-        table=table,
-        issuer_lines=[str(line).format(**ctx) for line in templates.get("issuer_lines", [])],
+        table=[table_row(figures, key) for key in templates["table"]],
+        issuer_lines=[str(line).format(**ctx) for line in issuer],
+        subject=figures.scope.place.name,
+        period=figures.scope.period_text,
     )
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith("。") else text + "。"
+
+
+def table_row(figures: Figures, key: str) -> dict[str, str]:
+    """One row of the figures table: label, value (a rate with its numerator and denominator), definition
+    (a rate's with its denominator's)."""
+    d = load_definitions().figures[key]
+    v = figures.values
+    row = {"key": key, "label": d.label, "definition": without_codes(d.numerator), "parts": ""}
+    if key == "agreement_amount":
+        row["value"] = money(int(v["agreement_amount_fen"]))
+    else:
+        row["value"] = quantity(v.get(key), d.unit)
+    if key in RATE_PARTS:
+        numerator, denominator = (load_definitions().figures[k].label for k in RATE_PARTS[key])
+        n, m = rate_parts(figures, key)
+        row["parts"] = f"{numerator}{n}／{denominator}{m}"
+        row["definition"] = f"{row['definition']}分母：{without_codes(d.denominator)}"
+    return row
 
 
 def sandiao_table(figures: Figures, templates: dict[str, Any] | None = None) -> tuple[list[str], list[list[Any]]]:

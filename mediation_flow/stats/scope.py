@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_
 
+from mediation_flow.display.formats import date_range
 from mediation_flow.errors import InvalidData
-from mediation_flow.places.jurisdictions import Place, get_by_code, township_of
+from mediation_flow.places.jurisdictions import Place, ancestors, get_by_code
 from mediation_flow.places.subtree import in_subtree, path_upper
 from mediation_flow.store import clock
 from mediation_flow.store.tables import CASES, EVENTS
@@ -23,6 +24,9 @@ class Scope:
     as_of: datetime
     township_name: str = ""
     dialect: str = "sqlite"
+    county_name: str = ""  # the county of the place (the place itself for a county)
+    village_name: str = ""  # the village of a village or grid report ('' above the village level)
+    township_code: str = ""  # whose report templates apply ('' for a county)
 
     @property
     def start_utc(self) -> datetime:
@@ -40,6 +44,11 @@ class Scope:
     @property
     def year(self) -> int:
         return self.start.year
+
+    @property
+    def period_text(self) -> str:
+        """The period as every page and document writes it: ``2025年1月1日至2025年12月31日``."""
+        return date_range(self.start, self.end)
 
     def in_subtree(self, cases: Any = CASES) -> Any:
         """The case lies in the place's subtree (``places.subtree``: a range on SQLite, LIKE elsewhere)."""
@@ -71,7 +80,8 @@ def year_scope(conn: Connection, *, code: str, year: int, as_of: datetime | None
         raise InvalidData([{"field": "year", "message": "年份应在2000至2100之间"}])
     place = get_by_code(conn, code)
     moment = clock.ensure_aware(as_of).astimezone(UTC) if as_of else clock.utcnow()
-    township = township_of(conn, place)
+    line = {p.level: p for p in ancestors(conn, place)}  # the place and those above it, by level
+    township, county, village = line.get("township"), line.get("county"), line.get("village")
     return Scope(
         place=place,
         start=date(year, 1, 1),
@@ -79,4 +89,7 @@ def year_scope(conn: Connection, *, code: str, year: int, as_of: datetime | None
         as_of=moment,
         township_name=township.name if township else place.name,
         dialect=conn.dialect.name,
+        county_name=county.name if county else "",
+        village_name=village.name if village else "",
+        township_code=township.code if township else "",
     )
