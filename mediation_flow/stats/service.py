@@ -6,19 +6,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from mediation_flow.accounts.policy import Actor, Permission, can_see, require
 from mediation_flow.cases.lists import CaseItem, case_items
 from mediation_flow.errors import InvalidData, NotFound
-from mediation_flow.places.jurisdictions import get_by_code, places_within
+from mediation_flow.places.jurisdictions import Place, get_by_code, places_within
+from mediation_flow.places.subtree import in_subtree
+from mediation_flow.stats.drill_rows import column_title, drill_sets
 from mediation_flow.stats.drilldown import case_ids, drillable
-from mediation_flow.stats.figures import Figures, compute_figures
+from mediation_flow.stats.figures import SOURCE, Figures, compute_figures
 from mediation_flow.stats.ledger_table import ledger_rows
 from mediation_flow.stats.report_text import ReportText, render
 from mediation_flow.stats.scope import year_scope
 from mediation_flow.store import clock
-from mediation_flow.store.tables import CASES
+from mediation_flow.store.tables import CASES, EVENTS
 
 Format = Literal["json", "docx", "xlsx"]
 MEDIA_TYPES = {
@@ -51,6 +53,16 @@ def check_report_access(actor: Actor | None, jurisdiction_path: str) -> None:
         raise NotFound("辖区不存在或不在您的管辖范围内")
 
 
+def _visible_place(conn: Connection, actor: Actor | None, code: str) -> Place:
+    """The jurisdiction ``code``, if ``actor`` may read its reports (one answer for unknown and out of scope)."""
+    try:
+        place = get_by_code(conn, code)
+    except NotFound:
+        raise NotFound("辖区不存在或不在您的管辖范围内", code=code[:32]) from None
+    check_report_access(actor, place.path)
+    return place
+
+
 def annual_report(
     engine: Engine,
     *,
@@ -62,11 +74,7 @@ def annual_report(
 ) -> AnnualReport:
     """Figures and text of ``code``'s report for ``year``; ``actor`` None means the command line."""
     with engine.connect() as conn:
-        try:
-            place = get_by_code(conn, code)
-        except NotFound:
-            raise NotFound("辖区不存在或不在您的管辖范围内", code=code[:32]) from None
-        check_report_access(actor, place.path)
+        _visible_place(conn, actor, code)
         scope = year_scope(conn, code=code, year=year, as_of=as_of)
         figures = compute_figures(conn, scope)
     text = render(figures)
@@ -96,6 +104,21 @@ def export(engine: Engine, report: AnnualReport, fmt: Format) -> bytes:
     raise InvalidData([{"field": "format", "message": "格式应为 json、docx 或 xlsx"}])
 
 
+def report_years(engine: Engine, *, actor: Actor | None, code: str, until: int) -> list[int]:
+    """The years (newest first, none after ``until``) in which ``code``'s subtree has case records: the years
+    cases were registered in, and any later year in which an event of theirs took effect."""
+    with engine.connect() as conn:
+        place = _visible_place(conn, actor, code)
+        subtree = in_subtree(CASES.c.jurisdiction_path, place.path)
+        years = {int(y) for y in conn.execute(select(CASES.c.year).where(subtree).distinct()).scalars()}
+        for year in range(max(years, default=until) + 1, until + 1):  # carried-over cases' later events
+            scope = year_scope(conn, code=code, year=year)
+            found = select(EVENTS.c.id).select_from(SOURCE).where(scope.in_scope()).limit(1)
+            if conn.execute(found).first() is not None:
+                years.add(year)
+    return sorted((y for y in years if y <= until), reverse=True)
+
+
 def report_places(engine: Engine, actor: Actor) -> list[dict[str, str]]:
     """The county, townships and villages of the user's subtree a report can be asked for, in tree order."""
     require(actor, Permission.READ_REPORTS)
@@ -115,14 +138,6 @@ def figure_cases(engine: Engine, report: AnnualReport, figure: str, key: str | N
     return DrillCases(total=len(ids), rows=[rows[i] for i in ids[:limit] if i in rows])
 
 
-def figure_case_items(engine: Engine, report: AnnualReport, figure: str, key: str | None, *, limit: int) -> DrillItems:
-    """:func:`figure_cases` as the page's table rows (labels, names, due status), by case id."""
-    found = figure_cases(engine, report, figure, key, limit=limit)
-    with engine.connect() as conn:
-        items = case_items(conn, sorted(found.rows, key=lambda r: r["id"]), clock.local_date(clock.utcnow()))
-    return DrillItems(total=found.total, items=items)
-
-
 @dataclass
 class DrillCases:
     total: int
@@ -130,6 +145,43 @@ class DrillCases:
 
 
 @dataclass
-class DrillItems:
+class DrillSection:
+    """One list of a figure's cases: its title ('' for the only list), how many, the shown rows with what each
+    contributes, and their sum where the contributions add up."""
+
+    title: str
     total: int
-    items: list[CaseItem]
+    rows: list[tuple[CaseItem, str]]
+    total_text: str = ""
+
+
+@dataclass
+class Drill:
+    column: str  # the header of the contribution column
+    sections: list[DrillSection]
+
+    @property
+    def total(self) -> int:
+        return sum(s.total for s in self.sections)
+
+
+def figure_drill(engine: Engine, report: AnnualReport, figure: str, key: str | None, *, limit: int) -> Drill:
+    """The cases behind one figure (or group) of ``report`` as the page lists them: each with its contribution;
+    a rate's numerator cases and the rest of its denominator as two lists."""
+    if figure not in drillable():
+        raise InvalidData([{"field": "figure", "message": "未知指标"}])
+    with engine.connect() as conn:
+        sets = drill_sets(conn, report.figures.scope, figure, key, limit=limit)
+        shown = sorted({i for found in sets for i in found.ids[:limit]})
+        rows = [dict(r) for r in conn.execute(select(CASES).where(CASES.c.id.in_(shown))).mappings()]
+        items = {item.id: item for item in case_items(conn, rows, clock.local_date(clock.utcnow()))}
+    sections = [
+        DrillSection(
+            title=found.title,
+            total=len(found.ids),
+            rows=[(items[i], found.contributions.get(i, "")) for i in found.ids[:limit] if i in items],
+            total_text=found.total_text,
+        )
+        for found in sets
+    ]
+    return Drill(column=column_title(figure), sections=sections)

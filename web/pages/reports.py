@@ -15,13 +15,15 @@ from mediation_flow.display.formats import money, quantity
 from mediation_flow.errors import InvalidData
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.drilldown import drillable
+from mediation_flow.stats.report_text import RATE_PARTS
 from mediation_flow.stats.service import (
     MEDIA_TYPES,
     AnnualReport,
     annual_report,
     export,
-    figure_case_items,
+    figure_drill,
     report_places,
+    report_years,
 )
 from mediation_flow.textinput import normalise
 from web.api.reports import parse_as_of
@@ -38,16 +40,9 @@ HEADLINE = ["taken_in", "mediated", "resolved", "mediation_concluded", "success_
             "referral_out_returned", "referral_out_open", "petitions_resolved", "joint_mediations", "joint_sessions",
             "legal_aid_referrals", "risk_reports", "repeat_disputes", "repeat_petitions", "escalated", "reached_county",
             "conversions", "closed", "days_to_close_avg", "days_to_close_p90"]  # fmt: skip
-BREAKDOWNS = ["by_source", "by_category", "by_village", "referral_in", "referral_in_resolved", "referral_out",
-              "referral_out_agency", "handoffs", "joint_sessions", "petitions_resolved", "resolved_by_level",
-              "escalations", "conversions"]  # fmt: skip
-# A rate's numerator and denominator, shown beside it.
-RATE_PARTS = {
-    "success_rate": ("resolved", "mediation_concluded"),
-    "on_time_rate": ("on_time", "on_time_judged"),  # only cases with a mediation limit are judged
-    "court_on_time_rate": ("court_on_time", "court_on_time_judged"),
-    "performance_rate": ("performed", "visited"),
-}
+BREAKDOWNS = ["by_source", "by_category", "by_village", "by_venue", "referral_in", "referral_in_resolved",
+              "referral_out", "referral_out_agency", "handoffs", "joint_sessions", "petitions_resolved",
+              "resolved_by_level", "escalations", "conversions"]  # fmt: skip
 
 
 def _default_code(places: list[dict[str, str]]) -> str:
@@ -67,7 +62,7 @@ def _link(base: dict[str, Any], figure: str, key: str | None = None) -> str:
     return "/reports/cases?" + urlencode(params)
 
 
-def _context(report: AnnualReport, places: list[dict[str, str]], code: str) -> dict[str, Any]:
+def _context(report: AnnualReport, places: list[dict[str, str]], code: str, years: list[int]) -> dict[str, Any]:
     definitions = load_definitions().figures
     s = report.figures.scope
     base = {"year": s.year, "jurisdiction": code, "as_of": s.as_of.isoformat()}
@@ -79,7 +74,8 @@ def _context(report: AnnualReport, places: list[dict[str, str]], code: str) -> d
         parts = RATE_PARTS.get(key)
         rows.append({"key": key, "label": d.label, "value": _value(report, key), "definition": d,
                      "link": _link(base, key) if key in drillable() else None,
-                     "parts": [(definitions[p].label, report.figures.values[p], _link(base, p)) for p in parts]
+                     "parts": [(word, definitions[p].label, quantity(report.figures.values[p], definitions[p].unit),
+                                _link(base, p)) for word, p in zip(("分子", "分母"), parts, strict=True)]
                      if parts else []})  # fmt: skip
     breakdowns = []
     for name in BREAKDOWNS:
@@ -96,7 +92,7 @@ def _context(report: AnnualReport, places: list[dict[str, str]], code: str) -> d
         "common": load_definitions().common,
         "places": places,
         "selected": {"year": s.year, "jurisdiction": code},
-        "years": list(range(today().year, 2014, -1)),
+        "years": sorted({*years, s.year}, reverse=True),  # the years with data (and the one asked for)
         "as_of": s.as_of,
         "paragraphs_text": "\n\n".join(report.text.paragraphs),
         "monthly": [(r["label"], r["count"], resolved.get(r["key"], 0)) for r in b["monthly_taken_in"]],
@@ -115,8 +111,11 @@ def reports_page(
 ) -> Response:
     places = report_places(engine, actor)
     code = jurisdiction or _default_code(places)
-    report = annual_report(engine, actor=actor, code=code, year=year or today().year - 1)
-    return render(request, "reports/index.html", _context(report, places, code))
+    years = report_years(engine, actor=actor, code=code, until=today().year)
+    last_year = today().year - 1
+    chosen = year or (last_year if last_year in years or not years else years[0])
+    report = annual_report(engine, actor=actor, code=code, year=chosen)
+    return render(request, "reports/index.html", _context(report, places, code, years))
 
 
 @router.get("/reports/cases", include_in_schema=False)
@@ -134,18 +133,15 @@ def report_cases(
     if figure not in drillable():
         raise InvalidData([{"field": "figure", "message": "未知指标"}])
     report = annual_report(engine, actor=actor, code=jurisdiction, year=year, as_of=parse_as_of(as_of))
-    found = figure_case_items(engine, report, figure, key, limit=MAX_LISTED)
-    items = found.items
+    drill = figure_drill(engine, report, figure, key, limit=MAX_LISTED)
     definitions = load_definitions().figures
-    base = figure if figure in definitions else {"success_rate": "resolved"}.get(figure, figure)
-    d = definitions.get(base)
+    d = definitions.get(figure)
     label = next((i["label"] for i in report.figures.breakdowns.get(figure, []) if i["key"] == key), key)
     context = {
         "title": f"{d.label if d else figure}{'：' + str(label) if key else ''}",
         "definition": d,
-        "items": items,
-        "total": found.total,
-        "shown": len(items),
+        "drill": drill,
+        "max_listed": MAX_LISTED,
         "back": "/reports?" + urlencode({"year": year, "jurisdiction": jurisdiction}),
         "scope": report.figures.scope,
     }
