@@ -61,6 +61,17 @@ def test_supervisor_previews_drills_down_edits_and_downloads(tmp_path):
         figure = re.match(r"[\d,]+", taken_in).group(0)  # "14件": the figure, then its unit
         assert page.inner_text("[data-total]") == figure
         page.go_back()
+        rate = page.locator('tr[data-figure="on_time_rate"] td:nth-child(2) a').first.get_attribute("href")
+        page.goto(f"{server.base_url}{rate}")  # a rate: its numerator's cases and the rest of its denominator
+        assert page.locator("[data-drill-section]").count() == 2
+        assert "计入分子" in page.inner_text("[data-drill-section='1'] h2")
+        page.screenshot(path=str(ARTIFACTS / "report-drill-rate.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(ARTIFACTS / "report-drill-rate-phone.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(f"{server.base_url}/reports?year=2023&jurisdiction=500101001")
+        years = page.locator("#year option").all_inner_texts()
+        assert "2015年" not in years and "2023年" in years  # only the years with case records
         page.fill("#paragraphs", "我镇全年矛盾纠纷化解工作平稳有序。")
         with page.expect_download() as download:
             page.click("button[value=docx]")

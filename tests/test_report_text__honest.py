@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from report_cases import agreement, at, enter, resolved_path
 
+from mediation_flow.errors import InvalidData
 from mediation_flow.stats.drilldown import case_ids
 from mediation_flow.stats.figures import compute_figures
 from mediation_flow.stats.report_templates import load_templates
@@ -104,3 +106,17 @@ def test_units_agree_and_a_dispute_is_not_named_twice(engine, town):
     text = render(figures(engine, town.places.township.code)).text
     assert "引导1件纠纷的当事人申请法律援助" in text and "名" not in text
     assert "主要为劳动争议" in text and "劳动争议纠纷" not in text
+
+
+def test_a_township_sentence_with_an_unknown_placeholder_is_a_clear_error(engine, town, tmp_path):
+    enter(engine, town, at(2023, 6, 1), resolved_path(town, at(2023, 6, 3)))
+    own = tmp_path / "templates" / town.places.township.code
+    own.mkdir(parents=True)
+    (own / "report_sentences.yaml").write_text('title: "{村名}{year}年工作情况"\n', "utf-8")
+    templates = load_templates(town.places.township.code, data_dir=tmp_path)
+    with pytest.raises(InvalidData) as raised:
+        render(figures(engine, town.places.township.code), templates)
+    assert "报告句子模板有误" in raised.value.errors[0]["message"]
+    (own / "report_sentences.yaml").write_text("- 不是映射\n", "utf-8")
+    with pytest.raises(InvalidData):
+        load_templates(town.places.township.code, data_dir=tmp_path)

@@ -11,6 +11,7 @@ from typing import Any
 
 from mediation_flow.display.formats import money, money_wan, number, percent, quantity
 from mediation_flow.display.labels import without_codes
+from mediation_flow.errors import InvalidData
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.figures import EVENT_FIGURES, PASS_ONLY, Figures
 from mediation_flow.stats.report_templates import load_templates
@@ -56,6 +57,16 @@ class ReportText:
     @property
     def text(self) -> str:
         return "\n".join(self.paragraphs)
+
+
+def fill(template: object, ctx: dict[str, Any]) -> str:
+    """``template`` with its {placeholders} filled; a placeholder the report does not know (a township's edited
+    sentence file) is a clear error, not a crash."""
+    try:
+        return str(template).format(**ctx)
+    except (KeyError, IndexError, ValueError) as error:
+        message = f"报告句子模板有误（{str(error)[:40]}）：请检查模板中的占位符"
+        raise InvalidData([{"field": "templates", "message": message}]) from None
 
 
 def join_cn(items: list[str], last: str = "和") -> str:
@@ -104,7 +115,7 @@ def context(figures: Figures, templates: dict[str, Any]) -> dict[str, Any]:
     ctx["categories_list"] = _categories(figures, templates)
     ctx["petitions_list"] = _petitions_list(figures, templates)
     ctx.update(_sandiao(figures, templates))
-    ctx["venue_prefix"] = str(templates["venue_prefix"]).format(**ctx) if ctx["venue"] else ""
+    ctx["venue_prefix"] = fill(templates["venue_prefix"], ctx) if ctx["venue"] else ""
     for key in ("success_rate", "on_time_rate", "performance_rate"):
         ctx[f"{key}_text"] = _rate_text(v.get(key), templates["rate_phrases"])
     for key, wording in templates.get("rate_parts", {}).items():
@@ -227,10 +238,10 @@ def _part(part: dict[str, Any], figures: Figures, ctx: dict[str, Any]) -> str:
     if any_of and not any(figures.values.get(name) for name in any_of):
         return ""
     if "text" in part:
-        return str(part["text"]).format(**ctx)
+        return fill(part["text"], ctx)
     value = figures.values.get(part["count"]) or 0
     wording = part.get("zero") if value == 0 else part.get("one") if value == 1 else part.get("many")
-    return str(wording).format(**ctx) if wording else ""
+    return fill(wording, ctx) if wording else ""
 
 
 def render(figures: Figures, templates: dict[str, Any] | None = None) -> ReportText:
@@ -240,19 +251,19 @@ def render(figures: Figures, templates: dict[str, Any] | None = None) -> ReportT
     ctx = context(figures, templates)
     paragraphs = []
     if not has_records(figures):
-        paragraphs.append(_sentence(str(templates["empty"]).format(**ctx)))
+        paragraphs.append(_sentence(fill(templates["empty"], ctx)))
     else:
         for paragraph in templates["paragraphs"]:
             text = "".join(_part(part, figures, ctx) for part in paragraph)
-            if text.strip("。，；") and text != str(paragraph[0].get("text", "")).format(**ctx):
+            if text.strip("。，；") and text != fill(paragraph[0].get("text", ""), ctx):
                 paragraphs.append(_sentence(text))  # a paragraph with nothing to say past its opening is left out
     issuer = templates.get("issuer", {}).get(figures.scope.place.level) or templates.get("issuer_lines", [])
     return ReportText(
-        title=str(templates["title"]).format(**ctx),
+        title=fill(templates["title"], ctx),
         heading=str(templates["heading"]),
         paragraphs=paragraphs,
         table=[table_row(figures, key) for key in templates["table"]],
-        issuer_lines=[str(line).format(**ctx) for line in issuer],
+        issuer_lines=[fill(line, ctx) for line in issuer],
         subject=figures.scope.place.name,
         period=figures.scope.period_text,
     )
