@@ -263,6 +263,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/register/path"): Rule(
         "page", REGISTERING, body=lambda w, c: {"params": {"source": "police"}}, ok=frozenset({303})
     ),
+    ("GET", "/register/outbox-key"): Rule("page", REGISTERING),
+    ("GET", "/sw.js"): PUBLIC,
+    ("GET", "/manifest.webmanifest"): PUBLIC,
     ("POST", "/register/related"): Rule("page", REGISTERING, body=lambda w, c: {"data": {"parties.0.name": "张三"}}),
     ("GET", "/grid"): Rule("page"),
     ("GET", "/my"): Rule("page", may(Permission.OWN_CASE_LIST)),

@@ -22,6 +22,7 @@ __all__ = [
     "id_number_birth_date",
     "id_number_sex",
     "make_id_number",
+    "mask_address",
     "mask_id_number",
     "mask_phone",
     "mask_text",
@@ -257,6 +258,21 @@ def mask_phone(value: str | None) -> str:
         return f"{number[:3]}****{number[7:]}"
     masked = f"{area}-{'*' * (len(number) - 2)}{number[-2:]}"
     return masked + (f"-{'*' * len(ext)}" if ext else "")
+
+
+_PLACE_END = re.compile("(?:省|自治区|市|州|盟|县|旗|区|乡|镇|街道|村|社区|组)")
+
+
+def mask_address(value: str | None) -> str:
+    """住址 as a role that sees identities masked sees it: the places down to the village (or group) kept, the
+    house, street number and anything after starred out (``'某某镇青龙村3组12号'`` -> ``'某某镇青龙村3组****'``);
+    an address naming no place keeps only its first third. None/'' -> ''."""
+    if not value:
+        return ""
+    text = _WHITESPACE.sub("", value)
+    ends = [m.end() for m in _PLACE_END.finditer(text) if m.end() < len(text)]
+    keep = ends[-1] if ends else len(text) // 3
+    return text[:keep] + "****"
 
 
 # Half- and full-width digits; a match must not touch a letter or digit on either side, so that a

@@ -8,18 +8,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import Connection, Engine, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from mediation_flow.accounts.personal_data import (
-    PersonalDataError,
-    validate_credit_code,
-    validate_id_number,
-    validate_phone,
-)
 from mediation_flow.accounts.policy import Actor, can_see, may_backdate, may_register
 from mediation_flow.cases.events import event_row, insert_event
+from mediation_flow.cases.party_input import PartyIn, blank_is_none
 from mediation_flow.cases.people import repeat_count, write_party_keys
 from mediation_flow.cases.risk import RiskScore, score_intake
 from mediation_flow.cases.step import CLOCK_SKEW, check_backdate
@@ -34,7 +29,7 @@ from mediation_flow.store.db import write_transaction
 from mediation_flow.store.fast import Executor, Prepared
 from mediation_flow.store.tables import CASES, COUNTERS, PARTIES
 from mediation_flow.textinput import Line, Text
-from mediation_flow.vocabulary import Level, PartyKind, PartyRole, Role
+from mediation_flow.vocabulary import Level, Role
 from mediation_flow.workflow.deadlines import advance_clocks, earliest_due
 from mediation_flow.workflow.fields import parse_money_fen, validate_fields
 from mediation_flow.workflow.handoff_rules import intake_problems
@@ -43,32 +38,6 @@ from mediation_flow.workflow.rules import EFFECTS, RuleContext
 from mediation_flow.workflow.schema import CREATION_TRIGGER
 
 HANDLING_LEVEL = {"grid": Level.GRID, "village": Level.VILLAGE, "township": Level.TOWNSHIP, "county": Level.COUNTY}
-
-
-class PartyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    role: PartyRole = PartyRole.APPLICANT
-    kind: PartyKind = PartyKind.PERSON
-    name: Line = Field(min_length=1, max_length=100)
-    id_number: Line | None = Field(default=None, max_length=32)
-    phone: Line | None = Field(default=None, max_length=32)
-    address: Line | None = Field(default=None, max_length=200)
-
-    @model_validator(mode="after")
-    def _identity(self) -> PartyIn:
-        try:
-            if self.id_number:
-                self.id_number = (
-                    validate_id_number(self.id_number)
-                    if self.kind == PartyKind.PERSON
-                    else validate_credit_code(self.id_number)
-                )
-            if self.phone:
-                self.phone = validate_phone(self.phone)
-        except PersonalDataError as exc:
-            raise ValueError(exc.message) from None
-        return self
 
 
 class CaseIntake(BaseModel):
@@ -89,6 +58,23 @@ class CaseIntake(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     risk_hints: list[str] = Field(default_factory=list, max_length=10)
     parties: list[PartyIn] = Field(min_length=1, max_length=50)
+    incident_place: Line | None = Field(default=None, max_length=200)
+    occurred_at: datetime | None = None
+
+    _blank = field_validator("incident_place", "occurred_at", mode="before")(blank_is_none)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _occurred(cls, value: datetime | None) -> datetime | None:
+        """When the dispute happened: local time unless an offset is given; not in the future."""
+        if value is None:
+            return None
+        moment = clock.as_local(value)
+        if clock.out_of_range(moment):
+            raise ValueError(clock.RANGE_MESSAGE)
+        if moment > clock.utcnow() + CLOCK_SKEW:
+            raise ValueError("发生时间不能晚于当前时间")
+        return moment
 
     @field_validator("risk_hints")
     @classmethod
@@ -141,7 +127,7 @@ CASE_COLUMNS = (
     "number", "township_id", "year", "seq", "title", "category", "source", "risk_grade", "jurisdiction_id",
     "jurisdiction_path", "level", "venue", "summary", "amount_fen", "people_involved", "mediator_id", "created_by",
     "agency_id", "handoff", "workflow_name", "workflow_version", "state", "version", "clocks", "due_date",
-    "attributes", "registered_at", "created_at", "updated_at",
+    "attributes", "incident_place", "occurred_at", "risk_hints", "registered_at", "created_at", "updated_at",
 )  # fmt: skip
 _INSERT_CASE = Prepared(insert(CASES).values({c: bindparam(c) for c in CASE_COLUMNS}).returning(CASES.c.id))
 _INSERT_PARTY = Prepared(insert(PARTIES).values({c: bindparam(c) for c in ("case_id", *PartyIn.model_fields)}))
@@ -329,12 +315,15 @@ def new_case_rows(
         clocks=clocks,
         due_date=earliest_due(clocks),
         attributes=attributes,
+        incident_place=data.incident_place,
+        occurred_at=data.occurred_at,
+        risk_hints=list(data.risk_hints),
         registered_at=moment,
         created_at=now,
         updated_at=now,
     )
     case.update(_intake_effects(workflow, case, actor, moment, agency))
-    parties = [party.model_dump(mode="json") for party in data.parties]
+    parties = [party.row() for party in data.parties]
     event = event_row(
         case_id=None,
         seq=1,

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from mediation_flow.accounts.policy import Actor, Permission, require
-from mediation_flow.cases.queries import CaseFilters, handlers_within, list_cases, user_names
+from mediation_flow.cases.queries import DEFAULT_SORT, CaseFilters, handlers_within, list_cases, user_names
 from mediation_flow.cases.queues import due_soon_until
 from mediation_flow.cases.referral_facts import referral_line
 from mediation_flow.display.labels import label
@@ -145,13 +145,14 @@ def search(
     page: int,
     page_size: int,
     filters: CaseFilters | None = None,
+    sort: str = DEFAULT_SORT,
 ) -> CaseList:
     """The case search: people, case numbers or title words (``cases.search``) in ``state`` and ``filters``;
-    newest first, with the options of every filter the user may use."""
+    newest first (or by ``sort``: ``queries.SORTS``), with the options of every filter the user may use."""
     day = _today()
     filters = replace(filters or CaseFilters(), q=q or None, state=[state] if state else [])
     with engine.connect() as conn:
-        rows, total = list_cases(conn, actor, filters, today=day, page=page, page_size=page_size)
+        rows, total = list_cases(conn, actor, filters, today=day, page=page, page_size=page_size, sort=sort)
         items = case_items(conn, rows, day)
         states = {n: s.label for n, s in REGISTRY.current(conn, "people_mediation").spec.states.items()}
         options = search_options(conn, actor)

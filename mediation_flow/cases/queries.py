@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, Engine, Select, and_, bindparam, func, or_, select
+from sqlalchemy import Boolean, Connection, Engine, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
@@ -115,19 +115,47 @@ def filtered_cases(conn: Connection, actor: Actor, filters: CaseFilters, *, toda
     return query.where(*registered_between(filters.registered_from, filters.registered_to))
 
 
+# The search table's sortable columns (a name; ``-name`` for descending). Risk in its colours' order, red first;
+# cases without a due date after those with one, whichever the direction.
+_RISK_ORDER = case({"red": 0, "orange": 1, "yellow": 2, "blue": 3}, value=CASES.c.risk_grade, else_=4)
+SORTS: dict[str, tuple[Any, ...]] = {
+    "registered": (CASES.c.registered_at,),
+    "number": (CASES.c.year, CASES.c.seq),
+    "due": (CASES.c.due_date,),
+    "risk": (_RISK_ORDER,),
+}
+DEFAULT_SORT = "-registered"
+
+
+def sort_order(sort: str) -> list[Any]:
+    """ORDER BY for ``sort`` (unknown: newest first), the case id last so that pages never overlap."""
+    name = sort.removeprefix("-")
+    if name not in SORTS:
+        return sort_order(DEFAULT_SORT)
+    descending = sort.startswith("-")
+    order: list[Any] = [CASES.c.due_date.is_(None)] if name == "due" else []
+    order += [c.desc() if descending else c.asc() for c in (*SORTS[name], CASES.c.id)]
+    return order
+
+
 def list_cases(
-    conn: Connection, actor: Actor, filters: CaseFilters, *, today: date, page: int = 1, page_size: int = 50
+    conn: Connection,
+    actor: Actor,
+    filters: CaseFilters,
+    *,
+    today: date,
+    page: int = 1,
+    page_size: int = 50,
+    sort: str = DEFAULT_SORT,
 ) -> tuple[list[dict[str, Any]], int]:
-    """One page of cases (newest first) and the total count."""
+    """One page of cases (newest first unless ``sort`` says otherwise) and the total count."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     page = max(1, page)
     query = filtered_cases(conn, actor, filters, today=today)
     where = query.whereclause
     counted = select(func.count()).select_from(CASES)
     total = conn.execute(counted if where is None else counted.where(where)).scalar_one()
-    rows = conn.execute(
-        query.order_by(CASES.c.registered_at.desc(), CASES.c.id.desc()).limit(page_size).offset((page - 1) * page_size)
-    ).mappings()
+    rows = conn.execute(query.order_by(*sort_order(sort)).limit(page_size).offset((page - 1) * page_size)).mappings()
     return [dict(r) for r in rows], int(total)
 
 

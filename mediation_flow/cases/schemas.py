@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mediation_flow.cases.intake import CaseIntake, PartyIn
+from mediation_flow.cases.intake import CaseIntake
+from mediation_flow.cases.party_input import PartyIn
 from mediation_flow.store import clock
 from mediation_flow.textinput import Text
 from mediation_flow.workflow.fields import DEFAULT_TEXT_LIMIT
@@ -63,7 +64,11 @@ class PartyRead(BaseModel):
     name: str
     id_number: str | None = None
     phone: str | None = None
-    address: str | None = None
+    address: str | None = Field(default=None, description="住址（掩码时只保留到村、组）")
+    gender: str | None = Field(default=None, description="性别：male 男 | female 女")
+    ethnicity: str | None = Field(default=None, description="民族，如 汉族")
+    birth: str = Field(default="", description="出生日期，如 1968年4月5日（掩码时只有年份）")
+    age: int | None = Field(default=None, description="年龄（未填出生日期时）")
 
 
 class EventRead(BaseModel):
@@ -149,6 +154,9 @@ class CaseRead(CasePublic):
     amount: str | None = Field(description="涉及金额（元）")
     people_involved: int
     venue: str | None
+    incident_place: str | None = Field(default=None, description="发生地点")
+    occurred_at: datetime | None = Field(default=None, description="纠纷发生时间")
+    risk_hints: list[str] | None = Field(default=None, description="登记人勾选的风险提示（risk_rules.yaml 的 hints）")
     attributes: dict[str, Any]
     parties: list[PartyRead]
     events: list[EventRead]

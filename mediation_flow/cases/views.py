@@ -18,6 +18,7 @@ from mediation_flow.accounts.audit import record_identity_view
 from mediation_flow.accounts.personal_data import (
     id_number_birth_date,
     id_number_sex,
+    mask_address,
     mask_id_number,
     mask_phone,
     mask_text,
@@ -33,6 +34,7 @@ from mediation_flow.cases import attachments
 from mediation_flow.cases.engine import TriggerOption
 from mediation_flow.cases.queries import case_events, case_parties, case_workflow, get_case_row, user_names
 from mediation_flow.cases.referral_facts import ReferralFacts, referral_facts
+from mediation_flow.cases.risk import hint_labels
 from mediation_flow.cases.step import offered_triggers
 from mediation_flow.display.formats import cn_date
 from mediation_flow.display.labels import label
@@ -41,7 +43,7 @@ from mediation_flow.places.jurisdictions import place_name
 from mediation_flow.places.reference import load_reference, reference_labels
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
-from mediation_flow.vocabulary import PartyKind, PartyRole
+from mediation_flow.vocabulary import Gender, PartyKind, PartyRole
 from mediation_flow.workflow.deadlines import ClockView, clock_views
 from mediation_flow.workflow.fields import choice_options, shown_value
 from mediation_flow.workflow.registry import CompiledWorkflow
@@ -64,6 +66,11 @@ class PartyView:
     kind_label: str
     sex_birth: str  # 男，1990年1月1日生 — from the ID number, for the agreement's header
     full: bool
+    gender: str | None = None  # vocabulary.Gender; gender_label its 男 / 女
+    gender_label: str = ""
+    ethnicity: str | None = None
+    birth: str = ""  # 出生日期 as shown: 1990年1月1日 in full, 1990年 masked
+    age: int | None = None
 
 
 def _birth(number: str | None, kind: str) -> str:
@@ -91,14 +98,27 @@ def party_views(rows: list[dict[str, Any]], *, full: bool, births: bool = False)
                 name=p["name"],
                 id_number=number if full else (mask_id_number(number) or None),
                 phone=phone if full else (mask_phone(phone) or None),
-                address=p["address"],
+                address=p["address"] if full else (mask_address(p["address"]) or None),
                 role_label=PartyRole(role).label if role in PartyRole._value2member_map_ else role,
                 kind_label=PartyKind(kind).label if kind in PartyKind._value2member_map_ else kind,
                 sex_birth=_birth(number, kind) if births and full else "",  # derived from the ID: full only
                 full=full,
+                **_details(p, full=full),
             )
         )
     return views
+
+
+def _details(row: dict[str, Any], *, full: bool) -> dict[str, Any]:
+    """性别, 民族, 出生日期 and 年龄 as shown (registered since migration 0014): a masked birth date keeps its year."""
+    gender, born = row.get("gender"), row.get("birth_date")
+    return {
+        "gender": gender,
+        "gender_label": Gender(gender).label if isinstance(gender, str) and gender in Gender._value2member_map_ else "",
+        "ethnicity": row.get("ethnicity"),
+        "birth": (cn_date(born) if full else f"{born.year}年") if born else "",
+        "age": row.get("age"),
+    }
 
 
 def read_parties(conn: Connection, actor: Actor, case_id: int, *, shown: bool, births: bool = False) -> list[PartyView]:
@@ -114,7 +134,9 @@ def free_text_as_shown(
     masked, an ID or phone number typed into it is masked too (``mask_text``)."""
     if full:
         return row, events
+    place = row.get("incident_place")
     row = {**row, "title": mask_text(row["title"]), "summary": mask_text(row["summary"])}
+    row["incident_place"] = mask_text(place) if place else place
     return row, [
         {
             **e,
@@ -364,6 +386,7 @@ def case_page(engine: Engine, actor: Actor, case_id: int, *, channel: str = "pag
             "source": reference.get("source", {}).get(row["source"], row["source"]),
             "risk": reference.get("risk_grade", {}).get(row["risk_grade"], row["risk_grade"]),
             "venue": reference.get("venue", {}).get(row["venue"] or "", row["venue"] or ""),
+            "risk_hints": "、".join(hint_labels().get(h, h) for h in row.get("risk_hints") or []),
         },
         timeline=_timeline(base, names),
         attachments=[AttachmentView(a, may_open_attachment(actor, a.kind)) for a in files],

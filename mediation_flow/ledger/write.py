@@ -11,13 +11,14 @@ from sqlalchemy import select, text
 
 from mediation_flow.cases import intake
 from mediation_flow.cases.events import insert_events
+from mediation_flow.cases.party_input import PartyIn
 from mediation_flow.cases.people import write_party_keys
 from mediation_flow.ledger.bulk import Draft
 from mediation_flow.store.fast import BulkInsert, Executor
 from mediation_flow.store.tables import CASES, PARTIES
 
 _INSERT_CASE = BulkInsert(CASES, ("id", *intake.CASE_COLUMNS))
-_INSERT_PARTY = BulkInsert(PARTIES, ("case_id", *intake.PartyIn.model_fields))
+_INSERT_PARTY = BulkInsert(PARTIES, ("case_id", *PartyIn.model_fields))
 
 
 def reserve_numbers(conn: Executor, counts: Mapping[tuple[int, int], int]) -> dict[tuple[int, int], int]:

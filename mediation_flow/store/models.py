@@ -213,6 +213,10 @@ class Case(_Table, table=True):
     due_date: date | None = None
     clocks: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    # where and when the dispute happened, and the registrant's 风险提示 ticks as facts (migration 0014)
+    incident_place: str | None = Field(default=None, max_length=200)
+    occurred_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    risk_hints: list[str] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
     registered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, default=utcnow)
@@ -231,6 +235,11 @@ class Party(_Table, table=True):
     id_number: str | None = Field(default=None, max_length=32)
     phone: str | None = Field(default=None, max_length=32)
     address: str | None = Field(default=None, max_length=200)
+    # 性别 (vocabulary.Gender), 民族 (vocabulary.ETHNIC_GROUPS), 出生日期 or 年龄 (migration 0014)
+    gender: str | None = Field(default=None, max_length=8)
+    ethnicity: str | None = Field(default=None, max_length=16)
+    birth_date: date | None = None
+    age: int | None = None
 
 
 class CaseEvent(_Table, table=True):

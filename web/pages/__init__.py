@@ -20,6 +20,7 @@ from web.pages import (
     intake,
     lists,
     notices,
+    pwa,
     related,
     reports,
     supervisor,
@@ -48,6 +49,7 @@ def install_pages(app: FastAPI) -> None:
         admin,
         account,
         reports,
+        pwa,
     ):
         app.include_router(module.router)
 

@@ -70,6 +70,7 @@ def _filters() -> dict[str, Callable[..., str]]:
 
 TEMPLATES.env.filters.update(_filters())
 TEMPLATES.env.globals["demo_offset_days"] = clock.demo_offset_days  # the demo-mode banner in base.html
+TEMPLATES.env.globals["time_zone"] = lambda: str(clock.LOCAL_TZ)  # the outbox shows times as the pages do
 
 
 def is_fragment(request: Request) -> bool:

@@ -30,22 +30,25 @@ def upload(
     form: Annotated[FormData, Depends(verified_form)],
 ) -> Response:
     check_upload(engine, actor, case_id)  # 404 outside the user's villages, then 403 for a role without it
-    upload_file = form.get("file")
+    files = [f for f in form.getlist("file") if isinstance(f, UploadFile) and (f.filename or f.size)]
     kind = str(form.get("kind") or "")
-    error, stored = "", ""
-    try:
-        if not isinstance(upload_file, UploadFile):
-            raise InvalidData([{"field": "file", "message": "请选择要上传的文件"}])
-        item = upload_attachment(
-            engine, actor, case_id, upload_file.file, filename=upload_file.filename or "", kind=kind
-        )
-        stored = item.filename
-    except InvalidData as exc:
-        error = "；".join(e["message"] for e in exc.errors)
+    errors, stored = [], []
+    if not files:
+        errors.append("请选择要上传的文件")
+    for upload_file in files:  # several photos at once: each its own attachment, each refusal named
+        try:
+            item = upload_attachment(
+                engine, actor, case_id, upload_file.file, filename=upload_file.filename or "", kind=kind
+            )
+            stored.append(item.filename)
+        except InvalidData as exc:
+            named = f"{upload_file.filename}：" if len(files) > 1 else ""
+            errors.append(named + "；".join(e["message"] for e in exc.errors))
+    error = "；".join(errors)
     if not is_fragment(request) and not error:
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
     data = page_data(engine, actor, case_id)
-    context = {**data, "upload_error": error, "upload_ok": stored, "oob": not error}
+    context = {**data, "upload_error": error, "upload_ok": "、".join(stored), "oob": bool(stored)}
     status = 422 if error else 200
     if is_fragment(request):
         return render(request, "partials/attachments_result.html", context, status_code=status)

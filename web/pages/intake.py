@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from mediation_flow.accounts.personal_data import (
@@ -16,23 +16,29 @@ from mediation_flow.accounts.personal_data import (
     validate_id_number,
     validate_phone,
 )
-from mediation_flow.accounts.policy import Actor
+from mediation_flow.accounts.policy import Actor, Permission
 from mediation_flow.cases.forms import registration_options
 from mediation_flow.cases.intake import register_case
-from mediation_flow.cases.intake_once import HEADER, register_once
+from mediation_flow.cases.intake_once import HEADER, Registered, register_once
 from mediation_flow.cases.intake_paths import IntakePath, intake_path
+from mediation_flow.cases.outbox import outbox_seal, synced_answer
 from mediation_flow.cases.risk import hint_labels
+from mediation_flow.cases.schemas import user_moment
 from mediation_flow.errors import InvalidData
-from mediation_flow.vocabulary import PartyKind, PartyRole
+from mediation_flow.vocabulary import ETHNIC_GROUPS, Gender, PartyKind, PartyRole
 from web.deps import EngineDep
-from web.pages.common import PageActor, is_fragment, render, typed_fields
-from web.session import verified_form
+from web.pages.common import PageActor, is_fragment, render, require, typed_fields
+from web.session import csrf_token, verified_form
 
 router = APIRouter()
-PARTY_FIELDS = ("role", "kind", "name", "phone", "id_number", "address")
+PARTY_FIELDS = ("role", "kind", "name", "phone", "id_number", "address", "gender", "ethnicity", "birth_date", "age")
+DETAILS = ("name", "phone", "id_number", "address", "gender", "ethnicity", "birth_date", "age")  # typed, not defaults
 PARTY_KEY = re.compile(r"^parties\.(\d{1,2})\.(\w+)$")
 MAX_PARTIES = 20
-SCALARS = ("title", "category", "source", "summary", "people_involved", "amount", "jurisdiction_code")
+SCALARS = (
+    "title", "category", "source", "summary", "people_involved", "amount", "jurisdiction_code", "incident_place",
+    "occurred_at",
+)  # fmt: skip
 ATTRIBUTE = "a."  # the inputs of the workflow's intake fields are named a.<field> (never a scalar's name)
 
 
@@ -41,6 +47,8 @@ def _choices() -> dict[str, dict[str, str]]:
         "party_roles": {r.value: r.label for r in PartyRole},
         "party_kinds": {k.value: k.label for k in PartyKind},
         "hints": hint_labels(),
+        "genders": {g.value: g.label for g in Gender},
+        "ethnic_groups": ETHNIC_GROUPS,
     }
 
 
@@ -113,7 +121,7 @@ def parse_form(form: FormData, *, trim: bool = True) -> tuple[dict[str, Any], li
         if match and int(match.group(1)) < MAX_PARTIES and match.group(2) in PARTY_FIELDS:
             rows.setdefault(int(match.group(1)), {})[match.group(2)] = str(form.get(key) or "").strip()
     parties = [rows[i] for i in sorted(rows)]
-    while trim and len(parties) > 1 and not any(parties[-1].get(f) for f in ("name", "phone", "id_number", "address")):
+    while trim and len(parties) > 1 and not any(parties[-1].get(f) for f in DETAILS):
         parties.pop()
     return values, parties
 
@@ -153,32 +161,54 @@ def refine_party_errors(errors: list[dict[str, str]], parties: list[dict[str, st
     return refined
 
 
-def _register(request: Request, engine: Any, actor: Actor, payload: dict[str, Any]) -> int:
-    """The form's registration; once per ``Idempotency-Key`` when the page's script sends one."""
+def _register(request: Request, engine: Any, actor: Actor, payload: dict[str, Any], recorded: str) -> Registered:
+    """The form's registration; once per ``Idempotency-Key`` when the page's script sends one (from the phone's
+    outbox, with ``recorded``: when the grid worker pressed 提交登记, which is the registration time)."""
     key = request.headers.get(HEADER)
     if key is None:
-        return register_case(engine, actor=actor, intake=payload)
-    return register_once(engine, actor=actor, key=key, intake=payload).case_id
+        return Registered(register_case(engine, actor=actor, intake=payload), False)
+    try:
+        moment = user_moment(recorded)
+    except ValueError as exc:
+        raise InvalidData([{"field": "effective_at", "message": str(exc)}]) from None
+    return register_once(engine, actor=actor, key=key, intake=payload, effective_at=moment)
 
 
 @router.post("/register", include_in_schema=False)
 def register_submit(
     request: Request, engine: EngineDep, actor: PageActor, form: Annotated[FormData, Depends(verified_form)]
 ) -> Response:
-    adding = form.get("add_party") is not None
-    values, parties = parse_form(form, trim=not adding)
+    adding, removing = form.get("add_party") is not None, str(form.get("remove_party") or "")
+    values, parties = parse_form(form, trim=not (adding or removing))
     path = intake_path(engine, actor, values["source"])
     values["source"] = path.source or values["source"]  # a partner agency registers under its own path only
     attributes = typed_fields(form, path.fields, prefix=ATTRIBUTE)
-    if adding or form.get("switch_path") is not None:
+    recorded = str(form.get("effective_at") or "")
+    if adding or removing or form.get("switch_path") is not None:
         if adding and len(parties) < MAX_PARTIES:
             parties.append({"role": "third_party"})
+        if removing.isdigit() and int(removing) < len(parties) and len(parties) > 1:
+            del parties[int(removing)]
         return _render_form(request, engine, actor, values, parties, from_server=True, attributes=attributes)
+    outbox = "application/json" in request.headers.get("accept", "")
     try:
-        case_id = _register(request, engine, actor, intake_payload(values, parties, path, attributes))
+        done = _register(request, engine, actor, intake_payload(values, parties, path, attributes), recorded)
     except InvalidData as exc:
         errors = refine_party_errors(exc.errors, parties)
+        if outbox:
+            return JSONResponse({"errors": errors}, status_code=422)
         return _render_form(
             request, engine, actor, values, parties, errors=errors, status=422, from_server=True, attributes=attributes
         )
-    return RedirectResponse(f"/cases/{case_id}?new=1", status_code=303)
+    if outbox:  # the phone's outbox: what it shows in the pending list and on the home page
+        return JSONResponse(synced_answer(engine, actor, done), status_code=200 if done.replayed else 201)
+    return RedirectResponse(f"/cases/{done.case_id}?new=1", status_code=303)
+
+
+@router.get("/register/outbox-key", include_in_schema=False)
+def outbox_key(request: Request, actor: PageActor) -> Response:
+    """The signed-in user's outbox key, owner tag and this session's CSRF token (the outbox sends with it);
+    never cached, never shown."""
+    require(actor, Permission.REGISTER)
+    answer = {**outbox_seal(actor), "csrf": csrf_token(request)}
+    return JSONResponse(answer, headers={"Cache-Control": "no-store"})

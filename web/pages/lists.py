@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from mediation_flow.cases.lists import SEARCH_FILTERS, grid_cases, own_cases, search, search_filters
+from mediation_flow.cases.outbox import recent_synced
+from mediation_flow.cases.queries import DEFAULT_SORT, SORTS
 from mediation_flow.workflow.registry import REGISTRY
 from web.deps import EngineDep
 from web.pages.common import PageActor, is_fragment, render
@@ -27,6 +29,7 @@ def my_grid(request: Request, engine: EngineDep, actor: PageActor) -> Response:
         "open_items": [i for i in found.items if i.state not in finals],
         "done": [i for i in found.items if i.state in finals],
         "total": found.total,
+        "synced": recent_synced(engine, actor),
     }
     return render(request, "grid.html", context)
 
@@ -47,11 +50,13 @@ def search_page(
     q: Annotated[str, Query(max_length=50)] = "",
     state: Annotated[str, Query(max_length=32)] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    sort: Annotated[str, Query(max_length=16)] = DEFAULT_SORT,
 ) -> Response:
     """案件查询: a person, a case number or title words, and the filters (query string; see ``search_filters``)."""
     chosen = {k: request.query_params.get(k, "")[:32] for k in SEARCH_FILTERS}
     filters, problems = search_filters(chosen)
-    found = search(engine, actor, q=q, state=state, page=page, page_size=SEARCH_ROWS, filters=filters)
+    sort = sort if sort.removeprefix("-") in SORTS else DEFAULT_SORT
+    found = search(engine, actor, q=q, state=state, page=page, page_size=SEARCH_ROWS, filters=filters, sort=sort)
     context = {
         "title": "案件查询",
         "items": found.items,
@@ -65,7 +70,9 @@ def search_page(
         "chosen": chosen,
         "problems": problems,
         "more_open": any(chosen.values()),
-        "query": urlencode({"q": q, "state": state, **{k: v for k, v in chosen.items() if v}}),
+        "query": urlencode({"q": q, "state": state, **{k: v for k, v in chosen.items() if v}, "sort": sort}),
+        "unsorted_query": urlencode({"q": q, "state": state, **{k: v for k, v in chosen.items() if v}}),
+        "sort": sort,
     }
     template = "partials/case_table.html" if is_fragment(request) else "cases.html"
     return render(request, template, context)
