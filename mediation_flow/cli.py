@@ -49,6 +49,17 @@ def db_upgrade() -> None:
     typer.echo(f"数据库已升级：{_safe_url()}")
 
 
+@db_app.command("backfill-party-keys")
+def db_backfill_party_keys(
+    batch: Annotated[int, typer.Option(min=1, max=100_000, help="cases per transaction")] = 1000,
+) -> None:
+    """Write the matching keys (关联纠纷, search by person) of cases stored before migration 0012."""
+    from mediation_flow.cases.people import backfill_party_keys
+
+    cases, keys = backfill_party_keys(get_engine(), batch=batch)
+    typer.echo(f"已补写 {cases} 件案件的当事人检索键 {keys} 条")
+
+
 def _safe_url() -> str:
     from sqlalchemy.engine import make_url
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select
+from sqlalchemy import Connection, Engine, and_, bindparam, or_, select
 
 from mediation_flow.accounts.personal_data import (
     PersonalDataError,
@@ -24,6 +24,7 @@ from mediation_flow.accounts.personal_data import (
     validate_phone,
 )
 from mediation_flow.places.jurisdictions import Place
+from mediation_flow.store.db import write_transaction
 from mediation_flow.store.fast import BulkInsert
 from mediation_flow.store.tables import CASES, PARTIES, PARTY_KEYS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
@@ -91,6 +92,22 @@ def village_id_of(path: str, villages: Mapping[str, int]) -> int | None:
         if found is not None:
             return found
     return None
+
+
+def backfill_party_keys(engine: Engine, *, batch: int = 1000) -> tuple[int, int]:
+    """Write the keys of cases stored before migration 0012 (no ``party_key`` row yet): (cases, keys) written.
+    Batches of ``batch`` cases, each in its own transaction, walking the ids upwards: safe to stop and run
+    again (a case that has keys is skipped), and it ends even for cases whose parties give no key."""
+    has_keys = select(PARTY_KEYS.c.case_id).where(PARTY_KEYS.c.case_id == CASES.c.id).exists()
+    last, cases, keys = 0, 0, 0
+    while True:
+        with write_transaction(engine) as conn:
+            query = select(CASES.c.id).where(CASES.c.id > last, ~has_keys).order_by(CASES.c.id).limit(batch)
+            ids = list(conn.execute(query).scalars())
+            if not ids:
+                return cases, keys
+            keys += write_party_keys(conn, ids)
+        cases, last = cases + len(ids), ids[-1]
 
 
 def write_party_keys(conn: Connection, case_ids: Sequence[int]) -> int:
