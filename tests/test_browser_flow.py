@@ -206,7 +206,8 @@ def test_grid_worker_logs_a_dispute_on_a_phone(chromium: Any, server: Server) ->
     assert "已登记" in page.locator("#action-form").inner_text()
     assert page.locator("#case-state [data-state]").get_attribute("data-state") == "registered"
     assert "****" in page.locator("text=/1\\d{2}\\*{4}\\d{4}/").first.inner_text()  # grid workers see masked phones
-    assert page.locator("#case-body .party").count() == 3
+    # the 当事人 section (the 关联纠纷 panel, loaded after the page, lists the parties again)
+    assert page.locator("#case-body [aria-labelledby=h-parties] .party").count() == 3
     shot(page, "03-registered-case-phone")
     page.goto(f"{server.base_url}/register")
     assert page.input_value("#title") == ""  # the draft was cleared once the case was registered
