@@ -110,7 +110,7 @@ def party_views(rows: list[dict[str, Any]], *, full: bool, births: bool = False)
 
 
 def _details(row: dict[str, Any], *, full: bool) -> dict[str, Any]:
-    """性别, 民族, 出生日期 and 年龄 as shown (registered since migration 0014): a masked birth date keeps its year."""
+    """性别, 民族, 出生日期 and 年龄 as shown (registered since migration 0015): a masked birth date keeps its year."""
     gender, born = row.get("gender"), row.get("birth_date")
     return {
         "gender": gender,

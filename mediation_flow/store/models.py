@@ -213,7 +213,7 @@ class Case(_Table, table=True):
     due_date: date | None = None
     clocks: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
-    # where and when the dispute happened, and the registrant's 风险提示 ticks as facts (migration 0014)
+    # where and when the dispute happened, and the registrant's 风险提示 ticks as facts (migration 0015)
     incident_place: str | None = Field(default=None, max_length=200)
     occurred_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     risk_hints: list[str] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
@@ -235,7 +235,7 @@ class Party(_Table, table=True):
     id_number: str | None = Field(default=None, max_length=32)
     phone: str | None = Field(default=None, max_length=32)
     address: str | None = Field(default=None, max_length=200)
-    # 性别 (vocabulary.Gender), 民族 (vocabulary.ETHNIC_GROUPS), 出生日期 or 年龄 (migration 0014)
+    # 性别 (vocabulary.Gender), 民族 (vocabulary.ETHNIC_GROUPS), 出生日期 or 年龄 (migration 0015)
     gender: str | None = Field(default=None, max_length=8)
     ethnicity: str | None = Field(default=None, max_length=16)
     birth_date: date | None = None

@@ -1,16 +1,16 @@
 """Registration made for the field: where and when the dispute happened, the risk ticks kept as facts, and the
 party details the official forms need (性别, 民族, 出生日期 or 年龄; 住址 existed)
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
