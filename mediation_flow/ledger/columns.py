@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -11,13 +13,20 @@ class Column:
     header: str
     required: bool
     help: str
-    example: str
+    example: Any  # typed as the spreadsheet holds it: a date, a number or text
+
+    @property
+    def example_text(self) -> str:
+        """The example as the documentation writes it (a date as 2023年3月1日)."""
+        if isinstance(self.example, date):
+            return f"{self.example.year}年{self.example.month}月{self.example.day}日"
+        return str(self.example)
 
 
 COLUMNS = [
-    Column("原台账编号", False, "原纸质或Excel台账中的编号，导入后记入案件备注", "2023-015"),
+    Column("原台账编号", False, "原纸质或电子台账中的编号，导入后记入案件备注", "2023-015"),
     Column("案件名称", True, "不超过200字", "张三与李四相邻通行纠纷"),
-    Column("登记日期", True, "如 2023-03-01，须早于今天", "2023-03-01"),
+    Column("登记日期", True, "日期，如 2023年3月1日，须早于今天", date(2023, 3, 1)),
     Column("所属辖区代码", True, "乡镇、村（社区）或网格的辖区代码，须在导入人的辖区内", "500101001001"),
     Column("纠纷类型", True, "参考数据中的纠纷类型名称或代码，如 邻里、婚姻家庭", "邻里"),
     Column("案件来源", True, "当事人申请、主动排查、公安移交、法院委派/委托、信访转办、部门指定", "主动排查"),
@@ -26,20 +35,20 @@ COLUMNS = [
     Column("申请人身份证号", False, "18位公民身份号码（校验位须正确）", ""),
     Column("申请人电话", False, "手机或固定电话", "13812345678"),
     Column("被申请人", True, "姓名或单位名称", "李四"),
-    Column("涉及人数", False, "整数，默认2", "2"),
-    Column("涉及金额（元）", False, "纠纷涉及金额", "1200"),
+    Column("涉及人数", False, "整数，默认2", 2),
+    Column("涉及金额（元）", False, "纠纷涉及金额", 1200),
     Column("调解员", False, "调解员的用户名；不填则为导入人", ""),
     Column("调解场所", False, "参考数据中的调解场所名称或代码，如 清风茶室", "清风茶室"),
-    Column("开始调解日期", False, "调解结果为达成协议、调解不成、调解中时必填", "2023-03-03"),
+    Column("开始调解日期", False, "调解结果为达成协议、调解不成、调解中时必填", date(2023, 3, 3)),
     Column("调解结果", True, "达成协议、调解不成、当事人撤回、不予受理、调解中、已受理、已登记", "达成协议"),
     Column("协议形式", False, "书面 或 口头，默认口头", "口头"),
-    Column("协议日期", False, "达成协议时必填（协议生效日期）", "2023-03-05"),
-    Column("协议金额（元）", False, "调解协议涉及金额", "800"),
+    Column("协议日期", False, "达成协议时必填（协议生效日期）", date(2023, 3, 5)),
+    Column("协议金额（元）", False, "调解协议涉及金额", 800),
     Column("协议内容", False, "达成协议的内容；书面协议须同时填写履行方式", "李四让出通道一米"),
     Column("履行方式", False, "履行方式、地点、期限（书面协议必填）", ""),
-    Column("回访日期", False, "达成协议后回访的日期", "2023-03-20"),
+    Column("回访日期", False, "达成协议后回访的日期", date(2023, 3, 20)),
     Column("履行情况", False, "已履行、部分履行、未履行（填写回访日期时必填）", "已履行"),
-    Column("结案日期", False, "达成协议的须先回访；调解不成的结案", "2023-03-21"),
+    Column("结案日期", False, "达成协议的须先回访；调解不成的结案", date(2023, 3, 21)),
     Column("原因说明", False, "调解不成、撤回、不予受理的原因", ""),
 ]
 REQUIRED = [c.header for c in COLUMNS if c.required]
@@ -59,28 +68,25 @@ FORMS = {"书面": "written", "书面协议": "written", "口头": "oral", "口�
 
 
 def template_xlsx() -> bytes:
-    """The import template: the 台账 sheet with headers and one example row, and 填写说明."""
+    """The import template: the 台账 sheet with headers and one example row, and 填写说明 (through the one
+    export writer: the example's dates are dates, its numbers numbers)."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    from openpyxl.styles import Font
+
+    from mediation_flow.display.exports import append, table
 
     wb = Workbook()
     ws = wb.active
     ws.title = "台账"
-    ws.append([c.header for c in COLUMNS])
+    table(ws, [c.header for c in COLUMNS], [[c.example for c in COLUMNS]], freeze=0)
     for cell, column in zip(ws[1], COLUMNS, strict=True):
-        cell.font = Font(bold=True, color="C00000" if column.required else "000000")
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
-    ws.append([c.example for c in COLUMNS])
+        if column.required:
+            cell.font = Font(bold=True, color="C00000")
     help_sheet = wb.create_sheet("填写说明")
-    help_sheet.append(["列名", "是否必填", "说明", "示例"])
-    for c in COLUMNS:
-        help_sheet.append([c.header, "必填" if c.required else "选填", c.help, c.example])
-    help_sheet.append([])
-    help_sheet.append(["删除示例行后填写；每行一件纠纷；任何一行有误则整个文件不导入，并逐行逐列列出错误。"])
-    for sheet, widths in ((ws, [16] * len(COLUMNS)), (help_sheet, [16, 10, 60, 24])):
-        for index, width in enumerate(widths, start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = width
+    rows = [[c.header, "必填" if c.required else "选填", c.help, c.example] for c in COLUMNS]
+    table(help_sheet, ["列名", "是否必填", "说明", "示例"], rows)
+    append(help_sheet, [])
+    append(help_sheet, ["删除示例行后填写；每行一件纠纷；任何一行有误则整个文件不导入，并逐行逐列列出错误。"])
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
@@ -110,7 +116,7 @@ def docs_markdown() -> str:
 
 def columns_markdown() -> str:
     lines = ["| 列名 | 必填 | 说明 | 示例 |", "|---|---|---|---|"]
-    lines += [f"| {c.header} | {'是' if c.required else ''} | {c.help} | {c.example} |" for c in COLUMNS]
+    lines += [f"| {c.header} | {'是' if c.required else ''} | {c.help} | {c.example_text} |" for c in COLUMNS]
     return "\n".join(lines) + "\n"
 
 

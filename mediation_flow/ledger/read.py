@@ -112,7 +112,7 @@ def parse_day(value: Any) -> date:
         return value
     match = _DATE.match(str(value))
     if not match:
-        raise ValueError("应为日期，如 2023-03-01")
+        raise ValueError("应为日期，如 2023年3月1日")
     return date(int(match[1]), int(match[2]), int(match[3]))
 
 

@@ -8,11 +8,10 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from mediation_flow.display.exports import append, put
+from mediation_flow.display.exports import Rate, Yuan, append, put, table
 from mediation_flow.display.formats import cn_datetime, date_range
 from mediation_flow.display.labels import without_codes
 from mediation_flow.stats.definitions import load_definitions
@@ -20,8 +19,6 @@ from mediation_flow.stats.figures import Figures
 from mediation_flow.stats.ledger_table import COLUMNS
 from mediation_flow.stats.report_text import ReportText, joint_table, sandiao_table
 
-HEADER = Font(bold=True)
-FILL = PatternFill("solid", fgColor="DDEBF7")
 BREAKDOWNS = [
     "monthly_taken_in",
     "monthly_resolved",
@@ -40,19 +37,21 @@ BREAKDOWNS = [
 CHARTS = [("monthly_taken_in", "月度登记纠纷"), ("by_category", "纠纷类型"), ("resolved_by_level", "化解层级")]
 
 
-def _header(ws: Worksheet, row: int, values: list[str]) -> None:
-    for col, value in enumerate(values, start=1):
-        cell = put(ws, row, col, value)
-        cell.font, cell.fill = HEADER, FILL
-
-
 def _scope_lines(figures: Figures) -> list[str]:
     s = figures.scope
     return [
-        f"辖区：{s.place.name}（{s.place.code}）",
+        f"辖区：{s.place.name}",
         f"统计期间：{date_range(s.start, s.end)}",
         f"数据截至：{cn_datetime(s.as_of)}",
     ]
+
+
+def _figure_value(figures: Figures, key: str, unit: str) -> Any:
+    """A figure as a number a spreadsheet computes with: money in yuan, rates in percent, counts as int."""
+    if key == "agreement_amount":
+        return Yuan.of_fen(int(figures.values["agreement_amount_fen"]))
+    value = figures.values[key]
+    return Rate(value) if unit == "%" and value is not None else value
 
 
 def _figures_sheet(ws: Worksheet, figures: Figures, text: ReportText) -> None:
@@ -61,17 +60,17 @@ def _figures_sheet(ws: Worksheet, figures: Figures, text: ReportText) -> None:
     ws["A1"].font = Font(bold=True, size=14)
     for line in _scope_lines(figures):
         append(ws, [line])
-    ws.append([])
-    _header(ws, ws.max_row + 1, ["指标", "数值", "单位", "分子（计数）", "分母", "日期口径", "键"])
-    for key, d in load_definitions().figures.items():
-        value = figures.values.get(key)
-        if key not in figures.values:
-            continue
-        if key == "agreement_amount":
-            value = figures.values["agreement_amount_fen"] / 100
-        append(ws, [d.label, value, d.unit, *(without_codes(s) for s in (d.numerator, d.denominator, d.date)), key])
-    for col, width in zip("ABCDEFG", (22, 12, 8, 60, 30, 30, 24), strict=True):
-        ws.column_dimensions[col].width = width
+    rows = [
+        [
+            d.label,
+            _figure_value(figures, key, d.unit),
+            d.unit,
+            *(without_codes(s) for s in (d.numerator, d.denominator, d.date)),
+        ]
+        for key, d in load_definitions().figures.items()
+        if key in figures.values
+    ]
+    table(ws, ["指标", "数值", "单位", "分子（计数）", "分母", "日期口径"], rows, first_row=ws.max_row + 2)
 
 
 def _breakdowns_sheet(ws: Worksheet, figures: Figures) -> None:
@@ -84,14 +83,9 @@ def _breakdowns_sheet(ws: Worksheet, figures: Figures) -> None:
         title = definitions[base].label + ("（登记）" if name == "monthly_taken_in" else "")
         title += "（达成协议）" if name == "monthly_resolved" else ""
         put(ws, row, 1, title).font = Font(bold=True)
-        _header(ws, row + 1, ["项目", "件数", "键"])
-        for i, item in enumerate(rows, start=row + 2):
-            put(ws, i, 1, item["label"])
-            put(ws, i, 2, item["count"])
-            put(ws, i, 3, item["key"])
+        table(ws, ["项目", "件数"], [[item["label"], item["count"]] for item in rows], first_row=row + 1, freeze=None)
         anchors[name] = (row + 1, row + 1 + len(rows))
         row += len(rows) + 3
-    ws.column_dimensions["A"].width = 24
     chart_row = 1
     for name, title in CHARTS:
         first, last = anchors[name]
@@ -111,21 +105,11 @@ def _breakdowns_sheet(ws: Worksheet, figures: Figures) -> None:
 def _block(ws: Worksheet, row: int, title: str, header: list[str], rows: list[list[Any]]) -> None:
     """A titled table of Chinese labels and numbers, from ``row`` down."""
     put(ws, row, 1, title).font = Font(bold=True)
-    _header(ws, row + 1, header)
-    for i, values in enumerate(rows, start=row + 2):
-        for col, value in enumerate(values, start=1):
-            put(ws, i, col, value)
+    table(ws, header, rows, first_row=row + 1, freeze=None)
 
 
 def _ledger_sheet(ws: Worksheet, rows: list[list[Any]]) -> None:
-    _header(ws, 1, COLUMNS)
-    for values in rows:
-        append(ws, values)
-    widths = {"案件编号": 26, "案件名称": 28, "纠纷简要情况": 40, "当事人": 16, "司法确认": 24}
-    for col, name in enumerate(COLUMNS, start=1):
-        ws.column_dimensions[get_column_letter(col)].width = widths.get(name, 12)
-    ws.freeze_panes = "C2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(len(rows) + 1, 1)}"
+    table(ws, COLUMNS, rows, freeze=2)  # 序号 and 案件编号 stay in view
 
 
 def _text_sheet(ws: Worksheet, text: ReportText) -> None:

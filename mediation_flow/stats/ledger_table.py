@@ -1,16 +1,21 @@
 """The case ledger (台账): one row per case taken in during the period, with the standard columns.
 
 Outcome columns come from each case's events recorded by ``as_of`` (first agreement, last visit,
-confirmation, closing), so the ledger of a past year is as reproducible as its figures.
+confirmation, closing), so the ledger of a past year is as reproducible as its figures. Values are typed
+for the spreadsheet: days as dates, the agreed amount as yuan (:class:`~mediation_flow.display.exports.Yuan`),
+counts as integers, an unknown value as None (an empty cell).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from mediation_flow.display.exports import Yuan
 from mediation_flow.display.labels import labels, ledger_columns
 from mediation_flow.places.jurisdictions import village_names, village_of
 from mediation_flow.places.reference import reference_labels
@@ -28,20 +33,35 @@ PERFORMED = labels("performed")
 @dataclass
 class _Fold:
     state: str = ""
-    mediation_started: str = ""
+    mediation_started: date | None = None
     outcome: str = ""
-    agreed_on: str = ""
-    amount: str = ""
+    agreed_on: date | None = None
+    amount: Yuan | None = None
     confirmed: str = ""
-    visited_on: str = ""
+    visited_on: date | None = None
     performed: str = ""
-    closed_on: str = ""
+    closed_on: date | None = None
     level: str = ""
     agreed_level: str = ""
 
 
-def _day(moment: Any) -> str:
-    return clock.local_date(clock.ensure_aware(moment)).isoformat()
+def _day(moment: Any) -> date:
+    return clock.local_date(clock.ensure_aware(moment))
+
+
+def _yuan(value: Any) -> Yuan | None:
+    """The amount an agreement event holds (yuan as decimal text) as a number; None if there is none."""
+    try:
+        return Yuan(Decimal(str(value))) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+def _visit_day(value: Any, moment: Any) -> date:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return _day(moment)
 
 
 def _fold(events: list[Any]) -> _Fold:
@@ -59,12 +79,13 @@ def _fold(events: list[Any]) -> _Fold:
             f.outcome = OUTCOME[e.trigger]
             if e.trigger == "reach_agreement":
                 f.agreed_on = f.agreed_on or _day(e.effective_at)
-                f.amount = data.get("amount", "")
+                f.amount = _yuan(data.get("amount"))
                 f.agreed_level = f.agreed_level or f.level
         elif e.trigger == "confirmation_granted":
             f.confirmed = f"已确认（{data.get('ruling_number', '')}）"
         elif e.trigger == "record_visit":
-            f.visited_on, f.performed = data.get("visited_on", _day(e.effective_at)), data.get("performed", "")
+            f.visited_on = _visit_day(data.get("visited_on"), e.effective_at)
+            f.performed = data.get("performed", "")
         elif e.trigger in ("close_resolved", "close"):
             f.closed_on = _day(e.effective_at)
     return f
