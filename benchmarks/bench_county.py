@@ -1,0 +1,185 @@
+"""County scale on PostgreSQL (issue 15, point 5): one county (``county_dataset``: townships × the demo's
+years, on the bulk path) in one PostgreSQL database, served by TWO app processes (``mediation-flow serve
+--workers 1`` twice, as two hosts would run them), each driven by its own wrk at 8 clients at the same time
+(16 clients in all), the same endpoints as bench_http, as township 1's supervisor and mediator.
+
+Size: ``MF_BENCH_COUNTY`` = ``TOWNSHIPS×PER_TOWNSHIP`` (default ``3x33000``: 3 of the full set's 30 townships
+at its ~33,000 cases each); ``--quick`` builds 2×300. ``MF_BENCH_COUNTY_URL`` reuses a database already built
+(an SQLAlchemy URL); otherwise a throwaway cluster is started and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from factories import _HASH
+from server_harness import Server
+from sqlalchemy import Engine, insert, select
+
+from benchmarks.common import Table, pg_cluster
+from benchmarks.county_dataset import build
+from benchmarks.loadgen import api_token, page_session
+from benchmarks.wrk import Plan, WrkResult, run_wrk, wrk_path
+from mediation_flow.places.jurisdictions import get_by_code
+from mediation_flow.store.db import make_engine
+from mediation_flow.store.migrate import upgrade
+from mediation_flow.store.tables import CASES, USERS
+from mediation_flow.vocabulary import Role
+
+CLIENTS_EACH = 8
+TARGET_P95_MS = 50.0
+SESSION = {"session_date": "", "content": "背靠背调解，双方各让一步"}
+
+
+def _bench_users(engine: Engine) -> None:
+    """``supervisor`` and ``mediator`` of township 1 with the benchmarks' password (loadgen signs in as them)."""
+    with engine.begin() as conn:
+        if conn.execute(select(USERS.c.id).where(USERS.c.username == "supervisor")).first():
+            return
+        township = get_by_code(conn, "500101001")
+        for name, role in (("supervisor", Role.SUPERVISOR), ("mediator", Role.MEDIATOR)):
+            conn.execute(insert(USERS).values(username=name, display_name=name, role=role.value, password_hash=_HASH,
+                                              jurisdiction_id=township.id, is_active=True))  # fmt: skip
+
+
+def _township_cases(engine: Engine) -> tuple[list[int], dict[int, int], str]:
+    """Township 1's case ids, its mediating cases' versions, and a village code of it."""
+    with engine.connect() as conn:
+        township = get_by_code(conn, "500101001")
+        rows = conn.execute(
+            select(CASES.c.id, CASES.c.state, CASES.c.version).where(
+                CASES.c.jurisdiction_path.like(f"{township.path}%")
+            )
+        ).all()
+    mediating = {r.id: r.version for r in rows if r.state == "mediating"}
+    return [r.id for r in rows], mediating, "500101001001"
+
+
+def _plans(ids: list[int], mediating: dict[int, int], village: str) -> dict[str, tuple[Plan, str]]:
+    sample = random.Random(11).sample(ids, min(len(ids), 5_000))
+    body = {"trigger": "record_session", "expected_version": 0,
+            "data": {**SESSION, "session_date": time.strftime("%Y-%m-%d")}}  # fmt: skip
+    lists = [f"/api/v1/cases?village={village}&state=mediating&category={c}" for c in ("neighbourhood", "contract")]
+    return {
+        "GET /healthz (bare)": (Plan(paths=["/healthz"]), ""),
+        "GET /api/v1/cases/{id}": (Plan(paths=[f"/api/v1/cases/{i}" for i in sample]), "api"),
+        "GET /api/v1/cases?village&state&category": (Plan(paths=lists, shuffle=True), "api"),
+        "GET /api/v1/queues/overdue": (Plan(paths=["/api/v1/queues/overdue"]), "api"),
+        "POST /api/v1/cases/{id}/transitions": (
+            Plan(
+                method="POST",
+                paths=[f"/api/v1/cases/{i}/transitions" for i in mediating],
+                versions=dict(mediating),
+                body=body,
+            ),
+            "api",
+        ),
+        "GET /cases/{id} (HTML)": (Plan(paths=[f"/cases/{i}" for i in sample]), "page"),
+        "GET /queue (HTML)": (Plan(paths=["/queue"]), "page"),
+    }
+
+
+def _with(plan: Plan, headers: dict[str, str], start_versions: dict[int, int] | None, half: int) -> Plan:
+    versions = None
+    paths = plan.paths
+    if plan.versions is not None and start_versions is not None:  # each process its own half of the cases
+        mine = sorted(start_versions)[half::2]
+        versions = {i: start_versions[i] for i in mine}
+        paths = [f"/api/v1/cases/{i}/transitions" for i in mine]
+    return Plan(plan.method, paths, headers, plan.shuffle, versions, plan.body)
+
+
+def _measure(url: str, servers: list[Server], plans: dict[str, tuple[Plan, str]], duration: float) -> Table:
+    table = Table(
+        title="County on PostgreSQL: 2 app processes (1 uvicorn worker each), wrk 8 clients on each at once "
+        f"(16 in all), {duration:g} s per cell",
+        headers=["endpoint", "p50 ms (process 1 / 2)", "p95 ms (process 1 / 2)", "req/s (both)", "errors"],
+    )
+    credentials = []
+    for server in servers:
+        cookies = page_session(server.base_url, "supervisor")
+        credentials.append({"": {}, "api": api_token(server.base_url, "supervisor"),
+                            "page": {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}})  # fmt: skip
+    engine = make_engine(url)
+    for label, (plan, who) in plans.items():
+        versions = None
+        if plan.versions is not None:
+            time.sleep(2)
+            with engine.connect() as conn:
+                found = conn.execute(select(CASES.c.id, CASES.c.version).where(CASES.c.id.in_(list(plan.versions))))
+                versions = dict(found.all())
+        results: list[WrkResult] = [WrkResult(), WrkResult()]
+
+        def drive(
+            index: int,
+            plan: Plan = plan,
+            who: str = who,
+            versions: dict[int, int] | None = versions,
+            results: list[WrkResult] = results,
+        ) -> None:
+            mine = _with(plan, credentials[index][who], versions, index)
+            results[index] = run_wrk(servers[index].base_url, mine, concurrency=CLIENTS_EACH, duration=duration)
+
+        threads = [threading.Thread(target=drive, args=(i,)) for i in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        a, b = results
+        table.rows.append([label, f"{a.p50:.1f} / {b.p50:.1f}", f"{a.p95:.1f} / {b.p95:.1f}",
+                           f"{a.throughput + b.throughput:,.0f}", str(a.errors + b.errors)])  # fmt: skip
+        worst = max(a.p95, b.p95)
+        verdict = "met" if worst < TARGET_P95_MS else "MISSED"
+        table.notes.append(f"{label}: p95 < {TARGET_P95_MS:.0f} ms {verdict} (worse process {worst:.0f} ms)")
+        for r in results:
+            if r.first_error:
+                table.notes.append(f"{label}: first error {r.first_error.splitlines()[0][:200]}")
+    engine.dispose()
+    return table
+
+
+def run(quick: bool = False) -> list[Table]:
+    if not wrk_path():
+        return [Table(title="County on PostgreSQL: skipped (wrk is not installed)", headers=["-"])]
+    size = "2x300" if quick else os.environ.get("MF_BENCH_COUNTY", "3x33000")
+    townships, per_township = (int(x) for x in size.split("x"))
+    duration = 1.0 if quick else 5.0
+    reuse = os.environ.get("MF_BENCH_COUNTY_URL")
+    with tempfile.TemporaryDirectory(prefix="mf-bench-county-") as workdir, pg_cluster() as cluster:
+        if reuse:
+            url = reuse
+            built_note = f"database reused from MF_BENCH_COUNTY_URL ({size} as said by the caller)"
+        else:
+            if cluster is None:
+                return [Table(title="County on PostgreSQL: skipped (PostgreSQL unavailable)", headers=["-"])]
+            url = cluster.create_database("mf_county")
+            engine = make_engine(url)
+            upgrade(engine)
+            built = build(engine, townships, per_township)
+            engine.dispose()
+            built_note = (f"built {townships} townships × {per_township:,} cases on the bulk path: {built.cases:,} "
+                          f"cases, {built.events:,} events in {built.seconds:.0f} s")  # fmt: skip
+        engine = make_engine(url)
+        _bench_users(engine)
+        ids, mediating, village = _township_cases(engine)
+        engine.dispose()
+        servers = [Server(url, Path(workdir) / f"p{i}", workers=1) for i in (1, 2)]
+        for server in servers:
+            server.data_dir.mkdir(parents=True, exist_ok=True)
+            server.log_path = server.data_dir / "server.log"
+            server.start()
+        try:
+            load_before = os.getloadavg()[0]
+            table = _measure(url, servers, _plans(ids, mediating, village), duration)
+            load_after = os.getloadavg()[0]
+        finally:
+            for server in servers:
+                server.stop()
+    table.notes.insert(0, built_note + f"; township 1 (measured as its supervisor) holds {len(ids):,} cases")
+    table.notes.append(f"load average (1 min) {load_before:.2f} before, {load_after:.2f} after (2 shared cores).")
+    return [table]
