@@ -18,6 +18,7 @@ from benchmarks.loadgen import api_token, record_sessions, run_load
 
 CLIENTS = 8
 PER_CASE = 4  # transitions each case receives over the whole run
+TARGET_FLAT = 0.05  # issue 15: RSS after 100,000 transitions within 5% of RSS after 10,000
 
 
 def rss_kib(pid: int) -> int:
@@ -46,6 +47,7 @@ def run(quick: bool = False, transitions: int | None = None) -> list[Table]:
             fire = record_sessions(built.mediating, version=4, stride=CLIENTS)
             done = 0
             baseline = None
+            at: dict[int, int] = {}
             for checkpoint in checkpoints:
                 result = run_load(
                     server.base_url,
@@ -59,6 +61,7 @@ def run(quick: bool = False, transitions: int | None = None) -> list[Table]:
                     raise RuntimeError(f"transition failed: {result.first_error}")
                 done = checkpoint
                 rss = rss_kib(server.proc.pid)
+                at[checkpoint] = rss
                 baseline = baseline or rss
                 table.rows.append(
                     [
@@ -74,4 +77,11 @@ def run(quick: bool = False, transitions: int | None = None) -> list[Table]:
         f"RSS after {total:,} transitions minus after {first:,}: {growth:+.1f} MiB ({per_k * 1024:+.1f} KiB per 1,000 "
         "transitions); the warm-up request and the first checkpoint absorb import-time and cache growth."
     )
+    if 10_000 in at and total > 10_000:
+        share = (at[total] - at[10_000]) / at[10_000]
+        verdict = "met" if abs(share) <= TARGET_FLAT else "MISSED"
+        table.notes.append(
+            f"RSS after {total:,} transitions vs after 10,000: {share:+.1%} "
+            f"(target within {TARGET_FLAT:.0%}: {verdict})."
+        )
     return [table]
