@@ -5,14 +5,14 @@ user registered (``cases.notices``, registrant notices). Without this index the 
 the last 30 days of the notice triggers in the area and drops those of other people's cases: 690 ms on the
 100,000-case benchmark database for a supervisor who registered none (32 ms with it; measured 2026-12-02).
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0014
+Revises: 0013
 """
 
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
