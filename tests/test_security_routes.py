@@ -253,6 +253,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/cases/{case_id}/transitions"): Rule(
         "api", MEDIATING, case=True, body=_accept_json, ok=frozenset({200})
     ),
+    # 更正: supervisors only (the workflow's ``correct`` step; issue 17)
+    ("POST", "/api/v1/cases/{case_id}/corrections"): Rule(
+        "api",
+        frozenset({"supervisor"}),
+        case=True,
+        body=lambda w, c: {"json": {"expected_version": 1, "what": "title", "value": "更正后的名称", "reason": "笔误"}},
+    ),
     # pages
     ("GET", "/"): Rule("page", ok=frozenset({303})),
     ("GET", "/login"): PUBLIC,

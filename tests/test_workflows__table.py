@@ -26,6 +26,7 @@ CASES, EVENTS = Case.__table__, CaseEvent.__table__
 # sent back to the referring body after a rejection or withdrawal.
 AFTER_FINAL = {"add_note", "mark_conversion", "report_back"}
 # ... and the petition's own steps after the township closed its side: 答复意见, 复查, 复核 (信访工作条例 2022).
+AFTER_FINAL |= {"correct"}  # 更正: a fact recorded wrongly is corrected whenever it is found (issue 17)
 AFTER_FINAL |= {"petition_reply", "request_review", "review_decided", "request_re_review", "re_review_decided"}
 AGENCY_USERS = {"police_liaison": "liaison", "court_liaison": "court_liaison", "petition_liaison": "petition_liaison"}
 SAMPLE_DAY = "2024-03-04"

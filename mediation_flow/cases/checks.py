@@ -1,14 +1,17 @@
-"""Integrity check: every case's stored state, version and clocks equal the replay of its events."""
+"""Integrity check: every case's stored state, version and clocks equal the replay of its events (with the
+corrections of a step's time applied: the clocks follow the corrected times)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import groupby
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Engine, select
 
+from mediation_flow.cases.corrections import as_recorded
 from mediation_flow.cases.engine import replay
 from mediation_flow.store import clock
 from mediation_flow.store.tables import CASES, EVENTS
@@ -30,7 +33,7 @@ def _events_by_case(conn: Any, first_id: int, last_id: int) -> Iterator[tuple[in
         select(EVENTS).where(EVENTS.c.case_id.between(first_id, last_id)).order_by(EVENTS.c.case_id, EVENTS.c.seq)
     )
     for case_id, events in groupby(rows, key=lambda e: e.case_id):
-        yield case_id, list(events)
+        yield case_id, [dict(e._mapping) for e in events]
 
 
 def check_all(engine: Engine, registry: WorkflowRegistry = REGISTRY) -> tuple[int, list[Mismatch]]:
@@ -55,6 +58,7 @@ def check_all(engine: Engine, registry: WorkflowRegistry = REGISTRY) -> tuple[in
 def _check_case(conn: Any, registry: WorkflowRegistry, case: Any, events: list[Any]) -> list[Mismatch]:
     found: list[Mismatch] = []
     workflow = registry.get(conn, case["workflow_name"], case["workflow_version"])
+    events = [SimpleNamespace(**e) for e in as_recorded(case, events)[1]]
     result = replay(workflow, events)
     for problem in result.problems:
         found.append(Mismatch(case["id"], case["number"], problem))

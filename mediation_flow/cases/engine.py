@@ -18,6 +18,7 @@ from sqlalchemy import Engine, bindparam, select, update
 
 from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.accounts.users import any_actor
+from mediation_flow.cases.corrections import StoredFacts, write_beside
 from mediation_flow.cases.events import StoredHistory, insert_event
 from mediation_flow.cases.step import (
     RULE_FIELDS,
@@ -33,8 +34,10 @@ from mediation_flow.errors import CaseNotFound, InvalidData, StaleVersion
 from mediation_flow.places.agencies import AgencyLookup
 from mediation_flow.places.reference import LazyReference
 from mediation_flow.store import clock
+from mediation_flow.store.db import write_transaction
 from mediation_flow.store.fast import Executor, Prepared, driver_transaction
 from mediation_flow.store.tables import CASES, JURISDICTIONS, USERS
+from mediation_flow.workflow.correction_rules import CORRECT, PARTY_UPDATE
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, WorkflowRegistry
 from mediation_flow.workflow.schema import CREATION_TRIGGER
 
@@ -113,15 +116,18 @@ def apply_trigger(
     if acting_for is not None and acting_for != actor.id:
         require(actor, Permission.RECORD_FOR_OTHERS)
         recorder, actor = actor, _acting(engine, acting_for)
-    with driver_transaction(engine) as conn:
+    correcting = trigger == CORRECT  # reads parties, places, the parties' earlier cases: a Connection's work
+    with write_transaction(engine) if correcting else driver_transaction(engine) as conn:
         row = _SELECT_CASE.first(conn, {"case_id": case_id})
         if row is None:
             raise CaseNotFound("案件不存在或无权查看", case_id=case_id)
+        reference = LazyReference(conn)
         lookups = Lookups(
             rules=_rules(engine, registry, row["workflow_name"], row["workflow_version"]),
-            reference=LazyReference(conn),
+            reference=reference,
             assignee=lambda user_id: _assignee(conn, user_id),
             agency=AgencyLookup(conn),
+            facts=lambda: StoredFacts(conn, row, reference.get("category", {})) if correcting else None,  # type: ignore[arg-type]
         )
         history = StoredHistory(conn, case_id)
         updates, event = step(
@@ -136,10 +142,13 @@ def apply_trigger(
             expected_version=expected_version,
             recorder=recorder,
         )
+        party = updates.pop(PARTY_UPDATE, None)
         params = {"w_id": case_id, "w_version": expected_version, **{f"v_{k}": v for k, v in updates.items()}}
         if _update_for(tuple(updates)).execute(conn, params) != 1:
             raise StaleVersion("案件已被他人更新，请刷新后重试", expected_version=expected_version)
         insert_event(conn, event)
+        if correcting:
+            write_beside(conn, case_id, party)  # type: ignore[arg-type]
     return TransitionResult(case_id, updates["state"], updates["version"], event["seq"], trigger)
 
 

@@ -13,11 +13,14 @@ from mediation_flow.accounts.policy import Actor, Permission, allows, may_backda
 from mediation_flow.cases.engine import TriggerOption
 from mediation_flow.cases.queries import assignable_users
 from mediation_flow.cases.views import CaseView, state_label
+from mediation_flow.display.formats import cn_datetime
+from mediation_flow.display.labels import label
 from mediation_flow.errors import TriggerNotAllowed
 from mediation_flow.places.jurisdictions import get_by_id, places_within
 from mediation_flow.places.reference import load_reference
+from mediation_flow.workflow.correction_rules import CORRECT
 from mediation_flow.workflow.fields import choice_options
-from mediation_flow.workflow.schema import FieldSpec
+from mediation_flow.workflow.schema import CREATION_TRIGGER, FieldSpec
 
 
 @dataclass
@@ -71,11 +74,13 @@ def trigger_form(
             if spec.type == "user":
                 users = assignable_users(conn, actor, view.case["jurisdiction_path"])
                 options = {str(u["id"]): u["display_name"] for u in users}
+            elif trigger == CORRECT and spec.name in CORRECTION_CHOICES:
+                options = CORRECTION_CHOICES[spec.name](view)
             else:
                 options = choice_options(spec, reference) if spec.choices else {}
             views.append(FieldView(spec, options, values.get(spec.name), by_field.pop(spec.name, "")))
         acting = None
-        if allows(actor, Permission.RECORD_FOR_OTHERS):
+        if allows(actor, Permission.RECORD_FOR_OTHERS) and trigger != CORRECT:  # a correction is the corrector's own
             users = assignable_users(conn, actor, view.case["jurisdiction_path"])
             acting = {str(u["id"]): u["display_name"] for u in users if u["id"] != actor.id}
     dest = state_label(view.workflow, option.dest) if option.dest else ""
@@ -87,13 +92,31 @@ def trigger_form(
         views,
         note,
         [m for m in by_field.values()],
-        backdate=may_backdate(actor),
+        backdate=may_backdate(actor) and trigger != CORRECT,
         effective_at=str(values.get("effective_at") or ""),
         acting=acting,
         acting_self=actor.role in roles_with(Permission.HANDLE_CASES),
         acted_by=str(values.get("acted_by") or ""),
         record_errors=record_errors,
     )
+
+
+def _party_choices(view: CaseView) -> dict[str, str]:
+    """更正: which party (by position, as the correction names it), by role and name."""
+    return {str(i): f"{label('party_roles', p.role)} {p.name}" for i, p in enumerate(view.parties, start=1)}
+
+
+def _step_choices(view: CaseView) -> dict[str, str]:
+    """更正: which step (by seq), by label and time, newest first; corrections themselves are not offered."""
+    names = {t.trigger: t.label for t in reversed(view.workflow.spec.transitions)} | {CREATION_TRIGGER: "登记"}
+    return {
+        str(e["seq"]): f"{names.get(e['trigger'], e['trigger'])}（{cn_datetime(e['effective_at'])}）"
+        for e in reversed(view.events)
+        if e["trigger"] != CORRECT
+    }
+
+
+CORRECTION_CHOICES = {"party": _party_choices, "event": _step_choices}
 
 
 @dataclass

@@ -188,6 +188,34 @@ class TransitionCreate(BaseModel):
     _moment = field_validator("effective_at", mode="before")(lambda cls, value: user_moment(value))
 
 
+class CorrectionCreate(BaseModel):
+    """更正 (a supervisor): one fact of the case, of a party, or the time or amount of an earlier step, with the
+    reason. The original stays in the history; reports as of an earlier moment keep the old figures."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expected_version: int = Field(ge=0)
+    what: str = Field(
+        min_length=1,
+        max_length=32,
+        description="title 案件名称 | summary 纠纷简要情况 | category 纠纷类型 | village 所属村（社区）、网格 | "
+        "party_name / party_id_number / party_phone 当事人姓名 / 身份证号码 / 联系电话 | amount 涉及金额 | "
+        "agreement_amount 协议涉及金额 | event_time 某一步的办理时间",
+    )
+    value: Text = Field(
+        min_length=1,
+        max_length=2000,
+        description="更正为：纠纷类型填代码或名称，村（社区）填代码或名称，办理时间按北京时间（如 2024-01-03T10:00）",
+    )
+    reason: Text = Field(min_length=1, max_length=500, description="更正理由")
+    party: int | None = Field(default=None, ge=1, le=999, description="第几位当事人（按案件的当事人顺序，从1起）")
+    event: int | None = Field(default=None, ge=1, le=100_000, description="哪一步：办理记录的序号 seq")
+
+    def data(self) -> dict[str, Any]:
+        """The ``correct`` trigger's fields."""
+        return {k: v for k, v in self.model_dump(exclude={"expected_version"}).items() if v is not None}
+
+
 def field_schema(spec: FieldSpec) -> dict[str, Any]:
     """The JSON schema of one workflow field, as ``workflow.fields`` validates it."""
     kind = spec.type

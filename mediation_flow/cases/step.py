@@ -41,6 +41,7 @@ from mediation_flow.places.agencies import Agency
 from mediation_flow.store import clock
 from mediation_flow.store.tables import CASES
 from mediation_flow.textinput import TextRefused, clean_text
+from mediation_flow.workflow.correction_rules import CORRECT
 from mediation_flow.workflow.deadlines import advance_clocks, earliest_due
 from mediation_flow.workflow.fields import validate_fields
 from mediation_flow.workflow.registry import CompiledWorkflow
@@ -96,6 +97,7 @@ class Lookups:
     reference: Mapping[str, Mapping[str, str]]
     assignee: Callable[[int], Assignee | None]
     agency: Callable[[str], Agency | None] = lambda _code: None  # a partner agency by code (三调对接)
+    facts: Callable[[], Any] = lambda: None  # what a correction (更正) reads of the case: its parties, events, places
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,7 @@ def step(
         workflow=workflow.spec,
         actor_agency_id=actor.agency_id,
         agency=lookups.agency,
+        facts=lookups.facts() if trigger == CORRECT else None,
     )
     dest = fire(workflow, state, trigger, ctx)
     if dest is None:
@@ -236,7 +239,7 @@ def step(
         EFFECTS[name](ctx)
     clocks = advance_clocks(
         workflow.spec,
-        case["clocks"] or {},
+        ctx.updates.get("clocks", case["clocks"]) or {},  # a correction may have re-folded them
         trigger=trigger,
         to_state=dest,
         on=ctx.effective_date,

@@ -30,7 +30,7 @@ from mediation_flow.accounts.policy import (
     may_open_attachment,
     may_see_full_identity,
 )
-from mediation_flow.cases import attachments
+from mediation_flow.cases import attachments, correction_views
 from mediation_flow.cases.engine import TriggerOption
 from mediation_flow.cases.queries import case_events, case_parties, case_workflow, get_case_row, user_names
 from mediation_flow.cases.referral_facts import ReferralFacts, referral_facts
@@ -44,6 +44,7 @@ from mediation_flow.places.reference import load_reference, reference_labels
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.vocabulary import Gender, PartyKind, PartyRole
+from mediation_flow.workflow.correction_rules import CORRECT
 from mediation_flow.workflow.deadlines import ClockView, clock_views
 from mediation_flow.workflow.fields import choice_options, shown_value
 from mediation_flow.workflow.registry import CompiledWorkflow
@@ -319,16 +320,28 @@ def _creation_value(key: str, value: Any, kinds: dict[str, dict[str, str]]) -> A
     return kinds.get(key, {}).get(value, value)
 
 
-def _timeline(view: CaseView, names: dict[int, str]) -> list[dict[str, Any]]:
-    """The events newest first, with trigger and state labels and their data as labelled details."""
+def _timeline(view: CaseView, names: dict[int, str], places: dict[str, str]) -> list[dict[str, Any]]:
+    """The events newest first, with trigger and state labels and their data as labelled details; a correction
+    with what was and what is, a corrected step with its original time or amount and the corrected one."""
     workflow, reference = view.workflow, view.all_labels
     specs: dict[str, dict[str, FieldSpec]] = {}
     for t in workflow.spec.transitions:
         specs.setdefault(t.trigger, {}).update({f.name: f for f in t.fields})
+    what = specs.get(CORRECT, {}).get("what")
+    context = correction_views.Shown(
+        trigger_label={t.trigger: t.label for t in reversed(workflow.spec.transitions)} | {CREATION_TRIGGER: "登记"},
+        what_labels=choice_options(what, reference) if what else {},
+        categories=reference.get("category", {}),
+        places=places,
+        parties={p.id: p.name for p in view.parties},
+    )
+    marks = correction_views.corrected_steps(view.events)
     shown = []
     for event in reversed(view.events):
         data = event["data"] or {}
-        if event["trigger"] == CREATION_TRIGGER:
+        if event["trigger"] == CORRECT:
+            items = correction_views.details(event, view.events, context)
+        elif event["trigger"] == CREATION_TRIGGER:
             kinds = {"source": reference.get("source", {}), "risk_grade": reference.get("risk_grade", {})}
             items = [(label("fields", k), _creation_value(k, v, kinds)) for k, v in data.items()]
         else:
@@ -345,6 +358,7 @@ def _timeline(view: CaseView, names: dict[int, str]) -> list[dict[str, Any]]:
                 "from_label": state_label(workflow, event["from_state"]),
                 "to_label": state_label(workflow, event["to_state"]),
                 "details": items,
+                "corrected": marks.get(event["seq"], {}),
             }
         )
     return shown
@@ -371,6 +385,7 @@ def case_page(engine: Engine, actor: Actor, case_id: int, *, channel: str = "pag
         ids = {i for i in (row["mediator_id"], row["created_by"]) if i}
         ids |= {int(v) for e in base.events for k, v in (e["data"] or {}).items() if k == "mediator_id" and v}
         names = user_names(conn, ids)  # the case's people and everyone assigned in its history, at once
+        places = correction_views.place_names(conn, base.events)
         place = place_name(conn, row["jurisdiction_id"])
     reference, state = base.all_labels, base.workflow.spec.states[row["state"]]
     files = attachments.list_for_case(get_settings().data_dir, case_id)
@@ -388,7 +403,7 @@ def case_page(engine: Engine, actor: Actor, case_id: int, *, channel: str = "pag
             "venue": reference.get("venue", {}).get(row["venue"] or "", row["venue"] or ""),
             "risk_hints": "、".join(hint_labels().get(h, h) for h in row.get("risk_hints") or []),
         },
-        timeline=_timeline(base, names),
+        timeline=_timeline(base, names, places),
         attachments=[AttachmentView(a, may_open_attachment(actor, a.kind)) for a in files],
         attachment_kinds=attachments.KINDS,
         may_upload=allows(actor, Permission.UPLOAD_ATTACHMENT),

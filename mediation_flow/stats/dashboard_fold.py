@@ -12,9 +12,10 @@ The watermark advances only to an id below which nothing can still commit (see :
 otherwise it stays and the same events are read again next time.
 
 What can change without a new event, and how it is handled:
-- a case's category and place: written only at registration (``cases.intake``); no effect of the engine
-  updates them (``workflow.rules`` sets mediator, level, venue, risk grade; ``ledger.bulk`` the same), so
-  the keys read with an event stay right;
+- a case's category and place: written at registration (``cases.intake``) and changed only by a correction
+  (更正, ``workflow.correction_rules``), which may also move an earlier step's time: a correction among the new
+  events makes the fold give up, and the tally is counted afresh (corrections honoured: ``stats.corrected``);
+  no other effect of the engine updates them, so the keys read with an event stay right;
 - a case's state, level and due date: changed only by a transition, which writes an event; the fold re-reads
   the rows of the cases its new events belong to;
 - the day: decides 超期 only, computed at each view from the open cases' due dates;
@@ -34,9 +35,10 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, bindparam, case, func, literal, select, text
 
+from mediation_flow.cases.corrections import CORRECT
 from mediation_flow.places.subtree import in_subtree
+from mediation_flow.stats import corrected
 from mediation_flow.stats.figures import SOURCE, event_conditions, figure_rules, grouped_conditions, trigger_is
-from mediation_flow.stats.onepass import run
 from mediation_flow.stats.scope import Scope
 from mediation_flow.store.tables import CASES, EVENTS
 
@@ -185,7 +187,7 @@ def build(conn: Connection, scope: Scope, open_states: list[str], version: Versi
     effective = and_(EVENTS.c.effective_at >= scope.start_utc, EVENTS.c.effective_at < scope.end_utc)
     where = and_(effective, scope.in_subtree(), trigger_is(scope, *triggers))
     statement = select(*_event_columns(scope, conn.dialect.name, scope.as_of)).select_from(SOURCE).where(where)
-    too_late = _add(tally, run(conn, statement))
+    too_late = _add(tally, corrected.rows(conn, statement, scope.as_of))
     if too_late is not None and too_late <= tally.watermark:
         tally.watermark, tally.seen = too_late - 1, -1
         tally.mark_time = _recorded_at(conn, tally.watermark)
@@ -202,7 +204,7 @@ def build(conn: Connection, scope: Scope, open_states: list[str], version: Versi
 def fold(conn: Connection, tally: Tally, scope: Scope, open_states: set[str], version: Version) -> bool:
     """Bring ``tally`` up to ``version`` by reading only the events above its watermark; False when there
     are too many of them to fold (count afresh instead). Call with ``tally.lock`` held."""
-    if version.latest - tally.watermark > MAX_FOLDED:
+    if version.latest - tally.watermark > MAX_FOLDED or _corrected_since(conn, tally.watermark):
         return False
     key = (conn.dialect.name, scope.place.path, scope.start, scope.end)
     statement = _FOLDS.get(key)
@@ -230,6 +232,12 @@ def fold(conn: Connection, tally: Tally, scope: Scope, open_states: set[str], ve
         tally.mark_time = _recorded_at(conn, tally.watermark)
     tally.seen = -1 if version.unsettled or too_late is not None else version.latest
     return True
+
+
+def _corrected_since(conn: Connection, watermark: int) -> bool:
+    """A correction among the events above the watermark (it may move what earlier events counted for)."""
+    found = select(EVENTS.c.id).where(EVENTS.c.trigger == CORRECT, EVENTS.c.id > watermark).limit(1)
+    return conn.execute(found).first() is not None
 
 
 def _recorded_at(conn: Connection, event_id: int) -> Any:

@@ -10,6 +10,7 @@ cannot disagree. Python receives one narrow row per event of the period and keep
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy import Connection, and_, case, distinct, false, func, or_, selec
 
 from mediation_flow.display.formats import money_decimal
 from mediation_flow.places.reference import reference_labels
-from mediation_flow.stats import onepass, sandiao
+from mediation_flow.stats import corrected, onepass, sandiao
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.scope import Scope
 from mediation_flow.stats.unset import COMPLETE, add_unset
@@ -307,10 +308,13 @@ def close_days_query(scope: Scope, dialect: str) -> Any:
     )
 
 
-def _count_by_key(conn: Connection, query: Any) -> dict[str, int]:
-    sub = query.subquery()
-    rows = conn.execute(select(sub.c.key, func.count(distinct(sub.c.case_id))).group_by(sub.c.key))
-    return {str(k): int(n) for k, n in rows if k is not None}
+def _count_rows(rows: Iterable[Any]) -> dict[str, int]:
+    """(case_id, key) rows → the number of distinct cases per key."""
+    found: dict[str, set[int]] = {}
+    for case_id, key in rows:
+        if key is not None:
+            found.setdefault(str(key), set()).add(case_id)
+    return {key: len(ids) for key, ids in found.items()}
 
 
 def labelled_rows(counts: dict[str, int], labels: dict[str, str], *, all_keys: bool) -> list[dict[str, Any]]:
@@ -387,7 +391,7 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
         figure_rules(), EVENT_FIGURES, pass_columns(scope, dialect), VALUE_COLUMNS, SOURCE, scope.in_scope()
     )
     per_event = {g: keys[g][2] for g in keys}
-    folded = onepass.fold(onepass.run(conn, one_pass.statement), EVENT_FIGURES, one_pass, per_event)
+    folded = onepass.fold(corrected.rows(conn, one_pass.statement, scope.as_of), EVENT_FIGURES, one_pass, per_event)
     values: dict[str, Any] = {name: len(folded.cases.get(name, ())) for name in EVENT_FIGURES if name not in PASS_ONLY}
     values["escalations"] = folded.events.get("escalated", 0)
     values["success_rate"] = rate(values["resolved"], values["mediation_concluded"])
@@ -407,7 +411,7 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
     for _, level in folded.first_agreement.values():
         if level is not None:
             levels[str(level)] = levels.get(str(level), 0) + 1
-    conversions = _count_by_key(conn, conversions_query(scope))
+    conversions = _count_rows(corrected.rows(conn, conversions_query(scope), scope.as_of))
     values["conversions"] = sum(conversions.values())
 
     def grouped(name: str) -> dict[str, int]:

@@ -31,6 +31,7 @@ class RuleContext:
     workflow: WorkflowSpec | None = None
     actor_agency_id: int | None = None  # the partner agency of the user firing (三调对接)
     agency: Callable[[str], Agency | None] = lambda _code: None  # a partner agency by code
+    facts: Any = None  # what a correction reads besides the case (correction_rules.CorrectionFacts), or None
 
 
 Guard = Callable[[RuleContext], str | None]
@@ -246,4 +247,5 @@ def take_case_if_unassigned(ctx: RuleContext) -> None:
 
 
 # The handoff rules (三调对接) register themselves in GUARDS and EFFECTS when imported.
+from mediation_flow.workflow import correction_rules as _correction_rules  # noqa: E402,F401
 from mediation_flow.workflow import handoff_rules as _handoff_rules  # noqa: E402,F401

@@ -11,13 +11,20 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from mediation_flow.accounts.policy import Actor
+from mediation_flow.cases.corrections import CORRECT
 from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.intake import register_case
 from mediation_flow.cases.intake_once import register_once
 from mediation_flow.cases.lists import case_rows
 from mediation_flow.cases.queries import CaseFilters
 from mediation_flow.cases.queries import case_assignees as assignees
-from mediation_flow.cases.schemas import CaseCreate, CaseRead, TransitionCreate, transition_body_schema
+from mediation_flow.cases.schemas import (
+    CaseCreate,
+    CaseRead,
+    CorrectionCreate,
+    TransitionCreate,
+    transition_body_schema,
+)
 from mediation_flow.cases.views import case_view
 from web.api.schemas import CasePage, ErrorResponse
 from web.deps import ApiActor, CaseId, EngineDep
@@ -147,6 +154,21 @@ def _fire(engine: Any, actor: Actor, case_id: int, body: TransitionCreate) -> di
         acting_for=body.acted_by,
     )
     return case_detail(engine, actor, case_id, identity=False)  # data minimisation: no full identity, no log
+
+
+@router.post("/{case_id}/corrections", response_model=CaseRead, responses=ERRORS)
+def correct_case(engine: EngineDep, actor: ApiActor, case_id: CaseId, body: CorrectionCreate) -> dict[str, Any]:
+    """更正 (supervisors): the ``correct`` step of the case's workflow, through the engine like any step. The
+    answer is the case after it, parties masked (as after a transition)."""
+    apply_trigger(
+        engine,
+        case_id=case_id,
+        actor=actor,
+        trigger=CORRECT,
+        expected_version=body.expected_version,
+        data=body.data(),
+    )
+    return case_detail(engine, actor, case_id, identity=False)
 
 
 class Assignee(BaseModel):

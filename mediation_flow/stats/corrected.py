@@ -1,0 +1,61 @@
+"""The report's rows with corrections (更正) honoured as recorded by ``as_of``.
+
+Most cases were never corrected: their rows come from the report's statement as written, over the tables. The
+events of the few corrected cases are read whole, rebuilt as the record stood at ``as_of``
+(``cases.corrections.as_recorded``: a step's corrected time or amount, the case's facts before a later
+correction) and the same statement runs over them (``store.asof``), so both parts count by the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from mediation_flow.cases.corrections import CORRECT, as_recorded
+from mediation_flow.stats.onepass import run
+from mediation_flow.store.asof import rows_relation, swap
+from mediation_flow.store.tables import CASES, EVENTS
+
+MAX_EVENTS = 400  # rebuilt events per statement (SQLite joins at most 500 SELECTs in one compound)
+
+
+def corrected_case_ids(conn: Connection) -> list[int]:
+    return sorted(conn.execute(select(EVENTS.c.case_id).distinct().where(EVENTS.c.trigger == CORRECT)).scalars())
+
+
+def rows(conn: Connection, statement: Any, as_of: datetime) -> Iterator[Any]:
+    """The rows of ``statement`` (over ``case_event`` joined to ``dispute_case``), corrections honoured."""
+    ids = corrected_case_ids(conn)
+    if not ids:
+        yield from run(conn, statement)
+        return
+    yield from run(conn, statement.where(EVENTS.c.case_id.notin_(ids)))
+    for cases, events in _rebuilt(conn, ids, as_of):
+        dialect = conn.dialect.name
+        relations = {EVENTS: rows_relation(EVENTS, events, dialect), CASES: rows_relation(CASES, cases, dialect)}
+        yield from run(conn, swap(statement, relations))
+
+
+def _rebuilt(
+    conn: Connection, ids: list[int], as_of: datetime
+) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    """Batches of (case rows, event rows) as recorded at ``as_of``, at most ``MAX_EVENTS`` events a batch
+    (a case's events are never split)."""
+    for start in range(0, len(ids), 50):
+        chunk = ids[start : start + 50]
+        cases = {r["id"]: dict(r) for r in conn.execute(select(CASES).where(CASES.c.id.in_(chunk))).mappings()}
+        query = select(EVENTS).where(EVENTS.c.case_id.in_(chunk)).order_by(EVENTS.c.case_id, EVENTS.c.seq)
+        held: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+        for case_id, found in groupby((dict(r) for r in conn.execute(query).mappings()), key=lambda e: e["case_id"]):
+            row, events = as_recorded(cases[case_id], list(found), as_of)
+            if held[0] and len(held[1]) + len(events) > MAX_EVENTS:
+                yield held
+                held = ([], [])
+            held[0].append(row)
+            held[1].extend(events)
+        if held[0]:
+            yield held

@@ -1,0 +1,62 @@
+"""更正 in a real browser (Debian's Chromium, a real server on the demo township), on a phone (390×844) and a
+desktop: the supervisor opens a case a grid worker registered, corrects a party's phone (a wrong number is
+refused in Chinese and what was typed stays), and the history shows the correction with the original value
+and the reason. Screenshots go to test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from server_harness import Server
+from test_browser_flow import DESKTOP, PHONE, chromium, demo_db, register_in_browser, server, shot, sign_in  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_supervisor_corrects_a_party_phone_and_the_history_keeps_both(
+    chromium: Any,  # noqa: F811
+    server: Server,  # noqa: F811
+    size: str,
+) -> None:
+    viewport = PHONE if size == "phone" else DESKTOP
+    case_url = register_in_browser(
+        chromium,
+        server.base_url,
+        "wangge",
+        {
+            "#title": "孙三与周四排水纠纷",
+            "#p0-name": "孙三",
+            "#p0-phone": "13812340000",
+            "#p1-name": "周四",
+            "#summary": "两户因排水沟堵塞发生争执。",
+            "#people_involved": "2",
+        },
+        selects={"#category": "neighbourhood"},
+    )
+    page = sign_in(chromium, server.base_url, "sifasuo", viewport)
+    page.goto(case_url)
+    page.click("[data-trigger=correct]")
+    page.wait_for_selector("[data-form=correct]")
+    page.select_option("#t-correct-what", "party_phone")
+    page.select_option("#t-correct-party", "1")
+    page.fill("#t-correct-value", "1381234")
+    page.fill("#t-correct-reason", "与申请书核对，电话号码登记有误")
+    page.click("text=确认更正")
+    page.wait_for_selector("[data-form=correct] .field-error")
+    error = page.inner_text("[data-form=correct]")
+    assert "手机" in error or "电话" in error, error
+    assert page.input_value("#t-correct-reason") == "与申请书核对，电话号码登记有误"
+    shot(page, f"16-supervisor-correction-refused-{size}")
+    page.fill("#t-correct-value", "13912345678")
+    page.click("text=确认更正")
+    page.wait_for_selector("#case-timeline li[data-trigger=correct]")
+    entry = page.inner_text("#case-timeline li[data-trigger=correct]")
+    assert "当事人联系电话" in entry and "孙三" in entry
+    assert "13812340000" in entry and "13912345678" in entry  # the supervisor sees identities in full
+    assert "与申请书核对，电话号码登记有误" in entry
+    assert "13912345678" in page.inner_text("#case-parties")  # updated in place, no reload
+    page.locator("#case-timeline li[data-trigger=correct]").scroll_into_view_if_needed()
+    shot(page, f"17-supervisor-correction-done-{size}")
+    page.context.close()
