@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -324,12 +324,7 @@ def write_plans(
         snapshots: dict[str, ledger_bulk.Snapshot] = {}
         drafts = []
         for plan in plans:
-            snap = snapshots.get(plan.workflow)
-            if snap is None:
-                snap = ledger_bulk.load_snapshot(conn, actor, REGISTRY, now, plan.workflow)
-                if snapshots:  # one repeat count across the workflows, as one-by-one registration counts them
-                    snap = replace(snap, repeats=next(iter(snapshots.values())).repeats)
-                snapshots[plan.workflow] = snap
+            snap = ledger_bulk.snapshot_for(snapshots, conn, actor, REGISTRY, now, plan.workflow)
             by = people.get(plan.registered_by or "")
             draft = ledger_bulk.register(snap, parse_intake(plan.intake), plan.registered, actor=by)
             for index, (trigger, values, moment, note) in enumerate(plan.steps):

@@ -8,13 +8,14 @@ read once, inside the import's transaction; nothing is asked per row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from mediation_flow.accounts.policy import Actor
+from mediation_flow.accounts.users import any_actor
 from mediation_flow.cases import intake
 from mediation_flow.cases.events import HeldHistory
 from mediation_flow.cases.people import RepeatCounter
@@ -99,17 +100,24 @@ def load_snapshot(
     )
 
 
+IMPORTER_STEPS = frozenset({"assign", "escalate", "add_note"})  # the importer's own acts, not the mediator's
+
+
 def draft_case(
     snap: Snapshot,
     data: intake.CaseIntake,
     registered: datetime,
     steps: Iterable[tuple[str, dict[str, Any], datetime, str]],
+    acting: Actor | None = None,
 ) -> Draft:
     """Register ``data`` at ``registered`` and fire ``steps`` (trigger, data, moment, note) in memory;
-    raises the engine's errors (InvalidData, TriggerNotAllowed, PermissionDenied, GuardFailed, …)."""
+    raises the engine's errors (InvalidData, TriggerNotAllowed, PermissionDenied, GuardFailed, …).
+    ``acting``: the mediator the ledger names, who acted in the mediation's steps; the importer records them
+    (代录: each event keeps both), and registers, assigns and escalates as their own acts."""
     draft = register(snap, data, registered)
     for trigger, values, moment, note in steps:
-        advance(snap, draft, trigger, values, moment, note)
+        by = acting if acting is not None and trigger not in IMPORTER_STEPS else None
+        advance(snap, draft, trigger, values, moment, note, actor=by, recorder=snap.actor if by else None)
     return draft
 
 
@@ -148,12 +156,37 @@ def advance(
     moment: datetime | None,
     note: str,
     actor: Actor | None = None,
+    recorder: Actor | None = None,
 ) -> None:
-    """``apply_trigger`` on a case held in memory, by ``actor`` (default: the importer): the same ``step``;
-    its updates and event are kept for the write. A refused step raises and leaves the draft as it was."""
+    """``apply_trigger`` on a case held in memory, by ``actor`` (default: the importer; ``recorder``: who typed it
+    in for them): the same ``step``; its updates and event are kept for the write. A refused step raises and
+    leaves the draft as it was."""
     updates, event = step(
         draft.case, trigger, data, Moment(moment, snap.now), actor or snap.actor, snap.lookups,
-        HeldHistory(draft.events), note=note,
+        HeldHistory(draft.events), note=note, recorder=recorder,
     )  # fmt: skip
     draft.case.update(updates)
     draft.events.append(event)
+
+
+def snapshot_for(
+    snapshots: dict[str, Snapshot], conn: Any, actor: Actor, registry: WorkflowRegistry, now: datetime, workflow: str
+) -> Snapshot:
+    """The snapshot of ``workflow`` (a referred-in case's path) in ``snapshots``, read once; one repeat count
+    across the workflows, as one-by-one registration counts them."""
+    found = snapshots.get(workflow)
+    if found is None:
+        found = load_snapshot(conn, actor, registry, now, workflow)
+        if snapshots:
+            found = replace(found, repeats=next(iter(snapshots.values())).repeats)
+        snapshots[workflow] = found
+    return found
+
+
+def acting(actors: dict[int, Actor | None], conn: Any, user_id: int | None) -> Actor | None:
+    """The mediator a row names, as the workflow judges them (read once per import)."""
+    if user_id is None:
+        return None
+    if user_id not in actors:
+        actors[user_id] = any_actor(conn, user_id)
+    return actors[user_id]

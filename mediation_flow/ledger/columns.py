@@ -50,6 +50,21 @@ COLUMNS = [
     Column("履行情况", False, "已履行、部分履行、未履行（填写回访日期时必填）", "已履行"),
     Column("结案日期", False, "达成协议的须先回访；调解不成的结案", date(2023, 3, 21)),
     Column("原因说明", False, "调解不成、撤回、不予受理的原因", ""),
+    # 三调对接: a case referred in by a partner agency, imported on the agency's own path
+    Column("移交单位", False, "派出所、人民法庭或信访部门移入的案件：移交单位的名称或代码；不填为本乡镇自行受理", ""),
+    Column("来文单位", False, "移交文书落款的单位名称（与移交单位不同时填写）", ""),
+    Column("来文编号", False, "移交单位的文号、法院案号或信访件编号（填写移交单位时必填）", ""),
+    Column("委派方式", False, "法院移入的案件：委派调解 或 委托调解", ""),
+    Column("信访形式", False, "信访部门转办的案件：来信、来访、来电、网上信访", ""),
+    Column("信访情形", False, "重复访、越级访、进京访、购票进京、到京，可填多项，用顿号分隔", ""),
+    Column("结果反馈日期", False, "移入案件向移交单位反馈调解结果的日期（移入案件结案前必填）", ""),
+    Column("联合调解单位", False, "一庭两所：参加联合调解的人民法庭、派出所等单位的名称或代码，用顿号分隔", ""),
+    Column("提级至", False, "提级处理到的层级：村（社区）、乡镇（街道）或县（区）", ""),
+    Column("提级日期", False, "提级处理的日期（调解结束之前）", ""),
+    Column("申请司法确认日期", False, "达成协议后申请司法确认的日期", ""),
+    Column("受理法院", False, "受理司法确认申请的法院", ""),
+    Column("司法确认日期", False, "法院裁定确认调解协议有效的日期", ""),
+    Column("裁定书文号", False, "司法确认裁定书的文号", ""),
 ]
 REQUIRED = [c.header for c in COLUMNS if c.required]
 OUTCOMES = {
@@ -105,6 +120,12 @@ with `mediation-flow ledger-template 台账模板.xlsx` or `GET /api/v1/reports/
   (registration 09:00 on 登记日期, mediation on 开始调解日期, agreement on 协议日期, visit on 回访日期,
   closing on 结案日期), plus a note naming the row and the original number, so it counts in the
   statistics like any other case. Only supervisors import (back-dating is theirs). Dates must be before today.
+- The steps of the mediation are recorded as done by the row's 调解员 (the mediator on the paper ledger) and typed
+  in by the importer (代录: both are kept on each event); registration, assignment and escalation are the importer's.
+- A case referred in (移交单位) is imported on its agency's path (警调、诉调、访调对接) with its reference, the
+  court's mode, the petition's channel and situations; 结果反馈日期 adds the result reported back (at 16:00, before
+  closing). Joint mediation (联合调解单位), escalation (提级, on 提级日期 at 11:00) and judicial confirmation
+  (申请 16:10, 确认 16:20) count in the report's 三调, petition and level figures as if entered step by step.
 
 """
 

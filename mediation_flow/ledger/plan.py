@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -23,6 +23,7 @@ from mediation_flow.cases import intake
 from mediation_flow.display.formats import money_decimal
 from mediation_flow.errors import DomainError, InvalidData
 from mediation_flow.ledger import bulk as ledger_bulk
+from mediation_flow.ledger import referrals
 from mediation_flow.ledger import write as ledger_write
 from mediation_flow.ledger.columns import FORMS, OUTCOMES, PERFORMED, REQUIRED
 from mediation_flow.ledger.read import (
@@ -34,6 +35,7 @@ from mediation_flow.ledger.read import (
     parse_day,
     read_table,
 )
+from mediation_flow.places.jurisdictions import Place
 from mediation_flow.store import clock
 from mediation_flow.store.db import write_transaction
 from mediation_flow.workflow.fields import parse_money_fen
@@ -67,6 +69,7 @@ class PlannedCase:
     intake: intake.CaseIntake
     registered: datetime
     steps: list[tuple[str, dict[str, Any], datetime, str]]  # trigger, data, effective time, note
+    acted_by: int | None = None  # the mediator the row names (调解员), who acted in the mediation's steps
 
 
 @dataclass
@@ -142,7 +145,13 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def plan_row(
-    row: _Row, *, reference: dict[str, dict[str, str]], mediators: dict[str, int], actor: Actor, today: date
+    row: _Row,
+    *,
+    reference: dict[str, dict[str, str]],
+    mediators: dict[str, int],
+    actor: Actor,
+    today: date,
+    places: Mapping[str, Place] | None = None,
 ) -> PlannedCase | None:
     """The intake and the back-dated trigger sequence for one row, or None (with ``row.errors``)."""
     for column in REQUIRED:
@@ -186,6 +195,16 @@ def plan_row(
         row.error("协议形式", "应为书面或口头")
     if form == "written" and outcome == "agreed" and "履行方式" not in row.record:
         row.error("履行方式", "书面协议须载明履行方式、地点、期限")
+    referred = referrals.referral(row, reference)
+    workflow, attributes = referred or ("people_mediation", {})
+    place = (places or {}).get(row.text("所属辖区代码"))
+    extra = [*referrals.escalations(row, place.level if place else None, today, agreed or closed),
+             *referrals.confirmation(row, today)]  # fmt: skip
+    reported = referrals.report_back(row, outcome or "", workflow, today) if referred else None
+    if referred and closed and reported is None and "结果反馈日期" not in row.record:
+        row.error("结果反馈日期", "移入案件须先向移交单位反馈结果才能结案")
+    if extra and outcome != "agreed" and any(t == "apply_confirmation" for t, _, _ in extra):
+        row.error("申请司法确认日期", "只有达成协议的纠纷才能申请司法确认")
     ordered = [("登记日期", registered), ("开始调解日期", started), ("协议日期", agreed), ("回访日期", visited),
                ("结案日期", closed)]  # fmt: skip
     present = [(c, d) for c, d in ordered if d is not None]
@@ -206,7 +225,10 @@ def plan_row(
              "phone": row.text("申请人电话") or None},
             {"role": "respondent", "name": row.text("被申请人")},
         ],
+        "workflow": workflow,
+        "attributes": attributes,
     }  # fmt: skip
+    joint = referrals.joint(row, reference)
     try:
         parsed = intake.parse_intake(data)
     except InvalidData as exc:
@@ -218,12 +240,14 @@ def plan_row(
     moves = _steps(
         row, outcome, registered, started, agreed, visited, closed, performed, form, agreed_amount, mediator_id
     )
+    moves = referrals.merged(moves, extra, reported, joint)
     origin = f"，原编号{row.text('原台账编号')}" if "原台账编号" in row.record else ""
     note = f"自台账导入（第{row.number}行{origin}）"
     last = moves[-1][2] if moves else _at(registered, 9)
     steps = [(trigger, data, moment, "") for trigger, data, moment in moves]
     steps.append(("add_note", {"text": note}, last + timedelta(minutes=1), note))
-    return PlannedCase(row.number, parsed, _at(registered, 9), steps)
+    acted_by = mediator_id if mediator_id != actor.id else None
+    return PlannedCase(row.number, parsed, _at(registered, 9), steps, acted_by)
 
 
 def _steps(
@@ -297,17 +321,22 @@ def import_ledger(
     ids: list[int] = []
     with write_transaction(engine) as conn, _no_gc_pauses():
         snap = ledger_bulk.load_snapshot(conn, actor, registry, now)
+        snapshots = {snap.lookups.rules.workflow.name: snap}
+        actors: dict[int, Actor | None] = {}
         keys = (_number_key(snap, record) for _, record in table)
         seqs = ledger_write.reserve_numbers(conn, Counter(key for key in keys if key is not None))
         batch: list[ledger_bulk.Draft] = []
         for number, record in table:
             row = _Row(number, record)
-            plan = plan_row(row, reference=snap.reference, mediators=snap.mediators, actor=actor, today=today)
+            plan = plan_row(row, reference=snap.reference, mediators=snap.mediators, actor=actor, today=today,
+                            places=snap.places)  # fmt: skip
             errors += row.errors
             if plan is None:
                 continue
             try:
-                draft = ledger_bulk.draft_case(snap, plan.intake, plan.registered, plan.steps)
+                path = ledger_bulk.snapshot_for(snapshots, conn, actor, registry, now, plan.intake.workflow)
+                acting = ledger_bulk.acting(actors, conn, plan.acted_by)
+                draft = ledger_bulk.draft_case(path, plan.intake, plan.registered, plan.steps, acting)
             except DomainError as exc:
                 details = exc.details.get("errors") or [{"message": exc.message}]
                 errors += [error_at(plan.row, _column(d.get("field")), str(d.get("message"))) for d in details]
