@@ -15,7 +15,7 @@ from mediation_flow.accounts.personal_data import make_id_number
 from mediation_flow.cases.checks import check_all
 from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.views import case_page
-from mediation_flow.errors import GuardFailed, PermissionDenied
+from mediation_flow.errors import GuardFailed, InvalidEffectiveTime, PermissionDenied
 from mediation_flow.stats.dashboard import dashboard_of
 from mediation_flow.stats.service import annual_report
 from mediation_flow.store.tables import CASES, PARTIES
@@ -144,3 +144,18 @@ def test_the_kept_dashboard_follows_a_correction(engine: Engine, town: Town) -> 
     after = dashboard_of(engine, town["supervisor"], today=today, year=2024)
     assert after.resolved == 1 == figures(engine, town, 2024)["resolved"]
     assert {b.label: b.value for b in after.by_category if b.value} == {"合同": 1}
+
+
+def test_later_steps_follow_the_corrected_times_not_the_correction_itself(engine: Engine, town: Town) -> None:
+    """A step back-dated after a correction: not before the corrected time of the step before it, but the
+    correction's own (recent) time does not stop the rest of last year's ledger being entered."""
+    case_id = enter(engine, town, at(2024, 3, 1), [("assign", {"mediator_id": town["mediator"].id})],
+                    parties=parties("郑一", None))  # fmt: skip
+    correct(engine, town, case_id, what="event_time", event=2, value="2024-03-05T09:00")
+    accept = {"rights_notified": True}
+    with pytest.raises(InvalidEffectiveTime):
+        apply_trigger(engine, case_id=case_id, actor=town["supervisor"], trigger="accept", expected_version=3,
+                      data=accept, effective_at=at(2024, 3, 4))  # fmt: skip
+    apply_trigger(engine, case_id=case_id, actor=town["supervisor"], trigger="accept", expected_version=3,
+                  data=accept, effective_at=at(2024, 3, 6))  # fmt: skip
+    assert check_all(engine)[1] == []

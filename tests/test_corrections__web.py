@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from factories import Town, register
+from factories import HAPPY_PATH, Town, drive, register
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from test_web_pages import app, data_dir, signed_in, version_of  # noqa: F401 - the page fixtures
@@ -74,3 +74,23 @@ def test_the_api_corrects_and_refuses_with_structured_errors(app: Any, town: Tow
     with engine.connect() as conn:
         data = conn.execute(select(EVENTS.c.data).where(EVENTS.c.case_id == case_id, EVENTS.c.seq == 2)).scalar()
     assert data["was"] == "13812345678" and data["value"] == "13900001111" and data["reason"] == "电话号码记错"
+
+
+def test_the_agreement_printout_appears_with_the_agreement_without_a_reload(
+    signed_in: Any,  # noqa: F811
+    town: Town,
+    engine: Engine,
+) -> None:
+    """Issue 17 point 8: 打印调解协议书 is offered in the same answer that records the agreement (out of band)."""
+    case_id = register(engine, town)
+    drive(engine, case_id, town["mediator"], HAPPY_PATH[:3])
+    mediator = signed_in("mediator")
+    assert "打印调解协议书" not in mediator.get(f"/cases/{case_id}").text
+    response = mediator.post(
+        f"/cases/{case_id}/do/reach_agreement",
+        {"expected_version": str(version_of(engine, case_id)), **HAPPY_PATH[3][1]},
+        htmx=True,
+    )
+    assert response.status_code == 200, response.text[:300]
+    assert 'id="case-attachments" aria-labelledby="h-files" hx-swap-oob="true"' in response.text
+    assert "打印调解协议书" in response.text

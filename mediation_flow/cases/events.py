@@ -7,11 +7,13 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, bindparam, case, func, insert, select
 
+from mediation_flow.cases.corrections import as_recorded
 from mediation_flow.store import clock
 from mediation_flow.store.fast import BulkInsert, Executor, Prepared
 from mediation_flow.store.tables import EVENTS
+from mediation_flow.workflow.correction_rules import CORRECT
 
 EVENT_COLUMNS = (
     "case_id", "seq", "trigger", "from_state", "to_state", "actor_id", "effective_at", "recorded_at", "note", "data",
@@ -65,8 +67,12 @@ def insert_events(conn: Connection, events: Iterable[Mapping[str, Any]]) -> None
 
 
 _LAST_EFFECTIVE = Prepared(
-    select(func.max(EVENTS.c.effective_at).label("last")).where(EVENTS.c.case_id == bindparam("case_id"))
+    select(
+        func.max(case((EVENTS.c.trigger != CORRECT, EVENTS.c.effective_at))).label("last"),
+        func.count(case((EVENTS.c.trigger == CORRECT, 1))).label("corrections"),
+    ).where(EVENTS.c.case_id == bindparam("case_id"))
 )
+_ALL = Prepared(select(EVENTS).where(EVENTS.c.case_id == bindparam("case_id")).order_by(EVENTS.c.seq))
 _COUNT = Prepared(
     select(func.count().label("n")).where(EVENTS.c.case_id == bindparam("case_id"), EVENTS.c.trigger == bindparam("t"))
 )
@@ -87,8 +93,13 @@ class StoredHistory:
         self.conn, self.case_id = conn, case_id
 
     def last_effective(self) -> datetime | None:
+        """The latest effective time of the case's steps, as corrected (更正 may have moved one); a correction's
+        own time does not count (back-dated steps may still follow it)."""
         found = _LAST_EFFECTIVE.first(self.conn, {"case_id": self.case_id})
         last = found["last"] if found else None
+        if found and found["corrections"]:
+            events = as_recorded({}, _ALL.rows(self.conn, {"case_id": self.case_id}))[1]
+            return max((e["effective_at"] for e in events if e["trigger"] != CORRECT), default=None)
         return clock.ensure_aware(last) if last is not None else None
 
     def count(self, trigger: str) -> int:
