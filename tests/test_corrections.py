@@ -17,6 +17,8 @@ from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.views import case_page
 from mediation_flow.errors import GuardFailed, InvalidEffectiveTime, PermissionDenied
 from mediation_flow.stats.dashboard import dashboard_of
+from mediation_flow.stats.drilldown import case_ids
+from mediation_flow.stats.scope import year_scope
 from mediation_flow.stats.service import annual_report
 from mediation_flow.store.tables import CASES, PARTIES
 
@@ -93,6 +95,13 @@ def test_corrections_move_the_figures_and_as_of_keeps_the_old_ones(engine: Engin
     assert check_all(engine)[1] == []
     with engine.connect() as conn:
         assert conn.execute(select(PARTIES.c.id_number).where(PARTIES.c.case_id == later)).scalars().first() == FIRST_ID
+        code = town.places.township.code
+        lists = {year: case_ids(conn, year_scope(conn, code=code, year=year), "resolved") for year in (2023, 2024)}
+        assert lists == {2023: [], 2024: [agreed]}  # the lists behind the numbers moved with them
+        then = year_scope(conn, code=code, year=2023, as_of=moment)
+        assert case_ids(conn, then, "resolved") == [agreed]
+        assert case_ids(conn, then, "by_category", "neighbourhood") == [earlier, agreed]
+        assert case_ids(conn, year_scope(conn, code=code, year=2024), "repeat_disputes") == [later]
 
 
 def test_a_correction_needs_a_supervisor_a_reason_and_a_valid_value(engine: Engine, town: Town) -> None:

@@ -40,6 +40,20 @@ def rows(conn: Connection, statement: Any, as_of: datetime) -> Iterator[Any]:
         yield from run(conn, swap(statement, relations))
 
 
+def case_ids(conn: Connection, statement: Any, as_of: datetime) -> set[int]:
+    """The case ids in the first column of ``statement`` (any shape: a drill-down's query), corrections honoured."""
+    ids = corrected_case_ids(conn)
+    sub = statement.subquery()
+    first = sub.c[0]
+    plain = select(first).where(first.notin_(ids)) if ids else select(first)
+    found = {int(i) for i in conn.execute(plain).scalars()}
+    for cases, events in _rebuilt(conn, ids, as_of) if ids else ():
+        dialect = conn.dialect.name
+        relations = {EVENTS: rows_relation(EVENTS, events, dialect), CASES: rows_relation(CASES, cases, dialect)}
+        found |= {int(r[0]) for r in conn.execute(swap(statement, relations))}
+    return found
+
+
 def _rebuilt(
     conn: Connection, ids: list[int], as_of: datetime
 ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:

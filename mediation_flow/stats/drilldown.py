@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, false, or_, select
 
 from mediation_flow.errors import InvalidData
-from mediation_flow.stats import sandiao
+from mediation_flow.stats import corrected, sandiao
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.figures import (
     BY_CHANNEL,
@@ -73,9 +73,7 @@ def case_ids(conn: Connection, scope: Scope, figure: str, key: str | None = None
     figure = ALIASES.get(figure, figure)
     if figure in WALKED:
         return sorted(_walked(conn, scope, figure, key))
-    query = _query(conn, scope, figure, key)
-    sub = query.subquery()
-    return [int(i) for i in conn.execute(select(sub.c.case_id).distinct().order_by(sub.c.case_id)).scalars()]
+    return sorted(corrected.case_ids(conn, _query(conn, scope, figure, key), scope.as_of))
 
 
 def _walked(conn: Connection, scope: Scope, figure: str, key: str | None) -> set[int]:
@@ -86,9 +84,9 @@ def _walked(conn: Connection, scope: Scope, figure: str, key: str | None) -> set
         query = (
             select(E.c.case_id, *columns).select_from(SOURCE).where(scope.in_scope(), conditions["joint_mediations"])
         )
-        joint = [(int(r[0]), sandiao.joint_agencies(r[1:])) for r in conn.execute(query)]
+        joint = [(int(r[0]), sandiao.joint_agencies(r[1:])) for r in corrected.rows(conn, query, scope.as_of)]
         return sandiao.joint_cases(joint, key)
-    rows = conn.execute(sandiao.handoff_query(scope, conditions, referral_channel()))
+    rows = corrected.rows(conn, sandiao.handoff_query(scope, conditions, referral_channel()), scope.as_of)
     states = sandiao.states_at_end(sandiao.events_of(rows))
     if figure == "handoffs":
         groups = sandiao.handoff_groups(states)
