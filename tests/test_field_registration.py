@@ -163,3 +163,21 @@ def test_several_photos_are_uploaded_at_once_and_a_refused_one_is_named(
     half = grid.client.post(f"/cases/{case_id}/attachments", data=body, files=mixed, headers={"HX-Request": "true"})
     assert half.status_code == 422 and "已上传：现场1.jpg" in half.text and "说明.jpg：" in half.text
     assert len(attachments.list_for_case(get_settings().data_dir, case_id)) == 3
+
+
+def test_the_service_worker_and_manifest_are_served_from_the_root_under_a_strict_csp(
+    signed_in: Any,  # noqa: F811
+) -> None:
+    anyone = signed_in("grid_worker").client
+    worker = anyone.get("/sw.js")
+    assert worker.status_code == 200 and worker.headers["content-type"].startswith("text/javascript")
+    assert worker.headers["cache-control"] == "no-cache" and 'importScripts("/static/outbox-core.js")' in worker.text
+    csp = dict(d.strip().split(" ", 1) for d in worker.headers["content-security-policy"].split(";"))
+    assert csp["worker-src"] == "'self'" and csp["script-src"] == "'self'" and csp["manifest-src"] == "'self'"
+    manifest = anyone.get("/manifest.webmanifest")
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    assert manifest.json()["scope"] == "/" and {i["sizes"] for i in manifest.json()["icons"]} >= {"192x192", "512x512"}
+    for icon in manifest.json()["icons"]:
+        assert anyone.get(icon["src"]).status_code == 200
+    page = anyone.get("/register").text
+    assert '<link rel="manifest" href="/manifest.webmanifest">' in page and "data-outbox" in page

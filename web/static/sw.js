@@ -18,6 +18,7 @@ var ASSETS = [
   "/static/outbox.js",
   "/static/register.js",
   "/static/icon.svg",
+  "/static/icon-192.png",
   "/manifest.webmanifest"
 ];
 var OFFLINE_PAGES = ["/register", "/grid"];
