@@ -14,6 +14,7 @@ from mediation_flow.cases.engine import TransitionResult, apply_trigger
 from mediation_flow.cases.intake import register_case
 from mediation_flow.demo import DemoTownship, build_township
 from mediation_flow.places.agencies import add_agency
+from mediation_flow.store import clock
 from mediation_flow.store.db import write_transaction
 from mediation_flow.store.models import Case, CaseCounter, CaseEvent, Party, User
 from mediation_flow.vocabulary import AgencyKind, Role
@@ -25,11 +26,13 @@ _HASH = hash_password(PASSWORD)  # once per process: Argon2 is slow on purpose
 # 三调对接: a referral of a case to 青龙派出所 (its user is ``liaison``).
 REFER_TO_POLICE = {"target": "police", "agency": "qinglong_police", "reason": "涉及治安管理，移送派出所"}
 
-# The full successful path of the base workflow, with valid data for each trigger.
+# The full successful path of the base workflow, with valid data for each trigger. Its session and signing
+# dates are today (Beijing time): a case registered now cannot have met or signed before it began (issue 13).
+TODAY = clock.local_date(clock.utcnow()).isoformat()
 HAPPY_PATH: list[tuple[str, dict[str, Any]]] = [
     ("accept", {"rights_notified": True}),
     ("start_mediation", {"all_parties_consent": True, "venue": "qingfeng_teahouse"}),
-    ("record_session", {"session_date": "2023-09-29", "content": "面对面调解"}),
+    ("record_session", {"session_date": TODAY, "content": "面对面调解"}),
     (
         "reach_agreement",
         {
@@ -38,7 +41,7 @@ HAPPY_PATH: list[tuple[str, dict[str, Any]]] = [
             "terms": "甲方让出通道一米",
             "performance": "十日内在村委会履行",
             "amount": "1200.50",
-            "signed_on": "2023-10-09",
+            "signed_on": TODAY,
         },
     ),
     ("start_follow_up", {}),

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 from docx import Document
-from factories import HAPPY_PATH, REFER_TO_POLICE, Town, drive, register
+from factories import HAPPY_PATH, REFER_TO_POLICE, TODAY, Town, drive, register
 from sqlalchemy import Engine, select
 from test_web_pages import Browser
 
 from mediation_flow.cases import attachments
+from mediation_flow.display.formats import cn_date
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.tables import CASES
 from web.app import create_app
@@ -152,6 +153,6 @@ def test_registration_and_agreement_printouts(users: Any, town: Town, engine: En
         "十日内在村委会履行",
     ):
         assert required in text, required
-    assert "2023年10月9日" in text and "1,200.50元" in text and "青龙镇人民调解委员会" in text
+    assert cn_date(TODAY) in text and "1,200.50元" in text and "青龙镇人民调解委员会" in text
     assert "打印调解协议书" in mediator.get(f"/cases/{case_id}").text
     assert mediator.get(f"/cases/{case_id}/print/other.docx").status_code == 404

@@ -43,7 +43,9 @@ from mediation_flow.workflow.schema import CREATION_TRIGGER
 
 __all__ = ["TransitionResult", "TriggerOption", "apply_trigger", "available_triggers", "replay"]
 _SELECT_CASE = Prepared(
-    select(CASES.c.id, *(CASES.c[n] for n in RULE_FIELDS)).where(CASES.c.id == bindparam("case_id"))
+    select(CASES.c.id, CASES.c.registered_at, *(CASES.c[n] for n in RULE_FIELDS)).where(
+        CASES.c.id == bindparam("case_id")
+    )
 )
 _ASSIGNEE = Prepared(
     select(USERS.c.role, USERS.c.is_active, JURISDICTIONS.c.path)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from mediation_flow.accounts.policy import (
@@ -216,6 +216,8 @@ def step(
         data,
         reference=lookups.reference,
         user_exists=lambda uid: _assignable(lookups.assignee(uid), path),
+        today=clock.local_date(moment.now),
+        case_start=_case_start(case),
     )
     ctx = RuleContext(
         case={name: case[name] for name in RULE_FIELDS},
@@ -268,6 +270,12 @@ def step(
         recorded_by=recorder.id if recorder is not None and recorder.id != actor.id else None,
     )
     return updates, event
+
+
+def _case_start(case: Mapping[str, Any]) -> date | None:
+    """The local date the case began (its registration's effective time), for the fields' date rules."""
+    registered = case.get("registered_at")
+    return clock.local_date(clock.ensure_aware(registered)) if registered is not None else None
 
 
 def _clean_note(note: str) -> str:

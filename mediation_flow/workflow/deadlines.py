@@ -74,7 +74,14 @@ def advance_clocks(
             and (clock is None or clock.get("stopped") is not None)
             and (not spec.starts_if or spec.starts_with(data))
         ):
-            clock = {"started": on.isoformat(), "paused": 0, "extended": 0, "paused_since": None, "stopped": None}
+            started = data.get(spec.starts_from) if spec.starts_from else None
+            clock = {
+                "started": str(started or on.isoformat()),
+                "paused": 0,
+                "extended": 0,
+                "paused_since": None,
+                "stopped": None,
+            }
             if spec.duration_by:
                 clock["duration"] = spec.duration_for(attributes)
             result[name] = clock

@@ -11,7 +11,7 @@ from typing import Any
 from mediation_flow.display.formats import cn_date, money, money_decimal
 from mediation_flow.errors import InvalidData
 from mediation_flow.textinput import normalise, refusal
-from mediation_flow.workflow.schema import FieldSpec
+from mediation_flow.workflow.schema import CASE_START, FieldSpec
 
 DEFAULT_TEXT_LIMIT = 2000
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
@@ -32,8 +32,13 @@ def validate_fields(
     *,
     reference: Mapping[str, Mapping[str, str]],
     user_exists: Callable[[int], bool] = lambda _id: True,
+    today: date | None = None,
+    case_start: date | None = None,
 ) -> dict[str, Any]:
-    """Return the cleaned data (JSON-ready values) or raise InvalidData listing every bad field."""
+    """Return the cleaned data (JSON-ready values) or raise InvalidData listing every bad field.
+
+    ``today`` (the local date) and ``case_start`` (the registration's effective date) judge the fields'
+    date rules (``not_future``, ``not_before``); a rule whose day is not known is not judged."""
     data = dict(data or {})
     errors: list[dict[str, str]] = []
     known = {s.name for s in specs}
@@ -57,9 +62,35 @@ def validate_fields(
         if spec.only_with and spec.name in cleaned and cleaned.get(spec.only_with) is not True:
             condition = next((s.label for s in specs if s.name == spec.only_with), spec.only_with)
             errors.append({"field": spec.name, "message": f"“{spec.label}”仅在“{condition}”时填写"})
+    bad = {e["field"] for e in errors}
+    for spec in specs:
+        problem = date_problem(spec, specs, cleaned, today, case_start) if spec.name not in bad else None
+        if problem:
+            errors.append({"field": spec.name, "message": problem})
     if errors:
         raise InvalidData(errors)
     return cleaned
+
+
+def date_problem(
+    spec: FieldSpec, specs: list[FieldSpec], cleaned: Mapping[str, Any], today: date | None, case_start: date | None
+) -> str | None:
+    """What is wrong with a date field's value under its workflow's date rules (None: nothing, or no value)."""
+    if spec.type != "date" or spec.name not in cleaned:
+        return None
+    day = date.fromisoformat(cleaned[spec.name])
+    if spec.not_future and today is not None and day > today:
+        return f"“{spec.label}”不能晚于今天（{cn_date(today)}，北京时间）"
+    for other in spec.not_before:
+        if other == CASE_START:
+            if case_start is not None and day < case_start:
+                return f"“{spec.label}”不能早于案件登记日期（{cn_date(case_start)}）"
+            continue
+        before = cleaned.get(other)
+        if before is not None and day < date.fromisoformat(before):
+            label = next((s.label for s in specs if s.name == other), other)
+            return f"“{spec.label}”不能早于“{label}”（{cn_date(before)}）"
+    return None
 
 
 def _clean(

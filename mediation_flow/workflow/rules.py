@@ -144,8 +144,10 @@ def within_confirmation_window(ctx: RuleContext) -> str | None:
     days = (date.fromisoformat(applied) - date.fromisoformat(signed)).days
     if days < 0:
         return "申请日期不能早于协议生效日期"
-    if days > 30:
-        return f"已超过协议生效之日起三十日的申请期限（已过{days}日）"
+    window = ctx.workflow.clocks.get("confirmation_window") if ctx.workflow is not None else None
+    limit = window.duration if window is not None else 30  # the clock's length, as the deadline counts it
+    if days > limit:
+        return f"已超过协议生效之日起{limit}日的申请期限（已过{days}日）"
     return None
 
 

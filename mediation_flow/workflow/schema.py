@@ -33,6 +33,10 @@ class FieldSpec(_Strict):
     max: int | None = None
     choices: str | dict[str, str] | None = None
     only_with: str | None = None  # the name of a bool field of the same form that must be true for this one
+    # Date rules (type date only): not after today (local date), and not before each named day — the case's
+    # start (``case_start``: registration's effective date) or another date field of the same form.
+    not_future: bool = False
+    not_before: list[str] = []
 
     @model_validator(mode="after")
     def _choices_for_choice_types(self) -> FieldSpec:
@@ -40,6 +44,8 @@ class FieldSpec(_Strict):
             raise ValueError(f"field '{self.name}' of type {self.type} needs choices")
         if self.type not in ("choice", "multichoice") and self.choices:
             raise ValueError(f"field '{self.name}' of type {self.type} takes no choices")
+        if self.type != "date" and (self.not_future or self.not_before):
+            raise ValueError(f"field '{self.name}' of type {self.type} takes no date rules")
         return self
 
 
@@ -97,6 +103,9 @@ class ClockSpec(_Strict):
     pauses_in: list[str] = []
     starts_if: dict[str, list[str]] = {}
     extend: ExtendSpec | None = None
+    # A date field of the starting trigger the clock counts from (e.g. the agreement's signing date: the law
+    # counts from when it took effect, not from when it was entered); the event's date when absent.
+    starts_from: str | None = None
     basis: str = Field(min_length=4)
 
     def starts_with(self, data: dict[str, Any]) -> bool:
@@ -156,6 +165,7 @@ class WorkflowSpec(_Strict):
             if len(names) != len(set(names)):
                 raise ValueError(f"{where}.fields: duplicate field names")
             _check_only_with(t.fields, f"{where}.fields")
+            _check_date_rules(t.fields, f"{where}.fields")
         _check_only_with(self.intake_fields, "intake_fields")
         for name, clock in self.clocks.items():
             for key in ("starts_on", "stops_on"):
@@ -169,6 +179,13 @@ class WorkflowSpec(_Strict):
                 given = {f.name for t in self.transitions if t.trigger in clock.starts_on for f in t.fields}
                 if key not in given:
                     raise ValueError(f"clocks.{name}.starts_if: '{key}' is not a field of a starting trigger")
+            if clock.starts_from is not None:
+                starting = [f for t in self.transitions if t.trigger in clock.starts_on for f in t.fields]
+                dated = {f.name for f in starting if f.type == "date"}
+                if clock.starts_from not in dated:
+                    raise ValueError(
+                        f"clocks.{name}.starts_from: '{clock.starts_from}' is not a date of a starting trigger"
+                    )
             intake_names = {f.name for f in self.intake_fields}
             for index, rule in enumerate(clock.duration_by):
                 for key in rule.when:
@@ -196,6 +213,17 @@ def _check_only_with(fields: list[FieldSpec], where: str) -> None:
     for f in fields:
         if f.only_with is not None and f.only_with not in bools:
             raise ValueError(f"{where}.{f.name}.only_with: '{f.only_with}' is not a yes/no field of the same form")
+
+
+CASE_START = "case_start"  # ``not_before``: the case's registration (its effective date)
+
+
+def _check_date_rules(fields: list[FieldSpec], where: str) -> None:
+    dates = {f.name for f in fields if f.type == "date"}
+    for f in fields:
+        for other in f.not_before:
+            if other != CASE_START and (other not in dates or other == f.name):
+                raise ValueError(f"{where}.{f.name}.not_before: '{other}' is not another date field of the same form")
 
 
 # --- A file that extends another (resolved by ``workflow.inherit`` before the checks above) -------------
