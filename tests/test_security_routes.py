@@ -250,6 +250,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/queues/overdue"): Rule("api", QUEUES),
     ("GET", "/api/v1/queues/due-soon"): Rule("api", QUEUES),
+    ("GET", "/api/v1/queues/suspended"): Rule("api", may(Permission.SUSPENDED_QUEUE)),
     ("POST", "/api/v1/cases/{case_id}/transitions"): Rule(
         "api", MEDIATING, case=True, body=_accept_json, ok=frozenset({200})
     ),
@@ -280,6 +281,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/queue"): Rule("page", QUEUES),
     ("GET", "/inbox"): Rule("page", may(Permission.AGENCY_INBOX)),
     ("GET", "/referrals"): Rule("page", may(Permission.REFERRED_OUT_QUEUE)),
+    ("GET", "/suspended"): Rule("page", may(Permission.SUSPENDED_QUEUE)),
     ("GET", "/dashboard"): Rule("page", REPORTING),
     ("GET", "/admin"): Rule("page", ADMINS),
     ("POST", "/admin/places"): Rule("page", ADMINS, body=lambda w, c: {"data": _new_place(w, c)["json"]}),

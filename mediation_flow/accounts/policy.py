@@ -66,6 +66,7 @@ class Permission(StrEnum):
     AGENCY_INBOX = "agency_inbox"
     REFERRED_OUT_QUEUE = "referred_out_queue"
     DECIDE_LINKS = "decide_links"
+    SUSPENDED_QUEUE = "suspended_queue"
 
 
 _EVERYONE = frozenset(Role)
@@ -104,6 +105,11 @@ PERMISSIONS: dict[Permission, tuple[frozenset[Role], str]] = {
     Permission.SUPERVISION_QUEUE: (
         frozenset({Role.SUPERVISOR, Role.ADMIN}),
         "督办队列仅供司法所（督办）人员和管理员查看",
+    ),
+    # 查看中止案件: a supervisor's subtree, a mediator's own cases (``own_cases_only``)
+    Permission.SUSPENDED_QUEUE: (
+        frozenset({Role.MEDIATOR, Role.SUPERVISOR}),
+        "中止案件列表仅供调解员和司法所（督办）人员查看",
     ),
     Permission.DEADLINE_NOTICES: (frozenset({Role.MEDIATOR, Role.SUPERVISOR, Role.ADMIN}), "您的角色不接收期限提醒"),
     Permission.READ_REPORTS: (

@@ -22,7 +22,10 @@ from mediation_flow.places.jurisdictions import places_within, village_names, vi
 from mediation_flow.places.reference import reference_labels
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
+from mediation_flow.workflow.deadlines import days_until, running_unit
 from mediation_flow.workflow.registry import REGISTRY
+from mediation_flow.workflow.schema import WorkflowSpec
+from mediation_flow.workflow.workdays import WorkdayCalendar, default_calendar
 
 
 @dataclass(slots=True)
@@ -51,6 +54,7 @@ class CaseItem:
     registered_at: datetime
     referral: str = ""  # 来文单位 and 来文编号 of a case referred in
     handoff: str = ""  # 已移送未签收 / 已签收 / 已反馈 / 已退回 while a partner agency has the case
+    due_unit: str = "calendar_days"  # the unit ``days_left`` counts in: that of the clock due first
 
 
 def due_status(due: date | None, today: date, until: date) -> str:
@@ -63,12 +67,14 @@ def due_status(due: date | None, today: date, until: date) -> str:
     return "due_soon" if due <= until else "on_time"
 
 
-def _state_labels(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, str]]:
-    labels = {}
-    for key in {(r["workflow_name"], r["workflow_version"]) for r in rows}:
-        spec = REGISTRY.get(conn, *key).spec
-        labels[key] = {name: s.label for name, s in spec.states.items()}
-    return labels
+def _workflows(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, int], WorkflowSpec]:
+    return {key: REGISTRY.get(conn, *key).spec for key in {(r["workflow_name"], r["workflow_version"]) for r in rows}}
+
+
+def _due_in(row: Mapping[str, Any], workflow: WorkflowSpec, today: date, calendar: WorkdayCalendar) -> tuple[int, str]:
+    """Days to the row's nearest due date, counted in the unit of the clock due then (the case page's count)."""
+    unit = running_unit(workflow, row.get("clocks") or {}, row["due_date"])
+    return days_until(unit, row["due_date"], today, calendar), unit
 
 
 def case_items(conn: Connection, rows: list[dict[str, Any]], today: date) -> list[CaseItem]:
@@ -76,7 +82,8 @@ def case_items(conn: Connection, rows: list[dict[str, Any]], today: date) -> lis
     if not rows:
         return []
     reference = reference_labels(conn)
-    labels = _state_labels(conn, rows)
+    workflows = _workflows(conn, rows)
+    calendar = default_calendar()
     names = user_names(conn, {r["mediator_id"] for r in rows if r["mediator_id"]})
     villages = village_names(conn)
     until = due_soon_until(today, get_settings().due_soon_working_days)  # once, not per row
@@ -85,13 +92,13 @@ def case_items(conn: Connection, rows: list[dict[str, Any]], today: date) -> lis
         reference.get("category", {}),
         reference.get("source", {}),
     )
-    return [
+    items = [
         CaseItem(
             id=r["id"],
             number=r["number"],
             title=r["title"],
             state=r["state"],
-            state_label=labels[(r["workflow_name"], r["workflow_version"])].get(r["state"], r["state"]),
+            state_label=_state_label(workflows[(r["workflow_name"], r["workflow_version"])], r["state"]),
             risk_grade=r["risk_grade"],
             risk_label=risks.get(r["risk_grade"], r["risk_grade"]),
             category=r["category"],
@@ -105,13 +112,23 @@ def case_items(conn: Connection, rows: list[dict[str, Any]], today: date) -> lis
             jurisdiction_path=r["jurisdiction_path"],
             due_date=r["due_date"],
             due_status=due_status(r["due_date"], today, until),
-            days_left=(r["due_date"] - today).days if r["due_date"] else None,
+            days_left=None,
             registered_at=r["registered_at"],
             referral=referral_line(r.get("attributes"), reference),
             handoff=label("handoff", r.get("handoff")),
         )
         for r in rows
     ]
+    for item, r in zip(items, rows, strict=True):
+        if r["due_date"] is not None:
+            workflow = workflows[(r["workflow_name"], r["workflow_version"])]
+            item.days_left, item.due_unit = _due_in(r, workflow, today, calendar)
+    return items
+
+
+def _state_label(workflow: WorkflowSpec, state: str) -> str:
+    found = workflow.states.get(state)
+    return found.label if found is not None else state
 
 
 def _today() -> date:

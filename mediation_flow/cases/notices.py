@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, litera
 
 from mediation_flow.accounts.policy import Actor, Permission, allows, own_cases_only
 from mediation_flow.cases.queries import scope_clause
-from mediation_flow.display.formats import cn_month_day
+from mediation_flow.display.formats import cn_month_day, days_left
 from mediation_flow.display.labels import labels
 from mediation_flow.errors import NotFound
 from mediation_flow.store import clock
@@ -33,6 +33,7 @@ from mediation_flow.store.db import write_transaction
 from mediation_flow.store.tables import CASES, EVENTS
 from mediation_flow.store.tables import NOTICES_HANDLED as HANDLED
 from mediation_flow.store.tables import NOTICES_SEEN as SEEN
+from mediation_flow.workflow.deadlines import days_until, running_unit
 from mediation_flow.workflow.registry import REGISTRY
 from mediation_flow.workflow.workdays import WorkdayCalendar, default_calendar
 
@@ -193,12 +194,17 @@ def _due_notices(
         if r.due_date not in moments:
             moments[r.due_date] = _due_moment(r.due_date, today, due_soon_days, calendar)
         at = moments[r.due_date]
+        unit = running_unit(REGISTRY.get(conn, r.workflow_name, r.workflow_version).spec, r.clocks or {}, r.due_date)
+        left = days_left(days_until(unit, r.due_date, today, calendar), unit)  # as the queue and the case page say
         if r.due_date < today:
-            kind, text = "overdue", f"已超期（{cn_month_day(r.due_date)}到期）"
+            kind, text = "overdue", f"{left}（{cn_month_day(r.due_date)}到期）"
         else:
-            kind, text = "due_soon", f"临期（{cn_month_day(r.due_date)}到期）"
+            kind, text = "due_soon", f"临期，{left}（{cn_month_day(r.due_date)}到期）"
         found.append(Notice(at, kind, text, r.id, r.number, r.title))
     return found
+
+
+_UNIT_COLUMNS = (CASES.c.clocks, CASES.c.workflow_name, CASES.c.workflow_version)  # which days a due date counts
 
 
 def _due_query(actor: Actor, limit: int, *, by_day: bool) -> Any:
@@ -209,7 +215,7 @@ def _due_query(actor: Actor, limit: int, *, by_day: bool) -> Any:
 
     def build() -> Any:
         latest = (
-            select(CASES.c.id, CASES.c.number, CASES.c.title, CASES.c.due_date)
+            select(CASES.c.id, CASES.c.number, CASES.c.title, CASES.c.due_date, *_UNIT_COLUMNS)
             .where(_mine(actor), CASES.c.state.notin_(finals), CASES.c.due_date <= bindparam("horizon"))
             .order_by(CASES.c.due_date.desc())
             .limit(limit)

@@ -238,6 +238,7 @@ def _item(
                 "status": v.status,
                 "status_label": STATUS_LABELS[v.status],
                 "days_left": v.days_left,
+                "unit": v.unit,  # the days ``days_left`` counts: working or calendar (as the case page says)
                 "basis": v.basis,
             }
             for v in views

@@ -25,7 +25,7 @@ from mediation_flow.vocabulary import Level, Role
 
 RISK_ORDER = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
 SORTS = {"risk": "风险等级（红色优先）", "due": "到期日", "registered": "登记时间"}
-# What the queue tables and their sort need of a case (not its clocks, summary or attributes).
+# What the queue tables and their sort need of a case (not its summary or attributes).
 ROW_COLUMNS = [
     CASES.c[name]
     for name in (
@@ -43,6 +43,7 @@ ROW_COLUMNS = [
         "mediator_id",
         "jurisdiction_path",
         "registered_at",
+        "clocks",  # the unit of the nearest deadline: its days are counted as the case page counts them
     )
 ]
 

@@ -117,13 +117,23 @@ def duration(length: int | None, unit: str = "calendar_days") -> str:
     return f"{length}{DURATION_UNITS[unit]}"
 
 
-def days_left(days: int | None) -> str:
-    """A deadline seen from today: ``剩余3天``, ``今天到期``, ``已超期2天``."""
+DAY_UNITS = {"calendar_days": "个自然日", "working_days": "个工作日"}
+
+
+def day_count(days: int | None, unit: str = "calendar_days") -> str:
+    """``12个自然日`` or ``3个工作日``: a number of days, saying which."""
+    return "" if days is None else f"{days}{DAY_UNITS.get(unit, '天')}"
+
+
+def days_left(days: int | None, unit: str = "calendar_days") -> str:
+    """A deadline seen from today, saying which days it counts (``deadlines.days_until`` counts them):
+    ``剩余3个自然日``, ``今天到期``, ``已超期22个工作日``."""
     if days is None:
         return ""
-    if days < 0:
-        return f"已超期{-days}天"
-    return "今天到期" if days == 0 else f"剩余{days}天"
+    if days == 0:
+        return "今天到期"
+    word = DAY_UNITS.get(unit, "天")
+    return f"已超期{-days}{word}" if days < 0 else f"剩余{days}{word}"
 
 
 def cn_numeral(n: int) -> str:

@@ -7,7 +7,7 @@ clock is on time, due soon or overdue is never stored: it is computed from ``tod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from typing import Any, Literal
@@ -111,6 +111,32 @@ def earliest_due(clocks: dict[str, Any]) -> date | None:
     return min(dues) if dues else None
 
 
+def days_until(unit: str, due: date, today: date, calendar: WorkdayCalendar) -> int:
+    """Days from ``today`` to ``due`` in the clock's own unit (working or calendar days; negative: overdue by
+    that many). The one count the case page, the queues, the lists and the notices show, each with its unit."""
+    if unit != "working_days":
+        return (due - today).days
+    return _working_days_until(calendar, due, today)
+
+
+@lru_cache(maxsize=4096)
+def _working_days_until(calendar: WorkdayCalendar, due: date, today: date) -> int:
+    """Counting working days walks the calendar day by day; a list's rows share a few hundred due dates."""
+    if due >= today:
+        return calendar.working_days_between(today, due)
+    return -(calendar.working_days_between(due, today) or 1)
+
+
+def running_unit(workflow: WorkflowSpec, clocks: dict[str, Any], due: date) -> str:
+    """The unit of the running clock due on ``due`` (a case's nearest due date, ``earliest_due``)."""
+    for name, clock in clocks.items():
+        spec = workflow.clocks.get(name)
+        running = not clock.get("stopped") and not clock.get("paused_since")
+        if spec is not None and running and clock.get("due") == due.isoformat():
+            return spec.unit
+    return "calendar_days"
+
+
 @dataclass(frozen=True)
 class ClockView:
     name: str
@@ -121,6 +147,11 @@ class ClockView:
     due: date | None
     days_left: int | None
     extended: int
+    paused_since: date | None = None  # 已中止: since when, how many days the clock had used, how many it has left,
+    used: int | None = None  # and where its due date lands if the case resumes today (the date moves on by
+    remaining: int | None = None  # the days paused; shown so that the move on resume is explained)
+    resume_due: date | None = None
+    paused_days: int | None = None  # calendar days since the pause began
 
 
 def clock_views(
@@ -147,21 +178,34 @@ def clock_views(
             status = "paused"
         else:
             assert due is not None
-            if spec.unit == "working_days":
-                days_left = (
-                    calendar.working_days_between(today, due)
-                    if due >= today
-                    else -(calendar.working_days_between(due, today) or 1)
-                )
-            else:
-                days_left = (due - today).days
+            days_left = days_until(spec.unit, due, today, calendar)
             if due < today:
                 status = "overdue"
             elif calendar.working_days_between(today, due) <= due_soon_days:
                 status = "due_soon"
             else:
                 status = "on_time"
-        views.append(
-            ClockView(name, spec.label, spec.basis, spec.unit, status, due, days_left, int(clock.get("extended", 0)))
-        )
+        extended = int(clock.get("extended", 0))
+        view = ClockView(name, spec.label, spec.basis, spec.unit, status, due, days_left, extended)
+        views.append(_paused_view(view, spec, clock, today, calendar) if status == "paused" else view)
     return views
+
+
+def _paused_view(
+    view: ClockView, spec: ClockSpec, clock: dict[str, Any], today: date, calendar: WorkdayCalendar
+) -> ClockView:
+    """A paused clock: the days it ran before the pause (less earlier pauses), what is left of its length, and
+    its due date if the case resumed today (the pause so far added, as ``advance_clocks`` will add it)."""
+    since = date.fromisoformat(clock["paused_since"])
+    started = date.fromisoformat(clock["started"])
+    ran = _paused_length(spec, started, since, calendar) - int(clock.get("paused", 0))
+    length = int(clock.get("duration", spec.duration)) + view.extended
+    pause = {**clock, "paused": int(clock.get("paused", 0)) + _paused_length(spec, since, max(today, since), calendar)}
+    return replace(
+        view,
+        paused_since=since,
+        used=max(ran, 0),
+        remaining=length - max(ran, 0),
+        resume_due=date.fromisoformat(_due(spec, pause, calendar)),
+        paused_days=max((today - since).days, 0),
+    )

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.cases.queues import QueueFilters, QueueKind, read_queue
+from mediation_flow.cases.suspended import SuspendedList, suspended_cases
 from mediation_flow.store import clock
 from web.api.schemas import ErrorResponse
 from web.deps import ApiActor, EngineDep
@@ -28,6 +29,7 @@ class QueueClock(BaseModel):
     status: str
     status_label: str
     days_left: int | None
+    unit: str  # working_days / calendar_days: what days_left counts
     basis: str
 
 
@@ -119,3 +121,61 @@ async def due_soon_queue(engine: EngineDep, actor: ApiActor, params: QueueQueryD
     """临期: the earliest running deadline falls within the next N working days
     (``MEDIATION_FLOW_DUE_SOON_WORKING_DAYS``, default 2). Red first, then the nearest first."""
     return await run_in_threadpool(_queue, engine, actor, "due_soon", params)
+
+
+class PausedClock(BaseModel):
+    name: str
+    label: str
+    unit: str
+    used: int | None
+    remaining: int | None
+    resume_due: date | None  # the due date if the case resumed today
+
+
+class SuspendedItem(BaseModel):
+    id: int
+    number: str
+    title: str
+    mediator_id: int | None
+    mediator_name: str
+    since: date
+    waited_days: int
+    reason: str
+    expected_resume: date | None
+    past_resume_days: int  # days since the expected resume date (0: not passed or not given)
+    clocks: list[PausedClock]
+
+
+class SuspendedOut(BaseModel):
+    today: date
+    total: int
+    past_resume: int
+    items: list[SuspendedItem]
+
+
+def _suspended(found: SuspendedList) -> dict[str, Any]:
+    items = [
+        {
+            "id": s.item.id,
+            "number": s.item.number,
+            "title": s.item.title,
+            "mediator_id": s.item.mediator_id,
+            "mediator_name": s.item.mediator,
+            "since": s.since,
+            "waited_days": s.waited,
+            "reason": s.reason,
+            "expected_resume": s.expected_resume,
+            "past_resume_days": s.past_resume,
+            "clocks": [vars(c) for c in s.clocks],
+        }
+        for s in found.items
+    ]
+    return {"today": found.today, "total": found.total, "past_resume": found.past_resume, "items": items}
+
+
+@router.get("/suspended", response_model=SuspendedOut, responses=ERRORS)
+async def suspended_queue(engine: EngineDep, actor: ApiActor, today: Today = None) -> dict[str, Any]:
+    """中止案件: suspended cases (a mediator's own, a supervisor's subtree), longest waiting first, with the
+    reason, the expected resume date and how far past it each is."""
+    found = await run_in_threadpool(suspended_cases, engine, actor, today=today)
+    return _suspended(found)

@@ -57,6 +57,7 @@ def _filters() -> dict[str, Callable[..., str]]:
         "number": formats.number,
         "duration": formats.duration,
         "days_text": formats.days_left,
+        "day_count": formats.day_count,
         "cn_numeral": formats.cn_numeral,
         "level_label": partial(label, "levels"),
         "role_label": partial(label, "roles"),
@@ -88,8 +89,8 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
         return []
     paths = {
         Role.GRID_WORKER: ["/grid", "/register"],
-        Role.MEDIATOR: ["/my", "/cases", "/register"],
-        Role.SUPERVISOR: ["/queue", "/referrals", "/dashboard", "/reports", "/cases", "/register"],
+        Role.MEDIATOR: ["/my", "/suspended", "/cases", "/register"],
+        Role.SUPERVISOR: ["/queue", "/suspended", "/referrals", "/dashboard", "/reports", "/cases", "/register"],
         Role.POLICE_LIAISON: ["/inbox", "/cases", "/register"],
         Role.COURT_LIAISON: ["/inbox", "/cases", "/register"],
         Role.PETITION_LIAISON: ["/inbox", "/cases", "/register"],

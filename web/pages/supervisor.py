@@ -1,4 +1,5 @@
-"""The supervisor's overdue / due-soon / escalated queues (polled by htmx every minute) and the dashboard."""
+"""The supervisor's overdue / due-soon / escalated queues (polled by htmx every minute), the suspended cases
+(a mediator's own, a supervisor's subtree) and the dashboard."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.responses import Response
 from mediation_flow.accounts.policy import Permission
 from mediation_flow.cases.queries import CaseFilters
 from mediation_flow.cases.supervision import supervision_page
+from mediation_flow.cases.suspended import suspended_cases
 from mediation_flow.stats.dashboard import dashboard_of
 from mediation_flow.store import clock
 from web.deps import EngineDep
@@ -56,6 +58,13 @@ def queue(
     }
     template = "partials/queue_body.html" if is_fragment(request) else "queue.html"
     return render(request, template, context)
+
+
+@router.get("/suspended", include_in_schema=False)
+def suspended(request: Request, engine: EngineDep, actor: PageActor) -> Response:
+    """查看中止案件: longest waiting first, with the expected resume date and a warning once it has passed."""
+    found = suspended_cases(engine, actor, today=today())
+    return render(request, "suspended.html", {"title": "中止案件", "found": found})
 
 
 @router.get("/dashboard", include_in_schema=False)
