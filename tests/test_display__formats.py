@@ -17,6 +17,7 @@ from mediation_flow.display.formats import (
     cn_month_day,
     cn_numeral,
     date_range,
+    day_count,
     days_left,
     duration,
     heading_number,
@@ -77,7 +78,15 @@ def test_moments_are_shown_in_beijing_time():
 
 def test_durations_and_days_left():
     assert (duration(30), duration(15, "working_days"), duration(None)) == ("30天", "15个工作日", "")
-    assert (days_left(3), days_left(0), days_left(-2), days_left(None)) == ("剩余3天", "今天到期", "已超期2天", "")
+    # every count says which days it counts (issue 13: the queue and the case page disagreed on 天 and 工作日)
+    assert (days_left(3), days_left(0), days_left(-2), days_left(None)) == (
+        "剩余3个自然日",
+        "今天到期",
+        "已超期2个自然日",
+        "",
+    )
+    assert (days_left(-22, "working_days"), days_left(1, "working_days")) == ("已超期22个工作日", "剩余1个工作日")
+    assert (day_count(12), day_count(3, "working_days"), day_count(None)) == ("12个自然日", "3个工作日", "")
 
 
 @pytest.mark.parametrize(
