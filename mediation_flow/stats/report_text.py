@@ -113,6 +113,7 @@ def context(figures: Figures, templates: dict[str, Any]) -> dict[str, Any]:
     )
     ctx.update(_place_words(figures, templates))
     ctx["categories_list"] = _categories(figures, templates)
+    ctx["categories_phrase"] = fill(templates.get("categories_phrase", ""), ctx) if ctx["categories_list"] else ""
     ctx["petitions_list"] = _petitions_list(figures, templates)
     ctx.update(_sandiao(figures, templates))
     ctx["venue_prefix"] = fill(templates["venue_prefix"], ctx) if ctx["venue"] else ""
