@@ -24,7 +24,7 @@
         parts[p.type] = p.value;
       });
     } catch (e) { return ""; }
-    return parts.year + "年" + parts.month + "月" + parts.day + "日 " + parts.hour + ":" + parts.minute;
+    return parts.year + "年" + Number(parts.month) + "月" + Number(parts.day) + "日 " + parts.hour + ":" + parts.minute;
   }
 
   function el(tag, text, attrs) {
