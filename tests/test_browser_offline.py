@@ -11,6 +11,7 @@ test-artifacts/screenshots/.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -125,6 +126,7 @@ def test_two_disputes_registered_offline_survive_reload_and_sign_out_and_are_sen
     pending = page.locator("[data-outbox-pending]")
     pending.locator("[data-outbox-entry]").nth(1).wait_for()
     assert "已保存在手机上，联网后自动提交（2件）" in pending.inner_text()
+    assert re.search(r"记录于 ?\d{4}年[1-9]\d?月[1-9]\d?日 \d{2}:\d{2}", pending.inner_text())  # as the pages write it
     page.screenshot(path=str(flow.SHOTS / "offline-01-saved-on-the-phone.png"))
     pending.scroll_into_view_if_needed()
     page.screenshot(path=str(flow.SHOTS / "offline-02-pending-list.png"))
