@@ -99,3 +99,11 @@ class PasswordChangeRequired(DomainError):
 
     code = "password_change_required"
     status = 403
+
+
+class PrintTemplateInvalid(DomainError):
+    """A printout template that cannot be filled (a township's own copy with a broken placeholder, an unknown
+    field, or not a .docx): a message saying which and how to recover, not a server error."""
+
+    code = "print_template_invalid"
+    status = 422

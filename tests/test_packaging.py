@@ -32,6 +32,10 @@ def test_wheel_contains_workflows_migrations_templates_and_static(wheel):
         assert f"mediation_flow/workflows/{workflow.name}" in names
     assert "mediation_flow/data/reference.yaml" in names
     assert "mediation_flow/store/migrations/env.py" in names
+    templates = list((ROOT / "mediation_flow" / "documents" / "templates").glob("*.docx"))
+    assert len(templates) == 7  # the printouts' default Word templates
+    for template in templates:
+        assert f"mediation_flow/documents/templates/{template.name}" in names
     assert any(n.startswith("mediation_flow/store/migrations/versions/0001_") for n in names)
     for folder in ("templates", "static"):
         source = ROOT / "web" / folder

@@ -32,6 +32,7 @@ from mediation_flow.accounts.policy import (
 )
 from mediation_flow.cases import attachments, correction_views
 from mediation_flow.cases.engine import TriggerOption
+from mediation_flow.cases.printout_forms import offered as offered_printouts
 from mediation_flow.cases.queries import case_events, case_parties, case_workflow, get_case_row, user_names
 from mediation_flow.cases.referral_facts import ReferralFacts, referral_facts
 from mediation_flow.cases.risk import hint_labels
@@ -290,8 +291,7 @@ class CasePage(CaseView):
     attachments: list[AttachmentView] = field(default_factory=list)
     attachment_kinds: Mapping[str, str] = field(default_factory=dict)
     may_upload: bool = False
-    has_agreement: bool = False
-    referral_letter: str = ""  # referred out: the printable 移送函 (转办单 to a 信访 office)
+    printouts: list[tuple[str, str]] = field(default_factory=list)  # (slug, name) the case has: printout_forms
     referral: ReferralFacts | None = None  # 来文单位, 来文编号 … of a case referred in
     handoff_label: str = ""  # 已移送未签收 / 已签收 / 已反馈 / 已退回 while a partner agency has the case
     handoff_deadline: ClockView | None = None  # and the deadline it is working to
@@ -407,8 +407,7 @@ def case_page(engine: Engine, actor: Actor, case_id: int, *, channel: str = "pag
         attachments=[AttachmentView(a, may_open_attachment(actor, a.kind)) for a in files],
         attachment_kinds=attachments.KINDS,
         may_upload=allows(actor, Permission.UPLOAD_ATTACHMENT),
-        has_agreement=any(e["trigger"] == "reach_agreement" for e in base.events),
-        referral_letter=letter_kind(base.events),
+        printouts=offered_printouts(base.events, letter_kind(base.events)),
         handoff_label=label("handoff", row.get("handoff")),
         handoff_deadline=nearest_deadline(base.clocks) if row.get("handoff") else None,
         agency_handler=latest_data(base.events, "acknowledge").get("handler", "") if row.get("handoff") else "",

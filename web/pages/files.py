@@ -1,4 +1,4 @@
-"""Attachments of a case (upload, download) and the print-ready .docx of the 受理登记表 and 调解协议书."""
+"""Attachments of a case (upload, download) and its print-ready .docx printouts (``cases/printouts.py``)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ def download(engine: EngineDep, actor: PageActor, case_id: CaseId, attachment_id
 
 @router.get("/print/{form_name}.docx", include_in_schema=False)
 def printout(engine: EngineDep, actor: PageActor, case_id: CaseId, form_name: str) -> Response:
-    """受理登记表 (registration) or 调解协议书 (agreement), ready to print and sign."""
+    """A printout of the case (``printout_forms.FORMS``: registration, rights, refusal, record, agreement, visit,
+    referral), filled into the township's template, ready to print and sign."""
     content, filename = printout_docx(engine, actor, case_id, form_name)
     headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}", "Cache-Control": "no-store"}
     return Response(content, media_type=DOCX, headers=headers)
