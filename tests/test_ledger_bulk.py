@@ -16,6 +16,7 @@ from mediation_flow.cases.checks import check_all
 from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.intake import register_case
 from mediation_flow.ledger import plan as ledger_import
+from mediation_flow.ledger.bulk import IMPORTER_STEPS
 from mediation_flow.ledger.plan import LedgerImportError, _Row, import_ledger, plan_row, read_table
 from mediation_flow.places.reference import load_reference
 from mediation_flow.store import clock
@@ -41,9 +42,10 @@ def import_through_engine(engine: Engine, actor, content: bytes, now) -> list[in
         assert plan is not None, row.errors
         case_id = register_case(engine, actor=actor, intake=plan.intake, effective_at=plan.registered, now=now)
         for version, (trigger, data, moment, note) in enumerate(plan.steps, start=1):
+            acting = None if trigger in IMPORTER_STEPS else plan.acted_by  # the row's 调解员 acted, the importer typed
             apply_trigger(
                 engine, case_id=case_id, actor=actor, trigger=trigger, expected_version=version, note=note,
-                data=data, effective_at=moment, now=now,
+                data=data, effective_at=moment, now=now, acting_for=acting,
             )  # fmt: skip
         ids.append(case_id)
     return ids
