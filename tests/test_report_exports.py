@@ -15,6 +15,7 @@ from docx.shared import Cm
 from openpyxl import load_workbook
 from report_cases import at, enter, resolved_path, seed_year
 
+from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.ledger_table import COLUMNS
 from mediation_flow.stats.service import annual_report, export
 
@@ -66,7 +67,9 @@ def test_xlsx_holds_figures_breakdowns_ledger_and_text(engine, town, report_data
     report = annual_report(engine, actor=town["admin"], code=town.places.township.code, year=2023)
     wb = load_workbook(io.BytesIO(export(engine, report, "xlsx")))
     assert wb.sheetnames == ["统计数据", "分项统计", "台账", "报告正文"]
-    figures = {row[6]: row[1] for row in wb["统计数据"].iter_rows(min_row=6, values_only=True) if row[6]}
+    label = {key: d.label for key, d in load_definitions().figures.items()}  # the sheet names figures as people do
+    by_label = {row[0]: row[1] for row in wb["统计数据"].iter_rows(min_row=6, values_only=True) if row[0]}
+    figures = {key: by_label[label[key]] for key in report.figures.values if label.get(key) in by_label}
     assert (figures["taken_in"], figures["mediated"], figures["resolved"], figures["success_rate"]) == (8, 7, 7, 100)
     assert figures["agreement_amount"] == pytest.approx(float(report.figures.values["agreement_amount"]))
     ledger = list(wb["台账"].iter_rows(values_only=True))
@@ -75,7 +78,11 @@ def test_xlsx_holds_figures_breakdowns_ledger_and_text(engine, town, report_data
     pending = by_name["王五与赵六宅基地纠纷"]
     assert (pending["调解结果"], pending["当前状态"], pending["案件来源"]) == ("未开始调解", "已登记", "公安移交")
     petition = by_name["信访转办：土地补偿纠纷"]
-    assert (petition["调解结果"], petition["履行情况"], petition["协议金额（元）"]) == ("达成协议", "已履行", "5000.00")
+    assert (petition["调解结果"], petition["履行情况"], petition["协议金额（元）"]) == (
+        "达成协议",
+        "已履行",
+        5000,
+    )  # money is a number now (issue 13)
     assert "张三" in petition["当事人"] and "11010519491231002X" not in str(petition)
     assert len(wb["分项统计"]._charts) == 3
     assert wb["报告正文"]["A1"].value == "青龙镇2023年矛盾纠纷多元化解工作情况"
