@@ -27,16 +27,17 @@ from mediation_flow.vocabulary import Role
 from mediation_flow.workflow.registry import REGISTRY
 
 VILLAGES = ["龙井村", "青龙村", "石桥村", "桂花村", "双河村", "新华村", "红岩村", "白果村"]
+# The display name is the person's name only: pages show the role (and the agency) beside it themselves.
 DEMO_PASSWORDS = {
     "admin": ("admin", Role.ADMIN, None, "系统管理员"),
-    "sifasuo": ("sifasuo", Role.SUPERVISOR, "500101001", "司法所 王所长"),
-    "tiaojie": ("tiaojie", Role.MEDIATOR, "500101001", "调解员 李明"),
-    "tiaojie2": ("tiaojie2", Role.MEDIATOR, "500101001", "调解员 张芳"),
-    "wangge": ("wangge", Role.GRID_WORKER, "500101001001001", "网格员 陈红（龙井村第一网格）"),
+    "sifasuo": ("sifasuo", Role.SUPERVISOR, "500101001", "王所长"),
+    "tiaojie": ("tiaojie", Role.MEDIATOR, "500101001", "李明"),
+    "tiaojie2": ("tiaojie2", Role.MEDIATOR, "500101001", "张芳"),
+    "wangge": ("wangge", Role.GRID_WORKER, "500101001001001", "陈红"),
     # the partner agencies' users name their agency (DEMO_AGENCIES) instead of a jurisdiction
-    "paichusuo": ("paichusuo", Role.POLICE_LIAISON, "qinglong_police", "青龙派出所 民警 赵勇"),
-    "fating": ("fating", Role.COURT_LIAISON, "qinglong_tribunal", "青龙人民法庭 书记员 周丽"),
-    "xinfang": ("xinfang", Role.PETITION_LIAISON, "county_petition", "示例县信访局 科员 孙伟"),
+    "paichusuo": ("paichusuo", Role.POLICE_LIAISON, "qinglong_police", "赵勇"),
+    "fating": ("fating", Role.COURT_LIAISON, "qinglong_tribunal", "周丽"),
+    "xinfang": ("xinfang", Role.PETITION_LIAISON, "county_petition", "孙伟"),
 }
 DEMO_PASSWORD_SUFFIX = "-demo2023"
 

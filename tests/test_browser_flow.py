@@ -276,7 +276,7 @@ def test_mediator_takes_the_case_to_a_resolved_close(chromium: Any, server: Serv
     page.locator("#upload-result >> text=已上传").wait_for()
     assert page.locator("#case-attachments li[data-attachment]").count() == 1
     with page.expect_download() as download:
-        page.click("text=打印调解协议书（.docx）")
+        page.click("text=打印调解协议书")
     assert download.value.suggested_filename.startswith("调解协议书") and download.value.suggested_filename.endswith(
         ".docx"
     )
@@ -337,7 +337,7 @@ def test_supervisor_sees_overdue_after_time_moves_escalates_and_dashboard_change
         page.wait_for_function(
             "v => document.querySelector('#case-state').innerText !== v", arg=level_before, timeout=15_000
         )
-        assert "村级处理" in page.locator("#case-state").inner_text()
+        assert "村（社区）级处理" in page.locator("#case-state").inner_text()
         assert page.locator("#case-timeline li[data-trigger=escalate]").count() == 1
         shot(page, "10-escalated")
 

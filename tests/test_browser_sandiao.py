@@ -120,7 +120,7 @@ def test_police_path_mediator_refers_liaison_signs_and_answers_mediator_closes(
     fire(page, "refer", {"target": "police", "agency": "qinglong_police", "reason": "涉嫌治安违法，移送派出所处理。"})
     assert state_of(page) == "referred" and "已移送未签收" in handoff_of(page)
     with page.expect_download() as letter:
-        page.click("text=打印移送函（.docx）")
+        page.click("text=打印移送函")
     assert letter.value.suggested_filename.endswith(".docx")
     shot(page, "sandiao-police-referred")
     page.context.close()

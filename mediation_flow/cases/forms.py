@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from mediation_flow.accounts.policy import Actor, Permission, allows, may_backdate, require, roles_with
 from mediation_flow.cases.engine import TriggerOption
 from mediation_flow.cases.queries import assignable_users
-from mediation_flow.cases.views import CaseView, state_label
+from mediation_flow.cases.timeline import state_label
+from mediation_flow.cases.views import CaseView
 from mediation_flow.display.formats import cn_datetime
 from mediation_flow.display.labels import label
 from mediation_flow.errors import TriggerNotAllowed

@@ -37,6 +37,7 @@ from mediation_flow.cases.queries import case_events, case_parties, case_workflo
 from mediation_flow.cases.referral_facts import ReferralFacts, referral_facts
 from mediation_flow.cases.risk import hint_labels
 from mediation_flow.cases.step import offered_triggers
+from mediation_flow.cases.timeline import timeline
 from mediation_flow.display.formats import cn_date
 from mediation_flow.display.labels import label
 from mediation_flow.places.agencies import Agency, get_agency_by_id
@@ -45,11 +46,9 @@ from mediation_flow.places.reference import load_reference, reference_labels
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.vocabulary import Gender, PartyKind, PartyRole
-from mediation_flow.workflow.correction_rules import CORRECT
 from mediation_flow.workflow.deadlines import ClockView, clock_views
-from mediation_flow.workflow.fields import choice_options, shown_value
+from mediation_flow.workflow.fields import choice_options
 from mediation_flow.workflow.registry import CompiledWorkflow
-from mediation_flow.workflow.schema import CREATION_TRIGGER, FieldSpec
 
 
 @dataclass
@@ -298,72 +297,6 @@ class CasePage(CaseView):
     agency_handler: str = ""  # 承办人 the partner agency named when it signed for a referral out
 
 
-def trigger_label(workflow: CompiledWorkflow, trigger: str) -> str:
-    if trigger == CREATION_TRIGGER:
-        return "登记"
-    return next((t.label for t in workflow.spec.transitions if t.trigger == trigger), trigger)
-
-
-def state_label(workflow: CompiledWorkflow, state: str | None) -> str:
-    if state is None:
-        return ""
-    spec = workflow.spec.states.get(state)
-    return spec.label if spec else state
-
-
-def _creation_value(key: str, value: Any, kinds: dict[str, dict[str, str]]) -> Any:
-    """A registration event's detail as shown: labels for codes, a list (the risk reasons) in one line."""
-    if key == "level":
-        return label("levels", value)
-    if isinstance(value, list):
-        return "；".join(str(v) for v in value)
-    return kinds.get(key, {}).get(value, value)
-
-
-def _timeline(view: CaseView, names: dict[int, str], places: dict[str, str]) -> list[dict[str, Any]]:
-    """The events newest first, with trigger and state labels and their data as labelled details; a correction
-    with what was and what is, a corrected step with its original time or amount and the corrected one."""
-    workflow, reference = view.workflow, view.all_labels
-    specs: dict[str, dict[str, FieldSpec]] = {}
-    for t in workflow.spec.transitions:
-        specs.setdefault(t.trigger, {}).update({f.name: f for f in t.fields})
-    what = specs.get(CORRECT, {}).get("what")
-    context = correction_views.Shown(
-        trigger_label={t.trigger: t.label for t in reversed(workflow.spec.transitions)} | {CREATION_TRIGGER: "登记"},
-        what_labels=choice_options(what, reference) if what else {},
-        categories=reference.get("category", {}),
-        places=places,
-        parties={p.id: p.name for p in view.parties},
-    )
-    marks = correction_views.corrected_steps(view.events)
-    shown = []
-    for event in reversed(view.events):
-        data = event["data"] or {}
-        if event["trigger"] == CORRECT:
-            items = correction_views.details(event, view.events, context)
-        elif event["trigger"] == CREATION_TRIGGER:
-            kinds = {"source": reference.get("source", {}), "risk_grade": reference.get("risk_grade", {})}
-            items = [(label("fields", k), _creation_value(k, v, kinds)) for k, v in data.items()]
-        else:
-            fields = specs.get(event["trigger"], {})
-            items = [
-                (fields[k].label if k in fields else k, shown_value(fields.get(k), v, reference, names))
-                for k, v in data.items()
-                if v not in (None, "", [])
-            ]
-        shown.append(
-            {
-                **event,
-                "label": trigger_label(workflow, event["trigger"]),
-                "from_label": state_label(workflow, event["from_state"]),
-                "to_label": state_label(workflow, event["to_state"]),
-                "details": items,
-                "corrected": marks.get(event["seq"], {}),
-            }
-        )
-    return shown
-
-
 def latest_data(events: list[dict[str, Any]], trigger: str) -> dict[str, Any]:
     """The data of the case's latest ``trigger`` event ({} if none)."""
     found = next((e for e in reversed(events) if e["trigger"] == trigger), None)
@@ -403,7 +336,7 @@ def case_page(engine: Engine, actor: Actor, case_id: int, *, channel: str = "pag
             "venue": reference.get("venue", {}).get(row["venue"] or "", row["venue"] or ""),
             "risk_hints": "、".join(hint_labels().get(h, h) for h in row.get("risk_hints") or []),
         },
-        timeline=_timeline(base, names, places),
+        timeline=timeline(base.workflow, base.events, base.all_labels, names, places=places, parties=base.parties),
         attachments=[AttachmentView(a, may_open_attachment(actor, a.kind)) for a in files],
         attachment_kinds=attachments.KINDS,
         may_upload=allows(actor, Permission.UPLOAD_ATTACHMENT),

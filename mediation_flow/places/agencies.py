@@ -98,10 +98,15 @@ class AgencyBook:
     def get(self, code: str) -> Agency | None:
         return self.by_code.get(code)
 
-    def choices(self, kind: str) -> dict[str, str]:
-        """Active agencies as a reference-data kind (``partner_agency`` or ``agency_<kind>``): code → name."""
+    def choices(self, kind: str, *, retired: bool = False) -> dict[str, str]:
+        """Active agencies (and the retired ones too, with ``retired``: what an old record shows) as a
+        reference-data kind (``partner_agency`` or ``agency_<kind>``): code → name."""
         wanted = KIND_CHOICES.get(kind)
-        return {a.code: a.name for a in self.by_code.values() if a.active and (wanted is None or a.kind == wanted)}
+        return {
+            a.code: a.name
+            for a in self.by_code.values()
+            if (a.active or retired) and (wanted is None or a.kind == wanted)
+        }
 
 
 class AgencyLookup:

@@ -53,10 +53,14 @@ def load_reference(conn: Executor) -> dict[str, dict[str, str]]:
 
 def reference_labels(conn: Executor) -> dict[str, dict[str, str]]:
     """Every item's label by kind, retired ones too: what a record holding a code shows (a retired venue's
-    old cases keep its name). ``load_reference`` is what is offered and accepted for something new."""
+    old cases keep its name; the partner agencies too). ``load_reference`` is what is offered and accepted
+    for something new."""
     result: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
     for item in _ALL_ITEMS.rows(conn, {}):
         result.setdefault(item["kind"], {})[item["code"]] = item["label"]
+    book = AgencyBook.read(conn)
+    for kind in CHOICE_KINDS:
+        result[kind] = book.choices(kind, retired=True)
     return result
 
 

@@ -1,9 +1,14 @@
 /* Draws the workflow diagrams (<pre class="mermaid">, text generated on the server from the engine's
-   state machine) with the locally vendored mermaid. Without JavaScript the table beside it remains. */
+   state machine) with the locally vendored mermaid. The text waits in a <template> (it names states by
+   their internal names, which no one should see); without JavaScript the table beside it remains. */
 (function () {
   "use strict";
   function draw() {
     if (!window.mermaid) { return; }
+    document.querySelectorAll("template#diagram-source").forEach(function (source) {
+      var target = source.nextElementSibling;
+      if (target && !target.textContent) { target.textContent = source.content.textContent; }
+    });
     var nodes = document.querySelectorAll("pre.mermaid:not([data-processed])");
     if (!nodes.length) { return; }
     window.mermaid.initialize({
