@@ -37,8 +37,8 @@ EXTRA_USERS = {
     "luru": (Role.CLERK, "500101001", "刘洋"),
     "xianli": (Role.SUPERVISOR, "500101", "县司法局 何静"),
 }
-PER_SHAPE = 12  # pages of one shape (same path but for numbers, same query names) a role opens at most,
-PER_SHAPE_OF = {"/reports/cases": 80}  # but every drill-down of a report,
+PER_SHAPE = 6  # pages of one shape (same path but for numbers, same query names) a role opens at most,
+PER_SHAPE_OF = {"/reports/cases": 40}  # but every drill-down of a report,
 CASE_PARTS = 3  # and of a case's region, trigger form or printout of one kind, this many (the page has them all)
 SKIPPED = re.compile(r"^/(static|api|healthz|readyz|openapi)|^/logout")
 CASE_PATH = re.compile(r"^/cases/(\d+)")
@@ -255,6 +255,8 @@ def walks(demo: tuple[Any, Any]) -> Walks:
     return Walks(app, _chosen_cases(engine))
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # a supervisor's walk is some 400 requests and a dozen generated files
 @pytest.mark.parametrize("username", USERNAMES)
 def test_no_page_fragment_or_file_shows_an_internal_name_an_iso_date_or_english(walks: Walks, username: str) -> None:
     names = internal_names(workflow_file_specs())
@@ -270,6 +272,8 @@ def test_no_page_fragment_or_file_shows_an_internal_name_an_iso_date_or_english(
     assert not unique, f"{len(unique)} offences:\n" + "\n".join(unique[:200])
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_the_walk_reaches_every_page_route_printouts_and_both_report_files(walks: Walks) -> None:
     """The walk covers the route list: every page route was answered (200) for someone, each printout
     of the case pages was downloaded, the report came as .docx and .xlsx."""
