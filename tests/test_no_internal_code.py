@@ -31,6 +31,7 @@ from mediation_flow.store.db import make_engine, write_transaction
 from mediation_flow.store.migrate import upgrade
 from mediation_flow.vocabulary import Role
 from web.app import create_app
+from web.pages.cases import REGIONS
 
 # Roles the demo has no account for: a clerk (录入员) of the township and a county-level supervisor.
 EXTRA_USERS = {
@@ -249,7 +250,9 @@ class Walks(dict[str, Visitor]):
 
     def __missing__(self, username: str) -> Visitor:
         visitor = Visitor(self.app, username, demo_password(username), self.cases)
-        visitor.walk(["/", "/account", "/notices", "/workflows", *(f"/cases/{n}" for n in sorted(self.cases))])
+        cases = sorted(self.cases)
+        regions = [f"/cases/{n}/part/{region}" for n in cases for region in REGIONS]  # htmx reloads them
+        visitor.walk(["/", "/account", "/notices", "/workflows", *regions, *(f"/cases/{n}" for n in cases)])
         visitor.download()
         self[username] = visitor
         return visitor
