@@ -19,6 +19,7 @@ from benchmarks.common import prepared_database  # noqa: E402
 from benchmarks.dataset import build  # noqa: E402
 from benchmarks.loadgen import api_token  # noqa: E402
 from benchmarks.wrk import INSTALL_HINT, Plan, run_wrk, script, wrk_path  # noqa: E402
+from mediation_flow.store import clock  # noqa: E402
 from mediation_flow.store.models import Case, CaseEvent  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -48,7 +49,8 @@ def _versions(engine, ids: list[int]) -> dict[int, int]:
 def test_post_plan_follows_versions_and_writes_every_answered_transition(served):
     server, engine, built = served
     before = _versions(engine, built.mediating)
-    body = {"session_date": "2026-11-27", "content": "双方各让 50% 的差额"}
+    # today (Beijing time): a session may be neither in the future nor before its case began (issue 13)
+    body = {"session_date": clock.local_date(clock.utcnow()).isoformat(), "content": "双方各让 50% 的差额"}
     plan = Plan(
         method="POST",
         paths=[f"/api/v1/cases/{i}/transitions" for i in before],
