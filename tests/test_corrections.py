@@ -117,11 +117,30 @@ def test_a_correction_needs_a_supervisor_a_reason_and_a_valid_value(engine: Engi
         ({"what": "village", "value": "不存在的村"}, "村（社区）"),
         ({"what": "title", "value": "张三与李四相邻通行纠纷"}, "相同"),
     ]
+
     for data, words in cases:
         with pytest.raises(GuardFailed) as refused:
             correct(engine, town, case_id, **data)
         assert words in refused.value.message, (data, refused.value.message)
     assert version(engine, case_id) == 1
+
+
+def test_a_corrected_registration_time_keeps_the_date_rules_of_later_steps(engine: Engine, town: Town) -> None:
+    """The dates typed into later steps follow the same rules as when entered: a session date may not fall
+    before the case began, so the registration cannot be moved past it."""
+    steps = [
+        ("assign", {"mediator_id": town["mediator"].id}),
+        ("accept", {"rights_notified": True}),
+        ("start_mediation", {"all_parties_consent": True, "venue": "qingfeng_teahouse"}),
+        ("record_session", {"session_date": "2024-03-01", "content": "电话沟通"}),
+    ]
+    moments = [at(2024, 3, 3, 9), at(2024, 3, 3, 10), at(2024, 3, 3, 11), at(2024, 3, 3, 12)]
+    case_id = enter(engine, town, at(2024, 3, 1), steps, moments=moments, parties=parties("冯二", None))
+    with pytest.raises(GuardFailed) as refused:
+        correct(engine, town, case_id, what="event_time", event=1, value="2024-03-02T15:00")
+    assert "不能早于案件登记日期" in refused.value.message
+    correct(engine, town, case_id, what="event_time", event=1, value="2024-03-01T08:00")  # earlier: allowed
+    assert check_all(engine)[1] == []
 
 
 def test_the_timeline_shows_the_original_and_the_correction(engine: Engine, town: Town) -> None:

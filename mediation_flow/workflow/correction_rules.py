@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from mediation_flow.accounts.personal_data import (
@@ -24,7 +24,7 @@ from mediation_flow.display.formats import cn_datetime
 from mediation_flow.places.jurisdictions import Place
 from mediation_flow.store import clock
 from mediation_flow.workflow.deadlines import advance_clocks
-from mediation_flow.workflow.fields import parse_money_fen
+from mediation_flow.workflow.fields import date_problem, parse_money_fen
 from mediation_flow.workflow.rules import RuleContext, effect, guard
 
 CORRECT = "correct"
@@ -206,6 +206,8 @@ def _event(ctx: RuleContext, facts: CorrectionFacts, value: str, base: dict[str,
         raise ValueError(f"不能晚于后一步的办理时间（{cn_datetime(min(after))}）")
     if at == target["effective_at"]:
         raise ValueError("更正后的内容与原来相同")
+    if target["seq"] == FIRST:
+        _later_dates_allowed(ctx, steps, clock.local_date(at))
     moved = [{**e, "effective_at": at} if e["seq"] == target["seq"] else e for e in steps]
     clocks = fold_clocks(ctx, moved)
     columns: dict[str, list[Any]] = {}
@@ -220,6 +222,19 @@ def _event(ctx: RuleContext, facts: CorrectionFacts, value: str, base: dict[str,
     if "registered_at" in updates:
         updates["registered_at"] = at
     return Planned(data, updates)
+
+
+def _later_dates_allowed(ctx: RuleContext, steps: list[dict[str, Any]], start: date) -> None:
+    """A registration moved later: the dates typed into later steps must still follow the date rules that the case's
+    start bounds (a session date not before the case began, …), as when they were entered."""
+    if ctx.workflow is None:
+        return
+    for event in steps[1:]:
+        specs = [f for t in ctx.workflow.transitions_for(event["trigger"]) for f in t.fields]
+        for spec in specs:
+            problem = date_problem(spec, specs, event["data"] or {}, None, start)
+            if problem:
+                raise ValueError(f"更正后登记日期晚于已记录的日期：{problem}")
 
 
 def _moment(value: str, now: datetime) -> datetime:
