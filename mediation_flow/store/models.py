@@ -160,6 +160,21 @@ class CaseCounter(_Table, table=True):
     last: int = 0
 
 
+class CaseCount(_Table, table=True):
+    """How many cases stand in each (state, place, level, due date): kept by database triggers on
+    ``dispute_case`` in the same transaction as every write to a case (migration 0014), so a count of a
+    subtree's open or overdue cases sums a few rows instead of counting case index entries. A case without a
+    running deadline counts under ``NO_DUE`` (store.counters)."""
+
+    __tablename__ = "case_count"
+
+    state: str = Field(max_length=32, primary_key=True)
+    jurisdiction_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    level: str = Field(max_length=16, primary_key=True)
+    due_date: date = Field(primary_key=True)
+    n: int
+
+
 class Case(_Table, table=True):
     __tablename__ = "dispute_case"
     __table_args__ = (

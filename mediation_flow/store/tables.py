@@ -9,6 +9,7 @@ from mediation_flow.store.models import (
     AdminLog,
     Agency,
     Case,
+    CaseCount,
     CaseCounter,
     CaseEvent,
     IntakeKey,
@@ -32,6 +33,7 @@ REFERENCE_ITEMS: Table = ReferenceItem.__table__
 WORKFLOW_VERSIONS: Table = WorkflowVersion.__table__
 COUNTERS: Table = CaseCounter.__table__
 CASES: Table = Case.__table__
+CASE_COUNTS: Table = CaseCount.__table__
 PARTIES: Table = Party.__table__
 EVENTS: Table = CaseEvent.__table__
 LOGIN_ATTEMPTS: Table = LoginAttempt.__table__
