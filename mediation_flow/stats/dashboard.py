@@ -1,23 +1,22 @@
-"""The supervisor dashboard of a user's jurisdiction subtree, counted in SQL.
+"""The supervisor dashboard of a user's jurisdiction subtree, counted by the database.
 
 Two kinds of figure:
-- 当前 (now): the subtree's cases not in a final state, by state and by level; of them the overdue ones (the
-  nearest running deadline, ``dispute_case.due_date``, before today — the overdue queue's test) and those
-  ever escalated.
-- 年度 (the chosen year): figures of the annual report, counted by the report's own rules
-  (:func:`~mediation_flow.stats.figures.figure_rules` via ``event_conditions`` / ``grouped_conditions``) over
-  the report's own scope (:func:`~mediation_flow.stats.scope.year_scope`), so each number equals the report's
-  for the same jurisdiction, year and moment; their written definitions come from ``definitions.yaml``.
+- 当前 (now): the subtree's open cases by state and by level, overdue, in mediation, open and ever escalated,
+  summed from the maintained counts (:mod:`~mediation_flow.stats.dashboard_current`): right at every moment.
+- 年度 (the chosen year): figures of the annual report, counted by the report's own rules over the report's own
+  scope as SQL aggregates (:mod:`~mediation_flow.stats.dashboard_sql`), so each number equals the report's for
+  the same jurisdiction, year and moment (``as_of``, shown on the page); their written definitions come from
+  ``definitions.yaml``.
 
-Counting a year of a large subtree takes seconds, so the sets behind the numbers are kept per database,
-jurisdiction and year (:class:`~mediation_flow.stats.dashboard_fold.Tally`), and each view folds in only the
-events written since (:mod:`mediation_flow.stats.dashboard_fold`, which also says what can change without an
-event and how that is handled).
+Counting a year of a large subtree takes the database a second or more, so the year's figures are kept per
+database, subtree and year for at most :data:`KEEP_SECONDS`; the page says the moment they were counted to,
+and a report asked for with that moment (every drill-down link carries it) gives the same numbers.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -28,33 +27,45 @@ from mediation_flow.accounts.policy import Actor
 from mediation_flow.display.labels import without_codes
 from mediation_flow.places.jurisdictions import Place, get_by_id
 from mediation_flow.places.reference import reference_labels
-from mediation_flow.stats.dashboard_fold import Tally, build, fold, read_version
-from mediation_flow.stats.definitions import load_definitions
-from mediation_flow.stats.figures import labelled_rows, month_labels, rate, village_labels
+from mediation_flow.stats.dashboard_current import current, state_labels
+from mediation_flow.stats.dashboard_sql import AreaYear, area_years, merged
+from mediation_flow.stats.definitions import load_definitions, settings
+from mediation_flow.stats.figures import month_labels, rate, village_labels
 from mediation_flow.stats.scope import Scope, year_scope
 from mediation_flow.store.tables import COUNTERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.vocabulary import Level
-from mediation_flow.workflow.registry import REGISTRY
 
-MAX_CACHED = 256
-MAX_MEMBERS = 3_000_000  # ids kept across all tallies, ~80 bytes each: ~240 MB (a 63,653-case year: 258,109)
-CacheKey = tuple[str, str, int, frozenset[str]]  # database, subtree path, year, final states
-_CACHE: dict[CacheKey, Tally] = {}  # in order of use, least recent first
+KEEP_SECONDS = 60.0  # how long a year's counted figures are shown before they are counted again
+MAX_KEPT = 256
+_KEPT: dict[tuple[str, str, int], tuple[float, Scope, dict[str, AreaYear]]] = {}  # (database, path, year) → counted
+_LOCKS: dict[tuple[str, str, int], threading.Lock] = {}
 _LOCK = threading.Lock()
-SHOWN_DEFINITIONS = ["taken_in", "resolved", "mediation_concluded", "success_rate", "closed_resolved", "escalations"]
+SHOWN_DEFINITIONS = [
+    "taken_in", "resolved", "mediation_concluded", "success_rate", "closed_resolved", "on_time_rate", "escalations",
+]  # fmt: skip
 CHILD_LEVEL_NAMES = {"county": "乡镇（街道）", "township": "村（社区）", "village": "网格"}
 
 
 class Bar(NamedTuple):
     label: str
     value: int
+    key: str = ""  # what the drill-down takes back (a state, level, category, child code or month)
 
 
 class MonthBar(NamedTuple):
     label: str
     taken_in: int
     resolved: int
+    key: str = ""
+
+
+class PathRow(NamedTuple):
+    """三调 of one path (警调, 访调, 诉调): referred in, of them answered / still open; referred out, answered."""
+
+    key: str
+    label: str
+    values: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -68,11 +79,13 @@ class Dashboard:
     """What the dashboard page shows, labels included."""
 
     place_name: str
+    place_code: str
     today: date
     as_of: datetime
     # 当前
     open_total: int
     overdue_total: int
+    in_mediation: int
     escalated_open: int
     by_state: list[Bar]
     by_level: list[Bar]
@@ -84,10 +97,19 @@ class Dashboard:
     mediation_concluded: int
     success_rate: float | None
     closed_resolved: int
+    on_time: int
+    on_time_judged: int
+    on_time_rate: float | None
     escalations: int
+    referral_in: int
+    referral_out: int
+    repeat_disputes: int
+    conversions: int
+    sandiao: list[PathRow]
     monthly: list[MonthBar]
     by_category: list[Bar]
     by_village: list[Bar]
+    escalations_by_level: list[Bar]
     children_name: str  # what the subtree's children are called (村（社区）, 网格, …)
     definitions: list[Definition]
     common_rules: list[str]
@@ -103,92 +125,122 @@ def dashboard(
     conn: Connection, actor: Actor, *, today: date, year: int | None = None, as_of: datetime | None = None
 ) -> Dashboard:
     """The dashboard of ``actor``'s subtree: open cases as of ``today``; ``year``'s figures (default: the
-    latest year with registered cases) as the annual report counts them, as of ``as_of`` (default now)."""
+    latest year with registered cases) as the annual report counts them, as of ``as_of`` (default: now, or
+    the moment kept figures were counted to, at most :data:`KEEP_SECONDS` ago)."""
     place = scope_place(conn, actor)
     years = case_years(conn, place)
     year = year or (years[0] if years else today.year)
-    scope = year_scope(conn, code=place.code, year=year, as_of=as_of)
-    labels, finals = _state_labels(conn)
-    open_states = [s for s in labels if s not in finals]
-    if as_of is not None:  # a past moment: counted as asked, never kept
-        version = read_version(conn, 0)
-        return _board(conn, place, years, scope, today, build(conn, scope, open_states, version), labels)
-    key = (conn.engine.url.render_as_string(), place.path, year, frozenset(finals))
-    tally = _tally(conn, key, scope, open_states)
-    with tally.lock:
-        board = _board(conn, place, years, scope, today, tally, labels)
-    return board
+    scope, children = year_figures(conn, place, year, as_of)
+    now = current(conn, place.path, today, by_child=False).get("", None)
+    return _board(conn, place, years, scope, today, children, now)
 
 
-def _tally(conn: Connection, key: CacheKey, scope: Scope, open_states: list[str]) -> Tally:
-    """The kept tally of ``key`` brought up to the latest event (folded in), or a new one counted afresh."""
+def year_figures(
+    conn: Connection, place: Place, year: int, as_of: datetime | None
+) -> tuple[Scope, dict[str, AreaYear]]:
+    """The year's figures of each child of ``place`` (by child path) as of ``as_of`` (counted now), or, with
+    ``as_of`` None, as kept if counted less than :data:`KEEP_SECONDS` ago (else counted now and kept)."""
+    if as_of is not None:
+        scope = year_scope(conn, code=place.code, year=year, as_of=as_of)
+        return scope, area_years(conn, scope, by_child=True)
+    key = (conn.engine.url.render_as_string(), place.path, year)
     with _LOCK:
-        tally = _CACHE.pop(key, None)
-        if tally is not None:
-            _CACHE[key] = tally  # most recently used last
-    if tally is not None:
-        with tally.lock:
-            version = read_version(conn, tally.watermark)
-            # the database replaced (restored from a backup): its events up to the watermark are not the ones read
-            replaced = version.latest < tally.watermark or version.mark_time != tally.mark_time
-            if not replaced and (version.latest == tally.seen or fold(conn, tally, scope, set(open_states), version)):
-                return tally
-    version = read_version(conn, 0)
-    tally = build(conn, scope, open_states, version)
-    if not version.unsettled:  # on PostgreSQL: only counted when no lower id could still commit
+        lock = _LOCKS.setdefault(key, threading.Lock())
+    with lock:  # one count per place and year at a time; the others wait for it and share it
+        kept = _KEPT.get(key)
+        if kept is not None and time.monotonic() - kept[0] < KEEP_SECONDS:
+            return kept[1], kept[2]
+        scope = year_scope(conn, code=place.code, year=year)
+        children = area_years(conn, scope, by_child=True)
         with _LOCK:
-            _CACHE[key] = tally
-            while len(_CACHE) > MAX_CACHED or (len(_CACHE) > 1 and _members() > MAX_MEMBERS):
-                _CACHE.pop(next(iter(_CACHE)))
-    return tally
-
-
-def kept_tally(conn: Connection, actor: Actor, year: int) -> Tally | None:
-    """The tally kept for ``actor``'s subtree and ``year``, if any (for tests and the benchmark)."""
-    _, finals = _state_labels(conn)
-    key = (conn.engine.url.render_as_string(), scope_place(conn, actor).path, year, frozenset(finals))
-    with _LOCK:
-        return _CACHE.get(key)
-
-
-def _members() -> int:
-    return sum(t.members() for t in _CACHE.values())
+            _KEPT.pop(key, None)
+            _KEPT[key] = (time.monotonic(), scope, children)
+            while len(_KEPT) > MAX_KEPT:
+                _KEPT.pop(next(iter(_KEPT)))
+        return scope, children
 
 
 def clear_cache() -> None:
     with _LOCK:
-        _CACHE.clear()
+        _KEPT.clear()
 
 
 def _board(
-    conn: Connection, place: Place, years: list[int], scope: Scope, today: date, tally: Tally, labels: dict[str, str]
+    conn: Connection,
+    place: Place,
+    years: list[int],
+    scope: Scope,
+    today: date,
+    children: dict[str, AreaYear],
+    now: Any,
 ) -> Dashboard:
-    year = scope.year
-    counts = tally.counts()
     reference = reference_labels(conn)
-    months = month_labels(scope)
-    registered, agreed = tally.breakdown("monthly_taken_in"), tally.breakdown("monthly_resolved")
-    villages = tally.breakdown("by_village")
+    year = merged(children)
+    v = year.value
+    villages = {path: area.value("taken_in") for path, area in children.items()}
+    labels, codes = village_labels(conn, scope, villages), child_codes_of(conn, scope)
+    labels_of_states = state_labels(conn)
     return Dashboard(
         place_name=place.name,
+        place_code=place.code,
         today=today,
         as_of=scope.as_of,
-        **_current(tally, today, labels),
-        year=year,
-        years=years or [year],
-        taken_in=counts["taken_in"],
-        resolved=counts["resolved"],
-        mediation_concluded=counts["mediation_concluded"],
-        success_rate=rate(counts["resolved"], counts["mediation_concluded"]),
-        closed_resolved=counts["closed_resolved"],
-        escalations=counts["escalations"],
-        monthly=[MonthBar(label, registered.get(key, 0), agreed.get(key, 0)) for key, label in months.items()],
-        by_category=_bars(tally.breakdown("by_category"), reference.get("category", {}), all_keys=False),
-        by_village=_bars(villages, village_labels(conn, scope, villages), all_keys=False),
+        open_total=now.open_total if now else 0,
+        overdue_total=now.overdue if now else 0,
+        in_mediation=now.in_mediation if now else 0,
+        escalated_open=now.escalated_open if now else 0,
+        by_state=[
+            Bar(labels_of_states[s], now.by_state[s], s) for s in labels_of_states if now and now.by_state.get(s)
+        ],
+        by_level=[
+            Bar(f"{lv.label}级", now.by_level[lv.value], lv.value) for lv in Level if now and now.by_level.get(lv.value)
+        ],
+        year=scope.year,
+        years=years or [scope.year],
+        taken_in=v("taken_in"),
+        resolved=v("resolved"),
+        mediation_concluded=v("mediation_concluded"),
+        success_rate=rate(v("resolved"), v("mediation_concluded")),
+        closed_resolved=v("closed_resolved"),
+        on_time=v("on_time"),
+        on_time_judged=v("on_time_judged"),
+        on_time_rate=rate(v("on_time"), v("on_time_judged")),
+        escalations=v("escalations"),
+        referral_in=v("referral_in"),
+        referral_out=v("referral_out"),
+        repeat_disputes=v("repeat_disputes"),
+        conversions=year.conversions,
+        sandiao=path_rows(year),
+        monthly=[
+            MonthBar(label, year.monthly["taken_in"].get(key, 0), year.monthly["resolved"].get(key, 0), key)
+            for key, label in month_labels(scope).items()
+        ],
+        by_category=_bars(year.by_category, reference.get("category", {})),
+        by_village=sorted(
+            (Bar(labels.get(p, p), n, codes.get(p, "")) for p, n in villages.items() if n), key=lambda b: -b.value
+        ),
+        escalations_by_level=[
+            Bar(f"{lv.label}级", year.escalations_by_level.get(lv.value, 0), lv.value)
+            for lv in Level
+            if year.escalations_by_level.get(lv.value)
+        ],
         children_name=CHILD_LEVEL_NAMES.get(place.level, "下级辖区"),
         definitions=_definitions(),
         common_rules=[without_codes(load_definitions().common[k]) for k in ("period", "scope", "as_of", "unit")],
     )
+
+
+def path_rows(year: AreaYear) -> list[PathRow]:
+    """The 三调 figures per path, in the order of definitions.yaml."""
+    paths = settings()["handoff"]["paths"]
+    return [
+        PathRow(p, label, {f: year.sandiao.get(f, {}).get(p, 0) for f in year.sandiao}) for p, label in paths.items()
+    ]
+
+
+def child_codes_of(conn: Connection, scope: Scope) -> dict[str, str]:
+    rows = conn.execute(select(JUR.c.path, JUR.c.code).where(JUR.c.parent_id == scope.place.id))
+    return {scope.place.path: scope.place.code, **{path: code for path, code in rows}}
 
 
 def scope_place(conn: Connection, actor: Actor) -> Place:
@@ -214,37 +266,8 @@ def case_years(conn: Connection, place: Place) -> list[int]:
     return [int(y) for (y,) in rows]
 
 
-def _state_labels(conn: Connection) -> tuple[dict[str, str], set[str]]:
-    """Every state of the current workflows → its label (in workflow order), and the final states."""
-    labels: dict[str, str] = {}
-    REGISTRY.current(conn, "people_mediation")  # loads every current workflow
-    for name, version in REGISTRY.current_versions().items():
-        for state, spec in REGISTRY.get(conn, name, version).spec.states.items():
-            labels.setdefault(state, spec.label)
-    return labels, set(REGISTRY.final_states())
-
-
-def _current(tally: Tally, today: date, labels: dict[str, str]) -> dict[str, Any]:
-    """Open cases of the subtree now: totals, by state and by level; overdue; ever escalated."""
-    pairs, overdue, escalated_open = tally.current(today)
-    by_state: dict[str, int] = {}
-    by_level: dict[str, int] = {}
-    for (state, level), n in pairs.items():
-        by_state[state] = by_state.get(state, 0) + n
-        by_level[level] = by_level.get(level, 0) + n
-    order = list(labels)
-    return {
-        "open_total": sum(by_state.values()),
-        "overdue_total": overdue,
-        "escalated_open": escalated_open,
-        "by_state": [Bar(labels[s], by_state[s]) for s in sorted(by_state, key=order.index)],
-        "by_level": [Bar(f"{lv.label}级", by_level[lv.value]) for lv in Level if by_level.get(lv.value)],
-    }
-
-
-def _bars(counts: dict[str, int], labels: dict[str, str], *, all_keys: bool) -> list[Bar]:
-    rows = labelled_rows(counts, labels, all_keys=all_keys)
-    return sorted((Bar(r["label"], r["count"]) for r in rows), key=lambda b: -b.value)
+def _bars(counts: dict[str, int], labels: dict[str, str]) -> list[Bar]:
+    return sorted((Bar(labels.get(k, k), n, k) for k, n in counts.items() if n), key=lambda b: -b.value)
 
 
 def _definitions() -> list[Definition]:

@@ -13,11 +13,13 @@ from mediation_flow.cases.queries import CaseFilters
 from mediation_flow.cases.supervision import supervision_page
 from mediation_flow.cases.suspended import suspended_cases
 from mediation_flow.stats.dashboard import dashboard_of
+from mediation_flow.stats.dashboard_current import current_case_items
 from mediation_flow.store import clock
 from web.deps import EngineDep
 from web.pages.common import PageActor, is_fragment, render, require, today
 
 router = APIRouter()
+MAX_LISTED = 500
 PAGE_ROWS = 50  # per section: the page shows the first rows and each section's total
 Q = Annotated[str, Query(max_length=32)]
 
@@ -78,3 +80,28 @@ def dashboard_page(
     board = dashboard_of(engine, actor, today=today(), year=year)
     template = "partials/dashboard_body.html" if is_fragment(request) else "dashboard.html"
     return render(request, template, {"title": "统计", "board": board})
+
+
+@router.get("/dashboard/cases", include_in_schema=False)
+def dashboard_cases(
+    request: Request,
+    engine: EngineDep,
+    actor: PageActor,
+    jurisdiction: Annotated[str, Query(max_length=32)],
+    figure: Annotated[str, Query(max_length=20)],
+    key: Annotated[str | None, Query(max_length=32)] = None,
+) -> Response:
+    """The cases behind a 当前 number of the dashboard or the county view (open, overdue, by state, …)."""
+    require(actor, Permission.READ_REPORTS)
+    found = current_case_items(
+        engine, actor, code=jurisdiction, figure=figure, key=key, today=today(), limit=MAX_LISTED
+    )
+    context = {
+        "title": found.title,
+        "items": found.items,
+        "total": found.total,
+        "shown": len(found.items),
+        "today": today(),
+        "back": "/county" if request.query_params.get("from") == "county" else "/dashboard",
+    }
+    return render(request, "dashboard_cases.html", context)
