@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from mediation_flow.accounts.personal_data import make_id_number
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.accounts.users import actor_for, add_user
 from mediation_flow.cases.intake import parse_intake
+from mediation_flow.demo_county import build_second_township
 from mediation_flow.demo_handoffs import HANDOFF_SHOWCASE, SHOWCASE_FROM, build_agencies, showcase_case
 from mediation_flow.ledger import bulk as ledger_bulk
 from mediation_flow.ledger import write as ledger_write
@@ -27,6 +28,7 @@ from mediation_flow.vocabulary import Role
 from mediation_flow.workflow.registry import REGISTRY
 
 VILLAGES = ["龙井村", "青龙村", "石桥村", "桂花村", "双河村", "新华村", "红岩村", "白果村"]
+SECOND_EVERY = 4  # every 4th settled 人民调解 case of the demo lies in the second township
 # The display name is the person's name only: pages show the role (and the agency) beside it themselves.
 DEMO_PASSWORDS = {
     "admin": ("admin", Role.ADMIN, None, "系统管理员"),
@@ -34,6 +36,9 @@ DEMO_PASSWORDS = {
     "tiaojie": ("tiaojie", Role.MEDIATOR, "500101001", "李明"),
     "tiaojie2": ("tiaojie2", Role.MEDIATOR, "500101001", "张芳"),
     "wangge": ("wangge", Role.GRID_WORKER, "500101001001001", "陈红"),
+    # the county (县司法局) compares its townships; 白马镇 is the second township, with its own mediator
+    "xianju": ("xianju", Role.SUPERVISOR, "500101", "刘科长"),
+    "baima": ("baima", Role.MEDIATOR, "500101002", "何静"),
     # the partner agencies' users name their agency (DEMO_AGENCIES) instead of a jurisdiction
     "paichusuo": ("paichusuo", Role.POLICE_LIAISON, "qinglong_police", "赵勇"),
     "fating": ("fating", Role.COURT_LIAISON, "qinglong_tribunal", "周丽"),
@@ -49,6 +54,7 @@ class DemoTownship:
     villages: list[Place]
     grids: list[Place]
     agencies: dict[str, Agency]
+    second_grids: list[Place] = field(default_factory=list)  # the grids of the second township, once built
 
 
 def build_township(conn: Any) -> DemoTownship:
@@ -258,6 +264,7 @@ def load_demo(
     rng = random.Random(seed)
     with write_transaction(engine) as conn:
         township = build_township(conn)
+        build_second_township(conn, township)
         ids = add_demo_users(conn)
         actors = {name: actor_for(conn, user_id) for name, user_id in ids.items()}
     supervisor = actors["sifasuo"]
@@ -265,7 +272,7 @@ def load_demo(
     people = {name: actor for name, actor in actors.items() if actor is not None}
     now = now or utcnow()
     batch: list[DemoPlan] = []
-    for plan in demo_plans(rng, township, [ids["tiaojie"], ids["tiaojie2"]], cases, now):
+    for plan in demo_plans(rng, township, [ids["tiaojie"], ids["tiaojie2"], ids["baima"]], cases, now):
         batch.append(plan)
         if len(batch) >= chunk:
             write_plans(engine, supervisor, batch, now, people)
@@ -279,7 +286,8 @@ def demo_plans(
     rng: random.Random, township: DemoTownship, mediator_ids: list[int], cases: int, now: datetime
 ) -> Iterator[DemoPlan]:
     """``cases`` plans: settled history spread over 2023–2025, then open cases from the last 40 days (every
-    open state at least once, then by weight)."""
+    open state at least once, then by weight). With the second township built and its mediator given (a third
+    id), every ``SECOND_EVERY``-th settled 人民调解 case lies there instead (the same draws: the rest is alike)."""
     start = datetime(2023, 1, 3, 1, 30, tzinfo=UTC)
     span = (datetime(2025, 12, 20, tzinfo=UTC) - start).total_seconds()
     sources = ["initiative", "application", "police", "court", "petition", "department"]
@@ -298,21 +306,36 @@ def demo_plans(
             if len(CURRENT_PATHS) <= position < len(CURRENT_PATHS) + len(showcase):
                 shown = showcase_case(showcase[position - len(CURRENT_PATHS)], registered, now)
                 yield _demo_plan(
-                    rng, township, mediator_ids, shown.registered, shown.target, now=now, source=shown.source,
+                    rng, township, mediator_ids[:2], shown.registered, shown.target, now=now, source=shown.source,
                     category=rng.choice(categories), extra=shown.extra, registered_by=shown.registered_by,
                 )  # fmt: skip
                 continue
             target = CURRENT_PATHS[position][0] if position < len(CURRENT_PATHS) else rng.choice(current)
-        yield _demo_plan(
+        plan = _demo_plan(
             rng,
             township,
-            mediator_ids,
+            mediator_ids[:2],
             registered,
             target,
             now=now,
             source="initiative" if target == "referred" else sources[index % len(sources)],
             category=rng.choice(categories),
         )
+        second = township.second_grids and len(mediator_ids) > 2 and index < cases - current_count
+        if second and index % SECOND_EVERY == SECOND_EVERY - 1 and plan.workflow == "people_mediation":
+            grid = township.second_grids[index // SECOND_EVERY % len(township.second_grids)]
+            plan = _in_second_township(plan, grid.code, mediator_ids[2])
+        yield plan
+
+
+def _in_second_township(plan: DemoPlan, grid_code: str, mediator_id: int) -> DemoPlan:
+    """The plan's case registered in the second township's grid, assigned to its mediator, entered by the county."""
+    steps = [
+        (trigger, {**data, "mediator_id": mediator_id} if trigger == "assign" else data, at, note)
+        for trigger, data, at, note in plan.steps
+    ]
+    intake = {**plan.intake, "jurisdiction_code": grid_code}
+    return DemoPlan(plan.workflow, intake, plan.registered, steps, "xianju", ("xianju",) * len(steps))
 
 
 def write_plans(

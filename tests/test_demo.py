@@ -14,7 +14,7 @@ from mediation_flow.accounts.users import actor_for
 from mediation_flow.cases.checks import check_all
 from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.intake import register_case
-from mediation_flow.demo import add_demo_users, build_township, demo_plans, load_demo
+from mediation_flow.demo import add_demo_users, build_second_township, build_township, demo_plans, load_demo
 from mediation_flow.store.db import write_transaction
 
 NOW = datetime(2026, 3, 10, 9, 15, 30, 123456, tzinfo=UTC)
@@ -25,11 +25,12 @@ def demo_through_engine(engine: Engine) -> None:
     """The reference: the demo's plans registered and driven one call at a time by the engine."""
     with write_transaction(engine) as conn:
         township = build_township(conn)
+        build_second_township(conn, township)
         ids = add_demo_users(conn)
         people = {name: actor_for(conn, user_id) for name, user_id in ids.items()}
     supervisor = people["sifasuo"]
     assert supervisor is not None
-    for plan in demo_plans(random.Random(SEED), township, [ids["tiaojie"], ids["tiaojie2"]], CASES, NOW):
+    for plan in demo_plans(random.Random(SEED), township, [ids["tiaojie"], ids["tiaojie2"], ids["baima"]], CASES, NOW):
         by = people.get(plan.registered_by or "") or supervisor
         case_id = register_case(engine, actor=by, intake=plan.intake, effective_at=plan.registered, now=NOW)
         for version, (trigger, data, moment, note) in enumerate(plan.steps, start=1):

@@ -28,11 +28,15 @@ from sqlalchemy import text
 from starlette.routing import Mount, Route
 
 from mediation_flow.accounts.policy import Permission, roles_with
+from mediation_flow.accounts.users import add_user
 from mediation_flow.cases.intake import register_case
+from mediation_flow.store.db import write_transaction
+from mediation_flow.vocabulary import Role
 from web.app import create_app
 
 ROLES = [
     "supervisor",
+    "county_supervisor",
     "mediator",
     "village_mediator",
     "other_village_mediator",
@@ -51,9 +55,13 @@ HIDDEN = OUTSIDE | AGENCY
 ALL = frozenset(ROLES)
 
 
+# 县司法局: a supervisor of the county, who sees every township of it (issue 15); made by ``world`` only
+COUNTY_USERS = {"county_supervisor": (Role.SUPERVISOR, "county")}
+
+
 def may(permission: Permission) -> frozenset[str]:
     """The test users whose role the policy table (accounts.policy.PERMISSIONS) gives ``permission``."""
-    return frozenset(name for name in ROLES if USERS[name][0] in roles_with(permission))
+    return frozenset(name for name in ROLES if {**USERS, **COUNTY_USERS}[name][0] in roles_with(permission))
 
 
 REGISTERING = may(Permission.REGISTER)
@@ -177,6 +185,13 @@ def _places_csv(world: Any, case_id: int) -> dict[str, Any]:
 
 
 ADMINS = may(Permission.ADMINISTER)
+COUNTY = frozenset({"county_supervisor", "admin"})  # reporting roles whose subtree holds the county
+
+
+def _county_report(world: Any, case_id: int) -> dict[str, Any]:
+    return {"params": {"county": "500101", "year": str(date.today().year)}}
+
+
 PUBLIC = Rule("public", ok=frozenset({200, 303, 401, 404, 422}))
 RULES: dict[tuple[str, str], Rule] = {
     # operations and the API's own description
@@ -283,6 +298,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/referrals"): Rule("page", may(Permission.REFERRED_OUT_QUEUE)),
     ("GET", "/suspended"): Rule("page", may(Permission.SUSPENDED_QUEUE)),
     ("GET", "/dashboard"): Rule("page", REPORTING),
+    ("GET", "/dashboard/cases"): Rule(
+        "page", REPORTING, body=lambda w, c: {"params": {"jurisdiction": "500101001", "figure": "open"}}
+    ),
+    # the county view: a township's user sees their own township there; the county's report, those who see the county
+    ("GET", "/county"): Rule("page", REPORTING),
+    ("GET", "/county/report"): Rule("page", COUNTY, body=_county_report, denied=frozenset({403, 404})),
+    ("GET", "/county/report.docx"): Rule("page", COUNTY, body=_county_report, denied=frozenset({403, 404})),
     ("GET", "/admin"): Rule("page", ADMINS),
     ("POST", "/admin/places"): Rule("page", ADMINS, body=lambda w, c: {"data": _new_place(w, c)["json"]}),
     ("POST", "/admin/places/import"): Rule("page", ADMINS, body=_places_csv),
@@ -390,6 +412,9 @@ def world(sqlite_engine, tmp_path, monkeypatch) -> Iterator[World]:
 
     monkeypatch.setattr(get_settings(), "data_dir", tmp_path)  # attachments stored here are the server's too
     town = make_town(sqlite_engine)
+    with write_transaction(sqlite_engine) as conn:
+        add_user(conn, username="county_supervisor", password=PASSWORD, role=Role.SUPERVISOR,
+                 jurisdiction_code=town.places.county.code)  # fmt: skip
     url = sqlite_engine.url.render_as_string(hide_password=False)
     with Server(url, tmp_path, workers=1) as server:
         w = World(app=create_app(sqlite_engine), town=town, engine=sqlite_engine, base_url=server.base_url)

@@ -163,6 +163,13 @@ def can_see_case(actor: Actor, case: Mapping[str, Any]) -> bool:
     return within(case["jurisdiction_path"], actor.scope_path)
 
 
+def townships_in_view(actor: Actor, townships: Iterable[Any]) -> list[Any]:
+    """The county view's townships (places with a ``path``): a county's user (and an admin) sees every township
+    of the county side by side, a township's user only their own; the county's totals and report only those who
+    see the county itself (``can_see`` of its path)."""
+    return [t for t in townships if can_see(actor, t.path)]
+
+
 def may_backdate(actor: Actor) -> bool:
     """补录: only supervisors (and admins) may give an effective time in the past."""
     return allows(actor, Permission.BACKDATE)

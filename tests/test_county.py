@@ -1,0 +1,117 @@
+"""The county view over the demo (青龙镇 and 白马镇 under 示例县), on SQLite and PostgreSQL: the county's user sees
+both townships and the county's row, a township's user only their own; each township's numbers are its annual
+report's (the 当前 ones a fresh count of its open cases), each number's list of cases has as many cases; the
+columns sort both ways; the county's report carries a paragraph per township, on the page and in the .docx."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+
+import pytest
+from docx import Document
+from sqlalchemy import Engine, select
+
+from mediation_flow.accounts.policy import Actor
+from mediation_flow.accounts.users import actor_for
+from mediation_flow.demo import load_demo
+from mediation_flow.errors import InvalidData, NotFound, PermissionDenied
+from mediation_flow.stats.county import county_view
+from mediation_flow.stats.county_report import county_report
+from mediation_flow.stats.dashboard_current import current_case_ids, open_states
+from mediation_flow.stats.drilldown import case_ids
+from mediation_flow.stats.figures import compute_figures
+from mediation_flow.stats.scope import year_scope
+from mediation_flow.stats.service import export
+from mediation_flow.store.tables import CASES, JURISDICTIONS, USERS
+
+NOW = datetime(2026, 3, 10, 9, 15, tzinfo=UTC)
+TODAY = date(2026, 3, 10)
+YEAR = 2025
+
+
+@pytest.fixture
+def demo(engine: Engine) -> Engine:
+    load_demo(engine, cases=120, now=NOW, chunk=60)
+    return engine
+
+
+def demo_actor(engine: Engine, username: str) -> Actor:
+    with engine.connect() as conn:
+        actor = actor_for(conn, conn.execute(select(USERS.c.id).where(USERS.c.username == username)).scalar_one())
+    assert actor is not None
+    return actor
+
+
+def test_who_sees_which_township(demo: Engine) -> None:
+    county = county_view(demo, demo_actor(demo, "xianju"), today=TODAY, year=YEAR)
+    assert [r.name for r in county.rows] == ["青龙镇", "白马镇"]  # by caseload, the larger first
+    assert county.total is not None and county.total.name == "示例县合计"
+    assert county.total.values["taken_in"] == sum(r.values["taken_in"] for r in county.rows) > 0
+    township = county_view(demo, demo_actor(demo, "sifasuo"), today=TODAY, year=YEAR)
+    assert [r.name for r in township.rows] == ["青龙镇"] and township.total is None
+    with pytest.raises(NotFound):
+        county_report(demo, actor=demo_actor(demo, "sifasuo"), code="500101", year=YEAR)
+    with pytest.raises(PermissionDenied):
+        county_view(demo, demo_actor(demo, "baima"), today=TODAY)  # a mediator: no statistics
+    with pytest.raises(InvalidData):
+        county_view(demo, demo_actor(demo, "xianju"), today=TODAY, sort="nonsense")
+
+
+def test_each_number_is_the_townships_report_and_lists_as_many_cases(demo: Engine) -> None:
+    view = county_view(demo, demo_actor(demo, "xianju"), today=TODAY, year=YEAR)
+    assert view.total is not None
+    with demo.connect() as conn:
+        paths = dict(conn.execute(select(JURISDICTIONS.c.code, JURISDICTIONS.c.path)).all())
+        states = open_states(conn)
+        for row in [*view.rows, view.total]:
+            scope = year_scope(conn, code=row.code, year=YEAR, as_of=view.as_of)
+            figures = compute_figures(conn, scope)
+            v = figures.values
+            assert (row.values["taken_in"], row.on_time, row.on_time_judged) == (
+                v["taken_in"], v["on_time"], v["on_time_judged"])  # fmt: skip
+            assert row.values["on_time_rate"] == v["on_time_rate"]
+            assert (row.values["conversions"], row.values["repeat"]) == (v["conversions"], v["repeat_disputes"])
+            for column in view.columns:
+                number = row.values[column.key]
+                if column.kind == "year":
+                    key = column.figure_key
+                    if column.figure_key is None:
+                        assert number == v[column.figure], column
+                    else:
+                        assert number == figures.count(column.figure, key), column
+                    if column.figure != "escalations":  # escalations count events; their list, the cases
+                        assert len(case_ids(conn, scope, column.figure, key)) == number, column
+                elif column.kind == "now":
+                    listed = current_case_ids(conn, paths[row.code], column.figure, None, TODAY)
+                    assert len(listed) == number, column
+            rows = conn.execute(
+                select(CASES.c.state, CASES.c.due_date).where(CASES.c.jurisdiction_path.like(paths[row.code] + "%"))
+            ).all()
+            open_rows = [r for r in rows if r.state in states]
+            assert row.values["open"] == len(open_rows)
+            assert row.values["overdue"] == sum(1 for r in open_rows if r.due_date is not None and r.due_date < TODAY)
+            assert row.monthly == [r["count"] for r in figures.breakdowns["monthly_taken_in"]]
+
+
+@pytest.mark.parametrize("descending", [True, False])
+def test_every_column_sorts(demo: Engine, descending: bool) -> None:
+    actor = demo_actor(demo, "xianju")
+    for column in county_view(demo, actor, today=TODAY, year=YEAR).columns:
+        view = county_view(demo, actor, today=TODAY, year=YEAR, sort=column.key, descending=descending)
+        keys = [(r.values[column.key] is None, r.values[column.key] or 0) for r in view.rows]
+        expected = sorted(keys, key=lambda k: (k[0], -k[1] if descending else k[1]))
+        assert keys == expected, column.key
+
+
+def test_the_county_report_has_a_paragraph_per_township(demo: Engine) -> None:
+    report = county_report(demo, actor=demo_actor(demo, "xianju"), code="500101", year=YEAR)
+    assert report.text.title.startswith("示例县2025年")
+    assert [p[:4] for p in report.text.paragraphs[-2:]] == ["青龙镇：", "白马镇："]
+    with demo.connect() as conn:
+        township = compute_figures(
+            conn, year_scope(conn, code="500101002", year=YEAR, as_of=report.figures.scope.as_of)
+        )
+    assert f"登记矛盾纠纷{township.values['taken_in']}件" in report.text.paragraphs[-1]
+    texts = [p.text for p in Document(io.BytesIO(export(demo, report, "docx"))).paragraphs]
+    assert report.text.paragraphs[-1] in texts and report.text.paragraphs[-2] in texts
