@@ -147,8 +147,8 @@ def test_counts_and_dashboard_after_random_transitions(engine: Engine) -> None:
     run_state_machine_as_test(
         Machine,
         settings=settings(
-            max_examples=6,
-            stateful_step_count=30,
+            max_examples=4,
+            stateful_step_count=25,
             deadline=None,
             suppress_health_check=list(HealthCheck),
             derandomize=True,

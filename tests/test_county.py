@@ -18,6 +18,7 @@ from mediation_flow.demo import load_demo
 from mediation_flow.errors import InvalidData, NotFound, PermissionDenied
 from mediation_flow.stats.county import county_view
 from mediation_flow.stats.county_report import county_report
+from mediation_flow.stats.dashboard import clear_cache
 from mediation_flow.stats.dashboard_current import current_case_ids, open_states
 from mediation_flow.stats.drilldown import case_ids
 from mediation_flow.stats.figures import compute_figures
@@ -33,6 +34,7 @@ YEAR = 2025
 @pytest.fixture
 def demo(engine: Engine) -> Engine:
     load_demo(engine, cases=120, now=NOW, chunk=60)
+    clear_cache()
     return engine
 
 

@@ -19,12 +19,11 @@ from sqlalchemy import Connection, Engine, select
 from mediation_flow.accounts.policy import Actor, Permission, can_see, require, townships_in_view
 from mediation_flow.errors import InvalidData, NotFound
 from mediation_flow.places.jurisdictions import Place, ancestors, get_by_code, get_by_id
-from mediation_flow.stats.dashboard import case_years
+from mediation_flow.stats.dashboard import case_years, year_figures
 from mediation_flow.stats.dashboard_current import Current, current
-from mediation_flow.stats.dashboard_sql import AreaYear, area_years, merged
+from mediation_flow.stats.dashboard_sql import AreaYear, merged
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.figures import month_labels, rate
-from mediation_flow.stats.scope import year_scope
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.vocabulary import Level
 
@@ -138,9 +137,8 @@ def county_view(
         county = county_of(conn, actor, code)
         years = case_years(conn, county)
         year = year or (years[0] if years else today.year)
-        scope = year_scope(conn, code=county.code, year=year)
+        scope, figures = year_figures(conn, county, year, None)  # kept a minute, as the county's dashboard
         seen = townships_in_view(actor, _townships(conn, county))
-        figures = area_years(conn, scope, by_child=True)
         now = current(conn, county.path, today, by_child=True)
     months = list(month_labels(scope).items())
     rows = [_row(t.code, t.name, figures.get(t.path, AreaYear()), now.get(t.path, Current()), months) for t in seen]
