@@ -31,7 +31,8 @@ from mediation_flow.store.tables import CASE_COUNTS, CASES
 from mediation_flow.vocabulary import Role
 from mediation_flow.workflow.registry import REGISTRY
 
-VALID: dict[str, dict[str, Any]] = {t: d for t, d in HAPPY_PATH} | {
+DATES = ("session_date", "signed_on", "visited_on", "applied_on", "ruled_on")  # today's, within the case's life
+VALID: dict[str, dict[str, Any]] = {t: {k: "" if k in DATES else v for k, v in d.items()} for t, d in HAPPY_PATH} | {
     "reject": {"reason": "已由法院受理"},
     "suspend": {"reason": "等待鉴定"},
     "resume": {},
@@ -90,6 +91,8 @@ def test_counts_and_dashboard_after_random_transitions(engine: Engine) -> None:
             place=st.sampled_from(where), days_back=st.integers(0, 40), source=st.sampled_from(["initiative", "police"])
         )
         def register(self, place: str, days_back: int, source: str) -> None:
+            if len(self.cases) >= 4:  # a few cases, taken deep, rather than many new ones
+                return
             at = datetime.now(UTC) - timedelta(days=days_back)
             at = max(at, datetime(year, 1, 1, 1, tzinfo=UTC))
             data = intake(jurisdiction_code=place, title=f"张{len(self.cases)}与李四相邻通行纠纷", source=source)
@@ -110,7 +113,9 @@ def test_counts_and_dashboard_after_random_transitions(engine: Engine) -> None:
             if not options:
                 return
             forward = [t for t, _ in HAPPY_PATH if t in options]
-            trigger = data.draw(st.sampled_from(options + forward * 4))  # mostly forward: the walk goes deep
+            if row["mediator_id"] is None and "assign" in options:
+                forward = ["assign"]  # mediation needs a mediator
+            trigger = data.draw(st.sampled_from(options + forward * 8))  # mostly forward: the walk goes deep
             today = datetime.now(UTC).date().isoformat()
             values = {k: (today if v == "" else v) for k, v in VALID[trigger].items()}
             try:
@@ -125,8 +130,8 @@ def test_counts_and_dashboard_after_random_transitions(engine: Engine) -> None:
             kept, fresh = counted(engine)
             assert kept == fresh
 
-        @invariant()
-        def dashboard_equals_the_report(self) -> None:
+        def teardown(self) -> None:
+            """After the random sequence: every dashboard figure equals the report's, 当前 a fresh count."""
             if not getattr(self, "cases", None):
                 return
             as_of = datetime.now(UTC)
@@ -147,8 +152,8 @@ def test_counts_and_dashboard_after_random_transitions(engine: Engine) -> None:
     run_state_machine_as_test(
         Machine,
         settings=settings(
-            max_examples=4,
-            stateful_step_count=25,
+            max_examples=12,
+            stateful_step_count=30,
             deadline=None,
             suppress_health_check=list(HealthCheck),
             derandomize=True,

@@ -81,6 +81,7 @@ def test_county_supervisor_compares_townships_and_drills_down(tmp_path):
             page.screenshot(path=str(ARTIFACTS / f"county-report-{device}.png"), full_page=True)
             # the dashboard's numbers link to their cases too
             page.goto(f"{server.base_url}/dashboard?year=2025")
+            page.screenshot(path=str(ARTIFACTS / f"dashboard-{device}.png"), full_page=True)
             registered = page.locator('a[data-stat="registered"]')
             number = registered.locator("b").inner_text()
             registered.click()

@@ -73,12 +73,12 @@ def current(conn: Connection, path: str, today: date, *, by_child: bool) -> dict
     states = open_states(conn)
     mediating = set(settings()["mediation_states"])
     found: dict[str, Current] = defaultdict(Current)
-    for row in counts(conn, path, states, by_child=by_child):
+    for row in counts(conn, path, states, today=today, by_child=by_child):
         area = found[row.child]
         area.open_total += row.n
         area.by_state[row.state] += row.n
         area.by_level[row.level] += row.n
-        area.overdue += row.n if row.due_date is not None and row.due_date < today else 0
+        area.overdue += row.overdue
         area.in_mediation += row.n if row.state in mediating else 0
     child: Any = child_path(conn.dialect.name, C.c.jurisdiction_path, path) if by_child else None
     escalated = (

@@ -194,7 +194,9 @@ def fold(rows: Iterable[Any], names: list[str], one_pass: Pass, grouped: dict[st
 
 def run(conn: Connection, statement: Any) -> Iterable[Any]:
     """Stream the statement's rows (a server-side cursor on PostgreSQL), in batches."""
-    result = conn.execution_options(yield_per=YIELD_PER).execute(statement)
+    # per statement: ``Connection.execution_options`` would change the connection itself, and every later
+    # statement on it (a ``SET LOCAL`` too) would run through a server-side cursor on PostgreSQL
+    result = conn.execute(statement, execution_options={"yield_per": YIELD_PER})
     for partition in result.partitions():
         yield from partition
 

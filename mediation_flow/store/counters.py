@@ -12,7 +12,7 @@ from collections.abc import Collection
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
 from mediation_flow.places.subtree import in_subtree
 from mediation_flow.store.sqlbits import child_path
@@ -22,34 +22,33 @@ NO_DUE = date(9999, 12, 31)  # the key of a case without a running deadline (mig
 
 
 class Count(NamedTuple):
-    """Cases of one (child place, state, level, due date); ``child`` is the path of the subtree's child the
-    cases lie under (the subtree's own path for cases registered at its root), or "" when not asked."""
+    """Cases of one (child place, state, level): ``n`` of them, ``overdue`` of those with a deadline before the
+    day asked; ``child`` is the path of the subtree's child the cases lie under (the subtree's own path for cases
+    registered at its root), or "" when not asked."""
 
     child: str
     state: str
     level: str
-    due_date: date | None
     n: int
+    overdue: int
 
 
-def counts(conn: Connection, path: str, states: Collection[str], *, by_child: bool = False) -> list[Count]:
-    """The counts of the cases in ``states`` in the subtree at ``path``, by child place if ``by_child``."""
-    jur = JURISDICTIONS
-    child: Any = child_path(conn.dialect.name, jur.c.path, path) if by_child else None
-    keys = [CASE_COUNTS.c.state, CASE_COUNTS.c.level, CASE_COUNTS.c.due_date]
-    columns = [*keys, func.sum(CASE_COUNTS.c.n)]
-    if child is not None:
-        columns.insert(0, child.label("child"))
-        keys.insert(0, child)
+def counts(conn: Connection, path: str, states: Collection[str], *, today: date, by_child: bool = False) -> list[Count]:
+    """The counts of the cases in ``states`` in the subtree at ``path``, by child place if ``by_child``, with
+    how many of them have a deadline before ``today`` (the day decides it; the rows keep the due date)."""
+    jur, cc = JURISDICTIONS, CASE_COUNTS
+    keys: list[Any] = [cc.c.state, cc.c.level]
+    if by_child:
+        keys.insert(0, child_path(conn.dialect.name, jur.c.path, path))
+    overdue = func.sum(case((cc.c.due_date < today, cc.c.n), else_=0))  # NO_DUE is never before a real day
     query = (
-        select(*columns)
-        .select_from(CASE_COUNTS.join(jur, jur.c.id == CASE_COUNTS.c.jurisdiction_id))
-        .where(CASE_COUNTS.c.state.in_(sorted(states)), CASE_COUNTS.c.n > 0, in_subtree(jur.c.path, path))
+        select(*keys, func.sum(cc.c.n), overdue)
+        .select_from(cc.join(jur, jur.c.id == cc.c.jurisdiction_id))
+        .where(cc.c.state.in_(sorted(states)), cc.c.n > 0, in_subtree(jur.c.path, path))
         .group_by(*keys)
     )
     found = []
     for row in conn.execute(query):
-        head, (state, level, due, n) = (row[0], row[1:]) if by_child else ("", row)
-        due = date.fromisoformat(due) if isinstance(due, str) else due
-        found.append(Count(str(head), state, level, None if due == NO_DUE else due, int(n)))
+        head, rest = (str(row[0]), tuple(row[1:])) if by_child else ("", tuple(row))
+        found.append(Count(head, str(rest[0]), str(rest[1]), int(rest[2]), int(rest[3] or 0)))
     return found
