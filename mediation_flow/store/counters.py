@@ -1,4 +1,4 @@
-"""The maintained case counts (``case_count``, kept by database triggers: migration 0014), read per subtree.
+"""The maintained case counts (``case_count``, kept by database triggers: migration 0016), read per subtree.
 
 Every insert, update or delete of a ``dispute_case`` row moves its (state, place, level, due date) count in
 the same transaction, whichever path wrote it (a transition, a registration, the ledger's bulk write, a
@@ -18,7 +18,7 @@ from mediation_flow.places.subtree import in_subtree
 from mediation_flow.store.sqlbits import child_path
 from mediation_flow.store.tables import CASE_COUNTS, JURISDICTIONS
 
-NO_DUE = date(9999, 12, 31)  # the key of a case without a running deadline (migration 0014)
+NO_DUE = date(9999, 12, 31)  # the key of a case without a running deadline (migration 0016)
 
 
 class Count(NamedTuple):

@@ -162,7 +162,7 @@ class CaseCounter(_Table, table=True):
 
 class CaseCount(_Table, table=True):
     """How many cases stand in each (state, place, level, due date): kept by database triggers on
-    ``dispute_case`` in the same transaction as every write to a case (migration 0014), so a count of a
+    ``dispute_case`` in the same transaction as every write to a case (migration 0016), so a count of a
     subtree's open or overdue cases sums a few rows instead of counting case index entries. A case without a
     running deadline counts under ``NO_DUE`` (store.counters)."""
 

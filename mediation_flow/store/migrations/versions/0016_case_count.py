@@ -1,14 +1,15 @@
-"""Maintained counts of cases per (state, place, level, due date), kept by triggers on dispute_case
+"""Maintained counts of cases per (state, place, level, due date), kept by triggers on dispute_case (a later
+migration that rebuilds dispute_case in SQLite batch mode must create these triggers again)
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0016
+Revises: 0015
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0014"
-down_revision = "0013"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
