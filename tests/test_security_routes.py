@@ -115,6 +115,8 @@ REFERRALS_IN = {
 def _intake(world: Any, role: str | None = None) -> dict[str, Any]:
     """A valid registration for the user asking (``world.role``): an agency's users register referrals in."""
     role = role or world.role
+    if role in COUNTY_USERS:  # a county's user names the village (a case lies in a township or below)
+        return intake(jurisdiction_code=world.town.places.villages[0].code)
     if role not in REFERRALS_IN:
         return intake()
     workflow, source, attributes = REFERRALS_IN[role]
