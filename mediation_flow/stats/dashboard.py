@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine, func, select
 
 from mediation_flow.accounts.policy import Actor
+from mediation_flow.cases.corrections import CORRECT
 from mediation_flow.display.labels import without_codes
 from mediation_flow.places.jurisdictions import Place, get_by_id
 from mediation_flow.places.reference import reference_labels
@@ -32,13 +33,15 @@ from mediation_flow.stats.dashboard_sql import AreaYear, area_years, merged
 from mediation_flow.stats.definitions import load_definitions, settings
 from mediation_flow.stats.figures import month_labels, rate, village_labels
 from mediation_flow.stats.scope import Scope, year_scope
-from mediation_flow.store.tables import COUNTERS
+from mediation_flow.store.tables import COUNTERS, EVENTS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.vocabulary import Level
 
 KEEP_SECONDS = 60.0  # how long a year's counted figures are shown before they are counted again
 MAX_KEPT = 256
-_KEPT: dict[tuple[str, str, int], tuple[float, Scope, dict[str, AreaYear]]] = {}  # (database, path, year) → counted
+_KEPT: dict[
+    tuple[str, str, int], tuple[float, Scope, dict[str, AreaYear], int]
+] = {}  # … and the latest event id  # (database, path, year) → counted
 _LOCKS: dict[tuple[str, str, int], threading.Lock] = {}
 _LOCK = threading.Lock()
 SHOWN_DEFINITIONS = [
@@ -148,16 +151,24 @@ def year_figures(
         lock = _LOCKS.setdefault(key, threading.Lock())
     with lock:  # one count per place and year at a time; the others wait for it and share it
         kept = _KEPT.get(key)
-        if kept is not None and time.monotonic() - kept[0] < KEEP_SECONDS:
+        if kept is not None and time.monotonic() - kept[0] < KEEP_SECONDS and not _corrected_since(conn, kept[3]):
             return kept[1], kept[2]
+        latest = conn.execute(select(func.coalesce(func.max(EVENTS.c.id), 0))).scalar_one()
         scope = year_scope(conn, code=place.code, year=year)
         children = area_years(conn, scope, by_child=True)
         with _LOCK:
             _KEPT.pop(key, None)
-            _KEPT[key] = (time.monotonic(), scope, children)
+            _KEPT[key] = (time.monotonic(), scope, children, int(latest))
             while len(_KEPT) > MAX_KEPT:
                 _KEPT.pop(next(iter(_KEPT)))
         return scope, children
+
+
+def _corrected_since(conn: Connection, latest: int) -> bool:
+    """A correction (更正) written since the figures were counted: it may move what earlier events counted for
+    (a category, a place, a step's year), so the figures are counted again rather than kept."""
+    found = select(EVENTS.c.id).where(EVENTS.c.trigger == CORRECT, EVENTS.c.id > latest).limit(1)
+    return conn.execute(found).first() is not None
 
 
 def clear_cache() -> None:

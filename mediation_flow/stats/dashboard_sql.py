@@ -11,7 +11,9 @@ Two statements: the year's figures per child (distinct over the year), and the s
 (child, month, category, level escalated to) for the breakdowns. A case has one category and one place, and
 registers once, so the second statement's groups add up to the monthly, category and level figures. The
 三调 states at the period's end need the referral events in order: they are walked as the report walks them
-(:mod:`~mediation_flow.stats.sandiao`), over those events only.
+(:mod:`~mediation_flow.stats.sandiao`), over those events only. Corrected cases (更正) are counted apart, rebuilt
+as recorded by the moment counted to (:mod:`~mediation_flow.stats.corrected`, as the report counts them); the
+two parts hold different cases, so their counts add up.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, distinct, func, literal, select
 
-from mediation_flow.stats import sandiao
+from mediation_flow.stats import corrected, sandiao
 from mediation_flow.stats.figures import (
     SOURCE,
     C,
@@ -79,8 +81,11 @@ def area_years(conn: Connection, scope: Scope, *, by_child: bool) -> dict[str, A
     columns = [func.count(distinct(case((cond[k], E.c.case_id)))).label(k) for k in YEAR_FIGURES]
     columns.append(func.sum(case((cond["escalated"], 1), else_=0)).label("escalations"))
     names = [*YEAR_FIGURES, "escalations"]
-    for row in conn.execute(select(child, *columns).select_from(SOURCE).where(*where).group_by(child)):
-        found[str(row[0])].values = {k: int(v or 0) for k, v in zip(names, row[1:], strict=True)}
+    statement = select(child, *columns).select_from(SOURCE).where(*where).group_by(child)
+    for row in corrected.rows(conn, statement, scope.as_of):  # corrected cases apart: the counts add up
+        values = found[str(row[0])].values
+        for k, v in zip(names, row[1:], strict=True):
+            values[k] = values.get(k, 0) + int(v or 0)
     month = local_month(dialect, E.c.effective_at, scope.start_utc)
     level = case((cond["escalated"], json_text(E.c.data, "to_level")), else_=None)
     keys = [child, month, C.c.category, level]
@@ -88,7 +93,9 @@ def area_years(conn: Connection, scope: Scope, *, by_child: bool) -> dict[str, A
     grouped.append(func.sum(case((cond["escalated"], 1), else_=0)))
     counted = trigger_is(scope, *figure_rules()["taken_in"][0], *figure_rules()["resolved"][0], "escalate")
     statement = select(*keys, *grouped).select_from(SOURCE).where(scope.in_scope(), counted).group_by(*keys)
-    for key, month_key, category, to_level, taken_in, resolved, escalations in conn.execute(statement):
+    for key, month_key, category, to_level, taken_in, resolved, escalations in corrected.rows(
+        conn, statement, scope.as_of
+    ):
         area = found[str(key)]
         area.monthly["taken_in"][month_key] += int(taken_in or 0)
         area.monthly["resolved"][month_key] += int(resolved or 0)
@@ -102,7 +109,8 @@ def area_years(conn: Connection, scope: Scope, *, by_child: bool) -> dict[str, A
 
 def _sandiao(conn: Connection, scope: Scope, child: Any, found: dict[str, AreaYear]) -> None:
     """The 三调 figures per path, from the referral events walked in order as the report walks them."""
-    rows = conn.execute(sandiao.handoff_query(scope, event_conditions(scope), referral_channel()).add_columns(child))
+    query = sandiao.handoff_query(scope, event_conditions(scope), referral_channel()).add_columns(child)
+    rows = corrected.rows(conn, query, scope.as_of)
     events: dict[str, list[Any]] = defaultdict(list)
     for row in rows:
         events[str(row[-1])].append(row[:-1])
@@ -124,7 +132,7 @@ def _conversions(conn: Connection, scope: Scope, child: Any, found: dict[str, Ar
     figure is the sum over conversion types of the distinct cases of each)."""
     sub = conversions_query(scope).add_columns(child.label("child")).subquery()
     statement = select(sub.c.child, sub.c.key, func.count(distinct(sub.c.case_id))).group_by(sub.c.child, sub.c.key)
-    for key, kind, n in conn.execute(statement):
+    for key, kind, n in corrected.rows(conn, statement, scope.as_of):
         if kind is not None:
             found[str(key)].conversions += int(n)
 

@@ -90,7 +90,16 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
     paths = {
         Role.GRID_WORKER: ["/grid", "/register"],
         Role.MEDIATOR: ["/my", "/suspended", "/cases", "/register"],
-        Role.SUPERVISOR: ["/queue", "/suspended", "/referrals", "/dashboard", "/county", "/reports", "/cases", "/register"],
+        Role.SUPERVISOR: [
+            "/queue",
+            "/suspended",
+            "/referrals",
+            "/dashboard",
+            "/county",
+            "/reports",
+            "/cases",
+            "/register",
+        ],
         Role.POLICE_LIAISON: ["/inbox", "/cases", "/register"],
         Role.COURT_LIAISON: ["/inbox", "/cases", "/register"],
         Role.PETITION_LIAISON: ["/inbox", "/cases", "/register"],
