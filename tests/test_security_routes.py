@@ -65,7 +65,9 @@ def may(permission: Permission) -> frozenset[str]:
 
 
 REGISTERING = may(Permission.REGISTER)
-MEDIATING = frozenset({"supervisor", "mediator", "village_mediator", "other_village_mediator"})  # the workflow's
+MEDIATING = frozenset(  # the workflow's roles (a supervisor of the county is one)
+    {"supervisor", "county_supervisor", "mediator", "village_mediator", "other_village_mediator"}
+)
 NOT_OFFERED = frozenset({403, 422})
 REPORTING = may(Permission.READ_REPORTS)
 UPLOADING = may(Permission.UPLOAD_ATTACHMENT)
