@@ -276,7 +276,7 @@ RULES: dict[tuple[str, str], Rule] = {
     # 更正: supervisors only (the workflow's ``correct`` step; issue 17)
     ("POST", "/api/v1/cases/{case_id}/corrections"): Rule(
         "api",
-        frozenset({"supervisor"}),
+        frozenset({"supervisor", "county_supervisor"}),
         case=True,
         body=lambda w, c: {"json": {"expected_version": 1, "what": "title", "value": "更正后的名称", "reason": "笔误"}},
     ),
