@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from mediation_flow.cases.schemas import CaseCreate, PartyCreate, TransitionCreate, workflow_file_specs
-from mediation_flow.display.labels import field_label, glossary, label, labels, ledger_columns
+from mediation_flow.display.labels import field_label, glossary, label, labels, ledger_columns, office_label
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.vocabulary import AgencyKind, Handoff, Level, PartyKind, PartyRole, Role
 from mediation_flow.workflow.deadlines import Status
@@ -102,3 +102,10 @@ def test_every_page_in_the_navigation_is_named(role):
 
     items = nav_items(SimpleNamespace(role=role))  # type: ignore[arg-type]
     assert items and all(path.startswith("/") and chinese(name) for path, name in items)
+
+
+def test_a_county_supervisor_works_for_the_county_bureau_a_township_one_for_the_township() -> None:
+    assert office_label(Role.SUPERVISOR, "/1/") == "县司法局"
+    assert office_label(Role.SUPERVISOR, "/1/2/") == label("roles", "supervisor") == "司法所/综治中心"
+    assert office_label(Role.MEDIATOR, "/1/") == "人民调解员"
+    assert office_label(Role.ADMIN, None) == "管理员"

@@ -50,6 +50,15 @@ def label(kind: str, code: str | int | Enum | None, default: str | None = None) 
     return key if default is None else default
 
 
+def office_label(role: str | Enum, scope_path: str | None) -> str:
+    """Whom a user works for, shown beside their name: the role's label, except for a supervisor whose
+    jurisdiction is the top of the tree (``/<id>/``: the county), who is 县司法局."""
+    code = role.value if isinstance(role, Enum) else role
+    if code == "supervisor" and scope_path is not None and scope_path.count("/") == 2:
+        return label("offices", "county_supervisor")
+    return label("roles", role)
+
+
 def field_label(name: str) -> str:
     """A case, party or request field's label, e.g. ``title`` → 案件名称."""
     return label("fields", name)

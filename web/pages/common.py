@@ -20,7 +20,7 @@ from mediation_flow.accounts.policy import require as require_permission
 from mediation_flow.accounts.sessions import signed_in_session
 from mediation_flow.cases.notices import header_unread
 from mediation_flow.display import formats
-from mediation_flow.display.labels import label, without_codes
+from mediation_flow.display.labels import label, office_label, without_codes
 from mediation_flow.store import clock
 from mediation_flow.vocabulary import Role
 from web.deps import get_db
@@ -61,6 +61,7 @@ def _filters() -> dict[str, Callable[..., str]]:
         "cn_numeral": formats.cn_numeral,
         "level_label": partial(label, "levels"),
         "role_label": partial(label, "roles"),
+        "office_label": lambda actor: office_label(actor.role, actor.scope_path),
         "admin_action": partial(label, "admin_actions"),
         "reference_kind": partial(label, "reference_kinds"),
         "field_label": partial(label, "fields"),
