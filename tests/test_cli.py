@@ -90,7 +90,8 @@ def test_run_migrates_loads_the_demo_and_serves(env):
         else:
             pytest.fail("server did not start")
         token = httpx.post(
-            f"http://127.0.0.1:{port}/api/v1/auth/token", data={"username": "sifasuo", "password": "sifasuo-demo2023"}
+            f"http://127.0.0.1:{port}/api/v1/auth/token",
+            data={"username": "xianju", "password": "xianju-demo2023"},  # the county: both townships
         )
         assert token.status_code == 200, token.text
         cases = httpx.get(
