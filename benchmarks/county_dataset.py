@@ -87,7 +87,7 @@ def build(
         conn.execute(update(AGENCIES).where(AGENCIES.c.code.in_(SHARED_AGENCIES)).values(jurisdiction_id=county.id))
         conn.execute(update(USERS).where(USERS.c.username.in_(AGENCY_USERS)).values(jurisdiction_id=county.id))
     places: list[Place] = []
-    for index in range(2, townships + 1):
+    for index in range(3, townships + 1):  # the demo itself has 青龙镇 (001) and 白马镇 (002)
         with write_transaction(engine) as conn:
             demo = _demo_township(conn)
             township, users = _township(conn, demo, index)
