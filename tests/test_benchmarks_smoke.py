@@ -7,13 +7,16 @@ import importlib
 
 import pytest
 from factories import HAPPY_PATH, make_town
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
-from benchmarks import bench_engine
+from benchmarks import bench_engine, bench_people
 from benchmarks.__main__ import discover, main
 from benchmarks.common import Table
 from mediation_flow.cases.checks import check_all
+from mediation_flow.cases.people import backfill_party_keys
+from mediation_flow.store.db import write_transaction
 from mediation_flow.store.models import Case, CaseEvent
+from mediation_flow.store.tables import PARTY_KEYS
 
 pytestmark = pytest.mark.slow
 CASES, EVENTS = Case.__table__, CaseEvent.__table__
@@ -77,3 +80,32 @@ def test_runner_rejects_an_unknown_benchmark(capsys):
     with pytest.raises(SystemExit):
         main(["--only", "nonexistent"])
     assert "unknown benchmark" in capsys.readouterr().err
+
+
+def _index_names(conn):
+    if conn.dialect.name == "sqlite":
+        return {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    return {r[0] for r in conn.exec_driver_sql("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")}
+
+
+def test_people_benchmark_load_writes_the_key_writers_keys_and_keeps_the_schema(engine, town):
+    """The bulk-loaded data set is what the product would store: every ``party_key`` row equal to what
+    ``backfill_party_keys`` (``write_party_keys``) writes for the same cases, every index back, foreign keys
+    sound, SQLite back in WAL."""
+    with engine.connect() as conn:
+        indexes = _index_names(conn)
+    people = bench_people.build(engine, town, 300)
+    assert len(people) > 300 and len({p["id_number"] for p in people}) == len(people)  # one ID number each
+    columns = [c for c in PARTY_KEYS.c if c.name != "id"]
+    with engine.connect() as conn:
+        loaded = sorted(tuple(r) for r in conn.execute(select(*columns)))
+        assert _index_names(conn) == indexes
+        if engine.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    assert len(loaded) == 300 * 2 * 3
+    with write_transaction(engine) as conn:
+        conn.execute(delete(PARTY_KEYS))
+    assert backfill_party_keys(engine) == (300, len(loaded))
+    with engine.connect() as conn:
+        assert sorted(tuple(r) for r in conn.execute(select(*columns))) == loaded

@@ -110,6 +110,23 @@ def backfill_party_keys(engine: Engine, *, batch: int = 1000) -> tuple[int, int]
         cases, last = cases + len(ids), ids[-1]
 
 
+def party_key_rows(party: Mapping[str, Any], village_id: int | None) -> list[dict[str, Any]]:
+    """The ``party_key`` rows of one party: its row (``id``, ``case_id``, ``kind``, ``name``, ``id_number``,
+    ``phone``) with its case's ``jurisdiction_path`` and ``registered_at``; ``village_id`` that path's village."""
+    return [
+        {
+            "case_id": party["case_id"],
+            "party_id": party["id"],
+            "kind": kind,
+            "value": value,
+            "village_id": village_id,
+            "jurisdiction_path": party["jurisdiction_path"],
+            "registered_at": party["registered_at"],
+        }
+        for kind, value in party_keys(party)
+    ]
+
+
 def write_party_keys(conn: Connection, case_ids: Sequence[int]) -> int:
     """Store the keys of the parties of ``case_ids`` (just written, in the caller's transaction)."""
     villages = village_ids(conn) if case_ids else {}
@@ -122,19 +139,7 @@ def write_party_keys(conn: Connection, case_ids: Sequence[int]) -> int:
             .where(PARTIES.c.case_id.in_(list(case_ids[start : start + 500])))
         )
         for party in map(dict, conn.execute(query).mappings()):
-            village = village_id_of(party["jurisdiction_path"], villages)
-            rows += [
-                {
-                    "case_id": party["case_id"],
-                    "party_id": party["id"],
-                    "kind": kind,
-                    "value": value,
-                    "village_id": village,
-                    "jurisdiction_path": party["jurisdiction_path"],
-                    "registered_at": party["registered_at"],
-                }
-                for kind, value in party_keys(party)
-            ]
+            rows += party_key_rows(party, village_id_of(party["jurisdiction_path"], villages))
         if rows:
             _INSERT_KEY.run(conn, rows)
         written += len(rows)
