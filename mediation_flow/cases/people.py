@@ -182,7 +182,8 @@ class Probe:
 
 def _match_statement() -> Any:
     """Every key of a set of parties in one statement (built once; the values are bound per call): the
-    (kind, value) index drives it; the subtree is checked on the key row's own copy of the case's path."""
+    (kind, value, village_id) index drives it, a name read in its village only; the subtree is checked on
+    the key row's own copy of the case's path."""
     kind, value = PARTY_KEYS.c.kind, PARTY_KEYS.c.value
     return (
         select(

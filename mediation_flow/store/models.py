@@ -352,7 +352,7 @@ class PartyKey(_Table, table=True):
 
     __tablename__ = "party_key"
     __table_args__ = (
-        Index("ix_party_key_lookup", "kind", "value", "registered_at"),
+        Index("ix_party_key_lookup", "kind", "value", "village_id", "registered_at"),
         Index("ix_party_key_case", "case_id"),
     )
 
