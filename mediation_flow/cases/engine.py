@@ -72,16 +72,17 @@ _RULES: WeakKeyDictionary[WorkflowRegistry, dict[tuple[str, int], Rules]] = Weak
 
 
 def _rules(engine: Engine, registry: WorkflowRegistry, name: str, version: int) -> Rules:
-    """The registry's compiled workflow (the registry never replaces a version once compiled, so it is
-    asked once per process and version)."""
+    """The rules of the registry's compiled workflow, memoised while the registry keeps the same compiled one."""
     known = _RULES.get(registry)
     if known is None:
         known = _RULES.setdefault(registry, {})
-    found = known.get((name, version))
-    if found is None:
+    workflow = registry.known(name, version)
+    if workflow is None:
         with engine.connect() as conn:  # a committed, immutable row: read outside the transaction
             workflow = registry.get(conn, name, version)
-        found = known.setdefault((name, version), Rules(workflow))
+    found = known.get((name, version))
+    if found is None or found.workflow is not workflow:  # compiled again (another database's version)
+        found = known[(name, version)] = Rules(workflow)
     return found
 
 

@@ -4,7 +4,9 @@ A file may extend another (``extends:``, see ``workflow.inherit``); it is resolv
 everything after (validation, hash, stored definition, Machine, diagram) sees the resolved definition.
 A workflow's version is a number recorded in the database the first time a given resolved definition is
 seen. Cases are pinned to (name, version); the registry can rebuild any old version from the
-definition stored with it, so editing a file never breaks a case already under way.
+definition stored with it, so editing a file never breaks a case already under way. Steps about the record
+rather than the dispute (更正) are the exception: every version is compiled with the newest definition's
+(``workflow.record_steps``), so any case can be corrected, whatever version it was registered under.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from transitions import Machine
 from mediation_flow.store.clock import utcnow
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.tables import WORKFLOW_VERSIONS
+from mediation_flow.workflow import record_steps
 from mediation_flow.workflow.inherit import ExtensionError, resolve
 from mediation_flow.workflow.rules import EFFECTS, GUARDS, RuleContext
 from mediation_flow.workflow.schema import TransitionSpec, WorkflowSpec
@@ -72,6 +75,9 @@ def parse_workflow(raw: Any, *, path: str, resolved_from: str | None = None) -> 
     for name in spec.intake_effects:
         if name not in EFFECTS:
             raise WorkflowFileError(path, "intake_effects", f"unknown effect '{name}'")
+    moving = record_steps.problem(raw)
+    if moving is not None:
+        raise WorkflowFileError(path, f"transitions.{moving[0]}", moving[1] + _context(raw, (), resolved_from))
     return spec
 
 
@@ -163,6 +169,8 @@ class CompiledWorkflow:
     spec: WorkflowSpec
     version: int
     machine: Machine
+    content_hash: str = ""  # of the stored definition
+    supplied: str = ""  # hash of the record steps compiled in (``workflow.record_steps``)
 
     @property
     def name(self) -> str:
@@ -233,31 +241,46 @@ class WorkflowRegistry:
                     )
                 )
             current[spec.name] = version
-            self._remember(spec, version)
+            self._remember(conn, raw, version, digest, spec)
         with self._lock:
             self._current, self._bases = current, bases
         return current
 
-    def _remember(self, spec: WorkflowSpec, version: int) -> CompiledWorkflow:
-        key = (spec.name, version)
+    def _remember(
+        self, conn: Connection, definition: dict[str, Any], version: int, digest: str, spec: WorkflowSpec | None = None
+    ) -> CompiledWorkflow:
+        """The version compiled: its stored ``definition`` (``spec`` when already parsed) with the newest record
+        steps (``record_steps``) in place of its own; compiled again only if either differs from what was kept
+        (a version number names different contents in different databases, e.g. one process's tests)."""
+        name = str(definition.get("name"))
+        steps = record_steps.newest(conn, name)
+        supplied = content_hash({"steps": steps})
+        known = self._compiled.get((name, version))
+        if known is not None and (known.content_hash, known.supplied) == (digest, supplied):
+            return known
+        grafted = record_steps.with_record_steps(definition, steps)
+        if spec is None or grafted is not definition:
+            spec = parse_workflow(grafted, path=f"<database {name} v{version}>")
+        compiled = CompiledWorkflow(spec, version, build_machine(spec), content_hash=digest, supplied=supplied)
         with self._lock:
-            compiled = self._compiled.get(key)
-            if compiled is None:
-                compiled = CompiledWorkflow(spec=spec, version=version, machine=build_machine(spec))
-                self._compiled[key] = compiled
-            return compiled
+            self._compiled[(name, version)] = compiled
+        return compiled
+
+    def known(self, name: str, version: int) -> CompiledWorkflow | None:
+        """The version as compiled in this process, if it was (no database read)."""
+        return self._compiled.get((name, version))
 
     def get(self, conn: Connection, name: str, version: int) -> CompiledWorkflow:
         compiled = self._compiled.get((name, version))
         if compiled is not None:
             return compiled
         table = WORKFLOW_VERSIONS
-        definition = conn.execute(
-            select(table.c.definition).where(table.c.name == name, table.c.version == version)
-        ).scalar()
-        if definition is None:
+        row = conn.execute(
+            select(table.c.definition, table.c.content_hash).where(table.c.name == name, table.c.version == version)
+        ).first()
+        if row is None:
             raise LookupError(f"workflow {name} version {version} is not recorded")
-        return self._remember(parse_workflow(definition, path=f"<database {name} v{version}>"), version)
+        return self._remember(conn, row.definition, version, row.content_hash)
 
     def current(self, conn: Connection, name: str) -> CompiledWorkflow:
         if name not in self._current:
