@@ -19,6 +19,7 @@ __all__ = [
     "CREDIT_CODE_CHARSET",
     "PROVINCE_CODES",
     "PersonalDataError",
+    "age_on",
     "id_number_birth_date",
     "id_number_sex",
     "make_id_number",
@@ -139,6 +140,11 @@ def id_number_birth_date(value: str) -> date:
 def id_number_sex(value: str) -> Literal["男", "女"]:
     """Sex encoded in a valid ID number: the 17th digit is odd for 男, even for 女."""
     return "男" if int(validate_id_number(value)[16]) % 2 else "女"
+
+
+def age_on(born: date, on: date) -> int:
+    """Full years between ``born`` and ``on`` (周岁)."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 def make_id_number(region: str, birth: date, seq: int, *, today: date | None = None) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, select
 from mediation_flow.display.formats import cn_datetime, money
 from mediation_flow.display.labels import label
 from mediation_flow.store.tables import JURISDICTIONS
-from mediation_flow.workflow.correction_rules import CORRECT, PARTY_FIELDS
+from mediation_flow.workflow.correction_rules import CORRECT, DERIVED, PARTY_FIELDS
 from mediation_flow.workflow.fields import parse_money_fen
 
 
@@ -78,6 +78,9 @@ def details(event: dict[str, Any], events: list[dict[str, Any]], shown: Shown) -
     if data.get("repeat_disputes"):
         before, after = data["repeat_disputes"]
         items.append((label("correction", "repeat_disputes"), f"{before} → {after}"))
+    if data.get("derived"):  # named only: the party's card shows the values, masked as the policy says
+        names = [label("correction", k) for k in DERIVED if k in data["derived"]]
+        items.append((label("correction", "derived"), "、".join(names)))
     items.append((label("correction", "reason"), str(data.get("reason") or "")))
     return items
 

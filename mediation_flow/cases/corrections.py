@@ -20,7 +20,7 @@ from mediation_flow.places.jurisdictions import Place, get_by_id
 from mediation_flow.places.subtree import in_subtree
 from mediation_flow.store import clock
 from mediation_flow.store.tables import EVENTS, JURISDICTIONS, PARTIES, PARTY_KEYS
-from mediation_flow.workflow.correction_rules import CORRECT, FIRST, PARTY_FIELDS
+from mediation_flow.workflow.correction_rules import CORRECT, DERIVED, FIRST, PARTY_FIELDS
 from mediation_flow.workflow.fields import parse_money_fen
 
 __all__ = ["CORRECT", "StoredFacts", "as_recorded", "write_beside"]
@@ -138,7 +138,7 @@ def write_beside(conn: Connection, case_id: int, party: Mapping[str, Any] | None
     """What a correction writes besides the case row and its event: the party's corrected column, and the
     case's parties' match keys afresh (a name, number, place or registration time may have changed)."""
     if party is not None:
-        values = {k: v for k, v in party.items() if k in PARTY_FIELDS.values()}
+        values = {k: v for k, v in party.items() if k in (*PARTY_FIELDS.values(), *DERIVED)}
         conn.execute(update(PARTIES).where(PARTIES.c.id == party["id"], PARTIES.c.case_id == case_id).values(values))
     conn.execute(delete(PARTY_KEYS).where(PARTY_KEYS.c.case_id == case_id))
     write_party_keys(conn, [case_id])

@@ -16,6 +16,9 @@ from typing import Any, Protocol
 
 from mediation_flow.accounts.personal_data import (
     PersonalDataError,
+    age_on,
+    id_number_birth_date,
+    id_number_sex,
     validate_credit_code,
     validate_id_number,
     validate_phone,
@@ -23,6 +26,7 @@ from mediation_flow.accounts.personal_data import (
 from mediation_flow.display.formats import cn_datetime
 from mediation_flow.places.jurisdictions import Place
 from mediation_flow.store import clock
+from mediation_flow.vocabulary import Gender
 from mediation_flow.workflow.deadlines import advance_clocks
 from mediation_flow.workflow.fields import date_problem, parse_money_fen
 from mediation_flow.workflow.rules import RuleContext, effect, guard
@@ -30,6 +34,7 @@ from mediation_flow.workflow.rules import RuleContext, effect, guard
 CORRECT = "correct"
 CASE_TEXT = {"title": 200, "summary": 5000}  # corrected as typed (their column's limit)
 PARTY_FIELDS = {"party_name": "name", "party_id_number": "id_number", "party_phone": "phone"}
+DERIVED = ("birth_date", "gender", "age")  # what a person's ID number determines (出生日期, 性别, 年龄 at registration)
 EVENT_FIELDS = ("agreement_amount", "event_time")  # corrections of an earlier step, not of the case
 FIRST = 1  # the registration's seq
 
@@ -150,12 +155,36 @@ def _party(ctx: RuleContext, facts: CorrectionFacts, value: str, base: dict[str,
     data = {**base, "party": party["id"], "was": party.get(column) or "", "value": new}
     events = facts.events()
     registered = events[0]
+    derived = _derived(party, new, clock.local_date(registered["effective_at"])) if column == "id_number" else {}
+    if derived:
+        data["derived"] = {k: [_plain(was), _plain(now)] for k, (was, now) in derived.items()}
     corrected = [{**p, column: new} if p["id"] == party["id"] else p for p in parties]
     before = int((registered["data"] or {}).get("repeat_disputes") or 0)
     after = facts.repeats(corrected, registered["effective_at"])
     if after != before:
         data["repeat_disputes"] = [before, after]
-    return Planned(data, party={"id": party["id"], column: new})
+    return Planned(data, party={"id": party["id"], column: new, **{k: now for k, (_, now) in derived.items()}})
+
+
+def _derived(party: dict[str, Any], number: str, registered_on: date) -> dict[str, tuple[Any, Any]]:
+    """What a corrected ID number changes of a person's recorded 出生日期, 性别 and 年龄 (column → (was, now)):
+    each one recorded that the number contradicts takes the number's value, so the case never shows a birth date,
+    sex or age the corrected number denies; one left blank stays blank (the printouts decode the number itself)."""
+    if (party.get("kind") or "person") != "person":
+        return {}
+    born = id_number_birth_date(number)
+    says = {
+        "birth_date": born,
+        "gender": Gender.MALE.value if id_number_sex(number) == "男" else Gender.FEMALE.value,
+        "age": age_on(born, registered_on),
+    }
+    recorded = {k: party.get(k) for k in DERIVED}
+    return {k: (recorded[k], says[k]) for k in DERIVED if recorded[k] is not None and recorded[k] != says[k]}
+
+
+def _plain(value: Any) -> Any:
+    """A value as event data keeps it (a date as ISO text)."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _party_value(column: str, value: str, kind: str) -> str:
