@@ -10,7 +10,7 @@ then applied to the events they name, later ones undone on the case row — for 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, or_, select, update
@@ -23,7 +23,7 @@ from mediation_flow.store.tables import EVENTS, JURISDICTIONS, PARTIES, PARTY_KE
 from mediation_flow.workflow.correction_rules import CORRECT, DERIVED, FIRST, PARTY_FIELDS
 from mediation_flow.workflow.fields import parse_money_fen
 
-__all__ = ["CORRECT", "StoredFacts", "as_recorded", "write_beside"]
+__all__ = ["CORRECT", "StoredFacts", "as_recorded", "parties_as_recorded", "write_beside"]
 
 
 def _aware(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -53,6 +53,25 @@ def as_recorded(
         if at is not None and fix["recorded_at"] > at:
             row.update(_undo(fix["data"]))
     return row, rows
+
+
+def parties_as_recorded(
+    parties: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]], at: datetime
+) -> list[dict[str, Any]]:
+    """The case's parties (rows with ``id``) as the record stood at ``at``: the corrections of a party recorded
+    after it undone, newest first (its name, ID number or phone, and what the number brought with it)."""
+    rows = [dict(p) for p in parties]
+    by_id = {p["id"]: p for p in rows}
+    later = [e for e in events if e["trigger"] == CORRECT and clock.ensure_aware(e["recorded_at"]) > at]
+    for fix in sorted(later, key=lambda e: e["seq"], reverse=True):
+        data = fix["data"] or {}
+        party = by_id.get(int(data.get("party") or 0))
+        if party is None or data.get("what") not in PARTY_FIELDS:
+            continue
+        party[PARTY_FIELDS[data["what"]]] = data.get("was") or None
+        for column, (was, _now) in (data.get("derived") or {}).items():
+            party[column] = date.fromisoformat(was) if column == "birth_date" and was else was
+    return rows
 
 
 def _apply(by_seq: dict[int, dict[str, Any]], data: Mapping[str, Any]) -> None:

@@ -1,7 +1,10 @@
 """The case ledger (台账): one row per case taken in during the period, with the standard columns.
 
 Outcome columns come from each case's events recorded by ``as_of`` (first agreement, last visit,
-confirmation, closing), so the ledger of a past year is as reproducible as its figures. Values are typed
+confirmation, closing), so the ledger of a past year is as reproducible as its figures. Corrections (更正)
+recorded by ``as_of`` are honoured as the report honours them (``stats.corrected``): a corrected case's row
+(title, category, village, registration date), its parties' names and its steps' times and agreed amount are
+read as the record stood at ``as_of``. Values are typed
 for the spreadsheet: days as dates, the agreed amount as yuan (:class:`~mediation_flow.display.exports.Yuan`),
 counts as integers, an unknown value as None (an empty cell).
 """
@@ -9,16 +12,18 @@ counts as integers, an unknown value as None (an empty cell).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from mediation_flow.cases.corrections import CORRECT, as_recorded, parties_as_recorded
 from mediation_flow.display.exports import Yuan
 from mediation_flow.display.labels import labels, ledger_columns
 from mediation_flow.places.jurisdictions import village_names, village_of
 from mediation_flow.places.reference import reference_labels
+from mediation_flow.stats import corrected
 from mediation_flow.stats.scope import Scope
 from mediation_flow.store import clock
 from mediation_flow.store.tables import CASES, EVENTS, PARTIES, USERS
@@ -64,58 +69,73 @@ def _visit_day(value: Any, moment: Any) -> date:
         return _day(moment)
 
 
-def _fold(events: list[Any]) -> _Fold:
+def _fold(events: list[dict[str, Any]]) -> _Fold:
     f = _Fold()
     for e in events:
-        data = e.data or {}
-        f.state = e.to_state
-        if e.trigger == "register":
+        data, trigger = e["data"] or {}, e["trigger"]
+        f.state = e["to_state"]
+        if trigger == "register":
             f.level = data.get("level", "")
-        elif e.trigger == "escalate":
+        elif trigger == "escalate":
             f.level = data.get("to_level", f.level)
-        elif e.trigger == "start_mediation" and not f.mediation_started:
-            f.mediation_started = _day(e.effective_at)
-        elif e.trigger in OUTCOME and (not f.outcome or e.trigger == "reach_agreement"):
-            f.outcome = OUTCOME[e.trigger]
-            if e.trigger == "reach_agreement":
-                f.agreed_on = f.agreed_on or _day(e.effective_at)
+        elif trigger == "start_mediation" and not f.mediation_started:
+            f.mediation_started = _day(e["effective_at"])
+        elif trigger in OUTCOME and (not f.outcome or trigger == "reach_agreement"):
+            f.outcome = OUTCOME[trigger]
+            if trigger == "reach_agreement":
+                f.agreed_on = f.agreed_on or _day(e["effective_at"])
                 f.amount = _yuan(data.get("amount"))
                 f.agreed_level = f.agreed_level or f.level
-        elif e.trigger == "confirmation_granted":
+        elif trigger == "confirmation_granted":
             f.confirmed = f"已确认（{data.get('ruling_number', '')}）"
-        elif e.trigger == "record_visit":
-            f.visited_on = _visit_day(data.get("visited_on"), e.effective_at)
+        elif trigger == "record_visit":
+            f.visited_on = _visit_day(data.get("visited_on"), e["effective_at"])
             f.performed = data.get("performed", "")
-        elif e.trigger in ("close_resolved", "close"):
-            f.closed_on = _day(e.effective_at)
+        elif trigger in ("close_resolved", "close"):
+            f.closed_on = _day(e["effective_at"])
     return f
+
+
+def _cases(conn: Connection, scope: Scope) -> list[Any]:
+    """The cases registered in the period within the subtree, by registration time, corrections honoured."""
+    statement = (
+        select(CASES, USERS.c.display_name.label("mediator_name"), EVENTS.c.effective_at.label("registered_effective"))
+        .select_from(
+            CASES.join(EVENTS, (EVENTS.c.case_id == CASES.c.id) & (EVENTS.c.seq == 1)).outerjoin(
+                USERS, USERS.c.id == CASES.c.mediator_id
+            )
+        )
+        .where(scope.in_period(EVENTS), scope.in_subtree())
+    )  # over case_event itself: ``corrected.rows`` reads it rebuilt for the corrected cases
+    found = list(corrected.rows(conn, statement, scope.as_of))
+    return sorted(found, key=lambda c: (clock.ensure_aware(c.registered_effective), c.id))
+
+
+def _history(
+    conn: Connection, ids: list[int], as_of: datetime
+) -> tuple[dict[int, list[dict[str, Any]]], dict[int, list[str]]]:
+    """Each case's events recorded by ``as_of`` and its parties' names, as the record stood then."""
+    events: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    parties: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        query = select(EVENTS).where(EVENTS.c.case_id.in_(chunk)).order_by(EVENTS.c.case_id, EVENTS.c.seq)
+        for e in conn.execute(query).mappings():
+            events[e["case_id"]].append(dict(e))
+        names = select(PARTIES.c.id, PARTIES.c.case_id, PARTIES.c.name).where(PARTIES.c.case_id.in_(chunk))
+        for p in conn.execute(names.order_by(PARTIES.c.id)).mappings():
+            parties[p["case_id"]].append(dict(p))
+    for case_id, found in events.items():
+        if any(e["trigger"] == CORRECT for e in found):
+            found = as_recorded({}, found, as_of)[1]
+            parties[case_id] = parties_as_recorded(parties[case_id], found, as_of)
+        events[case_id] = [e for e in found if clock.ensure_aware(e["recorded_at"]) <= as_of]
+    return events, {i: [p["name"] for p in found] for i, found in parties.items()}
 
 
 def ledger_rows(conn: Connection, scope: Scope) -> list[list[Any]]:
     """The ledger of ``scope``: cases registered in the period within the subtree, by registration time."""
-    reg = EVENTS.alias("reg")
-    cases = conn.execute(
-        select(CASES, USERS.c.display_name.label("mediator_name"))
-        .select_from(
-            CASES.join(reg, (reg.c.case_id == CASES.c.id) & (reg.c.seq == 1)).outerjoin(
-                USERS, USERS.c.id == CASES.c.mediator_id
-            )
-        )
-        .where(scope.in_period(reg), scope.in_subtree())
-        .order_by(reg.c.effective_at, CASES.c.id)
-    ).all()
-    ids = [c.id for c in cases]
-    events: dict[int, list[Any]] = {i: [] for i in ids}
-    parties: dict[int, list[str]] = {i: [] for i in ids}
-    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-        for e in conn.execute(
-            select(EVENTS)
-            .where(EVENTS.c.case_id.in_(chunk), EVENTS.c.recorded_at <= scope.as_of)
-            .order_by(EVENTS.c.case_id, EVENTS.c.seq)
-        ):
-            events[e.case_id].append(e)
-        for p in conn.execute(select(PARTIES.c.case_id, PARTIES.c.name).where(PARTIES.c.case_id.in_(chunk))):
-            parties[p.case_id].append(p.name)
+    cases = _cases(conn, scope)
+    events, parties = _history(conn, [c.id for c in cases], scope.as_of)
     reference = reference_labels(conn)
     villages = village_names(conn)
     rows = []
