@@ -17,7 +17,7 @@ from test_corrections import correct
 from mediation_flow.accounts.personal_data import make_id_number
 from mediation_flow.cases.checks import check_all
 from mediation_flow.cases.printouts import printout
-from mediation_flow.cases.views import case_page
+from mediation_flow.cases.views import case_page, case_view
 from mediation_flow.store.tables import EVENTS, PARTIES
 
 BORN, CORRECTED = date(1970, 3, 4), date(1981, 6, 7)
@@ -48,7 +48,8 @@ def test_a_corrected_id_number_brings_the_birth_date_sex_and_age_with_it(engine:
         ("start_mediation", {"all_parties_consent": True, "venue": "qingfeng_teahouse"}),
         agreement("2023-05-20", "800"),
     ]
-    case_id = enter(engine, town, at(2023, 5, 10), steps, parties=[applicant, aged_only])
+    grid = town.places.grids[0].code  # the grid worker's, who sees identities masked
+    case_id = enter(engine, town, at(2023, 5, 10), steps, parties=[applicant, aged_only], jurisdiction_code=grid)
 
     correct(engine, town, case_id, what="party_id_number", party=1, value=WOMAN_ID)
     correct(engine, town, case_id, what="party_id_number", party=2, value=make_id_number("110105", CORRECTED, 26))
@@ -67,6 +68,9 @@ def test_a_corrected_id_number_brings_the_birth_date_sex_and_age_with_it(engine:
     assert (shown.birth, shown.gender_label, shown.age) == ("1981年6月7日", "女", 41)
     correction = next(e for e in page.timeline if e["seq"] == 6)
     assert ("随身份证号码一并更正", "出生日期、性别、年龄") in correction["details"]
+    masked = case_view(engine, town["grid_worker"], case_id, channel="api")
+    fix = next(e for e in masked.events if e["seq"] == 6)
+    assert fix["data"]["derived"]["birth_date"] == ["1970", "1981"] and masked.parties[0].birth == "1981年"
     printed = text_of(printout(engine, town["supervisor"], case_id, "agreement")[0])
     assert "王芳，女，1981年6月7日生" in printed and "1970年3月4日" not in printed
     assert check_all(engine)[1] == []

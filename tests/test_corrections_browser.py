@@ -5,11 +5,14 @@ and the reason. Screenshots go to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 from server_harness import Server
 from test_browser_flow import DESKTOP, PHONE, chromium, demo_db, register_in_browser, server, shot, sign_in  # noqa: F401
+
+from mediation_flow.accounts.personal_data import make_id_number
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -59,4 +62,47 @@ def test_supervisor_corrects_a_party_phone_and_the_history_keeps_both(
     assert "13912345678" in page.inner_text("#case-parties")  # updated in place, no reload
     page.locator("#case-timeline li[data-trigger=correct]").scroll_into_view_if_needed()
     shot(page, f"17-supervisor-correction-done-{size}")
+    page.context.close()
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_supervisor_corrects_an_id_number_and_the_birth_date_follows(
+    chromium: Any,  # noqa: F811
+    server: Server,  # noqa: F811
+    size: str,
+) -> None:
+    """Issue 17: the birth date and sex typed at registration follow the corrected ID number on the party's card,
+    in place; the history names what the number brought with it."""
+    viewport = PHONE if size == "phone" else DESKTOP
+    case_url = register_in_browser(
+        chromium,
+        server.base_url,
+        "wangge",
+        {
+            "#title": "钱五与吴六借款纠纷",
+            "#p0-name": "钱五",
+            "#p0-id": make_id_number("110105", date(1970, 3, 4), 11),
+            "#p0-birth": "1970-03-04",
+            "#p1-name": "吴六",
+            "#summary": "借款到期未还。",
+            "#people_involved": "2",
+        },
+        selects={"#category": "neighbourhood", "#p0-gender": "male"},
+    )
+    page = sign_in(chromium, server.base_url, "sifasuo", viewport)
+    page.goto(case_url)
+    assert "1970年3月4日" in page.inner_text("#case-parties")
+    page.click("[data-trigger=correct]")
+    page.wait_for_selector("[data-form=correct]")
+    page.select_option("#t-correct-what", "party_id_number")
+    page.select_option("#t-correct-party", "1")
+    page.fill("#t-correct-value", make_id_number("110105", date(1981, 6, 7), 24))
+    page.fill("#t-correct-reason", "与身份证核对，号码登记有误")
+    page.click("text=确认更正")
+    page.wait_for_selector("#case-timeline li[data-trigger=correct]")
+    parties = page.inner_text("#case-parties")
+    assert "1981年6月7日" in parties and "女" in parties and "1970年3月4日" not in parties  # no reload
+    assert "出生日期、性别" in page.inner_text("#case-timeline li[data-trigger=correct]")
+    page.locator("#case-parties").scroll_into_view_if_needed()
+    shot(page, f"17b-supervisor-id-correction-{size}")
     page.context.close()

@@ -142,10 +142,21 @@ def free_text_as_shown(
         {
             **e,
             "note": mask_text(e["note"] or ""),
-            "data": {k: mask_text(v) if isinstance(v, str) else v for k, v in (e["data"] or {}).items()},
+            "data": _masked_data(e["data"] or {}),
         }
         for e in events
     ]
+
+
+def _masked_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    """An event's data for a role that sees identities masked: ID and phone numbers in its text starred out, and
+    the birth dates a corrected ID number brought (更正) kept to their year, as the party's card shows them."""
+    masked = {k: mask_text(v) if isinstance(v, str) else v for k, v in data.items()}
+    derived = masked.get("derived")
+    if isinstance(derived, dict) and derived.get("birth_date"):
+        years = [str(v)[:4] if v else v for v in derived["birth_date"]]
+        masked["derived"] = {**derived, "birth_date": years}
+    return masked
 
 
 def log_full_views(engine: Engine, actor: Actor, case_id: int, parties: list[PartyView], channel: str) -> None:
