@@ -17,31 +17,31 @@ from mediation_flow.accounts.personal_data import make_id_number
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 
+def correction_form(browser: Any, running: Server, size: str, fields: dict[str, str], selects: dict[str, str]) -> Any:
+    """A case the grid worker registers with ``fields``, opened by the supervisor with the 更正 form showing."""
+    case_url = register_in_browser(browser, running.base_url, "wangge", fields, selects=selects)
+    page = sign_in(browser, running.base_url, "sifasuo", PHONE if size == "phone" else DESKTOP)
+    page.goto(case_url)
+    page.click("[data-trigger=correct]")
+    page.wait_for_selector("[data-form=correct]")
+    return page
+
+
 @pytest.mark.parametrize("size", ["phone", "desktop"])
 def test_supervisor_corrects_a_party_phone_and_the_history_keeps_both(
     chromium: Any,  # noqa: F811
     server: Server,  # noqa: F811
     size: str,
 ) -> None:
-    viewport = PHONE if size == "phone" else DESKTOP
-    case_url = register_in_browser(
-        chromium,
-        server.base_url,
-        "wangge",
-        {
-            "#title": "孙三与周四排水纠纷",
-            "#p0-name": "孙三",
-            "#p0-phone": "13812340000",
-            "#p1-name": "周四",
-            "#summary": "两户因排水沟堵塞发生争执。",
-            "#people_involved": "2",
-        },
-        selects={"#category": "neighbourhood"},
-    )
-    page = sign_in(chromium, server.base_url, "sifasuo", viewport)
-    page.goto(case_url)
-    page.click("[data-trigger=correct]")
-    page.wait_for_selector("[data-form=correct]")
+    fields = {
+        "#title": "孙三与周四排水纠纷",
+        "#p0-name": "孙三",
+        "#p0-phone": "13812340000",
+        "#p1-name": "周四",
+        "#summary": "两户因排水沟堵塞发生争执。",
+        "#people_involved": "2",
+    }
+    page = correction_form(chromium, server, size, fields, {"#category": "neighbourhood"})
     page.select_option("#t-correct-what", "party_phone")
     page.select_option("#t-correct-party", "1")
     page.fill("#t-correct-value", "1381234")
@@ -73,27 +73,17 @@ def test_supervisor_corrects_an_id_number_and_the_birth_date_follows(
 ) -> None:
     """Issue 17: the birth date and sex typed at registration follow the corrected ID number on the party's card,
     in place; the history names what the number brought with it."""
-    viewport = PHONE if size == "phone" else DESKTOP
-    case_url = register_in_browser(
-        chromium,
-        server.base_url,
-        "wangge",
-        {
-            "#title": "钱五与吴六借款纠纷",
-            "#p0-name": "钱五",
-            "#p0-id": make_id_number("110105", date(1970, 3, 4), 11),
-            "#p0-birth": "1970-03-04",
-            "#p1-name": "吴六",
-            "#summary": "借款到期未还。",
-            "#people_involved": "2",
-        },
-        selects={"#category": "neighbourhood", "#p0-gender": "male"},
-    )
-    page = sign_in(chromium, server.base_url, "sifasuo", viewport)
-    page.goto(case_url)
+    fields = {
+        "#title": "钱五与吴六借款纠纷",
+        "#p0-name": "钱五",
+        "#p0-id": make_id_number("110105", date(1970, 3, 4), 11),
+        "#p0-birth": "1970-03-04",
+        "#p1-name": "吴六",
+        "#summary": "借款到期未还。",
+        "#people_involved": "2",
+    }
+    page = correction_form(chromium, server, size, fields, {"#category": "neighbourhood", "#p0-gender": "male"})
     assert "1970年3月4日" in page.inner_text("#case-parties")
-    page.click("[data-trigger=correct]")
-    page.wait_for_selector("[data-form=correct]")
     page.select_option("#t-correct-what", "party_id_number")
     page.select_option("#t-correct-party", "1")
     page.fill("#t-correct-value", make_id_number("110105", date(1981, 6, 7), 24))
