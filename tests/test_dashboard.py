@@ -6,6 +6,7 @@ maintained counts) shows a new case at once."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from mediation_flow.accounts.policy import Actor
 from mediation_flow.accounts.users import actor_for, add_user
 from mediation_flow.cases.intake import register_case
 from mediation_flow.demo import load_demo
+from mediation_flow.stats import dashboard as dashboard_module
 from mediation_flow.stats.dashboard import Dashboard, clear_cache, dashboard
 from mediation_flow.stats.figures import Figures, compute_figures
 from mediation_flow.stats.scope import year_scope
@@ -158,3 +160,32 @@ def test_a_new_case_shows_in_the_figures_counted_as_of_a_later_moment(demo: Engi
     figures, later = report_and_board(demo, actor, "500101001", year)
     assert later.taken_in == kept.taken_in + 1
     assert_same(figures, later)
+
+
+def test_figures_past_the_minute_are_shown_while_counted_again_behind_the_page(
+    demo: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past :data:`KEEP_SECONDS` the kept figures are shown at once and one background count brings the next view
+    up to date; past :data:`STALE_SECONDS` (or never counted) the view waits for the count."""
+    actor = township_supervisor(demo)
+    year = datetime.now(UTC).year
+    with demo.connect() as conn:
+        kept = dashboard(conn, actor, today=TODAY, year=year)
+    register_case(demo, actor=actor, intake=intake(title="孙三与李四宅基地纠纷"))
+    monkeypatch.setattr(dashboard_module, "KEEP_SECONDS", 0.0)
+    with demo.connect() as conn:
+        shown = dashboard(conn, actor, today=TODAY, year=year)
+    assert (shown.as_of, shown.taken_in) == (kept.as_of, kept.taken_in)  # not waited for
+    deadline = time.monotonic() + 60
+    while shown.taken_in == kept.taken_in and time.monotonic() < deadline:
+        time.sleep(0.2)
+        with demo.connect() as conn:
+            shown = dashboard(conn, actor, today=TODAY, year=year)
+    assert shown.taken_in == kept.taken_in + 1 and shown.as_of > kept.as_of
+    _, board = report_and_board(demo, actor, "500101001", year)
+    assert board.taken_in == shown.taken_in
+    register_case(demo, actor=actor, intake=intake(title="周五与吴六借款纠纷"))
+    monkeypatch.setattr(dashboard_module, "STALE_SECONDS", 0.0)
+    with demo.connect() as conn:
+        waited = dashboard(conn, actor, today=TODAY, year=year)
+    assert waited.taken_in == kept.taken_in + 2

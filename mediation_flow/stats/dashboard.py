@@ -8,13 +8,17 @@ Two kinds of figure:
   the same jurisdiction, year and moment (``as_of``, shown on the page); their written definitions come from
   ``definitions.yaml``.
 
-Counting a year of a large subtree takes the database a second or more, so the year's figures are kept per
-database, subtree and year for at most :data:`KEEP_SECONDS`; the page says the moment they were counted to,
-and a report asked for with that moment (every drill-down link carries it) gives the same numbers.
+Counting a year of a large subtree takes the database a second or more (tens of seconds at 100,000 cases), so
+the year's figures are kept per database, subtree and year; the page says the moment they were counted to, and a
+report asked for with that moment (every drill-down link carries it) gives the same numbers. Kept figures older
+than :data:`KEEP_SECONDS` are still shown while one background thread counts them again (nobody waits for a
+recount once a place has been counted); older than :data:`STALE_SECONDS`, or after a correction (更正), the
+view waits for the count.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -38,6 +42,7 @@ from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.vocabulary import Level
 
 KEEP_SECONDS = 60.0  # how long a year's counted figures are shown before they are counted again
+STALE_SECONDS = 900.0  # how long older figures may be shown while they are counted again behind the page
 MAX_KEPT = 256
 _KEPT: dict[
     tuple[str, str, int], tuple[float, Scope, dict[str, AreaYear], int]
@@ -149,19 +154,42 @@ def year_figures(
     key = (conn.engine.url.render_as_string(), place.path, year)
     with _LOCK:
         lock = _LOCKS.setdefault(key, threading.Lock())
+    kept = _KEPT.get(key)
+    if kept is not None and time.monotonic() - kept[0] < STALE_SECONDS and not _corrected_since(conn, kept[3]):
+        if time.monotonic() - kept[0] >= KEEP_SECONDS and lock.acquire(blocking=False):
+            threading.Thread(target=_recount_behind, args=(conn.engine, key, place, year, lock), daemon=True).start()
+        return kept[1], kept[2]
     with lock:  # one count per place and year at a time; the others wait for it and share it
         kept = _KEPT.get(key)
         if kept is not None and time.monotonic() - kept[0] < KEEP_SECONDS and not _corrected_since(conn, kept[3]):
             return kept[1], kept[2]
-        latest = conn.execute(select(func.coalesce(func.max(EVENTS.c.id), 0))).scalar_one()
-        scope = year_scope(conn, code=place.code, year=year)
-        children = area_years(conn, scope, by_child=True)
-        with _LOCK:
-            _KEPT.pop(key, None)
-            _KEPT[key] = (time.monotonic(), scope, children, int(latest))
-            while len(_KEPT) > MAX_KEPT:
-                _KEPT.pop(next(iter(_KEPT)))
-        return scope, children
+        return _count_and_keep(conn, key, place, year)
+
+
+def _count_and_keep(
+    conn: Connection, key: tuple[str, str, int], place: Place, year: int
+) -> tuple[Scope, dict[str, AreaYear]]:
+    latest = conn.execute(select(func.coalesce(func.max(EVENTS.c.id), 0))).scalar_one()
+    scope = year_scope(conn, code=place.code, year=year)
+    children = area_years(conn, scope, by_child=True)
+    with _LOCK:
+        _KEPT.pop(key, None)
+        _KEPT[key] = (time.monotonic(), scope, children, int(latest))
+        while len(_KEPT) > MAX_KEPT:
+            _KEPT.pop(next(iter(_KEPT)))
+    return scope, children
+
+
+def _recount_behind(engine: Engine, key: tuple[str, str, int], place: Place, year: int, lock: threading.Lock) -> None:
+    """Count kept figures again on a connection of its own (``lock`` held by the caller for this thread); the
+    views meanwhile show the kept ones. A failure leaves them kept; the next view past the minute tries again."""
+    try:
+        with engine.connect() as conn:
+            _count_and_keep(conn, key, place, year)
+    except Exception:  # a background count must not die silently, nor take the page with it
+        logging.getLogger(__name__).exception("年度数字后台重新统计失败")
+    finally:
+        lock.release()
 
 
 def _corrected_since(conn: Connection, latest: int) -> bool:
