@@ -16,7 +16,7 @@ from mediation_flow.accounts.personal_data import make_id_number
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.accounts.users import actor_for, add_user
 from mediation_flow.cases.intake import parse_intake
-from mediation_flow.demo_county import build_second_township
+from mediation_flow.demo_county import SECOND_VENUE_FOR, build_second_township
 from mediation_flow.demo_handoffs import HANDOFF_SHOWCASE, SHOWCASE_FROM, build_agencies, showcase_case
 from mediation_flow.ledger import bulk as ledger_bulk
 from mediation_flow.ledger import write as ledger_write
@@ -330,12 +330,18 @@ def demo_plans(
 
 def _in_second_township(plan: DemoPlan, grid_code: str, mediator_id: int) -> DemoPlan:
     """The plan's case registered in the second township's grid, assigned to its mediator, entered by the county."""
-    steps = [
-        (trigger, {**data, "mediator_id": mediator_id} if trigger == "assign" else data, at, note)
-        for trigger, data, at, note in plan.steps
-    ]
+    steps = [(trigger, _in_second(trigger, data, mediator_id), at, note) for trigger, data, at, note in plan.steps]
     intake = {**plan.intake, "jurisdiction_code": grid_code}
     return DemoPlan(plan.workflow, intake, plan.registered, steps, "xianju", ("xianju",) * len(steps))
+
+
+def _in_second(trigger: str, data: dict[str, Any], mediator_id: int) -> dict[str, Any]:
+    """A step's data moved to the second township: its mediator assigned, its own venue (not 青龙镇's)."""
+    if trigger == "assign":
+        return {**data, "mediator_id": mediator_id}
+    if data.get("venue") in SECOND_VENUE_FOR:
+        return {**data, "venue": SECOND_VENUE_FOR[data["venue"]]}
+    return data
 
 
 def write_plans(

@@ -113,3 +113,21 @@ def test_command_module_imports_no_database_layer(env):
     shown = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip() == "[]"
+
+
+def test_reference_data_of_one_township(env):
+    """``reference add|list --township``: a venue of 白马镇 is listed for it and not for 青龙镇; a category cannot
+    belong to a township (issue 17)."""
+    assert run(env, "db", "upgrade").returncode == 0
+    assert run(env, "demo", "--cases", "0").returncode == 0  # 青龙镇 and 白马镇, each with its own venues
+    added = run(env, "reference", "add", "venue", "石龙说理堂", "--township", "500101002")
+    assert added.returncode == 0 and "仅白马镇" in added.stdout, added.stderr
+    baima = run(env, "reference", "list", "venue", "--township", "500101002").stdout
+    assert "石龙说理堂（白马镇）" in baima and "白马议事厅（白马镇）" in baima and "村调解室（全县）" in baima
+    assert "清风茶室" not in baima
+    qinglong = run(env, "reference", "list", "venue", "--township", "500101001").stdout
+    assert "清风茶室（青龙镇）" in qinglong and "石龙说理堂" not in qinglong
+    wrong = run(env, "reference", "add", "category", "水利纠纷", "--township", "500101002")
+    assert wrong.returncode == 2 and "全县通用" in wrong.stderr
+    unknown = run(env, "reference", "list", "--township", "599999999")
+    assert unknown.returncode == 2 and "乡镇（街道）代码不存在" in unknown.stderr

@@ -602,3 +602,45 @@ def test_hostile_path_values_never_cause_a_server_error(world):
                 tried += 1
                 assert response.status_code < 500, (method, url, response.status_code)
     print(f"\nhostile path values: {tried} requests")
+
+
+def test_a_township_administrator_changes_only_its_own_townships_reference_data(world):
+    """The jurisdiction half of the reference-data routes (issue 17): an administrator of 白马镇 lists the
+    county's items and 白马镇's, not 青龙镇's tea house; adds and renames 白马镇's venues; is refused (403, nothing
+    changed) on 青龙镇's and on the county's items, over the API and on /admin."""
+    from mediation_flow.demo_county import build_second_township
+    from mediation_flow.places.reference_changes import get_item
+
+    with write_transaction(world.engine) as conn:
+        build_second_township(conn, world.town.places)
+        add_user(conn, username="baima_admin", password=PASSWORD, role=Role.ADMIN, jurisdiction_code="500101002")
+    api = world.client()
+    token = api.post("/api/v1/auth/token", data={"username": "baima_admin", "password": PASSWORD}).json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    listed = api.get("/api/v1/admin/reference", headers=headers).json()
+    venues = {i["code"]: i["township_code"] for i in listed if i["kind"] == "venue"}
+    assert venues == {"village_room": None, "police_room": None, "court_room": None,
+                      "baima_hall": "500101002", "huangjue_tree": "500101002"}  # fmt: skip
+    offered = api.get("/api/v1/admin/reference?township=500101001", headers=world.api["admin"]).json()
+    assert "qingfeng_teahouse" in {i["code"] for i in offered} and "baima_hall" not in {i["code"] for i in offered}
+    added = api.post("/api/v1/admin/reference", headers=headers, json={"kind": "venue", "label": "石龙说理堂"})
+    assert added.status_code == 201 and added.json()["township_name"] == "白马镇"
+    renamed = api.patch("/api/v1/admin/reference/venue/baima_hall", headers=headers, json={"label": "白马镇议事厅"})
+    assert renamed.status_code == 200 and renamed.json()["township_code"] == "500101002"
+    refused = [
+        ("POST", "/api/v1/admin/reference", {"kind": "venue", "label": "青龙新茶室", "township_code": "500101001"}),
+        ("POST", "/api/v1/admin/reference", {"kind": "category", "label": "水利纠纷"}),
+        ("PATCH", "/api/v1/admin/reference/venue/qingfeng_teahouse", {"active": False}),
+        ("PATCH", "/api/v1/admin/reference/category/neighbourhood", {"label": "邻里纠纷"}),
+    ]
+    for method, url, body in refused:
+        answer = api.request(method, url, headers=headers, json=body)
+        assert answer.status_code == 403 and answer.json()["error"]["code"] == "permission_denied", (url, answer.text)
+    page = world.page_session("baima_admin")
+    admin_page = page.get("/admin").text
+    assert "石龙说理堂" in admin_page and "清风茶室" not in admin_page
+    answer = page.post("/admin/reference/venue/qingfeng_teahouse", data={"action": "retire"})
+    assert answer.status_code == 403 and "只能修改本辖区的参考数据" in answer.text
+    with world.engine.connect() as conn:
+        assert get_item(conn, "venue", "qingfeng_teahouse").active
+        assert get_item(conn, "category", "neighbourhood").label == "邻里"

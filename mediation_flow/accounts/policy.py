@@ -170,6 +170,34 @@ def townships_in_view(actor: Actor, townships: Iterable[Any]) -> list[Any]:
     return [t for t in townships if can_see(actor, t.path)]
 
 
+def may_edit_reference(actor: Actor, item_path: str | None) -> bool:
+    """Reference data: an item of the whole system (``item_path`` None: categories, sources, referral targets)
+    is changed by an administrator of the whole system or of the county at the top of the tree; an item of a
+    jurisdiction (a township's venue, its local joint-mediation partner) by an administrator whose subtree
+    holds it — a township's administrator edits its own township's list only."""
+    if not allows(actor, Permission.ADMINISTER):
+        return False
+    if item_path is None:
+        return actor.scope_path is None or actor.scope_path.count("/") == 2
+    return within(item_path, actor.scope_path)
+
+
+def require_reference_editor(actor: Actor, item_path: str | None) -> None:
+    require(actor, Permission.ADMINISTER)
+    if not may_edit_reference(actor, item_path):
+        raise PermissionDenied(
+            "全县通用的参考数据只能由县级管理员修改" if item_path is None else "只能修改本辖区的参考数据"
+        )
+
+
+def may_see_reference(actor: Actor, item_path: str | None) -> bool:
+    """The reference items an administrator's page lists: the system-wide ones, those of the places above
+    the administrator's own (offered there too) and those inside their subtree; not another township's."""
+    if item_path is None or actor.scope_path is None:
+        return True
+    return within(item_path, actor.scope_path) or within(actor.scope_path, item_path)
+
+
 def may_backdate(actor: Actor) -> bool:
     """补录: only supervisors (and admins) may give an effective time in the past."""
     return allows(actor, Permission.BACKDATE)

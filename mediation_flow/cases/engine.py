@@ -124,7 +124,7 @@ def apply_trigger(
         row = _SELECT_CASE.first(conn, {"case_id": case_id})
         if row is None:
             raise CaseNotFound("案件不存在或无权查看", case_id=case_id)
-        reference = LazyReference(conn)
+        reference = LazyReference(conn, row["jurisdiction_path"])
         lookups = Lookups(
             rules=_rules(engine, registry, row["workflow_name"], row["workflow_version"]),
             reference=reference,

@@ -70,7 +70,7 @@ def trigger_form(
     values = values or {}
     views = []
     with engine.connect() as conn:
-        reference = load_reference(conn)
+        reference = load_reference(conn, view.case["jurisdiction_path"])
         for spec in option.fields:
             if spec.type == "user":
                 users = assignable_users(conn, actor, view.case["jurisdiction_path"])
@@ -133,7 +133,7 @@ class RegistrationOptions:
 def registration_options(engine: Engine, actor: Actor) -> RegistrationOptions:
     require(actor, Permission.REGISTER)
     with engine.connect() as conn:
-        reference = load_reference(conn)
+        reference = load_reference(conn, actor.scope_path)
         place = get_by_id(conn, actor.jurisdiction_id) if actor.jurisdiction_id else None
         offered = places_within(conn, actor.scope_path, ("village", "grid"), active_only=True)
         places = [(p.code, p.name, p.level) for p in offered]

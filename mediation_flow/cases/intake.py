@@ -214,7 +214,7 @@ def register_in(
         actor=actor,
         data=data,
         workflow=workflow,
-        reference=load_reference(conn),
+        reference=load_reference(conn, place.path),
         place=place,
         township=township,
         moment=moment,

@@ -99,7 +99,7 @@ def intake_path(
     require(actor, Permission.REGISTER)
     values, errors = values or {}, errors or {}
     with engine.connect() as conn:
-        reference = load_reference(conn)
+        reference = load_reference(conn, actor.scope_path)
         own = own_source(conn, actor, registry)
         source = own or source
         spec = registry.current(conn, workflow_for_source(source)).spec

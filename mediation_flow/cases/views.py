@@ -259,7 +259,7 @@ def _read(conn: Connection, actor: Actor, case_id: int, *, shown: bool, today: d
         events=events,
         clocks=clock_views(workflow.spec, row["clocks"] or {}, today=today, due_soon_days=due_soon),
         triggers=offered_triggers(workflow, row, actor, [e["trigger"] for e in events]),
-        reference=load_reference(conn),
+        reference=load_reference(conn, row["jurisdiction_path"]),
         handoff=handoff_view(row, workflow, agency),
         all_labels=reference_labels(conn),
     )

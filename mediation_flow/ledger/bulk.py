@@ -8,7 +8,7 @@ read once, inside the import's transaction; nothing is asked per row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from mediation_flow.cases.step import Assignee, Lookups, Moment, Rules, step
 from mediation_flow.errors import InvalidData
 from mediation_flow.places.agencies import AgencyBook
 from mediation_flow.places.jurisdictions import Place
-from mediation_flow.places.reference import load_reference
+from mediation_flow.places.reference import ReferenceBook
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.store.tables import USERS
 from mediation_flow.workflow.registry import WorkflowRegistry
@@ -58,6 +58,20 @@ class Snapshot:
     mediators: dict[str, int]  # active mediators and supervisors by username
     now: datetime
     repeats: RepeatCounter | None = None  # the parties' earlier disputes (关联纠纷), as registration counts them
+    book: ReferenceBook | None = None  # what each place is offered (a township's own venues there only)
+    _lookups_at: dict[str, Lookups] = field(default_factory=dict, init=False, repr=False)
+
+    def reference_at(self, path: str) -> dict[str, dict[str, str]]:
+        """The reference data offered at ``path`` (every item's without a book)."""
+        return self.book.at(path) if self.book is not None else self.reference
+
+    def lookups_at(self, path: str) -> Lookups:
+        """``lookups`` with the reference data offered at ``path``: a step checks a case's venue against its own
+        township's list, as the engine does."""
+        found = self._lookups_at.get(path)
+        if found is None:
+            found = self._lookups_at[path] = replace(self.lookups, reference=self.reference_at(path))
+        return found
 
     def written(self) -> None:
         """The drafts so far are in the database: repeat counting reads them there, not from memory."""
@@ -80,7 +94,8 @@ def load_snapshot(
         townships[place.id] = next((p for p in ancestors if p is not None and p.level == "township"), None)
     users = list(conn.execute(_USERS))
     assignees: dict[int, Assignee] = {u.id: (u.role, bool(u.is_active), u.path) for u in users}
-    reference = load_reference(conn)
+    book = ReferenceBook(conn)
+    reference = book.at(None)
     agencies = AgencyBook.read(conn)
     lookups = Lookups(
         rules=Rules(registry.current(conn, workflow_name)),
@@ -97,6 +112,7 @@ def load_snapshot(
         mediators={u.username: u.id for u in users if u.is_active and u.role in ("mediator", "supervisor")},
         now=now,
         repeats=RepeatCounter(conn),
+        book=book,
     )
 
 
@@ -141,7 +157,7 @@ def register(snap: Snapshot, data: intake.CaseIntake, registered: datetime, acto
         parties_in = [p.model_dump() for p in data.parties]
         repeats = snap.repeats.count(parties_in, place=place, township=township, moment=moment)
     case, parties, first = intake.new_case_rows(
-        actor=actor, data=data, workflow=workflow, reference=snap.reference, place=place,
+        actor=actor, data=data, workflow=workflow, reference=snap.reference_at(place.path), place=place,
         township=township, moment=moment, now=snap.now, agency=snap.lookups.agency, repeats=repeats,
     )  # fmt: skip
     assert township is not None  # new_case_rows refuses a place outside any township
@@ -162,7 +178,8 @@ def advance(
     in for them): the same ``step``; its updates and event are kept for the write. A refused step raises and
     leaves the draft as it was."""
     updates, event = step(
-        draft.case, trigger, data, Moment(moment, snap.now), actor or snap.actor, snap.lookups,
+        draft.case, trigger, data, Moment(moment, snap.now), actor or snap.actor,
+        snap.lookups_at(draft.case["jurisdiction_path"]),
         HeldHistory(draft.events), note=note, recorder=recorder,
     )  # fmt: skip
     draft.case.update(updates)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mediation_flow.cli_support import as_console
+from mediation_flow.cli_support import as_console, fail
 
 app = typer.Typer(help="辖区 (jurisdictions: county → township → village → grid)", no_args_is_help=True)
 Code = Annotated[str, typer.Argument(help="jurisdiction code (统计用区划代码)")]
@@ -98,15 +98,29 @@ reference_app = typer.Typer(
 Kind = Annotated[str, typer.Argument(help="venue | category | agency | referral_target")]
 
 
+Township = Annotated[
+    str | None, typer.Option("--township", help="a township code: its own items (venues, local partners)")
+]
+
+
 @reference_app.command("list")
-def list_reference(kind: Annotated[str | None, typer.Argument(help="one kind (default: all)")] = None) -> None:
-    """The editable items: kind, code, label (retired ones marked)."""
+def list_reference(
+    kind: Annotated[str | None, typer.Argument(help="one kind (default: all)")] = None, township: Township = None
+) -> None:
+    """The editable items: kind, code, label, whose (全县 or the township); retired ones marked. With
+    --township: what that township is offered (the county's items and its own)."""
+    from mediation_flow.errors import DomainError
     from mediation_flow.places.reference_changes import list_items
     from mediation_flow.store.db import get_engine
 
     with get_engine().connect() as conn:
-        for item in list_items(conn, kind):
-            typer.echo(f"{item.kind:<16} {item.code:<24} {item.label}{'' if item.active else '（已停用）'}")
+        try:
+            items = list_items(conn, kind, township=township)
+        except DomainError as exc:
+            raise fail(exc) from None
+    for item in items:
+        whose = item.township_name or "全县"
+        typer.echo(f"{item.kind:<16} {item.code:<24} {item.label}（{whose}）{'' if item.active else '（已停用）'}")
 
 
 @reference_app.command("add")
@@ -114,12 +128,14 @@ def add_reference(
     kind: Kind,
     label: Annotated[str, typer.Argument(help="the name shown, e.g. 和美调解室")],
     code: Annotated[str | None, typer.Option(help="a code of your own (default: made, e.g. venue_5)")] = None,
+    township: Township = None,
 ) -> None:
-    """Add an item; it is offered from now on."""
+    """Add an item; it is offered from now on (only in --township, for a venue or a local partner)."""
     from mediation_flow.places.reference_changes import add_item
 
-    item = as_console(lambda conn, actor: add_item(conn, actor, kind=kind, label=label, code=code))
-    typer.echo(f"已添加 {item.label}（{item.kind}:{item.code}）")
+    item = as_console(lambda conn, actor: add_item(conn, actor, kind=kind, label=label, code=code, township=township))
+    where = f"，仅{item.township_name}" if item.township_name else "，全县通用"
+    typer.echo(f"已添加 {item.label}（{item.kind}:{item.code}{where}）")
 
 
 @reference_app.command("rename")

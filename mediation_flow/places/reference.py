@@ -1,4 +1,9 @@
-"""Reference data: categories, sources, risk grades, venues … kept as data and loaded into a table."""
+"""Reference data: categories, sources, risk grades, venues … kept as data and loaded into a table.
+
+An item either serves the whole system (no jurisdiction: categories, sources, risk grades …) or belongs to a
+jurisdiction (a township's own venue, its local joint-mediation partner): it is offered only for places in
+that jurisdiction's subtree. Codes are unique per kind across the whole system, so a record holding a code
+always shows its label (``reference_labels``), whichever township it came from."""
 
 from __future__ import annotations
 
@@ -11,7 +16,9 @@ import yaml
 from sqlalchemy import Connection, bindparam, insert, select
 
 from mediation_flow.places.agencies import CHOICE_KINDS, AgencyBook
+from mediation_flow.places.subtree import within
 from mediation_flow.store.fast import Executor, Prepared
+from mediation_flow.store.tables import JURISDICTIONS as _JUR
 from mediation_flow.store.tables import REFERENCE_ITEMS
 from mediation_flow.store.tables import REFERENCE_ITEMS as _TABLE
 
@@ -39,16 +46,39 @@ def seed_reference(conn: Connection) -> int:
     return len(rows)
 
 
-def load_reference(conn: Executor) -> dict[str, dict[str, str]]:
+def offered_at(item_path: str | None, at: str | None) -> bool:
+    """Whether an item of the jurisdiction at ``item_path`` (None: the whole system) is offered for a place at
+    ``at`` (a jurisdiction path; None: anywhere, as for a list of every item)."""
+    return item_path is None or at is None or within(at, item_path)
+
+
+def load_reference(conn: Executor, at: str | None = None) -> dict[str, dict[str, str]]:
     """Active items by kind, in display order: ``{'category': {'neighbourhood': '邻里', …}, …}``; the partner
-    agencies too, as the kinds ``places.agencies.CHOICE_KINDS`` (code → name)."""
-    result: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
-    for item in _ACTIVE_ITEMS.rows(conn, {}):
-        result.setdefault(item["kind"], {})[item["code"]] = item["label"]
-    book = AgencyBook.read(conn)
-    for kind in CHOICE_KINDS:
-        result[kind] = book.choices(kind)
-    return result
+    agencies too, as the kinds ``places.agencies.CHOICE_KINDS`` (code → name). ``at``: a jurisdiction path —
+    only what is offered there (the system-wide items and those of the township holding ``at``); None: all."""
+    return ReferenceBook(conn).at(at)
+
+
+class ReferenceBook:
+    """Every active item with the jurisdiction it belongs to, read once; what is offered at each place asked
+    about (``load_reference(conn, at)``), kept per place: an import checks thousands of cases in a few places."""
+
+    def __init__(self, conn: Executor) -> None:
+        self._items = _ACTIVE_ITEMS.rows(conn, {})
+        book = AgencyBook.read(conn)
+        self._agencies = {kind: book.choices(kind) for kind in CHOICE_KINDS}
+        self._at: dict[str | None, dict[str, dict[str, str]]] = {}
+
+    def at(self, path: str | None) -> dict[str, dict[str, str]]:
+        found = self._at.get(path)
+        if found is None:
+            found = {kind: {} for kind in KINDS}
+            for item in self._items:
+                if offered_at(item["path"], path):
+                    found.setdefault(item["kind"], {})[item["code"]] = item["label"]
+            found.update(self._agencies)
+            self._at[path] = found
+        return found
 
 
 def reference_labels(conn: Executor) -> dict[str, dict[str, str]]:
@@ -69,32 +99,36 @@ _ALL_ITEMS = Prepared(
 )
 
 
+_WITH_PATH = _TABLE.outerjoin(_JUR, _JUR.c.id == _TABLE.c.jurisdiction_id)
 _ACTIVE_ITEMS = Prepared(
-    select(_TABLE.c.kind, _TABLE.c.code, _TABLE.c.label)
+    select(_TABLE.c.kind, _TABLE.c.code, _TABLE.c.label, _JUR.c.path)
+    .select_from(_WITH_PATH)
     .where(_TABLE.c.active.is_(True))
     .order_by(_TABLE.c.kind, _TABLE.c.ordinal, _TABLE.c.id)
 )
 
 
 _KIND_ITEMS = Prepared(
-    select(_TABLE.c.code, _TABLE.c.label)
+    select(_TABLE.c.code, _TABLE.c.label, _JUR.c.path)
+    .select_from(_WITH_PATH)
     .where(_TABLE.c.active.is_(True), _TABLE.c.kind == bindparam("kind"))
     .order_by(_TABLE.c.ordinal, _TABLE.c.id)
 )
 
 
 class LazyReference(Mapping[str, dict[str, str]]):
-    """``load_reference(conn)``, read from the database only as far as a caller looks inside: one kind
+    """``load_reference(conn, at)``, read from the database only as far as a caller looks inside: one kind
     when one kind is asked for (most transitions validate no reference-data choice, and pay nothing)."""
 
-    def __init__(self, conn: Executor) -> None:
+    def __init__(self, conn: Executor, at: str | None = None) -> None:
         self._conn = conn
+        self._at = at
         self._kinds: dict[str, dict[str, str]] = {}
         self._all: dict[str, dict[str, str]] | None = None
 
     def _loaded(self) -> dict[str, dict[str, str]]:
         if self._all is None:
-            self._all = load_reference(self._conn)
+            self._all = load_reference(self._conn, self._at)
         return self._all
 
     def __getitem__(self, kind: str) -> dict[str, str]:
@@ -103,7 +137,8 @@ class LazyReference(Mapping[str, dict[str, str]]):
         if kind not in self._kinds and kind in CHOICE_KINDS:
             self._kinds[kind] = AgencyBook.read(self._conn).choices(kind)
         if kind not in self._kinds:
-            items = {row["code"]: row["label"] for row in _KIND_ITEMS.rows(self._conn, {"kind": kind})}
+            rows = _KIND_ITEMS.rows(self._conn, {"kind": kind})
+            items = {row["code"]: row["label"] for row in rows if offered_at(row["path"], self._at)}
             if not items and kind not in KINDS:
                 raise KeyError(kind)
             self._kinds[kind] = items

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, UploadFile
+from fastapi import APIRouter, Path, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
@@ -216,6 +216,8 @@ class ItemOut(BaseModel):
     code: str
     label: str
     active: bool
+    township_code: str | None = Field(description="所属乡镇（街道）代码；全县通用的为空")
+    township_name: str = Field(description="所属乡镇（街道）名称；全县通用的为空")
 
 
 class ItemCreate(BaseModel):
@@ -224,6 +226,12 @@ class ItemCreate(BaseModel):
     kind: str = Field(min_length=1, max_length=32, description="venue | category | agency | referral_target")
     label: str = Field(min_length=1, max_length=64)
     code: str | None = Field(default=None, max_length=32, description="不填则自动生成")
+    township_code: str | None = Field(
+        default=None,
+        max_length=32,
+        description="调解场所、联合调解单位可只属于一个乡镇（街道）：填其代码；不填则全县通用"
+        "（乡镇管理员不填时为本乡镇）",
+    )
 
 
 class ItemChange(BaseModel):
@@ -240,15 +248,27 @@ ItemCode = Annotated[str, Path(min_length=1, max_length=32)]
 
 
 @router.get("/reference", response_model=list[ItemOut], responses=ERRORS)
-def list_reference(engine: EngineDep, actor: ApiActor) -> list[ItemOut]:
-    """The editable reference data (venues, categories, agencies, referral targets), retired items too."""
-    return [ItemOut(**vars(i)) for i in inspect(engine, actor, reference.list_items)]
+def list_reference(
+    engine: EngineDep,
+    actor: ApiActor,
+    township: Annotated[
+        str | None, Query(max_length=32, description="乡镇（街道）代码：只列该乡镇可选的（全县通用的和本乡镇的）")
+    ] = None,
+) -> list[ItemOut]:
+    """The editable reference data (venues, categories, agencies, referral targets), retired items too: the
+    county's and those of the administrator's townships (a township's administrator: not another township's)."""
+    items = inspect(engine, actor, lambda conn: reference.list_items(conn, actor=actor, township=township))
+    return [ItemOut(**vars(i)) for i in items]
 
 
 @router.post("/reference", status_code=201, response_model=ItemOut, responses=ERRORS)
 def add_reference(engine: EngineDep, actor: ApiActor, body: ItemCreate) -> ItemOut:
     item = administer(
-        engine, actor, lambda conn, a: reference.add_item(conn, a, kind=body.kind, label=body.label, code=body.code)
+        engine,
+        actor,
+        lambda conn, a: reference.add_item(
+            conn, a, kind=body.kind, label=body.label, code=body.code, township=body.township_code
+        ),
     )
     return ItemOut(**vars(item))
 

@@ -179,14 +179,14 @@ def change_account(request: Request, engine: EngineDep, actor: PageActor, userna
 
 @router.post("/admin/reference", include_in_schema=False)
 def add_reference(request: Request, engine: EngineDep, actor: PageActor, form: Form) -> Response:
-    kind, label = _text(form, "kind", 32), _text(form, "label")
+    kind, label, township = _text(form, "kind", 32), _text(form, "label"), _text(form, "township", 32)
     return _act(
         request,
         engine,
         actor,
-        lambda conn, a: reference.add_item(conn, a, kind=kind, label=label),
-        lambda item: f"已添加{item.label}",
-        {"kind": kind, "label": label},
+        lambda conn, a: reference.add_item(conn, a, kind=kind, label=label, township=township or None),
+        lambda item: f"已添加{item.label}" + (f"（{item.township_name}）" if item.township_name else "（全县通用）"),
+        {"kind": kind, "label": label, "township": township},
     )
 
 
