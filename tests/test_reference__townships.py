@@ -74,6 +74,18 @@ def test_each_township_is_offered_its_own_venues_and_the_countys_categories(engi
     assert "qingfeng_teahouse" in _venues_offered(engine, county["supervisor"], qinglong_case)
 
 
+def test_a_case_registered_with_another_townships_venue_is_refused(engine, county):
+    with pytest.raises(InvalidData) as refused:
+        register_case(
+            engine, actor=county["baima"], intake=intake(jurisdiction_code=BAIMA_GRID, venue="qingfeng_teahouse")
+        )
+    assert [e["field"] for e in refused.value.errors] == ["venue"]
+    case_id = register_case(
+        engine, actor=county["baima"], intake=intake(jurisdiction_code=BAIMA_GRID, venue="baima_hall")
+    )
+    assert case_page(engine, county["baima"], case_id).labels["venue"] == "白马议事厅"
+
+
 def test_a_step_naming_another_townships_venue_is_refused_and_changes_nothing(engine, county):
     case_id = _baima_case(engine, county)
     drive(engine, case_id, county["baima"], ACCEPTED)

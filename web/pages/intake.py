@@ -37,7 +37,7 @@ PARTY_KEY = re.compile(r"^parties\.(\d{1,2})\.(\w+)$")
 MAX_PARTIES = 20
 SCALARS = (
     "title", "category", "source", "summary", "people_involved", "amount", "jurisdiction_code", "incident_place",
-    "occurred_at",
+    "occurred_at", "venue",
 )  # fmt: skip
 ATTRIBUTE = "a."  # the inputs of the workflow's intake fields are named a.<field> (never a scalar's name)
 
