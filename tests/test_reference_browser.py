@@ -6,13 +6,12 @@ mediator sees the reverse. Screenshots go to test-artifacts/reference/."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from server_harness import Server
 from test_admin_browser import SIZES, row_action, sign_in
-from test_browser_flow import CHROMIUM_ARGS, chromium_path
+from test_browser_flow import CHROMIUM_ARGS, chromium_path, register_in_browser
 
 from mediation_flow.accounts.users import add_user
 from mediation_flow.demo import demo_password, load_demo
@@ -51,16 +50,13 @@ def shot_list(page, selector: str, name: str) -> None:
     page.locator(selector).evaluate("s => { s.size = 0; }")
 
 
-def register_and_accept(page, base_url: str, title: str) -> None:
-    """Register a dispute through the form (no venue chosen yet) and accept it: the 开始调解 form is offered."""
-    page.goto(f"{base_url}/register")
-    page.fill("#title", title)
-    page.select_option("#category", "neighbourhood")
-    page.fill("#p0-name", "甲某")
-    page.fill("#p1-name", "乙某")
-    page.fill("#summary", "两户因排水沟发生争执。")
-    page.click("text=提交登记")
-    page.wait_for_url(re.compile(r"/cases/\d+"))
+def register_and_accept(page, browser, base_url: str, username: str, size: str) -> None:
+    """Register a dispute through the form as ``username`` (no venue chosen yet), open it on ``page`` and accept
+    it: the 开始调解 form is offered."""
+    fields = {"#title": f"排水沟纠纷（{size}）", "#p0-name": "甲某", "#p1-name": "乙某", "#summary": "排水沟争执"}
+    url = register_in_browser(browser, base_url, username, fields, selects={"#category": "neighbourhood"},
+                              viewport=SIZES[size])  # fmt: skip
+    page.goto(url)
     page.click("#case-actions [data-trigger=accept]")
     form = page.locator("form[data-form=accept]")
     form.locator("[name=rights_notified]").first.check()
@@ -113,7 +109,7 @@ def test_a_township_admin_edits_its_venues_and_each_township_is_offered_only_its
         assert offered == ["暂不选择", "村调解室", "派出所调解室", "人民法庭诉调对接室", "石龙说理堂", "白马镇议事厅"]
         assert "龙井村" not in " ".join(options(page, "#jurisdiction_code"))
         shot_list(page, "#venue", f"register-baima-{size}")
-        register_and_accept(page, server.base_url, f"白马镇排水沟纠纷（{size}）")
+        register_and_accept(page, browser, server.base_url, "baima", size)
         venues = options(page, "form[data-form=start_mediation] [name=venue]")
         assert "白马镇议事厅" in venues and "石龙说理堂" in venues
         assert not {"清风茶室", "白马议事厅", "黄桷树下说事点"} & set(venues)
@@ -127,7 +123,7 @@ def test_a_township_admin_edits_its_venues_and_each_township_is_offered_only_its
         page.goto(f"{server.base_url}/register")
         assert options(page, "#venue") == ["暂不选择", "清风茶室", "村调解室", "派出所调解室", "人民法庭诉调对接室"]
         shot_list(page, "#venue", f"register-qinglong-{size}")
-        register_and_accept(page, server.base_url, f"青龙镇排水沟纠纷（{size}）")
+        register_and_accept(page, browser, server.base_url, "tiaojie", size)
         venues = options(page, "form[data-form=start_mediation] [name=venue]")
         assert "清风茶室" in venues and not {"白马镇议事厅", "石龙说理堂"} & set(venues)
         shot_list(page, "form[data-form=start_mediation] [name=venue]", f"start-mediation-qinglong-{size}")
