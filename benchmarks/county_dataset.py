@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func, insert, select, update
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.accounts.users import actor_for, hash_password
-from mediation_flow.demo import CHUNK, DemoTownship, demo_plans, load_demo, write_plans
+from mediation_flow.demo import CHUNK, DemoTownship, demo_plans, load_demo, with_venues, write_plans
 from mediation_flow.places.agencies import all_agencies
 from mediation_flow.places.jurisdictions import Place, add_jurisdiction, get_by_code
 from mediation_flow.store import clock
@@ -75,6 +75,9 @@ def _township(conn, demo: DemoTownship, index: int) -> tuple[DemoTownship, dict[
     return DemoTownship(demo.county, township, villages, grids, demo.agencies), users
 
 
+LOCAL_VENUES = {"qingfeng_teahouse": "village_room"}
+
+
 def build(
     engine: Engine, townships: int, per_township: int, *, seed: int = 2026, now: datetime | None = None
 ) -> CountyBuilt:
@@ -96,7 +99,8 @@ def build(
         places.append(township.township)
         rng = random.Random(seed + index)
         mediators = [users[f"tiaojie{index}a"], users[f"tiaojie{index}b"]]
-        plans = list(demo_plans(rng, township, mediators, per_township, now))
+        # 清风茶室 is 青龙镇's own venue: the other townships' cases are mediated in a 村调解室 (offered county-wide)
+        plans = [with_venues(p, LOCAL_VENUES) for p in demo_plans(rng, township, mediators, per_township, now)]
         for start in range(0, len(plans), CHUNK):
             write_plans(engine, supervisor, plans[start : start + CHUNK], now, people)
         print(f"township {index}/{townships} written ({time.perf_counter() - started:.0f} s)", file=sys.stderr)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -329,19 +329,24 @@ def demo_plans(
 
 
 def _in_second_township(plan: DemoPlan, grid_code: str, mediator_id: int) -> DemoPlan:
-    """The plan's case registered in the second township's grid, assigned to its mediator, entered by the county."""
-    steps = [(trigger, _in_second(trigger, data, mediator_id), at, note) for trigger, data, at, note in plan.steps]
+    """The plan's case registered in the second township's grid, assigned to its mediator, entered by the county;
+    mediated at the second township's own venue (青龙镇's is not offered there)."""
+    steps = [
+        (trigger, {**data, "mediator_id": mediator_id} if trigger == "assign" else data, at, note)
+        for trigger, data, at, note in with_venues(plan, SECOND_VENUE_FOR).steps
+    ]
     intake = {**plan.intake, "jurisdiction_code": grid_code}
     return DemoPlan(plan.workflow, intake, plan.registered, steps, "xianju", ("xianju",) * len(steps))
 
 
-def _in_second(trigger: str, data: dict[str, Any], mediator_id: int) -> dict[str, Any]:
-    """A step's data moved to the second township: its mediator assigned, its own venue (not 青龙镇's)."""
-    if trigger == "assign":
-        return {**data, "mediator_id": mediator_id}
-    if data.get("venue") in SECOND_VENUE_FOR:
-        return {**data, "venue": SECOND_VENUE_FOR[data["venue"]]}
-    return data
+def with_venues(plan: DemoPlan, venues: Mapping[str, str]) -> DemoPlan:
+    """The plan with each venue named in ``venues`` replaced (a case moved to a township that has venues of its
+    own: 青龙镇's 清风茶室 is offered in 青龙镇 only)."""
+    steps = [
+        (trigger, {**data, "venue": venues[data["venue"]]} if data.get("venue") in venues else data, at, note)
+        for trigger, data, at, note in plan.steps
+    ]
+    return replace(plan, steps=steps)
 
 
 def write_plans(
