@@ -45,8 +45,9 @@ def newest(conn: Connection, name: str) -> list[dict[str, Any]]:
     """The record steps of the newest recorded definition of ``name`` that has any, else of any workflow."""
     table = WORKFLOW_VERSIONS
     for where in (table.c.name == name, table.c.name != name):
-        for (definition,) in conn.execute(select(table.c.definition).where(where).order_by(table.c.id.desc())):
-            steps = _steps_of(definition)
+        ids = list(conn.execute(select(table.c.id).where(where).order_by(table.c.id.desc())).scalars())
+        for version_id in ids:  # one definition read at a time: the newest has them, almost always
+            steps = _steps_of(conn.execute(select(table.c.definition).where(table.c.id == version_id)).scalar())
             if steps:
                 return steps
     return []
