@@ -63,6 +63,8 @@ def trigger_form(
 ) -> TriggerForm:
     """The form of ``trigger`` for the case in ``view``; TriggerNotAllowed if the user may not fire it now."""
     option: TriggerOption | None = next((o for o in view.triggers if o.trigger == trigger), None)
+    if option is None and trigger in view.refused:  # refused now whatever is typed: say why
+        raise TriggerNotAllowed(view.refused[trigger], reasons=[view.refused[trigger]])
     if option is None:
         current = state_label(view.workflow, view.case["state"])
         raise TriggerNotAllowed(f"当前状态（{current}）不能执行该操作")

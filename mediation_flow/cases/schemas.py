@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -104,9 +104,15 @@ class FieldRead(BaseModel):
 
 
 class TriggerRead(BaseModel):
+    """A step offered now (its guards that do not depend on what is typed pass), in the case page's order."""
+
     trigger: str
     label: str
     dest: str | None
+    group: Literal["primary", "usual", "other", "rare"] = Field(
+        description="primary: the step usually taken next (the page's main button); usual: the other usual "
+        "steps from this state; other; rare: administrative or seldom steps (更正, 转出, 中止 …)"
+    )
     fields: list[FieldRead]
 
 

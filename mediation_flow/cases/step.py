@@ -18,13 +18,10 @@ from typing import Any, Protocol
 
 from mediation_flow.accounts.policy import (
     Actor,
-    Permission,
-    allows,
     can_see_case,
     earliest_backdate,
     may_backdate,
     may_be_assigned,
-    roles_with,
 )
 from mediation_flow.cases.events import event_row
 from mediation_flow.errors import (
@@ -45,7 +42,7 @@ from mediation_flow.workflow.correction_rules import CORRECT
 from mediation_flow.workflow.deadlines import advance_clocks, earliest_due
 from mediation_flow.workflow.fields import validate_fields
 from mediation_flow.workflow.registry import CompiledWorkflow
-from mediation_flow.workflow.rules import EFFECTS, GUARDS, HISTORY_GUARDS, RuleContext
+from mediation_flow.workflow.rules import EFFECTS, RuleContext
 from mediation_flow.workflow.schema import FieldSpec, TransitionSpec
 
 CLOCK_SKEW = timedelta(minutes=2)  # how far a client's clock may differ from ours (intake and steps alike)
@@ -114,43 +111,17 @@ class TriggerOption:
     label: str
     dest: str | None
     fields: list[FieldSpec]
+    group: str = "other"  # where the case page shows it: primary, usual, other, rare (``cases.offers``)
 
 
 def available_triggers(workflow: CompiledWorkflow, state: str, actor: Actor) -> list[TriggerOption]:
-    """Triggers this user's role may fire from ``state`` (guards are judged when fired)."""
+    """Triggers this user's role may fire from ``state``, guards not judged (what a refusal lists as allowed;
+    the case page and the API offer ``cases.offers``)."""
     seen: dict[str, TriggerOption] = {}
     for t in workflow.transitions_from(state):
         if actor.role in t.roles and t.trigger not in seen:
             seen[t.trigger] = TriggerOption(t.trigger, t.label, t.dest, t.fields)
     return list(seen.values())
-
-
-def offered_triggers(
-    workflow: CompiledWorkflow, case: Mapping[str, Any], actor: Actor, triggers_so_far: list[str]
-) -> list[TriggerOption]:
-    """What the case page offers: ``available_triggers``, plus what the user may record for a case handler
-    (代录: a clerk, a supervisor), less the transitions a history guard (``rules.HISTORY_GUARDS``) refuses now,
-    judged from the triggers the case has had (``triggers_so_far``)."""
-    handlers = {role.value for role in roles_with(Permission.HANDLE_CASES)}
-    counts: dict[str, int] = {}
-    for name in triggers_so_far:
-        counts[name] = counts.get(name, 0) + 1
-    ctx = RuleContext(
-        case=dict(case), data={}, actor_id=actor.id, actor_role=actor.role.value, effective_at=clock.utcnow(),
-        effective_date=clock.local_date(clock.utcnow()), count_events=lambda t: counts.get(t, 0),
-        last_event_data=lambda t: None, workflow=workflow.spec,
-    )  # fmt: skip
-
-    def refused(t: TransitionSpec) -> bool:
-        return any(GUARDS[g](ctx) is not None for g in t.guards if g in HISTORY_GUARDS)
-
-    records_only = actor.role.value not in handlers and allows(actor, Permission.RECORD_FOR_OTHERS)  # a clerk
-    roles = {actor.role.value} | (handlers if records_only else set())
-    offered: dict[str, TriggerOption] = {}
-    for t in workflow.transitions_from(case["state"]):
-        if roles & set(t.roles) and t.trigger not in offered and not refused(t):
-            offered[t.trigger] = TriggerOption(t.trigger, t.label, t.dest, t.fields)
-    return list(offered.values())
 
 
 class _Subject:

@@ -32,11 +32,11 @@ from mediation_flow.accounts.policy import (
 )
 from mediation_flow.cases import attachments, correction_views
 from mediation_flow.cases.engine import TriggerOption
+from mediation_flow.cases.offers import offers
 from mediation_flow.cases.printout_forms import offered as offered_printouts
 from mediation_flow.cases.queries import case_events, case_parties, case_workflow, get_case_row, user_names
 from mediation_flow.cases.referral_facts import ReferralFacts, referral_facts
 from mediation_flow.cases.risk import hint_labels
-from mediation_flow.cases.step import offered_triggers
 from mediation_flow.cases.timeline import timeline
 from mediation_flow.display.formats import cn_date
 from mediation_flow.display.labels import label
@@ -212,6 +212,7 @@ class CaseView:
     reference: dict[str, dict[str, str]]
     handoff: HandoffView | None = None
     all_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # every label ever given (retired items too)
+    refused: dict[str, str] = field(default_factory=dict)  # steps refused now whatever is typed, and why
 
     def as_api(self) -> dict[str, Any]:
         """The shape of ``CaseRead`` (cases.schemas) in the API."""
@@ -229,6 +230,7 @@ class CaseView:
                     "trigger": o.trigger,
                     "label": o.label,
                     "dest": o.dest,
+                    "group": o.group,
                     "fields": [
                         {
                             "name": f.name,
@@ -252,16 +254,18 @@ def _read(conn: Connection, actor: Actor, case_id: int, *, shown: bool, today: d
     due_soon = get_settings().due_soon_working_days
     row, events = free_text_as_shown(row, case_events(conn, case_id), full=shown and may_see_full_identity(actor))
     agency = get_agency_by_id(conn, row["agency_id"]) if row.get("agency_id") is not None else None
+    offered = offers(workflow, row, actor, events)
     return CaseView(
         case=row,
         workflow=workflow,
         parties=read_parties(conn, actor, case_id, shown=shown),
         events=events,
         clocks=clock_views(workflow.spec, row["clocks"] or {}, today=today, due_soon_days=due_soon),
-        triggers=offered_triggers(workflow, row, actor, [e["trigger"] for e in events]),
+        triggers=offered.options,
         reference=load_reference(conn, row["jurisdiction_path"]),
         handoff=handoff_view(row, workflow, agency),
         all_labels=reference_labels(conn),
+        refused=offered.refused,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from mediation_flow.places.agencies import Agency
 from mediation_flow.vocabulary import AGENCY_ROLES, AgencyKind, Handoff, Role
-from mediation_flow.workflow.rules import RuleContext, effect, guard, history_guard
+from mediation_flow.workflow.rules import RuleContext, effect, guard, history_guard, standing_guard
 
 #: Referral targets (reference data ``referral_target``) that are partner agencies with users of their own.
 AGENCY_TARGETS = {kind.value: kind for kind in AgencyKind}
@@ -78,7 +78,7 @@ def hand_over(ctx: RuleContext) -> None:
         ctx.data["receiving_body"] = agency.name
 
 
-@guard
+@standing_guard
 def acting_for_case_agency(ctx: RuleContext) -> str | None:
     """A partner agency's user acts only on a case handed to or by its own agency (the policy hides the
     others; this says so if one gets this far). Township roles pass: their role list is the workflow's."""

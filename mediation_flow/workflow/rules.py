@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, overload
 
 from mediation_flow.places.agencies import Agency
 from mediation_flow.vocabulary import Level
@@ -41,22 +41,43 @@ GUARDS: dict[str, Guard] = {}
 EFFECTS: dict[str, Effect] = {}
 
 
-#: Guards judged from the case row and its past events alone (not from what is typed): a page may leave out the
-#: action they would refuse now (调解成功结案 before any 回访, 签收 of a case already signed for) instead of offering a
-#: button that can only fail. Filled by :func:`history_guard`.
-HISTORY_GUARDS: set[str] = set()
+#: How each guard is judged before anything is typed (the case page's and the API's offer, ``cases.offers``):
+#: a guard listed here is judged by the function given, which reads the case, its past events and who acts but
+#: never ``ctx.data`` — a refusal from it is a refusal whatever is typed, so the step is not offered (调解成功结案
+#: before any 回访). A guard not listed depends on what is typed and is judged when the step is fired.
+PRECHECKS: dict[str, Guard] = {}
 
 
-def guard(fn: Guard) -> Guard:
-    GUARDS[fn.__name__] = fn
-    return fn
+@overload
+def guard(fn: Guard, *, precheck: Guard | None = None) -> Guard: ...
+
+
+@overload
+def guard(fn: None = None, *, precheck: Guard | None = None) -> Callable[[Guard], Guard]: ...
+
+
+def guard(fn: Guard | None = None, *, precheck: Guard | None = None) -> Guard | Callable[[Guard], Guard]:
+    """Register a guard; ``precheck``: the part of it no typed value can change, judged before typing."""
+
+    def register(rule: Guard) -> Guard:
+        GUARDS[rule.__name__] = rule
+        if precheck is not None:
+            PRECHECKS[rule.__name__] = precheck
+        return rule
+
+    return register(fn) if fn is not None else register
 
 
 def history_guard(fn: Guard) -> Guard:
     """A guard that reads only ``ctx.case`` and ``ctx.count_events`` / ``ctx.last_event_data``, never ``ctx.data``
     or the actor: the case page judges it before anything is typed."""
-    HISTORY_GUARDS.add(fn.__name__)
-    return guard(fn)
+    return guard(fn, precheck=fn)
+
+
+def standing_guard(fn: Guard) -> Guard:
+    """A guard that reads the case, its history and who acts (role, agency), never ``ctx.data``: judged before
+    anything is typed, as a history guard is."""
+    return guard(fn, precheck=fn)
 
 
 def effect(fn: Effect) -> Effect:
@@ -74,7 +95,7 @@ def all_parties_consent(ctx: RuleContext) -> str | None:
     return None if ctx.data.get("all_parties_consent") else "一方当事人明确拒绝调解的，不得调解（人民调解法第十七条）"
 
 
-@guard
+@standing_guard
 def mediator_assigned(ctx: RuleContext) -> str | None:
     if ctx.case.get("mediator_id") or ctx.actor_role == "mediator":
         return None
@@ -86,10 +107,28 @@ def parties_consent(ctx: RuleContext) -> str | None:
     return None if ctx.data.get("parties_consent") else "延长调解期限须经双方当事人同意"
 
 
-@guard
+def _room_to_extend(ctx: RuleContext) -> str | None:
+    """Before typing: some running clock may be extended by this role and has days left to give."""
+    clocks = ctx.case.get("clocks") or {}
+    specs = ctx.workflow.clocks if ctx.workflow is not None else {}
+    running = {n: spec for n, spec in specs.items() if spec.extend and n in clocks and not clocks[n].get("stopped")}
+    if not running:
+        return "当前没有正在计算、可以延长的期限"
+    mine = {n: s for n, s in running.items() if s.extend and ctx.actor_role in s.extend.approver_roles}
+    if not mine:
+        return "延长期限须由有审批权限的人员批准"
+    if all(s.extend and int(clocks[n].get("extended", 0)) >= s.extend.max_days for n, s in mine.items()):
+        return "期限已延长至上限，不能再延长"
+    return None
+
+
+@guard(precheck=_room_to_extend)
 def extension_within_limit(ctx: RuleContext) -> str | None:
     """Each extended clock: the approver's role, the fields its ``extend.requires`` names, and the
     running total against ``extend.max_days``. ``data.clock`` picks one clock; else every extendable one."""
+    problem = _room_to_extend(ctx)
+    if problem is not None:
+        return problem
     clocks = ctx.case.get("clocks") or {}
     requested = int(ctx.data.get("days", 0))
     target = ctx.data.get("clock")
@@ -161,12 +200,12 @@ def routes_informed(ctx: RuleContext) -> str | None:
     return None if ctx.data.get("routes_informed") else "须告知当事人可依法通过仲裁、行政、司法等途径维护权利"
 
 
-@guard
+@standing_guard
 def below_county_level(ctx: RuleContext) -> str | None:
     return None if Level(ctx.case["level"]).up() is not None else "案件已在县级处理，无法再提级"
 
 
-@guard
+@standing_guard
 def supervisor_approves_beyond_village(ctx: RuleContext) -> str | None:
     """大事不出村: a grid worker or mediator may lift a case to its village; taking it to the township or
     the county is the supervisor's decision (their escalation is the approval, recorded in the event)."""
@@ -214,7 +253,14 @@ def feedback_recorded(ctx: RuleContext) -> str | None:
 RISK_ORDER = ("blue", "yellow", "orange", "red")  # lowest to highest
 
 
-@guard
+def _grade_may_change(ctx: RuleContext) -> str | None:
+    """Before typing: a case already at the highest grade can only be lowered, which is the supervisor's."""
+    if ctx.case.get("risk_grade") == RISK_ORDER[-1] and ctx.actor_role != "supervisor":
+        return "降低风险等级须由司法所人员办理"
+    return None
+
+
+@guard(precheck=_grade_may_change)
 def risk_grade_changes(ctx: RuleContext) -> str | None:
     """The grade must change; lowering it is the supervisor's (司法所) decision — a mediator may raise a
     grade on their own, never talk a red case down to blue (every version of every workflow: a guard is code)."""

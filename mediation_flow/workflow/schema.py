@@ -17,8 +17,12 @@ class _Strict(BaseModel):
 
 
 class StateSpec(_Strict):
+    """A state. ``next``: the steps a mediator usually takes from it, most usual first (the case page's first
+    button is the first of them the user may take now; ``cases.offers``)."""
+
     label: str = Field(min_length=1)
     final: bool = False
+    next: list[str] = []
 
 
 class FieldSpec(_Strict):
@@ -59,6 +63,7 @@ class TransitionSpec(_Strict):
     guards: list[str] = []
     effects: list[str] = []
     basis: str = ""
+    rare: bool = False  # an administrative or seldom step (更正, 转出, 中止 …): the case page groups it after the rest
 
     @property
     def sources(self) -> list[str]:
@@ -167,6 +172,7 @@ class WorkflowSpec(_Strict):
             _check_only_with(t.fields, f"{where}.fields")
             _check_date_rules(t.fields, f"{where}.fields")
         _check_only_with(self.intake_fields, "intake_fields")
+        self._check_next()
         for name, clock in self.clocks.items():
             for key in ("starts_on", "stops_on"):
                 for trigger in getattr(clock, key):
@@ -199,6 +205,18 @@ class WorkflowSpec(_Strict):
                     if required not in given:
                         raise ValueError(f"clocks.{name}.extend.requires: '{required}' is not a field of the trigger")
         return self
+
+    def _check_next(self) -> None:
+        """Each state's usual next steps leave that state, once each, and none is marked rare."""
+        for name, state in self.states.items():
+            if len(state.next) != len(set(state.next)):
+                raise ValueError(f"states.{name}.next: a step is named twice")
+            for trigger in state.next:
+                leaving = [t for t in self.transitions_for(trigger) if t.source == "*" or name in t.sources]
+                if not leaving:
+                    raise ValueError(f"states.{name}.next: '{trigger}' is not a step from this state")
+                if all(t.rare for t in leaving):
+                    raise ValueError(f"states.{name}.next: '{trigger}' is marked rare")
 
     def transitions_for(self, trigger: str) -> list[TransitionSpec]:
         return [t for t in self.transitions if t.trigger == trigger]

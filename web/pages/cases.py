@@ -13,8 +13,9 @@ from mediation_flow.accounts.policy import Actor
 from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.forms import TriggerForm, trigger_form
 from mediation_flow.cases.views import case_page as case_page_view
-from mediation_flow.errors import DomainError, GuardFailed, InvalidData, NotFound, StaleVersion
+from mediation_flow.errors import DomainError, GuardFailed, InvalidData, NotFound, StaleVersion, TriggerNotAllowed
 from mediation_flow.store import clock
+from mediation_flow.workflow.schema import FieldSpec
 from web.deps import CaseId, EngineDep
 from web.pages.common import PageActor, is_fragment, render, typed_fields
 from web.session import verified_form
@@ -85,11 +86,16 @@ def _recorded(form: FormData) -> tuple[datetime | None, int | None]:
     return effective_at, int(acted_by) if acted_by else None
 
 
-def _kept_text(option_fields: list[Any], values: dict[str, Any], note: str) -> list[tuple[str, str]]:
+def _kept_text(specs: list[FieldSpec], form: FormData, note: str) -> list[tuple[str, str]]:
     """(label, text) of what was typed into the form's text fields and the note, to copy from after a refusal."""
-    kept = [(v.spec.label, str(values[v.spec.name])) for v in option_fields
-            if v.spec.type in ("text", "longtext") and values.get(v.spec.name)]  # fmt: skip
+    typed = [(f.label, str(form.get(f.name) or "").strip()) for f in specs if f.type in ("text", "longtext")]
+    kept = [(name, text) for name, text in typed if text]
     return [*kept, ("备注", note)] if note.strip() else kept
+
+
+def _specs(data: dict[str, Any], trigger: str) -> list[FieldSpec]:
+    """The fields the workflow gives ``trigger`` (of its first transition), offered now or not."""
+    return next((t.fields for t in data["view"].workflow.spec.transitions_for(trigger)), [])
 
 
 def _version(form: FormData) -> int:
@@ -109,9 +115,17 @@ def fire_trigger(
     form: Annotated[FormData, Depends(verified_form)],
 ) -> Response:
     data = page_data(engine, actor, case_id)
-    blank = _form(engine, actor, data, trigger)
-    values = typed_fields(form, blank.fields)
     note = str(form.get("note") or "")[:2000]
+    try:
+        blank = _form(engine, actor, data, trigger)
+    except TriggerNotAllowed as exc:  # not offered now: the case moved on, or a guard now refuses it whatever is typed
+        kept = _kept_text(_specs(data, trigger), form, note)
+        if str(data["case"]["version"]) != str(form.get("expected_version")):
+            message = f"案件已被他人更新（现为第{data['case']['version']}版），{exc.message}。您填写的内容未保存。"
+            return _respond(request, data | {"kept": kept}, None, status=409, message=message, kind="warn", oob=True)
+        return _respond(request, data | {"kept": kept}, None, status=exc.status, message=exc.message, kind="error",
+                        oob=True)  # fmt: skip
+    values = typed_fields(form, blank.fields)
     try:
         effective_at, acting_for = _recorded(form)
         apply_trigger(
@@ -137,16 +151,18 @@ def fire_trigger(
     except StaleVersion:
         fresh = page_data(engine, actor, case_id)
         typed = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
-        again = None
+        again, kept = None, []
         if any(o.trigger == trigger for o in fresh["triggers"]):
             again = _form(engine, actor, fresh, trigger, values=typed, note=note)
+        else:  # the step is no longer offered: what was typed is shown to copy from
+            kept = _kept_text(_specs(fresh, trigger), form, note)
         message = f"案件已被他人更新。下面已显示最新情况（第{fresh['case']['version']}版），请核对后再提交。"
-        return _respond(request, fresh, again, status=409, message=message, kind="warn", oob=True)
+        return _respond(request, fresh | {"kept": kept}, again, status=409, message=message, kind="warn", oob=True)
     except DomainError as exc:
         if exc.status == 404:
             raise
         fresh = page_data(engine, actor, case_id)
-        kept = _kept_text(blank.fields, values, note)  # the state moved on: what was typed is shown, not lost
+        kept = _kept_text(_specs(fresh, trigger), form, note)  # the state moved on: what was typed is kept
         return _respond(request, fresh | {"kept": kept}, None, status=exc.status, message=exc.message, kind="error",
                         oob=True)  # fmt: skip
     fresh = page_data(engine, actor, case_id)

@@ -1,0 +1,179 @@
+"""The case page on a township's first day, in Chromium at phone (390×844) and desktop (1280×800) size:
+
+- a case opened from the auto-refreshing /queue is at its own address (a reload stays on it, Back returns to
+  the queue), also after the queue has refreshed itself;
+- the usual next step is the main button at every step of a case, and 调解成功结案 appears only after a 回访;
+- 打印调解协议书 appears as soon as the agreement is recorded, without a reload;
+- a state change that conflicts with what the mediator is typing keeps what was typed.
+
+Screenshots go to test-artifacts/screenshots/ (case-page-*).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from server_harness import Server
+from test_browser_flow import (  # noqa: F401  (fixtures)
+    PHONE,
+    chromium,
+    demo_db,
+    fire,
+    register_in_browser,
+    server,
+    shot,
+    sign_in,
+    today,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
+DESKTOP = {"width": 1280, "height": 800}
+SIZES = {"phone": PHONE, "desktop": DESKTOP}
+
+
+def mediator_on_a_new_case(browser: Any, base_url: str, title: str, size: str) -> tuple[Any, str]:
+    """A dispute registered by the grid worker through the form, open on the mediator's page; (page, its URL)."""
+    fields = {"#title": title, "#p0-name": "林一", "#p1-name": "郭二", "#summary": "两家因院墙滴水发生争执。"}
+    url = register_in_browser(
+        browser, base_url, "wangge", fields, selects={"#category": "neighbourhood"}, viewport=PHONE
+    )
+    page = sign_in(browser, base_url, "tiaojie", SIZES[size])
+    page.goto(url)
+    return page, url
+
+
+def main_button(page: Any) -> str:
+    """The trigger of the page's main (primary) button; exactly one."""
+    found = page.locator("#case-actions [data-group=primary]")
+    assert found.count() == 1, page.locator("#case-actions").inner_html()
+    return str(found.get_attribute("data-trigger"))
+
+
+def offered(page: Any) -> list[str]:
+    return [
+        str(t)
+        for t in page.locator("#case-actions [data-trigger]").evaluate_all("els => els.map(e => e.dataset.trigger)")
+    ]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_case_opened_from_the_queue_is_at_its_own_address(
+    chromium: Any,  # noqa: F811
+    server: Server,  # noqa: F811
+    size: str,
+) -> None:
+    page = sign_in(chromium, server.base_url, "sifasuo", SIZES[size])  # the supervisor's home is /queue
+    page.clock.install()  # the queue refreshes itself every minute: move the page's clock instead of waiting
+    page.goto(f"{server.base_url}/queue")
+    assert page.url.endswith("/queue")
+    page.evaluate("document.querySelector('#queue').dataset.before = 'refresh'")
+    page.clock.run_for(61_000)
+    page.wait_for_function("() => !document.querySelector('#queue').dataset.before")  # swapped for a fresh one
+    link = page.locator("#queue tr[data-case] td:first-child a").first
+    href = str(link.get_attribute("href"))
+    title = link.inner_text()
+    assert re.fullmatch(r"/cases/\d+", href)
+    link.click()
+    page.wait_for_url(f"{server.base_url}{href}")
+    assert page.locator("h1").inner_text() == title
+    shot(page, f"case-page-from-queue-{size}")
+    page.reload()
+    assert page.url == f"{server.base_url}{href}" and page.locator("h1").inner_text() == title
+    page.go_back()
+    page.wait_for_url(f"{server.base_url}/queue")
+    page.locator("#queue").wait_for()
+    assert page.locator("h1").inner_text() == "督办队列"
+    page.context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_usual_next_step_leads_and_the_agreement_prints_at_once(
+    chromium: Any,  # noqa: F811
+    server: Server,  # noqa: F811
+    size: str,
+) -> None:
+    page, _ = mediator_on_a_new_case(chromium, server.base_url, f"林一与郭二滴水纠纷（{size}）", size)
+    page.evaluate("window.__stay = 'same page'")
+    day = today().isoformat()
+    assert main_button(page) == "accept"
+    shot(page, f"case-page-registered-{size}")
+    rare = page.locator("#case-actions .actions.rare [data-trigger]")
+    assert {"refer", "withdraw", "escalate"} <= {
+        str(t) for t in rare.evaluate_all("els => els.map(e => e.dataset.trigger)")
+    }
+    assert offered(page)[-rare.count() :] == rare.evaluate_all("els => els.map(e => e.dataset.trigger)")
+
+    fire(page, "accept", checks=("rights_notified",))
+    assert main_button(page) == "start_mediation"
+    fire(page, "start_mediation", {"venue": "qingfeng_teahouse"}, checks=("all_parties_consent",))
+    assert main_button(page) == "record_session"
+    fire(page, "record_session", {"session_date": day, "content": "双方到场，各自陈述。"})
+    assert main_button(page) == "reach_agreement"  # a session is on record: the agreement comes first
+    assert page.locator("text=打印调解协议书").count() == 0
+    fire(
+        page,
+        "reach_agreement",
+        {
+            "form": "written",
+            "facts": "郭二家屋檐滴水落入林一院内。",
+            "terms": "郭二加装接水槽。",
+            "performance": "十日内完成",
+            "signed_on": day,
+        },
+    )
+    button = page.locator("#case-attachments a", has_text="打印调解协议书")
+    button.wait_for()  # no reload: the answer refreshed 附件与打印 too
+    assert main_button(page) == "start_follow_up"
+    shot(page, f"case-page-agreed-{size}")
+    with page.expect_download() as download:
+        button.click()
+    assert download.value.suggested_filename.startswith("调解协议书")
+
+    fire(page, "start_follow_up")
+    assert main_button(page) == "record_visit"
+    assert "close_resolved" not in offered(page)  # refused whatever is typed until a 回访 is recorded
+    shot(page, f"case-page-follow-up-{size}")
+    fire(page, "record_visit", {"visited_on": day, "performed": "full", "satisfaction": "satisfied"})
+    assert main_button(page) == "close_resolved"
+    fire(page, "close_resolved")
+    assert page.locator("#case-state [data-state]").get_attribute("data-state") == "resolved"
+    assert page.evaluate("window.__stay") == "same page"
+    page.context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_conflicting_state_change_keeps_what_was_typed(
+    chromium: Any,  # noqa: F811
+    server: Server,  # noqa: F811
+    size: str,
+) -> None:
+    mediator, case_url = mediator_on_a_new_case(chromium, server.base_url, f"林一与郭二排水纠纷（{size}）", size)
+    fire(mediator, "accept", checks=("rights_notified",))
+    fire(mediator, "start_mediation", checks=("all_parties_consent",))
+    mediator.click("#case-actions [data-trigger=reach_agreement]")
+    form = mediator.locator("form[data-form=reach_agreement]")
+    form.wait_for()
+    form.locator("[name=form]").select_option("written")
+    form.locator("[name=facts]").fill("雨水经郭二家排水沟流入林一院坝。")
+    form.locator("[name=terms]").fill("郭二改建排水沟，林一不再追究。")
+    form.locator("[name=note]").fill("双方当场签字")
+
+    supervisor = sign_in(chromium, server.base_url, "sifasuo")  # meanwhile: 中止调解 (waiting for an appraisal)
+    supervisor.goto(case_url)
+    fire(supervisor, "suspend", {"reason": "等待排水沟损坏程度鉴定"})
+    supervisor.context.close()
+
+    form.locator("[name=signed_on]").fill(today().isoformat())
+    form.locator("button[type=submit]").click()
+    warning = mediator.locator("#action-form .flash.warn")
+    warning.wait_for()
+    assert "案件已被他人更新" in warning.inner_text()
+    kept = mediator.locator("#kept-input").inner_text()
+    for typed in ("雨水经郭二家排水沟流入林一院坝。", "郭二改建排水沟，林一不再追究。", "双方当场签字"):
+        assert typed in kept
+    assert mediator.locator("#case-state [data-state]").get_attribute("data-state") == "suspended"  # the fresh case
+    assert main_button(mediator) == "resume"
+    shot(mediator, f"case-page-conflict-kept-{size}")
+    mediator.context.close()
