@@ -200,3 +200,15 @@ def test_the_ledger_import_checks_each_cases_venue_against_its_own_township(engi
             else:
                 with pytest.raises(InvalidData):
                     bulk.draft_case(county_snap, data, registered, [*steps, mediate])
+
+
+def test_a_step_form_offers_the_partner_agencies_serving_the_cases_area(engine, county):
+    """龙井村警务室 serves village 0 only: a case there is offered it; a case of village 1 is not (the rules would
+    refuse it)."""
+    here = register(engine, county)
+    there = register(engine, county, "supervisor", jurisdiction_code=county.places.villages[1].code)
+    for case_id, offered in ((here, True), (there, False)):
+        view = case_view(engine, county["supervisor"], case_id, channel=None)
+        form = trigger_form(engine, county["supervisor"], view, "refer")
+        agencies = next(f.options for f in form.fields if f.spec.name == "agency")
+        assert ("longjing_post" in agencies) == offered and "qinglong_police" in agencies

@@ -17,6 +17,7 @@ from mediation_flow.cases.views import CaseView
 from mediation_flow.display.formats import cn_datetime
 from mediation_flow.display.labels import label
 from mediation_flow.errors import TriggerNotAllowed
+from mediation_flow.places.agencies import CHOICE_KINDS, agencies_serving
 from mediation_flow.places.jurisdictions import get_by_id, places_within
 from mediation_flow.places.reference import load_reference
 from mediation_flow.workflow.correction_rules import CORRECT
@@ -73,12 +74,15 @@ def trigger_form(
     views = []
     with engine.connect() as conn:
         reference = load_reference(conn, view.case["jurisdiction_path"])
+        serving = {a.code for a in agencies_serving(conn, view.case["jurisdiction_path"])}
         for spec in option.fields:
             if spec.type == "user":
                 users = assignable_users(conn, actor, view.case["jurisdiction_path"])
                 options = {str(u["id"]): u["display_name"] for u in users}
             elif trigger == CORRECT and spec.name in CORRECTION_CHOICES:
                 options = CORRECTION_CHOICES[spec.name](view)
+            elif spec.choices in CHOICE_KINDS:  # the partner agencies serving the case's area (the rules check it)
+                options = {code: name for code, name in choice_options(spec, reference).items() if code in serving}
             else:
                 options = choice_options(spec, reference) if spec.choices else {}
             views.append(FieldView(spec, options, values.get(spec.name), by_field.pop(spec.name, "")))
