@@ -82,6 +82,12 @@ def acting_roles(actor: Actor) -> set[str]:
     return {actor.role.value} | (handlers if records_only else set())
 
 
+def may_take(actor: Actor, workflow: CompiledWorkflow, trigger: str) -> bool:
+    """Whether ``trigger`` is one of ``actor``'s steps in ``workflow`` at all (from some state)."""
+    roles = acting_roles(actor)
+    return any(roles & {r.value for r in t.roles} for t in workflow.spec.transitions_for(trigger))
+
+
 def offers(
     workflow: CompiledWorkflow, case: Mapping[str, Any], actor: Actor, events: Sequence[Mapping[str, Any]]
 ) -> Offers:

@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.forms import TriggerForm, trigger_form
+from mediation_flow.cases.offers import may_take
 from mediation_flow.cases.views import case_page as case_page_view
 from mediation_flow.errors import DomainError, GuardFailed, InvalidData, NotFound, StaleVersion, TriggerNotAllowed
 from mediation_flow.store import clock
@@ -120,7 +121,9 @@ def fire_trigger(
         blank = _form(engine, actor, data, trigger)
     except TriggerNotAllowed as exc:  # not offered now: the case moved on, or a guard now refuses it whatever is typed
         kept = _kept_text(_specs(data, trigger), form, note)
-        if str(data["case"]["version"]) != str(form.get("expected_version")):
+        if may_take(actor, data["view"].workflow, trigger) and str(data["case"]["version"]) != str(
+            form.get("expected_version")
+        ):  # a step of theirs the case moved away from while they typed
             message = f"案件已被他人更新（现为第{data['case']['version']}版），{exc.message}。您填写的内容未保存。"
             return _respond(request, data | {"kept": kept}, None, status=409, message=message, kind="warn", oob=True)
         return _respond(request, data | {"kept": kept}, None, status=exc.status, message=exc.message, kind="error",
