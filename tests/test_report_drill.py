@@ -19,7 +19,7 @@ def test_the_amount_drill_down_lists_each_amount_and_their_sum(engine, town):
     big = enter(engine, town, at(2023, 3, 1), resolved_path(town, at(2023, 3, 5), amount="66000"))
     small = enter(engine, town, at(2023, 4, 1), resolved_path(town, at(2023, 4, 5), amount="1200.50"))
     report = annual_report(engine, actor=town["supervisor"], code=town.places.township.code, year=2023)
-    drill = figure_drill(engine, report, "agreement_amount", None, limit=500)
+    drill = figure_drill(engine, report, "agreement_amount", None, limit=500, actor=town["supervisor"])
     (section,) = drill.sections
     assert drill.column == "协议金额"
     assert [(item.id, shown) for item, shown in section.rows] == [(big, "66,000.00元"), (small, "1,200.50元")]
@@ -31,13 +31,13 @@ def test_a_rate_drill_down_shows_its_numerator_and_the_rest_of_its_denominator(e
     steps, moments = late(town, at(2023, 5, 1))
     overdue = enter(engine, town, at(2023, 5, 1), steps, moments=moments)
     report = annual_report(engine, actor=town["supervisor"], code=town.places.township.code, year=2023)
-    drill = figure_drill(engine, report, "on_time_rate", None, limit=500)
+    drill = figure_drill(engine, report, "on_time_rate", None, limit=500, actor=town["supervisor"])
     counted, rest = drill.sections
     assert counted.title == "计入分子：按期调结" and rest.title.startswith("分母中的其余案件：有调解期限的调解终结")
     assert [item.id for item, _ in counted.rows] == [on_time] and [item.id for item, _ in rest.rows] == [overdue]
     assert counted.rows[0][1].endswith("终结，按期")
     assert re.fullmatch(r"调解期限至2023年5月31日，2023年6月11日终结，超期11天", rest.rows[0][1]), rest.rows[0][1]
-    success = figure_drill(engine, report, "success_rate", None, limit=500)
+    success = figure_drill(engine, report, "success_rate", None, limit=500, actor=town["supervisor"])
     assert [len(s.rows) for s in success.sections] == [2, 0]
     assert success.sections[0].rows[0][1] == "达成协议（2023年3月5日）"
 

@@ -23,6 +23,7 @@ from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.cases.lists import due_status
 from mediation_flow.cases.queries import scope_clause, user_names
 from mediation_flow.cases.queues import due_soon_until
+from mediation_flow.cases.shown import text_shown
 from mediation_flow.display.labels import label
 from mediation_flow.places.agencies import AgencyBook
 from mediation_flow.places.jurisdictions import village_names, village_of
@@ -106,9 +107,10 @@ _COLUMNS = [
 ]  # fmt: skip
 
 
-def _items(conn: Connection, rows: list[Any], today: date, inbound: set[str]) -> list[HandoffItem]:
+def _items(conn: Connection, actor: Actor, rows: list[Any], today: date, inbound: set[str]) -> list[HandoffItem]:
     if not rows:
         return []
+    shown = text_shown(actor)
     book = AgencyBook.read(conn)
     villages = village_names(conn)
     names = user_names(conn, {r["mediator_id"] for r in rows if r["mediator_id"]})
@@ -124,7 +126,7 @@ def _items(conn: Connection, rows: list[Any], today: date, inbound: set[str]) ->
             HandoffItem(
                 id=r["id"],
                 number=r["number"],
-                title=r["title"],
+                title=shown(r["title"]),
                 state=r["state"],
                 state_label=spec.states[r["state"]].label if r["state"] in spec.states else r["state"],
                 direction=direction,
@@ -194,8 +196,8 @@ def agency_inbox(conn: Connection, actor: Actor, *, today: date) -> AgencyInbox:
         .order_by(CASES.c.registered_at.desc(), CASES.c.id.desc())
         .limit(MAX_ROWS)
     ).mappings()
-    inbox.incoming = _items(conn, [dict(r) for r in incoming], today, set(inbound))
-    inbox.sent_in = _items(conn, [dict(r) for r in sent_in], today, set(inbound))
+    inbox.incoming = _items(conn, actor, [dict(r) for r in incoming], today, set(inbound))
+    inbox.sent_in = _items(conn, actor, [dict(r) for r in sent_in], today, set(inbound))
     return inbox
 
 
@@ -214,7 +216,7 @@ def referred_out_queue(conn: Connection, actor: Actor, *, today: date) -> Referr
     rows = conn.execute(
         select(*_COLUMNS, referred_at).where(where).order_by(referred_at, CASES.c.id).limit(MAX_ROWS)
     ).mappings()
-    return ReferredOutQueue(today, int(total), _items(conn, [dict(r) for r in rows], today, set(inbound)))
+    return ReferredOutQueue(today, int(total), _items(conn, actor, [dict(r) for r in rows], today, set(inbound)))
 
 
 def _today(today: date | None) -> date:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, and_, case, func, select
 
 from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.cases.queries import scope_clause
+from mediation_flow.cases.shown import text_shown
 from mediation_flow.errors import InvalidData
 from mediation_flow.places.reference import load_reference
 from mediation_flow.places.subtree import in_subtree
@@ -161,7 +162,8 @@ def queue(
         .where(CASES.c.id.in_(ids))
         .order_by(red_first, CASES.c.due_date, CASES.c.id)
     ).mappings()
-    found = [dict(r) for r in rows] if ids else []
+    shown = text_shown(actor)
+    found = [{**r, "title": shown(r["title"])} for r in rows] if ids else []
     if found:
         dues = [r["due_date"] for r in found]
         calendar = _SpanCalendar(calendar, min([*dues, today]), max([*dues, until]))

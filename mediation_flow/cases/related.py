@@ -18,6 +18,7 @@ from mediation_flow.accounts.personal_data import mask_id_number, mask_phone
 from mediation_flow.accounts.policy import Actor, Permission, allows, require
 from mediation_flow.cases.people import LOOKBACK, Match, Probe, find_matches, probes_for, village_id_of, village_ids
 from mediation_flow.cases.queries import case_events, case_parties, get_case_row
+from mediation_flow.cases.shown import text_shown
 from mediation_flow.errors import InvalidData, NotFound
 from mediation_flow.places.jurisdictions import get_by_code, get_by_id
 from mediation_flow.places.subtree import within
@@ -80,8 +81,12 @@ def _probes(conn: Connection, case_id: int, path: str) -> tuple[list[dict[str, A
     return parties, probes_for(parties, village_id_of(path, village_ids(conn)))
 
 
-def _masked_identity(conn: Connection, matches: list[Match]) -> None:
-    """Each match's party name with the matched number masked (ID or phone), e.g. 张三（138****5678）."""
+def _masked_identity(conn: Connection, actor: Actor, matches: list[Match]) -> None:
+    """Each match's party name with the matched number masked (ID or phone), e.g. 张三（138****5678）, and its
+    title as ``actor`` is shown it."""
+    title_shown = text_shown(actor)
+    for m in matches:
+        m.title = title_shown(m.title)
     wanted = {m.party_id for m in matches if m.kind != "name"}
     if not wanted:
         return
@@ -104,7 +109,7 @@ def related_in(conn: Connection, actor: Actor, case_id: int, *, now: datetime) -
             m.decision = decided.get(m.case_id, "")
         kept = [m for m in probe.matches if m.decision != "dismissed"]
         dismissed = [m for m in probe.matches if m.decision == "dismissed"]
-        _masked_identity(conn, kept + dismissed)
+        _masked_identity(conn, actor, kept + dismissed)
         found.append(RelatedParty(party["name"], party["role"], summary(kept), kept, dismissed))
     first = next(iter(case_events(conn, case_id)), None)
     reasons = list((first or {}).get("data", {}).get("risk_reasons", [])) if first else []
@@ -156,7 +161,7 @@ def related_for_intake(
         find_matches(conn, probes, scope_path=actor.scope_path, since=now - LOOKBACK)
         found = []
         for party, probe in zip(typed, probes, strict=True):
-            _masked_identity(conn, probe.matches)
+            _masked_identity(conn, actor, probe.matches)
             found.append(
                 RelatedParty(
                     party.get("name") or "", party.get("role") or "", summary(probe.matches), probe.matches, []

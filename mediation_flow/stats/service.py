@@ -165,16 +165,18 @@ class Drill:
         return sum(s.total for s in self.sections)
 
 
-def figure_drill(engine: Engine, report: AnnualReport, figure: str, key: str | None, *, limit: int) -> Drill:
-    """The cases behind one figure (or group) of ``report`` as the page lists them: each with its contribution;
-    a rate's numerator cases and the rest of its denominator as two lists."""
+def figure_drill(
+    engine: Engine, report: AnnualReport, figure: str, key: str | None, *, limit: int, actor: Actor
+) -> Drill:
+    """The cases behind one figure (or group) of ``report`` as the page lists them to ``actor``: each with its
+    contribution; a rate's numerator cases and the rest of its denominator as two lists."""
     if figure not in drillable():
         raise InvalidData([{"field": "figure", "message": "未知指标"}])
     with engine.connect() as conn:
         sets = drill_sets(conn, report.figures.scope, figure, key, limit=limit)
         shown = sorted({i for found in sets for i in found.ids[:limit]})
         rows = [dict(r) for r in conn.execute(select(CASES).where(CASES.c.id.in_(shown))).mappings()]
-        items = {item.id: item for item in case_items(conn, rows, clock.local_date(clock.utcnow()))}
+        items = {item.id: item for item in case_items(conn, rows, clock.local_date(clock.utcnow()), actor)}
     sections = [
         DrillSection(
             title=found.title,

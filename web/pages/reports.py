@@ -133,7 +133,7 @@ def report_cases(
     if figure not in drillable():
         raise InvalidData([{"field": "figure", "message": "未知指标"}])
     report = annual_report(engine, actor=actor, code=jurisdiction, year=year, as_of=parse_as_of(as_of))
-    drill = figure_drill(engine, report, figure, key, limit=MAX_LISTED)
+    drill = figure_drill(engine, report, figure, key, limit=MAX_LISTED, actor=actor)
     definitions = load_definitions().figures
     d = definitions.get(figure)
     label = next((i["label"] for i in report.figures.breakdowns.get(figure, []) if i["key"] == key), key)
