@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 
@@ -14,6 +15,11 @@ from mediation_flow.store.db import make_engine
 from mediation_flow.store.migrate import upgrade
 
 BACKENDS = ["sqlite", "postgresql"]
+
+# The apps the tests create in-process log through pytest's capture (``caplog``, "Captured log" of a failing
+# test), not through the app's own stderr writer: its thread wrote JSON lines between tests, into pytest's
+# output. A real server (``server_harness.Server``) still writes them, to its log file.
+os.environ["MEDIATION_FLOW_LOG_STDERR"] = "false"
 
 
 @pytest.fixture(scope="session")

@@ -56,6 +56,7 @@ class Server:
             **os.environ,
             "MEDIATION_FLOW_DATABASE_URL": self.database_url,
             "MEDIATION_FLOW_DATA_DIR": str(self.data_dir),
+            "MEDIATION_FLOW_LOG_STDERR": "true",  # the JSON lines into ``log_path`` (the tests' own apps: off)
         }
 
     def start(self) -> Server:

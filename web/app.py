@@ -47,7 +47,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     app.include_router(health_router)
     app.add_middleware(BodyLimit)  # outside the pages' middleware, inside the error handlers
-    configure_logging()
+    configure_logging(stderr=get_settings().log_stderr)
     install_security(app)  # outermost, around the 500 handler too: every response gets the headers
 
     return app

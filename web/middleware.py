@@ -100,12 +100,18 @@ class _OffPathHandler(logging.handlers.QueueHandler):
 _WRITER: logging.handlers.QueueListener | None = None
 
 
-def configure_logging(level: int = logging.INFO) -> logging.Handler:
+def configure_logging(level: int = logging.INFO, *, stderr: bool = True) -> logging.Handler | None:
     """Send the ``mediation_flow`` loggers to stderr as JSON lines, written by a thread of their own; idempotent.
     Records still propagate at once, so a root handler (a test's log capture, a host's logging set-up) sees
-    them too. ``flush_logs`` (called at shutdown and at exit) writes whatever is queued."""
+    them too. ``flush_logs`` (called at shutdown and at exit) writes whatever is queued. With ``stderr`` False
+    (``MEDIATION_FLOW_LOG_STDERR=false``: the test suite) only the level is set: the records go to the host's
+    handlers alone, and no thread writes to a stderr a test runner has swapped."""
     global _WRITER
     logger = logging.getLogger("mediation_flow")
+    if logger.level == logging.NOTSET or logger.level > level:
+        logger.setLevel(level)
+    if not stderr:
+        return None
     for handler in logger.handlers:
         if isinstance(handler, _OffPathHandler):
             return handler
@@ -117,8 +123,6 @@ def configure_logging(level: int = logging.INFO) -> logging.Handler:
     _WRITER.start()
     atexit.register(_WRITER.stop)  # a clean exit writes what is queued
     logger.addHandler(handler)
-    if logger.level == logging.NOTSET or logger.level > level:
-        logger.setLevel(level)
     return handler
 
 

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     # Secure cookies: "auto" when the request came over HTTPS (behind the proxy: uvicorn --proxy-headers and
     # X-Forwarded-Proto, as the production set-up runs it), "always", or "never".
     secure_cookies: Literal["auto", "always", "never"] = "auto"
+    # JSON log lines on stderr (off: records go only to the host's logging, e.g. a test run's log capture)
+    log_stderr: bool = True
     demo_mode: bool = False
     clock_offset_days: float = 0.0
 
