@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from server_harness import Server
-from test_browser_flow import CHROMIUM_ARGS, chromium_path
+from test_browser_flow import launch, new_page
 
 from mediation_flow.demo import demo_password, load_demo
 from mediation_flow.store.db import make_engine
@@ -55,8 +55,8 @@ def test_admin_sets_up_places_and_accounts_and_a_new_mediator_changes_the_tempor
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     suffix = "7" if size == "phone" else "8"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport=SIZES[size], locale="zh-CN").new_page()
+        browser = launch(p)
+        page = new_page(browser, SIZES[size])
         page.set_default_timeout(20_000)
         sign_in(page, server.base_url, "admin", demo_password("admin"))
         assert page.url.endswith("/admin")
@@ -109,7 +109,7 @@ def test_admin_sets_up_places_and_accounts_and_a_new_mediator_changes_the_tempor
         assert "重置密码" in page.inner_text("#changes")
 
         # the new mediator signs in with the temporary password: /account first, everything else leads there
-        other = browser.new_context(viewport=SIZES[size], locale="zh-CN").new_page()
+        other = new_page(browser, SIZES[size])
         other.set_default_timeout(20_000)
         sign_in(other, server.base_url, username, temporary)
         assert other.url.endswith("/account") and other.is_visible("#must-change")
@@ -130,8 +130,8 @@ def test_a_demo_account_is_led_to_change_its_demo_password(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport=SIZES["phone"], locale="zh-CN").new_page()
+        browser = launch(p)
+        page = new_page(browser, SIZES["phone"])
         page.set_default_timeout(20_000)
         sign_in(page, server.base_url, "wangge", demo_password("wangge"))
         page.click("#weak-password a")
@@ -158,8 +158,8 @@ def test_a_case_opened_from_the_auto_refreshing_queue_has_its_own_address(server
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport=SIZES["desktop"], locale="zh-CN").new_page()
+        browser = launch(p)
+        page = new_page(browser, SIZES["desktop"])
         page.set_default_timeout(20_000)
         sign_in(page, server.base_url, "sifasuo", demo_password("sifasuo"))
         page.goto(f"{server.base_url}/queue")
@@ -207,8 +207,8 @@ def test_a_clerk_enters_a_paper_ledger_step_for_the_mediator_who_did_it(tmp_path
     engine.dispose()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with Server(url, tmp_path, workers=1) as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport=SIZES[size], locale="zh-CN").new_page()
+        browser = launch(p)
+        page = new_page(browser, SIZES[size])
         page.set_default_timeout(20_000)
         sign_in(page, server.base_url, "luru", "luru-pass-1")
         page.goto(f"{server.base_url}/cases/{case_id}")

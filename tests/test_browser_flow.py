@@ -30,7 +30,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("br
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
+LOCALE = "zh-CN"  # the users' language: page locale, Accept-Language and the browser's own labels (选择文件)
 CHROMIUM_ARGS = [
+    f"--lang={LOCALE}",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
@@ -77,20 +79,31 @@ def server(demo_db: tuple[str, Path]) -> Iterator[Server]:
         yield running
 
 
+def launch(playwright: Any) -> Any:
+    """Debian's Chromium, in Chinese (every browser test starts it here). Its own labels (the file picker's
+    选择文件) follow LANGUAGE, not the page's locale, and need Debian's ``chromium-l10n``."""
+    env = {**os.environ, "LANGUAGE": LOCALE.replace("-", "_"), "LANG": "zh_CN.UTF-8"}
+    return playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, env=env)
+
+
+def new_page(browser: Any, viewport: dict[str, int], **options: Any) -> Any:
+    """A page in a new browser context of ``viewport``, in the users' locale (every browser test's context)."""
+    return browser.new_context(viewport=viewport, locale=LOCALE, **options).new_page()
+
+
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    executable = chromium_path()
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = launch(p)
         yield browser
         browser.close()
 
 
 def sign_in(browser: Any, base_url: str, username: str, viewport: dict[str, int] = DESKTOP) -> Any:
-    page = browser.new_context(viewport=viewport, locale="zh-CN").new_page()
+    page = new_page(browser, viewport)
     page.set_default_timeout(15_000)
     page.goto(f"{base_url}/")
     page.fill("#username", username)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from server_harness import Server
-from test_browser_flow import CHROMIUM_ARGS, chromium_path
+from test_browser_flow import chromium_path, launch, new_page
 
 from mediation_flow.demo import demo_password, load_demo
 from mediation_flow.store.db import make_engine
@@ -31,7 +31,7 @@ def sign_in(page, base_url: str, username: str) -> None:  # type: ignore[no-unty
 
 
 def test_county_supervisor_compares_townships_and_drills_down(tmp_path):
-    executable = chromium_path()
+    chromium_path()  # fails in CI, skips elsewhere, when it is missing
     from playwright.sync_api import sync_playwright
 
     url = f"sqlite:///{tmp_path}/demo.db"
@@ -41,9 +41,9 @@ def test_county_supervisor_compares_townships_and_drills_down(tmp_path):
     engine.dispose()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with Server(url, tmp_path, workers=1) as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = launch(p)
         for device, (width, height) in SIZES.items():
-            page = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN").new_page()
+            page = new_page(browser, {"width": width, "height": height})
             page.set_default_timeout(30_000)
             sign_in(page, server.base_url, "xianju")
             page.goto(f"{server.base_url}/county?year=2025")
@@ -89,7 +89,7 @@ def test_county_supervisor_compares_townships_and_drills_down(tmp_path):
             assert page.inner_text("[data-total]") == number
             page.context.close()
         # the township's supervisor: their own township only, no county row, no county report
-        page = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN").new_page()
+        page = new_page(browser, {"width": 1280, "height": 800})
         sign_in(page, server.base_url, "sifasuo")
         page.goto(f"{server.base_url}/county?year=2025")
         rows = page.locator("#county-table tbody tr")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from server_harness import Server
 from test_admin_browser import SIZES, row_action, sign_in
-from test_browser_flow import CHROMIUM_ARGS, chromium_path, register_in_browser
+from test_browser_flow import launch, new_page, register_in_browser
 
 from mediation_flow.accounts.users import add_user
 from mediation_flow.demo import demo_password, load_demo
@@ -72,10 +72,10 @@ def test_a_township_admin_edits_its_venues_and_each_township_is_offered_only_its
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        browser = launch(p)
 
         # 白马镇's administrator: its venues and the county's, not 青龙镇's; adds one, renames one
-        page = browser.new_context(viewport=SIZES[size], locale="zh-CN").new_page()
+        page = new_page(browser, SIZES[size])
         page.set_default_timeout(20_000)
         sign_in(page, server.base_url, TOWNSHIP_ADMIN, ADMIN_PASSWORD)
         page.goto(f"{server.base_url}/admin#reference")
@@ -101,7 +101,7 @@ def test_a_township_admin_edits_its_venues_and_each_township_is_offered_only_its
         page.context.close()
 
         # 白马镇's mediator: the registration form and the 开始调解 form offer 白马镇's venues only
-        page = browser.new_context(viewport=SIZES[size], locale="zh-CN").new_page()
+        page = new_page(browser, SIZES[size])
         page.set_default_timeout(20_000)
         sign_in(page, server.base_url, "baima", demo_password("baima"))
         page.goto(f"{server.base_url}/register")
@@ -117,7 +117,7 @@ def test_a_township_admin_edits_its_venues_and_each_township_is_offered_only_its
         page.context.close()
 
         # 青龙镇's mediator: 清风茶室, none of 白马镇's
-        page = browser.new_context(viewport=SIZES[size], locale="zh-CN").new_page()
+        page = new_page(browser, SIZES[size])
         page.set_default_timeout(20_000)
         sign_in(page, server.base_url, "tiaojie", demo_password("tiaojie"))
         page.goto(f"{server.base_url}/register")

@@ -5,14 +5,13 @@ A screenshot goes to test-artifacts/report/."""
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from docx import Document
 from server_harness import Server
+from test_browser_flow import chromium_path, launch, new_page
 
 from mediation_flow.demo import demo_password, load_demo
 from mediation_flow.store.db import make_engine
@@ -20,16 +19,10 @@ from mediation_flow.store.migrate import upgrade
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "report"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
 
 
 def test_supervisor_previews_drills_down_edits_and_downloads(tmp_path):
-    executable = shutil.which("chromium")
-    if executable is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Debian's chromium is required for the browser tests in CI")
-        pytest.skip("chromium is not installed")
+    chromium_path()  # fails in CI, skips elsewhere, when it is missing
     from playwright.sync_api import sync_playwright
 
     url = f"sqlite:///{tmp_path}/demo.db"
@@ -39,9 +32,8 @@ def test_supervisor_previews_drills_down_edits_and_downloads(tmp_path):
     engine.dispose()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with Server(url, tmp_path, workers=1) as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=ARGS)
-        page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
-                                   accept_downloads=True).new_page()  # fmt: skip
+        browser = launch(p)
+        page = new_page(browser, {"width": 1280, "height": 900}, accept_downloads=True)
         page.set_default_timeout(20_000)
         page.goto(f"{server.base_url}/")
         page.fill("#username", "sifasuo")

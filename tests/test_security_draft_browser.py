@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from server_harness import Server
-from test_browser_flow import DESKTOP, PHONE, chromium, demo_db, server, shot  # noqa: F401  (fixtures)
+from test_browser_flow import DESKTOP, PHONE, chromium, demo_db, new_page, server, shot  # noqa: F401  (fixtures)
 
 from mediation_flow.demo import demo_password
 
@@ -41,8 +41,8 @@ def test_the_draft_is_per_user_holds_no_identity_and_goes_at_sign_out(
     viewport: dict[str, int],
     name: str,
 ) -> None:
-    context = chromium.new_context(viewport=viewport, locale="zh-CN")
-    page = context.new_page()
+    page = new_page(chromium, viewport)
+    context = page.context
     page.set_default_timeout(15_000)
     _sign_in(page, server.base_url, "wangge")
     page.goto(f"{server.base_url}/register")
