@@ -4,12 +4,14 @@ HTTPS (``MEDIATION_FLOW_SECURE_COOKIES``: auto by default, always, never). SQLit
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from factories import PASSWORD
 from fastapi.testclient import TestClient
-from security_helpers import own_data_dir
+from security_helpers import api_login, own_data_dir
 from sqlalchemy import func, select
 from test_web_pages import csrf_of
 
@@ -57,3 +59,43 @@ def test_the_session_cookie_is_secure_over_https(
             cookie = client.get("/login").headers["set-cookie"]  # the session (its CSRF token) starts here
     assert ("; secure" in cookie.lower()) is secure, cookie
     assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+
+
+@contextmanager
+def _signed_in_browser(engine: Any, tmp_path: Any, monkeypatch: Any) -> Iterator[tuple[TestClient, TestClient]]:
+    """The mediator signed in in a browser (a page open), and an API client beside it."""
+    with own_data_dir(tmp_path, monkeypatch):
+        app = create_app(engine)
+        with TestClient(app, follow_redirects=False) as browser, TestClient(app) as api:
+            _sign_in(browser)
+            assert browser.get("/my").status_code == 200
+            yield browser, api
+
+
+def _signed_out(browser: TestClient) -> bool:
+    after = browser.get("/my")
+    return after.status_code == 303 and after.headers["location"].startswith("/login")
+
+
+def test_disabling_an_account_ends_its_browser_sessions_for_good(
+    engine: Any, town: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    """A session open when the account was disabled does not come back when the account is re-enabled."""
+    with _signed_in_browser(engine, tmp_path, monkeypatch) as (browser, api):
+        admin, url = api_login(api, "admin"), "/api/v1/admin/accounts/mediator"
+        assert api.patch(url, headers=admin, json={"active": False}).status_code == 200
+        assert _signed_out(browser)
+        assert api.patch(url, headers=admin, json={"active": True}).status_code == 200
+        assert _signed_out(browser)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(SESSIONS)).scalar() == 0
+
+
+def test_a_password_changed_elsewhere_ends_this_browser_session(
+    engine: Any, town: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    with _signed_in_browser(engine, tmp_path, monkeypatch) as (browser, api):
+        change = {"current_password": PASSWORD, "new_password": "new-pass-99"}
+        changed = api.post("/api/v1/account/password", json=change, headers=api_login(api, "mediator"))
+        assert changed.status_code == 200, changed.text
+        assert _signed_out(browser)

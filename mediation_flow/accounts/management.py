@@ -11,7 +11,7 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from mediation_flow.accounts.admin_log import log_change
 from mediation_flow.accounts.policy import Actor, Permission, require
@@ -20,7 +20,7 @@ from mediation_flow.errors import Conflict, InvalidData, NotFound
 from mediation_flow.places.changes import checked_line
 from mediation_flow.places.jurisdictions import get_by_code
 from mediation_flow.store.tables import JURISDICTIONS as JUR
-from mediation_flow.store.tables import USERS
+from mediation_flow.store.tables import SESSIONS, USERS
 from mediation_flow.vocabulary import AGENCY_ROLES, Role
 
 USERNAME_LIMIT = 64
@@ -139,14 +139,15 @@ def _check_place(conn: Connection, role: Role, jurisdiction_code: str | None) ->
 
 
 def set_active(conn: Connection, actor: Actor, *, username: str, active: bool) -> Account:
-    """Disable (its sessions and tokens stop at once) or re-enable an account. One may not disable oneself,
-    nor the last active administrator."""
+    """Disable (its tokens stop at once, its browser sessions end for good: re-enabling does not bring them
+    back) or re-enable an account. One may not disable oneself, nor the last active administrator."""
     require(actor, Permission.ADMINISTER)
     account = get_account(conn, username)
     if not active:
         if account.id == actor.id:
             raise Conflict("不能停用自己的账号")
         _keep_an_admin(conn, account)
+        conn.execute(delete(SESSIONS).where(SESSIONS.c.user_id == account.id))
     conn.execute(update(USERS).where(USERS.c.id == account.id).values(is_active=active))
     log_change(conn, actor, "account_enable" if active else "account_disable", username)
     return get_account(conn, username)
@@ -187,6 +188,7 @@ def change_placement(
         raise InvalidData([{"field": "role", "message": "对接单位的账号请用 mediation-flow users set-agency 调整"}])
     if role != Role.ADMIN:
         _keep_an_admin(conn, account)
+        conn.execute(delete(SESSIONS).where(SESSIONS.c.user_id == account.id))
     _check_place(conn, role, jurisdiction_code)
     place_id = get_by_code(conn, jurisdiction_code).id if role != Role.ADMIN and jurisdiction_code else None
     conn.execute(update(USERS).where(USERS.c.id == account.id).values(role=role.value, jurisdiction_id=place_id))
