@@ -13,11 +13,11 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from mediation_flow.accounts.policy import Actor, Permission, can_see_case, may_be_assigned, roles_with
-from mediation_flow.cases.search import q_condition, registered_between
+from mediation_flow.cases.search import q_condition, registered_between, searched_name
 from mediation_flow.errors import CaseNotFound
 from mediation_flow.places.subtree import in_subtree, path_upper, within
 from mediation_flow.store.fast import Prepared
-from mediation_flow.store.tables import CASES, EVENTS, PARTIES, USERS
+from mediation_flow.store.tables import CASES, EVENTS, PARTIES, PARTY_KEYS, USERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, WorkflowRegistry
 
@@ -148,15 +148,76 @@ def list_cases(
     page_size: int = 50,
     sort: str = DEFAULT_SORT,
 ) -> tuple[list[dict[str, Any]], int]:
-    """One page of cases (newest first unless ``sort`` says otherwise) and the total count."""
+    """One page of cases (newest first unless ``sort`` says otherwise) and the total count: a search by a
+    party's name from its key rows (``name_page``), everything else from the cases (``cases_page``)."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     page = max(1, page)
+    by_name = name_page(conn, actor, filters, page=page, page_size=page_size, sort=sort)
+    if by_name is not None:
+        return by_name
+    return cases_page(conn, actor, filters, today=today, page=page, page_size=page_size, sort=sort)
+
+
+def cases_page(
+    conn: Connection, actor: Actor, filters: CaseFilters, *, today: date, page: int, page_size: int, sort: str
+) -> tuple[list[dict[str, Any]], int]:
+    """``list_cases`` read from the cases themselves (``filtered_cases``), whatever the filters."""
     query = filtered_cases(conn, actor, filters, today=today)
     where = query.whereclause
     counted = select(func.count()).select_from(CASES)
     total = conn.execute(counted if where is None else counted.where(where)).scalar_one()
     rows = conn.execute(query.order_by(*sort_order(sort)).limit(page_size).offset((page - 1) * page_size)).mappings()
     return [dict(r) for r in rows], int(total)
+
+
+def _on_case_columns(filters: CaseFilters) -> bool:
+    """A filter ``filtered_cases`` applies to a case column. A name search's key rows answer the others on
+    their own: the place (the user's area, a village or grid) and the registration days, copied from the case."""
+    columns = (filters.category, filters.source, filters.risk_grade, filters.level, filters.mediator_id)
+    return (
+        bool(filters.state)
+        or filters.open_only
+        or filters.overdue is not None
+        or any(v not in (None, "") for v in columns)
+    )
+
+
+def name_page(
+    conn: Connection, actor: Actor, filters: CaseFilters, *, page: int, page_size: int, sort: str
+) -> tuple[list[dict[str, Any]], int] | None:
+    """``list_cases`` for a search by a party's name, counted and paged from ``party_key``'s lookup index
+    alone (it carries the case, its place and registration time: migration 0018), so only the page's cases
+    are read; a
+    case with two parties of that name counts once. None when the search is something else, sorted by
+    something else, filtered on a case column, or by a partner agency's user (scoped by the case's agency):
+    ``list_cases`` then reads the cases. The scope is ``scope_clause``'s subtree on the key's copy of the path
+    (kept with the case's: ``write_party_keys``, ``places.changes.move_place``) and again on the page's rows."""
+    sort = sort if sort.removeprefix("-") in SORTS else DEFAULT_SORT
+    if sort.removeprefix("-") != "registered" or actor.is_agency_user or _on_case_columns(filters):
+        return None
+    name = searched_name(conn, filters.q)
+    if name is None:
+        return None
+    path = PARTY_KEYS.c.jurisdiction_path
+    where = [PARTY_KEYS.c.kind == "name", PARTY_KEYS.c.value == name]
+    if actor.scope_path is not None:
+        where.append(in_subtree(path, actor.scope_path))
+    for code in (filters.village, filters.grid):
+        if code:
+            place = _subtree_path(conn, code)
+            if place is None:
+                return [], 0
+            where.append(in_subtree(path, place))
+    where += registered_between(filters.registered_from, filters.registered_to, PARTY_KEYS.c.registered_at)
+    keys = select(PARTY_KEYS.c.registered_at, PARTY_KEYS.c.case_id).where(*where).distinct()
+    total = conn.execute(select(func.count()).select_from(keys.subquery())).scalar_one()
+    order: list[Any] = [PARTY_KEYS.c.registered_at, PARTY_KEYS.c.case_id]
+    order = [c.desc() for c in order] if sort.startswith("-") else order
+    ids = [r.case_id for r in conn.execute(keys.order_by(*order).limit(page_size).offset((page - 1) * page_size))]
+    if not ids:
+        return [], int(total)
+    rows = conn.execute(select(CASES).where(CASES.c.id.in_(ids), scope_clause(actor)).order_by(*sort_order(sort)))
+    return [dict(r) for r in rows.mappings()], int(total)
 
 
 # The case page and every transition response read these three: compiled once (mediation_flow.store.fast.Prepared).

@@ -46,34 +46,54 @@ def _number_condition(text: str) -> Any | None:
     return None
 
 
+def _reading(conn: Connection, text: str) -> tuple[str, Any]:
+    """What a non-empty search entry is: ("keys", condition) for an ID number or phone, ("number",
+    condition) for a case number, ("name", key) for some party's name, else ("title", text)."""
+    compact = re.sub(r"\s+", "", text.translate(_HALFWIDTH))
+    keys = search_keys(text)
+    conditions = [_cases_with_key(kind, value) for kind, value in keys if kind in ("id", "phone")]
+    if conditions:
+        return "keys", or_(*conditions)  # a whole ID number or phone means a person, nothing else
+    number = _number_condition(compact)
+    if number is not None:
+        return "number", number
+    name = name_key(text)[:100]
+    known = select(PARTY_KEYS.c.id).where(PARTY_KEYS.c.kind == "name", PARTY_KEYS.c.value == name).limit(1)
+    if conn.execute(known).first() is not None:
+        return "name", name
+    return "title", text
+
+
 def q_condition(conn: Connection, q: str) -> Any:
     """The SQL condition on cases for a search-box entry (``false()`` for an empty one). Text that is some
     party's name finds that party's cases by the key index; other text looks in titles (a scan)."""
     text = q.strip()[:MAX_QUERY]
     if not text:
         return false()
-    compact = re.sub(r"\s+", "", text.translate(_HALFWIDTH))
-    keys = search_keys(text)
-    conditions = [_cases_with_key(kind, value) for kind, value in keys if kind in ("id", "phone")]
-    if conditions:
-        return or_(*conditions)  # a whole ID number or phone means a person, nothing else
-    number = _number_condition(compact)
-    if number is not None:
-        return number
-    name = name_key(text)[:100]
-    known = select(PARTY_KEYS.c.id).where(PARTY_KEYS.c.kind == "name", PARTY_KEYS.c.value == name).limit(1)
-    if conn.execute(known).first() is not None:
-        return _cases_with_key("name", name)
-    return CASES.c.title.like(f"%{text}%")
+    kind, found = _reading(conn, text)
+    if kind == "name":
+        return _cases_with_key("name", found)
+    return CASES.c.title.like(f"%{found}%") if kind == "title" else found
 
 
-def registered_between(start: date | None, end: date | None) -> list[Any]:
-    """Conditions for cases registered on local days ``start`` to ``end`` (both included, either open)."""
+def searched_name(conn: Connection, q: str | None) -> str | None:
+    """The name key ``q`` searches for when it is read as a party's name (``q_condition``'s reading), else
+    None: the people search's count and page can then come from the key rows alone (``cases.queries.name_page``)."""
+    text = (q or "").strip()[:MAX_QUERY]
+    if not text:
+        return None
+    kind, found = _reading(conn, text)
+    return str(found) if kind == "name" else None
+
+
+def registered_between(start: date | None, end: date | None, column: Any = CASES.c.registered_at) -> list[Any]:
+    """Conditions for cases registered on local days ``start`` to ``end`` (both included, either open), on
+    the case's ``registered_at`` or a copy of it (``party_key``'s)."""
     found = []
     if start is not None:
-        found.append(CASES.c.registered_at >= _local_start(start))
+        found.append(column >= _local_start(start))
     if end is not None:
-        found.append(CASES.c.registered_at < _local_start(end + timedelta(days=1)))
+        found.append(column < _local_start(end + timedelta(days=1)))
     return found
 
 

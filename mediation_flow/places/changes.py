@@ -8,6 +8,8 @@ keeps its cases and stops being offered for new ones.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, String, func, literal, select, update
 
 from mediation_flow.accounts.admin_log import log_change
@@ -15,7 +17,7 @@ from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.errors import Conflict, InvalidData, NotFound
 from mediation_flow.places.jurisdictions import Place, add_jurisdiction, get_by_code
 from mediation_flow.places.subtree import in_subtree
-from mediation_flow.store.tables import CASES, USERS
+from mediation_flow.store.tables import CASES, PARTY_KEYS, USERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.textinput import TextRefused, clean_text
 
@@ -136,6 +138,12 @@ def move_place(conn: Connection, actor: Actor, *, code: str, parent_code: str) -
         .where(in_subtree(CASES.c.jurisdiction_path, old))
         .values(jurisdiction_path=literal(new, String()).concat(tail))
     )
+    # The match keys carry a copy of their case's place (cases.people): the moved cases' keys follow, and a
+    # grid's cases' names count in its new village.
+    path = select(CASES.c.jurisdiction_path).where(CASES.c.id == PARTY_KEYS.c.case_id).scalar_subquery()
+    keys: dict[str, Any] = {"jurisdiction_path": path} | ({"village_id": parent.id} if place.level == "grid" else {})
+    moved_cases = select(CASES.c.id).where(in_subtree(CASES.c.jurisdiction_path, new))
+    conn.execute(update(PARTY_KEYS).where(PARTY_KEYS.c.case_id.in_(moved_cases)).values(keys))
     log_change(conn, actor, "place_move", code, before=_code_of(conn, place.parent_id), after=parent_code)
     return get_by_code(conn, code)
 

@@ -352,7 +352,9 @@ class PartyKey(_Table, table=True):
 
     __tablename__ = "party_key"
     __table_args__ = (
-        Index("ix_party_key_lookup", "kind", "value", "village_id", "registered_at"),
+        # matching: (kind, value, village) and the date range; the people search by name: the whole entry,
+        # its case and place included, so its count and page read the index alone (cases.queries.name_page)
+        Index("ix_party_key_lookup", "kind", "value", "village_id", "registered_at", "case_id", "jurisdiction_path"),
         Index("ix_party_key_case", "case_id"),
     )
 
