@@ -11,7 +11,8 @@ The data is written in one bulk load (``common.bulk_load``: indexes built after 
 each and their keys as ``write_party_keys`` makes them (its ``party_key_rows``), no events: these reads never
 touch events. People recur across cases: one party in five is somebody seen before.
 
-Run alone: ``python -m benchmarks.bench_people --cases N [--backend sqlite|postgresql]``.
+Run alone: ``python -m benchmarks.bench_people --cases N [--backend sqlite|postgresql] [--cache DIR]``
+(``MF_BENCH_CACHE``: the data sets kept between runs, PostgreSQL's copied from SQLite's; ``people_dataset``).
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ import os
 import random
 import statistics
 import tempfile
-import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from benchmarks.common import Table, bulk_load, pg_cluster, prepared_database, timed
+from benchmarks.common import Table, bulk_load, pg_cluster, timed
+from benchmarks.people_dataset import dataset
+from benchmarks.report_cache import cache_dir, persistent_pg
 from mediation_flow.accounts.personal_data import make_id_number
 from mediation_flow.cases.people import party_key_rows, repeat_count, village_id_of, village_ids
 from mediation_flow.cases.queries import CaseFilters, list_cases
@@ -187,20 +190,16 @@ def _load() -> str:
     return f"{one:.1f} / {five:.1f}"
 
 
-def measure_on(url: str, label: str, n_cases: int, runs: int) -> Table:
-    """Build the data set in the database at ``url`` (migrated here), measure, and say what was met."""
+def measure_on(url: str, label: str, n_cases: int, runs: int, copy_from: Path | None = None) -> Table:
+    """Build the data set in the database at ``url`` (migrated here; or reuse or copy a kept one:
+    ``people_dataset``), measure, and say what was met."""
     table = Table(
         title=f"The same people again and the people search on {n_cases:,} cases ({label}), {runs} runs each",
         headers=["operation", "median (ms)", "p95 (ms)", "vs scanning raw party columns (p95)"],
     )
-    engine, town = prepared_database(url, synchronous="OFF")
     load = _load()
-    start = time.perf_counter()
-    people = build(engine, town, n_cases)
-    table.notes.append(
-        f"built {n_cases:,} cases, {2 * n_cases:,} parties and their keys in {time.perf_counter() - start:.0f} s"
-        f" (load average 1/5 min {load} before, {_load()} after)"
-    )
+    engine, town, people, how = dataset(url, n_cases, build, copy_from)
+    table.notes.append(f"{how} (load average 1/5 min {load} before, {_load()} after)")
     load = _load()
     table.rows = measure(engine, town, people, runs)
     table.notes.append(f"measured at load average {load} before, {_load()} after")
@@ -211,21 +210,36 @@ def measure_on(url: str, label: str, n_cases: int, runs: int) -> Table:
 
 
 def run(
-    quick: bool = False, n_cases: int | None = None, runs: int = 200, backends: tuple[str, ...] = BACKENDS
+    quick: bool = False,
+    n_cases: int | None = None,
+    runs: int = 200,
+    backends: tuple[str, ...] = BACKENDS,
+    cache: str | None = None,
 ) -> list[Table]:
     """SQLite (synchronous OFF for the build only), then PostgreSQL where it is installed (a throwaway
-    cluster; ``MF_BENCH_SQLITE_ONLY=1`` skips it)."""
+    cluster; ``MF_BENCH_SQLITE_ONLY=1`` skips it). With a cache directory (``cache`` or ``MF_BENCH_CACHE``)
+    the data sets are kept there and reused (``people_dataset``)."""
     n_cases = n_cases or (2_000 if quick else 1_000_000)
     runs = 20 if quick else runs
+    kept = None if quick else cache_dir(cache)
     tables = []
     with tempfile.TemporaryDirectory(prefix="mf-bench-people-") as workdir:
+        folder = kept or Path(workdir)
+        folder.mkdir(parents=True, exist_ok=True)
+        sqlite_file = folder / f"people-{n_cases}.db"
         if "sqlite" in backends:
-            tables.append(measure_on(f"sqlite:///{workdir}/people.db", "SQLite", n_cases, runs))
+            tables.append(measure_on(f"sqlite:///{sqlite_file}", "SQLite", n_cases, runs))
         if "postgresql" in backends and os.environ.get("MF_BENCH_SQLITE_ONLY") != "1":
-            with pg_cluster() as cluster:
-                if cluster is not None:
-                    url = cluster.create_database("bench_people")
-                    tables.append(measure_on(url, "PostgreSQL", n_cases, runs))
+            source = sqlite_file if kept and sqlite_file.exists() else None
+            if kept:
+                with persistent_pg(kept) as admin:
+                    url = admin.replace("/postgres?", f"/mf_people_{n_cases}?")
+                    tables.append(measure_on(url, "PostgreSQL", n_cases, runs, source))
+            else:
+                with pg_cluster() as cluster:
+                    if cluster is not None:
+                        url = cluster.create_database("bench_people")
+                        tables.append(measure_on(url, "PostgreSQL", n_cases, runs))
     return tables
 
 
@@ -234,6 +248,8 @@ if __name__ == "__main__":
     parser.add_argument("--cases", type=int, default=None)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--backend", choices=BACKENDS, action="append", help="default: both")
+    parser.add_argument("--cache", default=None, help="keep the data sets in this directory (MF_BENCH_CACHE)")
     args = parser.parse_args()
-    for t in run(n_cases=args.cases, runs=args.runs, backends=tuple(args.backend or BACKENDS)):
+    backends = tuple(args.backend or BACKENDS)
+    for t in run(n_cases=args.cases, runs=args.runs, backends=backends, cache=args.cache):
         print(t.markdown())

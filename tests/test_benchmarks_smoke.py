@@ -9,13 +9,13 @@ import pytest
 from factories import HAPPY_PATH, make_town
 from sqlalchemy import delete, func, select
 
-from benchmarks import bench_engine, bench_people
+from benchmarks import bench_engine, bench_people, people_dataset
 from benchmarks.__main__ import discover, main
 from benchmarks.common import Table
 from mediation_flow.cases.checks import check_all
 from mediation_flow.cases.people import backfill_party_keys
 from mediation_flow.store.db import write_transaction
-from mediation_flow.store.models import Case, CaseEvent
+from mediation_flow.store.models import Case, CaseEvent, Party
 from mediation_flow.store.tables import PARTY_KEYS
 
 pytestmark = pytest.mark.slow
@@ -109,3 +109,29 @@ def test_people_benchmark_load_writes_the_key_writers_keys_and_keeps_the_schema(
     assert backfill_party_keys(engine) == (300, len(loaded))
     with engine.connect() as conn:
         assert sorted(tuple(r) for r in conn.execute(select(*columns))) == loaded
+
+
+def test_people_data_set_is_kept_and_copied_row_for_row_to_postgresql(tmp_path, pg_cluster):
+    """``MF_BENCH_CACHE``: a complete SQLite data set is reused with its town and people as built, and the
+    PostgreSQL data set copied from it holds the same cases, parties and keys, with its indexes back."""
+    file = tmp_path / "people-300.db"
+    built, town, people, how = people_dataset.dataset(f"sqlite:///{file}", 300, bench_people.build)
+    built.dispose()
+    assert how.startswith("built")
+    kept, kept_town, kept_people, how = people_dataset.dataset(f"sqlite:///{file}", 300, bench_people.build)
+    assert how.startswith("reused") and kept_people == people
+    assert kept_town["supervisor"] == town["supervisor"] and kept_town.places.grids == town.places.grids
+    url = pg_cluster.create_database("people_copy")
+    copied, _, copied_people, how = people_dataset.dataset(url, 300, bench_people.build, copy_from=file)
+    assert how.startswith("copied") and copied_people == people
+
+    def rows(engine, table):
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(select(table).order_by(table.c.id))]
+
+    for table in (CASES, Party.__table__, PARTY_KEYS):
+        assert rows(kept, table) == rows(copied, table), table.name
+    with copied.connect() as conn:
+        assert {"ix_party_key_lookup", "ix_party_key_case"} <= _index_names(conn)
+    kept.dispose()
+    copied.dispose()
