@@ -82,7 +82,9 @@ def server(demo_db: tuple[str, Path]) -> Iterator[Server]:
 def launch(playwright: Any) -> Any:
     """Debian's Chromium, in Chinese (every browser test starts it here). Its own labels (the file picker's
     选择文件) follow LANGUAGE, not the page's locale, and need Debian's ``chromium-l10n``."""
-    env = {**os.environ, "LANGUAGE": LOCALE.replace("-", "_"), "LANG": "zh_CN.UTF-8"}
+    # LANGUAGE only: LANG keeps the system's UTF-8 codeset (a zh_CN.UTF-8 locale the system lacks would leave
+    # Chromium an ASCII file-name codeset, and every Chinese download would be saved as "download").
+    env = {**os.environ, "LANGUAGE": LOCALE.replace("-", "_")}
     return playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, env=env)
 
 
