@@ -2,7 +2,7 @@
 
 Text stored before the input policy (written straight into the tables here, as an old row would be) holds
 U+000B, ESC, DEL, a non-character — and NUL on SQLite; the annual .xlsx (API and page), the .docx report and
-both printouts still download and open. Titles, party names and the report's own paragraphs that begin
+every printout the case has still download and open. Titles, party names and the report's own paragraphs that begin
 with ``=``, ``+``, ``-``, ``@`` or a tab are text cells, never formulas. The migration that introduced the
 policy cleans such rows; and a Hypothesis run puts arbitrary Unicode into intake and every transition of the
 happy path, then opens every export."""
@@ -20,6 +20,7 @@ from security_helpers import api_login, client_for, docx_text, own_data_dir, xls
 from sqlalchemy import MetaData, insert, select, update
 from test_web_pages import Browser
 
+from mediation_flow.cases.printout_forms import FORMS
 from mediation_flow.store.db import make_engine, write_transaction
 from mediation_flow.store.migrate import upgrade
 from mediation_flow.store.tables import CASES, PARTIES, USERS
@@ -52,7 +53,7 @@ def _store(engine: Any, case_id: int, title: str, name: str, summary: str = "") 
 
 
 def _downloads(web: Any, case_id: int, paragraphs: list[str] | None = None) -> dict[str, bytes]:
-    """Every export touching the case: the annual .xlsx and .docx (API, page), both printouts."""
+    """Every export touching the case: the annual .xlsx and .docx (API, page), every printout it has."""
     headers = api_login(web, "supervisor")
     params = {"year": YEAR, "jurisdiction": TOWNSHIP}
     found = {}
@@ -76,10 +77,12 @@ def _downloads(web: Any, case_id: int, paragraphs: list[str] | None = None) -> d
     )
     assert page.status_code == 200, page.text[:300]
     found["page.xlsx"] = page.content
-    for form in ("registration", "agreement"):
+    for form in FORMS:  # every printout: those the case has open, the others are refused, never a 500
         printout = browser.get(f"/cases/{case_id}/print/{form}.docx")
-        assert printout.status_code == 200, (form, printout.text[:300])
-        found[f"{form}.docx"] = printout.content
+        assert printout.status_code in (200, 404, 409, 422), (form, printout.status_code, printout.text[:300])
+        if printout.status_code == 200:
+            found[f"{form}.docx"] = printout.content
+    assert {"registration.docx", "rights.docx", "record.docx", "agreement.docx"} <= set(found), sorted(found)
     return found
 
 
@@ -212,10 +215,32 @@ def _accepted(web: Any, url: str, headers: dict[str, str], make: Any, texts: dic
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-@given(title=_TEXT, summary=_TEXT, name=_TEXT, address=_TEXT, note=_TEXT, facts=_TEXT, terms=_TEXT)
+@given(
+    title=_TEXT,
+    summary=_TEXT,
+    place=_TEXT,
+    name=_TEXT,
+    address=_TEXT,
+    note=_TEXT,
+    content=_TEXT,
+    facts=_TEXT,
+    terms=_TEXT,
+)
 def test_arbitrary_unicode_through_intake_and_transitions_never_breaks_an_export(
-    web: Any, town: Any, title: str, summary: str, name: str, address: str, note: str, facts: str, terms: str
+    web: Any,
+    town: Any,
+    title: str,
+    summary: str,
+    place: str,
+    name: str,
+    address: str,
+    note: str,
+    content: str,
+    facts: str,
+    terms: str,
 ) -> None:
+    """Every free-text field of intake (title, summary, incident place, a party's name and address) and of the
+    steps to an agreement (each step's note, the session record, the agreement's facts and terms)."""
     grid, supervisor = api_login(web, "grid_worker"), api_login(web, "supervisor")
 
     def case_body(t: dict[str, str]) -> dict[str, Any]:
@@ -223,9 +248,9 @@ def test_arbitrary_unicode_through_intake_and_transitions_never_breaks_an_export
             {"role": "applicant", "name": t["name"], "address": t["address"]},
             {"role": "respondent", "name": "乙"},
         ]
-        return intake(title=t["title"], summary=t["summary"], parties=parties)
+        return intake(title=t["title"], summary=t["summary"], incident_place=t["place"], parties=parties)
 
-    texts = {"title": title, "summary": summary, "name": name, "address": address}
+    texts = {"title": title, "summary": summary, "place": place, "name": name, "address": address}
     case = _accepted(web, "/api/v1/cases", grid, case_body, texts)
     url, version = f"/api/v1/cases/{case['id']}/transitions", case["version"]
     for trigger, data in _AGREE(town):
@@ -234,9 +259,12 @@ def test_arbitrary_unicode_through_intake_and_transitions_never_breaks_an_export
             t: dict[str, str], trigger: str = trigger, data: dict[str, Any] = data, version: int = version
         ) -> dict[str, Any]:
             extra = {"facts": t["facts"], "terms": t["terms"]} if trigger == "reach_agreement" else {}
+            if trigger == "record_session":
+                extra = {"content": t["content"]}
             return {"trigger": trigger, "expected_version": version, "note": t["note"], "data": {**data, **extra}}
 
-        version = _accepted(web, url, supervisor, step, {"note": note, "facts": facts, "terms": terms})["version"]
+        typed = {"note": note, "content": content, "facts": facts, "terms": terms}
+        version = _accepted(web, url, supervisor, step, typed)["version"]
     paragraphs = ["=" + scrub(t) for t in (title, summary, note)]
     for file_name, content in _downloads(web, case["id"], paragraphs=paragraphs).items():
         if file_name.endswith(".xlsx"):

@@ -64,6 +64,26 @@ def test_a_masked_role_prints_no_sex_or_birth_date(web: Any, engine: Any, town: 
     assert access_history(engine, town["supervisor"], case_id) == []  # nothing shown in full, nothing logged
 
 
+def test_the_police_liaison_prints_a_case_referred_to_it_with_nothing_from_the_id(
+    web: Any, engine: Any, town: Any
+) -> None:
+    """The liaison (a masked role) sees a case once it is referred to its station (issue 12): the 受理登记表 and
+    the 移送函 it prints carry the masked number and nothing decoded from it; nothing is logged."""
+    case_id = register(engine, town)
+    drive(engine, case_id, town["supervisor"], [("accept", {"rights_notified": True}), ("refer", REFER_TO_POLICE)])
+    liaison = _signed_in(web, "liaison")
+    for form in ("registration", "referral"):
+        printout = liaison.get(f"/cases/{case_id}/print/{form}.docx")
+        assert printout.status_code == 200, (form, printout.text[:300])
+        assert printout.headers["cache-control"] == "no-store"
+        text = docx_text(printout.content)
+        assert ID not in text and PHONE not in text, form
+        assert "1949年" not in text and "12月31日生" not in text and "女，" not in text, form
+        if form == "registration":
+            assert "1101**********002X" in text
+    assert access_history(engine, town["supervisor"], case_id) == []
+
+
 def test_a_mediator_prints_in_full_and_the_view_is_logged(web: Any, engine: Any, town: Any) -> None:
     case_id = _agreed_case(engine, town)
     text = docx_text(_signed_in(web, "mediator").get(f"/cases/{case_id}/print/agreement.docx").content)
