@@ -1,7 +1,7 @@
-"""Bad input at scale: schemathesis generates requests from the app's own OpenAPI schema (valid and
-invalid ones) and sends them with a real token to the real app on a real database — SQLite and a live
-PostgreSQL server. No response may be
-a 5xx, use an undocumented status, or break its documented schema.
+"""Bad input at scale: schemathesis reads the OpenAPI schema a live server publishes (``mediation-flow serve
+--workers 2``, as the README's production set-up runs it) and sends it generated requests, valid and invalid
+ones, over HTTP with a real token — on SQLite and on a live PostgreSQL server (which refuses what SQLite
+stores, a NUL byte). No response may be a 5xx, use an undocumented status, or break its documented schema.
 
 Bounded: ``MAX_EXAMPLES`` per operation and generation mode (a few minutes at most). Each operation runs
 as its own Hypothesis test, so a failure names the operation and the shrunk request."""
@@ -11,10 +11,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import schemathesis
 from factories import PASSWORD, make_town, register
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -24,8 +24,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
-from web.app import create_app
+from server_harness import Server
 
 MAX_EXAMPLES = 40
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -33,13 +32,15 @@ RUN = {"requests": 0}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def api(request, tmp_path_factory) -> Iterator[tuple[object, dict[str, str]]]:
-    """The app on a live database of each back end: PostgreSQL refuses what SQLite stores (a NUL byte)."""
+def api(request, tmp_path_factory) -> Iterator[tuple[Server, dict[str, str]]]:
+    """A live server (two workers) on a database of each back end, and a supervisor's token."""
     from mediation_flow.store.db import make_engine
     from mediation_flow.store.migrate import upgrade
 
+    folder = tmp_path_factory.mktemp("st")
+    RUN["requests"] = 0
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('st')}/schemathesis.db"
+        url = f"sqlite:///{folder}/schemathesis.db"
     else:
         url = request.getfixturevalue("pg_cluster").create_database(f"st_{uuid.uuid4().hex[:12]}")
     engine = make_engine(url)
@@ -47,24 +48,25 @@ def api(request, tmp_path_factory) -> Iterator[tuple[object, dict[str, str]]]:
     town = make_town(engine)
     for _ in range(3):
         register(engine, town, "grid_worker")
-    app = create_app(engine)
-    with TestClient(app) as client:
-        token = client.post("/api/v1/auth/token", data={"username": "supervisor", "password": PASSWORD})
-        assert token.status_code == 200
-    yield app, {"Authorization": f"Bearer {token.json()['access_token']}"}
-    print(f"\nschemathesis: {RUN['requests']} generated requests")
+    with Server(url, folder, workers=2) as server:
+        token = httpx.post(
+            f"{server.base_url}/api/v1/auth/token", data={"username": "supervisor", "password": PASSWORD}
+        )
+        assert token.status_code == 200, token.text
+        yield server, {"Authorization": f"Bearer {token.json()['access_token']}"}
+    print(f"\nschemathesis ({request.param}, live server): {RUN['requests']} generated requests")
     engine.dispose()
 
 
-def _operations(app: object) -> list[object]:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+def _operations(server: Server) -> list[object]:
+    schema = schemathesis.openapi.from_url(f"{server.base_url}/openapi.json")
     return [result.ok() for result in schema.get_all_operations()]
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
 def test_api_never_fails_or_breaks_its_schema(api, mode):
-    app, headers = api
-    operations = _operations(app)
+    server, headers = api
+    operations = _operations(server)
     assert len(operations) >= 10
     for operation in operations:
 
@@ -72,7 +74,7 @@ def test_api_never_fails_or_breaks_its_schema(api, mode):
         @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def run(case: schemathesis.Case) -> None:
             RUN["requests"] += 1
-            case.call_and_validate(headers={**headers, **(case.headers or {})}, checks=CHECKS)
+            case.call_and_validate(base_url=server.base_url, headers={**headers, **(case.headers or {})}, checks=CHECKS)
 
         try:
             run()
