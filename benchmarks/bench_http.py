@@ -15,6 +15,7 @@ import random
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,10 +30,12 @@ from benchmarks.wrk import INSTALL_HINT, Plan, run_wrk, wrk_path
 from mediation_flow.store.db import make_engine
 from mediation_flow.store.models import Case
 
-CONCURRENCY = (1, 8, 32)
+CONCURRENCY = tuple(int(c) for c in os.environ.get("MF_BENCH_HTTP_CLIENTS", "1,8,32").split(","))
 TARGET_P95_MS = 50.0
+TARGET_POST_SHARE = 0.25  # issue 15: transition POST throughput ≥ 25% of the bare endpoint's
 BARE = "GET /healthz (bare)"
 POST = "POST /api/v1/cases/{id}/transitions"
+DASHBOARD = "GET /dashboard (HTML)"
 POST_SETTLE = 2.0  # seconds
 SESSION_BODY = {"session_date": "", "content": "背靠背调解，双方各让一步"}
 
@@ -71,6 +74,9 @@ def _requests(n_cases: int, mediating: list[int], village: str) -> dict[str, tup
     async def queue_page(client: httpx.AsyncClient, _i: int) -> httpx.Response:
         return await client.get("/queue")
 
+    async def dashboard_page(client: httpx.AsyncClient, _i: int) -> httpx.Response:
+        return await client.get("/dashboard")
+
     return {
         BARE: (healthz, ""),
         "GET /api/v1/cases/{id}": (case, "api"),
@@ -79,6 +85,7 @@ def _requests(n_cases: int, mediating: list[int], village: str) -> dict[str, tup
         POST: (record_sessions(mediating, version=4), "api_mediator"),
         "GET /cases/{id} (HTML)": (case_page, "page"),
         "GET /queue (HTML)": (queue_page, "page"),
+        DASHBOARD: (dashboard_page, "page"),
     }
 
 
@@ -94,6 +101,7 @@ def _plans(n_cases: int, village: str) -> dict[str, Plan]:
         POST: Plan(method="POST", body={"trigger": "record_session", "expected_version": 0, "data": SESSION_BODY}),
         "GET /cases/{id} (HTML)": Plan(paths=[f"/cases/{i}" for i in random_ids]),
         "GET /queue (HTML)": Plan(paths=["/queue"]),
+        DASHBOARD: Plan(paths=["/dashboard"]),
     }
 
 
@@ -202,6 +210,28 @@ class _Driver:
         return plan
 
 
+def warm_up(base_url: str, path: str, headers: dict[str, str], *, clients: int = 8, rounds: int = 6) -> str:
+    """Ask for ``path`` from ``clients`` new connections at once until every answer of a round comes within a
+    second (each worker process has counted what it keeps); what the rounds took, for the table's notes. The
+    dashboard counts the year's figures on a process's first view and keeps them a minute."""
+    took: list[float] = []
+
+    def one() -> float:
+        start = time.perf_counter()
+        httpx.get(base_url + path, headers=headers, timeout=600).raise_for_status()
+        return time.perf_counter() - start
+
+    with ThreadPoolExecutor(clients) as pool:
+        for _ in range(rounds):
+            slowest = max(pool.map(lambda _i: one(), range(clients)))
+            took.append(slowest)
+            if slowest < 1.0:
+                break
+    return f"warm-up of {path} ({clients} at once per round), slowest answer per round: " + ", ".join(
+        f"{t:.2f} s" for t in took
+    )
+
+
 def _count(result: Result) -> int:
     latencies = getattr(result, "latencies", None)
     if latencies is not None:
@@ -233,6 +263,9 @@ def run(quick: bool = False, n_cases: int | None = None, duration: float | None 
             driver = _Driver(server, url, n_cases, built.mediating, village)
             results: dict[tuple[str, int], Result] = {}
             for label in driver.requests:
+                if label == DASHBOARD:  # counted on each process's first view: the cell measures views after it
+                    plan = driver._plan(label, driver._credential("page"))
+                    table.notes.append(warm_up(server.base_url, "/dashboard", plan.headers))
                 for clients in CONCURRENCY:
                     result, server_ms, _ = driver.run(label, clients, duration)
                     results[(label, clients)] = result
@@ -282,6 +315,6 @@ def _verdicts(results: dict[tuple[str, int], Result]) -> list[str]:
             share = post.throughput / bare.throughput
             notes.append(
                 f"transition POST throughput at {clients} clients = {share:.0%} of the bare endpoint's "
-                f"(target ≥ 40%: {'met' if share >= 0.4 else 'MISSED'})."
+                f"(target ≥ {TARGET_POST_SHARE:.0%}: {'met' if share >= TARGET_POST_SHARE else 'MISSED'})."
             )
     return notes

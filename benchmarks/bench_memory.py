@@ -7,6 +7,7 @@ cases (a few each), from 8 concurrent clients; RSS is read from ``/proc/<pid>/st
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 
@@ -59,6 +60,8 @@ def run(quick: bool = False, transitions: int | None = None) -> list[Table]:
                 )
                 if result.errors:
                     raise RuntimeError(f"transition failed: {result.first_error}")
+                print(f"bench_memory: {checkpoint:,} transitions, RSS {rss_kib(server.proc.pid) / 1024:.1f} MiB, "
+                      f"{result.throughput:,.0f} req/s in segment", file=sys.stderr, flush=True)  # fmt: skip
                 done = checkpoint
                 rss = rss_kib(server.proc.pid)
                 at[checkpoint] = rss
