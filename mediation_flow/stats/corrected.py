@@ -8,7 +8,7 @@ correction) and the same statement runs over them (``store.asof``), so both part
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 from itertools import groupby
 from typing import Any
@@ -23,21 +23,34 @@ from mediation_flow.store.tables import CASES, EVENTS
 MAX_EVENTS = 400  # rebuilt events per statement (SQLite joins at most 500 SELECTs in one compound)
 
 
-def corrected_case_ids(conn: Connection) -> list[int]:
-    return sorted(conn.execute(select(EVENTS.c.case_id).distinct().where(EVENTS.c.trigger == CORRECT)).scalars())
+def corrected_case_ids(conn: Connection, among: Collection[int] | None = None) -> list[int]:
+    """The corrected cases (of ``among``, when given)."""
+    query = select(EVENTS.c.case_id).distinct().where(EVENTS.c.trigger == CORRECT)
+    if among is not None:
+        query = query.where(EVENTS.c.case_id.in_(sorted(among)))
+    return sorted(conn.execute(query).scalars())
 
 
-def rows(conn: Connection, statement: Any, as_of: datetime) -> Iterator[Any]:
-    """The rows of ``statement`` (over ``case_event`` joined to ``dispute_case``), corrections honoured."""
-    ids = corrected_case_ids(conn)
+def rows(
+    conn: Connection,
+    statement: Any,
+    as_of: datetime,
+    *,
+    among: Collection[int] | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> Iterator[Any]:
+    """The rows of ``statement`` (over ``case_event`` joined to ``dispute_case``, with its bound ``parameters``),
+    corrections honoured; ``among``: the statement reads only these cases, so only those of them that were
+    corrected are rebuilt."""
+    ids = corrected_case_ids(conn, among)
     if not ids:
-        yield from run(conn, statement)
+        yield from run(conn, statement, parameters)
         return
-    yield from run(conn, statement.where(EVENTS.c.case_id.notin_(ids)))
+    yield from run(conn, statement.where(EVENTS.c.case_id.notin_(ids)), parameters)
     for cases, events in _rebuilt(conn, ids, as_of):
         dialect = conn.dialect.name
         relations = {EVENTS: rows_relation(EVENTS, events, dialect), CASES: rows_relation(CASES, cases, dialect)}
-        yield from run(conn, swap(statement, relations))
+        yield from run(conn, swap(statement, relations), parameters)
 
 
 def case_ids(conn: Connection, statement: Any, as_of: datetime) -> set[int]:

@@ -4,16 +4,18 @@ Two kinds of figure:
 - 当前 (now): the subtree's open cases by state and by level, overdue, in mediation, open and ever escalated,
   summed from the maintained counts (:mod:`~mediation_flow.stats.dashboard_current`): right at every moment.
 - 年度 (the chosen year): figures of the annual report, counted by the report's own rules over the report's own
-  scope as SQL aggregates (:mod:`~mediation_flow.stats.dashboard_sql`), so each number equals the report's for
-  the same jurisdiction, year and moment (``as_of``, shown on the page); their written definitions come from
-  ``definitions.yaml``.
+  scope, so each number equals the report's for the same jurisdiction, year and moment (``as_of``, shown on the
+  page); their written definitions come from ``definitions.yaml``. They are read from kept sums
+  (:mod:`~mediation_flow.store.year_sums`): what each case contributes to each year's figures
+  (:mod:`~mediation_flow.stats.dashboard_cases`, the statements of :mod:`~mediation_flow.stats.dashboard_sql`
+  grouped by case), summed per place, the cases written since counted again before every read, so a subtree's
+  year costs a few hundred rows whatever its size. A moment in the past (some event recorded after it) is
+  counted afresh (``dashboard_sql.area_years``).
 
-Counting a year of a large subtree takes the database a second or more (tens of seconds at 100,000 cases), so
-the year's figures are kept per database, subtree and year; the page says the moment they were counted to, and a
-report asked for with that moment (every drill-down link carries it) gives the same numbers. Kept figures older
-than :data:`KEEP_SECONDS` are still shown while one background thread counts them again (nobody waits for a
-recount once a place has been counted); older than :data:`STALE_SECONDS`, or after a correction (更正), the
-view waits for the count.
+The figures read are kept in the process per database, subtree and year; the page says the moment they were
+counted to, and a report asked for with that moment (every drill-down link carries it) gives the same numbers.
+Kept figures older than :data:`KEEP_SECONDS` are still shown while one background thread reads them again;
+older than :data:`STALE_SECONDS`, or after a correction (更正), the view waits for the read.
 """
 
 from __future__ import annotations
@@ -32,13 +34,15 @@ from mediation_flow.cases.corrections import CORRECT
 from mediation_flow.display.labels import without_codes
 from mediation_flow.places.jurisdictions import Place, get_by_id
 from mediation_flow.places.reference import reference_labels
+from mediation_flow.stats.dashboard_cases import contributions, rules_key
 from mediation_flow.stats.dashboard_current import current, state_labels
-from mediation_flow.stats.dashboard_sql import AreaYear, area_years, merged
+from mediation_flow.stats.dashboard_sql import AreaYear, area_years, from_sums, merged
 from mediation_flow.stats.definitions import load_definitions, settings
 from mediation_flow.stats.figures import month_labels, rate, village_labels
 from mediation_flow.stats.scope import Scope, year_scope
 from mediation_flow.store.tables import COUNTERS, EVENTS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
+from mediation_flow.store.year_sums import refreshed
 from mediation_flow.vocabulary import Level
 
 KEEP_SECONDS = 60.0  # how long a year's counted figures are shown before they are counted again
@@ -149,8 +153,7 @@ def year_figures(
     """The year's figures of each child of ``place`` (by child path) as of ``as_of`` (counted now), or, with
     ``as_of`` None, as kept if counted less than :data:`KEEP_SECONDS` ago (else counted now and kept)."""
     if as_of is not None:
-        scope = year_scope(conn, code=place.code, year=year, as_of=as_of)
-        return scope, area_years(conn, scope, by_child=True)
+        return _counted_as_of(conn, place, year, as_of)
     key = (conn.engine.url.render_as_string(), place.path, year)
     with _LOCK:
         lock = _LOCKS.setdefault(key, threading.Lock())
@@ -166,12 +169,23 @@ def year_figures(
         return _count_and_keep(conn, key, place, year)
 
 
+def _counted_as_of(conn: Connection, place: Place, year: int, as_of: datetime) -> tuple[Scope, dict[str, AreaYear]]:
+    """The kept sums when they count exactly the events recorded by ``as_of`` (none recorded later), else the
+    fresh count (a moment in the past)."""
+    scope = year_scope(conn, code=place.code, year=year, as_of=as_of)
+    sums = refreshed(conn.engine, place.path, year, contributions, rules_key())
+    if sums.recorded_until is None or sums.recorded_until <= scope.as_of:
+        return scope, from_sums(sums.rows)
+    return scope, area_years(conn, scope, by_child=True)
+
+
 def _count_and_keep(
     conn: Connection, key: tuple[str, str, int], place: Place, year: int
 ) -> tuple[Scope, dict[str, AreaYear]]:
     latest = conn.execute(select(func.coalesce(func.max(EVENTS.c.id), 0))).scalar_one()
-    scope = year_scope(conn, code=place.code, year=year)
-    children = area_years(conn, scope, by_child=True)
+    sums = refreshed(conn.engine, place.path, year, contributions, rules_key())
+    scope = year_scope(conn, code=place.code, year=year, as_of=sums.as_of)
+    children = from_sums(sums.rows)
     with _LOCK:
         _KEPT.pop(key, None)
         _KEPT[key] = (time.monotonic(), scope, children, int(latest))
@@ -181,7 +195,7 @@ def _count_and_keep(
 
 
 def _recount_behind(engine: Engine, key: tuple[str, str, int], place: Place, year: int, lock: threading.Lock) -> None:
-    """Count kept figures again on a connection of its own (``lock`` held by the caller for this thread); the
+    """Read kept figures again on a connection of its own (``lock`` held by the caller for this thread); the
     views meanwhile show the kept ones. A failure leaves them kept; the next view past the minute tries again."""
     try:
         with engine.connect() as conn:

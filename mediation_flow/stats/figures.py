@@ -276,19 +276,28 @@ def petition_flag_condition(dialect: str, flag: str) -> Any:
     return json_flag(dialect, "dispute_case.attributes", flag)
 
 
-def conversions_query(scope: Scope) -> Any:
-    """(case_id, type) of conversions whose stated date (occurred_on) falls in the period."""
-    occurred = json_text(E.c.data, "occurred_on")
+def conversion_events(*where: Any) -> Any:
+    """(case_id, type, stated date) of the conversions (矛盾纠纷转化) meeting ``where``: a conversion is dated by
+    the date it states (occurred_on), not by its event."""
     return (
-        select(E.c.case_id, json_text(E.c.data, "type").label("key"))
+        select(E.c.case_id, json_text(E.c.data, "type").label("key"), conversion_date().label("occurred_on"))
         .select_from(SOURCE)
-        .where(
-            E.c.trigger == "mark_conversion",
-            E.c.recorded_at <= scope.as_of,
-            occurred >= scope.start.isoformat(),
-            occurred < scope.end.isoformat(),
-            scope.in_subtree(),
-        )
+        .where(E.c.trigger == "mark_conversion", *where)
+    )
+
+
+def conversion_date() -> Any:
+    return json_text(E.c.data, "occurred_on")
+
+
+def conversions_query(scope: Scope) -> Any:
+    """(case_id, type, stated date) of conversions whose stated date (occurred_on) falls in the period."""
+    occurred = conversion_date()
+    return conversion_events(
+        E.c.recorded_at <= scope.as_of,
+        occurred >= scope.start.isoformat(),
+        occurred < scope.end.isoformat(),
+        scope.in_subtree(),
     )
 
 
@@ -309,9 +318,9 @@ def close_days_query(scope: Scope, dialect: str) -> Any:
 
 
 def _count_rows(rows: Iterable[Any]) -> dict[str, int]:
-    """(case_id, key) rows → the number of distinct cases per key."""
+    """(case_id, key, …) rows → the number of distinct cases per key."""
     found: dict[str, set[int]] = {}
-    for case_id, key in rows:
+    for case_id, key, *_ in rows:
         if key is not None:
             found.setdefault(str(key), set()).add(case_id)
     return {key: len(ids) for key, ids in found.items()}

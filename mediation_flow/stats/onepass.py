@@ -192,11 +192,11 @@ def fold(rows: Iterable[Any], names: list[str], one_pass: Pass, grouped: dict[st
     return out
 
 
-def run(conn: Connection, statement: Any) -> Iterable[Any]:
+def run(conn: Connection, statement: Any, parameters: dict[str, Any] | None = None) -> Iterable[Any]:
     """Stream the statement's rows (a server-side cursor on PostgreSQL), in batches."""
     # per statement: ``Connection.execution_options`` would change the connection itself, and every later
     # statement on it (a ``SET LOCAL`` too) would run through a server-side cursor on PostgreSQL
-    result = conn.execute(statement, execution_options={"yield_per": YIELD_PER})
+    result = conn.execute(statement, parameters, execution_options={"yield_per": YIELD_PER})
     for partition in result.partitions():
         yield from partition
 

@@ -164,8 +164,9 @@ def handoff_labels() -> dict[str, str]:
     }
 
 
-def handoff_query(scope: Any, conditions: dict[str, Any], channel: Any) -> Any:
-    """The referral events of the scope (the one pass's rows of the same rules), for a drill-down."""
+def handoff_query(scope: Any, conditions: dict[str, Any], channel: Any, *, where: Any = None) -> Any:
+    """The referral events of the scope (the one pass's rows of the same rules), for a drill-down; ``where``
+    instead of the scope's period and subtree (the events of given cases, any year)."""
     direction = [(conditions["handoff_in"], IN), (conditions["handoff_out"], OUT)]
     return (
         select(
@@ -177,7 +178,7 @@ def handoff_query(scope: Any, conditions: dict[str, Any], channel: Any) -> Any:
             json_text(E.c.data, _spec()["out_feedback"]["field"]).label("outcome"),
         )
         .select_from(E.join(C, C.c.id == E.c.case_id))
-        .where(scope.in_scope(), or_(conditions["handoff_in"], conditions["handoff_out"]))
+        .where(scope.in_scope() if where is None else where, or_(conditions["handoff_in"], conditions["handoff_out"]))
     )
 
 

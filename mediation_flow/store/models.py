@@ -175,6 +175,55 @@ class CaseCount(_Table, table=True):
     n: int
 
 
+class FigureQueue(_Table, table=True):
+    """A case whose contributions to the year figures must be counted again: added by database triggers on every
+    event written and on a change of the case's counted facts (migration 0019), removed once counted
+    (store.year_sums)."""
+
+    __tablename__ = "figure_queue"
+    __table_args__ = (Index("ix_figure_queue_case", "case_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int
+
+
+class CaseFigure(_Table, table=True):
+    """What one case contributes to one year's figure under one key (a month, a category, a level, a path; ''
+    for none): ``n`` cases (0 or 1) or events; ``path`` is the case's place when counted (store.year_sums)."""
+
+    __tablename__ = "case_figure"
+
+    case_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    figure: str = Field(max_length=48, primary_key=True)
+    key: str = Field(max_length=64, primary_key=True)
+    path: str = Field(max_length=255)
+    n: int
+
+
+class PlaceFigure(_Table, table=True):
+    """The contributions of the cases of one place added up per year, figure and key (store.year_sums)."""
+
+    __tablename__ = "place_figure"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    path: str = Field(max_length=255, primary_key=True)
+    figure: str = Field(max_length=48, primary_key=True)
+    key: str = Field(max_length=64, primary_key=True)
+    n: int
+
+
+class FigureState(_Table, table=True):
+    """One row: the rules the kept contributions were counted by, and the latest recorded time of the events
+    counted (store.year_sums)."""
+
+    __tablename__ = "figure_state"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    rules: str = Field(max_length=64)
+    recorded_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
 class Case(_Table, table=True):
     __tablename__ = "dispute_case"
     __table_args__ = (

@@ -12,6 +12,9 @@ from mediation_flow.store.models import (
     CaseCount,
     CaseCounter,
     CaseEvent,
+    CaseFigure,
+    FigureQueue,
+    FigureState,
     IntakeKey,
     Jurisdiction,
     LoginAttempt,
@@ -20,6 +23,7 @@ from mediation_flow.store.models import (
     Party,
     PartyKey,
     PartyLink,
+    PlaceFigure,
     ReferenceItem,
     User,
     UserSession,
@@ -45,3 +49,7 @@ PARTY_KEYS: Table = PartyKey.__table__
 PARTY_LINKS: Table = PartyLink.__table__
 NOTICES_HANDLED: Table = NoticeHandled.__table__
 ADMIN_LOG: Table = AdminLog.__table__
+FIGURE_QUEUE: Table = FigureQueue.__table__
+CASE_FIGURES: Table = CaseFigure.__table__
+PLACE_FIGURES: Table = PlaceFigure.__table__
+FIGURE_STATE: Table = FigureState.__table__
