@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from sqlalchemy import Engine, func, select, update
 from test_counters import VALID
-from test_dashboard import assert_same
 
 from mediation_flow.accounts.admin_log import administer
 from mediation_flow.accounts.policy import CONSOLE
@@ -27,10 +26,10 @@ from mediation_flow.cases.intake import register_case
 from mediation_flow.errors import DomainError
 from mediation_flow.places import changes
 from mediation_flow.places.jurisdictions import get_by_code
-from mediation_flow.stats.dashboard import clear_cache, dashboard
+from mediation_flow.stats.dashboard import Dashboard, clear_cache, dashboard
 from mediation_flow.stats.dashboard_cases import contributions, rules_key
 from mediation_flow.stats.dashboard_sql import AreaYear, area_years, from_sums
-from mediation_flow.stats.figures import compute_figures
+from mediation_flow.stats.figures import Figures, compute_figures
 from mediation_flow.stats.scope import year_scope
 from mediation_flow.store.clock import LOCAL_TZ
 from mediation_flow.store.db import write_transaction
@@ -59,6 +58,24 @@ def normal(area: AreaYear) -> dict[str, Any]:
         "conversions": area.conversions,
     }
     return {k: v for k, v in found.items() if v}
+
+
+def assert_as_reported(figures: Figures, board: Dashboard) -> None:
+    """The dashboard's year figures are the report's (as test_dashboard.assert_same compares them, less its
+    check that the monthly agreements add up to the year's: a random walk may reach agreement twice in a year)."""
+    v, b = figures.values, figures.breakdowns
+    shown = ("taken_in", "resolved", "mediation_concluded", "success_rate", "closed_resolved", "escalations",
+             "on_time", "on_time_judged", "on_time_rate", "referral_in", "referral_out", "repeat_disputes",
+             "conversions")  # fmt: skip
+    assert {k: getattr(board, k) for k in shown} == {k: v[k] for k in shown}
+    assert [(m.label, m.taken_in) for m in board.monthly] == [(r["label"], r["count"]) for r in b["monthly_taken_in"]]
+    assert [m.resolved for m in board.monthly] == [r["count"] for r in b["monthly_resolved"]]
+    assert {(x.label, x.value) for x in board.by_category} == {(r["label"], r["count"]) for r in b["by_category"]}
+    assert {(x.key, x.value) for x in board.escalations_by_level} == {
+        (r["key"], r["count"]) for r in b["escalations"] if r["count"]
+    }
+    for row in board.sandiao:
+        assert all(n == figures.count(figure, row.key) for figure, n in row.values.items()), row
 
 
 def kept_and_fresh(engine: Engine, code: str, year: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -189,7 +206,7 @@ def test_kept_year_sums_equal_a_fresh_count_after_any_writes(engine: Engine) -> 
                     with engine.connect() as conn:
                         board = dashboard(conn, actor, today=as_of.date(), year=in_year, as_of=as_of)
                         figures = compute_figures(conn, year_scope(conn, code=code, year=in_year, as_of=as_of))
-                    assert_same(figures, board)
+                    assert_as_reported(figures, board)
 
     run_state_machine_as_test(
         Machine,
@@ -238,5 +255,5 @@ def test_new_rules_count_every_case_again_and_a_past_moment_is_counted_afresh(en
     with engine.connect() as conn:
         board = dashboard(conn, town["supervisor"], today=between.date(), year=year, as_of=between)
         figures = compute_figures(conn, year_scope(conn, code=code, year=year, as_of=between))
-    assert_same(figures, board)
+    assert_as_reported(figures, board)
     assert board.taken_in == 1 == figures.values["taken_in"] and first
