@@ -177,7 +177,7 @@ class CaseCount(_Table, table=True):
 
 class FigureQueue(_Table, table=True):
     """A case whose contributions to the year figures must be counted again: added by database triggers on every
-    event written and on a change of the case's counted facts (migration 0018), removed once counted
+    event written and on a change of the case's counted facts (migration 0019), removed once counted
     (store.year_sums)."""
 
     __tablename__ = "figure_queue"

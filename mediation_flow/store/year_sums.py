@@ -2,7 +2,7 @@
 
 ``case_figure`` holds what each case contributes to each year's figures (``Contribution`` rows, made by a
 function the caller passes: the statistics' own rules, which this module never reads), ``place_figure`` their
-sums per place, year, figure and key. Database triggers (migration 0018) queue a case in ``figure_queue`` with
+sums per place, year, figure and key. Database triggers (migration 0019) queue a case in ``figure_queue`` with
 every event written to it (a back-dated step and a correction 更正 included) and with every change of the case
 row's counted facts (a place's move), in the writing transaction, whichever path wrote it. :func:`refreshed`
 counts the queued cases again, replaces their contributions, moves the sums by the difference and removes
@@ -12,7 +12,7 @@ counts every event committed before that moment, and a subtree's year is a few h
 many cases it holds.
 
 When the rules' key differs from the one the contributions were counted by (a new release, changed figure
-settings, or a new database: migration 0018 leaves it empty), every case is queued and counted again.
+settings, or a new database: migration 0019 leaves it empty), every case is queued and counted again.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ Contribution = tuple[int, int, str, str, str, int]  # case, year, the case's pla
 Contribute = Callable[[Connection, list[int]], Iterable[Contribution]]
 QUEUE_ROWS = 4_000  # queue rows read per transaction (PostgreSQL queues a row per write; SQLite one per case)
 CASES_PER_BATCH = 1_000  # cases counted per transaction: a long first count leaves room for the writers
-_LOCK_ID = 0x5EA50018  # PostgreSQL advisory lock: one refresh at a time
+_LOCK_ID = 0x5EA50019  # PostgreSQL advisory lock: one refresh at a time
 
 
 @dataclass(frozen=True)

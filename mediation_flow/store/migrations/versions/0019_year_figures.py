@@ -3,15 +3,15 @@
 dispute_case; a later migration that rebuilds either table in SQLite batch mode must create them again) and the
 rules they were counted by (figure_state: '' here, so the first refresh counts every case).
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0018"
-down_revision = "0017"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
