@@ -7,7 +7,8 @@ data set: the same names searched, interleaved, through
 
 Each name is searched both ways, the order alternating, and the two answers (the page's case ids and the
 total) must be equal. Wall time and the thread's CPU time, median and p95, for the township's supervisor
-and for a village's mediator. Not part of ``make bench``; run:
+and for a village's mediator. Then ``bench_people``'s other rows the same way (the same draws on both).
+Not part of ``make bench``; run:
 ``python -m benchmarks.ab_people_name --cache DIR --cases N [--backend sqlite|postgresql] [--runs R]``.
 """
 
@@ -20,17 +21,20 @@ import shutil
 import statistics
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, make_url
 
-from benchmarks.bench_people import TODAY, build, p95
+from benchmarks.bench_people import TODAY, _spaced, build, p95
 from benchmarks.people_dataset import dataset
 from benchmarks.report_cache import cache_dir, persistent_pg
 from mediation_flow.accounts.policy import Actor
+from mediation_flow.cases.people import repeat_count
 from mediation_flow.cases.queries import CaseFilters, cases_page, list_cases
+from mediation_flow.cases.related import related_in
 from mediation_flow.store.db import make_engine
 
 BEFORE_DDL = [  # migration 0018's downgrade, by hand (a kept copy is not migrated)
@@ -118,6 +122,54 @@ def compare(after: Engine, before: Engine, town: Any, people: list[dict[str, str
     return rows
 
 
+def _operations(conn: Connection, town: Any, old: bool) -> dict[str, Callable[[Any], Any]]:
+    """bench_people's other rows, for one draw: matching a registration, ID and phone search (before: read
+    from the cases, as every search was), the related-disputes panel."""
+    actor, moment = town["supervisor"], datetime(TODAY.year, TODAY.month, TODAY.day, 3, tzinfo=UTC)
+    place, township = town.places.grids[0], town.places.township
+
+    def search(q: str) -> Any:
+        if old:
+            return cases_page(conn, actor, CaseFilters(q=q), today=TODAY, page=1, page_size=30, sort="-registered")
+        return list_cases(conn, actor, CaseFilters(q=q), today=TODAY, page_size=30)
+
+    return {
+        "matching on registration (2 parties)": lambda d: repeat_count(
+            conn, [d["who"], d["new"]], place=place, township=township, moment=moment
+        ),
+        "search: ID number": lambda d: search(d["who"]["id_number"]),
+        "search: phone (+86, spaced)": lambda d: search(_spaced(d["who"]["phone"])),
+        "case page: related-disputes panel": lambda d: related_in(conn, actor, d["case"], now=moment),
+    }
+
+
+def compare_others(after: Engine, before: Engine, town: Any, people: list[dict[str, str]], runs: int) -> list[str]:
+    """Markdown rows for the other operations, before (0017's index) and after (0018's), interleaved."""
+    rng = random.Random(11)
+    with after.connect() as conn:
+        n_cases = conn.exec_driver_sql("SELECT max(id) FROM dispute_case").scalar_one()
+    draws = [
+        {
+            "who": rng.choice(people),
+            "new": {"name": "新当事人", "phone": f"139{rng.randrange(10**8):08d}"},
+            "case": rng.randrange(1, n_cases + 1),
+        }
+        for _ in range(runs)
+    ]
+    rows = []
+    with after.connect() as new, before.connect() as old:
+        ways = {"before": _operations(old, town, True), "after": _operations(new, town, False)}
+        for name in ways["after"]:
+            times: dict[str, list[float]] = {"before": [], "after": []}
+            for way in ways.values():
+                way[name](draws[0])  # warm
+            for run, draw in enumerate(draws):
+                for way in ("before", "after") if run % 2 == 0 else ("after", "before"):
+                    times[way].append(_timed(partial(ways[way][name], draw))[0])
+            rows.append(f"| {name} | {_figures(times['before'])} | {_figures(times['after'])} |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, required=True)
@@ -140,9 +192,12 @@ def main() -> None:
         before = _before_copy(engine)
         load = os.getloadavg()
         rows = compare(engine, before, town, people, args.runs)
+        others = compare_others(engine, before, town, people, args.runs)
         after_load = os.getloadavg()
         print(f"{args.backend}, {args.cases:,} cases ({how}), {args.runs} names each")
         print("\n".join(header + rows))
+        print("\n| the other rows (supervisor) | before wall ms (median / p95) | after wall |\n|---|---|---|")
+        print("\n".join(others))
         print(f"load 1/5/15 min: {' / '.join(f'{x:.2f}' for x in load)} before, ", end="")
         print(f"{' / '.join(f'{x:.2f}' for x in after_load)} after")
         before.dispose()
