@@ -4,6 +4,13 @@ tap or two tabs may send one registration many times; the first makes the case, 
 The key is claimed in the registration's own transaction (``intake_key``'s primary key is (user, key)):
 two workers racing with one key serialise on it, the loser's transaction rolls back whole, and it answers
 with the winner's case. The same key with a different body is refused (``IdempotencyKeyReused``).
+
+Keys are remembered for ``key_window`` (settings ``intake_key_days``, 30 days, never less than the outbox's
+age plus a day): each new claim forgets the keys older than that, in its own transaction. A replay within
+the window always finds its key. One after it that carries the time recorded on the phone is refused as
+too old by ``registration_time`` (the outbox keeps entries for ``outbox_max_days`` only), so a forgotten
+key cannot make a second case either; only a key sent without a recorded time (a double tap, online) could
+register again after 30 days.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mediation_flow.accounts.policy import Actor
@@ -49,6 +56,12 @@ def request_digest(payload: Any) -> str:
     """A digest of the request body, independent of key order and spacing."""
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def key_window() -> timedelta:
+    """How long a key is remembered: ``intake_key_days``, at least a day longer than the outbox keeps entries."""
+    settings = get_settings()
+    return timedelta(days=max(settings.intake_key_days, settings.outbox_max_days + 1))
 
 
 def _claimed(engine: Engine, user_id: int, key: str) -> Any:
@@ -88,6 +101,7 @@ def register_once(
     claim = {"user_id": actor.id, "key": key}
     try:
         with write_transaction(engine) as conn:
+            conn.execute(delete(INTAKE_KEYS).where(INTAKE_KEYS.c.created_at < now - key_window()))
             conn.execute(insert(INTAKE_KEYS).values(**claim, request_digest=digest, case_id=None, created_at=now))
             case_id = register_in(conn, actor=actor, data=data, moment=moment, now=now, registry=registry)
             where = (INTAKE_KEYS.c.user_id == actor.id, INTAKE_KEYS.c.key == key)

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     session_minutes: int = 12 * 60
     due_soon_working_days: int = 2
     outbox_max_days: int = Field(default=7, ge=1, le=90)  # how old an offline registration may be at sync
+    # How long an Idempotency-Key is remembered (cases.intake_once); never less than outbox_max_days + 1.
+    intake_key_days: int = Field(default=30, ge=1, le=3650)
     escalate_after_working_days: int = Field(default=3, ge=1)
     extra_holidays: DayList = ()
     extra_workdays: DayList = ()
