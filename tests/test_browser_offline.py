@@ -12,7 +12,7 @@ test-artifacts/screenshots/.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ import test_browser_flow as flow
 from server_harness import Server
 from sqlalchemy import func, select
 
+from mediation_flow.accounts.personal_data import make_id_number
 from mediation_flow.store import clock
 from mediation_flow.store.db import make_engine
 from mediation_flow.store.tables import CASES, INTAKE_KEYS
@@ -27,6 +28,11 @@ from mediation_flow.store.tables import CASES, INTAKE_KEYS
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 chromium, demo_db, server = flow.chromium, flow.demo_db, flow.server  # the same real browser and server
 TITLES = ("离线登记：孙一与周二灌溉用水纠纷", "离线登记：吴三与郑四借款纠纷")
+MIXED = ("离线登记：冯五与陈六宅基地纠纷", "离线登记：褚七与魏八借款纠纷", "离线登记：卫九与蒋十噪声纠纷")
+# A man of 47 (as fill_dispute types him), and the same number with its check digit wrong: typed offline,
+# where nothing checks it, it is refused by the server at sync.
+VALID_ID = make_id_number("500101", date(clock.local_date(clock.utcnow()).year - 47, 1, 1), 13)
+WRONG_CHECK_DIGIT = VALID_ID[:-1] + ("1" if VALID_ID[-1] != "1" else "2")
 RAW_ENTRIES = """() => new Promise((resolve) => {
   const req = indexedDB.open("mediation_flow.outbox", 1);
   req.onsuccess = () => {
@@ -55,11 +61,11 @@ PUT_BACK = """(raw) => new Promise((resolve) => {
 PENDING = "() => self.mediationOutbox.currentSeal().then((r) => self.mediationOutbox.list(r))"
 
 
-def cases_by_title(database_url: str) -> list[Any]:
+def cases_by_title(database_url: str, titles: tuple[str, ...] = TITLES) -> list[Any]:
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
-            query = select(CASES.c.id, CASES.c.title, CASES.c.registered_at).where(CASES.c.title.in_(TITLES))
+            query = select(CASES.c.id, CASES.c.title, CASES.c.registered_at).where(CASES.c.title.in_(titles))
             return list(conn.execute(query.order_by(CASES.c.id)).all())
     finally:
         engine.dispose()
@@ -82,6 +88,14 @@ def ready_offline(page: Any, base_url: str) -> None:
     page.reload()  # now under the service worker, which keeps the page for offline use
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.wait_for_load_state("networkidle")
+
+
+def offline_grid_worker(chromium: Any, base_url: str) -> Any:
+    """The grid worker's phone with the form kept for offline use, then the network switched off."""
+    page = flow.sign_in(chromium, base_url, "wangge", flow.PHONE)
+    ready_offline(page, base_url)
+    page.context.set_offline(True)
+    return page
 
 
 def fill_dispute(page: Any, title: str, name: str) -> None:
@@ -108,13 +122,9 @@ def sign_in_here(page: Any, base_url: str, username: str) -> None:
 def test_two_disputes_registered_offline_survive_reload_and_sign_out_and_are_sent_once(
     chromium: Any, server: Server, demo_db: tuple[str, Any]
 ) -> None:
-    url = demo_db[0]
-    base = server.base_url
-    page = flow.sign_in(chromium, base, "wangge", flow.PHONE)
+    url, base = demo_db[0], server.base_url
+    page = offline_grid_worker(chromium, base)
     context = page.context
-    ready_offline(page, base)
-
-    context.set_offline(True)
     recorded: list[tuple[datetime, datetime]] = []
     for title, name in zip(TITLES, ("孙一", "吴三"), strict=True):
         before = clock.utcnow()
@@ -224,3 +234,51 @@ def test_party_rows_without_a_reload_focus_on_the_first_error_and_the_sorted_tab
     assert page.locator("th[aria-sort='ascending'] a[data-sort='risk']").count() == 1
     page.screenshot(path=str(flow.SHOTS / "field-02-sorted-table-desktop.png"))
     page.context.close()
+
+
+def test_an_entry_the_server_refuses_stays_pending_with_its_reason_while_the_others_are_sent(
+    chromium: Any, server: Server, demo_db: tuple[str, Any]
+) -> None:
+    url, base = demo_db[0], server.base_url
+    page = offline_grid_worker(chromium, base)
+    context = page.context
+    for title, name in zip(MIXED, ("冯五", "褚七", "卫九"), strict=True):
+        fill_dispute(page, title, name)
+        if title == MIXED[1]:
+            page.fill("#p0-id", WRONG_CHECK_DIGIT)
+        page.click("text=提交登记")
+        page.locator("[data-outbox-note]:has-text('已保存在手机上，联网后自动提交')").wait_for()
+    pending = page.locator("[data-outbox-pending]")
+    pending.locator("[data-outbox-entry]").nth(2).wait_for()
+    assert cases_by_title(url, MIXED) == []
+
+    context.set_offline(False)  # the "online" event: the outbox is sent from this page
+    pending.locator("[data-outbox-sent] li").nth(1).wait_for()
+    pending.locator("[data-failed]").wait_for()
+    assert [c.title for c in cases_by_title(url, MIXED)] == [MIXED[0], MIXED[2]]
+    text = pending.inner_text()
+    assert "已保存在手机上，联网后自动提交（1件）" in text
+    kept = pending.locator("[data-outbox-entry]")
+    assert kept.count() == 1 and MIXED[1] in kept.inner_text()
+    assert "未能提交：" in kept.inner_text() and "身份证号码校验位错误" in kept.inner_text()
+    state = pending.locator("[data-outbox-state]").inner_text()
+    assert state == "未能提交的登记请修改后重新提交，或删除。"  # not "正在提交……": nothing is being sent
+    sent = pending.locator("[data-outbox-sent]").inner_text()
+    assert MIXED[0] in sent and MIXED[2] in sent and MIXED[1] not in sent
+    pending.scroll_into_view_if_needed()
+    page.screenshot(path=str(flow.SHOTS / "offline-05-one-refused-kept-phone.png"))
+
+    page.reload()  # still kept with its reason, and not sent again
+    kept.first.wait_for()
+    assert "身份证号码校验位错误" in kept.inner_text()
+    assert page.evaluate("() => self.mediationOutbox.sync().then((rs) => rs.length)") == 0
+    assert len(cases_by_title(url, MIXED)) == 2
+
+    kept.locator("button:has-text('填回表单修改')").click()  # back into the form, corrected, sent
+    assert page.input_value("#title") == MIXED[1] and page.input_value("#p0-id") == WRONG_CHECK_DIGIT
+    page.fill("#p0-id", VALID_ID)
+    page.click("text=提交登记")
+    page.wait_for_url(lambda address: "new=1" in address)
+    assert [c.title for c in cases_by_title(url, MIXED)] == [MIXED[0], MIXED[2], MIXED[1]]
+    assert page.evaluate(RAW_ENTRIES)["entries"] == []
+    context.close()

@@ -69,7 +69,9 @@
         list.appendChild(item);
       });
       spot.appendChild(list);
-      spot.appendChild(el("p", navigator.onLine ? "正在提交……" : "当前没有网络。", { "class": "hint", "data-outbox-state": "" }));
+      var waiting = entries.some(function (entry) { return !entry.errors; });  /* refused ones wait for the user */
+      var state = !navigator.onLine ? "当前没有网络。" : waiting ? "正在提交……" : "未能提交的登记请修改后重新提交，或删除。";
+      spot.appendChild(el("p", state, { "class": "hint", "data-outbox-state": "" }));
     }
     if (sentHere.length) {
       spot.appendChild(el("h2", "刚刚已自动提交"));
