@@ -187,8 +187,7 @@ def name_page(
 ) -> tuple[list[dict[str, Any]], int] | None:
     """``list_cases`` for a search by a party's name, counted and paged from ``party_key``'s lookup index
     alone (it carries the case, its place and registration time: migration 0018), so only the page's cases
-    are read; a
-    case with two parties of that name counts once. None when the search is something else, sorted by
+    are read; a case with two parties of that name counts once. None when the search is something else, sorted by
     something else, filtered on a case column, or by a partner agency's user (scoped by the case's agency):
     ``list_cases`` then reads the cases. The scope is ``scope_clause``'s subtree on the key's copy of the path
     (kept with the case's: ``write_party_keys``, ``places.changes.move_place``) and again on the page's rows."""
