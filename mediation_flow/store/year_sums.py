@@ -63,11 +63,11 @@ def refreshed(engine: Engine, path: str, year: int, contribute: Contribute, rule
                                        .limit(QUEUE_ROWS)))  # fmt: skip
             if queued:
                 _count_again(conn, queued, contribute, state["recorded_until"])
-                continue
-            moment = clock.utcnow()
-            rows = _sums(conn, path, year)
-            until = state["recorded_until"]
-            return Sums(max(moment, until) if until else moment, until, rows)
+                if conn.execute(select(FIGURE_QUEUE.c.id).limit(1)).first() is not None:
+                    continue  # more to count: in the next transaction, so that writers get their turn
+            until = conn.execute(select(FIGURE_STATE.c.recorded_until).where(FIGURE_STATE.c.id == 1)).scalar()
+            moment = clock.utcnow()  # the queue is empty: every event committed by now is counted
+            return Sums(max(moment, until) if until else moment, until, _sums(conn, path, year))
 
 
 def _sums(conn: Connection, path: str, year: int) -> list[tuple[str, str, str, int]]:
