@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from factories import HAPPY_PATH, intake, make_town
+from factories import HAPPY_PATH, drive, intake, make_town
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
@@ -119,12 +119,17 @@ def test_kept_year_sums_equal_a_fresh_count_after_any_writes(engine: Engine) -> 
     class Machine(RuleBasedStateMachine):
         @initialize()
         def start(self) -> None:
-            self.cases: list[int] = []
             clear_cache()
+            # One case taken to an agreement now, step by step, in every example: the random walk below reaches
+            # 达成协议 only by chance (its guards read dates that move with the clock), so the agreement figures
+            # are covered by construction; corrections and later steps may still touch this case.
+            agreed = register_case(engine, actor=supervisor, intake=intake(jurisdiction_code=where[0]))
+            drive(engine, agreed, supervisor, [("assign", {"mediator_id": mediator.id}), *HAPPY_PATH[:4]])
+            self.cases: list[int] = [agreed]
 
         @rule(place=st.sampled_from(where), days_back=st.integers(0, 500), source=st.sampled_from(SOURCES))
         def register(self, place: str, days_back: int, source: str) -> None:
-            if len(self.cases) >= 2:  # a few cases, taken deep
+            if len(self.cases) >= 3:  # a few cases, taken deep
                 return
             at = max(datetime.now(UTC) - timedelta(days=days_back), datetime(year - 1, 1, 1, 1, tzinfo=UTC))
             data = intake(jurisdiction_code=place, title=f"张{len(self.cases)}与李四相邻通行纠纷", source=source,
@@ -218,7 +223,6 @@ def test_kept_year_sums_equal_a_fresh_count_after_any_writes(engine: Engine) -> 
             derandomize=True,
         ),
     )
-    assert {"accept", "start_mediation", "reach_agreement"} <= seen, seen
     assert {"correct:category", "correct:village"} <= seen, seen
 
 

@@ -26,6 +26,7 @@ from mediation_flow.cases.schemas import (
     transition_body_schema,
 )
 from mediation_flow.cases.views import case_view
+from mediation_flow.workflow.fields import INT_LIMIT
 from web.api.schemas import CasePage, ErrorResponse
 from web.deps import ApiActor, CaseId, EngineDep
 
@@ -82,7 +83,7 @@ async def search_cases(
     risk_grade: Annotated[str | None, Query(max_length=16)] = None,
     level: Annotated[str | None, Query(max_length=16)] = None,
     overdue: bool | None = None,
-    mediator_id: Annotated[int | None, Query(ge=1)] = None,
+    mediator_id: Annotated[int | None, Query(ge=1, le=INT_LIMIT)] = None,
     registered_from: Annotated[date | None, Query(description="登记日期起（含）")] = None,
     registered_to: Annotated[date | None, Query(description="登记日期止（含）")] = None,
     q: Annotated[
