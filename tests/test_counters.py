@@ -1,5 +1,6 @@
 """The maintained counts and the dashboard after any sequence of transitions (Hypothesis), on SQLite and
-PostgreSQL: every ``case_count`` row equals a fresh count of the case rows, and every dashboard figure — of the
+PostgreSQL: every ``case_count`` row equals a fresh count of the case rows, every queue total read from them
+(overdue, due soon; the area, a village, a level) a fresh count of the cases, and every dashboard figure — of the
 township, of the county (two townships) and of a village — equals the annual report's for the same scope, year
 and moment, its 当前 figures a fresh count of the open cases."""
 
@@ -19,6 +20,7 @@ from test_dashboard import assert_same
 from mediation_flow.accounts.users import actor_for, add_user
 from mediation_flow.cases.engine import apply_trigger, available_triggers
 from mediation_flow.cases.intake import register_case
+from mediation_flow.cases.queues import QueueFilters, due_soon_until, queue_ids
 from mediation_flow.errors import DomainError
 from mediation_flow.places.jurisdictions import add_jurisdiction
 from mediation_flow.stats.dashboard import clear_cache, dashboard
@@ -129,6 +131,28 @@ def test_counts_and_dashboard_after_random_transitions(engine: Engine) -> None:
         def counts_equal_a_fresh_count(self) -> None:
             kept, fresh = counted(engine)
             assert kept == fresh
+
+        @invariant()
+        def queue_totals_equal_a_fresh_count(self) -> None:
+            today = datetime.now(UTC).date()
+            until = due_soon_until(today, 2)
+            paths = {v.code: v.path for v in (places.villages[0], places.villages[2], village)}
+            wanted = [QueueFilters(), QueueFilters(level="township"), *(QueueFilters(village=c) for c in paths)]
+            with engine.connect() as conn:
+                rows = conn.execute(select(CASES.c.jurisdiction_path, CASES.c.level, CASES.c.due_date)).all()
+                for actor in (supervisor, county):
+                    for kind in ("overdue", "due_soon"):
+                        for f in wanted:
+                            _ids, total, _until = queue_ids(conn, actor, kind, today=today, filters=f)
+                            fresh = [
+                                r for r in rows
+                                if r.due_date is not None
+                                and (r.due_date < today if kind == "overdue" else today <= r.due_date <= until)
+                                and r.jurisdiction_path.startswith(actor.scope_path or "/")
+                                and r.jurisdiction_path.startswith(paths.get(f.village or "", "/"))
+                                and f.level in (None, r.level)
+                            ]  # fmt: skip
+                            assert total == len(fresh), (actor.username, kind, f)
 
         def teardown(self) -> None:
             """After the random sequence: every dashboard figure equals the report's, 当前 a fresh count."""

@@ -166,8 +166,14 @@ def cases_page(
     where = query.whereclause
     counted = select(func.count()).select_from(CASES)
     total = conn.execute(counted if where is None else counted.where(where)).scalar_one()
-    rows = conn.execute(query.order_by(*sort_order(sort)).limit(page_size).offset((page - 1) * page_size)).mappings()
-    return [dict(r) for r in rows], int(total)
+    # The page's ids first (ordered from the filter's index entries), then only those 50 rows: ordering the
+    # whole rows of a filtered set carries every column of every match through the sort.
+    paged = query.with_only_columns(CASES.c.id).order_by(*sort_order(sort)).limit(page_size)
+    ids = list(conn.execute(paged.offset((page - 1) * page_size)).scalars())
+    if not ids:
+        return [], int(total)
+    found = {r["id"]: dict(r) for r in conn.execute(select(CASES).where(CASES.c.id.in_(ids))).mappings()}
+    return [found[i] for i in ids], int(total)
 
 
 def _on_case_columns(filters: CaseFilters) -> bool:

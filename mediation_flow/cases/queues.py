@@ -22,6 +22,7 @@ from mediation_flow.places.reference import load_reference
 from mediation_flow.places.subtree import in_subtree
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
+from mediation_flow.store.counters import due_total
 from mediation_flow.store.tables import CASES, USERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.vocabulary import Level
@@ -78,7 +79,10 @@ def due_soon_until(today: date, working_days: int, calendar: WorkdayCalendar | N
     return calendar.add_working_days(today, working_days + 1) - timedelta(days=1)
 
 
-def _where(conn: Connection, actor: Actor, kind: QueueKind, filters: QueueFilters, today: date, until: date) -> Any:
+def _where(
+    conn: Connection, actor: Actor, kind: QueueKind, filters: QueueFilters, today: date, until: date
+) -> tuple[Any, str | None]:
+    """The queue's SQL condition, and the path of the village filter if any (``InvalidData`` for a bad filter)."""
     reference = load_reference(conn)
     errors = []
     if filters.level is not None and filters.level not in {level.value for level in Level}:
@@ -106,7 +110,7 @@ def _where(conn: Connection, actor: Actor, kind: QueueKind, filters: QueueFilter
     ):
         if value is not None:
             clauses.append(column == value)
-    return and_(*clauses)
+    return and_(*clauses), path
 
 
 def queue(
@@ -188,17 +192,36 @@ def queue_ids(
     calendar = calendar or default_calendar()
     page, page_size = max(1, page), max(1, min(page_size, MAX_PAGE_SIZE))
     until = due_soon_until(today, due_soon_days, calendar)
-    where = _where(conn, actor, kind, filters or QueueFilters(), today, until)
-    is_red = CASES.c.risk_grade == "red"
-    total, reds = conn.execute(select(func.count(), func.count().filter(is_red)).select_from(CASES).where(where)).one()
-    ids = _page_ids(conn, where, offset=(page - 1) * page_size, size=page_size, reds=int(reds or 0))
+    filters = filters or QueueFilters()
+    where, path = _where(conn, actor, kind, filters, today, until)
+    total = _kept_total(conn, actor, kind, filters, path, today, until)
+    if total is None:
+        total = conn.execute(select(func.count()).select_from(CASES).where(where)).scalar_one()
+    ids = _page_ids(conn, where, offset=(page - 1) * page_size, size=page_size)
     return ids, int(total), until
 
 
-def _page_ids(conn: Connection, where: Any, *, offset: int, size: int, reds: int) -> list[int]:
+def _kept_total(
+    conn: Connection, actor: Actor, kind: QueueKind, filters: QueueFilters, path: str | None, today: date, until: date
+) -> int | None:
+    """The queue's total from the kept case counts when the queue is a place's (the user's area, a village, a
+    level): the counts are kept per place, level and due day. None when it is filtered on what they do not keep
+    (mediator, source, risk) or scoped by a partner agency: the caller counts the cases then."""
+    if actor.is_agency_user or any(v is not None for v in (filters.mediator_id, filters.source, filters.risk_grade)):
+        return None
+    scope = actor.scope_path
+    if path is not None and scope is not None and not (path.startswith(scope) or scope.startswith(path)):
+        return 0  # a village outside the user's area
+    narrowest = max((p for p in (scope, path) if p is not None), key=len, default=None)
+    first, before = (None, today) if kind == "overdue" else (today, until + timedelta(days=1))
+    return due_total(conn, narrowest, first=first, before=before, level=filters.level)
+
+
+def _page_ids(conn: Connection, where: Any, *, offset: int, size: int) -> list[int]:
     """The page's ids in queue order (red first, then due date, then id) without sorting the whole queue:
     the red part, then the rest, each read in due-date order from ``ix_case_queue`` and stopped at the
-    page's end. (``risk_grade || ''`` keeps SQLite's planner off the grade's own index, which would read
+    page's end. The first page needs no count of the red cases: fewer reds than the page means they all fit.
+    (``risk_grade || ''`` keeps SQLite's planner off the grade's own index, which would read
     every red case and sort them.)"""
     grade = CASES.c.risk_grade.concat("")
 
@@ -206,9 +229,13 @@ def _page_ids(conn: Connection, where: Any, *, offset: int, size: int, reds: int
         query = select(CASES.c.id).where(where, condition).order_by(CASES.c.due_date, CASES.c.id)
         return list(conn.execute(query.limit(limit).offset(skip)).scalars())
 
-    ids = ordered(grade == "red", size, offset) if offset < reds else []
+    if offset == 0:
+        ids, rest_skip = ordered(grade == "red", size, 0), 0
+    else:
+        reds = int(conn.execute(select(func.count()).select_from(CASES).where(where, grade == "red")).scalar_one())
+        ids, rest_skip = (ordered(grade == "red", size, offset) if offset < reds else []), max(0, offset - reds)
     if len(ids) < size:
-        ids += ordered(grade != "red", size - len(ids), max(0, offset - reds))
+        ids += ordered(grade != "red", size - len(ids), rest_skip)
     return ids
 
 
