@@ -45,6 +45,25 @@ def test_upgrade_demo_check_and_users(env, tmp_path):
     assert admin.returncode == 0, admin.stderr
 
 
+def test_upgrade_counts_the_dashboards_kept_figures_so_no_first_view_waits(env, tmp_path):
+    """After ``db upgrade`` the kept year sums count every case (the queue is empty, the rules key recorded):
+    the first dashboard view after a release reads them instead of counting every case."""
+    import sqlite3
+
+    assert run(env, "db", "upgrade").returncode == 0
+    assert run(env, "demo", "--cases", "30").returncode == 0
+    db = sqlite3.connect(tmp_path / "var" / "mediation_flow.db")
+    db.execute("UPDATE figure_state SET rules = 'an older release'")  # as a new release's rules would find it
+    db.commit()
+    upgraded = run(env, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "统计台的年度数字已算好" in upgraded.stdout
+    assert db.execute("SELECT count(*) FROM figure_queue").fetchone() == (0,)
+    assert db.execute("SELECT rules FROM figure_state").fetchone() != ("an older release",)
+    assert db.execute("SELECT count(DISTINCT case_id) FROM case_figure").fetchone()[0] > 0
+    db.close()
+
+
 def test_partner_agencies_and_their_users(env):
     assert run(env, "db", "upgrade").returncode == 0
     assert run(env, "demo", "--cases", "0").returncode == 0  # the township and its agencies

@@ -40,6 +40,7 @@ from mediation_flow.stats.dashboard_sql import AreaYear, area_years, from_sums, 
 from mediation_flow.stats.definitions import load_definitions, settings
 from mediation_flow.stats.figures import month_labels, rate, village_labels
 from mediation_flow.stats.scope import Scope, year_scope
+from mediation_flow.store import clock
 from mediation_flow.store.tables import COUNTERS, EVENTS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.store.year_sums import refreshed
@@ -167,6 +168,12 @@ def year_figures(
         if kept is not None and time.monotonic() - kept[0] < KEEP_SECONDS and not _corrected_since(conn, kept[3]):
             return kept[1], kept[2]
         return _count_and_keep(conn, key, place, year)
+
+
+def count_kept_figures(engine: Engine) -> None:
+    """Bring the kept year sums up to date now: after an upgrade or a change of the figure settings every case is
+    counted again (half a minute at 100,000 cases), which would otherwise fall on the first dashboard view."""
+    refreshed(engine, "/", clock.local_date(clock.utcnow()).year, contributions, rules_key())
 
 
 def _counted_as_of(conn: Connection, place: Place, year: int, as_of: datetime) -> tuple[Scope, dict[str, AreaYear]]:
