@@ -44,9 +44,8 @@ def get_engine() -> Engine:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply migrations, load reference data and record workflow versions."""
-    from mediation_flow.store.migrate import upgrade
-
     from mediation_flow.stats.dashboard import count_kept_figures
+    from mediation_flow.store.migrate import upgrade
 
     engine = get_engine()
     upgrade(engine)
