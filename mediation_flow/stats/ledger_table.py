@@ -11,6 +11,7 @@ counts as integers, an unknown value as None (an empty cell).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -132,8 +133,10 @@ def _history(
     return events, {i: [p["name"] for p in found] for i, found in parties.items()}
 
 
-def ledger_rows(conn: Connection, scope: Scope) -> list[list[Any]]:
-    """The ledger of ``scope``: cases registered in the period within the subtree, by registration time."""
+def ledger_rows(conn: Connection, scope: Scope, *, shown: Callable[[str], str]) -> list[list[Any]]:
+    """The ledger of ``scope``: cases registered in the period within the subtree, by registration time; the
+    free text (title, summary) as ``shown`` gives it to the reader (``cases.shown.text_shown``: an ID or phone
+    number typed into it is masked for a role that sees identities masked)."""
     cases = _cases(conn, scope)
     events, parties = _history(conn, [c.id for c in cases], scope.as_of)
     reference = reference_labels(conn)
@@ -149,13 +152,13 @@ def ledger_rows(conn: Connection, scope: Scope) -> list[list[Any]]:
                 n,
                 c.number,
                 _day(c.registered_at),
-                c.title,
+                shown(c.title),
                 reference.get("category", {}).get(c.category, c.category),
                 reference.get("source", {}).get(c.source, c.source),
                 village,
                 "、".join(parties[c.id]),
                 c.people_involved,
-                c.summary,
+                shown(c.summary or ""),
                 c.mediator_name or "",
                 reference.get("venue", {}).get(c.venue or "", c.venue or ""),
                 f.mediation_started,

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, select
 
 from mediation_flow.accounts.policy import Actor, Permission, can_see, require
 from mediation_flow.cases.lists import CaseItem, case_items
+from mediation_flow.cases.shown import text_shown
 from mediation_flow.errors import InvalidData, NotFound
 from mediation_flow.places.jurisdictions import Place, get_by_code, places_within
 from mediation_flow.places.subtree import in_subtree
@@ -85,8 +86,8 @@ def annual_report(
     return AnnualReport(figures, text)
 
 
-def export(engine: Engine, report: AnnualReport, fmt: Format) -> bytes:
-    """The report in ``fmt`` (json text, .docx or .xlsx with the ledger)."""
+def export(engine: Engine, report: AnnualReport, fmt: Format, *, reader: Actor) -> bytes:
+    """The report in ``fmt`` (json text, .docx or .xlsx with the ledger, its free text as ``reader`` is shown it)."""
     if fmt == "docx":
         from mediation_flow.stats.export_docx import report_docx
 
@@ -95,7 +96,7 @@ def export(engine: Engine, report: AnnualReport, fmt: Format) -> bytes:
         from mediation_flow.stats.export_xlsx import report_xlsx
 
         with engine.connect() as conn:
-            ledger = ledger_rows(conn, report.figures.scope)
+            ledger = ledger_rows(conn, report.figures.scope, shown=text_shown(reader))
         return report_xlsx(report.figures, report.text, ledger)
     if fmt == "json":
         import json
