@@ -60,6 +60,7 @@ def test_a_disabled_account_stops_at_once_and_comes_back_when_re_enabled(client,
     assert client.post("/api/v1/auth/token", data={"username": "mediator", "password": PASSWORD}).status_code == 401
     on = client.patch("/api/v1/admin/accounts/mediator", headers=admin, json={"active": True})
     assert on.json()["is_active"] is True
+    assert client.get("/api/v1/cases", headers=mediator).status_code == 401  # the old token stays dead
     assert client.get("/api/v1/cases", headers=token(client, "mediator")).status_code == 200
     with engine.connect() as conn:
         assert [(c["action"], c["target"]) for c in recent_changes(conn)][:2] == [

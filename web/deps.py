@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Engine
 
 from mediation_flow.accounts.policy import Actor
-from mediation_flow.accounts.sessions import signed_in_user
+from mediation_flow.accounts.sessions import signed_in_session
 from mediation_flow.errors import AuthenticationFailed, PasswordChangeRequired
 from web.tokens import read_token_claims
 
@@ -35,10 +35,10 @@ def api_actor(request: Request, engine: EngineDep, token: Annotated[str | None, 
     claims = read_token_claims(token) if token else None
     if claims is None:
         raise AuthenticationFailed("请先登录（令牌缺失、无效或已过期）")
-    user_id, stamp = claims
-    actor, current_stamp = signed_in_user(engine, user_id)
+    user_id, stamp, session = claims
+    actor, current_stamp = signed_in_session(engine, user_id, session)
     if actor is None:
-        raise AuthenticationFailed("账号不存在或已停用")
+        raise AuthenticationFailed("登录已失效或账号已停用，请重新登录")
     if stamp != current_stamp:
         raise AuthenticationFailed("密码已修改，请重新登录")
     if actor.must_change_password and not request.url.path.startswith(OWN_ACCOUNT):

@@ -36,8 +36,7 @@ _USER_COLUMNS = (
     JUR.c.path,
 )
 _USER_AND_PLACE = USERS.outerjoin(JUR, JUR.c.id == USERS.c.jurisdiction_id)
-_SIGNED_IN = Prepared(select(*_USER_COLUMNS).select_from(_USER_AND_PLACE).where(USERS.c.id == bindparam("user_id")))
-# The same for a browser session: the user only while the session's row exists (signing out deletes it).
+# The user only while the session's row exists (signing out, or disabling the account, deletes it).
 _SIGNED_IN_SESSION = Prepared(
     select(*_USER_COLUMNS)
     .select_from(_USER_AND_PLACE.join(SESSIONS, SESSIONS.c.user_id == USERS.c.id))
@@ -64,20 +63,15 @@ def _signed_in(row: Any) -> tuple[Actor | None, str | None]:
     return actor, stamp
 
 
-def signed_in_user(engine: Engine, user_id: int) -> tuple[Actor | None, str | None]:
-    """The active user as an ``Actor`` (what ``users.actor_for`` gives) and its password stamp
-    (``users.password_stamp``), in one query; (None, stamp) for an unknown or deactivated user."""
-    with engine.connect() as conn:
-        return _signed_in(_SIGNED_IN.first(conn, {"user_id": user_id}))
-
-
 def _session_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def signed_in_session(engine: Engine, user_id: int, token: str | None) -> tuple[Actor | None, str | None]:
-    """What :func:`signed_in_user` gives, for a browser session: (None, None) unless the session ``token``
-    (from :func:`start_session`, kept in the signed cookie) is still open — one query all the same."""
+    """The active user as an ``Actor`` (what ``users.actor_for`` gives) and its password stamp
+    (``users.password_stamp``), in one query, while the session ``token`` (from :func:`start_session`: kept in a
+    browser's signed cookie, or inside an API token) is open; (None, stamp) for a deactivated user, (None, None)
+    for a closed session."""
     if not token:
         return None, None
     with engine.connect() as conn:
@@ -104,7 +98,9 @@ def end_session(engine: Engine, token: str | None) -> None:
 
 
 def _session_lifetime() -> timedelta:
-    return timedelta(minutes=get_settings().session_minutes)
+    """How long a session row is kept: a browser session's lifetime, or an API token's if that is longer."""
+    settings = get_settings()
+    return timedelta(minutes=max(settings.session_minutes, settings.token_minutes))
 
 
 def current_stamp(engine: Engine, user_id: int) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
-from mediation_flow.accounts.sessions import current_stamp
+from mediation_flow.accounts.sessions import current_stamp, start_session
 from mediation_flow.accounts.throttle import sign_in
 from mediation_flow.store.config import get_settings
 from web.api.schemas import ErrorResponse, Token
@@ -28,6 +28,6 @@ def login_for_token(
     actor = sign_in(engine, username=form.username, password=form.password, address=client_address(request))
     assert actor.id is not None
     return Token(
-        access_token=issue_token(actor.id, current_stamp(engine, actor.id)),
+        access_token=issue_token(actor.id, current_stamp(engine, actor.id), start_session(engine, actor.id)),
         expires_in=get_settings().token_minutes * 60,
     )
