@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from pg_cluster import PgCluster
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, bindparam, func, select, text, update
 
 from benchmarks.county_dataset import build
 from benchmarks.county_replicate import replicate
@@ -140,8 +140,17 @@ def test_kept_counters_equal_a_fresh_count_before_and_after_a_write(county: Engi
     assert _kept(county) == _fresh(county)
 
 
-def test_copied_party_keys_are_the_ones_the_engine_writes(county: Engine) -> None:
+def test_copied_people_are_the_copys_own(county: Engine) -> None:
+    """The party keys are the engine's for the copied parties; each assignment names the copy's own mediator."""
+    assigned = text(
+        "SELECT c.township_id = a.jurisdiction_id AND c.township_id = m.jurisdiction_id, count(*)"
+        " FROM case_event e JOIN dispute_case c ON c.id = e.case_id"
+        " JOIN app_user a ON a.id = (e.data->>'mediator_id')::integer JOIN app_user m ON m.id = c.mediator_id"
+        " WHERE e.trigger = 'assign' AND c.township_id IN (SELECT id FROM jurisdiction WHERE code IN :codes)"
+        " GROUP BY 1"
+    ).bindparams(bindparam("codes", expanding=True))
     with county.connect() as conn:
+        assert dict(conn.execute(assigned, {"codes": COPIES}).all()).keys() == {True}
         villages = village_ids(conn)
         query = select(PARTIES, CASES.c.jurisdiction_path, CASES.c.registered_at).select_from(
             PARTIES.join(CASES, CASES.c.id == PARTIES.c.case_id)
