@@ -23,6 +23,7 @@ from sqlalchemy.pool import NullPool
 from mediation_flow.store.checkpoint import CHECKPOINTER
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.fast import keep_writer
+from mediation_flow.store.writer_lock import attach, lock_for
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -74,6 +75,7 @@ def _make_sqlite_engine(url: str, synchronous: str) -> Engine:
         keep_writer(engine)
         # Checkpoints run in the process's checkpoint thread, not inside a request's commit (checkpoint.py).
         path = str(Path(database).resolve())
+        attach(engine, path)  # this process's writers queue on one lock per file (writer_lock.py)
         CHECKPOINTER.register(path)
         weakref.finalize(engine, CHECKPOINTER.unregister, path)
     sync_mode = synchronous.upper()
@@ -110,8 +112,9 @@ def get_engine() -> Engine:
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """One transaction that intends to write: committed on success, rolled back whole on any error."""
-    with engine.connect() as conn:
+    """One transaction that intends to write: committed on success, rolled back whole on any error. On a
+    SQLite file it first takes the file's writer lock (writer_lock.py), then the write lock at BEGIN IMMEDIATE."""
+    with lock_for(engine) or contextlib.nullcontext(), engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             conn.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin():

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
 
 from mediation_flow.errors import StoreUnavailable
+from mediation_flow.store.writer_lock import lock_for
 
 
 class _Writers:
@@ -106,21 +107,29 @@ def _lost(connection: Any) -> bool:
 class DriverTransaction:
     """A write transaction held directly on a DBAPI connection (see ``driver_transaction``)."""
 
-    __slots__ = ("_kept", "_pooled", "cursor", "dbapi_connection", "dialect", "engine")
+    __slots__ = ("_kept", "_lock", "_pooled", "cursor", "dbapi_connection", "dialect", "engine")
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect
 
     def __enter__(self) -> DriverTransaction:
+        self._lock = lock_for(self.engine)  # SQLite file: this process's writers queue here (writer_lock.py)
+        if self._lock is not None:
+            self._lock.acquire()
         writers = _WRITERS.get(self.engine)
-        self._kept = writers.take() if writers is not None else None
-        if self._kept is not None:
-            self._pooled = None
-            self.dbapi_connection: Any = self._kept[0]
-        else:
-            self._pooled = self.engine.raw_connection()
-            self.dbapi_connection = self._pooled.driver_connection
+        try:
+            self._kept = writers.take() if writers is not None else None
+            if self._kept is not None:
+                self._pooled = None
+                self.dbapi_connection: Any = self._kept[0]
+            else:
+                self._pooled = self.engine.raw_connection()
+                self.dbapi_connection = self._pooled.driver_connection
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
         try:
             self.cursor: Any = self.dbapi_connection.cursor()  # one cursor for every statement of the transaction
             if self.dialect.name == "sqlite":
@@ -149,14 +158,18 @@ class DriverTransaction:
             raise StoreUnavailable("数据库连接中断，本次操作未保存，请重试") from exc
 
     def _release(self, healthy: bool) -> None:
-        if self._pooled is not None:
-            self._pooled.close()  # back to the pool (which rolls back whatever is left open)
-        elif self._kept is not None:  # an unhealthy one is closed, which rolls back what is open
-            writers = _WRITERS.get(self.engine)
-            if writers is None:
-                self.dbapi_connection.close()
-            else:
-                writers.give_back(self.dbapi_connection, self._kept[1], healthy)
+        try:
+            if self._pooled is not None:
+                self._pooled.close()  # back to the pool (which rolls back whatever is left open)
+            elif self._kept is not None:  # an unhealthy one is closed, which rolls back what is open
+                writers = _WRITERS.get(self.engine)
+                if writers is None:
+                    self.dbapi_connection.close()
+                else:
+                    writers.give_back(self.dbapi_connection, self._kept[1], healthy)
+        finally:
+            if self._lock is not None:  # after the commit or rollback: the next writer finds the file free
+                self._lock.release()
 
 
 Executor = Connection | DriverTransaction
