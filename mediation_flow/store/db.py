@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from mediation_flow.store.checkpoint import CHECKPOINTER
+from mediation_flow.store.checkpoint import CHECKPOINTER, JOURNAL_SIZE_LIMIT
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.fast import keep_writer
 from mediation_flow.store.writer_lock import attach, lock_for
@@ -92,6 +92,8 @@ def _make_sqlite_engine(url: str, synchronous: str) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         if database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA wal_autocheckpoint=0")  # the checkpoint thread does it (checkpoint.py)
+            # A writer that restarts the WAL cuts its file back to this at that commit (checkpoint.py).
+            cursor.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
