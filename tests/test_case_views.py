@@ -1,6 +1,7 @@
 """The core's case views on both back ends: one masking decision (the policy's) shared by the API view, the
-page view and the printouts; a full view is logged under its channel, a masked one never; lists carry no
-parties; the supervisor's queue follows the policy table for every role."""
+page view and the printouts; the page and the API show parties masked to every role unless full identity is
+asked for (最小必要, issue 15), which only the policy's roles may, and which is logged under its channel; a masked
+view is never logged; lists carry no parties; the supervisor's queue follows the policy table for every role."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from mediation_flow.cases.printouts import printout
 from mediation_flow.cases.queries import CaseFilters
 from mediation_flow.cases.queues import read_queue
 from mediation_flow.cases.supervision import supervision_page
-from mediation_flow.cases.views import case_page, case_view
+from mediation_flow.cases.views import case_page, case_view, revealed_parties
 from mediation_flow.errors import CaseNotFound, PermissionDenied
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.models import AccessLog
@@ -44,7 +45,9 @@ def test_every_channel_masks_alike_and_logs_each_full_view(engine, town, case_id
     if name.startswith("other_") or actor.is_agency_user:  # outside, or not handed to its agency: hidden
         for build in (
             lambda: case_view(engine, actor, case_id, channel="api"),
+            lambda: case_view(engine, actor, case_id),
             lambda: case_page(engine, actor, case_id),
+            lambda: revealed_parties(engine, actor, case_id),
         ):
             with pytest.raises(CaseNotFound):
                 build()
@@ -56,8 +59,19 @@ def test_every_channel_masks_alike_and_logs_each_full_view(engine, town, case_id
         refer = {"target": agency.kind, "agency": agency.code, "reason": "移送"}
         drive(engine, case_id, town["supervisor"], [("refer", refer)])
     full = allows(actor, Permission.SEE_FULL_IDENTITY)
-    api = case_view(engine, actor, case_id, channel="api").parties[0]
-    page = case_page(engine, actor, case_id).parties[0]
+    for default in (case_view(engine, actor, case_id).parties[0], case_page(engine, actor, case_id).parties[0]):
+        assert (default.id_number, default.phone, default.full) == (MASKED_ID, MASKED_PHONE, False)
+    assert case_page(engine, actor, case_id).may_reveal == full
+    assert _log(engine) == []  # the default views write nothing, whoever looks
+    if full:
+        api = case_view(engine, actor, case_id, channel="api").parties[0]
+        page = revealed_parties(engine, actor, case_id)[0]
+    else:
+        with pytest.raises(PermissionDenied):
+            case_view(engine, actor, case_id, channel="api")
+        with pytest.raises(PermissionDenied):
+            revealed_parties(engine, actor, case_id)
+        api = page = case_view(engine, actor, case_id).parties[0]
     content, filename = printout(engine, actor, case_id, "registration")
     with zipfile.ZipFile(io.BytesIO(content)) as docx:
         document = docx.read("word/document.xml").decode()
@@ -74,6 +88,21 @@ def test_a_view_without_channel_masks_for_everyone_and_logs_nothing(engine, town
     assert (view.parties[0].id_number, view.parties[0].phone) == (MASKED_ID, MASKED_PHONE)
     assert view.as_api()["parties"][0]["id_number"] == MASKED_ID
     assert _log(engine) == []
+
+
+def test_a_full_view_asked_twice_is_logged_once_and_free_text_follows_the_view(engine, town, tmp_path, monkeypatch):
+    monkeypatch.setattr(get_settings(), "data_dir", tmp_path)
+    summary = f"申请人电话{FULL_PHONE}，身份证{FULL_ID}。"
+    case_id = register(engine, town, "grid_worker", summary=summary)
+    mediator = town["mediator"]
+    masked = case_view(engine, mediator, case_id)
+    assert FULL_PHONE not in masked.case["summary"] and MASKED_PHONE in masked.case["summary"]
+    assert FULL_ID not in case_page(engine, mediator, case_id).case["summary"]  # as the masked card shows
+    assert _log(engine) == []
+    for _ in range(2):  # a second look within DEDUP: still one row per channel
+        assert revealed_parties(engine, mediator, case_id)[0].id_number == FULL_ID
+        assert case_view(engine, mediator, case_id, channel="api").case["summary"] == summary
+    assert _log(engine) == [(mediator.id, "page：身份证号1个，电话1个"), (mediator.id, "api：身份证号1个，电话1个")]
 
 
 def test_lists_carry_no_parties(engine, town, case_id):

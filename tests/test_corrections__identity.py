@@ -17,7 +17,7 @@ from test_corrections import correct
 from mediation_flow.accounts.personal_data import make_id_number
 from mediation_flow.cases.checks import check_all
 from mediation_flow.cases.printouts import printout
-from mediation_flow.cases.views import case_page, case_view
+from mediation_flow.cases.views import case_page, case_view, revealed_parties
 from mediation_flow.store.tables import EVENTS, PARTIES
 
 BORN, CORRECTED = date(1970, 3, 4), date(1981, 6, 7)
@@ -63,12 +63,13 @@ def test_a_corrected_id_number_brings_the_birth_date_sex_and_age_with_it(engine:
     derived = {"birth_date": ["1970-03-04", "1981-06-07"], "gender": ["male", "female"], "age": [53, 41]}
     assert data["derived"] == derived
 
-    page = case_page(engine, town["supervisor"], case_id)
-    shown = page.parties[0]
+    page = case_page(engine, town["supervisor"], case_id)  # masked for everyone by default (最小必要)
+    assert page.parties[0].birth == "1981年"
+    shown = revealed_parties(engine, town["supervisor"], case_id)[0]  # 查看完整信息
     assert (shown.birth, shown.gender_label, shown.age) == ("1981年6月7日", "女", 41)
     correction = next(e for e in page.timeline if e["seq"] == 6)
     assert ("随身份证号码一并更正", "出生日期、性别、年龄") in correction["details"]
-    masked = case_view(engine, town["grid_worker"], case_id, channel="api")
+    masked = case_view(engine, town["grid_worker"], case_id)
     fix = next(e for e in masked.events if e["seq"] == 6)
     assert fix["data"]["derived"]["birth_date"] == ["1970", "1981"] and masked.parties[0].birth == "1981年"
     printed = text_of(printout(engine, town["supervisor"], case_id, "agreement")[0])

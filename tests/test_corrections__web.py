@@ -69,7 +69,7 @@ def test_the_api_corrects_and_refuses_with_structured_errors(app: Any, town: Tow
     assert done.status_code == 200, done.text
     assert done.json()["version"] == 2
     assert done.json()["parties"][0]["phone"] != "13900001111"  # masked in the answer, as after any step
-    full = client.get(f"/api/v1/cases/{case_id}", headers=supervisor).json()
+    full = client.get(f"/api/v1/cases/{case_id}?identity=full", headers=supervisor).json()
     assert full["parties"][0]["phone"] == "13900001111"
     with engine.connect() as conn:
         data = conn.execute(select(EVENTS.c.data).where(EVENTS.c.case_id == case_id, EVENTS.c.seq == 2)).scalar()

@@ -144,7 +144,10 @@ def test_numbers_typed_into_free_text_are_masked_for_masked_roles(web: Any, engi
         for shown in (page, json.dumps(api, ensure_ascii=False)):
             assert ID not in shown and PHONE not in shown and "138 1234 5678" not in shown, username
             assert "68881234" not in shown and mask_text(ID) in shown, username
-    full = web.get(f"/api/v1/cases/{case_id}", headers=api_login(web, "mediator")).json()
+    mediator = api_login(web, "mediator")
+    masked = web.get(f"/api/v1/cases/{case_id}", headers=mediator).json()  # by default: masked for everyone
+    assert PHONE not in json.dumps(masked, ensure_ascii=False) and ID not in masked["summary"]
+    full = web.get(f"/api/v1/cases/{case_id}?identity=full", headers=mediator).json()  # asked for: as typed
     assert full["summary"] == summary and full["events"][-1]["data"]["text"] == f"联系{PHONE}"
     registration = _signed_in(web, "grid_worker").get(f"/cases/{case_id}/print/registration.docx")
     assert ID not in docx_text(registration.content)

@@ -78,10 +78,11 @@ PERMISSIONS: dict[Permission, tuple[frozenset[Role], str]] = {
         frozenset({Role.GRID_WORKER, Role.MEDIATOR, Role.SUPERVISOR, Role.CLERK}) | _AGENCIES,
         "您的角色无权登记纠纷",
     ),
-    # full ID numbers and phones on the case page, in the API and on printouts: those who mediate and supervise
+    # full ID numbers, phones and addresses when asked for on the case page and in the API (查看完整信息), and on
+    # printouts and ID copies: those who mediate and supervise
     Permission.SEE_FULL_IDENTITY: (
         frozenset({Role.MEDIATOR, Role.SUPERVISOR}),
-        "身份证明复印件仅调解员和司法所人员可以查看",
+        "完整的证件号码、联系电话、住址和身份证明复印件仅调解员和司法所人员可以查看",
     ),
     # 补录: an effective time in the past (a clerk's within limits: see ``earliest_backdate``)
     Permission.BACKDATE: (

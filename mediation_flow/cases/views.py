@@ -1,8 +1,12 @@
 """The case as a person may see it: one view for the API, the case page and the printouts.
 
-Masking is decided here and only here (:func:`party_views`, by ``accounts.policy``), and every view that
-shows a party's ID number or phone in full is written to the access log (``accounts.audit``) under the
-channel that showed it. A view built with ``channel=None`` is masked for everyone and logs nothing.
+Masking is decided here and only here (:func:`party_views`, by ``accounts.policy``). 最小必要 (PIPL): the case
+page and the API show every party's ID number, phone and address masked to every role by default, and the
+case's free text with the numbers typed into it masked too; such a view writes nothing. A role that may see
+full identity (``may_see_full_identity``) asks for it explicitly — the parties' card in full on the page
+(:func:`revealed_parties`), ``identity=full`` in the API (:func:`case_view` with a ``channel``) — and that view is
+written to the access log (``accounts.audit``, durable before it is answered) under the channel that showed
+it; any other role asking is refused (PermissionDenied). Printouts and ID copies keep their own logged channels.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from mediation_flow.accounts.policy import (
     allows,
     may_open_attachment,
     may_see_full_identity,
+    require,
 )
 from mediation_flow.cases import attachments, correction_views
 from mediation_flow.cases.engine import TriggerOption
@@ -126,6 +131,24 @@ def read_parties(conn: Connection, actor: Actor, case_id: int, *, shown: bool, b
     """The case's parties as ``actor`` may see them; ``shown`` False masks them for everyone."""
     full = shown and may_see_full_identity(actor)
     return party_views(case_parties(conn, case_id), full=full, births=births)
+
+
+def require_full_identity(actor: Actor) -> None:
+    """PermissionDenied (403) unless ``actor``'s role may be shown parties in full (asked after the case was
+    found within their area, so a hidden case stays a 404)."""
+    require(actor, Permission.SEE_FULL_IDENTITY)
+
+
+def revealed_parties(engine: Engine, actor: Actor, case_id: int, *, channel: str = "page") -> list[PartyView]:
+    """The parties' card in full, asked for by the user («查看完整信息»): CaseNotFound outside their area,
+    PermissionDenied for a role that sees identities masked; the view is in the access log (durable, at most
+    once per user, case and channel every ``audit.DEDUP``) before this returns."""
+    with engine.connect() as conn:
+        get_case_row(conn, actor, case_id)
+        require_full_identity(actor)
+        parties = read_parties(conn, actor, case_id, shown=True)
+    log_full_views(engine, actor, case_id, parties, channel)
+    return parties
 
 
 def free_text_as_shown(
@@ -249,10 +272,11 @@ class CaseView:
 
 def _read(conn: Connection, actor: Actor, case_id: int, *, shown: bool, today: date) -> CaseView:
     row = get_case_row(conn, actor, case_id)
+    if shown:
+        require_full_identity(actor)
     workflow = case_workflow(conn, row)
-    events = case_events(conn, case_id)
     due_soon = get_settings().due_soon_working_days
-    row, events = free_text_as_shown(row, case_events(conn, case_id), full=shown and may_see_full_identity(actor))
+    row, events = free_text_as_shown(row, case_events(conn, case_id), full=shown)
     agency = get_agency_by_id(conn, row["agency_id"]) if row.get("agency_id") is not None else None
     offered = offers(workflow, row, actor, events)
     return CaseView(
@@ -269,9 +293,11 @@ def _read(conn: Connection, actor: Actor, case_id: int, *, shown: bool, today: d
     )
 
 
-def case_view(engine: Engine, actor: Actor, case_id: int, *, channel: str | None) -> CaseView:
-    """The case as ``actor`` may see it (CaseNotFound outside their subtree). ``channel`` names where it is
-    shown ('api', 'page') for the access log; None masks every party for everyone and logs nothing."""
+def case_view(engine: Engine, actor: Actor, case_id: int, *, channel: str | None = None) -> CaseView:
+    """The case as ``actor`` may see it (CaseNotFound outside their subtree): parties and free text masked for
+    everyone, nothing logged. ``channel`` names where a view asked for in full is shown ('api'): the parties
+    and the free text as typed, for a role that may (PermissionDenied otherwise), in the access log before
+    this returns."""
     with engine.connect() as conn:
         view = _read(conn, actor, case_id, shown=channel is not None, today=clock.local_date(clock.utcnow()))
     if channel is not None:
@@ -310,6 +336,7 @@ class CasePage(CaseView):
     handoff_label: str = ""  # 已移送未签收 / 已签收 / 已反馈 / 已退回 while a partner agency has the case
     handoff_deadline: ClockView | None = None  # and the deadline it is working to
     agency_handler: str = ""  # 承办人 the partner agency named when it signed for a referral out
+    may_reveal: bool = False  # the user may ask for the parties' card in full (查看完整信息)
 
 
 def latest_data(events: list[dict[str, Any]], trigger: str) -> dict[str, Any]:
@@ -325,10 +352,11 @@ def letter_kind(events: list[dict[str, Any]]) -> str:
     return "转办单" if latest_data(events, "refer").get("target") == "petition" else "移送函"
 
 
-def case_page(engine: Engine, actor: Actor, case_id: int, *, channel: str = "page") -> CasePage:
-    """Everything the case page shows, read in one connection; full identity logged under ``channel``."""
+def case_page(engine: Engine, actor: Actor, case_id: int) -> CasePage:
+    """Everything the case page shows, read in one connection: parties and free text masked for everyone, so
+    it writes nothing (the card in full: :func:`revealed_parties`)."""
     with engine.connect() as conn:
-        base = _read(conn, actor, case_id, shown=True, today=clock.local_date(clock.utcnow()))
+        base = _read(conn, actor, case_id, shown=False, today=clock.local_date(clock.utcnow()))
         row = base.case
         ids = {i for i in (row["mediator_id"], row["created_by"]) if i}
         ids |= {int(v) for e in base.events for k, v in (e["data"] or {}).items() if k == "mediator_id" and v}
@@ -337,7 +365,7 @@ def case_page(engine: Engine, actor: Actor, case_id: int, *, channel: str = "pag
         place = place_name(conn, row["jurisdiction_id"])
     reference, state = base.all_labels, base.workflow.spec.states[row["state"]]
     files = attachments.list_for_case(get_settings().data_dir, case_id)
-    page = CasePage(
+    return CasePage(
         **vars(base),
         state_label=state.label,
         state_final=state.final,
@@ -360,6 +388,5 @@ def case_page(engine: Engine, actor: Actor, case_id: int, *, channel: str = "pag
         handoff_deadline=nearest_deadline(base.clocks) if row.get("handoff") else None,
         agency_handler=latest_data(base.events, "acknowledge").get("handler", "") if row.get("handoff") else "",
         referral=referral_facts(base.workflow.spec, row["attributes"], reference),
+        may_reveal=may_see_full_identity(actor),
     )
-    log_full_views(engine, actor, case_id, page.parties, channel)
-    return page

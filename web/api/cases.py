@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query
 from fastapi.concurrency import run_in_threadpool
@@ -36,9 +36,10 @@ TransitionBody = Annotated[TransitionCreate, WithJsonSchema(transition_body_sche
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorResponse} for status in (401, 403, 404, 409, 422)}
 
 
-def case_detail(engine: Any, actor: Actor, case_id: int, *, identity: bool = True) -> dict[str, Any]:
-    """The case as ``actor`` may see it. ``identity=False``: parties masked for everyone (no access-log row)."""
-    return case_view(engine, actor, case_id, channel="api" if identity else None).as_api()
+def case_detail(engine: Any, actor: Actor, case_id: int, *, full: bool = False) -> dict[str, Any]:
+    """The case as ``actor`` may see it: parties masked for everyone (no access-log row); ``full``: asked for
+    in full (mediators and supervisors; logged under 'api'; 403 for other roles)."""
+    return case_view(engine, actor, case_id, channel="api" if full else None).as_api()
 
 
 @router.post(
@@ -51,7 +52,8 @@ def case_detail(engine: Any, actor: Actor, case_id: int, *, identity: bool = Tru
         "kept in a phone's outbox) the key is accepted once per user: sending it again answers with the same "
         "case (201, ``Idempotent-Replayed: true``) and creates nothing; the same key with a different body is "
         "refused (422 ``idempotency_key_reused``). With a key, ``effective_at`` may be the time recorded on the "
-        "phone, up to the outbox's age (``outbox_max_days``) in the past."
+        "phone, up to the outbox's age (``outbox_max_days``) in the past. The answer shows the parties masked "
+        "(the client has them; ``GET /api/v1/cases/{case_id}?identity=full`` shows them in full, logged)."
     ),
 )
 def create_case(
@@ -122,9 +124,33 @@ def _search(engine: Any, actor: Actor, filters: CaseFilters, page: int, page_siz
 
 # The hot read and write routes are ``async`` and run their database work in ONE thread-pool call: a plain
 # ``def`` route also sends its response validation to the pool, one more hop (and GIL hand-over) per request.
-@router.get("/{case_id}", response_model=CaseRead, responses=ERRORS)
-async def read_case(engine: EngineDep, actor: ApiActor, case_id: CaseId) -> dict[str, Any]:
-    return await run_in_threadpool(case_detail, engine, actor, case_id)
+IDENTITY = (
+    "``masked`` (default): every party's ID number, phone and address masked for every role, and ID and phone "
+    "numbers typed into the case's free text masked too; nothing is logged. ``full``: parties and free text as "
+    "registered, for mediators and supervisors only (other roles: 403 ``permission_denied``); each such view is "
+    "written to the case's access log before the answer (once per user and case every 10 minutes)."
+)
+
+
+@router.get(
+    "/{case_id}",
+    response_model=CaseRead,
+    responses=ERRORS,
+    description=(
+        "The case, its parties, clocks, events and the steps this user may take. Personal data follows 最小必要 "
+        "(PIPL): masked unless ``identity=full`` is asked for. The answer is never cached (``Cache-Control: "
+        "no-store``)."
+    ),
+)
+async def read_case(
+    engine: EngineDep,
+    actor: ApiActor,
+    case_id: CaseId,
+    response: Response,
+    identity: Annotated[Literal["masked", "full"], Query(description=IDENTITY)] = "masked",
+) -> dict[str, Any]:
+    response.headers["Cache-Control"] = "no-store"
+    return await run_in_threadpool(case_detail, engine, actor, case_id, full=identity == "full")
 
 
 @router.post(
@@ -135,7 +161,7 @@ async def read_case(engine: EngineDep, actor: ApiActor, case_id: CaseId) -> dict
         "Fire a trigger on the case (``expected_version`` guards against a concurrent change). The answer is the "
         "case after the transition with its parties' ID numbers and phones **masked** for every role: the client "
         "already has them, and full identity is shown (and written to the access log) only by "
-        "``GET /api/v1/cases/{case_id}``."
+        "``GET /api/v1/cases/{case_id}?identity=full``."
     ),
 )
 async def fire_transition(engine: EngineDep, actor: ApiActor, case_id: CaseId, body: TransitionBody) -> dict[str, Any]:
@@ -154,7 +180,7 @@ def _fire(engine: Any, actor: Actor, case_id: int, body: TransitionCreate) -> di
         effective_at=body.effective_at,
         acting_for=body.acted_by,
     )
-    return case_detail(engine, actor, case_id, identity=False)  # data minimisation: no full identity, no log
+    return case_detail(engine, actor, case_id)  # data minimisation: no full identity, no log
 
 
 @router.post("/{case_id}/corrections", response_model=CaseRead, responses=ERRORS)
@@ -169,7 +195,7 @@ def correct_case(engine: EngineDep, actor: ApiActor, case_id: CaseId, body: Corr
         expected_version=body.expected_version,
         data=body.data(),
     )
-    return case_detail(engine, actor, case_id, identity=False)
+    return case_detail(engine, actor, case_id)
 
 
 class Assignee(BaseModel):

@@ -14,6 +14,7 @@ from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.forms import TriggerForm, trigger_form
 from mediation_flow.cases.offers import may_take
 from mediation_flow.cases.views import case_page as case_page_view
+from mediation_flow.cases.views import revealed_parties
 from mediation_flow.errors import DomainError, GuardFailed, InvalidData, NotFound, StaleVersion, TriggerNotAllowed
 from mediation_flow.store import clock
 from mediation_flow.workflow.schema import FieldSpec
@@ -28,6 +29,7 @@ REGIONS = {
     "actions": "partials/case_actions.html",
     "clocks": "partials/case_clocks.html",
     "timeline": "partials/case_timeline.html",
+    "parties": "partials/case_parties.html",  # masked, as on the page (收起 after 查看完整信息)
 }
 
 
@@ -64,6 +66,20 @@ def case_region(request: Request, engine: EngineDep, actor: PageActor, case_id: 
     if is_fragment(request):
         return render(request, REGIONS[region], data)
     return render(request, "case.html", {**data, "title": data["case"]["number"]})
+
+
+@router.get("/parties/full", include_in_schema=False)
+def parties_in_full(request: Request, engine: EngineDep, actor: PageActor, case_id: CaseId) -> Response:
+    """查看完整信息: the parties' card in full (mediators and supervisors; the core refuses other roles and logs
+    the view before it is answered). Never kept by a browser or the service worker (a fragment, no-store)."""
+    parties = revealed_parties(engine, actor, case_id)
+    headers = {"Cache-Control": "no-store"}
+    if is_fragment(request):
+        context = {"case": {"id": case_id}, "parties": parties, "revealed": True}
+        return render(request, "partials/case_parties.html", context, headers=headers)
+    data = page_data(engine, actor, case_id)  # without script: the page, its card in full
+    context = {**data, "parties": parties, "revealed": True, "title": data["case"]["number"]}
+    return render(request, "case.html", context, headers=headers)
 
 
 @router.get("/do/{trigger}", include_in_schema=False)
