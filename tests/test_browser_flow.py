@@ -259,7 +259,10 @@ def test_mediator_takes_the_case_to_a_resolved_close(chromium: Any, server: Serv
     shot(page, "04-mediator-my-cases")
     page.click(f"a[href='{grid_case.replace(server.base_url, '')}']")  # no reload since signing in
     page.wait_for_url(grid_case)
-    assert page.locator("text=13812345678").count() == 1  # mediators see the full phone number
+    assert page.locator("text=13812345678").count() == 0  # masked for everyone by default (最小必要)
+    page.click("#case-parties [data-identity-reveal]")  # 查看完整信息
+    page.locator("#case-parties [data-identity=full]").wait_for()
+    assert page.locator("text=13812345678").count() == 1  # mediators see the full phone number on asking
     page.evaluate("window.__stay = 'same page'")
     day = today().isoformat()
 

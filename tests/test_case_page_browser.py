@@ -33,9 +33,13 @@ DESKTOP = {"width": 1280, "height": 800}
 SIZES = {"phone": PHONE, "desktop": DESKTOP}
 
 
-def mediator_on_a_new_case(browser: Any, base_url: str, title: str, size: str) -> tuple[Any, str]:
-    """A dispute registered by the grid worker through the form, open on the mediator's page; (page, its URL)."""
+def mediator_on_a_new_case(
+    browser: Any, base_url: str, title: str, size: str, more: dict[str, str] | None = None
+) -> tuple[Any, str]:
+    """A dispute registered by the grid worker through the form (``more``: other fields typed), open on the
+    mediator's page; (page, its URL)."""
     fields = {"#title": title, "#p0-name": "林一", "#p1-name": "郭二", "#summary": "两家因院墙滴水发生争执。"}
+    fields |= more or {}
     url = register_in_browser(
         browser, base_url, "wangge", fields, selects={"#category": "neighbourhood"}, viewport=PHONE
     )

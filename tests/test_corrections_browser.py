@@ -17,6 +17,13 @@ from mediation_flow.accounts.personal_data import make_id_number
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 
+def reveal(page: Any) -> str:
+    """查看完整信息 on the parties' card; its text in full."""
+    page.click("#case-parties [data-identity-reveal]")
+    page.locator("#case-parties [data-identity=full]").wait_for()
+    return page.inner_text("#case-parties")
+
+
 def correction_form(browser: Any, running: Server, size: str, fields: dict[str, str], selects: dict[str, str]) -> Any:
     """A case the grid worker registers with ``fields``, opened by the supervisor with the 更正 form showing."""
     case_url = register_in_browser(browser, running.base_url, "wangge", fields, selects=selects)
@@ -57,9 +64,10 @@ def test_supervisor_corrects_a_party_phone_and_the_history_keeps_both(
     page.wait_for_selector("#case-timeline li[data-trigger=correct]")
     entry = page.inner_text("#case-timeline li[data-trigger=correct]")
     assert "当事人联系电话" in entry and "孙三" in entry
-    assert "13812340000" in entry and "13912345678" in entry  # the supervisor sees identities in full
+    assert "138****0000" in entry and "139****5678" in entry  # the page masks them for everyone (最小必要)
     assert "与申请书核对，电话号码登记有误" in entry
-    assert "13912345678" in page.inner_text("#case-parties")  # updated in place, no reload
+    assert "139****5678" in page.inner_text("#case-parties")  # updated in place, no reload
+    assert "13912345678" in reveal(page)  # the supervisor sees it in full on asking
     page.locator("#case-timeline li[data-trigger=correct]").scroll_into_view_if_needed()
     shot(page, f"17-supervisor-correction-done-{size}")
     page.context.close()
@@ -83,15 +91,17 @@ def test_supervisor_corrects_an_id_number_and_the_birth_date_follows(
         "#people_involved": "2",
     }
     page = correction_form(chromium, server, size, fields, {"#category": "neighbourhood", "#p0-gender": "male"})
-    assert "1970年3月4日" in page.inner_text("#case-parties")
+    assert "1970年3月4日" in reveal(page)
     page.select_option("#t-correct-what", "party_id_number")
     page.select_option("#t-correct-party", "1")
     page.fill("#t-correct-value", make_id_number("110105", date(1981, 6, 7), 24))
     page.fill("#t-correct-reason", "与身份证核对，号码登记有误")
     page.click("text=确认更正")
     page.wait_for_selector("#case-timeline li[data-trigger=correct]")
-    parties = page.inner_text("#case-parties")
-    assert "1981年6月7日" in parties and "女" in parties and "1970年3月4日" not in parties  # no reload
+    parties = page.inner_text("#case-parties")  # updated in place (no reload), masked again
+    assert "1981年" in parties and "女" in parties and "1970年" not in parties
+    parties = reveal(page)
+    assert "1981年6月7日" in parties and "女" in parties and "1970年3月4日" not in parties
     assert "出生日期、性别" in page.inner_text("#case-timeline li[data-trigger=correct]")
     page.locator("#case-parties").scroll_into_view_if_needed()
     shot(page, f"17b-supervisor-id-correction-{size}")

@@ -344,6 +344,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/cases/{case_id}"): Rule("page", case=True),
     ("GET", "/cases/{case_id}/part/{region}"): Rule("page", case=True),
     ("GET", "/cases/{case_id}/related"): Rule("page", case=True),
+    # 查看完整信息: the parties' card in full, for the roles the policy shows full identity (issue 15, 最小必要)
+    ("GET", "/cases/{case_id}/parties/full"): Rule("page", may(Permission.SEE_FULL_IDENTITY), case=True),
     ("POST", "/cases/{case_id}/related"): Rule(
         "page",
         may(Permission.DECIDE_LINKS),
@@ -581,6 +583,21 @@ def test_agency_users_see_only_the_cases_handed_to_or_by_their_agency(world):
         for role, case_id in own.items():
             listed = client.get("/api/v1/cases?page_size=200", headers=world.api[role]).json()
             assert [item["id"] for item in listed["items"]] == [case_id], role
+
+
+def test_full_identity_through_the_api_follows_the_policy(world):
+    """``GET /api/v1/cases/{id}?identity=full`` (the same route as the masked read, so the matrix asks it
+    without the parameter): the policy's roles 200 with full numbers, other roles 403, outsiders 404."""
+    allowed = may(Permission.SEE_FULL_IDENTITY)
+    case_id = world.new_case()
+    with world.client() as client:
+        for role in ROLES:
+            answer = client.get(f"/api/v1/cases/{case_id}?identity=full", headers=world.api[role])
+            expected = 404 if role in HIDDEN else 200 if role in allowed else 403
+            assert answer.status_code == expected, (role, answer.status_code)
+            assert ("11010519491231002X" in answer.text) == (expected == 200), role
+            if expected == 403:
+                assert answer.json()["error"]["code"] == "permission_denied"
 
 
 HOSTILE = ["99999999999999999999", "-1", "0", "%2e%2e%2f%2e%2e%2fetc%2fpasswd", "x" * 300, "%00", "%E4%B8%AD'\"<b>"]

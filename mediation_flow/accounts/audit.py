@@ -1,8 +1,9 @@
 """Who saw personal data in full: the ``access_log`` table.
 
-Mediators and supervisors see parties' whole ID numbers and phone numbers on the case page, in the API
-and on printouts; each such view is recorded (user, case, channel, when), at most once per user, case and
-channel every ``DEDUP`` so that htmx region refreshes do not flood the log. Supervisors read the log.
+Mediators and supervisors see parties' whole ID numbers and phone numbers when they ask for them (查看完整信息
+on the case page, ``identity=full`` in the API; the default views are masked and log nothing: 最小必要) and on
+printouts; each such view is recorded (user, case, channel, when), at most once per user, case and channel
+every ``DEDUP`` so that repeated looks do not flood the log. Supervisors read the log.
 """
 
 from __future__ import annotations
