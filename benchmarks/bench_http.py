@@ -38,6 +38,8 @@ BARE = "GET /healthz (bare)"
 POST = "POST /api/v1/cases/{id}/transitions"
 DASHBOARD = "GET /dashboard (HTML)"
 POST_SETTLE = 2.0  # seconds
+# The case with full ID numbers and phones (查看完整信息): its access-log row is committed before the answer.
+FULL_VIEW = "GET /api/v1/cases/{id}?identity=full"
 SESSION_BODY = {"session_date": "", "content": "背靠背调解，双方各让一步"}
 
 
@@ -62,6 +64,9 @@ def _requests(n_cases: int, mediating: list[int], village: str) -> dict[str, tup
     async def case(client: httpx.AsyncClient, _i: int) -> httpx.Response:
         return await client.get(f"/api/v1/cases/{rng.choice(case_ids)}")
 
+    async def case_full(client: httpx.AsyncClient, _i: int) -> httpx.Response:
+        return await client.get(f"/api/v1/cases/{rng.choice(case_ids)}", params={"identity": "full"})
+
     async def case_list(client: httpx.AsyncClient, _i: int) -> httpx.Response:
         params = {"village": village, "state": "mediating", "category": rng.choice(["neighbourhood", "contract"])}
         return await client.get("/api/v1/cases", params=params)
@@ -81,6 +86,7 @@ def _requests(n_cases: int, mediating: list[int], village: str) -> dict[str, tup
     return {
         BARE: (healthz, ""),
         "GET /api/v1/cases/{id}": (case, "api"),
+        FULL_VIEW: (case_full, "api"),
         "GET /api/v1/cases?village&state&category": (case_list, "api"),
         "GET /api/v1/queues/overdue": (overdue, "api"),
         POST: (record_sessions(mediating, version=4), "api_mediator"),
@@ -97,6 +103,7 @@ def _plans(n_cases: int, village: str) -> dict[str, Plan]:
     return {
         BARE: Plan(paths=["/healthz"]),
         "GET /api/v1/cases/{id}": Plan(paths=[f"/api/v1/cases/{i}" for i in random_ids]),
+        FULL_VIEW: Plan(paths=[f"/api/v1/cases/{i}?identity=full" for i in random_ids]),
         "GET /api/v1/cases?village&state&category": Plan(paths=lists, shuffle=True),
         "GET /api/v1/queues/overdue": Plan(paths=["/api/v1/queues/overdue"]),
         POST: Plan(method="POST", body={"trigger": "record_session", "expected_version": 0, "data": SESSION_BODY}),
