@@ -39,7 +39,9 @@ def test_intake_and_full_transition_cycle(client, engine):
     assert case["parties"][0]["id_number"] == "1101**********002X"  # a grid worker sees it masked
     mediator = login(client, "mediator")
     detail = client.get(f"/api/v1/cases/{case['id']}", headers=mediator).json()
-    assert detail["parties"][0]["id_number"] == "11010519491231002X"
+    assert detail["parties"][0]["id_number"] == "1101**********002X"  # masked for everyone by default (最小必要)
+    full = client.get(f"/api/v1/cases/{case['id']}?identity=full", headers=mediator).json()
+    assert full["parties"][0]["id_number"] == "11010519491231002X"  # asked for: in full
     assert {t["trigger"] for t in detail["available_triggers"]} >= {"accept", "reject", "refer"}
     moved = client.post(
         f"/api/v1/cases/{case['id']}/transitions",
