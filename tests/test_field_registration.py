@@ -71,7 +71,9 @@ def test_place_time_party_details_and_risk_ticks_are_stored_and_shown_masked_by_
     mediator_page = signed_in("mediator").get(f"/cases/{case_id}").text
     for shown in ("发生地点", "青龙村三组晒谷场", "2026年11月30日 08:30", "风险提示", "性别", "苗族", "52岁"):
         assert shown in mediator_page
-    assert "青龙镇青龙村3组12号" in mediator_page and "1968年4月5日" in mediator_page
+    assert "青龙镇青龙村3组12号" not in mediator_page and "1968年4月5日" not in mediator_page  # masked by default
+    card = signed_in("mediator").get(f"/cases/{case_id}/parties/full", **{"HX-Request": "true"}).text
+    assert "青龙镇青龙村3组12号" in card and "1968年4月5日" in card  # 查看完整信息
     grid_page = grid.get(f"/cases/{case_id}").text  # a grid worker sees identities masked
     assert "青龙镇青龙村3组****" in grid_page and "青龙镇青龙村3组12号" not in grid_page
     assert "1968年" in grid_page and "1968年4月5日" not in grid_page
