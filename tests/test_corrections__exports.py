@@ -18,7 +18,6 @@ from sqlalchemy import Engine
 from test_corrections import correct
 from test_web_pages import data_dir  # noqa: F401 - each test its own data folder
 
-from mediation_flow.accounts.policy import CONSOLE
 from mediation_flow.cases.printouts import printout
 from mediation_flow.stats.service import annual_report, export
 
@@ -26,8 +25,7 @@ from mediation_flow.stats.service import annual_report, export
 def ledger(engine: Engine, town: Town, year: int, as_of: datetime | None = None) -> dict[str, dict[str, Any]]:
     """The 台账 sheet of the year's workbook, read back: case number → {header: cell}."""
     report = annual_report(engine, actor=None, code=town.places.township.code, year=year, as_of=as_of)
-    book = load_workbook(io.BytesIO(export(engine, report, "xlsx", reader=CONSOLE)))
-    rows = list(book["台账"].iter_rows(values_only=True))
+    rows = list(load_workbook(io.BytesIO(export(engine, report, "xlsx")))["台账"].iter_rows(values_only=True))
     return {r[1]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
 
 

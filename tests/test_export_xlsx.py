@@ -16,7 +16,6 @@ from factories import HAPPY_PATH, drive, make_town, register
 from openpyxl import Workbook, load_workbook
 from plain_text import ISO_DATE
 
-from mediation_flow.accounts.policy import CONSOLE
 from mediation_flow.display.exports import DATE_FORMAT, MONEY_FORMAT, Yuan, append, display_width, put, table
 from mediation_flow.ledger.columns import template_xlsx
 from mediation_flow.stats.service import annual_report, export
@@ -47,7 +46,7 @@ def workbook(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
         steps = [("assign", {"mediator_id": town["mediator"].id}), *steps]
         drive(engine, case_id, town["supervisor"], steps, moments=moments[: len(steps)])
     report = annual_report(engine, actor=None, code=TOWNSHIP, year=YEAR)
-    book = load_workbook(io.BytesIO(export(engine, report, "xlsx", reader=CONSOLE)))
+    book = load_workbook(io.BytesIO(export(engine, report, "xlsx")))
     engine.dispose()
     return book, report
 

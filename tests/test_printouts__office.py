@@ -11,7 +11,6 @@ from factories import make_town
 from office import A4_POINTS, office_path, page_one_png, page_sizes, pdf_text, to_pdf, word_boxes
 from printout_cases import FULL_ID, FULL_PHONE, cases_by_form, print_cases
 
-from mediation_flow.accounts.policy import CONSOLE
 from mediation_flow.cases.printouts import printout
 from mediation_flow.documents.layout import MARGINS_MM
 from mediation_flow.stats.service import annual_report, export
@@ -36,7 +35,7 @@ def test_every_printout_and_the_report_render_on_a4_within_the_margins(sqlite_en
     sources[-1].write_bytes(refused)
     report = annual_report(sqlite_engine, actor=None, code=town.places.township.code, year=2023)
     sources.append(tmp_path / "annual-report.docx")
-    sources[-1].write_bytes(export(sqlite_engine, report, "docx", reader=CONSOLE))
+    sources[-1].write_bytes(export(sqlite_engine, report, "docx"))
 
     for pdf in to_pdf(office, sources, tmp_path):
         page_one_png(pdf, "printouts", pdf.stem)

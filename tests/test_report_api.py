@@ -150,9 +150,10 @@ def test_ledger_template_and_import_over_http(api, town):
     assert refused.status_code == 403
 
 
-def test_the_ledger_sheet_masks_numbers_typed_into_free_text_for_a_reader_who_sees_identities_masked(api, town, engine):
-    """The .xlsx's 台账 carries each case's title and summary: an ID or phone number typed into them is shown to the
-    admin (who sees identities masked) as the case list shows it, and in full to the supervisor."""
+def test_the_ledger_sheet_masks_numbers_typed_into_free_text_for_every_reader(api, town, engine):
+    """The .xlsx's 台账 carries each case's title and summary: an ID or phone number typed into them is masked as
+    every list masks it, for the supervisor too (the workbook goes on to the county; a full view is the logged
+    查看完整信息 or a printout)."""
     from sqlalchemy import update
 
     from mediation_flow.store.tables import CASES
@@ -163,14 +164,10 @@ def test_the_ledger_sheet_masks_numbers_typed_into_free_text_for_a_reader_who_se
         conn.execute(update(CASES).where(CASES.c.id == ids[0]).values(
             title=f"张三{number}与李四借款纠纷", summary=f"联系电话{phone}"))  # fmt: skip
     params = {"year": 2023, "jurisdiction": town.places.township.code, "format": "xlsx"}
-
-    def ledger_text(username: str) -> str:
+    for username in ("supervisor", "admin"):
         got = client.get("/api/v1/reports/annual/download", params=params, headers=login(username))
         assert got.status_code == 200, got.text
         sheet = load_workbook(io.BytesIO(got.content))["台账"]
-        return "\n".join(str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None)
-
-    full, masked = ledger_text("supervisor"), ledger_text("admin")
-    assert number in full and phone in full
-    assert number not in masked and phone not in masked
-    assert "张三" in masked and "借款纠纷" in masked  # the rest of the title stays
+        text = "\n".join(str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None)
+        assert number not in text and phone not in text, username
+        assert "张三" in text and "借款纠纷" in text and "联系电话" in text  # the rest of the text stays

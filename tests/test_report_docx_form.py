@@ -14,7 +14,6 @@ from docx.oxml.ns import qn
 from report_cases import at, enter, resolved_path
 from test_report_page import page_client
 
-from mediation_flow.accounts.policy import CONSOLE
 from mediation_flow.stats.service import annual_report, export
 from mediation_flow.store.clock import local_date
 from web.app import create_app
@@ -23,7 +22,7 @@ from web.app import create_app
 def test_the_docx_has_page_numbers_a_signature_and_tables_that_hold_together(engine, town):
     enter(engine, town, at(2023, 6, 1), resolved_path(town, at(2023, 6, 3), amount="66000"))
     report = annual_report(engine, actor=town["supervisor"], code=town.places.township.code, year=2023)
-    doc = Document(io.BytesIO(export(engine, report, "docx", reader=CONSOLE)))
+    doc = Document(io.BytesIO(export(engine, report, "docx")))
     footer = doc.sections[0].footer.paragraphs[0]
     instructions = [t.text.strip() for t in footer._p.iter(qn("w:instrText"))]
     assert instructions == ["PAGE"]
@@ -51,7 +50,7 @@ def test_a_village_report_is_issued_by_the_village(engine, town):
     village = town.places.villages[1]
     enter(engine, town, at(2023, 6, 1), resolved_path(town, at(2023, 6, 3)), jurisdiction_code=village.code)
     report = annual_report(engine, actor=town["supervisor"], code=village.code, year=2023)
-    texts = [p.text for p in Document(io.BytesIO(export(engine, report, "docx", reader=CONSOLE))).paragraphs if p.text]
+    texts = [p.text for p in Document(io.BytesIO(export(engine, report, "docx"))).paragraphs if p.text]
     assert texts[0] == "青龙镇青龙村村民委员会" and texts[-2] == "青龙镇青龙村村民委员会"
     assert "青龙村2023年矛盾纠纷多元化解工作情况" in texts
     assert any(t.startswith("2023年，青龙村结合") for t in texts)

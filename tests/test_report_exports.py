@@ -15,7 +15,6 @@ from docx.shared import Cm
 from openpyxl import load_workbook
 from report_cases import at, enter, resolved_path, seed_year
 
-from mediation_flow.accounts.policy import CONSOLE
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.ledger_table import COLUMNS
 from mediation_flow.stats.service import annual_report, export
@@ -37,7 +36,7 @@ def east_asian_font(run) -> str | None:
 
 def test_docx_reads_back_in_official_layout(engine, town, report_data):
     report = annual_report(engine, actor=town["supervisor"], code=town.places.township.code, year=2023)
-    doc = Document(io.BytesIO(export(engine, report, "docx", reader=CONSOLE)))
+    doc = Document(io.BytesIO(export(engine, report, "docx")))
     section = doc.sections[0]
     assert abs(section.page_width - Cm(21.0)) < Cm(0.01) and abs(section.page_height - Cm(29.7)) < Cm(0.01)
     texts = [p.text for p in doc.paragraphs]
@@ -59,14 +58,14 @@ def test_edited_text_goes_into_the_document(engine, town, report_data):
     report = annual_report(
         engine, actor=town["supervisor"], code=town.places.township.code, year=2023, paragraphs=edited
     )
-    texts = [p.text for p in Document(io.BytesIO(export(engine, report, "docx", reader=CONSOLE))).paragraphs]
+    texts = [p.text for p in Document(io.BytesIO(export(engine, report, "docx"))).paragraphs]
     assert "我乡全年调解纠纷7件，均已化解。" in texts and "第二段。" in texts
     assert not any(t.startswith("2023年，青龙镇结合") for t in texts)
 
 
 def test_xlsx_holds_figures_breakdowns_ledger_and_text(engine, town, report_data):
     report = annual_report(engine, actor=town["admin"], code=town.places.township.code, year=2023)
-    wb = load_workbook(io.BytesIO(export(engine, report, "xlsx", reader=CONSOLE)))
+    wb = load_workbook(io.BytesIO(export(engine, report, "xlsx")))
     assert wb.sheetnames == ["统计数据", "分项统计", "台账", "报告正文"]
     label = {key: d.label for key, d in load_definitions().figures.items()}  # the sheet names figures as people do
     by_label = {row[0]: row[1] for row in wb["统计数据"].iter_rows(min_row=6, values_only=True) if row[0]}
@@ -106,7 +105,7 @@ def test_docx_converts_to_pdf_and_page_one_is_kept_as_an_image(sqlite_engine, tm
     enter(sqlite_engine, town, at(2023, 6, 1), resolved_path(town, at(2023, 6, 2)), source="court")
     report = annual_report(sqlite_engine, actor=None, code=town.places.township.code, year=2023)
     source = tmp_path / "report.docx"
-    source.write_bytes(export(sqlite_engine, report, "docx", reader=CONSOLE))
+    source.write_bytes(export(sqlite_engine, report, "docx"))
     profile = tmp_path / "lo-profile"
     subprocess.run(
         [

@@ -12,7 +12,6 @@ from openpyxl import load_workbook
 from report_cases import at
 from sandiao_cases import PATHS, feedback, fire, report_back, sandiao_year
 
-from mediation_flow.accounts.policy import CONSOLE
 from mediation_flow.stats.drilldown import case_ids
 from mediation_flow.stats.figures import compute_figures
 from mediation_flow.stats.report_text import render
@@ -130,7 +129,7 @@ def test_a_path_alone_names_only_its_mechanism(engine, town):
 def test_the_exports_carry_the_three_paths_in_chinese(engine, town):
     sandiao_year(engine, town)
     result = annual_report(engine, actor=town["supervisor"], code=town.places.township.code, year=2023)
-    doc = Document(io.BytesIO(export(engine, result, "docx", reader=CONSOLE)))
+    doc = Document(io.BytesIO(export(engine, result, "docx")))
     assert "三、三调对接和“一庭两所”联合调解" in [p.text for p in doc.paragraphs]
     table = next(t for t in doc.tables if t.rows[0].cells[0].text == "对接类型")
     rows = [[c.text for c in row.cells] for row in table.rows]
@@ -141,7 +140,7 @@ def test_the_exports_carry_the_three_paths_in_chinese(engine, town):
     rows = sorted([c.text for c in row.cells] for row in joint.rows[1:])
     assert rows == [["司法所", "1"], ["青龙人民法庭", "2"], ["青龙派出所", "1"]]
 
-    wb = load_workbook(io.BytesIO(export(engine, result, "xlsx", reader=CONSOLE)))
+    wb = load_workbook(io.BytesIO(export(engine, result, "xlsx")))
     cells = list(wb["分项统计"].iter_rows(values_only=True))
     start = next(i for i, row in enumerate(cells) if row[0] == "三调对接（按对接类型，状态按年末计）")
     assert cells[start + 2][:9] == ("警调", 4, 1, 1, 2, 5, 1, 1, 2)

@@ -19,11 +19,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, exists, func, not_, or_, select
 
+from mediation_flow.accounts.personal_data import mask_text
 from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.cases.lists import due_status
 from mediation_flow.cases.queries import scope_clause, user_names
 from mediation_flow.cases.queues import due_soon_until
-from mediation_flow.cases.shown import text_shown
 from mediation_flow.display.labels import label
 from mediation_flow.places.agencies import AgencyBook
 from mediation_flow.places.jurisdictions import village_names, village_of
@@ -110,7 +110,6 @@ _COLUMNS = [
 def _items(conn: Connection, actor: Actor, rows: list[Any], today: date, inbound: set[str]) -> list[HandoffItem]:
     if not rows:
         return []
-    shown = text_shown(actor)
     book = AgencyBook.read(conn)
     villages = village_names(conn)
     names = user_names(conn, {r["mediator_id"] for r in rows if r["mediator_id"]})
@@ -126,7 +125,7 @@ def _items(conn: Connection, actor: Actor, rows: list[Any], today: date, inbound
             HandoffItem(
                 id=r["id"],
                 number=r["number"],
-                title=shown(r["title"]),
+                title=mask_text(r["title"]),
                 state=r["state"],
                 state_label=spec.states[r["state"]].label if r["state"] in spec.states else r["state"],
                 direction=direction,

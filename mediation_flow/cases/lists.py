@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from mediation_flow.accounts.personal_data import mask_text
 from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.cases.queries import DEFAULT_SORT, CaseFilters, handlers_within, list_cases, user_names
 from mediation_flow.cases.queues import due_soon_until
 from mediation_flow.cases.referral_facts import referral_line
-from mediation_flow.cases.shown import text_shown
 from mediation_flow.display.labels import label
 from mediation_flow.places.jurisdictions import places_within, village_names, village_of, villages_within
 from mediation_flow.places.reference import reference_labels
@@ -78,12 +78,11 @@ def _due_in(row: Mapping[str, Any], workflow: WorkflowSpec, today: date, calenda
     return days_until(unit, row["due_date"], today, calendar), unit
 
 
-def case_items(conn: Connection, rows: list[dict[str, Any]], today: date, actor: Actor) -> list[CaseItem]:
-    """The rows (case columns) as table rows for ``actor``: labels, mediator and village names, due status, and
-    the title as the case page shows it to them (``shown.text_shown``: numbers typed into it masked)."""
+def case_items(conn: Connection, rows: list[dict[str, Any]], today: date) -> list[CaseItem]:
+    """The rows (case columns) as table rows: labels, mediator and village names, due status, and
+    the title as the case page shows it by default: an ID or phone number typed into it masked (``mask_text``)."""
     if not rows:
         return []
-    shown = text_shown(actor)
     reference = reference_labels(conn)
     workflows = _workflows(conn, rows)
     calendar = default_calendar()
@@ -99,7 +98,7 @@ def case_items(conn: Connection, rows: list[dict[str, Any]], today: date, actor:
         CaseItem(
             id=r["id"],
             number=r["number"],
-            title=shown(r["title"]),
+            title=mask_text(r["title"]),
             state=r["state"],
             state_label=_state_label(workflows[(r["workflow_name"], r["workflow_version"])], r["state"]),
             risk_grade=r["risk_grade"],
@@ -153,10 +152,9 @@ def case_rows(
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of raw case rows in the user's subtree (the API's list) and the total; titles as ``actor`` is
     shown them."""
-    shown = text_shown(actor)
     with engine.connect() as conn:
         rows, total = list_cases(conn, actor, filters, today=_today(), page=page, page_size=page_size)
-    return [{**r, "title": shown(r["title"])} for r in rows], total
+    return [{**r, "title": mask_text(r["title"])} for r in rows], total
 
 
 def search(
@@ -176,7 +174,7 @@ def search(
     filters = replace(filters or CaseFilters(), q=q or None, state=[state] if state else [])
     with engine.connect() as conn:
         rows, total = list_cases(conn, actor, filters, today=day, page=page, page_size=page_size, sort=sort)
-        items = case_items(conn, rows, day, actor)
+        items = case_items(conn, rows, day)
         states = {n: s.label for n, s in REGISTRY.current(conn, "people_mediation").spec.states.items()}
         options = search_options(conn, actor)
     return CaseList(items, total, page, page_size, states, options)
@@ -232,7 +230,7 @@ def grid_cases(engine: Engine, actor: Actor, *, limit: int = 100) -> CaseList:
     day = _today()
     with engine.connect() as conn:
         rows, total = list_cases(conn, actor, CaseFilters(), today=day, page_size=limit)
-        return CaseList(case_items(conn, rows, day, actor), total, 1, limit)
+        return CaseList(case_items(conn, rows, day), total, 1, limit)
 
 
 @dataclass
@@ -251,8 +249,8 @@ def own_cases(engine: Engine, actor: Actor, *, limit: int = 200) -> OwnCases:
     with engine.connect() as conn:
         mine, _ = list_cases(conn, actor, CaseFilters(mediator_id=actor.id, open_only=True), today=day, page_size=limit)
         waiting, _ = list_cases(conn, actor, CaseFilters(state=["registered"]), today=day, page_size=limit)
-        items = case_items(conn, mine, day, actor)
-        unassigned = case_items(conn, [r for r in waiting if r["mediator_id"] is None], day, actor)
+        items = case_items(conn, mine, day)
+        unassigned = case_items(conn, [r for r in waiting if r["mediator_id"] is None], day)
         order = list(REGISTRY.current(conn, "people_mediation").spec.states)
     groups: dict[str, list[CaseItem]] = {}
     for item in sorted(items, key=lambda i: (order.index(i.state) if i.state in order else 99, str(i.due_date))):

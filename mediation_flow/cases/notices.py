@@ -22,9 +22,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, literal, or_, select, update
 
+from mediation_flow.accounts.personal_data import mask_text
 from mediation_flow.accounts.policy import Actor, Permission, allows, own_cases_only
 from mediation_flow.cases.queries import scope_clause
-from mediation_flow.cases.shown import text_shown
 from mediation_flow.display.formats import cn_month_day, days_left
 from mediation_flow.display.labels import labels
 from mediation_flow.errors import NotFound
@@ -156,7 +156,6 @@ def _for_actor(row: Any, actor: Actor) -> bool:
 
 def _event_notices(conn: Connection, actor: Actor, now: datetime, limit: int) -> list[Notice]:
     rows = _event_rows(conn, actor, now, limit)
-    shown = text_shown(actor)
     return [
         Notice(
             clock.ensure_aware(r.effective_at),
@@ -164,7 +163,7 @@ def _event_notices(conn: Connection, actor: Actor, now: datetime, limit: int) ->
             REGISTRANT_NOTICES[r.trigger] if r.mine else _notice_texts(actor)[r.trigger],
             r.id,
             r.number,
-            shown(r.title),
+            mask_text(r.title),
             recorded=clock.ensure_aware(r.recorded_at),
         )
         for r in rows
@@ -190,7 +189,6 @@ def _due_notices(
     if not allows(actor, Permission.DEADLINE_NOTICES):
         return []
     rows = conn.execute(_due_query(actor, limit, by_day=False), _due_params(actor, today, due_soon_days, calendar))
-    shown = text_shown(actor)
     found: list[Notice] = []
     moments: dict[date, datetime] = {}  # rows share due dates: each one's moment is worked out once
     for r in rows:
@@ -203,7 +201,7 @@ def _due_notices(
             kind, text = "overdue", f"{left}（{cn_month_day(r.due_date)}到期）"
         else:
             kind, text = "due_soon", f"临期，{left}（{cn_month_day(r.due_date)}到期）"
-        found.append(Notice(at, kind, text, r.id, r.number, shown(r.title)))
+        found.append(Notice(at, kind, text, r.id, r.number, mask_text(r.title)))
     return found
 
 

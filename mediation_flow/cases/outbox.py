@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from mediation_flow.accounts.personal_data import mask_text
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.cases.intake_once import Registered
 from mediation_flow.cases.queries import get_case_row
-from mediation_flow.cases.shown import text_shown
 from mediation_flow.display.formats import cn_datetime
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
@@ -44,11 +44,11 @@ def outbox_seal(actor: Actor) -> dict[str, str]:
     return {"key": key, "owner": _derive("owner", actor.id).hex()[:32]}
 
 
-def _summary(row: Any, actor: Actor, *, replayed: bool = False) -> dict[str, Any]:
+def _summary(row: Any, *, replayed: bool = False) -> dict[str, Any]:
     return {
         "case_id": int(row["id"]),
         "number": row["number"],
-        "title": text_shown(actor)(row["title"]),
+        "title": mask_text(row["title"]),
         "registered": cn_datetime(row["registered_at"]),
         "url": f"/cases/{int(row['id'])}",
         "replayed": replayed,
@@ -58,7 +58,7 @@ def _summary(row: Any, actor: Actor, *, replayed: bool = False) -> dict[str, Any
 def synced_answer(engine: Engine, actor: Actor, done: Registered) -> dict[str, Any]:
     """What the outbox is told of an entry it sent: the case, its number, its registration time as shown."""
     with engine.connect() as conn:
-        return _summary(get_case_row(conn, actor, done.case_id), actor, replayed=done.replayed)
+        return _summary(get_case_row(conn, actor, done.case_id), replayed=done.replayed)
 
 
 @dataclass(frozen=True)
@@ -84,10 +84,13 @@ def recent_synced(engine: Engine, actor: Actor, *, limit: int = 10) -> list[Sync
     )
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
-    shown = text_shown(actor)
     return [
         Synced(
-            int(r["id"]), r["number"], shown(r["title"]), cn_datetime(r["registered_at"]), cn_datetime(r["created_at"])
+            int(r["id"]),
+            r["number"],
+            mask_text(r["title"]),
+            cn_datetime(r["registered_at"]),
+            cn_datetime(r["created_at"]),
         )
         for r in rows
     ]

@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, and_, case, func, select
 
+from mediation_flow.accounts.personal_data import mask_text
 from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.cases.queries import scope_clause
-from mediation_flow.cases.shown import text_shown
 from mediation_flow.errors import InvalidData
 from mediation_flow.places.reference import load_reference
 from mediation_flow.places.subtree import in_subtree
@@ -166,8 +166,7 @@ def queue(
         .where(CASES.c.id.in_(ids))
         .order_by(red_first, CASES.c.due_date, CASES.c.id)
     ).mappings()
-    shown = text_shown(actor)
-    found = [{**r, "title": shown(r["title"])} for r in rows] if ids else []
+    found = [{**r, "title": mask_text(r["title"])} for r in rows] if ids else []
     if found:
         dues = [r["due_date"] for r in found]
         calendar = _SpanCalendar(calendar, min([*dues, today]), max([*dues, until]))

@@ -14,11 +14,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, or_, select
 
-from mediation_flow.accounts.personal_data import mask_id_number, mask_phone
+from mediation_flow.accounts.personal_data import mask_id_number, mask_phone, mask_text
 from mediation_flow.accounts.policy import Actor, Permission, allows, require
 from mediation_flow.cases.people import LOOKBACK, Match, Probe, find_matches, probes_for, village_id_of, village_ids
 from mediation_flow.cases.queries import case_events, case_parties, get_case_row
-from mediation_flow.cases.shown import text_shown
 from mediation_flow.errors import InvalidData, NotFound
 from mediation_flow.places.jurisdictions import get_by_code, get_by_id
 from mediation_flow.places.subtree import within
@@ -84,9 +83,8 @@ def _probes(conn: Connection, case_id: int, path: str) -> tuple[list[dict[str, A
 def _masked_identity(conn: Connection, actor: Actor, matches: list[Match]) -> None:
     """Each match's party name with the matched number masked (ID or phone), e.g. 张三（138****5678）, and its
     title as ``actor`` is shown it."""
-    title_shown = text_shown(actor)
     for m in matches:
-        m.title = title_shown(m.title)
+        m.title = mask_text(m.title)
     wanted = {m.party_id for m in matches if m.kind != "name"}
     if not wanted:
         return

@@ -125,7 +125,7 @@ def supervision_page(engine: Engine, actor: Actor, filters: CaseFilters, *, sort
         overdue, overdue_total = _queue_rows(conn, actor, "overdue", filters, day, rows)
         soon, soon_total = _queue_rows(conn, actor, "due_soon", filters, day, rows)
         escalated, escalated_total = _escalated(conn, actor, filters, day, rows)
-        items = case_items(conn, overdue + soon + escalated, day, actor)  # labels and names read once
+        items = case_items(conn, overdue + soon + escalated, day)  # labels and names read once
         options = _filter_options(conn, actor)
     cut = (len(overdue), len(overdue) + len(soon))
     return SupervisionPage(

@@ -69,7 +69,7 @@ def suspended_cases(engine: Engine, actor: Actor, *, today: date | None = None) 
     with engine.connect() as conn:
         rows = _rows(conn, actor)
         suspensions = _suspensions(conn, [r["id"] for r in rows])
-        items = case_items(conn, rows, today, actor)
+        items = case_items(conn, rows, today)
         found = []
         for row, item in zip(rows, items, strict=True):
             since, data = suspensions.get(row["id"], (today, {}))

@@ -27,7 +27,6 @@ def report(
     ] = None,
 ) -> None:
     """The annual report of a jurisdiction: figures and text (json), or the .docx / .xlsx file."""
-    from mediation_flow.accounts.policy import CONSOLE
     from mediation_flow.stats.service import annual_report, export
     from mediation_flow.store import clock
     from mediation_flow.store.db import get_engine
@@ -41,7 +40,7 @@ def report(
     try:
         township = township or _only_township(engine)
         built = annual_report(engine, actor=None, code=township, year=year, as_of=moment)
-        body = export(engine, built, format, reader=CONSOLE)  # a file to be sent on: free text masked
+        body = export(engine, built, format)
     except DomainError as exc:
         raise fail(exc) from None
     if output is None and format == "json":

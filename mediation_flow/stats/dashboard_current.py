@@ -133,7 +133,7 @@ def current_case_items(
         check_report_access(actor, place.path)
         ids = current_case_ids(conn, place.path, figure, key, today)
         rows = [dict(r) for r in conn.execute(select(C).where(C.c.id.in_(ids[:limit])).order_by(C.c.id)).mappings()]
-        items = case_items(conn, rows, today, actor)
+        items = case_items(conn, rows, today)
         shown = state_labels(conn).get(key or "") if figure == "state" else None
         if figure == "level":
             shown = next((f"{lv.label}级" for lv in Level if lv.value == key), None)

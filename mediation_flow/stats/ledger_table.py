@@ -11,7 +11,6 @@ counts as integers, an unknown value as None (an empty cell).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -19,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from mediation_flow.accounts.personal_data import mask_text
 from mediation_flow.cases.corrections import CORRECT, as_recorded, parties_as_recorded
 from mediation_flow.display.exports import Yuan
 from mediation_flow.display.labels import labels, ledger_columns
@@ -133,10 +133,10 @@ def _history(
     return events, {i: [p["name"] for p in found] for i, found in parties.items()}
 
 
-def ledger_rows(conn: Connection, scope: Scope, *, shown: Callable[[str], str]) -> list[list[Any]]:
-    """The ledger of ``scope``: cases registered in the period within the subtree, by registration time; the
-    free text (title, summary) as ``shown`` gives it to the reader (``cases.shown.text_shown``: an ID or phone
-    number typed into it is masked for a role that sees identities masked)."""
+def ledger_rows(conn: Connection, scope: Scope) -> list[list[Any]]:
+    """The ledger of ``scope``: cases registered in the period within the subtree, by registration time. An ID or
+    phone number typed into a title or summary is masked (``mask_text``), as every list shows it: the workbook
+    goes on to the county, and a full view is only ever the logged 查看完整信息 or a printout."""
     cases = _cases(conn, scope)
     events, parties = _history(conn, [c.id for c in cases], scope.as_of)
     reference = reference_labels(conn)
@@ -152,13 +152,13 @@ def ledger_rows(conn: Connection, scope: Scope, *, shown: Callable[[str], str]) 
                 n,
                 c.number,
                 _day(c.registered_at),
-                shown(c.title),
+                mask_text(c.title),
                 reference.get("category", {}).get(c.category, c.category),
                 reference.get("source", {}).get(c.source, c.source),
                 village,
                 "、".join(parties[c.id]),
                 c.people_involved,
-                shown(c.summary or ""),
+                mask_text(c.summary or ""),
                 c.mediator_name or "",
                 reference.get("venue", {}).get(c.venue or "", c.venue or ""),
                 f.mediation_started,

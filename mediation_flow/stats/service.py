@@ -10,7 +10,6 @@ from sqlalchemy import Connection, Engine, select
 
 from mediation_flow.accounts.policy import Actor, Permission, can_see, require
 from mediation_flow.cases.lists import CaseItem, case_items
-from mediation_flow.cases.shown import text_shown
 from mediation_flow.errors import InvalidData, NotFound
 from mediation_flow.places.jurisdictions import Place, get_by_code, places_within
 from mediation_flow.places.subtree import in_subtree
@@ -86,8 +85,8 @@ def annual_report(
     return AnnualReport(figures, text)
 
 
-def export(engine: Engine, report: AnnualReport, fmt: Format, *, reader: Actor) -> bytes:
-    """The report in ``fmt`` (json text, .docx or .xlsx with the ledger, its free text as ``reader`` is shown it)."""
+def export(engine: Engine, report: AnnualReport, fmt: Format) -> bytes:
+    """The report in ``fmt`` (json text, .docx or .xlsx with the ledger)."""
     if fmt == "docx":
         from mediation_flow.stats.export_docx import report_docx
 
@@ -96,7 +95,7 @@ def export(engine: Engine, report: AnnualReport, fmt: Format, *, reader: Actor) 
         from mediation_flow.stats.export_xlsx import report_xlsx
 
         with engine.connect() as conn:
-            ledger = ledger_rows(conn, report.figures.scope, shown=text_shown(reader))
+            ledger = ledger_rows(conn, report.figures.scope)
         return report_xlsx(report.figures, report.text, ledger)
     if fmt == "json":
         import json
@@ -177,7 +176,7 @@ def figure_drill(
         sets = drill_sets(conn, report.figures.scope, figure, key, limit=limit)
         shown = sorted({i for found in sets for i in found.ids[:limit]})
         rows = [dict(r) for r in conn.execute(select(CASES).where(CASES.c.id.in_(shown))).mappings()]
-        items = {item.id: item for item in case_items(conn, rows, clock.local_date(clock.utcnow()), actor)}
+        items = {item.id: item for item in case_items(conn, rows, clock.local_date(clock.utcnow()))}
     sections = [
         DrillSection(
             title=found.title,

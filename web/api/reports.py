@@ -11,7 +11,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from mediation_flow.accounts.policy import Actor
 from mediation_flow.errors import InvalidData
 from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.drilldown import drillable
@@ -78,8 +77,8 @@ def definitions() -> dict[str, Any]:
     return {"common": defs.common, "figures": {k: v.__dict__ for k, v in defs.figures.items()}}
 
 
-def _download(engine: Any, report: Any, fmt: str, actor: Actor) -> Response:
-    body = export(engine, report, fmt, reader=actor)  # type: ignore[arg-type]
+def _download(engine: Any, report: Any, fmt: str) -> Response:
+    body = export(engine, report, fmt)  # type: ignore[arg-type]
     name = f"{report.filename_stem}.{fmt}"
     return Response(
         body,
@@ -100,7 +99,7 @@ def download(
 ) -> Response:
     """The report as a file: .docx (official layout), .xlsx (figures, charts, ledger) or .json."""
     report = annual_report(engine, actor=actor, code=jurisdiction, year=year, as_of=parse_as_of(as_of))
-    return _download(engine, report, format, actor)
+    return _download(engine, report, format)
 
 
 @router.post("/annual/download", response_class=Response, responses={**ERRORS, **FILES})
@@ -117,7 +116,7 @@ def download_edited(
     report = annual_report(
         engine, actor=actor, code=jurisdiction, year=year, as_of=parse_as_of(as_of), paragraphs=body.paragraphs
     )
-    return _download(engine, report, format, actor)
+    return _download(engine, report, format)
 
 
 @router.get(

@@ -53,7 +53,7 @@ def county_report_docx(engine: EngineDep, actor: PageActor, county: Code, year: 
     report = county_report(engine, actor=actor, code=county, year=year or today().year - 1)
     name = quote(f"{report.filename_stem}.docx")
     return Response(
-        export(engine, report, "docx", reader=actor),
+        export(engine, report, "docx"),
         media_type=MEDIA_TYPES["docx"],
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}", "Cache-Control": "no-store"},
     )

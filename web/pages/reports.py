@@ -171,7 +171,7 @@ def report_download(engine: EngineDep, actor: PageActor, form: Annotated[FormDat
     )  # fmt: skip
     name = quote(f"{report.filename_stem}.{fmt}")
     return Response(
-        export(engine, report, fmt, reader=actor),  # type: ignore[arg-type]
+        export(engine, report, fmt),  # type: ignore[arg-type]
         media_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}", "Cache-Control": "no-store"},
     )
