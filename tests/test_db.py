@@ -57,6 +57,14 @@ def test_sqlite_pool_hands_out_the_warmest_connection(tmp_path) -> None:
     assert len(set(seen)) == 1
 
 
+def test_a_memory_database_gets_an_engine_too() -> None:
+    """``sqlite://`` (one database per connection, no pool to order): an engine that works, with the pragmas."""
+    engine = make_engine("sqlite://")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
 def test_prepared_rows_match_sqlalchemy_core(engine, town) -> None:
     """A row written and read through Prepared equals one written and read through Core."""
     case_id = register(engine, town)

@@ -61,15 +61,17 @@ def _make_sqlite_engine(url: str, synchronous: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         _private_file(Path(database))
+    in_memory = database in (None, "", ":memory:")
+    # A file's pool hands out the most recently returned connection first: its page cache is the freshest. FIFO
+    # hands out the connection idle longest, whose cache another connection's commits have made stale, and
+    # every transaction then re-reads its pages from the file (~17 preads per transition, measured). A memory
+    # database is one per connection (NullPool, which takes no such option).
+    pooling: dict[str, Any] = {"poolclass": NullPool} if in_memory else {"pool_use_lifo": True}
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        poolclass=NullPool if database in (None, "", ":memory:") else None,
         json_serializer=_json_dumps,
-        # Most recently returned connection first: its page cache is the freshest. FIFO hands out the
-        # connection idle longest, whose cache another connection's commits have made stale, and every
-        # transaction then re-reads its pages from the file (~17 preads per transition, measured).
-        pool_use_lifo=database not in (None, "", ":memory:"),
+        **pooling,
     )
     if database not in (None, "", ":memory:"):  # a memory database is one per connection: nothing to keep
         keep_writer(engine)
