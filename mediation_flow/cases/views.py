@@ -133,19 +133,13 @@ def read_parties(conn: Connection, actor: Actor, case_id: int, *, shown: bool, b
     return party_views(case_parties(conn, case_id), full=full, births=births)
 
 
-def require_full_identity(actor: Actor) -> None:
-    """PermissionDenied (403) unless ``actor``'s role may be shown parties in full (asked after the case was
-    found within their area, so a hidden case stays a 404)."""
-    require(actor, Permission.SEE_FULL_IDENTITY)
-
-
 def revealed_parties(engine: Engine, actor: Actor, case_id: int, *, channel: str = "page") -> list[PartyView]:
     """The parties' card in full, asked for by the user («查看完整信息»): CaseNotFound outside their area,
     PermissionDenied for a role that sees identities masked; the view is in the access log (durable, at most
     once per user, case and channel every ``audit.DEDUP``) before this returns."""
     with engine.connect() as conn:
-        get_case_row(conn, actor, case_id)
-        require_full_identity(actor)
+        get_case_row(conn, actor, case_id)  # a case outside the user's area stays a 404, before the role's 403
+        require(actor, Permission.SEE_FULL_IDENTITY)
         parties = read_parties(conn, actor, case_id, shown=True)
     log_full_views(engine, actor, case_id, parties, channel)
     return parties
@@ -272,8 +266,8 @@ class CaseView:
 
 def _read(conn: Connection, actor: Actor, case_id: int, *, shown: bool, today: date) -> CaseView:
     row = get_case_row(conn, actor, case_id)
-    if shown:
-        require_full_identity(actor)
+    if shown:  # after the case was found within the user's area: a hidden case stays a 404
+        require(actor, Permission.SEE_FULL_IDENTITY)
     workflow = case_workflow(conn, row)
     due_soon = get_settings().due_soon_working_days
     row, events = free_text_as_shown(row, case_events(conn, case_id), full=shown)
