@@ -8,6 +8,7 @@ at its ~33,000 cases each); ``--quick`` builds 2×300. ``MF_BENCH_COUNTY_URL`` r
 (an SQLAlchemy URL); otherwise a throwaway cluster is started and dropped afterwards. With ``MF_BENCH_COUNTY_COPIED``
 set, only the demo (青龙镇 and 白马镇, PER_TOWNSHIP cases between them) is built on the bulk path and 青龙镇 is copied
 in SQL to the other townships (``county_replicate``: the full county ``30x40000``, ≈ 1,000,000 cases, in minutes).
+``MF_BENCH_COUNTY_CELLS_ONLY`` set: only the 16-client cells (not the county view and report one at a time).
 """
 
 from __future__ import annotations
@@ -255,12 +256,16 @@ def run(quick: bool = False) -> list[Table]:
             server.start()
         try:
             load_before = os.getloadavg()[0]
-            fresh = Server(url, Path(workdir) / "p3", workers=1)  # nothing counted yet: the first view is a count
-            fresh.data_dir.mkdir(parents=True, exist_ok=True)
-            fresh.log_path = fresh.data_dir / "server.log"
-            with fresh:
-                cookie = page_session(fresh.base_url, "county")
-                single = _one_at_a_time(fresh, {"Cookie": "; ".join(f"{k}={v}" for k, v in cookie.items())}, YEAR)
+            single = Table(title="County view and report one at a time: skipped (MF_BENCH_COUNTY_CELLS_ONLY)",
+                           headers=["-"])  # fmt: skip
+            if not os.environ.get("MF_BENCH_COUNTY_CELLS_ONLY"):
+                fresh = Server(url, Path(workdir) / "p3", workers=1)  # nothing counted yet: the first view counts
+                fresh.data_dir.mkdir(parents=True, exist_ok=True)
+                fresh.log_path = fresh.data_dir / "server.log"
+                with fresh:
+                    cookie = page_session(fresh.base_url, "county")
+                    credential = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookie.items())}
+                    single = _one_at_a_time(fresh, credential, YEAR)
             table = _measure(url, servers, _plans(ids, mediating, village), duration)
             load_after = os.getloadavg()[0]
         finally:
