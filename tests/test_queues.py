@@ -11,11 +11,15 @@ from factories import PASSWORD, intake
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from mediation_flow.accounts.users import actor_for, add_user
 from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.intake import register_case
 from mediation_flow.cases.queues import QueueFilters, due_soon_until, queue
 from mediation_flow.errors import GuardFailed, InvalidData
+from mediation_flow.places.jurisdictions import add_jurisdiction
+from mediation_flow.store.db import write_transaction
 from mediation_flow.store.models import Case, CaseEvent
+from mediation_flow.vocabulary import Role
 from web.app import create_app
 
 CASES, EVENTS = Case.__table__, CaseEvent.__table__
@@ -195,3 +199,62 @@ def test_queue_api(engine, town, cases):
         assert bad_date.status_code == 422
         assert client.get("/api/v1/queues/overdue", headers=login("grid_worker")).status_code == 403
         assert client.get("/api/v1/queues/overdue").status_code == 401
+
+
+def test_each_townships_queue_is_exactly_its_own_cases(engine, town):
+    """A county of two townships: each township's supervisor reads exactly its own township's overdue and due-soon
+    cases, in queue order, page by page, and the county's supervisor reads both (a village filter: that village's
+    only). On PostgreSQL the queue reads a township-keyed index (migration 0020): the answer must not change."""
+    places = town.places
+    with write_transaction(engine) as conn:
+        other = add_jurisdiction(conn, code="500101002", name="白马镇", level="township", parent_id=places.county.id)
+        villages = [
+            add_jurisdiction(conn, code=f"500101002{n:03d}", name=f"白马{n}村", level="village", parent_id=other.id)
+            for n in (1, 2)
+        ]
+        made = {}
+        for name, code in (("baima_sup", other.code), ("county_sup", places.county.code)):
+            user_id = add_user(conn, username=name, password="county-2026-pass", role=Role.SUPERVISOR,
+                               jurisdiction_code=code)  # fmt: skip
+            made[name] = actor_for(conn, user_id)
+    baima, county = made["baima_sup"], made["county_sup"]
+    assert baima is not None and county is not None
+    grades = ["red", "yellow", "blue"]
+    days = ["2024-01-29", "2024-02-01", "2024-02-05", "2024-02-08", "2024-02-15"]
+    for n, day in enumerate(days * 2):
+        new_case(engine, town, day, risk_grade=grades[n % 3], jurisdiction_code=places.villages[n % 2].code)
+        register_case(engine, actor=baima, intake=intake(risk_grade=grades[(n + 1) % 3],
+                      jurisdiction_code=villages[n % 2].code), effective_at=at(day))  # fmt: skip
+    today = date(2024, 2, 20)
+    with engine.connect() as conn:
+        rows = conn.execute(select(CASES.c.id, CASES.c.jurisdiction_path, CASES.c.due_date, CASES.c.risk_grade)).all()
+
+        def expected(kind: str, path: str) -> list[int]:
+            until = due_soon_until(today, 2)
+            found = [r for r in rows if r.due_date is not None and r.jurisdiction_path.startswith(path)
+                     and (r.due_date < today if kind == "overdue" else today <= r.due_date <= until)]  # fmt: skip
+            return [r.id for r in sorted(found, key=lambda r: (r.risk_grade != "red", r.due_date, r.id))]
+
+        def paged(actor: Any, kind: Any, filters: QueueFilters | None = None) -> list[int]:
+            """Every page of 3 in turn (with the total each page gives), then one past the end."""
+            got: list[int] = []
+            for page in range(1, 10):
+                read = queue(conn, actor, kind, today=today, filters=filters, page=page, page_size=3)
+                got += ids(read)
+                if not read.items:
+                    break
+                assert read.total == len(set(got)) or len(read.items) == 3, (actor.username, kind, page)
+            assert read.total == len(got)
+            return got
+
+        for kind in ("overdue", "due_soon"):
+            for actor, path in ((town["supervisor"], places.township.path), (baima, other.path),
+                                (county, places.county.path)):  # fmt: skip
+                mine = expected(kind, path)
+                assert mine, (actor.username, kind)
+                assert paged(actor, kind) == mine, (actor.username, kind)
+            village = QueueFilters(village=villages[1].code)
+            assert paged(county, kind, village) == expected(kind, villages[1].path)
+            assert paged(baima, kind, village) == expected(kind, villages[1].path)
+            assert paged(town["supervisor"], kind, village) == []
+        assert set(expected("overdue", places.township.path)).isdisjoint(expected("overdue", other.path))

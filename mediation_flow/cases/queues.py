@@ -23,6 +23,7 @@ from mediation_flow.places.subtree import in_subtree
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.counters import due_total
+from mediation_flow.store.sqlbits import in_township
 from mediation_flow.store.tables import CASES, USERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.vocabulary import Level
@@ -102,6 +103,10 @@ def _where(
     clauses = [scope_clause(actor), due < today if kind == "overdue" else and_(due >= today, due <= until)]
     if path:
         clauses.append(in_subtree(CASES.c.jurisdiction_path, path))
+    narrowest = max((p for p in (actor.scope_path, path) if p), key=len, default=None)
+    township = in_township(conn.dialect.name, CASES.c.jurisdiction_path, narrowest)  # the index's form of the place
+    if township is not None:
+        clauses.append(township)
     for column, value in (
         (CASES.c.mediator_id, filters.mediator_id),
         (CASES.c.level, filters.level),
@@ -218,8 +223,9 @@ def _kept_total(
 
 def _page_ids(conn: Connection, where: Any, *, offset: int, size: int) -> list[int]:
     """The page's ids in queue order (red first, then due date, then id) without sorting the whole queue:
-    the red part, then the rest, each read in due-date order from ``ix_case_queue`` and stopped at the
-    page's end. The first page needs no count of the red cases: fewer reds than the page means they all fit.
+    the red part, then the rest, each read in due-date order from ``ix_case_queue`` (PostgreSQL: a township's or
+    a village's queue from ``ix_case_queue_township``, migration 0020) and stopped at the page's end. The first
+    page needs no count of the red cases: fewer reds than the page means they all fit.
     (``risk_grade || ''`` keeps SQLite's planner off the grade's own index, which would read
     every red case and sort them.)"""
     grade = CASES.c.risk_grade.concat("")

@@ -56,6 +56,22 @@ def child_path(dialect: str, path: ColumnClause[str] | ColumnElement[str], root:
     return cast(func.substr(path, 1, len(root) + position(dialect, rest, "/")), String)
 
 
+def in_township(dialect: str, column: ColumnClause[str], path: str | None) -> ColumnElement[bool] | None:
+    """On PostgreSQL, "``column`` (a case's path) lies in the township of ``path``" in the form the township queue
+    index answers (migration 0020: ``split_part(jurisdiction_path, '/', 3)``, the township's id in
+    '/county/township/…/'), to put beside the subtree's own condition, which it follows from: a path that starts
+    with '/a/b/' has 'b' as its third field. None for a county's path (or none), and on SQLite, whose queue reads
+    its due-date index (one township per database as deployed).
+
+    The separator and field number are written into the statement: an expression index is matched on the
+    statement's text, which a bound parameter (or a generic plan of a prepared statement) would not be."""
+    parts = (path or "").strip("/").split("/")
+    if dialect != "postgresql" or len(parts) < 2:
+        return None
+    township = func.split_part(column, literal_column("'/'"), literal_column("3"))
+    return township == parts[1]
+
+
 def local_month(dialect: str, moment: ColumnElement[datetime], at: datetime) -> ColumnElement[str]:
     """'YYYY-MM' of a UTC timestamp column in the local time zone (China has had no DST since 1991)."""
     if dialect == "postgresql":
