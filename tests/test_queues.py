@@ -14,6 +14,7 @@ from sqlalchemy import select
 from mediation_flow.accounts.users import actor_for, add_user
 from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.intake import register_case
+from mediation_flow.cases.notices import notices, unread_count
 from mediation_flow.cases.queues import QueueFilters, due_soon_until, queue
 from mediation_flow.errors import GuardFailed, InvalidData
 from mediation_flow.places.jurisdictions import add_jurisdiction
@@ -204,7 +205,8 @@ def test_queue_api(engine, town, cases):
 def test_each_townships_queue_is_exactly_its_own_cases(engine, town):
     """A county of two townships: each township's supervisor reads exactly its own township's overdue and due-soon
     cases, in queue order, page by page, and the county's supervisor reads both (a village filter: that village's
-    only). On PostgreSQL the queue reads a township-keyed index (migration 0020): the answer must not change."""
+    only), and so are their deadline notices. On PostgreSQL both read a township-keyed index (migration 0020): the
+    answer must not change."""
     places = town.places
     with write_transaction(engine) as conn:
         other = add_jurisdiction(conn, code="500101002", name="白马镇", level="township", parent_id=places.county.id)
@@ -258,3 +260,10 @@ def test_each_townships_queue_is_exactly_its_own_cases(engine, town):
             assert paged(baima, kind, village) == expected(kind, villages[1].path)
             assert paged(town["supervisor"], kind, village) == []
         assert set(expected("overdue", places.township.path)).isdisjoint(expected("overdue", other.path))
+        # The deadline notices (and the header's count of them) read the same index for a township's supervisor.
+        for actor, path in ((town["supervisor"], places.township.path), (baima, other.path),
+                            (county, places.county.path)):  # fmt: skip
+            inbox = notices(conn, actor, now=at("2024-02-20"))
+            due = {n.case_id for n in inbox if n.kind in ("overdue", "due_soon")}
+            assert due == set(expected("overdue", path) + expected("due_soon", path)), actor.username
+            assert unread_count(conn, actor, now=at("2024-02-20")) == sum(n.unread for n in inbox)

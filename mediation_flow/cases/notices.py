@@ -31,6 +31,7 @@ from mediation_flow.errors import NotFound
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.db import write_transaction
+from mediation_flow.store.sqlbits import in_township
 from mediation_flow.store.tables import CASES, EVENTS
 from mediation_flow.store.tables import NOTICES_HANDLED as HANDLED
 from mediation_flow.store.tables import NOTICES_SEEN as SEEN
@@ -69,10 +70,12 @@ def mark_seen(conn: Connection, user_id: int, now: datetime) -> None:
 
 
 def _mine(actor: Actor) -> Any:
-    """Whose cases: a mediator's own; everyone else's whole area (scope). The user's id is bound as ``me``."""
+    """Whose cases: a mediator's own; everyone else's whole area (scope), the township's in the due-date index's
+    form too. The user's id is bound as ``me``."""
     if own_cases_only(actor):
         return and_(scope_clause(actor), CASES.c.mediator_id == bindparam("me"))
-    return scope_clause(actor)
+    township = in_township(CASES.c.jurisdiction_path, actor.scope_path)
+    return scope_clause(actor) if township is None else and_(scope_clause(actor), township)
 
 
 # The notice queries, built once per kind of user, area and inbox length (the header counts on every page);

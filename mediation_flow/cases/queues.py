@@ -104,7 +104,7 @@ def _where(
     if path:
         clauses.append(in_subtree(CASES.c.jurisdiction_path, path))
     narrowest = max((p for p in (actor.scope_path, path) if p), key=len, default=None)
-    township = in_township(conn.dialect.name, CASES.c.jurisdiction_path, narrowest)  # the index's form of the place
+    township = in_township(CASES.c.jurisdiction_path, narrowest)  # the place in the queue index's form
     if township is not None:
         clauses.append(township)
     for column, value in (

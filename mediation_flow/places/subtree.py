@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, and_
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy import and_
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.visitors import InternalTraversal
+
+from mediation_flow.store.sqlbits import PerBackend
 
 
 def path_upper(path: str) -> str:
@@ -25,39 +24,15 @@ def path_upper(path: str) -> str:
     return path[:-1] + "0"
 
 
-class _InSubtree(ColumnElement[bool]):
-    """Both spellings of the condition; the dialect's compiler picks one."""
-
-    type = Boolean()
-    inherit_cache = True
-    _is_implicitly_boolean = True  # a comparison already: no '= 1' on back ends without a boolean type
-    _traverse_internals: list[tuple[str, Any]] = [  # noqa: RUF012 - SQLAlchemy declares it per instance
-        ("as_range", InternalTraversal.dp_clauseelement),
-        ("as_like", InternalTraversal.dp_clauseelement),
-    ]
-
-    def __init__(self, column: Any, path: str, use_index: bool) -> None:
-        self.as_like = column.like(path + "%")
-        self.as_range = and_(column >= path, column < path_upper(path)).self_group() if use_index else self.as_like
-
-
-@compiles(_InSubtree)
-def _compile_like(element: _InSubtree, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.as_like, **kw)
-
-
-@compiles(_InSubtree, "sqlite")
-def _compile_range(element: _InSubtree, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.as_range, **kw)
-
-
 def in_subtree(column: Any, path: str, *, use_index: bool = True) -> ColumnElement[bool]:
     """``column`` (a materialised path) lies in the subtree at ``path`` ('/1/4/'), the node itself included.
 
     ``use_index=False`` keeps SQLite's planner off the path index (LIKE there too) for a condition that is
     usually broad, such as the user's own scope: without statistics it takes any range as selective and
     would walk a township's whole subtree instead of the index that serves the ORDER BY or a narrower filter."""
-    return _InSubtree(column, path, use_index)
+    like = column.like(path + "%")
+    return PerBackend(on_sqlite=and_(column >= path, column < path_upper(path)).self_group() if use_index else like,
+                      elsewhere=like)  # fmt: skip
 
 
 def within(path: str, root: str | None) -> bool:

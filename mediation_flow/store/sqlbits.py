@@ -7,8 +7,11 @@ import typing
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Numeric, String, cast, func, literal_column
+from sqlalchemy import BigInteger, Boolean, ColumnElement, Numeric, String, cast, func, literal_column, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from mediation_flow.store.clock import LOCAL_TZ
 
@@ -56,20 +59,46 @@ def child_path(dialect: str, path: ColumnClause[str] | ColumnElement[str], root:
     return cast(func.substr(path, 1, len(root) + position(dialect, rest, "/")), String)
 
 
-def in_township(dialect: str, column: ColumnClause[str], path: str | None) -> ColumnElement[bool] | None:
-    """On PostgreSQL, "``column`` (a case's path) lies in the township of ``path``" in the form the township queue
-    index answers (migration 0020: ``split_part(jurisdiction_path, '/', 3)``, the township's id in
-    '/county/township/…/'), to put beside the subtree's own condition, which it follows from: a path that starts
-    with '/a/b/' has 'b' as its third field. None for a county's path (or none), and on SQLite, whose queue reads
-    its due-date index (one township per database as deployed).
+class PerBackend(ColumnElement[bool]):
+    """A condition spelled one way on SQLite and another on PostgreSQL; the dialect's compiler picks one."""
 
-    The separator and field number are written into the statement: an expression index is matched on the
-    statement's text, which a bound parameter (or a generic plan of a prepared statement) would not be."""
+    type = Boolean()
+    inherit_cache = True
+    _is_implicitly_boolean = True  # a comparison already: no '= 1' on back ends without a boolean type
+    _traverse_internals: list[tuple[str, Any]] = [  # noqa: RUF012 - SQLAlchemy declares it per instance
+        ("on_sqlite", InternalTraversal.dp_clauseelement),
+        ("elsewhere", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, *, on_sqlite: ColumnElement[bool], elsewhere: ColumnElement[bool]) -> None:
+        self.on_sqlite, self.elsewhere = on_sqlite, elsewhere
+
+
+@compiles(PerBackend)
+def _compile_elsewhere(element: PerBackend, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.elsewhere, **kw)
+
+
+@compiles(PerBackend, "sqlite")
+def _compile_sqlite(element: PerBackend, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.on_sqlite, **kw)
+
+
+def in_township(column: ColumnClause[str], path: str | None) -> ColumnElement[bool] | None:
+    """ "``column`` (a case's path) lies in the township of ``path``", to put beside the subtree's own condition,
+    which it follows from (a path that starts with '/a/b/' has 'b' as its third field): on PostgreSQL in the form
+    the township queue index answers (migration 0020: ``split_part(jurisdiction_path, '/', 3)``, the township's id
+    in '/county/township/…/'), so that a township's (or a village's) cases by due date are read from its own
+    entries instead of the county's; on SQLite TRUE (it keeps its due-date index: one township per database as
+    deployed). None for a county's path (or none).
+
+    The separator and the field number are written into the statement: an expression index is matched on the
+    statement's text, which a bound parameter (or a prepared statement's generic plan) would not match."""
     parts = (path or "").strip("/").split("/")
-    if dialect != "postgresql" or len(parts) < 2:
+    if len(parts) < 2:
         return None
-    township = func.split_part(column, literal_column("'/'"), literal_column("3"))
-    return township == parts[1]
+    field = func.split_part(column, literal_column("'/'"), literal_column("3"))
+    return PerBackend(on_sqlite=true(), elsewhere=field == parts[1])
 
 
 def local_month(dialect: str, moment: ColumnElement[datetime], at: datetime) -> ColumnElement[str]:
