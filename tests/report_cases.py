@@ -49,6 +49,22 @@ def resolved_path(
     ]
 
 
+def escalated_and_confirmed(mediator: int, year: int, **mediation: Any) -> list[tuple[str, dict[str, Any]]]:
+    """assign → mediation (with ``mediation``'s fields) → escalated → agreement (15 May of ``year``) confirmed by the
+    court → partly performed → close_resolved."""
+    return [
+        ("assign", {"mediator_id": mediator}),
+        ("accept", {"rights_notified": True}),
+        ("start_mediation", {"all_parties_consent": True, **mediation}),
+        ("escalate", {"reason": "涉及多户，提交村调委会"}),
+        agreement(f"{year}-05-15", "800"),
+        ("apply_confirmation", {"court": "示例县人民法院", "applied_on": f"{year}-05-16"}),
+        ("confirmation_granted", {"ruling_number": f"（{year}）渝0230民特12号", "ruled_on": f"{year}-05-20"}),
+        ("record_visit", {"visited_on": f"{year}-06-01", "performed": "partial", "satisfaction": "basic"}),
+        ("close_resolved", {}),
+    ]
+
+
 def enter(
     engine: Engine,
     town: Town,

@@ -10,18 +10,23 @@ from datetime import UTC, date, datetime
 
 import pytest
 from docx import Document
+from factories import intake
+from report_cases import at, escalated_and_confirmed
 from sqlalchemy import Engine, select
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.accounts.users import actor_for
+from mediation_flow.cases.engine import apply_trigger
+from mediation_flow.cases.intake import register_case
 from mediation_flow.demo import load_demo
 from mediation_flow.errors import InvalidData, NotFound, PermissionDenied
 from mediation_flow.stats.county import county_view
-from mediation_flow.stats.county_report import county_report
+from mediation_flow.stats.county_report import county_figures, county_report, township_paragraph
 from mediation_flow.stats.dashboard import clear_cache
 from mediation_flow.stats.dashboard_current import current_case_ids, open_states
 from mediation_flow.stats.drilldown import case_ids
 from mediation_flow.stats.figures import compute_figures
+from mediation_flow.stats.report_text import render
 from mediation_flow.stats.scope import year_scope
 from mediation_flow.stats.service import export
 from mediation_flow.store.tables import CASES, JURISDICTIONS, USERS
@@ -117,3 +122,69 @@ def test_the_county_report_has_a_paragraph_per_township(demo: Engine) -> None:
     assert f"登记矛盾纠纷{township.values['taken_in']}件" in report.text.paragraphs[-1]
     texts = [p.text for p in Document(io.BytesIO(export(demo, report, "docx"))).paragraphs]
     assert report.text.paragraphs[-1] in texts and report.text.paragraphs[-2] in texts
+
+
+def test_the_county_counts_its_year_once_and_each_township_as_its_own_report(demo: Engine) -> None:
+    """The county's report folds the county's year once and splits it by township: each township's figures (every
+    value and breakdown) and paragraph are its own report's, a corrected case counted where and as it is recorded."""
+    xianju = demo_actor(demo, "xianju")
+    with demo.connect() as conn:
+        baima = conn.execute(select(JURISDICTIONS.c.id).where(JURISDICTIONS.c.code == "500101002")).scalar_one()
+        villages = conn.execute(
+            select(JURISDICTIONS.c.code, JURISDICTIONS.c.path).where(JURISDICTIONS.c.parent_id == baima)
+        ).all()
+        moved = conn.execute(
+            select(CASES.c.id, CASES.c.version, CASES.c.jurisdiction_path)
+            .where(CASES.c.year == 2024, CASES.c.jurisdiction_path.like("/%/%/%/"))
+            .where(CASES.c.jurisdiction_path.like(villages[0].path.rsplit("/", 2)[0] + "/%"))
+            .order_by(CASES.c.id)
+        ).first()
+    assert moved is not None
+    target = next(v for v in villages if not moved.jurisdiction_path.startswith(v.path))
+    apply_trigger(
+        demo, case_id=moved.id, actor=xianju, trigger="correct", expected_version=moved.version,
+        data={"reason": "与纸质台账核对后更正", "what": "village", "value": target.code},
+    )  # fmt: skip
+    for grid, mediator in (("500101001001001", "tiaojie"), ("500101002001001", "baima")):
+        add_escalated_joint_case_and_conversion(demo, xianju, grid, demo_actor(demo, mediator).id)
+    seen: dict[str, int] = {}
+    for year in (2023, 2024, 2025):
+        report = county_report(demo, actor=xianju, code="500101", year=year)
+        with demo.connect() as conn:
+            scope = year_scope(conn, code="500101", year=year, as_of=report.figures.scope.as_of)
+            county, townships = county_figures(conn, scope)
+            assert county.to_dict() == report.figures.to_dict() == compute_figures(conn, scope).to_dict()
+            assert [t.code for t, _ in townships] == ["500101001", "500101002"]
+            for township, figures in townships:
+                own = compute_figures(conn, year_scope(conn, code=township.code, year=year, as_of=scope.as_of))
+                assert figures.to_dict() == own.to_dict(), (year, township.name)
+                assert township_paragraph(township.name, render(own).paragraphs, year) in report.text.paragraphs
+        values = [f.values for _, f in townships]
+        figures = ("taken_in", "escalations", "resolved", "closed", "conversions", "joint_sessions", "confirmations")
+        for figure in figures:
+            assert county.values[figure] == sum(v[figure] for v in values), (year, figure)
+            seen[figure] = seen.get(figure, 0) + county.values[figure]
+        assert [r["count"] for r in county.breakdowns["by_village"]] == [v["taken_in"] for v in values]
+        if year == 2024:  # the corrected case counted in its new village
+            assert townships[1][1].count("by_village", target.code) > 0
+        if year == YEAR:  # each township's escalation and conversion (the demo has none)
+            assert [(v["escalations"], v["conversions"]) for v in values] == [(1, 1), (1, 1)]
+    assert all(seen.values()), seen
+
+
+def add_escalated_joint_case_and_conversion(engine: Engine, actor: Actor, grid: str, mediator: int) -> None:
+    """In ``grid``, 2025: a case mediated with the police station (一庭两所), escalated, agreed, confirmed by the
+    court and closed; and a case that turned into a criminal one (矛盾纠纷转化)."""
+    steps = escalated_and_confirmed(mediator, 2025, joint_agencies=["police_station"])
+    conversion = ("mark_conversion", {"type": "criminal", "occurred_on": "2025-06-15", "detail": "持刀伤人"})
+    for trail in (steps, [conversion]):
+        case_id = register_case(
+            engine, actor=actor, intake=intake(jurisdiction_code=grid), effective_at=at(2025, 5, 10), now=NOW
+        )
+        for day, (trigger, data) in enumerate(trail, start=11):
+            with engine.connect() as conn:
+                version = conn.execute(select(CASES.c.version).where(CASES.c.id == case_id)).scalar_one()
+            apply_trigger(
+                engine, case_id=case_id, actor=actor, trigger=trigger, expected_version=version, data=data,
+                effective_at=at(2025, 5, day), now=NOW,
+            )  # fmt: skip

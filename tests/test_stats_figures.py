@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from report_cases import agreement, at, enter, resolved_path
+from report_cases import at, enter, escalated_and_confirmed, resolved_path
 
 from mediation_flow.errors import InvalidData, NotFound
 from mediation_flow.stats.drilldown import case_ids, drillable
@@ -31,17 +31,7 @@ def year_cases(engine, town):
         engine,
         town,
         at(2023, 5, 10),
-        [
-            ("assign", {"mediator_id": mediator}),
-            ("accept", {"rights_notified": True}),
-            ("start_mediation", {"all_parties_consent": True}),
-            ("escalate", {"reason": "涉及多户，提交村调委会"}),
-            agreement("2023-05-15", "800"),
-            ("apply_confirmation", {"court": "示例县人民法院", "applied_on": "2023-05-16"}),
-            ("confirmation_granted", {"ruling_number": "（2023）渝0230民特12号", "ruled_on": "2023-05-20"}),
-            ("record_visit", {"visited_on": "2023-06-01", "performed": "partial", "satisfaction": "basic"}),
-            ("close_resolved", {}),
-        ],
+        escalated_and_confirmed(mediator, 2023),
         source="application",
         category="marriage_family",
         jurisdiction_code=grid2,

@@ -42,6 +42,14 @@ def within(path: str, root: str | None) -> bool:
     return root is None or path.startswith(root)
 
 
+def child_of(path: str, root: str) -> str:
+    """The path of the child of ``root`` that ``path`` lies under (``root`` itself for a path at ``root``).
+
+    The Python twin of ``store.sqlbits.child_path``, for rows already read."""
+    end = path.find("/", len(root))
+    return path[: end + 1] if end >= 0 else root
+
+
 def related(path: str, other: str) -> bool:
     """One of the two nodes lies in the other's subtree (a mediator above or below a scope)."""
     return within(path, other) or within(other, path)

@@ -1,20 +1,24 @@
 """The county's annual report: the county's figures and text (the annual report of the county's subtree), then
 a paragraph per township written by the same sentence templates (``report_text.render``) from that township's
-own figures, counted as of the same moment."""
+own figures, counted as of the same moment.
+
+The county's year is counted once: its contributions (``figures.contributions``, every one belonging to a case)
+are split by the township each case lies in, and each township's figures are made from its part, which is what
+the township's own report counts."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.errors import InvalidData
-from mediation_flow.places.jurisdictions import get_by_id
-from mediation_flow.stats.figures import compute_figures
+from mediation_flow.places.jurisdictions import Place, get_by_id
+from mediation_flow.stats.figures import Contributions, Figures, contributions, figures_from
 from mediation_flow.stats.report_text import render
-from mediation_flow.stats.scope import year_scope
-from mediation_flow.stats.service import AnnualReport, annual_report
+from mediation_flow.stats.scope import Scope, year_scope
+from mediation_flow.stats.service import AnnualReport, visible_place
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 
 
@@ -23,21 +27,33 @@ def township_paragraph(name: str, paragraphs: list[str], year: int) -> str:
     return f"{name}：{''.join(paragraphs)}" if paragraphs else f"{name}：{year}年未登记矛盾纠纷。"
 
 
+def county_figures(conn: Connection, scope: Scope) -> tuple[Figures, list[tuple[Place, Figures]]]:
+    """The county's figures and each township's (in code order), from one count of the county's year."""
+    counted = contributions(conn, scope)
+    parts = counted.by_child(scope.place.path)
+    ids = conn.execute(
+        select(JUR.c.id).where(JUR.c.parent_id == scope.place.id, JUR.c.level == "township").order_by(JUR.c.code)
+    ).scalars()
+    townships = []
+    for township in [get_by_id(conn, int(i)) for i in ids]:
+        part = parts.get(township.path) or Contributions.empty()
+        township_scope = year_scope(conn, code=township.code, year=scope.year, as_of=scope.as_of)
+        townships.append((township, figures_from(conn, township_scope, part)))
+    return figures_from(conn, scope, counted), townships
+
+
 def county_report(
     engine: Engine, *, actor: Actor | None, code: str, year: int, as_of: datetime | None = None
 ) -> AnnualReport:
     """The report of county ``code`` for ``year`` with a paragraph per township (who may read it: the
     annual report's rule, ``service.check_report_access``: the county must lie in the user's subtree)."""
-    report = annual_report(engine, actor=actor, code=code, year=year, as_of=as_of)
-    scope = report.figures.scope
-    if scope.place.level != "county":
-        raise InvalidData([{"field": "county", "message": "请选择县（区）"}])
-    paragraphs = list(report.text.paragraphs)
     with engine.connect() as conn:
-        ids = conn.execute(
-            select(JUR.c.id).where(JUR.c.parent_id == scope.place.id, JUR.c.level == "township").order_by(JUR.c.code)
-        ).scalars()
-        for township in [get_by_id(conn, int(i)) for i in ids]:
-            figures = compute_figures(conn, year_scope(conn, code=township.code, year=year, as_of=scope.as_of))
-            paragraphs.append(township_paragraph(township.name, render(figures).paragraphs, year))
-    return AnnualReport(report.figures, report.text.with_paragraphs(paragraphs))
+        visible_place(conn, actor, code)
+        scope = year_scope(conn, code=code, year=year, as_of=as_of)
+        if scope.place.level != "county":
+            raise InvalidData([{"field": "county", "message": "请选择县（区）"}])
+        figures, townships = county_figures(conn, scope)
+    text = render(figures)
+    paragraphs = list(text.paragraphs)
+    paragraphs += [township_paragraph(t.name, render(f).paragraphs, year) for t, f in townships]
+    return AnnualReport(figures, text.with_paragraphs(paragraphs))

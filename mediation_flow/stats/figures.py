@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, case, distinct, false, func, or_, selec
 
 from mediation_flow.display.formats import money_decimal
 from mediation_flow.places.reference import reference_labels
+from mediation_flow.places.subtree import child_of
 from mediation_flow.stats import corrected, onepass, sandiao
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.scope import Scope
@@ -379,10 +380,42 @@ def pass_columns(scope: Scope, dialect: str) -> dict[str, tuple[str, Any]]:
     return columns
 
 
-def compute_figures(conn: Connection, scope: Scope) -> Figures:
-    """Every figure of the report for ``scope``: one pass over the period's events (see ``onepass``), plus
-    the conversions (dated by the date they state, not by the event) and the labels."""
-    s = settings()
+# Figures whose events are counted as well as their cases (提级: every escalation counts).
+EVENTS_COUNTED = ("escalated",)
+# Grouped from each case's place as the pass recorded it rather than by the statement, so that the fold of a county's
+# year gives the county's breakdown by township and, split, each township's by village.
+BY_PLACE = "by_village"
+
+
+@dataclass
+class Contributions:
+    """What the period's events contribute to the report, per case: the one pass's fold and the conversions
+    (case, type, path). Each belongs to one case, so a subtree's contributions split into its children's."""
+
+    folded: onepass.Folded
+    conversions: list[tuple[int, Any, str]]
+
+    @classmethod
+    def empty(cls) -> Contributions:
+        """A period with no events and no conversions."""
+        return cls(onepass.Folded(), [])
+
+    def by_child(self, root: str) -> dict[str, Contributions]:
+        """Child path of ``root`` (``root`` itself for the cases at ``root``) → the contributions of its cases:
+        those the child's own report counts."""
+        folded = self.folded.split(lambda path: child_of(path, root))
+        conversions: dict[str, list[tuple[int, Any, str]]] = {}
+        for row in self.conversions:
+            conversions.setdefault(child_of(row[2], root), []).append(row)
+        return {
+            child: Contributions(folded.get(child, onepass.Folded()), conversions.get(child, []))
+            for child in folded.keys() | conversions.keys()
+        }
+
+
+def contributions(conn: Connection, scope: Scope) -> Contributions:
+    """The period's contributions in ``scope``: one pass over its events (see ``onepass``), and the conversions
+    (dated by the date they state, not by the event)."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
         # JIT compiling the one statement (its subplans make it look costly) takes seconds; its rows stream
@@ -394,15 +427,34 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
         conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
         conn.exec_driver_sql("SET LOCAL random_page_cost = 1.1")
         conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
-    reference = reference_labels(conn)
-    keys = group_keys(scope, dialect)
+    keys = {name: key for name, key in group_keys(scope, dialect).items() if name != BY_PLACE}
+    columns = {name: column for name, column in pass_columns(scope, dialect).items() if name != BY_PLACE}
     one_pass = onepass.event_rows(
-        figure_rules(), EVENT_FIGURES, pass_columns(scope, dialect), VALUE_COLUMNS, SOURCE, scope.in_scope()
+        figure_rules(), EVENT_FIGURES, columns, VALUE_COLUMNS, SOURCE, scope.in_scope(), C.c.jurisdiction_path
     )
     per_event = {g: keys[g][2] for g in keys}
-    folded = onepass.fold(corrected.rows(conn, one_pass.statement, scope.as_of), EVENT_FIGURES, one_pass, per_event)
+    rows = corrected.rows(conn, one_pass.statement, scope.as_of)
+    folded = onepass.fold(rows, EVENT_FIGURES, one_pass, per_event, EVENTS_COUNTED)
+    statement = conversions_query(scope).add_columns(C.c.jurisdiction_path)
+    conversions = [(r[0], r[1], r[3]) for r in corrected.rows(conn, statement, scope.as_of)]
+    return Contributions(folded, conversions)
+
+
+def compute_figures(conn: Connection, scope: Scope) -> Figures:
+    """Every figure of the report for ``scope``."""
+    return figures_from(conn, scope, contributions(conn, scope))
+
+
+def figures_from(conn: Connection, scope: Scope, counted: Contributions) -> Figures:
+    """Every figure of the report for ``scope`` from the contributions of its period (``contributions``, or a
+    part of a larger subtree's by ``Contributions.by_child``), plus the labels."""
+    s = settings()
+    dialect = conn.dialect.name
+    reference = reference_labels(conn)
+    keys = group_keys(scope, dialect)
+    folded = counted.folded
     values: dict[str, Any] = {name: len(folded.cases.get(name, ())) for name in EVENT_FIGURES if name not in PASS_ONLY}
-    values["escalations"] = folded.events.get("escalated", 0)
+    values["escalations"] = sum(folded.events.get("escalated", {}).values())
     values["success_rate"] = rate(values["resolved"], values["mediation_concluded"])
     values["on_time_rate"] = rate(values["on_time"], values["on_time_judged"])
     for name, (figure, channel) in BY_CHANNEL.items():
@@ -413,24 +465,30 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
     values["agreement_amount"] = money_decimal(int(amount))
     values["performed"] = sum(1 for _, performed in folded.last_visit.values() if performed == "full")
     values["performance_rate"] = rate(values["performed"], values["visited"])
-    values["days_to_close_avg"], values["days_to_close_p90"] = onepass.average_and_p90(folded.close_days)
+    values["days_to_close_avg"], values["days_to_close_p90"] = onepass.average_and_p90(
+        [days for _, days in folded.close_days]
+    )
     petitions, petition_channels = onepass.petitions_by_flag(folded.petitions)
     values["petitions_resolved"] = values.pop("petition_cases_resolved")
     levels: dict[str, int] = {}
     for _, level in folded.first_agreement.values():
         if level is not None:
             levels[str(level)] = levels.get(str(level), 0) + 1
-    conversions = _count_rows(corrected.rows(conn, conversions_query(scope), scope.as_of))
+    conversions = _count_rows(counted.conversions)
     values["conversions"] = sum(conversions.values())
 
     def grouped(name: str) -> dict[str, int]:
         if name in keys and keys[name][2]:
-            return dict(folded.group_events.get(name, {}))
+            return {k: sum(cases.values()) for k, cases in folded.group_events.get(name, {}).items()}
         return {k: len(ids) for k, ids in folded.groups.get(name, {}).items()}
+
+    village: dict[str, int] = {}  # BY_PLACE: the cases of its figure by the child of the place they lie under
+    for case_id in folded.cases.get(keys[BY_PLACE][0], ()):
+        child = child_of(folded.paths[case_id], scope.place.path)
+        village[child] = village.get(child, 0) + 1
 
     referral_labels = {k: v["label"] for k, v in s["referral_workflows"].items()}
     level_labels = {lvl.value: lvl.label for lvl in LEVEL_ORDER}
-    village = grouped("by_village")
     months = month_labels(scope)
     breakdowns = {
         "by_source": labelled_rows(grouped("by_source"), reference.get("source", {}), all_keys=True),

@@ -7,6 +7,9 @@ the grouping keys of the breakdowns it counts in (the expressions of ``group_key
 and a few per-event values (agreement amount, visit result, days to close, level at agreement, …). Python
 folds the rows as they stream in: sets of case ids per figure and per group, so memory grows with the
 township-year's cases, never with the database.
+
+Everything the fold keeps belongs to one case (its id, with the case's place), so the fold of a county's year
+splits into its townships' folds (:meth:`Folded.split`): the county's report counts its year once.
 """
 
 from __future__ import annotations
@@ -29,24 +32,73 @@ from mediation_flow.store.tables import EVENTS
 
 YIELD_PER = 2_000
 NO_VALUE = 4  # the statement's always-NULL column
+PATH = 5  # the case's jurisdiction path
+
+
+def _case_counts() -> dict[str, dict[int, int]]:
+    return defaultdict(dict)
 
 
 @dataclass
 class Folded:
-    """What one pass produced: case ids per figure and per breakdown group, and the per-case picks."""
+    """What one pass produced, per case: case ids per figure and per breakdown group, the per-case picks, and
+    the place of every case counted."""
 
     cases: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
-    events: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    events: dict[str, dict[int, int]] = field(default_factory=_case_counts)  # counted figure → case → its events
     groups: dict[str, dict[str, set[int]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(set)))
-    group_events: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    # a breakdown that counts events: group → case → its events in the group
+    group_events: dict[str, dict[str, dict[int, int]]] = field(default_factory=lambda: defaultdict(_case_counts))
     last_agreement: dict[int, tuple[int, Any]] = field(default_factory=dict)  # case → (seq, amount in fen)
     last_visit: dict[int, tuple[int, Any]] = field(default_factory=dict)  # case → (seq, performed)
     first_agreement: dict[int, tuple[int, Any]] = field(default_factory=dict)  # case → (seq, level)
-    close_days: list[Any] = field(default_factory=list)  # one per closing event (as the SQL join counted)
+    close_days: list[tuple[int, Any]] = field(default_factory=list)  # (case, days) per closing event
     petitions: dict[tuple[str, str | None], set[int]] = field(default_factory=lambda: defaultdict(set))
     judged_channel: dict[int, Any] = field(default_factory=dict)  # case → its 三调 channel, for judged cases
     handoffs: list[HandoffEvent] = field(default_factory=list)  # the referral events, for the 三调 walk
     joint: list[tuple[int, list[str]]] = field(default_factory=list)  # (case, agencies) per joint session
+    paths: dict[int, str] = field(default_factory=dict)  # case → its jurisdiction path
+
+    def split(self, part: Callable[[str], str]) -> dict[str, Folded]:
+        """The fold of each part, a part being ``part(path)`` of a case's path: what the pass over only that
+        part's cases would have folded (each thing kept belongs to one case)."""
+        named: dict[str, str] = {}
+        of: dict[int, str] = {}
+        for case_id, path in self.paths.items():
+            key = named.get(path)
+            if key is None:
+                key = named[path] = part(path)
+            of[case_id] = key
+        parts: dict[str, Folded] = defaultdict(Folded)
+        for case_id, path in self.paths.items():
+            parts[of[case_id]].paths[case_id] = path
+        for name, ids in self.cases.items():
+            for case_id in ids:
+                parts[of[case_id]].cases[name].add(case_id)
+        for name, counts in self.events.items():
+            for case_id, n in counts.items():
+                parts[of[case_id]].events[name][case_id] = n
+        for group, sets in self.groups.items():
+            for key, ids in sets.items():
+                for case_id in ids:
+                    parts[of[case_id]].groups[group][key].add(case_id)
+        for group, keyed in self.group_events.items():
+            for key, counts in keyed.items():
+                for case_id, n in counts.items():
+                    parts[of[case_id]].group_events[group][key][case_id] = n
+        for picks in ("last_agreement", "last_visit", "first_agreement", "judged_channel"):
+            for case_id, pick in getattr(self, picks).items():
+                getattr(parts[of[case_id]], picks)[case_id] = pick
+        for flag, ids in self.petitions.items():
+            for case_id in ids:
+                parts[of[case_id]].petitions[flag].add(case_id)
+        for closing in self.close_days:
+            parts[of[closing[0]]].close_days.append(closing)
+        for handoff in self.handoffs:
+            parts[of[handoff.case_id]].handoffs.append(handoff)
+        for session in self.joint:
+            parts[of[session[0]]].joint.append(session)
+        return dict(parts)
 
 
 @dataclass(frozen=True)
@@ -69,9 +121,11 @@ def event_rows(
     values: set[str],
     source: Any,
     where: Any,
+    path: Any,
 ) -> Pass:
-    """The one statement over ``source`` where ``where``: case_id, seq, trigger, the mask of ``names``' rules, then
-    the ``extras`` (name → (figure whose rule gates it, expression)), NULL where the rule is not met.
+    """The one statement over ``source`` where ``where``: case_id, seq, trigger, the mask of ``names``' rules, the
+    case's ``path`` (column ``PATH``), then the ``extras`` (name → (figure whose rule gates it, expression)), NULL
+    where the rule is not met.
 
     Each figure's rule is (triggers, further condition), so an event is dispatched once on its trigger
     (``CASE trigger WHEN …``) and only the conditions and expressions of that trigger are evaluated. Text
@@ -96,6 +150,7 @@ def event_rows(
         case(mask_by_trigger, value=trigger, else_=literal(0)),
     ]
     columns.append(null().label("no_value"))  # column NO_VALUE: what a trigger's reader returns for others' extras
+    columns.append(path)  # column PATH
     slots: dict[str, dict[str, int]] = {t: {} for t in triggers}  # trigger → extra → column index
     shared: list[dict[str, Any]] = []  # text column k → {trigger: expression}
     for name, (gate, expr) in extras.items():
@@ -124,12 +179,17 @@ def event_rows(
     return Pass(select(*columns).select_from(source).where(where), list(extras), readers)
 
 
-def fold(rows: Iterable[Any], names: list[str], one_pass: Pass, grouped: dict[str, bool]) -> Folded:
-    """Fold the streamed rows (case_id, seq, trigger, mask, …) into sets and per-case picks."""
+def fold(
+    rows: Iterable[Any], names: list[str], one_pass: Pass, grouped: dict[str, bool], counted: Iterable[str]
+) -> Folded:
+    """Fold the streamed rows (case_id, seq, trigger, mask, …) into sets and per-case picks; the events of the
+    ``counted`` figures are counted per case too."""
     out = Folded()
     extras, readers = one_pass.extras, one_pass.readers
     by_mask: dict[int, list[set[int]]] = {}  # a mask → the case sets of its figures (few distinct masks)
-    masks: dict[int, int] = defaultdict(int)
+    per_case = [(1 << names.index(n), out.events[n]) for n in counted]
+    counted_mask = sum(bit for bit, _ in per_case)
+    paths = out.paths
     groups = [(extras.index(g), out.groups[g], out.group_events[g], events) for g, events in grouped.items()]
     groups.append((extras.index("referral_in_resolved"), out.groups["referral_in_resolved"], {}, False))
     amount, performed, days, level, channel = (
@@ -151,8 +211,12 @@ def fold(rows: Iterable[Any], names: list[str], one_pass: Pass, grouped: dict[st
         if not mask:
             continue
         case_id, seq = row[0], row[1]
+        paths[case_id] = row[PATH]
         wide = readers[row[2]](row)  # the row's extras, in ``extras`` order
-        masks[mask] += 1
+        if mask & counted_mask:
+            for bit, tally in per_case:
+                if mask & bit:
+                    tally[case_id] = tally.get(case_id, 0) + 1
         targets = by_mask.get(mask)
         if targets is None:
             targets = by_mask[mask] = [out.cases[n] for i, n in enumerate(names) if mask & (1 << i)]
@@ -162,7 +226,8 @@ def fold(rows: Iterable[Any], names: list[str], one_pass: Pass, grouped: dict[st
             key = wide[index]
             if key is not None:
                 if count_events:
-                    counts[str(key)] = counts.get(str(key), 0) + 1
+                    events = counts[str(key)]
+                    events[case_id] = events.get(case_id, 0) + 1
                 else:
                     sets[str(key)].add(case_id)
         if mask & resolved:
@@ -173,7 +238,7 @@ def fold(rows: Iterable[Any], names: list[str], one_pass: Pass, grouped: dict[st
         if mask & visited and (case_id not in last_visit or seq > last_visit[case_id][0]):
             last_visit[case_id] = (seq, wide[performed])
         if wide[days] is not None:
-            out.close_days.append(wide[days])
+            out.close_days.append((case_id, wide[days]))
         if mask & petition:
             for index, flag, detail in flags:
                 if wide[index]:
@@ -187,8 +252,6 @@ def fold(rows: Iterable[Any], names: list[str], one_pass: Pass, grouped: dict[st
             out.handoffs.append(HandoffEvent(case_id, seq, OUT, row[2], wide[out_path], wide[outcome]))
         if mask & joint:
             out.joint.append((case_id, joint_agencies(wide[i] for i in joint_columns)))
-    for i, name in enumerate(names):
-        out.events[name] = sum(n for mask, n in masks.items() if mask & (1 << i))
     return out
 
 

@@ -53,7 +53,7 @@ def check_report_access(actor: Actor | None, jurisdiction_path: str) -> None:
         raise NotFound("辖区不存在或不在您的管辖范围内")
 
 
-def _visible_place(conn: Connection, actor: Actor | None, code: str) -> Place:
+def visible_place(conn: Connection, actor: Actor | None, code: str) -> Place:
     """The jurisdiction ``code``, if ``actor`` may read its reports (one answer for unknown and out of scope)."""
     try:
         place = get_by_code(conn, code)
@@ -74,7 +74,7 @@ def annual_report(
 ) -> AnnualReport:
     """Figures and text of ``code``'s report for ``year``; ``actor`` None means the command line."""
     with engine.connect() as conn:
-        _visible_place(conn, actor, code)
+        visible_place(conn, actor, code)
         scope = year_scope(conn, code=code, year=year, as_of=as_of)
         figures = compute_figures(conn, scope)
     text = render(figures)
@@ -108,7 +108,7 @@ def report_years(engine: Engine, *, actor: Actor | None, code: str, until: int) 
     """The years (newest first, none after ``until``) in which ``code``'s subtree has case records: the years
     cases were registered in, and any later year in which an event of theirs took effect."""
     with engine.connect() as conn:
-        place = _visible_place(conn, actor, code)
+        place = visible_place(conn, actor, code)
         subtree = in_subtree(CASES.c.jurisdiction_path, place.path)
         years = {int(y) for y in conn.execute(select(CASES.c.year).where(subtree).distinct()).scalars()}
         for year in range(max(years, default=until) + 1, until + 1):  # carried-over cases' later events
