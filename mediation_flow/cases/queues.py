@@ -84,7 +84,8 @@ def _where(
     conn: Connection, actor: Actor, kind: QueueKind, filters: QueueFilters, today: date, until: date
 ) -> tuple[Any, str | None]:
     """The queue's SQL condition, and the path of the village filter if any (``InvalidData`` for a bad filter)."""
-    reference = load_reference(conn)
+    # the offered sources and grades, read only to check one asked for
+    reference = load_reference(conn) if filters.source is not None or filters.risk_grade is not None else {}
     errors = []
     if filters.level is not None and filters.level not in {level.value for level in Level}:
         errors.append({"field": "level", "message": "处理层级无效（grid、village、township、county）"})

@@ -94,6 +94,12 @@ def code_order(places: list[Place]) -> list[Place]:
     return ordered
 
 
+def townships_of(conn: Connection, county: Place) -> list[Place]:
+    """The townships of ``county``, retired ones too, by code (one statement)."""
+    query = select(JUR).where(JUR.c.parent_id == county.id, JUR.c.level == "township").order_by(JUR.c.code)
+    return [_place(r) for r in conn.execute(query)]
+
+
 def townships(conn: Connection) -> list[Place]:
     """The active townships, by code."""
     rows = conn.execute(select(JUR).where(JUR.c.level == "township", JUR.c.active.is_(True)).order_by(JUR.c.code))

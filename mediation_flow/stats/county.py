@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, select
 
 from mediation_flow.accounts.policy import Actor, Permission, can_see, require, townships_in_view
 from mediation_flow.errors import InvalidData, NotFound
-from mediation_flow.places.jurisdictions import Place, ancestors, get_by_code, get_by_id
+from mediation_flow.places.jurisdictions import Place, ancestors, get_by_code, get_by_id, townships_of
 from mediation_flow.stats.dashboard import case_years, year_figures
 from mediation_flow.stats.dashboard_current import Current, current
 from mediation_flow.stats.dashboard_sql import AreaYear, merged
@@ -97,7 +97,7 @@ def county_of(conn: Connection, actor: Actor, code: str | None) -> Place:
             raise NotFound("辖区不存在或不在您的管辖范围内", code=code[:32]) from None
         if place.level != "county":
             raise InvalidData([{"field": "county", "message": "请选择县（区）"}])
-        if not (can_see(actor, place.path) or any(can_see(actor, t.path) for t in _townships(conn, place))):
+        if not (can_see(actor, place.path) or any(can_see(actor, t.path) for t in townships_of(conn, place))):
             raise NotFound("辖区不存在或不在您的管辖范围内", code=code[:32])
         return place
     if actor.jurisdiction_id is not None:
@@ -110,11 +110,6 @@ def county_of(conn: Connection, actor: Actor, code: str | None) -> Place:
     if first is None:
         raise NotFound("还没有县（区）")
     return get_by_code(conn, str(first))
-
-
-def _townships(conn: Connection, county: Place) -> list[Place]:
-    rows = conn.execute(select(JUR.c.id).where(JUR.c.parent_id == county.id, JUR.c.level == "township"))
-    return sorted((get_by_id(conn, r[0]) for r in rows), key=lambda p: p.code)
 
 
 def county_view(
@@ -138,7 +133,7 @@ def county_view(
         years = case_years(conn, county)
         year = year or (years[0] if years else today.year)
         scope, figures = year_figures(conn, county, year, None)  # kept a minute, as the county's dashboard
-        seen = townships_in_view(actor, _townships(conn, county))
+        seen = townships_in_view(actor, townships_of(conn, county))
         now = current(conn, county.path, today, by_child=True)
     months = list(month_labels(scope).items())
     rows = [_row(t.code, t.name, figures.get(t.path, AreaYear()), now.get(t.path, Current()), months) for t in seen]
