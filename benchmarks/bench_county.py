@@ -33,6 +33,7 @@ from benchmarks.county_replicate import build_replicated
 from benchmarks.loadgen import api_token, page_session
 from benchmarks.wrk import Plan, WrkResult, run_wrk, wrk_path
 from mediation_flow.places.jurisdictions import get_by_code
+from mediation_flow.store import clock
 from mediation_flow.store.db import make_engine
 from mediation_flow.store.migrate import upgrade
 from mediation_flow.store.tables import CASES, EVENTS, USERS
@@ -76,7 +77,7 @@ def _township_cases(engine: Engine) -> tuple[list[int], dict[int, int], str]:
 def _plans(ids: list[int], mediating: dict[int, int], village: str) -> dict[str, tuple[Plan, str]]:
     sample = random.Random(11).sample(ids, min(len(ids), 5_000))
     body = {"trigger": "record_session", "expected_version": 0,
-            "data": {**SESSION, "session_date": time.strftime("%Y-%m-%d")}}  # fmt: skip
+            "data": {**SESSION, "session_date": clock.local_date(clock.utcnow()).isoformat()}}  # fmt: skip
     lists = [f"/api/v1/cases?village={village}&state=mediating&category={c}" for c in ("neighbourhood", "contract")]
     return {
         "GET /healthz (bare)": (Plan(paths=["/healthz"]), ""),

@@ -28,6 +28,7 @@ from benchmarks.dataset import build
 from benchmarks.loadgen import Request, api_token, page_session, record_sessions, run_load
 from benchmarks.wrk import INSTALL_HINT, Plan, run_wrk, wrk_path
 from mediation_flow.stats.dashboard import count_kept_figures
+from mediation_flow.store import clock
 from mediation_flow.store.db import make_engine
 from mediation_flow.store.models import Case
 
@@ -214,7 +215,10 @@ class _Driver:
             time.sleep(POST_SETTLE)  # requests still in flight when the last run stopped finish first
             plan.versions = _versions(self.url, self.mediating)
             plan.paths = [f"/api/v1/cases/{i}/transitions" for i in plan.versions]
-            plan.body = {**(plan.body or {}), "data": {**SESSION_BODY, "session_date": time.strftime("%Y-%m-%d")}}
+            plan.body = {
+                **(plan.body or {}),
+                "data": {**SESSION_BODY, "session_date": clock.local_date(clock.utcnow()).isoformat()},
+            }
         return plan
 
 

@@ -15,10 +15,9 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
 
 import httpx
-from factories import PASSWORD
+from factories import PASSWORD, today_iso
 
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
@@ -128,12 +127,12 @@ def record_sessions(case_ids: list[int], *, version: int, stride: int = 64) -> R
     case; each case's version is followed from the responses (it starts at ``version``)."""
     versions: dict[int, int] = {}
     turns: dict[int, int] = {}
-    body = {"session_date": date.today().isoformat(), "content": "背靠背调解，双方各让一步"}
 
     async def fire(client: httpx.AsyncClient, index: int) -> httpx.Response:
         mine = case_ids[index % stride :: stride] or case_ids
         turn = turns[index] = turns.get(index, -1) + 1
         case_id = mine[turn % len(mine)]
+        body = {"session_date": today_iso(), "content": "背靠背调解，双方各让一步"}  # Beijing's today, read now
         payload = {"trigger": "record_session", "expected_version": versions.get(case_id, version), "data": body}
         response = await client.post(f"/api/v1/cases/{case_id}/transitions", json=payload)
         if response.status_code == 200:

@@ -90,7 +90,7 @@ async def _inline(func: Any, *args: Any, abandon_on_cancel: bool = False, cancel
 if not os.environ.get("THREADS"):
     anyio.to_thread.run_sync = _inline
 
-from factories import PASSWORD  # noqa: E402
+from factories import PASSWORD, today_iso  # noqa: E402
 
 from web.app import create_app  # noqa: E402
 
@@ -139,7 +139,7 @@ async def main() -> None:
             cid = mediating[turn[0] % len(mediating)]
             turn[0] += 1
             body = {"trigger": "record_session", "expected_version": versions[cid],
-                    "data": {"session_date": "2026-12-01", "content": "背靠背调解，双方各让一步"}}  # fmt: skip
+                    "data": {"session_date": today_iso(), "content": "背靠背调解，双方各让一步"}}  # fmt: skip
             return "POST", f"/api/v1/cases/{cid}/transitions", med, body, cid
 
         ends = {

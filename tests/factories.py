@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, insert, select
@@ -26,28 +26,47 @@ _HASH = hash_password(PASSWORD)  # once per process: Argon2 is slow on purpose
 # 三调对接: a referral of a case to 青龙派出所 (its user is ``liaison``).
 REFER_TO_POLICE = {"target": "police", "agency": "qinglong_police", "reason": "涉及治安管理，移送派出所"}
 
-# The full successful path of the base workflow, with valid data for each trigger. Its session and signing
-# dates are today (Beijing time): a case registered now cannot have met or signed before it began (issue 13).
-TODAY = clock.local_date(clock.utcnow()).isoformat()
-HAPPY_PATH: list[tuple[str, dict[str, Any]]] = [
-    ("accept", {"rights_notified": True}),
-    ("start_mediation", {"all_parties_consent": True, "venue": "qingfeng_teahouse"}),
-    ("record_session", {"session_date": TODAY, "content": "面对面调解"}),
-    (
-        "reach_agreement",
-        {
-            "form": "written",
-            "facts": "双方因通行发生争执",
-            "terms": "甲方让出通道一米",
-            "performance": "十日内在村委会履行",
-            "amount": "1200.50",
-            "signed_on": TODAY,
-        },
-    ),
-    ("start_follow_up", {}),
-    ("record_visit", {"visited_on": "2023-10-20", "performed": "full", "satisfaction": "satisfied"}),
-    ("close_resolved", {}),
-]
+
+def local_today() -> date:
+    """Today in the township (Beijing time), read when called, never at import: a suite that runs across Beijing
+    midnight registers its later cases on the new day, and a date taken at import would lie before them. Not
+    ``date.today()``: between 16:00 and 24:00 UTC the machine's day is Beijing's yesterday."""
+    return clock.local_date(clock.utcnow())
+
+
+def today_iso() -> str:
+    """:func:`local_today` as the API takes it."""
+    return local_today().isoformat()
+
+
+def happy_path() -> list[tuple[str, dict[str, Any]]]:
+    """The full successful path of the base workflow, with valid data for each trigger. Its session and signing
+    dates are today (Beijing time, :func:`today_iso`): a case registered now cannot have met or signed before it
+    began (issue 13). Call it after registering the cases it drives."""
+    today = today_iso()
+    return [
+        ("accept", {"rights_notified": True}),
+        ("start_mediation", {"all_parties_consent": True, "venue": "qingfeng_teahouse"}),
+        ("record_session", {"session_date": today, "content": "面对面调解"}),
+        (
+            "reach_agreement",
+            {
+                "form": "written",
+                "facts": "双方因通行发生争执",
+                "terms": "甲方让出通道一米",
+                "performance": "十日内在村委会履行",
+                "amount": "1200.50",
+                "signed_on": today,
+            },
+        ),
+        ("start_follow_up", {}),
+        ("record_visit", {"visited_on": "2023-10-20", "performed": "full", "satisfaction": "satisfied"}),
+        ("close_resolved", {}),
+    ]
+
+
+#: The happy path's triggers, in order (no dates: safe to hold at import).
+HAPPY_TRIGGERS = [trigger for trigger, _ in happy_path()]
 
 
 @dataclass

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from factories import HAPPY_PATH, drive, make_town, register
+from factories import drive, happy_path, make_town, register
 from sqlalchemy import Engine, inspect, select, table, text
 from sqlalchemy.exc import DBAPIError
 
@@ -59,7 +59,7 @@ def live(tmp_path):
     town = make_town(engine)
     for index in range(6):
         case_id = register(engine, town, "grid_worker")
-        drive(engine, case_id, town["mediator"], HAPPY_PATH[: index + 1])
+        drive(engine, case_id, town["mediator"], happy_path()[: index + 1])
         attachments.save(
             data_dir, case_id, io.BytesIO(PDF), filename=f"证据{index}.pdf", kind="evidence", uploaded_by=1
         )
@@ -76,7 +76,7 @@ def test_round_trip_restores_every_table_and_every_file(live, tmp_path):
     assert "已备份到" in made.stdout and "6 件案件" in made.stdout
 
     extra = register(engine, town, "grid_worker")  # life goes on after the backup ...
-    drive(engine, extra, town["mediator"], HAPPY_PATH[:2])
+    drive(engine, extra, town["mediator"], happy_path()[:2])
     (next((data_dir / "attachments").rglob("*.pdf"))).unlink()
     attachments.save(data_dir, extra, io.BytesIO(PDF), filename="新.pdf", kind="other", uploaded_by=1)
     assert every_row(engine) != before_rows
@@ -107,7 +107,7 @@ def test_online_backup_while_writers_write_is_consistent(live, tmp_path):
     def writer() -> None:
         while not stop.is_set():
             case_id = register(engine, town, "grid_worker")
-            drive(engine, case_id, town["mediator"], HAPPY_PATH[:3])
+            drive(engine, case_id, town["mediator"], happy_path()[:3])
             written.append(case_id)
 
     thread = threading.Thread(target=writer)

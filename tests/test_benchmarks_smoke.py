@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 
 import pytest
-from factories import HAPPY_PATH, make_town
+from factories import happy_path, make_town
 from sqlalchemy import delete, func, select
 
 from benchmarks import bench_engine, bench_people, people_dataset
@@ -33,13 +33,13 @@ def _final(engine, case_id):
 def test_raw_and_textbook_contenders_write_what_the_engine_writes(sqlite_engine, sync):
     town = make_town(sqlite_engine)
     plan = bench_engine.capture_plan(sqlite_engine, town)
-    assert [s.trigger for s in plan] == [t for t, _ in HAPPY_PATH]
+    assert [s.trigger for s in plan] == [t for t, _ in happy_path()]
     raw_id, textbook_id, engine_id = bench_engine.register_many(sqlite_engine, town, 3)
     path = sqlite_engine.url.database
     bench_engine.run_raw_sqlite(path, sync, plan, town["mediator"].id, [raw_id])
     bench_engine.run_textbook(sqlite_engine, town, plan, [textbook_id])
     bench_engine.run_engine(sqlite_engine, town, [engine_id])
-    expected = ("resolved", 1 + len(HAPPY_PATH), 1 + len(HAPPY_PATH))
+    expected = ("resolved", 1 + len(happy_path()), 1 + len(happy_path()))
     assert _final(sqlite_engine, raw_id) == _final(sqlite_engine, textbook_id) == _final(sqlite_engine, engine_id)
     assert _final(sqlite_engine, engine_id) == expected
     checked, problems = check_all(sqlite_engine)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from factories import HAPPY_PATH, PASSWORD, drive, register
+from factories import PASSWORD, drive, happy_path, register
 from fastapi.testclient import TestClient
 from test_recording_for_others import clerk  # noqa: F401  (fixture)
 
@@ -39,7 +39,7 @@ def test_the_mediator_is_offered_the_usual_next_step_first_along_the_happy_path(
     expected = ["accept", "start_mediation", "record_session", "reach_agreement", "start_follow_up", "record_visit"]
     expected += ["close_resolved"]
     version = 1
-    for (trigger, data), first in zip(HAPPY_PATH, expected, strict=True):
+    for (trigger, data), first in zip(happy_path(), expected, strict=True):
         shown = offered(engine, town, "mediator", case_id)
         assert shown[0] == (first, PRIMARY), (trigger, shown)
         ranks = [GROUPS.index(group) for _, group in shown]
@@ -51,7 +51,7 @@ def test_the_mediator_is_offered_the_usual_next_step_first_along_the_happy_path(
 
 def test_rare_steps_come_last_and_the_usual_ones_before_the_rest(engine, town):
     case_id = register(engine, town, "grid_worker")
-    drive(engine, case_id, town["mediator"], HAPPY_PATH[:2])  # 调解中
+    drive(engine, case_id, town["mediator"], happy_path()[:2])  # 调解中
     shown = offered(engine, town, "supervisor", case_id)
     assert shown[:2] == [("record_session", PRIMARY), ("reach_agreement", USUAL)]
     rare = [t for t, group in shown if group == RARE]
@@ -63,23 +63,23 @@ def test_rare_steps_come_last_and_the_usual_ones_before_the_rest(engine, town):
 def test_a_step_taken_in_this_state_moves_behind_the_usual_ones_not_yet_taken(engine, town):
     """Once a session is recorded, 达成协议 comes first; 记录调解 is still offered, after it."""
     case_id = register(engine, town, "grid_worker")
-    result = drive(engine, case_id, town["mediator"], HAPPY_PATH[:2])
+    result = drive(engine, case_id, town["mediator"], happy_path()[:2])
     assert primary(engine, town, "mediator", case_id) == "record_session"
-    drive(engine, case_id, town["mediator"], HAPPY_PATH[2:3], version=result.version)
+    drive(engine, case_id, town["mediator"], happy_path()[2:3], version=result.version)
     shown = offered(engine, town, "mediator", case_id)
     assert shown[:2] == [("reach_agreement", PRIMARY), ("record_session", USUAL)]
 
 
 def test_close_resolved_is_refused_whatever_is_typed_until_a_visit_is_recorded(engine, town):
     case_id = register(engine, town, "grid_worker")
-    result = drive(engine, case_id, town["mediator"], HAPPY_PATH[:5])  # 回访中, no visit yet
+    result = drive(engine, case_id, town["mediator"], happy_path()[:5])  # 回访中, no visit yet
     page = case_page(engine, town["mediator"], case_id)
     assert "close_resolved" not in [t.trigger for t in page.triggers]
     assert page.refused["close_resolved"] == "结案前须至少记录一次回访"
     assert primary(engine, town, "mediator", case_id) == "record_visit"
     with pytest.raises(GuardFailed):  # the engine agrees: refused, nothing written
         drive(engine, case_id, town["mediator"], [("close_resolved", {})], version=result.version)
-    drive(engine, case_id, town["mediator"], HAPPY_PATH[5:6], version=result.version)
+    drive(engine, case_id, town["mediator"], happy_path()[5:6], version=result.version)
     shown = offered(engine, town, "mediator", case_id)
     assert shown[:2] == [("close_resolved", PRIMARY), ("record_visit", USUAL)]  # 结案 after 回访
 
@@ -88,14 +88,14 @@ def test_a_supervisor_is_offered_assign_before_mediation_on_an_unassigned_case(e
     """开始调解 needs a mediator (mediator_assigned, judged from the case and who acts): the supervisor of an
     unassigned case is offered 指派调解员 first, and 开始调解 only once someone is assigned."""
     case_id = register(engine, town, "grid_worker")
-    result = drive(engine, case_id, town["supervisor"], HAPPY_PATH[:1])  # accepted by the supervisor: no mediator
+    result = drive(engine, case_id, town["supervisor"], happy_path()[:1])  # accepted by the supervisor: no mediator
     page = case_page(engine, town["supervisor"], case_id)
     assert "start_mediation" not in [t.trigger for t in page.triggers]
     assert page.refused["start_mediation"] == "请先指派调解员"
     assert primary(engine, town, "supervisor", case_id) == "assign"
     assert primary(engine, town, "mediator", case_id) == "start_mediation"  # a mediator takes it on themself
     with pytest.raises(GuardFailed):
-        drive(engine, case_id, town["supervisor"], HAPPY_PATH[1:2], version=result.version)
+        drive(engine, case_id, town["supervisor"], happy_path()[1:2], version=result.version)
     drive(engine, case_id, town["supervisor"], [("assign", {"mediator_id": town["mediator"].id})], version=2)
     assert primary(engine, town, "supervisor", case_id) == "start_mediation"
 
@@ -110,7 +110,7 @@ def test_a_step_that_depends_on_what_is_typed_is_still_offered(engine, town):
 
 def test_extension_is_offered_while_days_are_left(engine, town):
     case_id = register(engine, town, "grid_worker")
-    result = drive(engine, case_id, town["mediator"], HAPPY_PATH[:2])
+    result = drive(engine, case_id, town["mediator"], happy_path()[:2])
     assert ("extend", RARE) in offered(engine, town, "supervisor", case_id)
     assert "extend" not in dict(offered(engine, town, "mediator", case_id))  # not the mediator's step at all
     extend = {"days": 30, "parties_consent": True, "reason": "等待伤情鉴定"}
@@ -134,7 +134,7 @@ def test_a_form_refused_whatever_is_typed_says_why(engine, town):
     from mediation_flow.cases.forms import trigger_form
 
     case_id = register(engine, town, "grid_worker")
-    drive(engine, case_id, town["mediator"], HAPPY_PATH[:5])
+    drive(engine, case_id, town["mediator"], happy_path()[:5])
     view = case_page(engine, town["mediator"], case_id)
     with pytest.raises(TriggerNotAllowed, match="结案前须至少记录一次回访"):
         trigger_form(engine, town["mediator"], view, "close_resolved")
@@ -144,14 +144,14 @@ def test_a_clerk_is_offered_what_a_handler_could_do(engine, town, clerk):  # noq
     """代录: the clerk names who acted when recording, so a step is offered if it passes for some handler's role
     (开始调解 on an unassigned case: a mediator could take it on, though a supervisor could not)."""
     case_id = register(engine, town, "grid_worker")
-    drive(engine, case_id, town["supervisor"], HAPPY_PATH[:1])  # accepted, nobody assigned
+    drive(engine, case_id, town["supervisor"], happy_path()[:1])  # accepted, nobody assigned
     assert "start_mediation" not in dict(offered(engine, town, "supervisor", case_id))
     assert case_page(engine, clerk, case_id).triggers[0].trigger == "start_mediation"
 
 
 def test_the_api_lists_what_the_page_offers_in_the_same_order(engine, town):
     case_id = register(engine, town, "grid_worker")
-    drive(engine, case_id, town["mediator"], HAPPY_PATH[:5])
+    drive(engine, case_id, town["mediator"], happy_path()[:5])
     with TestClient(create_app(engine)) as client:
         token = client.post("/api/v1/auth/token", data={"username": "mediator", "password": PASSWORD})
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}

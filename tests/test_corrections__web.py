@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from factories import HAPPY_PATH, Town, drive, register
+from factories import Town, drive, happy_path, register
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from test_web_pages import app, data_dir, signed_in, version_of  # noqa: F401 - the page fixtures
@@ -83,12 +83,12 @@ def test_the_agreement_printout_appears_with_the_agreement_without_a_reload(
 ) -> None:
     """Issue 17 point 8: 打印调解协议书 is offered in the same answer that records the agreement (out of band)."""
     case_id = register(engine, town)
-    drive(engine, case_id, town["mediator"], HAPPY_PATH[:3])
+    drive(engine, case_id, town["mediator"], happy_path()[:3])
     mediator = signed_in("mediator")
     assert "打印调解协议书" not in mediator.get(f"/cases/{case_id}").text
     response = mediator.post(
         f"/cases/{case_id}/do/reach_agreement",
-        {"expected_version": str(version_of(engine, case_id)), **HAPPY_PATH[3][1]},
+        {"expected_version": str(version_of(engine, case_id)), **happy_path()[3][1]},
         htmx=True,
     )
     assert response.status_code == 200, response.text[:300]

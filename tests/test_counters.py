@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from factories import HAPPY_PATH, intake, make_town
+from factories import happy_path, intake, local_today, make_town, today_iso
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
@@ -34,7 +34,7 @@ from mediation_flow.vocabulary import Role
 from mediation_flow.workflow.registry import REGISTRY
 
 DATES = ("session_date", "signed_on", "visited_on", "applied_on", "ruled_on")  # today's, within the case's life
-VALID: dict[str, dict[str, Any]] = {t: {k: "" if k in DATES else v for k, v in d.items()} for t, d in HAPPY_PATH} | {
+VALID: dict[str, dict[str, Any]] = {t: {k: "" if k in DATES else v for k, v in d.items()} for t, d in happy_path()} | {
     "reject": {"reason": "已由法院受理"},
     "suspend": {"reason": "等待鉴定"},
     "resume": {},
@@ -114,11 +114,11 @@ def test_counts_and_dashboard_after_random_transitions(engine: Engine) -> None:
             options = [o.trigger for o in available_triggers(workflow, row["state"], actor) if o.trigger in VALID]
             if not options:
                 return
-            forward = [t for t, _ in HAPPY_PATH if t in options]
+            forward = [t for t, _ in happy_path() if t in options]
             if row["mediator_id"] is None and "assign" in options:
                 forward = ["assign"]  # mediation needs a mediator
             trigger = data.draw(st.sampled_from(options + forward * 12))  # mostly forward: the walk goes deep
-            today = datetime.now(UTC).date().isoformat()
+            today = today_iso()
             values = {k: (today if v == "" else v) for k, v in VALID[trigger].items()}
             try:
                 apply_trigger(engine, case_id=case_id, actor=actor, trigger=trigger, expected_version=row["version"],
@@ -134,7 +134,7 @@ def test_counts_and_dashboard_after_random_transitions(engine: Engine) -> None:
 
         @invariant()
         def queue_totals_equal_a_fresh_count(self) -> None:
-            today = datetime.now(UTC).date()
+            today = local_today()
             until = due_soon_until(today, 2)
             paths = {v.code: v.path for v in (places.villages[0], places.villages[2], village)}
             wanted = [QueueFilters(), QueueFilters(level="township"), *(QueueFilters(village=c) for c in paths)]

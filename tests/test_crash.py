@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from factories import HAPPY_PATH, PASSWORD, register
+from factories import PASSWORD, happy_path, register
 from server_harness import Server
 from sqlalchemy import select
 
@@ -41,11 +41,11 @@ class Load:
                     c: client.get(f"/api/v1/cases/{c}", headers=self.headers).json()["version"] for c in case_ids
                 }
                 while True:
-                    open_cases = [c for c in case_ids if versions[c] <= len(HAPPY_PATH)]
+                    open_cases = [c for c in case_ids if versions[c] <= len(happy_path())]
                     if not open_cases:
                         return
                     for case_id in open_cases:
-                        trigger, data = HAPPY_PATH[versions[case_id] - 1]
+                        trigger, data = happy_path()[versions[case_id] - 1]
                         response = client.post(
                             f"/api/v1/cases/{case_id}/transitions",
                             json={"trigger": trigger, "expected_version": versions[case_id], "data": data},
@@ -123,7 +123,7 @@ def test_kill_9_mid_load_loses_no_acknowledged_transition(engine, town, db_url, 
         f"\ncrash ({engine.dialect.name}): {len(acknowledged_before)} transitions acknowledged before kill -9 "
         f"{load.failures} clients cut mid-request, "
         f"{len(finish.acknowledged)} more after restart, "
-        f"{CASES * len(HAPPY_PATH) - len(acknowledged_before) - len(finish.acknowledged)} committed unacknowledged; "
+        f"{CASES * len(happy_path()) - len(acknowledged_before) - len(finish.acknowledged)} committed unacknowledged; "
         "check exit 0"
     )
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from factories import HAPPY_PATH, drive, intake, make_town
+from factories import drive, happy_path, intake, make_town
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
@@ -124,7 +124,7 @@ def test_kept_year_sums_equal_a_fresh_count_after_any_writes(engine: Engine) -> 
             # 达成协议 only by chance (its guards read dates that move with the clock), so the agreement figures
             # are covered by construction; corrections and later steps may still touch this case.
             agreed = register_case(engine, actor=supervisor, intake=intake(jurisdiction_code=where[0]))
-            drive(engine, agreed, supervisor, [("assign", {"mediator_id": mediator.id}), *HAPPY_PATH[:4]])
+            drive(engine, agreed, supervisor, [("assign", {"mediator_id": mediator.id}), *happy_path()[:4]])
             self.cases: list[int] = [agreed]
 
         @rule(place=st.sampled_from(where), days_back=st.integers(0, 500), source=st.sampled_from(SOURCES))
@@ -152,7 +152,7 @@ def test_kept_year_sums_equal_a_fresh_count_after_any_writes(engine: Engine) -> 
             options = [o.trigger for o in available_triggers(workflow, row["state"], supervisor) if o.trigger in valid]
             if not options:
                 return
-            forward = [t for t, _ in HAPPY_PATH if t in options]
+            forward = [t for t, _ in happy_path() if t in options]
             if row["mediator_id"] is None and "assign" in options:
                 forward = ["assign"]
             trigger = data.draw(st.sampled_from(options + forward * 12))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from factories import HAPPY_PATH, drive, register
+from factories import drive, happy_path, register
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -36,15 +36,15 @@ def snapshot(engine, case_id):
 def test_happy_path_writes_one_event_per_step(engine, town):
     case_id = register(engine, town)
     assert snapshot(engine, case_id) == ("registered", 1, 1)
-    result = drive(engine, case_id, town["mediator"], HAPPY_PATH)
+    result = drive(engine, case_id, town["mediator"], happy_path())
     assert result.state == "resolved"
-    assert snapshot(engine, case_id) == ("resolved", 1 + len(HAPPY_PATH), 1 + len(HAPPY_PATH))
+    assert snapshot(engine, case_id) == ("resolved", 1 + len(happy_path()), 1 + len(happy_path()))
     with engine.connect() as conn:
         triggers = [
             r.trigger
             for r in conn.execute(select(EVENTS.c.trigger).where(EVENTS.c.case_id == case_id).order_by(EVENTS.c.seq))
         ]
-    assert triggers == ["register"] + [t for t, _ in HAPPY_PATH]
+    assert triggers == ["register"] + [t for t, _ in happy_path()]
     assert check_all(engine) == (1, [])
 
 
@@ -129,7 +129,7 @@ def test_refusals_are_typed_and_write_nothing(engine, town):
 
 def test_failing_guard_leaves_state_unchanged_mid_flow(engine, town):
     case_id = register(engine, town)
-    drive(engine, case_id, town["mediator"], HAPPY_PATH[:5])  # following_up, no visit yet
+    drive(engine, case_id, town["mediator"], happy_path()[:5])  # following_up, no visit yet
     refused(engine, case_id, GuardFailed, actor=town["mediator"], trigger="close_resolved", expected_version=6)
     assert snapshot(engine, case_id)[0] == "following_up"
 
@@ -212,10 +212,10 @@ def test_accepting_mediator_takes_an_unassigned_case(engine, town):
     from sqlalchemy import select
 
     unassigned = register(engine, town)
-    drive(engine, unassigned, town["mediator"], HAPPY_PATH[:1])
+    drive(engine, unassigned, town["mediator"], happy_path()[:1])
     assigned = register(engine, town)
     drive(engine, assigned, town["supervisor"], [("assign", {"mediator_id": town["village_mediator"].id})])
-    drive(engine, assigned, town["mediator"], HAPPY_PATH[:1], version=2)
+    drive(engine, assigned, town["mediator"], happy_path()[:1], version=2)
     with engine.connect() as conn:
         owners = dict(conn.execute(select(CASES.c.id, CASES.c.mediator_id)).all())
     assert owners == {unassigned: town["mediator"].id, assigned: town["village_mediator"].id}

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from factories import HAPPY_PATH, drive, make_town, register
+from factories import drive, happy_path, make_town, register
 from openpyxl import Workbook, load_workbook
 from plain_text import ISO_DATE
 
@@ -28,7 +28,7 @@ FAIL = {"reason": "双方分歧较大", "routes_informed": True}
 
 
 def _agreed(amount: str) -> list[tuple[str, dict[str, Any]]]:
-    return [(t, {**d, "amount": amount} if t == "reach_agreement" else d) for t, d in HAPPY_PATH]
+    return [(t, {**d, "amount": amount} if t == "reach_agreement" else d) for t, d in happy_path()]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def workbook(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
     titles = ["=1+1", "张三与李四相邻通行纠纷", "王五与赵六合同纠纷", "邻里噪音纠纷"]
     for n, title in enumerate(titles):
         case_id = register(engine, town, "supervisor", title=title, effective_at=start)
-        steps = _agreed(AMOUNTS[n]) if n < len(AMOUNTS) else [*HAPPY_PATH[:2], ("fail", FAIL)]
+        steps = _agreed(AMOUNTS[n]) if n < len(AMOUNTS) else [*happy_path()[:2], ("fail", FAIL)]
         steps = [("assign", {"mediator_id": town["mediator"].id}), *steps]
         drive(engine, case_id, town["supervisor"], steps, moments=moments[: len(steps)])
     report = annual_report(engine, actor=None, code=TOWNSHIP, year=YEAR)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from factories import HAPPY_PATH, Town, drive, register
+from factories import Town, drive, happy_path, register
 from sqlalchemy import Engine
 
 from mediation_flow.cases.notices import mark_all_seen, mark_handled, notices, open_inbox, unread_count
@@ -17,7 +17,7 @@ from mediation_flow.store import clock
 
 def _registered_and_handled(engine: Engine, town: Town) -> int:
     case_id = register(engine, town, "grid_worker", title="网格员登记的纠纷")
-    steps = [HAPPY_PATH[0], ("assign", {"mediator_id": town["mediator"].id}), *HAPPY_PATH[1:]]
+    steps = [happy_path()[0], ("assign", {"mediator_id": town["mediator"].id}), *happy_path()[1:]]
     drive(engine, case_id, town["supervisor"], steps)
     return case_id
 

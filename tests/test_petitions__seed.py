@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from factories import PASSWORD, TODAY, intake
+from factories import PASSWORD, intake, today_iso
 from fastapi.testclient import TestClient
 
 from web.app import create_app
@@ -91,7 +91,7 @@ def test_seed_petition_is_transferred_mediated_reported_back_and_resolved(client
     mediator.fire(
         "record_session",
         {
-            "session_date": TODAY,
+            "session_date": today_iso(),
             "content": "镇信访办、司法所联合接访，释法明理。",
             "joint_agencies": ["justice_station"],
         },
@@ -103,7 +103,7 @@ def test_seed_petition_is_transferred_mediated_reported_back_and_resolved(client
             "facts": "双方对边界（承包地）存在争议，信访人多次反映。",
             "terms": "按原确权图重新测定界址，各自管理。",
             "performance": "十五日内由村委会组织测量并立界桩",
-            "signed_on": TODAY,
+            "signed_on": today_iso(),
         },
     )
     mediator.fire("start_follow_up")

@@ -132,14 +132,14 @@ def test_a_place_cannot_move_under_its_own_subtree_or_to_the_wrong_level(engine,
 
 
 def test_reference_data_edited_keeps_old_cases_labels_and_offers_only_the_current_items(engine, town):
-    from factories import HAPPY_PATH, drive
+    from factories import drive, happy_path
 
     from mediation_flow.cases.views import case_page
     from mediation_flow.places import reference_changes as reference
     from mediation_flow.places.reference import load_reference
 
     case_id = register(engine, town, "grid_worker")
-    drive(engine, case_id, town["mediator"], HAPPY_PATH[:2])  # mediation at 清风茶室 (qingfeng_teahouse)
+    drive(engine, case_id, town["mediator"], happy_path()[:2])  # mediation at 清风茶室 (qingfeng_teahouse)
     new = _run(engine, lambda conn, a: reference.replace_item(conn, a, kind="venue", code="qingfeng_teahouse",
                                                              label="清风茶舍"))  # fmt: skip
     added = _run(engine, lambda conn, a: reference.add_item(conn, a, kind="venue", label="和美调解室"))

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from factories import HAPPY_PATH, PASSWORD, intake, register
+from factories import PASSWORD, happy_path, intake, register
 from server_harness import Server
 from sqlalchemy import select
 
@@ -39,7 +39,7 @@ def _race_one_step(
 ) -> tuple[int, int, int]:
     """Read the case, wait for every other client, then fire the step's trigger at the version read."""
     version = client.get(f"/api/v1/cases/{case_id}", headers=headers).json()["version"]
-    trigger, data = HAPPY_PATH[step]
+    trigger, data = happy_path()[step]
     barrier.wait(timeout=60)
     response = client.post(
         f"/api/v1/cases/{case_id}/transitions",
@@ -60,7 +60,7 @@ def test_conflicting_transitions_from_many_clients(engine, town, db_url, tmp_pat
         clients = [httpx.Client(base_url=server.base_url, timeout=60) for _ in range(CLIENTS)]
         try:
             with ThreadPoolExecutor(CLIENTS) as pool:
-                for step in range(len(HAPPY_PATH)):
+                for step in range(len(happy_path())):
                     for case_id in case_ids:
                         barrier = threading.Barrier(CLIENTS)
                         results = list(
@@ -83,12 +83,12 @@ def test_conflicting_transitions_from_many_clients(engine, town, db_url, tmp_pat
         events = list(conn.execute(select(CaseEvent.__table__).where(CaseEvent.__table__.c.case_id.in_(case_ids))))
         cases = {r.id: r for r in conn.execute(select(Case.__table__).where(Case.__table__.c.id.in_(case_ids)))}
     per_case = Counter(e.case_id for e in events)
-    assert all(per_case[c] == 1 + len(HAPPY_PATH) for c in case_ids)  # no lost, no duplicate event
+    assert all(per_case[c] == 1 + len(happy_path()) for c in case_ids)  # no lost, no duplicate event
     assert len({(e.case_id, e.seq) for e in events}) == len(events)
-    assert all(cases[c].state == "resolved" and cases[c].version == 1 + len(HAPPY_PATH) for c in case_ids)
+    assert all(cases[c].state == "resolved" and cases[c].version == 1 + len(happy_path()) for c in case_ids)
     for case_id, step, version in winners:  # every success a client saw is in the events
         assert version == step + 2
-        assert any(e.case_id == case_id and e.seq == version and e.trigger == HAPPY_PATH[step][0] for e in events)
+        assert any(e.case_id == case_id and e.seq == version and e.trigger == happy_path()[step][0] for e in events)
     assert check_all(engine)[1] == []
     print(
         f"\nweb race ({engine.dialect.name}): {sum(statuses.values())} transition requests, {statuses[200]} won, "

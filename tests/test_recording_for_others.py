@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from factories import HAPPY_PATH, intake
+from factories import happy_path, intake
 from sqlalchemy import select
 
 from mediation_flow.accounts.admin_log import administer
@@ -48,7 +48,7 @@ def test_a_clerk_enters_last_years_case_for_the_mediator_who_did_it(engine, town
     moments = [_last_year(3, 2), _last_year(3, 5), _last_year(3, 9), _last_year(3, 20), _last_year(3, 21),
                _last_year(4, 5), _last_year(4, 6)]  # fmt: skip
     version = 1
-    for (trigger, data), moment in zip(HAPPY_PATH, moments, strict=True):
+    for (trigger, data), moment in zip(happy_path(), moments, strict=True):
         version = apply_trigger(
             engine, case_id=case_id, actor=clerk, trigger=trigger, expected_version=version, data=dict(data),
             effective_at=moment, acting_for=mediator.id,
@@ -57,7 +57,7 @@ def test_a_clerk_enters_last_years_case_for_the_mediator_who_did_it(engine, town
         rows = conn.execute(
             select(EVENTS.c.trigger, EVENTS.c.actor_id, EVENTS.c.recorded_by).where(EVENTS.c.case_id == case_id)
         ).all()
-    assert [(r.actor_id, r.recorded_by) for r in rows[1:]] == [(mediator.id, clerk.id)] * len(HAPPY_PATH)
+    assert [(r.actor_id, r.recorded_by) for r in rows[1:]] == [(mediator.id, clerk.id)] * len(happy_path())
     assert rows[0].actor_id == clerk.id and rows[0].recorded_by is None  # registered by the clerk as the clerk
     page = case_page(engine, town["supervisor"], case_id)
     closing = page.timeline[0]

@@ -9,11 +9,12 @@ happy path, then opens every export."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from factories import HAPPY_PATH, drive, intake, register
+from factories import drive, happy_path, intake, local_today, register
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from security_helpers import api_login, client_for, docx_text, own_data_dir, xlsx_cells
@@ -26,11 +27,11 @@ from mediation_flow.store.migrate import upgrade
 from mediation_flow.store.tables import CASES, PARTIES, USERS
 from mediation_flow.textinput import scrub
 
-YEAR = date.today().year
+YEAR = local_today().year
 
 
 def _AGREE(town: Any) -> list[tuple[str, dict[str, Any]]]:
-    return [("assign", {"mediator_id": town["mediator"].id}), *HAPPY_PATH[:4]]
+    return [("assign", {"mediator_id": town["mediator"].id}), *happy_path()[:4]]
 
 
 TOWNSHIP = "500101001"
@@ -201,15 +202,19 @@ def test_the_migration_cleans_text_stored_before_the_policy(db_url: str) -> None
 _TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=40)  # controls and surrogates too
 
 
+def _post_json(web: Any, url: str, body: Any, headers: dict[str, str]) -> Any:
+    """POST ``body`` as JSON with non-ASCII escaped: a lone surrogate travels as ``\\ud800``, valid JSON that a
+    client may send, which httpx's own ``json=`` (UTF-8, unescaped) cannot encode."""
+    return web.post(url, content=json.dumps(body), headers={**headers, "Content-Type": "application/json"})
+
+
 def _accepted(web: Any, url: str, headers: dict[str, str], make: Any, texts: dict[str, str]) -> Any:
     """Send the texts as given: accepted, or refused with a 422 (never a 500); if refused, send them again
     cleaned and starting with "=" (which must then be accepted: formulas are the export's business)."""
-    answer = web.post(url, json=make(texts), headers=headers)
+    answer = _post_json(web, url, make(texts), headers)
     assert answer.status_code in (200, 201, 422), answer.text[:300]
     if answer.status_code == 422:
-        answer = web.post(
-            url, json=make({k: "=" + scrub(v, multiline=False) for k, v in texts.items()}), headers=headers
-        )
+        answer = _post_json(web, url, make({k: "=" + scrub(v, multiline=False) for k, v in texts.items()}), headers)
         assert answer.status_code in (200, 201), answer.text[:300]
     return answer.json()
 

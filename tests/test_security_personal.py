@@ -16,7 +16,7 @@ import logging
 from typing import Any
 
 import pytest
-from factories import HAPPY_PATH, REFER_TO_POLICE, drive, register
+from factories import REFER_TO_POLICE, drive, happy_path, register
 from security_helpers import api_login, client_for, docx_text, own_data_dir
 from test_web_pages import Browser
 
@@ -45,7 +45,7 @@ def _signed_in(web: Any, username: str) -> Browser:
 
 def _agreed_case(engine: Any, town: Any, **overrides: Any) -> int:
     case_id = register(engine, town, **overrides)
-    drive(engine, case_id, town["supervisor"], [("assign", {"mediator_id": town["mediator"].id}), *HAPPY_PATH[:4]])
+    drive(engine, case_id, town["supervisor"], [("assign", {"mediator_id": town["mediator"].id}), *happy_path()[:4]])
     return case_id
 
 

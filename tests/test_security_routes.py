@@ -16,12 +16,11 @@ import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import httpx
 import pytest
-from factories import PASSWORD, REFER_TO_POLICE, USERS, Town, drive, intake, make_town, register
+from factories import PASSWORD, REFER_TO_POLICE, USERS, Town, drive, intake, local_today, make_town, register
 from fastapi.routing import APIRoute, iter_route_contexts
 from server_harness import Server
 from sqlalchemy import text
@@ -135,7 +134,7 @@ def _accept_form(world: Any, case_id: int) -> dict[str, Any]:
 
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-REPORT = {"year": str(date.today().year), "jurisdiction": "500101001"}
+REPORT = {"year": str(local_today().year), "jurisdiction": "500101001"}
 
 
 def _report(**extra: str) -> Callable[[Any, int], dict[str, Any]]:
@@ -193,7 +192,7 @@ COUNTY = frozenset({"county_supervisor", "admin"})  # reporting roles whose subt
 
 
 def _county_report(world: Any, case_id: int) -> dict[str, Any]:
-    return {"params": {"county": "500101", "year": str(date.today().year)}}
+    return {"params": {"county": "500101", "year": str(local_today().year)}}
 
 
 PUBLIC = Rule("public", ok=frozenset({200, 303, 401, 404, 422}))

@@ -7,11 +7,10 @@ holds are 422s too."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
 import pytest
-from factories import intake, register
+from factories import intake, local_today, register
 from hypothesis import given
 from hypothesis import strategies as st
 from security_helpers import api_login, client_for, own_data_dir
@@ -22,7 +21,7 @@ from mediation_flow.store.tables import CASES, PARTIES
 from mediation_flow.textinput import TextRefused, clean_text, first_refused, normalise, refusal, scrub
 
 NUL = "a\x00b"
-YEAR = date.today().year
+YEAR = local_today().year
 TOWNSHIP = "500101001"
 
 

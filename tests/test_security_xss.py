@@ -9,7 +9,7 @@ import re
 import zipfile
 
 import pytest
-from factories import HAPPY_PATH, PASSWORD, make_town
+from factories import PASSWORD, happy_path, make_town
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
@@ -36,7 +36,7 @@ REGIONS = ["state", "facts", "actions", "clocks", "timeline"]
 
 def _steps(payload: str) -> list[tuple[str, dict[str, object]]]:
     """The happy path up to the agreement, with the payload in every free-text field."""
-    steps = [(trigger, dict(data)) for trigger, data in HAPPY_PATH[:4]]
+    steps = [(trigger, dict(data)) for trigger, data in happy_path()[:4]]
     steps[2][1].update(content=payload, location=payload[:100], participants=payload)
     steps[3][1].update(facts=payload, terms=payload, performance=payload)
     return steps

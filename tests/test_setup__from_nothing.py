@@ -10,11 +10,10 @@ import os
 import re
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import httpx
-from factories import HAPPY_PATH, intake
+from factories import happy_path, intake, local_today
 from server_harness import Server
 
 CLI = [sys.executable, "-m", "mediation_flow.cli"]
@@ -85,11 +84,11 @@ def test_a_township_sets_itself_up_with_the_command_line_and_works_on_the_web(tm
         created = web.post("/api/v1/cases", headers=grid, json={**intake(), "jurisdiction_code": "510104020001001"})
         assert created.status_code == 201, created.text
         case = created.json()
-        assert case["number"].startswith(f"（{date.today().year}）")
+        assert case["number"].startswith(f"（{local_today().year}）")
         names = [a["display_name"] for a in web.get(f"/api/v1/cases/{case['id']}/assignees", headers=grid).json()]
         assert "李明" in names
         version = case["version"]
-        for trigger, step_data in HAPPY_PATH:
+        for trigger, step_data in happy_path():
             moved = web.post(
                 f"/api/v1/cases/{case['id']}/transitions",
                 headers=mediator,
@@ -100,8 +99,8 @@ def test_a_township_sets_itself_up_with_the_command_line_and_works_on_the_web(tm
         web.close()
 
     run(env, "check")
-    report = json.loads(run(env, "report", "--year", str(date.today().year)).stdout)
+    report = json.loads(run(env, "report", "--year", str(local_today().year)).stdout)
     assert report["scope"]["jurisdiction"]["name"] == "河畔镇"
     assert (report["figures"]["taken_in"], report["figures"]["resolved"]) == (1, 1)
-    run(env, "report", "--year", str(date.today().year), "--format", "docx", "--output", str(tmp_path / "r.docx"))
+    run(env, "report", "--year", str(local_today().year), "--format", "docx", "--output", str(tmp_path / "r.docx"))
     assert (tmp_path / "r.docx").stat().st_size > 1000

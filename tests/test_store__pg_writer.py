@@ -10,7 +10,7 @@ import time
 import uuid
 
 import pytest
-from factories import HAPPY_PATH, make_town, register
+from factories import happy_path, make_town, register
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.pool import NullPool
@@ -50,7 +50,7 @@ def _consistent(engine: Engine, case_id: int) -> tuple[int, int]:
 
 
 def _fire(engine: Engine, town, case_id: int, version: int):  # type: ignore[no-untyped-def]
-    trigger, data = HAPPY_PATH[version - 1]
+    trigger, data = happy_path()[version - 1]
     return apply_trigger(
         engine, case_id=case_id, actor=town["mediator"], trigger=trigger, expected_version=version, data=data
     )
@@ -145,7 +145,7 @@ def test_the_api_answers_a_lost_connection_with_a_structured_503(pg, tmp_path, m
     killed: list[int] = []
     killer = threading.Thread(target=_kill_when_sleeping, args=(admin, killed))
     killer.start()
-    trigger, data = HAPPY_PATH[0]
+    trigger, data = happy_path()[0]
     body = {"trigger": trigger, "expected_version": 1, "data": data}
     answer = client.post(f"/api/v1/cases/{case_id}/transitions", json=body, headers=headers)
     killer.join()

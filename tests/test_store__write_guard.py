@@ -8,7 +8,7 @@ trace; the last step shows it catches such a write."""
 
 from __future__ import annotations
 
-from factories import HAPPY_PATH, PASSWORD, intake, make_town
+from factories import PASSWORD, happy_path, intake, make_town
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from test_web_pages import Browser
@@ -45,7 +45,7 @@ def test_every_app_write_on_sqlite_begins_immediate(tmp_path) -> None:
             case_id = created.json()["id"]
             mediator = _login(client, "mediator")
             version = 1
-            for trigger, data in HAPPY_PATH:
+            for trigger, data in happy_path():
                 moved = client.post(
                     f"/api/v1/cases/{case_id}/transitions",
                     json={"trigger": trigger, "expected_version": version, "data": data},

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from docx import Document
-from factories import HAPPY_PATH, REFER_TO_POLICE, TODAY, Town, drive, register
+from factories import REFER_TO_POLICE, Town, drive, happy_path, register
 from sqlalchemy import Engine, select
 from test_web_pages import Browser
 
@@ -140,7 +140,7 @@ def test_registration_and_agreement_printouts(users: Any, town: Town, engine: En
     assert "11010519491231002X" not in masked and "138****5678" in masked
     missing = mediator.get(f"/cases/{case_id}/print/agreement.docx")
     assert missing.status_code == 404 and "尚未达成调解协议" in missing.text
-    steps = [("assign", {"mediator_id": town["mediator"].id}), *HAPPY_PATH[:4]]
+    steps = [("assign", {"mediator_id": town["mediator"].id}), *happy_path()[:4]]
     drive(engine, case_id, town["supervisor"], steps)
     agreement = mediator.get(f"/cases/{case_id}/print/agreement.docx")
     assert agreement.status_code == 200
@@ -153,6 +153,6 @@ def test_registration_and_agreement_printouts(users: Any, town: Town, engine: En
         "十日内在村委会履行",
     ):
         assert required in text, required
-    assert cn_date(TODAY) in text and "1,200.50元" in text and "青龙镇人民调解委员会" in text
+    assert cn_date(steps[-1][1]["signed_on"]) in text and "1,200.50元" in text and "青龙镇人民调解委员会" in text
     assert "打印调解协议书" in mediator.get(f"/cases/{case_id}").text
     assert mediator.get(f"/cases/{case_id}/print/other.docx").status_code == 404

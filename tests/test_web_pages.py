@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from factories import HAPPY_PATH, PASSWORD, Town, drive, register
+from factories import PASSWORD, Town, drive, happy_path, register
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -308,7 +308,7 @@ def test_mediators_see_full_identity_when_they_ask_grid_workers_masked(
 
 def test_lists_queue_dashboard_and_workflow_pages_render(signed_in: Any, town: Town, engine: Engine) -> None:
     done = register(engine, town)
-    drive(engine, done, town["supervisor"], [("assign", {"mediator_id": town["mediator"].id}), *HAPPY_PATH])
+    drive(engine, done, town["supervisor"], [("assign", {"mediator_id": town["mediator"].id}), *happy_path()])
     open_case = register(engine, town, title="孙七与周八劳务纠纷")
     supervisor = signed_in("supervisor")
     dashboard = supervisor.get("/dashboard")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from factories import HAPPY_PATH, drive, register
+from factories import drive, happy_path, register
 from sqlalchemy import select
 
 from mediation_flow.store.db import write_transaction
@@ -97,8 +97,8 @@ def test_changed_file_is_a_new_version_and_old_cases_keep_working(sqlite_engine,
         with sqlite_engine.connect() as conn:
             pinned = dict(conn.execute(select(Case.__table__.c.id, Case.__table__.c.workflow_version)).all())
         assert pinned == {old_case: 1, new_case: 2}
-        assert drive(sqlite_engine, old_case, town["mediator"], HAPPY_PATH).state == "resolved"
-        assert drive(sqlite_engine, new_case, town["mediator"], HAPPY_PATH).state == "resolved"
+        assert drive(sqlite_engine, old_case, town["mediator"], happy_path()).state == "resolved"
+        assert drive(sqlite_engine, new_case, town["mediator"], happy_path()).state == "resolved"
         # the same content again is the same version, not a third one
         with write_transaction(sqlite_engine) as conn:
             assert registry_module.REGISTRY.sync(conn, folder)["people_mediation"] == 2

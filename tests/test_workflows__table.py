@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import TODAY, intake
+from factories import intake, today_iso
 from sqlalchemy import func, select
 
 from mediation_flow.cases.engine import apply_trigger
@@ -29,7 +29,6 @@ AFTER_FINAL = {"add_note", "mark_conversion", "report_back"}
 AFTER_FINAL |= {"correct"}  # 更正: a fact recorded wrongly is corrected whenever it is found (issue 17)
 AFTER_FINAL |= {"petition_reply", "request_review", "review_decided", "request_re_review", "re_review_decided"}
 AGENCY_USERS = {"police_liaison": "liaison", "court_liaison": "court_liaison", "petition_liaison": "petition_liaison"}
-SAMPLE_DAY = TODAY  # dates of steps on a case registered today may not lie before it (issue 13)
 
 
 def spec_of(path: Path) -> WorkflowSpec:
@@ -92,7 +91,7 @@ def _sample(field: FieldSpec, reference: dict[str, dict[str, str]], user_id: int
     if field.type == "bool":
         return bools
     if field.type == "date":
-        return SAMPLE_DAY
+        return today_iso()  # a case registered today: its steps may not lie before it (issue 13)
     if field.type == "user":
         return user_id
     if field.type in ("int", "money"):

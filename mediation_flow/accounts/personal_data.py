@@ -15,6 +15,8 @@ import re
 from datetime import date
 from typing import Literal
 
+from mediation_flow.store import clock
+
 __all__ = [
     "CREDIT_CODE_CHARSET",
     "PROVINCE_CODES",
@@ -100,7 +102,7 @@ def _parse_birth(yyyymmdd: str, today: date | None) -> date | None:
         birth = date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
     except ValueError:
         return None
-    return birth if _EARLIEST_BIRTH <= birth <= (today or date.today()) else None
+    return birth if _EARLIEST_BIRTH <= birth <= (today or clock.local_date(clock.utcnow())) else None
 
 
 def normalize_id_number(value: str) -> str:
@@ -111,7 +113,7 @@ def normalize_id_number(value: str) -> str:
 def validate_id_number(value: str, *, today: date | None = None) -> str:
     """Validate an 18-digit 居民身份证号码 and return it normalised.
 
-    ``today`` (default :func:`date.today`) bounds the birth date. Raises :class:`PersonalDataError`.
+    ``today`` (default: today in the township, Beijing time) bounds the birth date. Raises :class:`PersonalDataError`.
     """
     if not isinstance(value, str):
         raise PersonalDataError(ID_CHARS, "id_number")
@@ -157,7 +159,7 @@ def make_id_number(region: str, birth: date, seq: int, *, today: date | None = N
         raise PersonalDataError(ID_REGION, "id_number")
     if region[:2] not in PROVINCE_CODES:
         raise PersonalDataError(ID_REGION, "id_number")
-    if not (_EARLIEST_BIRTH <= birth <= (today or date.today())):
+    if not (_EARLIEST_BIRTH <= birth <= (today or clock.local_date(clock.utcnow()))):
         raise PersonalDataError(ID_BIRTH, "id_number")
     if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= 999:
         raise PersonalDataError("身份证号码顺序码应为0至999", "id_number")
