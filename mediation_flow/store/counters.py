@@ -68,3 +68,30 @@ def due_total(conn: Connection, path: str | None, *, first: date | None, before:
         place = select(jur.c.id).where(in_subtree(jur.c.path, path))
         query = query.where(cc.c.jurisdiction_id.in_(place.scalar_subquery()))
     return int(conn.execute(query).scalar_one())
+
+
+def latest_due(
+    conn: Connection, path: str | None, *, not_in: Collection[str], until: date, limit: int
+) -> list[tuple[date, int]]:
+    """The ``limit`` cases due latest on or before ``until`` in the subtree at ``path`` (everywhere if None), not in
+    the states ``not_in``, counted per due date, latest first (the last date keeps only what fits in ``limit``):
+    what ``ORDER BY due_date DESC LIMIT n`` over the cases counts per date, from the kept counts (a few rows per
+    place and due day) instead of the cases' index entries and rows."""
+    jur, cc = JURISDICTIONS, CASE_COUNTS
+    query = (
+        select(cc.c.due_date, func.sum(cc.c.n))
+        .where(cc.c.due_date <= until, cc.c.n > 0, cc.c.state.notin_(sorted(not_in)))
+        .group_by(cc.c.due_date)
+        .order_by(cc.c.due_date.desc())
+    )
+    if path is not None:
+        place = select(jur.c.id).where(in_subtree(jur.c.path, path))
+        query = query.where(cc.c.jurisdiction_id.in_(place.scalar_subquery()))
+    found, left = [], limit
+    for day, n in conn.execute(query):
+        if left <= 0:
+            break
+        taken = min(int(n), left)
+        found.append((day, taken))
+        left -= taken
+    return found

@@ -94,11 +94,17 @@ def in_township(column: ColumnClause[str], path: str | None) -> ColumnElement[bo
 
     The separator and the field number are written into the statement: an expression index is matched on the
     statement's text, which a bound parameter (or a prepared statement's generic plan) would not match."""
-    parts = (path or "").strip("/").split("/")
-    if len(parts) < 2:
+    township = township_id(path)
+    if township is None:
         return None
     field = func.split_part(column, literal_column("'/'"), literal_column("3"))
-    return PerBackend(on_sqlite=true(), elsewhere=field == parts[1])
+    return PerBackend(on_sqlite=true(), elsewhere=field == township)
+
+
+def township_id(path: str | None) -> str | None:
+    """The township's id in a path ('/county/township/…/'), None for a county's path (or none)."""
+    parts = (path or "").strip("/").split("/")
+    return parts[1] if len(parts) >= 2 else None
 
 
 def local_month(dialect: str, moment: ColumnElement[datetime], at: datetime) -> ColumnElement[str]:
