@@ -34,6 +34,7 @@ def test_database_is_at_head_with_backend_specific_indexes(engine):
     assert ("ix_case_queue_township" in names) == postgres
     counts = {index["name"] for index in inspect(engine).get_indexes("case_count")}
     assert ("ix_case_count_place_due" in counts) == postgres
+    assert "ix_case_count_due" in counts  # the header's latest due dates first (0021), on both
 
 
 def test_an_empty_database_upgraded_to_head_has_the_models_schema(db_url: str) -> None:

@@ -167,6 +167,9 @@ class CaseCount(_Table, table=True):
     running deadline counts under ``NO_DUE`` (store.counters)."""
 
     __tablename__ = "case_count"
+    # The header's deadline notices (store.counters.latest_due): the latest due dates first, stopped once the
+    # inbox's limit is counted. Without ``n``: the triggers' updates of a count leave the index alone.
+    __table_args__ = (Index("ix_case_count_due", "due_date", "jurisdiction_id", "state"),)
 
     state: str = Field(max_length=32, primary_key=True)
     jurisdiction_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
