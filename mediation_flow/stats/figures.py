@@ -509,7 +509,10 @@ def figures_from(conn: Connection, scope: Scope, counted: Contributions) -> Figu
         "monthly_resolved": labelled_rows(grouped("monthly_resolved"), months, all_keys=True),
     }
     values["referral_in_resolved"] = sum(r["count"] for r in breakdowns["referral_in_resolved"])
-    levels_by_case = {k: {c for c, (_, lvl) in folded.first_agreement.items() if lvl == k} for k in level_labels}
+    levels_by_case: dict[str, set[int]] = {k: set() for k in level_labels}
+    for c, (_, lvl) in folded.first_agreement.items():
+        if lvl in levels_by_case:
+            levels_by_case[lvl].add(c)
     for name, figure in COMPLETE.items():
         sets = levels_by_case if name == "resolved_by_level" else folded.groups.get(name, {})
         add_unset(breakdowns[name], folded.cases.get(figure, set()), sets)

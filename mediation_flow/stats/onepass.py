@@ -72,16 +72,29 @@ class Folded:
         parts: dict[str, Folded] = defaultdict(Folded)
         for case_id, path in self.paths.items():
             parts[of[case_id]].paths[case_id] = path
-        for name, ids in self.cases.items():
+
+        def into(name: Any, ids: Iterable[int], kept: Callable[[Folded], Any]) -> None:
+            """``ids`` into the set ``name`` of ``kept(part)`` of each case's part (made at its first case)."""
+            targets: dict[str, set[int]] = {}
             for case_id in ids:
-                parts[of[case_id]].cases[name].add(case_id)
+                key = of[case_id]
+                target = targets.get(key)
+                if target is None:
+                    target = targets[key] = kept(parts[key])[name]
+                target.add(case_id)
+
+        for name, ids in self.cases.items():
+            into(name, ids, lambda f: f.cases)
         for name, counts in self.events.items():
             for case_id, n in counts.items():
                 parts[of[case_id]].events[name][case_id] = n
         for group, sets in self.groups.items():
+
+            def of_group(folded: Folded, group: str = group) -> Any:
+                return folded.groups[group]
+
             for key, ids in sets.items():
-                for case_id in ids:
-                    parts[of[case_id]].groups[group][key].add(case_id)
+                into(key, ids, of_group)
         for group, keyed in self.group_events.items():
             for key, counts in keyed.items():
                 for case_id, n in counts.items():
@@ -90,8 +103,7 @@ class Folded:
             for case_id, pick in getattr(self, picks).items():
                 getattr(parts[of[case_id]], picks)[case_id] = pick
         for flag, ids in self.petitions.items():
-            for case_id in ids:
-                parts[of[case_id]].petitions[flag].add(case_id)
+            into(flag, ids, lambda f: f.petitions)
         for closing in self.close_days:
             parts[of[closing[0]]].close_days.append(closing)
         for handoff in self.handoffs:

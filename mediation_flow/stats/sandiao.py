@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, case, not_, or_, select
@@ -104,7 +105,7 @@ def states_at_end(events: Iterable[HandoffEvent]) -> dict[tuple[str, str, int], 
     closing = set(spec["out_closing"]["triggers"])
     states: dict[tuple[str, str, int], str] = {}
     current: dict[int, str | None] = {}  # case → the path of its referral out now
-    for e in sorted(events, key=lambda e: (e.case_id, e.seq)):
+    for e in sorted(events, key=itemgetter(0, 1)):  # (case_id, seq)
         if e.direction == IN:
             key = (IN, str(e.path), e.case_id)
             new = spec["in"].get(e.trigger)
