@@ -96,7 +96,9 @@ def _assert_each_escalated_once(engine: Any, case_ids: list[int], total: int) ->
 
 def test_racing_sweep_processes_escalate_each_case_exactly_once(engine, town, db_url):
     case_ids = [late_case(engine, town, "2024-02-01", index=i) for i in range(RACE_CASES)]
-    context = multiprocessing.get_context("fork")
+    # spawn, not fork: forked from a process with threads (the WAL checkpointer, the log listener, xdist's own), a
+    # child can inherit a lock held at the fork and wait on it for ever (seen in CI: the pool's call queue).
+    context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:
         barrier = manager.Barrier(PROCESSES)
         with ProcessPoolExecutor(max_workers=PROCESSES, mp_context=context) as pool:
