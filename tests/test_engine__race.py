@@ -64,7 +64,7 @@ def _worker(url: str, mediator: Actor, grid_worker: Actor, case_ids: list[int]) 
 
 def test_conflicting_transitions_and_intakes(engine, town, db_url):
     case_ids = [register(engine, town) for _ in range(CASE_COUNT)]
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")  # not fork: a child can inherit a lock held by another thread
     with ProcessPoolExecutor(max_workers=PROCESSES, mp_context=context) as pool:
         futures = [
             pool.submit(_worker, db_url, town["mediator"], town["grid_worker"], case_ids) for _ in range(PROCESSES)
