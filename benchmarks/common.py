@@ -115,7 +115,7 @@ def bulk_load(engine: Engine, tables: tuple[str, ...]) -> Iterator[Connection]:
         conn.rollback()
         if sqlite:  # autocommit driver connection: pragmas outside any transaction
             for pragma in ("foreign_keys=OFF", "journal_mode=OFF", "cache_size=-1000000"):
-                raw.execute(f"PRAGMA {pragma}")
+                _pragma(raw, pragma)
         with conn.begin():
             if not sqlite:
                 conn.exec_driver_sql("SET session_replication_role = replica")
@@ -130,13 +130,28 @@ def bulk_load(engine: Engine, tables: tuple[str, ...]) -> Iterator[Connection]:
                 conn.exec_driver_sql("UPDATE figure_state SET rules = ''")
         if sqlite:
             for pragma in ("journal_mode=WAL", "foreign_keys=ON", "cache_size=-2000"):
-                raw.execute(f"PRAGMA {pragma}")
+                _pragma(raw, pragma)
         if sqlite:
             with conn.begin():
                 conn.exec_driver_sql("ANALYZE")
         else:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
+
+
+def _pragma(raw: Any, pragma: str, wait: float = 10.0) -> None:
+    """Run a pragma, again while the database is locked: leaving WAL needs the file to itself, and the
+    process's checkpoint thread (``store/checkpoint.py``) opens it for a moment every quarter second (a
+    smoke run in CI failed on that race)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            raw.execute(f"PRAGMA {pragma}")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 @contextmanager

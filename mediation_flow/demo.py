@@ -22,7 +22,7 @@ from mediation_flow.ledger import bulk as ledger_bulk
 from mediation_flow.ledger import write as ledger_write
 from mediation_flow.places.agencies import Agency
 from mediation_flow.places.jurisdictions import Place, add_jurisdiction
-from mediation_flow.store.clock import utcnow
+from mediation_flow.store.clock import local_date, utcnow
 from mediation_flow.store.db import write_transaction
 from mediation_flow.vocabulary import Role
 from mediation_flow.workflow.registry import REGISTRY
@@ -424,7 +424,7 @@ def _demo_plan(
         moment += min(timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 5)), room)
         # only the 司法所 may back-date: a partner agency's user acts now (its steps come last)
         at = None if who else moment
-        day = (at or now).date().isoformat()
+        day = local_date(at or now).isoformat()  # the township's calendar day, as the engine checks it
         planned.append((trigger, {k: (day if v == "" else v) for k, v in template.items()}, at, ""))
     actors = tuple(who for _, _, who in steps) if any(who for _, _, who in steps) else ()
     return DemoPlan(workflow, intake, registered, planned, registered_by, actors)

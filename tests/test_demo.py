@@ -55,3 +55,12 @@ def test_demo_writes_what_the_engine_writes(engine, twin):
     inbound = {"police_referral", "petition_referral", "court_referral"}
     seen = {(c["workflow_name"] in inbound, c["agency_id"], c["handoff"]) for c in bulk["dispute_case"] if c["handoff"]}
     assert len(seen) == 3 * 2 * 4, sorted(seen, key=str)
+
+
+def test_the_demo_loads_in_the_utc_evening_when_beijing_is_a_day_ahead(twin):
+    """From 16:00 to 24:00 UTC Beijing is on the next day: the steps' dates are the township's calendar days, or
+    a session "on" the UTC day would lie before the case's Beijing registration day and be refused (a fresh
+    ``make run`` failed so every evening, UTC)."""
+    evening = datetime(2026, 3, 10, 23, 55, tzinfo=UTC)
+    load_demo(twin, seed=2023, cases=150, now=evening)
+    assert check_all(twin) == (150, [])
