@@ -105,9 +105,14 @@
   function sync() {
     if (!supported || !navigator.onLine) { return Promise.resolve([]); }
     return box.refreshSeal().catch(function () { return null; }).then(function () { return box.sync(); }).then(function (results) {
-      results.forEach(function (r) { if (r.state === "sent") { sentHere.push(r.answer); } });
+      results.forEach(function (r) { if (r.state === "sent") { noteSent(r.answer); } });
       return render().then(function () { return results; });
     });
+  }
+
+  /* The page and the service worker's Background Sync may both send: whichever sent an entry, it is listed once. */
+  function noteSent(answer) {
+    if (answer && !sentHere.some(function (a) { return a.url === answer.url; })) { sentHere.push(answer); }
   }
 
   function askBackgroundSync() {
@@ -206,7 +211,7 @@
   window.addEventListener("offline", function () { render(); });
   if (navigator.serviceWorker) {
     navigator.serviceWorker.addEventListener("message", function (evt) {
-      if (evt.data && evt.data.type === "outbox-synced") { render(); }
+      if (evt.data && evt.data.type === "outbox-synced") { (evt.data.sent || []).forEach(noteSent); render(); }
     });
   }
   document.addEventListener("DOMContentLoaded", init);

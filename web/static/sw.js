@@ -8,7 +8,7 @@
 "use strict";
 importScripts("/static/outbox-core.js");
 
-var SHELL = "mediation_flow.shell.v2";  /* a new name when a kept asset changes: phones fetch them again */
+var SHELL = "mediation_flow.shell.v3";  /* a new name when a kept asset changes: phones fetch them again */
 var PAGES = "mediation_flow.pages.v1";
 var ASSETS = [
   "/static/app.css",
@@ -93,7 +93,9 @@ self.addEventListener("sync", function (event) {
   if (event.tag !== "outbox") { return; }
   event.waitUntil(self.mediationOutbox.sync().then(function (results) {
     return self.clients.matchAll({ type: "window" }).then(function (clients) {
-      clients.forEach(function (client) { client.postMessage({ type: "outbox-synced", results: results.length }); });
+      /* the answers go to the open pages: what the worker sent is listed there as sent, as if sent by the page */
+      var sent = results.filter(function (r) { return r.state === "sent"; }).map(function (r) { return r.answer; });
+      clients.forEach(function (client) { client.postMessage({ type: "outbox-synced", sent: sent }); });
     });
   }));
 });
