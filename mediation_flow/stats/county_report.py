@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.errors import InvalidData
-from mediation_flow.places.jurisdictions import Place, get_by_id
+from mediation_flow.places.jurisdictions import Place, townships_of
 from mediation_flow.stats.figures import Contributions, Figures, contributions, figures_from
 from mediation_flow.stats.report_text import render
 from mediation_flow.stats.scope import Scope, year_scope
 from mediation_flow.stats.service import AnnualReport, visible_place
-from mediation_flow.store.tables import JURISDICTIONS as JUR
 
 
 def township_paragraph(name: str, paragraphs: list[str], year: int) -> str:
@@ -31,11 +30,8 @@ def county_figures(conn: Connection, scope: Scope) -> tuple[Figures, list[tuple[
     """The county's figures and each township's (in code order), from one count of the county's year."""
     counted = contributions(conn, scope)
     parts = counted.by_child(scope.place.path)
-    ids = conn.execute(
-        select(JUR.c.id).where(JUR.c.parent_id == scope.place.id, JUR.c.level == "township").order_by(JUR.c.code)
-    ).scalars()
     townships = []
-    for township in [get_by_id(conn, int(i)) for i in ids]:
+    for township in townships_of(conn, scope.place):
         part = parts.get(township.path) or Contributions.empty()
         township_scope = year_scope(conn, code=township.code, year=scope.year, as_of=scope.as_of)
         townships.append((township, figures_from(conn, township_scope, part)))
