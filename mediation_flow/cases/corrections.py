@@ -19,6 +19,7 @@ from mediation_flow.cases.people import LOOKBACK, find_matches, probes_for, vill
 from mediation_flow.places.jurisdictions import Place, get_by_id
 from mediation_flow.places.subtree import in_subtree
 from mediation_flow.store import clock
+from mediation_flow.store.fast import dict_rows
 from mediation_flow.store.tables import EVENTS, JURISDICTIONS, PARTIES, PARTY_KEYS
 from mediation_flow.workflow.correction_rules import CORRECT, DERIVED, FIRST, PARTY_FIELDS
 from mediation_flow.workflow.fields import parse_money_fen
@@ -110,11 +111,11 @@ class StoredFacts:
 
     def parties(self) -> list[dict[str, Any]]:
         query = select(PARTIES).where(PARTIES.c.case_id == self.case["id"]).order_by(PARTIES.c.id)
-        return [dict(r) for r in self.conn.execute(query).mappings()]
+        return dict_rows(self.conn.execute(query))
 
     def events(self) -> list[dict[str, Any]]:
         query = select(EVENTS).where(EVENTS.c.case_id == self.case["id"]).order_by(EVENTS.c.seq)
-        return as_recorded(self.case, [dict(r) for r in self.conn.execute(query).mappings()])[1]
+        return as_recorded(self.case, dict_rows(self.conn.execute(query)))[1]
 
     def _township(self) -> Place:
         return get_by_id(self.conn, self.case["township_id"])

@@ -29,6 +29,7 @@ from mediation_flow.places.agencies import AgencyBook
 from mediation_flow.places.jurisdictions import village_names, village_of
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
+from mediation_flow.store.fast import dict_rows
 from mediation_flow.store.tables import CASES, EVENTS
 from mediation_flow.vocabulary import Handoff
 from mediation_flow.workflow.registry import REGISTRY, WorkflowRegistry
@@ -188,15 +189,15 @@ def agency_inbox(conn: Connection, actor: Actor, *, today: date) -> AgencyInbox:
         )
         .order_by(referred_at, CASES.c.id)
         .limit(MAX_ROWS)
-    ).mappings()
+    )
     sent_in = conn.execute(
         select(*_COLUMNS)
         .where(mine, CASES.c.workflow_name.in_(inbound))
         .order_by(CASES.c.registered_at.desc(), CASES.c.id.desc())
         .limit(MAX_ROWS)
-    ).mappings()
-    inbox.incoming = _items(conn, actor, [dict(r) for r in incoming], today, set(inbound))
-    inbox.sent_in = _items(conn, actor, [dict(r) for r in sent_in], today, set(inbound))
+    )
+    inbox.incoming = _items(conn, actor, dict_rows(incoming), today, set(inbound))
+    inbox.sent_in = _items(conn, actor, dict_rows(sent_in), today, set(inbound))
     return inbox
 
 
@@ -212,10 +213,8 @@ def referred_out_queue(conn: Connection, actor: Actor, *, today: date) -> Referr
     where = and_(scope_clause(actor), CASES.c.workflow_name.notin_(inbound), CASES.c.state == REFERRED, waiting)
     total = conn.execute(select(func.count()).select_from(CASES).where(where)).scalar_one()
     referred_at = _referred_at()
-    rows = conn.execute(
-        select(*_COLUMNS, referred_at).where(where).order_by(referred_at, CASES.c.id).limit(MAX_ROWS)
-    ).mappings()
-    return ReferredOutQueue(today, int(total), _items(conn, actor, [dict(r) for r in rows], today, set(inbound)))
+    rows = conn.execute(select(*_COLUMNS, referred_at).where(where).order_by(referred_at, CASES.c.id).limit(MAX_ROWS))
+    return ReferredOutQueue(today, int(total), _items(conn, actor, dict_rows(rows), today, set(inbound)))
 
 
 def _today(today: date | None) -> date:

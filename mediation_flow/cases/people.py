@@ -25,7 +25,7 @@ from mediation_flow.accounts.personal_data import (
 )
 from mediation_flow.places.jurisdictions import Place
 from mediation_flow.store.db import write_transaction
-from mediation_flow.store.fast import BulkInsert
+from mediation_flow.store.fast import BulkInsert, dict_rows
 from mediation_flow.store.tables import CASES, PARTIES, PARTY_KEYS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 
@@ -138,7 +138,7 @@ def write_party_keys(conn: Connection, case_ids: Sequence[int]) -> int:
             .select_from(PARTIES.join(CASES, CASES.c.id == PARTIES.c.case_id))
             .where(PARTIES.c.case_id.in_(list(case_ids[start : start + 500])))
         )
-        for party in map(dict, conn.execute(query).mappings()):
+        for party in dict_rows(conn.execute(query)):
             rows += party_key_rows(party, village_id_of(party["jurisdiction_path"], villages))
         if rows:
             _INSERT_KEY.run(conn, rows)

@@ -16,7 +16,7 @@ from mediation_flow.accounts.policy import Actor, Permission, can_see_case, may_
 from mediation_flow.cases.search import q_condition, registered_between, searched_name
 from mediation_flow.errors import CaseNotFound
 from mediation_flow.places.subtree import in_subtree, path_upper, within
-from mediation_flow.store.fast import Prepared
+from mediation_flow.store.fast import Prepared, dict_rows
 from mediation_flow.store.tables import CASES, EVENTS, PARTIES, PARTY_KEYS, USERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, WorkflowRegistry
@@ -172,7 +172,7 @@ def cases_page(
     ids = list(conn.execute(paged.offset((page - 1) * page_size)).scalars())
     if not ids:
         return [], int(total)
-    found = {r["id"]: dict(r) for r in conn.execute(select(CASES).where(CASES.c.id.in_(ids))).mappings()}
+    found = {r["id"]: r for r in dict_rows(conn.execute(select(CASES).where(CASES.c.id.in_(ids))))}
     return [found[i] for i in ids], int(total)
 
 
@@ -222,7 +222,7 @@ def name_page(
     if not ids:
         return [], int(total)
     rows = conn.execute(select(CASES).where(CASES.c.id.in_(ids), scope_clause(actor)).order_by(*sort_order(sort)))
-    return [dict(r) for r in rows.mappings()], int(total)
+    return dict_rows(rows), int(total)
 
 
 # The case page and every transition response read these three: compiled once (mediation_flow.store.fast.Prepared).

@@ -15,6 +15,7 @@ from mediation_flow.accounts.policy import Actor, Permission, own_cases_only, re
 from mediation_flow.cases.lists import CaseItem, case_items
 from mediation_flow.cases.queries import scope_clause
 from mediation_flow.store import clock
+from mediation_flow.store.fast import dict_rows
 from mediation_flow.store.tables import CASES, EVENTS
 from mediation_flow.workflow.deadlines import ClockView, clock_views
 from mediation_flow.workflow.registry import REGISTRY
@@ -46,7 +47,7 @@ def _rows(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
     where = [scope_clause(actor), CASES.c.state == SUSPENDED]
     if own_cases_only(actor):
         where.append(CASES.c.mediator_id == actor.id)
-    return [dict(r) for r in conn.execute(select(CASES).where(*where).order_by(CASES.c.id)).mappings()]
+    return dict_rows(conn.execute(select(CASES).where(*where).order_by(CASES.c.id)))
 
 
 def _suspensions(conn: Connection, ids: list[int]) -> dict[int, tuple[date, dict[str, Any]]]:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 from mediation_flow.cases.corrections import CORRECT, as_recorded
 from mediation_flow.stats.onepass import run
 from mediation_flow.store.asof import rows_relation, swap
+from mediation_flow.store.fast import dict_rows
 from mediation_flow.store.tables import CASES, EVENTS
 
 MAX_EVENTS = 400  # rebuilt events per statement (SQLite joins at most 500 SELECTs in one compound)
@@ -74,10 +75,10 @@ def _rebuilt(
     (a case's events are never split)."""
     for start in range(0, len(ids), 50):
         chunk = ids[start : start + 50]
-        cases = {r["id"]: dict(r) for r in conn.execute(select(CASES).where(CASES.c.id.in_(chunk))).mappings()}
+        cases = {r["id"]: r for r in dict_rows(conn.execute(select(CASES).where(CASES.c.id.in_(chunk))))}
         query = select(EVENTS).where(EVENTS.c.case_id.in_(chunk)).order_by(EVENTS.c.case_id, EVENTS.c.seq)
         held: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
-        for case_id, found in groupby((dict(r) for r in conn.execute(query).mappings()), key=lambda e: e["case_id"]):
+        for case_id, found in groupby(dict_rows(conn.execute(query)), key=lambda e: e["case_id"]):
             row, events = as_recorded(cases[case_id], list(found), as_of)
             if held[0] and len(held[1]) + len(events) > MAX_EVENTS:
                 yield held

@@ -25,6 +25,7 @@ from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.figures import SOURCE, C, E
 from mediation_flow.stats.service import check_report_access
 from mediation_flow.store.counters import counts
+from mediation_flow.store.fast import dict_rows
 from mediation_flow.store.sqlbits import child_path
 from mediation_flow.vocabulary import Level
 from mediation_flow.workflow.registry import REGISTRY
@@ -132,7 +133,7 @@ def current_case_items(
             raise NotFound("辖区不存在或不在您的管辖范围内", code=code[:32]) from None
         check_report_access(actor, place.path)
         ids = current_case_ids(conn, place.path, figure, key, today)
-        rows = [dict(r) for r in conn.execute(select(C).where(C.c.id.in_(ids[:limit])).order_by(C.c.id)).mappings()]
+        rows = dict_rows(conn.execute(select(C).where(C.c.id.in_(ids[:limit])).order_by(C.c.id)))
         items = case_items(conn, rows, today)
         shown = state_labels(conn).get(key or "") if figure == "state" else None
         if figure == "level":

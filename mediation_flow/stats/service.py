@@ -20,6 +20,7 @@ from mediation_flow.stats.ledger_table import ledger_rows
 from mediation_flow.stats.report_text import ReportText, render
 from mediation_flow.stats.scope import year_scope
 from mediation_flow.store import clock
+from mediation_flow.store.fast import dict_rows
 from mediation_flow.store.tables import CASES, EVENTS
 
 Format = Literal["json", "docx", "xlsx"]
@@ -134,7 +135,7 @@ def figure_cases(engine: Engine, report: AnnualReport, figure: str, key: str | N
         raise InvalidData([{"field": "figure", "message": "未知指标"}])
     with engine.connect() as conn:
         ids = case_ids(conn, report.figures.scope, figure, key)
-        rows = {r["id"]: dict(r) for r in conn.execute(select(CASES).where(CASES.c.id.in_(ids[:limit]))).mappings()}
+        rows = {r["id"]: r for r in dict_rows(conn.execute(select(CASES).where(CASES.c.id.in_(ids[:limit]))))}
     return DrillCases(total=len(ids), rows=[rows[i] for i in ids[:limit] if i in rows])
 
 
@@ -175,7 +176,7 @@ def figure_drill(
     with engine.connect() as conn:
         sets = drill_sets(conn, report.figures.scope, figure, key, limit=limit)
         shown = sorted({i for found in sets for i in found.ids[:limit]})
-        rows = [dict(r) for r in conn.execute(select(CASES).where(CASES.c.id.in_(shown))).mappings()]
+        rows = dict_rows(conn.execute(select(CASES).where(CASES.c.id.in_(shown))))
         items = {item.id: item for item in case_items(conn, rows, clock.local_date(clock.utcnow()))}
     sections = [
         DrillSection(

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, event, insert
+from sqlalchemy import Connection, Engine, Result, Table, bindparam, event, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
 
@@ -190,6 +190,13 @@ def keep_writer(engine: Engine) -> None:
 
 
 _REQUIRED: Any = object()  # a bind with no value of its own: the caller must give it
+
+
+def dict_rows(result: Result[Any]) -> list[dict[str, Any]]:
+    """The rows of ``result`` as dicts keyed by column name. ``dict(mapping)`` builds a keys view for every row
+    (about 22 us a row of the case table's 33 columns, measured: 50 rows 1.95 ms against 0.88 ms here)."""
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
 
 
 @dataclass(frozen=True)
