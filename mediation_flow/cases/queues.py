@@ -33,6 +33,9 @@ from mediation_flow.workflow.workdays import WorkdayCalendar, default_calendar
 
 MAX_PAGE_SIZE = 200
 QueueKind = Literal["overdue", "due_soon"]
+# The orders a queue is paged in: the queue's own (red first, then due date), due date alone, newest registered first.
+QueueOrder = Literal["queue", "due", "registered"]
+RED_FIRST = case((CASES.c.risk_grade == "red", 0), else_=1)  # the queue's order: red first (then due date, id)
 
 
 @dataclass(frozen=True)
@@ -146,8 +149,6 @@ def queue(
         due_soon_days=due_soon_days,
         calendar=calendar,
     )
-    is_red = CASES.c.risk_grade == "red"
-    red_first = case((is_red, 0), else_=1)
     rows = conn.execute(
         select(
             CASES.c.id,
@@ -170,7 +171,7 @@ def queue(
             CASES.join(JUR, JUR.c.id == CASES.c.jurisdiction_id).outerjoin(USERS, USERS.c.id == CASES.c.mediator_id)
         )
         .where(CASES.c.id.in_(ids))
-        .order_by(red_first, CASES.c.due_date, CASES.c.id)
+        .order_by(RED_FIRST, CASES.c.due_date, CASES.c.id)
     ).mappings()
     found = [{**r, "title": mask_text(r["title"])} for r in rows] if ids else []
     if found:
@@ -191,9 +192,11 @@ def queue_ids(
     page_size: int = 50,
     due_soon_days: int = 2,
     calendar: WorkdayCalendar | None = None,
+    order: QueueOrder = "queue",
 ) -> tuple[list[int], int, date]:
-    """The ids of one page of the queue in queue order, the queue's total and the due-soon horizon
-    (what ``queue`` shows, without reading the rows: for a caller that reads its own columns)."""
+    """The ids of one page of the queue in ``order`` (default the queue's: red first, then due date), the queue's
+    total and the due-soon horizon (what ``queue`` shows, without reading the rows: for a caller that reads its
+    own columns)."""
     calendar = calendar or default_calendar()
     page, page_size = max(1, page), max(1, min(page_size, MAX_PAGE_SIZE))
     until = due_soon_until(today, due_soon_days, calendar)
@@ -202,7 +205,7 @@ def queue_ids(
     total = _kept_total(conn, actor, kind, filters, path, today, until)
     if total is None:
         total = conn.execute(select(func.count()).select_from(CASES).where(where)).scalar_one()
-    ids = _page_ids(conn, where, offset=(page - 1) * page_size, size=page_size)
+    ids = _page_ids(conn, where, offset=(page - 1) * page_size, size=page_size, order=order)
     return ids, int(total), until
 
 
@@ -222,14 +225,19 @@ def _kept_total(
     return due_total(conn, narrowest, first=first, before=before, level=filters.level)
 
 
-def _page_ids(conn: Connection, where: Any, *, offset: int, size: int) -> list[int]:
-    """The page's ids in queue order (red first, then due date, then id) without sorting the whole queue:
+def _page_ids(conn: Connection, where: Any, *, offset: int, size: int, order: QueueOrder = "queue") -> list[int]:
+    """The page's ids in ``order``. By due date: read from the queue index in its order. Newest registered first:
+    the queue's cases sorted (a queue is a place's overdue or due-soon cases, not the whole table).
+    In queue order (red first, then due date, then id) without sorting the whole queue:
     the red part, then the rest, each read in due-date order from ``ix_case_queue`` (PostgreSQL: a township's or
     a village's queue from ``ix_case_queue_township``, migration 0020) and stopped at the page's end. The first
     page needs no count of the red cases: fewer reds than the page means they all fit.
     (``risk_grade || ''`` keeps SQLite's planner off the grade's own index, which would read
     every red case and sort them.)"""
     grade = CASES.c.risk_grade.concat("")
+    if order != "queue":
+        by = (CASES.c.due_date, CASES.c.id) if order == "due" else (CASES.c.registered_at.desc(), CASES.c.id.desc())
+        return list(conn.execute(select(CASES.c.id).where(where).order_by(*by).limit(size).offset(offset)).scalars())
 
     def ordered(condition: Any, limit: int, skip: int) -> list[int]:
         query = select(CASES.c.id).where(where, condition).order_by(CASES.c.due_date, CASES.c.id)

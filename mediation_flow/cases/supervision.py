@@ -1,8 +1,10 @@
-"""督办队列 as the supervisor's page shows it: the first rows of the overdue, due-soon and escalated
-sections with each section's total, and the options of its filters — all within the user's subtree."""
+"""督办队列 as the supervisor's page shows it: one page of each of the overdue, due-soon and escalated
+sections (each section paged on its own) with each section's total, and the options of its filters — all within
+the user's subtree."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -12,7 +14,7 @@ from sqlalchemy import Connection, Engine, func, select
 from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.cases.lists import CaseItem, case_items
 from mediation_flow.cases.queries import CaseFilters, filtered_cases
-from mediation_flow.cases.queues import QueueFilters, QueueKind, queue_ids
+from mediation_flow.cases.queues import RED_FIRST, QueueFilters, QueueKind, QueueOrder, queue_ids
 from mediation_flow.errors import InvalidData
 from mediation_flow.places.jurisdictions import villages_within
 from mediation_flow.places.reference import load_reference
@@ -23,8 +25,16 @@ from mediation_flow.store.tables import CASES, EVENTS, USERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.vocabulary import Level, Role
 
-RISK_ORDER = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
 SORTS = {"risk": "风险等级（红色优先）", "due": "到期日", "registered": "登记时间"}
+SECTIONS = ("overdue", "soon", "escalated")  # the page's sections, each paged on its own
+# Each sort as the queues page it: 红色优先 is the queue's own order (red first, then due date).
+QUEUE_ORDERS: dict[str, QueueOrder] = {"risk": "queue", "due": "due", "registered": "registered"}
+_NO_DUE_LAST = CASES.c.due_date.is_(None)  # NULL sorts first on SQLite, last on PostgreSQL: said here for both
+ESCALATED_ORDERS = {
+    "queue": (RED_FIRST, _NO_DUE_LAST, CASES.c.due_date, CASES.c.id),
+    "due": (_NO_DUE_LAST, CASES.c.due_date, CASES.c.id),
+    "registered": (CASES.c.registered_at.desc(), CASES.c.id.desc()),
+}
 # What the queue tables and their sort need of a case (not its summary or attributes).
 ROW_COLUMNS = [
     CASES.c[name]
@@ -52,6 +62,8 @@ ROW_COLUMNS = [
 class Section:
     items: list[CaseItem]
     total: int
+    page: int = 1  # the page shown: the one asked for, brought within 1 … pages
+    pages: int = 1
 
 
 @dataclass
@@ -62,40 +74,60 @@ class SupervisionPage:
     options: dict[str, Any]
 
 
-def sorted_items(items: list[CaseItem], sort: str) -> list[CaseItem]:
-    """A section's rows in the order the user picked: risk (red first), due date, or newest registered."""
-    if sort == "registered":
-        return sorted(items, key=lambda i: i.registered_at, reverse=True)
-    if sort == "due":
-        return sorted(items, key=lambda i: (i.due_date or date.max, RISK_ORDER.get(i.risk_grade, 9)))
-    return sorted(items, key=lambda i: (RISK_ORDER.get(i.risk_grade, 9), i.due_date or date.max))
+def page_count(total: int, rows: int) -> int:
+    """How many pages of ``rows`` a section of ``total`` cases fills (an empty section is one empty page)."""
+    return max(1, -(-total // rows))
+
+
+def within(page: int, total: int, rows: int) -> int:
+    """The page shown for the page asked: below 1 the first, past the end the last."""
+    return min(max(1, page), page_count(total, rows))
 
 
 def _queue_rows(
-    conn: Connection, actor: Actor, kind: QueueKind, filters: CaseFilters, day: date, rows: int
-) -> tuple[list[dict[str, Any]], int]:
-    """The first rows of the overdue or due-soon queue (red first, then due date) and its total. A filter
-    naming nothing (unknown village or grade) finds nothing."""
+    conn: Connection,
+    actor: Actor,
+    kind: QueueKind,
+    filters: CaseFilters,
+    day: date,
+    rows: int,
+    page: int,
+    order: QueueOrder,
+) -> tuple[list[dict[str, Any]], int, int]:
+    """One page of the overdue or due-soon queue in ``order``, its total and the page shown (past the end: the
+    last). A filter naming nothing (unknown village or grade) finds nothing."""
     wanted = QueueFilters(filters.village, filters.mediator_id, filters.level, filters.source, filters.risk_grade)
     days = get_settings().due_soon_working_days
+
+    def page_ids(number: int) -> tuple[list[int], int]:
+        ids, total, _ = queue_ids(
+            conn, actor, kind, today=day, filters=wanted, page=number, page_size=rows, due_soon_days=days, order=order
+        )
+        return ids, total
+
     try:
-        ids, total, _ = queue_ids(conn, actor, kind, today=day, filters=wanted, page_size=rows, due_soon_days=days)
+        ids, total = page_ids(max(1, page))
+        if (shown := within(page, total, rows)) != max(1, page):
+            ids, total = page_ids(shown)  # asked past the end: read the last page (a second read only then)
     except InvalidData:
-        return [], 0
+        return [], 0, 1
     found = {r["id"]: dict(r) for r in conn.execute(select(*ROW_COLUMNS).where(CASES.c.id.in_(ids))).mappings()}
-    return [found[i] for i in ids if i in found], total
+    return [found[i] for i in ids if i in found], total, shown
 
 
 def _escalated(
-    conn: Connection, actor: Actor, filters: CaseFilters, day: date, rows: int
-) -> tuple[list[dict[str, Any]], int]:
+    conn: Connection, actor: Actor, filters: CaseFilters, day: date, rows: int, page: int, order: QueueOrder
+) -> tuple[list[dict[str, Any]], int, int]:
+    """One page of the open cases ever escalated, in ``order``, their total and the page shown."""
     escalated_ids = select(EVENTS.c.case_id).where(EVENTS.c.trigger == "escalate")
     query = filtered_cases(conn, actor, replace(filters, open_only=True), today=day)
     query = query.where(query.selected_columns.id.in_(escalated_ids))
     assert query.whereclause is not None
-    total = conn.execute(select(func.count()).select_from(CASES).where(query.whereclause)).scalar_one()
-    newest = query.with_only_columns(*ROW_COLUMNS).order_by(CASES.c.registered_at.desc(), CASES.c.id.desc())
-    return [dict(r) for r in conn.execute(newest.limit(rows)).mappings()], int(total)
+    total = int(conn.execute(select(func.count()).select_from(CASES).where(query.whereclause)).scalar_one())
+    shown = within(page, total, rows)
+    ordered = query.with_only_columns(*ROW_COLUMNS).order_by(*ESCALATED_ORDERS[order])
+    found = conn.execute(ordered.limit(rows).offset((shown - 1) * rows)).mappings()
+    return [dict(r) for r in found], total, shown
 
 
 def _filter_options(conn: Connection, actor: Actor) -> dict[str, Any]:
@@ -117,20 +149,31 @@ def _filter_options(conn: Connection, actor: Actor) -> dict[str, Any]:
     }
 
 
-def supervision_page(engine: Engine, actor: Actor, filters: CaseFilters, *, sort: str, rows: int) -> SupervisionPage:
-    """The three sections (first ``rows`` of each, sorted by ``sort``) and the filters' options."""
+def supervision_page(
+    engine: Engine,
+    actor: Actor,
+    filters: CaseFilters,
+    *,
+    sort: str,
+    rows: int,
+    pages: Mapping[str, int] | None = None,
+    today: date | None = None,
+) -> SupervisionPage:
+    """The three sections, each one page of ``rows`` (``pages``: the page asked of each section by name, default
+    the first; below 1 the first, past the end the last) in the order ``sort`` names over the whole section, and
+    the filters' options; as of ``today`` (default: the local date)."""
     require(actor, Permission.SUPERVISION_QUEUE)
-    day = clock.local_date(clock.utcnow())
+    day = today or clock.local_date(clock.utcnow())
+    order = QUEUE_ORDERS.get(sort, "queue")
+    asked = {name: (pages or {}).get(name, 1) for name in SECTIONS}
     with engine.connect() as conn:
-        overdue, overdue_total = _queue_rows(conn, actor, "overdue", filters, day, rows)
-        soon, soon_total = _queue_rows(conn, actor, "due_soon", filters, day, rows)
-        escalated, escalated_total = _escalated(conn, actor, filters, day, rows)
-        items = case_items(conn, overdue + soon + escalated, day)  # labels and names read once
+        overdue = _queue_rows(conn, actor, "overdue", filters, day, rows, asked["overdue"], order)
+        soon = _queue_rows(conn, actor, "due_soon", filters, day, rows, asked["soon"], order)
+        escalated = _escalated(conn, actor, filters, day, rows, asked["escalated"], order)
+        items = case_items(conn, overdue[0] + soon[0] + escalated[0], day)  # labels and names read once
         options = _filter_options(conn, actor)
-    cut = (len(overdue), len(overdue) + len(soon))
-    return SupervisionPage(
-        overdue=Section(sorted_items(items[: cut[0]], sort), overdue_total),
-        soon=Section(sorted_items(items[cut[0] : cut[1]], sort), soon_total),
-        escalated=Section(sorted_items(items[cut[1] :], sort), escalated_total),
-        options=options,
-    )
+    sections, start = [], 0
+    for found, total, shown in (overdue, soon, escalated):
+        sections.append(Section(items[start : start + len(found)], total, shown, page_count(total, rows)))
+        start += len(found)
+    return SupervisionPage(overdue=sections[0], soon=sections[1], escalated=sections[2], options=options)

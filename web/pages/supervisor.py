@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from mediation_flow.accounts.policy import Permission
 from mediation_flow.cases.queries import CaseFilters
-from mediation_flow.cases.supervision import supervision_page
+from mediation_flow.cases.supervision import SECTIONS, Section, supervision_page
 from mediation_flow.cases.suspended import suspended_cases
 from mediation_flow.stats.dashboard import dashboard_of
 from mediation_flow.stats.dashboard_current import current_case_items
@@ -20,8 +22,40 @@ from web.pages.common import PageActor, is_fragment, render, require, today
 
 router = APIRouter()
 MAX_LISTED = 500
-PAGE_ROWS = 50  # per section: the page shows the first rows and each section's total
+PAGE_ROWS = 20  # per section: each section is paged on its own (上一页 / 下一页), its total beside its heading
 Q = Annotated[str, Query(max_length=32)]
+PAGE_PARAMS = {name: f"{name}_page" for name in SECTIONS}  # ?overdue_page=2: the overdue section's page
+PAST_ANY_END = 10**9  # a page number too long to be one: past the end (the last page), or below the first
+
+
+def _page_number(text: str | None) -> int | None:
+    """A section's page number as the address gives it (None: absent or not a number)."""
+    if text is None or not re.fullmatch(r"-?[0-9]+", text):
+        return None
+    if len(text.lstrip("-")) > 9:  # (int() of thousands of digits is refused, and slow before that)
+        return -PAST_ANY_END if text.startswith("-") else PAST_ANY_END
+    return int(text)
+
+
+def _pager(request: Request, name: str, section: Section, asked: int | None) -> dict[str, object]:
+    """A section's pager: its links keep every other parameter (the filters, the sort, the other sections'
+    pages) and change only this section's page; a note when the page asked is not the page shown."""
+
+    def link(number: int) -> str:
+        param = PAGE_PARAMS[name]
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k != param]
+        query = urlencode([*kept, (param, str(number))] if number > 1 else kept)
+        return f"/queue?{query}#queue-{name}" if query else f"/queue#queue-{name}"
+
+    note = None
+    if PAGE_PARAMS[name] in request.query_params and asked != section.page:
+        past_end = asked is not None and asked > section.page
+        note = "没有这一页，显示的是最后一页。" if past_end else "页码无效，显示的是第一页。"
+    return {
+        "previous": link(section.page - 1) if section.page > 1 else None,
+        "next": link(section.page + 1) if section.page < section.pages else None,
+        "note": note,
+    }
 
 
 @router.get("/queue", include_in_schema=False)
@@ -44,15 +78,15 @@ def queue(
         risk_grade=risk or None,
         open_only=True,
     )
-    page = supervision_page(engine, actor, filters, sort=sort, rows=PAGE_ROWS)
+    asked = {name: _page_number(request.query_params.get(param)) for name, param in PAGE_PARAMS.items()}
+    pages = {name: number for name, number in asked.items() if number is not None}
+    page = supervision_page(engine, actor, filters, sort=sort, rows=PAGE_ROWS, pages=pages)
     selected = {"village": village, "mediator": mediator, "level": level, "source": source, "risk": risk, "sort": sort}
+    sections = {"overdue": page.overdue, "soon": page.soon, "escalated": page.escalated}
     context = {
         "title": "督办队列",
-        "overdue": page.overdue.items,
-        "soon": page.soon.items,
-        "escalated": page.escalated.items,
-        "totals": {"overdue": page.overdue.total, "soon": page.soon.total, "escalated": page.escalated.total},
-        "page_rows": PAGE_ROWS,
+        "sections": sections,
+        "pagers": {name: _pager(request, name, section, asked[name]) for name, section in sections.items()},
         "options": page.options,
         "selected": selected,
         "query": str(request.url.query),
