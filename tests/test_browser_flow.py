@@ -4,7 +4,8 @@ temp SQLite database loaded with the demo township. Screenshots go to test-artif
 Scenario: a grid worker logs a dispute on a phone-sized screen (a wrong ID number first: inline error,
 nothing typed lost; a draft survives a reload); a mediator accepts it, records a session and an agreement,
 follows up and closes it, each step updating the page in place; a supervisor sees a case in the overdue
-queue once time has moved forward 40 days, escalates it, and sees the dashboard change.
+queue once time has moved forward 40 days (paging that section to its second page and back, on a desktop and a
+phone), escalates it, and sees the dashboard change.
 """
 
 from __future__ import annotations
@@ -13,18 +14,23 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import intake
 from server_harness import Server
+from sqlalchemy import select
 
 from mediation_flow.accounts.personal_data import make_id_number
+from mediation_flow.accounts.users import actor_for
+from mediation_flow.cases.intake import register_case
 from mediation_flow.demo import demo_password, load_demo
 from mediation_flow.store import clock
 from mediation_flow.store.db import make_engine
 from mediation_flow.store.migrate import upgrade
+from mediation_flow.store.tables import USERS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
@@ -333,10 +339,17 @@ def test_supervisor_sees_overdue_after_time_moves_escalates_and_dashboard_change
     assert today_page.locator(".demo-banner").count() == 0
     assert today_page.locator(f"#queue tr[data-case='{case_id}'].overdue").count() == 0
     today_page.context.close()
+    register_older_cases(demo_db[0], 25)  # 40 days on, more overdue cases than a page of the section shows
 
     with OffsetServer(*demo_db, days=40) as later:
         page = sign_in(chromium, later.base_url, "sifasuo")
         assert page.locator(".demo-banner").inner_text() == "演示模式：系统时间已调整 40 天"
+        walk_to_the_second_page_of_the_overdue_section(page, "08a-queue-page-2-desktop")
+        phone = sign_in(chromium, later.base_url, "sifasuo", PHONE)
+        walk_to_the_second_page_of_the_overdue_section(phone, "08b-queue-page-2-phone")
+        phone.context.close()
+        newest_first = f"{later.base_url}/queue?sort=registered"  # the case just registered: on the first page
+        page.goto(newest_first)
         row = page.locator(f"#queue tr[data-case='{case_id}']").first
         assert "overdue" in (row.get_attribute("class") or "")
         assert "超期" in page.locator("#queue h2").first.inner_text()
@@ -345,7 +358,7 @@ def test_supervisor_sees_overdue_after_time_moves_escalates_and_dashboard_change
         before = int(page.locator("[data-stat=escalated] b").inner_text())
         shot(page, "09-dashboard-before")
 
-        page.goto(f"{later.base_url}/queue")
+        page.goto(newest_first)
         page.locator(f"#queue tr[data-case='{case_id}'] >> text=提级").first.click()
         form = page.locator("form[data-form=escalate]")
         form.wait_for()
@@ -364,9 +377,54 @@ def test_supervisor_sees_overdue_after_time_moves_escalates_and_dashboard_change
         assert after == before + 1
         assert page.locator("svg.chart").count() >= 4
         shot(page, "11-dashboard-after")
-        page.goto(f"{later.base_url}/queue")
+        page.goto(newest_first)
         assert page.locator(f"#queue tr[data-case='{case_id}']").count() == 2  # overdue and escalated
         page.context.close()
+
+
+def register_older_cases(url: str, count: int) -> None:
+    """``count`` disputes the township's supervisor registered 3 to 8 days ago (their acceptance long due 40 days
+    on), through the core, beside the running server."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            user_id = conn.execute(select(USERS.c.id).where(USERS.c.username == "sifasuo")).scalar_one()
+            supervisor = actor_for(conn, user_id)
+        assert supervisor is not None
+        for n in range(count):
+            moment = clock.utcnow() - timedelta(days=3 + n % 6, hours=n)
+            register_case(
+                engine, actor=supervisor, intake=intake(title=f"第{n + 1}户院坝排水纠纷"), effective_at=moment
+            )
+    finally:
+        engine.dispose()
+
+
+def walk_to_the_second_page_of_the_overdue_section(page: Any, name: str) -> None:
+    """From the queue's first page, 下一页 of the overdue section and back; the page's minute refresh asks for
+    the page shown. A screenshot of the second page."""
+    base = page.url.split("/queue")[0]
+    page.goto(f"{base}/queue")
+    section = page.locator("[data-section=overdue]")
+    first = section.locator("tr[data-case]").evaluate_all("rows => rows.map(r => r.dataset.case)")
+    pages = int(re.search(r"第 1 / (\d+) 页", section.locator(".pager").inner_text()).group(1))  # type: ignore[union-attr]
+    assert len(first) == 20 and pages >= 2
+    assert page.locator("[data-section=overdue] a[rel=prev]").count() == 0
+    section.locator("a[rel=next]").click()
+    page.wait_for_url(re.compile(r"overdue_page=2"))
+    section = page.locator("[data-section=overdue]")
+    assert f"第 2 / {pages} 页" in section.locator(".pager").inner_text()
+    second = section.locator("tr[data-case]").evaluate_all("rows => rows.map(r => r.dataset.case)")
+    assert second and not set(second) & set(first)
+    assert "overdue_page=2" in (page.locator("#queue").get_attribute("hx-get") or "")
+    assert page.locator("[data-section=soon] .pager, [data-section=overdue] .pager").count() >= 1
+    shot(page, name)
+    section.locator(".pager").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / f"{name}-pager.png"))  # the screen as seen at the section's end
+    section.locator("a[rel=prev]").click()
+    page.wait_for_url(lambda url: "overdue_page" not in url)
+    again = page.locator("[data-section=overdue] tr[data-case]").evaluate_all("rows => rows.map(r => r.dataset.case)")
+    assert again == first
 
 
 def test_workflow_diagram_is_drawn_by_the_vendored_mermaid(chromium: Any, server: Server) -> None:

@@ -31,6 +31,7 @@ from mediation_flow.store.db import make_engine, write_transaction
 from mediation_flow.store.migrate import upgrade
 from mediation_flow.vocabulary import Role
 from web.app import create_app
+from web.pages import supervisor
 from web.pages.cases import REGIONS
 
 # Roles the demo has no account for: a clerk (录入员) of the township and a county-level supervisor.
@@ -182,6 +183,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
     folder: Path = tmp_path_factory.mktemp("plain")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MEDIATION_FLOW_DATA_DIR", str(folder))
+        patch.setattr(supervisor, "PAGE_ROWS", 2)  # the demo's queue sections are short: page them, walk the pagers
         get_settings.cache_clear()
         engine = make_engine(f"sqlite:///{folder}/demo.db")
         upgrade(engine)
@@ -291,6 +293,8 @@ def test_the_walk_reaches_every_page_route_printouts_and_both_report_files(walks
     routes = _page_routes(walks["admin"].client.app) - NOT_LINKED
     missing = {r for r in routes if not any(re.fullmatch(re.escape(r).replace("\\#", "[^/]+"), o) for o in opened)}
     assert not missing, missing
+    queue_pages = {u for v in visitors for u in v.seen if u.startswith("/queue?") and "_page=" in u}
+    assert {"overdue_page", "soon_page"} <= {k for u in queue_pages for k, _ in parse_qsl(urlsplit(u).query)}
     files = [u for v in visitors for u in v.files]
     assert any("/print/" in u for u in files) and any("format=xlsx" in u for u in files)
     assert any("format=docx" in u for u in files)
