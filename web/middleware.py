@@ -20,10 +20,13 @@ from contextvars import ContextVar
 from typing import Any, TextIO
 from urllib.parse import unquote_plus
 
+import anyio
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mediation_flow.accounts.personal_data import mask_text
+from mediation_flow.store.reads import RequestReads, begin_request, end_request
 
 REQUEST_ID_HEADER = "X-Request-ID"
 CSP = "; ".join(
@@ -145,6 +148,7 @@ class SecurityMiddleware:
         incoming = _header(scope, b"x-request-id")
         request_id = incoming if incoming and _SAFE_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        reads, reads_token = begin_request()  # the request's shared read connection (store.reads)
         scope.setdefault("state", {})["request_id"] = request_id
         path = scope.get("path", "")
         status = 500
@@ -153,6 +157,7 @@ class SecurityMiddleware:
         async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
+                await _released(reads)  # the answer is made: a page that did not render (a file) gives it back
                 status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
                 present = {k.lower() for k, _ in headers}
@@ -168,6 +173,8 @@ class SecurityMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            await _released(reads)  # a request that failed before its answer
+            end_request(reads_token)
             # Decoded before masking: a percent-encoded or "+"-spaced number would slip past mask_text.
             query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
             access_log.info(
@@ -186,6 +193,22 @@ class SecurityMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+_RELEASES: list[anyio.CapacityLimiter] = []
+
+
+async def _released(reads: RequestReads) -> None:
+    """Return the request's read connection if it still holds one (its ROLLBACK is a round trip: in a worker
+    thread). On a limiter of its own: waiting for one of the default worker threads, which may all be waiting
+    for a pooled connection, while holding one could deadlock (store.reads). Shielded: a client that went away
+    does not leave the connection checked out."""
+    if not reads.held():
+        return
+    if not _RELEASES:
+        _RELEASES.append(anyio.CapacityLimiter(4))
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(reads.release, limiter=_RELEASES[0])
 
 
 def install_security(app: Starlette) -> None:

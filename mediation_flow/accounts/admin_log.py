@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.store import clock
 from mediation_flow.store.db import write_transaction
+from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import ADMIN_LOG as LOG
 from mediation_flow.store.tables import USERS
 
@@ -36,7 +37,7 @@ def administer(engine: Engine, actor: Actor, change: Callable[[Connection, Actor
 def inspect(engine: Engine, actor: Actor, read: Callable[[Connection], T]) -> T:
     """What the administration pages and API read (``read(conn)``): administrators only."""
     require(actor, Permission.ADMINISTER)
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return read(conn)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, select
 from mediation_flow.accounts.policy import Actor, Permission, can_see_case, require
 from mediation_flow.errors import CaseNotFound
 from mediation_flow.store import clock, group_commit
+from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import ACCESS_LOG as LOG
 from mediation_flow.store.tables import CASES, USERS
 
@@ -66,7 +67,7 @@ def record_access(
         )
         .limit(1)
     )
-    with engine.connect() as conn:  # the usual case, already logged: answered without taking the write lock
+    with reads(engine) as conn:  # the usual case, already logged: answered without taking the write lock
         if conn.execute(recent).first() is not None:
             return False
     # Durable before the view is answered; grouped with other requests' rows into one commit (one fsync).
@@ -76,7 +77,7 @@ def record_access(
 
 def access_history(engine: Engine, actor: Actor, case_id: int) -> list[dict[str, Any]]:
     """The case's access log, newest first: supervisors and admins only; CaseNotFound outside their area."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return _history(conn, actor, case_id)
 
 

@@ -18,6 +18,7 @@ from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.db import write_transaction
 from mediation_flow.store.fast import Prepared
+from mediation_flow.store.reads import reads, single_read
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.store.tables import SESSIONS, USERS
 from mediation_flow.vocabulary import Role
@@ -74,7 +75,7 @@ def signed_in_session(engine: Engine, user_id: int, token: str | None) -> tuple[
     for a closed session."""
     if not token:
         return None, None
-    with engine.connect() as conn:
+    with single_read(engine) as conn:  # its own checkout, one statement (store.reads: why not the page's)
         row = _SIGNED_IN_SESSION.first(conn, {"user_id": user_id, "session_id": _session_key(token)})
     return _signed_in(row)
 
@@ -105,12 +106,12 @@ def _session_lifetime() -> timedelta:
 
 def current_stamp(engine: Engine, user_id: int) -> str:
     """The fingerprint of the user's password hash that a token or a session carries ('' if none)."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return password_stamp(conn, user_id) or ""
 
 
 def active_actor(engine: Engine, user_id: int) -> Actor | None:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return actor_for(conn, user_id)
 
 
@@ -135,5 +136,5 @@ def place_name_of(engine: Engine, actor: Actor) -> str:
     """The name of the actor's jurisdiction ('' for an administrator of the whole system)."""
     if actor.jurisdiction_id is None:
         return ""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return place_name(conn, actor.jurisdiction_id)

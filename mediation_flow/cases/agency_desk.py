@@ -16,6 +16,7 @@ from mediation_flow.cases.intake_paths import DEFAULT_WORKFLOW, SOURCE_WORKFLOWS
 from mediation_flow.cases.notices import Notice, notices
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
+from mediation_flow.store.reads import reads
 from mediation_flow.workflow.registry import REGISTRY
 
 # Which of the agency's triggers fit where the handoff stands (the workflow's guards decide in the end).
@@ -41,7 +42,7 @@ def agency_desk(engine: Engine, actor: Actor) -> AgencyDesk:
     """The agency user's home: their inbox, unread notices and the actions each incoming referral awaits."""
     require(actor, Permission.AGENCY_INBOX)
     now = clock.utcnow()
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         inbox = agency_inbox(conn, actor, today=clock.local_date(now))
         unread = [
             n for n in notices(conn, actor, now=now, due_soon_days=get_settings().due_soon_working_days) if n.unread

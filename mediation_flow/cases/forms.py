@@ -20,6 +20,7 @@ from mediation_flow.errors import TriggerNotAllowed
 from mediation_flow.places.agencies import CHOICE_KINDS, agencies_serving
 from mediation_flow.places.jurisdictions import get_by_id, places_within
 from mediation_flow.places.reference import load_reference
+from mediation_flow.store.reads import reads
 from mediation_flow.workflow.correction_rules import CORRECT
 from mediation_flow.workflow.fields import choice_options
 from mediation_flow.workflow.schema import CREATION_TRIGGER, FieldSpec
@@ -72,7 +73,7 @@ def trigger_form(
     by_field = {e["field"]: e["message"] for e in errors or []}
     values = values or {}
     views = []
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         reference = load_reference(conn, view.case["jurisdiction_path"])
         serving = {a.code for a in agencies_serving(conn, view.case["jurisdiction_path"])}
         for spec in option.fields:
@@ -138,7 +139,7 @@ class RegistrationOptions:
 
 def registration_options(engine: Engine, actor: Actor) -> RegistrationOptions:
     require(actor, Permission.REGISTER)
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         reference = load_reference(conn, actor.scope_path)
         place = get_by_id(conn, actor.jurisdiction_id) if actor.jurisdiction_id else None
         offered = places_within(conn, actor.scope_path, ("village", "grid"), active_only=True)

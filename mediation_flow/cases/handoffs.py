@@ -30,6 +30,7 @@ from mediation_flow.places.jurisdictions import village_names, village_of
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.fast import dict_rows
+from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import CASES, EVENTS
 from mediation_flow.vocabulary import Handoff
 from mediation_flow.workflow.registry import REGISTRY, WorkflowRegistry
@@ -222,10 +223,10 @@ def _today(today: date | None) -> date:
 
 
 def read_agency_inbox(engine: Engine, actor: Actor, *, today: date | None = None) -> AgencyInbox:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return agency_inbox(conn, actor, today=_today(today))
 
 
 def read_referred_out_queue(engine: Engine, actor: Actor, *, today: date | None = None) -> ReferredOutQueue:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return referred_out_queue(conn, actor, today=_today(today))

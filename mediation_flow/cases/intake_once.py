@@ -31,6 +31,7 @@ from mediation_flow.errors import IdempotencyKeyReused, InvalidData
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.db import write_transaction
+from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import INTAKE_KEYS
 from mediation_flow.workflow.registry import REGISTRY, WorkflowRegistry
 
@@ -65,7 +66,7 @@ def key_window() -> timedelta:
 
 
 def _claimed(engine: Engine, user_id: int, key: str) -> Any:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         query = select(INTAKE_KEYS).where(INTAKE_KEYS.c.user_id == user_id, INTAKE_KEYS.c.key == key)
         return conn.execute(query).first()
 

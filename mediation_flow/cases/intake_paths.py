@@ -20,6 +20,7 @@ from mediation_flow.cases.referral_facts import AGENCY, BODY
 from mediation_flow.display.formats import duration
 from mediation_flow.places.agencies import agencies_serving
 from mediation_flow.places.reference import load_reference
+from mediation_flow.store.reads import reads
 from mediation_flow.workflow.fields import choice_options
 from mediation_flow.workflow.registry import REGISTRY, WorkflowRegistry
 from mediation_flow.workflow.schema import CREATION_TRIGGER, ClockSpec, WorkflowSpec
@@ -98,7 +99,7 @@ def intake_path(
     clocks registration starts."""
     require(actor, Permission.REGISTER)
     values, errors = values or {}, errors or {}
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         reference = load_reference(conn, actor.scope_path)
         own = own_source(conn, actor, registry)
         source = own or source

@@ -23,6 +23,7 @@ from mediation_flow.places.jurisdictions import places_within, village_names, vi
 from mediation_flow.places.reference import reference_labels
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
+from mediation_flow.store.reads import reads
 from mediation_flow.workflow.deadlines import days_until, running_unit
 from mediation_flow.workflow.registry import REGISTRY
 from mediation_flow.workflow.schema import WorkflowSpec
@@ -152,7 +153,7 @@ def case_rows(
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of raw case rows in the user's subtree (the API's list) and the total; titles as ``actor`` is
     shown them."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows, total = list_cases(conn, actor, filters, today=_today(), page=page, page_size=page_size)
     return [{**r, "title": mask_text(r["title"])} for r in rows], total
 
@@ -172,7 +173,7 @@ def search(
     newest first (or by ``sort``: ``queries.SORTS``), with the options of every filter the user may use."""
     day = _today()
     filters = replace(filters or CaseFilters(), q=q or None, state=[state] if state else [])
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows, total = list_cases(conn, actor, filters, today=day, page=page, page_size=page_size, sort=sort)
         items = case_items(conn, rows, day)
         states = {n: s.label for n, s in REGISTRY.current(conn, "people_mediation").spec.states.items()}
@@ -228,7 +229,7 @@ def search_options(conn: Connection, actor: Actor) -> dict[str, dict[str, str]]:
 def grid_cases(engine: Engine, actor: Actor, *, limit: int = 100) -> CaseList:
     """The newest cases of the user's subtree (a grid worker's grid)."""
     day = _today()
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows, total = list_cases(conn, actor, CaseFilters(), today=day, page_size=limit)
         return CaseList(case_items(conn, rows, day), total, 1, limit)
 
@@ -246,7 +247,7 @@ class OwnCases:
 def own_cases(engine: Engine, actor: Actor, *, limit: int = 200) -> OwnCases:
     require(actor, Permission.OWN_CASE_LIST)
     day = _today()
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         mine, _ = list_cases(conn, actor, CaseFilters(mediator_id=actor.id, open_only=True), today=day, page_size=limit)
         waiting, _ = list_cases(conn, actor, CaseFilters(state=["registered"]), today=day, page_size=limit)
         items = case_items(conn, mine, day)

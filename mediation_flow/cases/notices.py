@@ -32,6 +32,7 @@ from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.counters import latest_due
 from mediation_flow.store.db import write_transaction
+from mediation_flow.store.reads import reads
 from mediation_flow.store.sqlbits import in_township, township_id
 from mediation_flow.store.tables import CASES, EVENTS
 from mediation_flow.store.tables import NOTICES_HANDLED as HANDLED
@@ -347,13 +348,13 @@ def unread_count(
 
 def header_unread(engine: Engine, actor: Actor) -> int:
     """The unread count the page header shows."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return unread_count(conn, actor, now=clock.utcnow(), due_soon_days=get_settings().due_soon_working_days)
 
 
 def open_inbox(engine: Engine, actor: Actor) -> list[Notice]:
     """The user's notices as of now (reading them writes nothing: :func:`mark_all_seen` does, on request)."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return notices(conn, actor, now=clock.utcnow(), due_soon_days=get_settings().due_soon_working_days)
 
 

@@ -26,6 +26,7 @@ from mediation_flow.cases.queries import get_case_row
 from mediation_flow.display.formats import cn_datetime
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
+from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import CASES, INTAKE_KEYS
 
 RECENT_DAYS = 7
@@ -57,7 +58,7 @@ def _summary(row: Any, *, replayed: bool = False) -> dict[str, Any]:
 
 def synced_answer(engine: Engine, actor: Actor, done: Registered) -> dict[str, Any]:
     """What the outbox is told of an entry it sent: the case, its number, its registration time as shown."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return _summary(get_case_row(conn, actor, done.case_id), replayed=done.replayed)
 
 
@@ -82,7 +83,7 @@ def recent_synced(engine: Engine, actor: Actor, *, limit: int = 10) -> list[Sync
         .order_by(INTAKE_KEYS.c.created_at.desc())
         .limit(limit)
     )
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = conn.execute(query).mappings().all()
     return [
         Synced(

@@ -20,6 +20,7 @@ from mediation_flow.cases.views import free_text_as_shown, letter_kind, log_full
 from mediation_flow.documents.render import render
 from mediation_flow.errors import NotFound
 from mediation_flow.store.config import get_settings
+from mediation_flow.store.reads import reads
 
 Filler = Callable[[Connection, dict[str, Any], list[dict[str, Any]]], dict[str, Any]]
 FILLERS: dict[str, Filler] = {
@@ -38,7 +39,7 @@ def printout(engine: Engine, actor: Actor, case_id: int, form_name: str) -> tupl
     ``actor`` see them, a full view logged under ``print:<form>``. CaseNotFound outside the user's subtree
     (before NotFound for an unknown form, so a hidden case stays hidden); NotFound, with the reason, for a
     printout the case does not have yet; PrintTemplateInvalid for a township template that cannot be filled."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         row = get_case_row(conn, actor, case_id)
         form = FORMS.get(form_name)
         if form is None:

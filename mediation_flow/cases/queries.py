@@ -17,6 +17,7 @@ from mediation_flow.cases.search import q_condition, registered_between, searche
 from mediation_flow.errors import CaseNotFound
 from mediation_flow.places.subtree import in_subtree, path_upper, within
 from mediation_flow.store.fast import Prepared, dict_rows
+from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import CASES, EVENTS, PARTIES, PARTY_KEYS, USERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, WorkflowRegistry
@@ -303,13 +304,13 @@ def handlers_within(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
 
 def visible_case(engine: Engine, actor: Actor, case_id: int) -> dict[str, Any]:
     """The case row, or CaseNotFound when it does not exist or lies outside the user's subtree."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return get_case_row(conn, actor, case_id)
 
 
 def case_assignees(engine: Engine, actor: Actor, case_id: int) -> list[dict[str, Any]]:
     """Who the case may be assigned to (``assign``'s ``user`` field takes their ``id``): CaseNotFound outside
     the actor's subtree, like the case itself."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         case = get_case_row(conn, actor, case_id)
         return assignable_users(conn, actor, case["jurisdiction_path"])

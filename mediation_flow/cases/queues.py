@@ -23,6 +23,7 @@ from mediation_flow.places.subtree import in_subtree
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.counters import due_total
+from mediation_flow.store.reads import reads
 from mediation_flow.store.sqlbits import in_township
 from mediation_flow.store.tables import CASES, USERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
@@ -303,7 +304,7 @@ def read_queue(
     """A supervisor's queue as ``actor`` may read it (PermissionDenied for roles the policy does not let read
     it: mediators have their own list), as of ``today`` (default: the local date)."""
     require(actor, Permission.SUPERVISION_QUEUE)
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return queue(
             conn,
             actor,

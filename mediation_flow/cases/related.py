@@ -23,6 +23,7 @@ from mediation_flow.places.jurisdictions import get_by_code, get_by_id
 from mediation_flow.places.subtree import within
 from mediation_flow.store import clock
 from mediation_flow.store.db import write_transaction
+from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import PARTIES, PARTY_LINKS
 
 DECISIONS = {"confirmed": "已确认关联", "dismissed": "已排除（非同一人）"}
@@ -116,7 +117,7 @@ def related_in(conn: Connection, actor: Actor, case_id: int, *, now: datetime) -
 
 def related_disputes(engine: Engine, actor: Actor, case_id: int) -> Related:
     """The case's related disputes as ``actor`` may see them."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return related_in(conn, actor, case_id, now=clock.utcnow())
 
 
@@ -125,7 +126,7 @@ def decide_link(
 ) -> Related:
     """A supervisor confirms or dismisses a suggested link; recorded with who and when. The case itself is
     not changed (its state, risk grade and events stay), so no step is fired."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         get_case_row(conn, actor, case_id)  # a case outside the user's area: not found, as everywhere
     require(actor, Permission.DECIDE_LINKS)
     if decision not in DECISIONS:
@@ -152,7 +153,7 @@ def related_for_intake(
     against the cases of the user's jurisdiction in the last two years; names count in the intake's village."""
     require(actor, Permission.REGISTER)
     now = clock.utcnow()
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         path = _intake_path(conn, actor, jurisdiction_code)
         typed = [p for p in parties if p.get("name") or p.get("phone") or p.get("id_number")]
         probes = probes_for(typed, village_id_of(path, village_ids(conn)) if path else None)

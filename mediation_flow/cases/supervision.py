@@ -21,6 +21,7 @@ from mediation_flow.places.reference import load_reference
 from mediation_flow.places.subtree import related
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
+from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import CASES, EVENTS, USERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.vocabulary import Level, Role
@@ -166,7 +167,7 @@ def supervision_page(
     day = today or clock.local_date(clock.utcnow())
     order = QUEUE_ORDERS.get(sort, "queue")
     asked = {name: (pages or {}).get(name, 1) for name in SECTIONS}
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         overdue = _queue_rows(conn, actor, "overdue", filters, day, rows, asked["overdue"], order)
         soon = _queue_rows(conn, actor, "due_soon", filters, day, rows, asked["soon"], order)
         escalated = _escalated(conn, actor, filters, day, rows, asked["escalated"], order)

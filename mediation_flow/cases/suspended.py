@@ -16,6 +16,7 @@ from mediation_flow.cases.lists import CaseItem, case_items
 from mediation_flow.cases.queries import scope_clause
 from mediation_flow.store import clock
 from mediation_flow.store.fast import dict_rows
+from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import CASES, EVENTS
 from mediation_flow.workflow.deadlines import ClockView, clock_views
 from mediation_flow.workflow.registry import REGISTRY
@@ -67,7 +68,7 @@ def suspended_cases(engine: Engine, actor: Actor, *, today: date | None = None) 
     """The suspended cases ``actor`` watches, longest waiting first (PermissionDenied for other roles)."""
     require(actor, Permission.SUSPENDED_QUEUE)
     today = today or clock.local_date(clock.utcnow())
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         rows = _rows(conn, actor)
         suspensions = _suspensions(conn, [r["id"] for r in rows])
         items = case_items(conn, rows, today)

@@ -50,6 +50,7 @@ from mediation_flow.places.jurisdictions import place_name
 from mediation_flow.places.reference import load_reference, reference_labels
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
+from mediation_flow.store.reads import reads
 from mediation_flow.vocabulary import Gender, PartyKind, PartyRole
 from mediation_flow.workflow.deadlines import ClockView, clock_views
 from mediation_flow.workflow.fields import choice_options
@@ -137,7 +138,7 @@ def revealed_parties(engine: Engine, actor: Actor, case_id: int, *, channel: str
     """The parties' card in full, asked for by the user («查看完整信息»): CaseNotFound outside their area,
     PermissionDenied for a role that sees identities masked; the view is in the access log (durable, at most
     once per user, case and channel every ``audit.DEDUP``) before this returns."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         get_case_row(conn, actor, case_id)  # a case outside the user's area stays a 404, before the role's 403
         require(actor, Permission.SEE_FULL_IDENTITY)
         parties = read_parties(conn, actor, case_id, shown=True)
@@ -292,7 +293,7 @@ def case_view(engine: Engine, actor: Actor, case_id: int, *, channel: str | None
     everyone, nothing logged. ``channel`` names where a view asked for in full is shown ('api'): the parties
     and the free text as typed, for a role that may (PermissionDenied otherwise), in the access log before
     this returns."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         view = _read(conn, actor, case_id, shown=channel is not None, today=clock.local_date(clock.utcnow()))
     if channel is not None:
         log_full_views(engine, actor, case_id, view.parties, channel)
@@ -349,7 +350,7 @@ def letter_kind(events: list[dict[str, Any]]) -> str:
 def case_page(engine: Engine, actor: Actor, case_id: int) -> CasePage:
     """Everything the case page shows, read in one connection: parties and free text masked for everyone, so
     it writes nothing (the card in full: :func:`revealed_parties`)."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         base = _read(conn, actor, case_id, shown=False, today=clock.local_date(clock.utcnow()))
         row = base.case
         ids = {i for i in (row["mediator_id"], row["created_by"]) if i}

@@ -19,6 +19,7 @@ from mediation_flow.errors import Conflict, InvalidData, NotFound
 from mediation_flow.places.jurisdictions import get_by_code
 from mediation_flow.places.subtree import within
 from mediation_flow.store.fast import Executor, Prepared
+from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import AGENCIES
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.vocabulary import AgencyKind
@@ -182,7 +183,7 @@ def agency_options(
 ) -> list[dict[str, str]]:
     """The active agencies serving a place (by code; default: the user's own area ``scope_path``), of one kind
     if given: what a registration or a referral offers to pick from."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         path = scope_path or "/"
         if jurisdiction_code:
             try:

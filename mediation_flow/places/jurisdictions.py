@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from mediation_flow.errors import NotFound
 from mediation_flow.places.subtree import in_subtree, within
+from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 
 
@@ -120,7 +121,7 @@ def tree(conn: Connection, root_path: str | None = None) -> list[dict[str, Any]]
 
 
 def jurisdiction_tree(engine: Engine, root_path: str | None = None) -> list[dict[str, Any]]:
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return tree(conn, root_path)
 
 

@@ -24,6 +24,7 @@ from mediation_flow.stats.dashboard_current import Current, current
 from mediation_flow.stats.dashboard_sql import AreaYear, merged
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.figures import month_labels, rate
+from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.vocabulary import Level
 
@@ -128,7 +129,7 @@ def county_view(
     shown = columns()
     if sort not in {c.key for c in shown}:
         raise InvalidData([{"field": "sort", "message": "排序列无效"}])
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         county = county_of(conn, actor, code)
         years = case_years(conn, county)
         year = year or (years[0] if years else today.year)

@@ -19,6 +19,7 @@ from mediation_flow.stats.figures import Contributions, Figures, contributions, 
 from mediation_flow.stats.report_text import render
 from mediation_flow.stats.scope import Scope, year_scope
 from mediation_flow.stats.service import AnnualReport, visible_place
+from mediation_flow.store.reads import reads
 
 
 def township_paragraph(name: str, paragraphs: list[str], year: int) -> str:
@@ -43,7 +44,7 @@ def county_report(
 ) -> AnnualReport:
     """The report of county ``code`` for ``year`` with a paragraph per township (who may read it: the
     annual report's rule, ``service.check_report_access``: the county must lie in the user's subtree)."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         visible_place(conn, actor, code)
         scope = year_scope(conn, code=code, year=year, as_of=as_of)
         if scope.place.level != "county":

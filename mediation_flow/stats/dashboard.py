@@ -41,6 +41,7 @@ from mediation_flow.stats.definitions import load_definitions, settings
 from mediation_flow.stats.figures import month_labels, rate, village_labels
 from mediation_flow.stats.scope import Scope, year_scope
 from mediation_flow.store import clock
+from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import COUNTERS, EVENTS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.store.year_sums import refreshed
@@ -130,7 +131,7 @@ class Dashboard:
 
 def dashboard_of(engine: Engine, actor: Actor, *, today: date, year: int | None = None) -> Dashboard:
     """The dashboard as the page shows it now (its own read connection)."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         return dashboard(conn, actor, today=today, year=year)
 
 
@@ -205,7 +206,7 @@ def _recount_behind(engine: Engine, key: tuple[str, str, int], place: Place, yea
     """Read kept figures again on a connection of its own (``lock`` held by the caller for this thread); the
     views meanwhile show the kept ones. A failure leaves them kept; the next view past the minute tries again."""
     try:
-        with engine.connect() as conn:
+        with engine.connect() as conn:  # a thread of its own, outside any request
             _count_and_keep(conn, key, place, year)
     except Exception:  # a background count must not die silently, nor take the page with it
         logging.getLogger(__name__).exception("年度数字后台重新统计失败")

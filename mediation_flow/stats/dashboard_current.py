@@ -26,6 +26,7 @@ from mediation_flow.stats.figures import SOURCE, C, E
 from mediation_flow.stats.service import check_report_access
 from mediation_flow.store.counters import counts
 from mediation_flow.store.fast import dict_rows
+from mediation_flow.store.reads import reads
 from mediation_flow.store.sqlbits import child_path
 from mediation_flow.vocabulary import Level
 from mediation_flow.workflow.registry import REGISTRY
@@ -126,7 +127,7 @@ def current_case_items(
 ) -> CurrentCases:
     """The cases behind a 当前 figure of jurisdiction ``code`` (within ``actor``'s subtree), as the list page's
     rows: the total and the first ``limit`` by case id."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         try:
             place = get_by_code(conn, code)
         except NotFound:

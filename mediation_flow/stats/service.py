@@ -21,6 +21,7 @@ from mediation_flow.stats.report_text import ReportText, render
 from mediation_flow.stats.scope import year_scope
 from mediation_flow.store import clock
 from mediation_flow.store.fast import dict_rows
+from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import CASES, EVENTS
 
 Format = Literal["json", "docx", "xlsx"]
@@ -74,7 +75,7 @@ def annual_report(
     paragraphs: list[str] | None = None,
 ) -> AnnualReport:
     """Figures and text of ``code``'s report for ``year``; ``actor`` None means the command line."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         visible_place(conn, actor, code)
         scope = year_scope(conn, code=code, year=year, as_of=as_of)
         figures = compute_figures(conn, scope)
@@ -95,7 +96,7 @@ def export(engine: Engine, report: AnnualReport, fmt: Format) -> bytes:
     if fmt == "xlsx":
         from mediation_flow.stats.export_xlsx import report_xlsx
 
-        with engine.connect() as conn:
+        with reads(engine) as conn:
             ledger = ledger_rows(conn, report.figures.scope)
         return report_xlsx(report.figures, report.text, ledger)
     if fmt == "json":
@@ -108,7 +109,7 @@ def export(engine: Engine, report: AnnualReport, fmt: Format) -> bytes:
 def report_years(engine: Engine, *, actor: Actor | None, code: str, until: int) -> list[int]:
     """The years (newest first, none after ``until``) in which ``code``'s subtree has case records: the years
     cases were registered in, and any later year in which an event of theirs took effect."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         place = visible_place(conn, actor, code)
         subtree = in_subtree(CASES.c.jurisdiction_path, place.path)
         years = {int(y) for y in conn.execute(select(CASES.c.year).where(subtree).distinct()).scalars()}
@@ -123,7 +124,7 @@ def report_years(engine: Engine, *, actor: Actor | None, code: str, until: int) 
 def report_places(engine: Engine, actor: Actor) -> list[dict[str, str]]:
     """The county, townships and villages of the user's subtree a report can be asked for, in tree order."""
     require(actor, Permission.READ_REPORTS)
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         found = places_within(conn, actor.scope_path, ("county", "township", "village"))
     return [{"code": p.code, "name": p.name, "level": p.level, "path": p.path} for p in found]
 
@@ -133,7 +134,7 @@ def figure_cases(engine: Engine, report: AnnualReport, figure: str, key: str | N
     ``limit`` case rows in the figure's order."""
     if figure not in drillable():
         raise InvalidData([{"field": "figure", "message": "未知指标"}])
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         ids = case_ids(conn, report.figures.scope, figure, key)
         rows = {r["id"]: r for r in dict_rows(conn.execute(select(CASES).where(CASES.c.id.in_(ids[:limit]))))}
     return DrillCases(total=len(ids), rows=[rows[i] for i in ids[:limit] if i in rows])
@@ -173,7 +174,7 @@ def figure_drill(
     contribution; a rate's numerator cases and the rest of its denominator as two lists."""
     if figure not in drillable():
         raise InvalidData([{"field": "figure", "message": "未知指标"}])
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         sets = drill_sets(conn, report.figures.scope, figure, key, limit=limit)
         shown = sorted({i for found in sets for i in found.ids[:limit]})
         rows = dict_rows(conn.execute(select(CASES).where(CASES.c.id.in_(shown))))

@@ -16,13 +16,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from mediation_flow.store.checkpoint import CHECKPOINTER, JOURNAL_SIZE_LIMIT
 from mediation_flow.store.config import get_settings
-from mediation_flow.store.fast import keep_writer
+from mediation_flow.store.fast import keep_writer, stale
+from mediation_flow.store.reads import release_reads
 from mediation_flow.store.writer_lock import attach, lock_for
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -37,14 +38,27 @@ def _json_dumps(value: Any) -> str:
     return _JSON_ENCODER.encode(value)
 
 
-def make_engine(url: str, *, synchronous: str | None = None, pool_size: int = 10) -> Engine:
-    """Create an engine for ``url``; SQLite files get their pragmas and their directory."""
+def make_engine(url: str, *, synchronous: str | None = None, pool_size: int = 10, **pool: Any) -> Engine:
+    """Create an engine for ``url``; SQLite files get their pragmas and their directory. ``pool``: the pool's
+    other settings (``max_overflow``, ``pool_timeout``; a test's small pool) when not the defaults."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _make_sqlite_engine(url, synchronous or get_settings().sqlite_synchronous)
-    engine = create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, json_serializer=_json_dumps)
+        sizes = {"pool_size": pool_size, **pool} if pool else {}  # SQLite keeps its own defaults unless told
+        return _make_sqlite_engine(url, synchronous or get_settings().sqlite_synchronous, sizes)
+    engine = create_engine(url, **{"pool_size": pool_size, "max_overflow": 20, **pool}, json_serializer=_json_dumps)
     keep_writer(engine)  # the write path's kept connection: no pre-ping round trip per transition (fast.py)
+    event.listen(engine, "checkout", _refuse_stale)
     return engine
+
+
+def _refuse_stale(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """The pool's check of a PostgreSQL connection at checkout, without the pre-ping's round trip (it was one of
+    the fixed costs of every request, issue 15): a connection psycopg marked closed or broken, or whose idle socket
+    has something to read (a terminated backend sends its FATAL message, then closes; a restarted server closes
+    every socket), is replaced by a fresh one (SQLAlchemy's pool does it on ``DisconnectionError``). The kept
+    writer connection is checked the same way (``fast.stale``)."""
+    if stale(dbapi_connection):
+        raise exc.DisconnectionError("idle PostgreSQL connection closed by the server")
 
 
 def _private_file(path: Path) -> None:
@@ -57,7 +71,7 @@ def _private_file(path: Path) -> None:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def _make_sqlite_engine(url: str, synchronous: str) -> Engine:
+def _make_sqlite_engine(url: str, synchronous: str, pool: dict[str, Any]) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         _private_file(Path(database))
@@ -66,7 +80,7 @@ def _make_sqlite_engine(url: str, synchronous: str) -> Engine:
     # hands out the connection idle longest, whose cache another connection's commits have made stale, and
     # every transaction then re-reads its pages from the file (~17 preads per transition, measured). A memory
     # database is one per connection (NullPool, which takes no such option).
-    pooling: dict[str, Any] = {"poolclass": NullPool} if in_memory else {"pool_use_lifo": True}
+    pooling: dict[str, Any] = {"poolclass": NullPool} if in_memory else {"pool_use_lifo": True, **pool}
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -117,9 +131,15 @@ def get_engine() -> Engine:
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One transaction that intends to write: committed on success, rolled back whole on any error. On a
-    SQLite file it first takes the file's writer lock (writer_lock.py), then the write lock at BEGIN IMMEDIATE."""
-    with lock_for(engine) or contextlib.nullcontext(), engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.execution_options(sqlite_begin="IMMEDIATE")
-        with conn.begin():
-            yield conn
+    SQLite file it first takes the file's writer lock (writer_lock.py), then the write lock at BEGIN IMMEDIATE.
+    The request's shared read transaction ends before and after it (``reads.py``): the request never holds two
+    pooled connections, and its next read sees this write."""
+    release_reads()
+    try:
+        with lock_for(engine) or contextlib.nullcontext(), engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
+    finally:
+        release_reads()

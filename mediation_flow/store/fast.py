@@ -22,6 +22,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
 
 from mediation_flow.errors import StoreUnavailable
+from mediation_flow.store.reads import release_reads
 from mediation_flow.store.writer_lock import lock_for
 
 
@@ -29,7 +30,7 @@ class _Writers:
     """Each file or PostgreSQL engine keeps one connection detached from its pool for ``driver_transaction``,
     always warm: the hot path skips the pool's checkout and checkin (about a tenth of a transition's CPU on
     SQLite) and, on PostgreSQL, the pre-ping round trip. A second concurrent writer borrows from the pool as
-    before. A kept PostgreSQL connection known to be dead (``_stale``: no round trip) is replaced before use;
+    before. A kept PostgreSQL connection known to be dead (``stale``: no round trip) is replaced before use;
     one lost during a transaction fails it with ``StoreUnavailable`` and is replaced next time. The kept
     connection is closed when the engine is disposed (``restore`` disposes before it copies)."""
 
@@ -49,7 +50,7 @@ class _Writers:
         except IndexError:
             pass
         else:
-            if not _stale(connection):
+            if not stale(connection):
                 return connection, self.generation
             self.give_back(connection, self.generation, healthy=False)  # closed; a fresh one below
         engine = self.engine()
@@ -83,7 +84,7 @@ class _Writers:
 _WRITERS: weakref.WeakKeyDictionary[Engine, _Writers] = weakref.WeakKeyDictionary()
 
 
-def _stale(connection: Any) -> bool:
+def stale(connection: Any) -> bool:
     """True when an idle kept connection is known dead without asking the server: psycopg marked it closed
     or broken, or the server has sent something on its idle socket (a terminated backend sends its FATAL
     message, then closes). A check of the socket, not a round trip; SQLite connections are never stale."""
@@ -114,6 +115,7 @@ class DriverTransaction:
         self.dialect = engine.dialect
 
     def __enter__(self) -> DriverTransaction:
+        release_reads()  # the request's shared read transaction ends first, and again after (reads.py)
         self._lock = lock_for(self.engine)  # SQLite file: this process's writers queue here (writer_lock.py)
         if self._lock is not None:
             self._lock.acquire()
@@ -154,6 +156,7 @@ class DriverTransaction:
             raise
         finally:
             self._release(healthy)
+            release_reads()
         if exc is not None and _lost(self.dbapi_connection):  # lost mid-transaction: nothing was committed
             raise StoreUnavailable("数据库连接中断，本次操作未保存，请重试") from exc
 

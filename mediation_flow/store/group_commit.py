@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, Executable, Table, insert
 
 from mediation_flow.store.db import write_transaction
+from mediation_flow.store.reads import release_reads
 
 
 @dataclass
@@ -53,7 +54,17 @@ def group_for(engine: Engine) -> _Group:
 def append(engine: Engine, table: Table, row: dict[str, Any], *, unless: Executable | None = None) -> bool:
     """Insert ``row`` into ``table`` durably, grouped with other threads' appends to the same engine; skipped
     when ``unless`` (a query, run inside the group's transaction, after the rows queued before this one)
-    finds a row. True if written. Raises the group transaction's error (then nothing of the group is written)."""
+    finds a row. True if written. Raises the group transaction's error (then nothing of the group is written).
+    Like every write, it ends the request's shared read transaction first (a waiter holding a pooled connection
+    could starve the leader's write of one) and after (its next read sees the row): ``reads.py``."""
+    release_reads()
+    try:
+        return _append(engine, table, row, unless)
+    finally:
+        release_reads()
+
+
+def _append(engine: Engine, table: Table, row: dict[str, Any], unless: Executable | None) -> bool:
     group = group_for(engine)
     item = _Item(table, row, unless)
     with group.cond:

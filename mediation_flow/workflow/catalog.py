@@ -6,19 +6,20 @@ from sqlalchemy import Engine
 
 from mediation_flow.errors import NotFound
 from mediation_flow.places.reference import load_reference
+from mediation_flow.store.reads import reads
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow
 
 
 def current_workflows(engine: Engine) -> list[CompiledWorkflow]:
     """The current version of every workflow, by name."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         versions = REGISTRY.current_versions() or REGISTRY.sync(conn)
         return [REGISTRY.get(conn, name, version) for name, version in sorted(versions.items())]
 
 
 def find_workflow(engine: Engine, name: str, version: int | None = None) -> CompiledWorkflow:
     """The workflow ``name`` at ``version`` (current when None); NotFound for an unknown name or version."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         try:
             return REGISTRY.current(conn, name) if version is None else REGISTRY.get(conn, name, version)
         except LookupError:
@@ -30,7 +31,7 @@ def workflow_with_reference(
 ) -> tuple[CompiledWorkflow, dict[str, dict[str, str]], str | None]:
     """The current workflow ``name``, the reference data its choice fields draw on, and the title of the
     workflow it extends (None for a base workflow); NotFound: 流程不存在."""
-    with engine.connect() as conn:
+    with reads(engine) as conn:
         try:
             workflow = REGISTRY.current(conn, name)
         except LookupError:

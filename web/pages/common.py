@@ -22,6 +22,7 @@ from mediation_flow.cases.notices import header_unread
 from mediation_flow.display import formats
 from mediation_flow.display.labels import label, office_label, without_codes
 from mediation_flow.store import clock
+from mediation_flow.store.reads import release_reads, share_reads
 from mediation_flow.vocabulary import Role
 from web.deps import get_db
 from web.session import csrf_token, session_stamp, session_token, session_user_id
@@ -134,6 +135,7 @@ def render(
     }
     response = TEMPLATES.TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)
     response.headers["Vary"] = "HX-Request"
+    release_reads()  # the page and its header read on one connection: back to the pool now (store.reads)
     return response
 
 
@@ -150,6 +152,7 @@ def page_actor(request: Request, engine: Annotated[Engine, Depends(get_db)]) -> 
     request.state.actor = actor
     if actor.must_change_password and request.url.path not in OWN_ACCOUNT_PAGES:
         raise MustChangePassword
+    share_reads()  # the page's reads and its header's share one connection from here (store.reads)
     return actor
 
 

@@ -12,6 +12,7 @@ from starlette.datastructures import FormData, UploadFile
 from mediation_flow.cases.case_files import check_upload, open_attachment, upload_attachment
 from mediation_flow.cases.printouts import printout as printout_docx
 from mediation_flow.errors import InvalidData
+from mediation_flow.store.reads import release_reads
 from web.deps import CaseId, EngineDep
 from web.pages.cases import page_data
 from web.pages.common import PageActor, is_fragment, render
@@ -64,6 +65,7 @@ def download(engine: EngineDep, actor: PageActor, case_id: CaseId, attachment_id
         "Cache-Control": "private, no-store",
         "X-Content-Type-Options": "nosniff",
     }
+    release_reads()  # before the file is sent (store.reads)
     return FileResponse(path, media_type=item.media_type, headers=headers)
 
 

@@ -1,0 +1,209 @@
+"""One read connection per page request (``store.reads``, issue 15), on SQLite and PostgreSQL: a page signs in on
+one checkout and reads with its header on one more, never two at once; the header's count is the one read on its
+own; a read after a write in the same request sees the write; a small pool serves concurrent pages and writes
+without waiting out its timeout and gets every connection back; an idle pooled connection the server closed is
+replaced at checkout (without the pre-ping's round trip)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from factories import PASSWORD, Town, drive, make_town, register
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy.exc import DBAPIError
+from test_web_pages import Browser, data_dir  # noqa: F401 - each test its own data folder (autouse)
+
+from mediation_flow.cases.notices import header_unread
+from mediation_flow.store.db import make_engine
+from mediation_flow.store.migrate import upgrade
+from mediation_flow.store.reads import begin_request, end_request, reads, release_reads, share_reads
+from mediation_flow.store.tables import CASES
+from web.app import create_app
+
+
+class Checkouts:
+    """Pool checkouts of an engine, and the most connections checked out at once."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.lock = threading.Lock()
+        self.count = self.now = self.most = 0
+        event.listen(engine, "checkout", self._out)
+        event.listen(engine, "checkin", self._in)
+
+    def _out(self, *_args: Any) -> None:
+        with self.lock:
+            self.count += 1
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def _in(self, *_args: Any) -> None:
+        with self.lock:
+            self.now -= 1
+
+    def reset(self) -> None:
+        with self.lock:
+            self.count, self.most = 0, self.now
+
+
+def _unread_shown(html: str) -> int:
+    marker = 'data-unread="'
+    start = html.index(marker) + len(marker)
+    return int(html[start : html.index('"', start)])
+
+
+def test_a_page_signs_in_on_one_checkout_and_reads_with_its_header_on_one_more(engine: Engine, town: Town) -> None:
+    case_id = register(engine, town, "supervisor")
+    browser = Browser(create_app(engine))
+    assert browser.login("supervisor").status_code == 303
+    checkouts = Checkouts(engine)
+    pages = [f"/cases/{case_id}", "/queue", "/notices", "/cases", "/dashboard", f"/cases/{case_id}/do/add_note"]
+    for url in pages:
+        browser.get(url)  # warm: the dashboard's first view counts its kept figures (writes)
+        checkouts.reset()
+        response = browser.get(url)
+        assert response.status_code == 200, url
+        assert 'data-unread="' in response.text, url  # a full page, with its header
+        # the sign-in check, then the page and its header on one connection, never two at a time
+        assert (checkouts.count, checkouts.most) == (2, 1), url
+        assert checkouts.now == 0, url
+    checkouts.reset()
+    missing = browser.get("/cases/99999999")  # an error page has the header too, on the same connection
+    assert missing.status_code == 404 and 'data-unread="' in missing.text
+    assert (checkouts.count, checkouts.most, checkouts.now) == (2, 1, 0)
+
+
+def test_the_api_keeps_a_connection_per_read_and_returns_each(engine: Engine, town: Town) -> None:
+    case_id = register(engine, town, "supervisor")
+    client = TestClient(create_app(engine))
+    token = client.post("/api/v1/auth/token", data={"username": "supervisor", "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    checkouts = Checkouts(engine)
+    for url in (f"/api/v1/cases/{case_id}", "/api/v1/queues/overdue"):
+        checkouts.reset()
+        assert client.get(url, headers=headers).status_code == 200, url
+        assert checkouts.most == 1 and checkouts.now == 0, url
+
+
+def test_the_header_shows_the_count_read_on_its_own(engine: Engine, town: Town) -> None:
+    app = create_app(engine)
+    for role in ("supervisor", "mediator", "grid_worker", "admin"):
+        browser = Browser(app)
+        assert browser.login(role).status_code == 303
+        home = browser.client.get("/", follow_redirects=True)
+        assert _unread_shown(home.text) == header_unread(engine, town[role]), role
+    case_id = register(engine, town, "grid_worker", title="新登记的纠纷")
+    browser = Browser(app)
+    assert browser.login("mediator").status_code == 303
+    before = _unread_shown(browser.get("/cases").text)
+    drive(engine, case_id, town["supervisor"], [("assign", {"mediator_id": town["mediator"].id})])  # news for them
+    after = _unread_shown(browser.get("/cases").text)
+    assert after == header_unread(engine, town["mediator"]) and after == before + 1
+
+
+def _count(engine: Engine) -> int:
+    with reads(engine) as conn:
+        return int(conn.execute(select(func.count()).select_from(CASES)).scalar_one())
+
+
+def test_a_read_after_a_write_in_the_same_request_sees_the_write(engine: Engine, town: Town) -> None:
+    request, token = begin_request()
+    try:
+        share_reads()
+        first = _count(engine)
+        held = request.connection
+        assert held is not None and _count(engine) == first and request.connection is held  # one connection
+        register(engine, town)  # the write path's own transaction
+        assert _count(engine) == first + 1  # SQLite: not the snapshot of the first read
+        with reads(engine) as conn:  # a write inside a read block (as the dashboard's kept sums)
+            inside = conn.execute(select(func.count()).select_from(CASES)).scalar_one()
+            register(engine, town)
+            assert conn.execute(text("select 1")).scalar_one() == 1  # the block keeps its connection
+        assert inside == first + 1
+        assert _count(engine) == first + 2
+        release_reads()
+        assert not request.held()
+    finally:
+        request.release()
+        end_request(token)
+
+
+def test_a_failed_statement_does_not_fail_the_requests_next_read(engine: Engine, town: Town) -> None:
+    request, token = begin_request()
+    try:
+        share_reads()
+        before = _count(engine)
+        with pytest.raises(DBAPIError), reads(engine) as conn:
+            conn.execute(text("select * from no_such_table"))
+        assert not request.held()
+        assert _count(engine) == before
+    finally:
+        request.release()
+        end_request(token)
+
+
+@pytest.fixture
+def small_pool(db_url: str) -> Iterator[Engine]:
+    """Two pooled connections, no overflow, a 10 s wait at most: a request that held one while waiting for another
+    would run into the timeout under the concurrent load below."""
+    engine = make_engine(db_url, pool_size=1, max_overflow=1, pool_timeout=10)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_a_small_pool_serves_concurrent_pages_and_writes_and_gets_every_connection_back(small_pool: Engine) -> None:
+    town = make_town(small_pool)
+    app = create_app(small_pool)
+    case_ids = [register(small_pool, town, "supervisor", title=f"第{i}号") for i in range(4)]
+    browsers = []
+    for _ in case_ids:
+        browser = Browser(app)
+        assert browser.login("supervisor").status_code == 303
+        browsers.append(browser)
+
+    def work(index: int) -> list[int]:
+        browser, case_id = browsers[index], case_ids[index]
+        statuses = []
+        for version in range(1, 4):
+            statuses.append(browser.get(f"/cases/{case_id}").status_code)
+            page = browser.get(f"/cases/{case_id}/do/add_note", **{"HX-Request": "true"})
+            statuses.append(page.status_code)
+            note = {"expected_version": str(version), "text": f"第{version}次记录"}
+            done = browser.post(f"/cases/{case_id}/do/add_note", note, htmx=True)
+            statuses.append(done.status_code)
+            assert f"第{version}次记录" in done.text  # the fresh case read after the write shows it
+            statuses.append(browser.get("/queue").status_code)
+            statuses.append(browser.get("/notices").status_code)
+        return statuses
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(work, range(len(case_ids))))
+    assert all(status == 200 for statuses in results for status in statuses), results
+    assert time.monotonic() - started < 60
+    assert small_pool.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_an_idle_pooled_connection_the_server_closed_is_replaced_at_checkout(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL server closing a connection")
+    first, second = engine.connect(), engine.connect()  # two connections in the pool
+    pid = first.execute(text("select pg_backend_pid()")).scalar_one()
+    first.close()
+    assert second.execute(text("select pg_terminate_backend(:p)"), {"p": pid}).scalar_one()
+    for _ in range(100):
+        second.commit()  # pg_stat_activity is read once per transaction
+        if not second.execute(text("select count(*) from pg_stat_activity where pid = :p"), {"p": pid}).scalar():
+            break
+        time.sleep(0.05)
+    second.close()
+    time.sleep(0.1)
+    for _ in range(3):  # whichever pooled connection comes out first, every read succeeds
+        with engine.connect() as conn:
+            assert conn.execute(text("select pg_backend_pid()")).scalar_one() != pid
