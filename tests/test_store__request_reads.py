@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from factories import PASSWORD, Town, drive, make_town, register
+from fastapi import Response
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import DBAPIError
@@ -25,6 +26,8 @@ from mediation_flow.store.migrate import upgrade
 from mediation_flow.store.reads import begin_request, end_request, reads, release_reads, share_reads
 from mediation_flow.store.tables import CASES
 from web.app import create_app
+from web.deps import EngineDep
+from web.pages.common import PageActor
 
 
 class Checkouts:
@@ -76,6 +79,10 @@ def test_a_page_signs_in_on_one_checkout_and_reads_with_its_header_on_one_more(e
     missing = browser.get("/cases/99999999")  # an error page has the header too, on the same connection
     assert missing.status_code == 404 and 'data-unread="' in missing.text
     assert (checkouts.count, checkouts.most, checkouts.now) == (2, 1, 0)
+    checkouts.reset()
+    printout = browser.get(f"/cases/{case_id}/print/registration.docx")  # no render: the middleware gives it back
+    assert printout.status_code == 200 and printout.content[:2] == b"PK"
+    assert (checkouts.most, checkouts.now) == (1, 0)  # its access-log row is written on a checkout of its own
 
 
 def test_the_api_keeps_a_connection_per_read_and_returns_each(engine: Engine, town: Town) -> None:
@@ -207,3 +214,30 @@ def test_an_idle_pooled_connection_the_server_closed_is_replaced_at_checkout(eng
     for _ in range(3):  # whichever pooled connection comes out first, every read succeeds
         with engine.connect() as conn:
             assert conn.execute(text("select pg_backend_pid()")).scalar_one() != pid
+
+
+def test_a_page_that_does_not_render_or_fails_gives_its_connection_back(engine: Engine, town: Town) -> None:
+    """A page route that answers without ``render`` (a file, JSON) or fails after reading: the middleware returns
+    the shared connection when the answer starts, or when the request ends."""
+    app = create_app(engine)
+
+    @app.get("/test/plain")
+    def plain(engine: EngineDep, actor: PageActor) -> Response:
+        return Response(str(header_unread(engine, actor)), media_type="text/plain")
+
+    @app.get("/test/fails")
+    def fails(engine: EngineDep, actor: PageActor) -> Response:
+        header_unread(engine, actor)
+        raise RuntimeError("after a read")
+
+    browser = Browser(app)
+    browser.client = TestClient(app, follow_redirects=False, raise_server_exceptions=False, cookies=None)
+    browser.csrf = browser.client.get("/login").text.split('name="csrf-token" content="')[1].split('"')[0]
+    assert browser.login("supervisor").status_code == 303
+    checkouts = Checkouts(engine)
+    answer = browser.get("/test/plain")
+    assert answer.status_code == 200 and int(answer.text) == header_unread(engine, town["supervisor"])
+    assert checkouts.now == 0
+    checkouts.reset()
+    assert browser.get("/test/fails").status_code == 500
+    assert (checkouts.count, checkouts.most, checkouts.now) == (2, 1, 0)

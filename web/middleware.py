@@ -173,26 +173,28 @@ class SecurityMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            await _released(reads)  # a request that failed before its answer
-            end_request(reads_token)
-            # Decoded before masking: a percent-encoded or "+"-spaced number would slip past mask_text.
-            query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
-            access_log.info(
-                "%s %s%s %s",
-                scope.get("method", ""),
-                path,
-                f"?{query}" if query else "",
-                status,
-                extra={
-                    "request_id": request_id,
-                    "method": scope.get("method", ""),
-                    "path": path + (f"?{query}" if query else ""),
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    "client": (scope.get("client") or ("-",))[0],
-                },
-            )
-            request_id_var.reset(token)
+            try:
+                await _released(reads)  # a request that failed before its answer
+            finally:
+                end_request(reads_token)
+                # Decoded before masking: a percent-encoded or "+"-spaced number would slip past mask_text.
+                query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
+                access_log.info(
+                    "%s %s%s %s",
+                    scope.get("method", ""),
+                    path,
+                    f"?{query}" if query else "",
+                    status,
+                    extra={
+                        "request_id": request_id,
+                        "method": scope.get("method", ""),
+                        "path": path + (f"?{query}" if query else ""),
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        "client": (scope.get("client") or ("-",))[0],
+                    },
+                )
+                request_id_var.reset(token)
 
 
 _RELEASES: list[anyio.CapacityLimiter] = []
