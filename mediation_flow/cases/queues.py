@@ -78,6 +78,11 @@ class _SpanCalendar(WorkdayCalendar):
         return self._counts[j] - self._counts[i]
 
 
+def page_count(total: int, page_size: int) -> int:
+    """How many pages of ``page_size`` a queue of ``total`` cases fills (an empty queue is one empty page)."""
+    return max(1, -(-total // page_size))
+
+
 def due_soon_until(today: date, working_days: int, calendar: WorkdayCalendar | None = None) -> date:
     """The last date that is at most ``working_days`` working days after ``today`` (临期 horizon)."""
     calendar = calendar or default_calendar()
@@ -194,10 +199,11 @@ def queue_ids(
     due_soon_days: int = 2,
     calendar: WorkdayCalendar | None = None,
     order: QueueOrder = "queue",
+    last_if_past_end: bool = False,
 ) -> tuple[list[int], int, date]:
     """The ids of one page of the queue in ``order`` (default the queue's: red first, then due date), the queue's
     total and the due-soon horizon (what ``queue`` shows, without reading the rows: for a caller that reads its
-    own columns)."""
+    own columns). A page past the end has no ids, or with ``last_if_past_end`` the last page's."""
     calendar = calendar or default_calendar()
     page, page_size = max(1, page), max(1, min(page_size, MAX_PAGE_SIZE))
     until = due_soon_until(today, due_soon_days, calendar)
@@ -206,6 +212,8 @@ def queue_ids(
     total = _kept_total(conn, actor, kind, filters, path, today, until)
     if total is None:
         total = conn.execute(select(func.count()).select_from(CASES).where(where)).scalar_one()
+    if last_if_past_end:
+        page = min(page, page_count(int(total), page_size))
     ids = _page_ids(conn, where, offset=(page - 1) * page_size, size=page_size, order=order)
     return ids, int(total), until
 

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, func, select
 from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.cases.lists import CaseItem, case_items
 from mediation_flow.cases.queries import CaseFilters, filtered_cases
-from mediation_flow.cases.queues import RED_FIRST, QueueFilters, QueueKind, QueueOrder, queue_ids
+from mediation_flow.cases.queues import RED_FIRST, QueueFilters, QueueKind, QueueOrder, page_count, queue_ids
 from mediation_flow.errors import InvalidData
 from mediation_flow.places.jurisdictions import villages_within
 from mediation_flow.places.reference import load_reference
@@ -75,11 +75,6 @@ class SupervisionPage:
     options: dict[str, Any]
 
 
-def page_count(total: int, rows: int) -> int:
-    """How many pages of ``rows`` a section of ``total`` cases fills (an empty section is one empty page)."""
-    return max(1, -(-total // rows))
-
-
 def within(page: int, total: int, rows: int) -> int:
     """The page shown for the page asked: below 1 the first, past the end the last."""
     return min(max(1, page), page_count(total, rows))
@@ -99,21 +94,23 @@ def _queue_rows(
     last). A filter naming nothing (unknown village or grade) finds nothing."""
     wanted = QueueFilters(filters.village, filters.mediator_id, filters.level, filters.source, filters.risk_grade)
     days = get_settings().due_soon_working_days
-
-    def page_ids(number: int) -> tuple[list[int], int]:
-        ids, total, _ = queue_ids(
-            conn, actor, kind, today=day, filters=wanted, page=number, page_size=rows, due_soon_days=days, order=order
-        )
-        return ids, total
-
     try:
-        ids, total = page_ids(max(1, page))
-        if (shown := within(page, total, rows)) != max(1, page):
-            ids, total = page_ids(shown)  # asked past the end: read the last page (a second read only then)
+        ids, total, _ = queue_ids(
+            conn,
+            actor,
+            kind,
+            today=day,
+            filters=wanted,
+            page=max(1, page),
+            page_size=rows,
+            due_soon_days=days,
+            order=order,
+            last_if_past_end=True,
+        )
     except InvalidData:
         return [], 0, 1
     found = {r["id"]: dict(r) for r in conn.execute(select(*ROW_COLUMNS).where(CASES.c.id.in_(ids))).mappings()}
-    return [found[i] for i in ids if i in found], total, shown
+    return [found[i] for i in ids if i in found], total, within(page, total, rows)
 
 
 def _escalated(
