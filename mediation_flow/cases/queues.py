@@ -240,7 +240,8 @@ def _page_ids(conn: Connection, where: Any, *, offset: int, size: int, order: Qu
     In queue order (red first, then due date, then id) without sorting the whole queue:
     the red part, then the rest, each read in due-date order from ``ix_case_queue`` (PostgreSQL: a township's or
     a village's queue from ``ix_case_queue_township``, migration 0020) and stopped at the page's end. The first
-    page needs no count of the red cases: fewer reds than the page means they all fit.
+    page needs no count of the red cases: fewer reds than the page means they all fit; a later page counts them
+    only as far as its offset.
     (``risk_grade || ''`` keeps SQLite's planner off the grade's own index, which would read
     every red case and sort them.)"""
     grade = CASES.c.risk_grade.concat("")
@@ -255,7 +256,10 @@ def _page_ids(conn: Connection, where: Any, *, offset: int, size: int, order: Qu
     if offset == 0:
         ids, rest_skip = ordered(grade == "red", size, 0), 0
     else:
-        reds = int(conn.execute(select(func.count()).select_from(CASES).where(where, grade == "red")).scalar_one())
+        # The red cases counted only up to one past the offset: enough to know whether the page starts among them
+        # (then the rest starts at its beginning); the whole count only for a page past every red case.
+        seen = select(CASES.c.id).where(where, grade == "red").limit(offset + 1).subquery()
+        reds = int(conn.execute(select(func.count()).select_from(seen)).scalar_one())
         ids, rest_skip = (ordered(grade == "red", size, offset) if offset < reds else []), max(0, offset - reds)
     if len(ids) < size:
         ids += ordered(grade != "red", size - len(ids), rest_skip)
