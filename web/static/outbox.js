@@ -139,6 +139,8 @@
     var submitter = evt.submitter;
     if (submitter && submitter.name) { return; }  /* 添加 / 删除当事人, 更新表单: the form's own buttons */
     evt.preventDefault();
+    var note = form.querySelector("[data-outbox-note]");
+    if (note) { note.hidden = true; note.textContent = ""; }  /* the last save's note is not this one's */
     var button = form.querySelector("[data-submit]");
     if (button) { button.disabled = true; button.textContent = "正在保存……"; }
     function done() { if (button) { button.disabled = false; button.textContent = "提交登记"; } }
