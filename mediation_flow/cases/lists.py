@@ -18,12 +18,14 @@ from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.cases.queries import DEFAULT_SORT, CaseFilters, handlers_within, list_cases, user_names
 from mediation_flow.cases.queues import due_soon_until
 from mediation_flow.cases.referral_facts import referral_line
+from mediation_flow.cases.schemas import CasePublic
 from mediation_flow.display.labels import label
 from mediation_flow.places.jurisdictions import places_within, village_names, village_of, villages_within
 from mediation_flow.places.reference import reference_labels
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.reads import reads
+from mediation_flow.store.tables import CASES
 from mediation_flow.workflow.deadlines import days_until, running_unit
 from mediation_flow.workflow.registry import REGISTRY
 from mediation_flow.workflow.schema import WorkflowSpec
@@ -154,8 +156,14 @@ def case_rows(
     """One page of raw case rows in the user's subtree (the API's list) and the total; titles as ``actor`` is
     shown them."""
     with reads(engine) as conn:
-        rows, total = list_cases(conn, actor, filters, today=_today(), page=page, page_size=page_size)
+        rows, total = list_cases(
+            conn, actor, filters, today=_today(), page=page, page_size=page_size, columns=_PUBLIC_COLUMNS
+        )
     return [{**r, "title": mask_text(r["title"])} for r in rows], total
+
+
+# The API's list answers with ``CasePublic``: only its columns are read (no free text, no JSON to decode).
+_PUBLIC_COLUMNS = tuple(CASES.c[name] for name in CasePublic.model_fields)
 
 
 def search(

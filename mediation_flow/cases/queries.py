@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -148,19 +149,29 @@ def list_cases(
     page: int = 1,
     page_size: int = 50,
     sort: str = DEFAULT_SORT,
+    columns: Sequence[Any] = (CASES,),
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of cases (newest first unless ``sort`` says otherwise) and the total count: a search by a
-    party's name from its key rows (``name_page``), everything else from the cases (``cases_page``)."""
+    party's name from its key rows (``name_page``), everything else from the cases (``cases_page``). The rows
+    carry ``columns`` (every column unless asked for fewer; ``id`` among them)."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     page = max(1, page)
-    by_name = name_page(conn, actor, filters, page=page, page_size=page_size, sort=sort)
+    by_name = name_page(conn, actor, filters, page=page, page_size=page_size, sort=sort, columns=columns)
     if by_name is not None:
         return by_name
-    return cases_page(conn, actor, filters, today=today, page=page, page_size=page_size, sort=sort)
+    return cases_page(conn, actor, filters, today=today, page=page, page_size=page_size, sort=sort, columns=columns)
 
 
 def cases_page(
-    conn: Connection, actor: Actor, filters: CaseFilters, *, today: date, page: int, page_size: int, sort: str
+    conn: Connection,
+    actor: Actor,
+    filters: CaseFilters,
+    *,
+    today: date,
+    page: int,
+    page_size: int,
+    sort: str,
+    columns: Sequence[Any] = (CASES,),
 ) -> tuple[list[dict[str, Any]], int]:
     """``list_cases`` read from the cases themselves (``filtered_cases``), whatever the filters."""
     query = filtered_cases(conn, actor, filters, today=today)
@@ -173,7 +184,7 @@ def cases_page(
     ids = list(conn.execute(paged.offset((page - 1) * page_size)).scalars())
     if not ids:
         return [], int(total)
-    found = {r["id"]: r for r in dict_rows(conn.execute(select(CASES).where(CASES.c.id.in_(ids))))}
+    found = {r["id"]: r for r in dict_rows(conn.execute(select(*columns).where(CASES.c.id.in_(ids))))}
     return [found[i] for i in ids], int(total)
 
 
@@ -190,7 +201,14 @@ def _on_case_columns(filters: CaseFilters) -> bool:
 
 
 def name_page(
-    conn: Connection, actor: Actor, filters: CaseFilters, *, page: int, page_size: int, sort: str
+    conn: Connection,
+    actor: Actor,
+    filters: CaseFilters,
+    *,
+    page: int,
+    page_size: int,
+    sort: str,
+    columns: Sequence[Any] = (CASES,),
 ) -> tuple[list[dict[str, Any]], int] | None:
     """``list_cases`` for a search by a party's name, counted and paged from ``party_key``'s lookup index
     alone (it carries the case, its place and registration time: migration 0018), so only the page's cases
@@ -222,7 +240,7 @@ def name_page(
     ids = [r.case_id for r in conn.execute(keys.order_by(*order).limit(page_size).offset((page - 1) * page_size))]
     if not ids:
         return [], int(total)
-    rows = conn.execute(select(CASES).where(CASES.c.id.in_(ids), scope_clause(actor)).order_by(*sort_order(sort)))
+    rows = conn.execute(select(*columns).where(CASES.c.id.in_(ids), scope_clause(actor)).order_by(*sort_order(sort)))
     return dict_rows(rows), int(total)
 
 
