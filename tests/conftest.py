@@ -78,6 +78,15 @@ def sqlite_engine(tmp_path: object) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def pg_engine(pg_cluster: PgCluster) -> Iterator[Engine]:
+    """A migrated PostgreSQL database, for what only PostgreSQL has (a server closing a connection, snapshots)."""
+    eng = make_engine(pg_cluster.create_database(f"t_{uuid.uuid4().hex[:16]}"))
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
 def town(engine: Engine) -> Town:
     """The demo township's tree and one user per role (plus users of another village)."""
     return make_town(engine)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -196,15 +195,6 @@ def test_a_small_pool_serves_concurrent_pages_and_writes_and_gets_every_connecti
     assert all(status == 200 for statuses in results for status in statuses), results
     assert time.monotonic() - started < 60
     assert small_pool.pool.checkedout() == 0  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def pg_engine(pg_cluster: Any) -> Iterator[Engine]:
-    """A migrated PostgreSQL database: only a server can close a pooled connection under the app."""
-    eng = make_engine(pg_cluster.create_database(f"t_{uuid.uuid4().hex[:16]}"))
-    upgrade(eng)
-    yield eng
-    eng.dispose()
 
 
 def test_an_idle_pooled_connection_the_server_closed_is_replaced_at_checkout(pg_engine: Engine) -> None:

@@ -37,6 +37,7 @@ from mediation_flow.store.sqlbits import in_township, township_id
 from mediation_flow.store.tables import CASES, EVENTS
 from mediation_flow.store.tables import NOTICES_HANDLED as HANDLED
 from mediation_flow.store.tables import NOTICES_SEEN as SEEN
+from mediation_flow.store.unchanged import KeptWhileUnchanged
 from mediation_flow.workflow.deadlines import days_until, running_unit
 from mediation_flow.workflow.registry import REGISTRY
 from mediation_flow.workflow.workdays import WorkdayCalendar, default_calendar
@@ -322,14 +323,31 @@ def unread_count(
     ``limit`` latest-due cases, counted per due date (cases due the same day share moment and read state),
     merged newest first in the same stable order, of which the first ``limit`` count.
     """
+    return _unread(conn, actor, now=now, due_soon_days=due_soon_days, calendar=calendar, limit=limit)[0]
+
+
+def _unread(
+    conn: Connection,
+    actor: Actor,
+    *,
+    now: datetime,
+    due_soon_days: int,
+    calendar: WorkdayCalendar | None,
+    limit: int,
+) -> tuple[int, datetime | None]:
+    """``unread_count``'s count, and the moment it may change with no write: when the oldest event notice it read
+    leaves the 30 days of news (the due notices change only with the day)."""
     calendar = calendar or default_calendar()
     today = clock.local_date(now)
     last = seen_at(conn, actor.id) if actor.id is not None else None
     # (moment, when it entered the system, how many): the inbox's sort key, its read key, its weight
     found: list[tuple[datetime, datetime, int]] = []
+    oldest: datetime | None = None
     for r in _event_rows(conn, actor, now, limit):
+        at = clock.ensure_aware(r.effective_at)
+        oldest = at if oldest is None else min(oldest, at)
         if _for_actor(r, actor):
-            found.append((clock.ensure_aware(r.effective_at), clock.ensure_aware(r.recorded_at), 1))
+            found.append((at, clock.ensure_aware(r.recorded_at), 1))
     if allows(actor, Permission.DEADLINE_NOTICES):
         for day, many in _due_per_day(conn, actor, limit, _due_params(actor, today, due_soon_days, calendar)):
             at = _due_moment(day, today, due_soon_days, calendar)
@@ -343,13 +361,25 @@ def unread_count(
         left -= taken
         if not left:
             break
-    return unread
+    return unread, None if oldest is None else oldest + RECENT
+
+
+# The header's count, kept while nothing is written (store.unchanged): a page view reads one token instead of
+# the four statements above. The day is in the key (the due notices and their moments change with it).
+_HEADER_COUNTS: KeptWhileUnchanged[int] = KeptWhileUnchanged()
 
 
 def header_unread(engine: Engine, actor: Actor) -> int:
     """The unread count the page header shows."""
+    now, days = clock.utcnow(), get_settings().due_soon_working_days
+    key = (actor.id, actor.role, actor.scope_path, actor.agency_id, clock.local_date(now), days)
     with reads(engine) as conn:
-        return unread_count(conn, actor, now=clock.utcnow(), due_soon_days=get_settings().due_soon_working_days)
+        return _HEADER_COUNTS.get(
+            conn,
+            key,
+            now,
+            lambda: _unread(conn, actor, now=now, due_soon_days=days, calendar=None, limit=MAX_NOTICES),
+        )
 
 
 def open_inbox(engine: Engine, actor: Actor) -> list[Notice]:

@@ -1,0 +1,93 @@
+"""Answers kept while the database has not changed (issue 15): a read that every page repeats (the header's unread
+count) is worked out once and given again until any transaction commits a change, its day changes or a moment
+it named passes.
+
+What says "nothing has changed" (:func:`data_token`), read on the caller's connection inside its transaction, before
+the answer is worked out there:
+
+- **SQLite**: ``PRAGMA data_version`` is fixed for a read transaction at its snapshot and moves when another
+  connection has committed since; the connection's own writes do not move it, so its ``total_changes`` (every
+  row it ever wrote, rolled back or not) goes with it. Both belong to one connection, so the token names the
+  connection too (a serial kept in the pool's record of it, never reused in the process).
+- **PostgreSQL**: ``pg_current_snapshot()``: a commit either raises its ``xmax`` or takes an id out of its
+  in-progress list, and neither comes back, so an equal snapshot means no transaction has committed since. It
+  is cluster-wide, so the token names the database too, and a transaction that has written adds its own id.
+
+Read before the answer's statements (on PostgreSQL, read committed: those see the same or newer data), a token is
+never newer than the data its answer was worked out from.
+
+Any commit (a session's sign-in, another township's case) makes every kept answer be worked out again: correct
+at every moment first, fast when nobody writes (most page views). Kept per process, bounded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection
+
+T = TypeVar("T")
+
+_SERIALS = itertools.count(1)
+_SERIAL_KEY = "mf_unchanged_serial"
+
+
+def data_token(conn: Connection) -> tuple[Hashable, Hashable]:
+    """(whose, what): equal tokens mean equal data. ``whose`` is what the token can be compared within (a SQLite
+    connection, a PostgreSQL database); ``what`` is the data as ``conn``'s transaction sees it now."""
+    if conn.dialect.name == "sqlite":
+        record = conn.connection  # the pool's record of the DBAPI connection: its ``info`` lives as long
+        serial = record.info.get(_SERIAL_KEY)
+        if serial is None:
+            serial = record.info[_SERIAL_KEY] = next(_SERIALS)
+        driver: Any = record.dbapi_connection
+        # On the driver: inside the transaction if one is open (its snapshot, opened here if not yet), else a
+        # snapshot of its own, older than or the same as what the caller's statements read next.
+        version = driver.execute("PRAGMA data_version").fetchone()[0]
+        return ("sqlite", serial), (version, driver.total_changes)
+    # A transaction that has written sees its own uncommitted rows under a snapshot another one may share: its
+    # transaction id (None for a reader) keeps what it works out to itself.
+    snapshot, writer = conn.exec_driver_sql(
+        "SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned()"
+    ).one()
+    return (conn.dialect.name, conn.engine.url.render_as_string(hide_password=True)), (snapshot, writer)
+
+
+class KeptWhileUnchanged(Generic[T]):
+    """Answers by key (and by SQLite connection or PostgreSQL database), each kept with the data token it was worked
+    out under and the moment it stops being true by itself (None: only a change ends it; the caller puts the day
+    in the key if the day decides it). At most ``size`` answers; the least recently used go first."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self._kept: OrderedDict[Hashable, tuple[Hashable, datetime | None, T]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(
+        self, conn: Connection, key: Hashable, now: datetime, work_out: Callable[[], tuple[T, datetime | None]]
+    ) -> T:
+        """The answer for ``key`` on ``conn``'s data at ``now``: kept, or ``work_out()`` (the answer and the moment
+        it expires) run on ``conn`` after the token was read."""
+        whose, token = data_token(conn)
+        key = (whose, key)
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None and found[0] == token and (found[1] is None or now < found[1]):
+                self._kept.move_to_end(key)
+                return found[2]
+        answer, expires = work_out()
+        with self._lock:
+            self._kept[key] = (token, expires, answer)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return answer
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
