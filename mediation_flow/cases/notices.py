@@ -377,8 +377,8 @@ def header_unread(engine: Engine, actor: Actor) -> int:
         return _HEADER_COUNTS.get(
             conn,
             key,
-            now,
             lambda: _unread(conn, actor, now=now, due_soon_days=days, calendar=None, limit=MAX_NOTICES),
+            now,
         )
 
 

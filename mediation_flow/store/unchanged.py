@@ -69,15 +69,19 @@ class KeptWhileUnchanged(Generic[T]):
         self._lock = threading.Lock()
 
     def get(
-        self, conn: Connection, key: Hashable, now: datetime, work_out: Callable[[], tuple[T, datetime | None]]
+        self,
+        conn: Connection,
+        key: Hashable,
+        work_out: Callable[[], tuple[T, datetime | None]],
+        now: datetime | None = None,
     ) -> T:
-        """The answer for ``key`` on ``conn``'s data at ``now``: kept, or ``work_out()`` (the answer and the moment
-        it expires) run on ``conn`` after the token was read."""
+        """The answer for ``key`` on ``conn``'s data (at ``now``, if answers expire): kept, or ``work_out()`` (the
+        answer and the moment it expires) run on ``conn`` after the token was read."""
         whose, token = data_token(conn)
         key = (whose, key)
         with self._lock:
             found = self._kept.get(key)
-            if found is not None and found[0] == token and (found[1] is None or now < found[1]):
+            if found is not None and found[0] == token and (found[1] is None or (now is not None and now < found[1])):
                 self._kept.move_to_end(key)
                 return found[2]
         answer, expires = work_out()
