@@ -24,6 +24,7 @@ from mediation_flow.store.config import get_settings
 from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import CASES, EVENTS, USERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
+from mediation_flow.store.unchanged import KeptWhileUnchanged
 from mediation_flow.vocabulary import Level, Role
 
 SORTS = {"risk": "风险等级（红色优先）", "due": "到期日", "registered": "登记时间"}
@@ -147,6 +148,10 @@ def _filter_options(conn: Connection, actor: Actor) -> dict[str, Any]:
     }
 
 
+# Pages kept while nothing is written (store.unchanged): the day and the settings are in the key, the rest is data.
+_PAGES: KeptWhileUnchanged[SupervisionPage] = KeptWhileUnchanged(size=256)
+
+
 def supervision_page(
     engine: Engine,
     actor: Actor,
@@ -164,12 +169,25 @@ def supervision_page(
     day = today or clock.local_date(clock.utcnow())
     order = QUEUE_ORDERS.get(sort, "queue")
     asked = {name: (pages or {}).get(name, 1) for name in SECTIONS}
+    key = (actor, repr(filters), order, rows, tuple(asked.values()), day, get_settings().due_soon_working_days)
     with reads(engine) as conn:
-        overdue = _queue_rows(conn, actor, "overdue", filters, day, rows, asked["overdue"], order)
-        soon = _queue_rows(conn, actor, "due_soon", filters, day, rows, asked["soon"], order)
-        escalated = _escalated(conn, actor, filters, day, rows, asked["escalated"], order)
-        items = case_items(conn, overdue[0] + soon[0] + escalated[0], day)  # labels and names read once
-        options = _filter_options(conn, actor)
+        return _PAGES.get(conn, key, lambda: (_page(conn, actor, filters, day, rows, asked, order), None))
+
+
+def _page(
+    conn: Connection,
+    actor: Actor,
+    filters: CaseFilters,
+    day: date,
+    rows: int,
+    asked: Mapping[str, int],
+    order: QueueOrder,
+) -> SupervisionPage:
+    overdue = _queue_rows(conn, actor, "overdue", filters, day, rows, asked["overdue"], order)
+    soon = _queue_rows(conn, actor, "due_soon", filters, day, rows, asked["soon"], order)
+    escalated = _escalated(conn, actor, filters, day, rows, asked["escalated"], order)
+    items = case_items(conn, overdue[0] + soon[0] + escalated[0], day)  # labels and names read once
+    options = _filter_options(conn, actor)
     sections, start = [], 0
     for found, total, shown in (overdue, soon, escalated):
         sections.append(Section(items[start : start + len(found)], total, shown, page_count(total, rows)))
