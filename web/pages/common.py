@@ -25,6 +25,7 @@ from mediation_flow.store import clock
 from mediation_flow.store.reads import release_reads, share_reads
 from mediation_flow.vocabulary import Role
 from web.deps import get_db
+from web.pages import drill_links
 from web.session import csrf_token, session_stamp, session_token, session_user_id
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
@@ -74,6 +75,8 @@ def _filters() -> dict[str, Callable[..., str]]:
 TEMPLATES.env.filters.update(_filters())
 TEMPLATES.env.globals["demo_offset_days"] = clock.demo_offset_days  # the demo-mode banner in base.html
 TEMPLATES.env.globals["time_zone"] = lambda: str(clock.LOCAL_TZ)  # the outbox shows times as the pages do
+TEMPLATES.env.globals["figure_cases_url"] = drill_links.figure_cases_url
+TEMPLATES.env.globals["open_cases_url"] = drill_links.open_cases_url
 
 
 def is_fragment(request: Request) -> bool:
