@@ -27,6 +27,7 @@ from mediation_flow.store.reads import reads
 from mediation_flow.store.sqlbits import in_township
 from mediation_flow.store.tables import CASES, USERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
+from mediation_flow.store.unchanged import KeptWhileUnchanged
 from mediation_flow.vocabulary import Level
 from mediation_flow.workflow.deadlines import STATUS_LABELS, clock_views
 from mediation_flow.workflow.registry import REGISTRY, WorkflowRegistry
@@ -316,14 +317,27 @@ def read_queue(
     """A supervisor's queue as ``actor`` may read it (PermissionDenied for roles the policy does not let read
     it: mediators have their own list), as of ``today`` (default: the local date)."""
     require(actor, Permission.SUPERVISION_QUEUE)
+    day, days = today or clock.local_date(clock.utcnow()), get_settings().due_soon_working_days
+    key = (actor, kind, day, repr(filters), page, page_size, days)
     with reads(engine) as conn:
-        return queue(
+        return _PAGES.get(
             conn,
-            actor,
-            kind,
-            today=today or clock.local_date(clock.utcnow()),
-            filters=filters,
-            page=page,
-            page_size=page_size,
-            due_soon_days=get_settings().due_soon_working_days,
+            key,
+            lambda: (
+                queue(
+                    conn,
+                    actor,
+                    kind,
+                    today=day,
+                    filters=filters,
+                    page=page,
+                    page_size=page_size,
+                    due_soon_days=days,
+                ),
+                None,
+            ),
         )
+
+
+# Queue pages kept while nothing is written (store.unchanged): the day and the settings are in the key.
+_PAGES: KeptWhileUnchanged[QueuePage] = KeptWhileUnchanged(size=256)
