@@ -26,6 +26,7 @@ from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import CASES
+from mediation_flow.store.unchanged import KeptWhileUnchanged
 from mediation_flow.workflow.deadlines import days_until, running_unit
 from mediation_flow.workflow.registry import REGISTRY
 from mediation_flow.workflow.schema import WorkflowSpec
@@ -155,11 +156,22 @@ def case_rows(
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of raw case rows in the user's subtree (the API's list) and the total; titles as ``actor`` is
     shown them."""
+    day = _today()
     with reads(engine) as conn:
-        rows, total = list_cases(
-            conn, actor, filters, today=_today(), page=page, page_size=page_size, columns=_PUBLIC_COLUMNS
-        )
-    return [{**r, "title": mask_text(r["title"])} for r in rows], total
+
+        def work_out() -> tuple[tuple[list[dict[str, Any]], int], None]:
+            rows, total = list_cases(
+                conn, actor, filters, today=day, page=page, page_size=page_size, columns=_PUBLIC_COLUMNS
+            )
+            return ([{**r, "title": mask_text(r["title"])} for r in rows], total), None
+
+        if filters.q:  # a search for a person is not kept (nor its text, in a key)
+            return work_out()[0]
+        return _ROWS.get(conn, (actor, repr(filters), day, page, page_size), work_out)
+
+
+# The API's pages of the list, kept while nothing is written (store.unchanged): the day is in the key.
+_ROWS: KeptWhileUnchanged[tuple[list[dict[str, Any]], int]] = KeptWhileUnchanged(size=512)
 
 
 # The API's list answers with ``CasePublic``: only its columns are read (no free text, no JSON to decode).
