@@ -38,19 +38,12 @@ def _json_dumps(value: Any) -> str:
     return _JSON_ENCODER.encode(value)
 
 
-# A SQLite file's pool keeps as many connections as a worker's requests use at once (its 40 threads at most):
-# with SQLAlchemy's 5 kept and 10 more made and closed as needed, 8 clients on 2 workers opened a connection
-# every few requests (serials 1 to 67 in one worker over a benchmark run, 2026-12-03), each with a cold page
-# cache and no kept answers (store.unchanged keeps them per connection). Idle ones cost a file handle each.
-SQLITE_POOL: dict[str, Any] = {"pool_size": 16, "max_overflow": 24}
-
-
 def make_engine(url: str, *, synchronous: str | None = None, pool_size: int = 10, **pool: Any) -> Engine:
     """Create an engine for ``url``; SQLite files get their pragmas and their directory. ``pool``: the pool's
     other settings (``max_overflow``, ``pool_timeout``; a test's small pool) when not the defaults."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        sizes = {"pool_size": pool_size, **pool} if pool else SQLITE_POOL
+        sizes = {"pool_size": pool_size, **pool} if pool else {}  # SQLite keeps its own defaults unless told
         return _make_sqlite_engine(url, synchronous or get_settings().sqlite_synchronous, sizes)
     engine = create_engine(url, **{"pool_size": pool_size, "max_overflow": 20, **pool}, json_serializer=_json_dumps)
     keep_writer(engine)  # the write path's kept connection: no pre-ping round trip per transition (fast.py)
