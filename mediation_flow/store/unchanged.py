@@ -91,7 +91,3 @@ class KeptWhileUnchanged(Generic[T]):
             while len(self._kept) > self.size:
                 self._kept.popitem(last=False)
         return answer
-
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
