@@ -159,14 +159,14 @@ def case_rows(
     day = _today()
     with reads(engine) as conn:
 
-        def work_out() -> tuple[tuple[list[dict[str, Any]], int], None]:
+        def work_out() -> tuple[list[dict[str, Any]], int]:
             rows, total = list_cases(
                 conn, actor, filters, today=day, page=page, page_size=page_size, columns=_PUBLIC_COLUMNS
             )
-            return ([{**r, "title": mask_text(r["title"])} for r in rows], total), None
+            return [{**r, "title": mask_text(r["title"])} for r in rows], total
 
         if filters.q:  # a search for a person is not kept (nor its text, in a key)
-            return work_out()[0]
+            return work_out()
         return _ROWS.get(conn, (actor, repr(filters), day, page, page_size), work_out)
 
 

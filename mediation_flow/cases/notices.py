@@ -372,13 +372,10 @@ _HEADER_COUNTS: KeptWhileUnchanged[int] = KeptWhileUnchanged()
 def header_unread(engine: Engine, actor: Actor) -> int:
     """The unread count the page header shows."""
     now, days = clock.utcnow(), get_settings().due_soon_working_days
-    key = (actor.id, actor.role, actor.scope_path, actor.agency_id, clock.local_date(now), days)
+    key = (actor, clock.local_date(now), days)
     with reads(engine) as conn:
-        return _HEADER_COUNTS.get(
-            conn,
-            key,
-            lambda: _unread(conn, actor, now=now, due_soon_days=days, calendar=None, limit=MAX_NOTICES),
-            now,
+        return _HEADER_COUNTS.get_until(
+            conn, key, now, lambda: _unread(conn, actor, now=now, due_soon_days=days, calendar=None, limit=MAX_NOTICES)
         )
 
 

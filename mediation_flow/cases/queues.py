@@ -323,18 +323,8 @@ def read_queue(
         return _PAGES.get(
             conn,
             key,
-            lambda: (
-                queue(
-                    conn,
-                    actor,
-                    kind,
-                    today=day,
-                    filters=filters,
-                    page=page,
-                    page_size=page_size,
-                    due_soon_days=days,
-                ),
-                None,
+            lambda: queue(
+                conn, actor, kind, today=day, filters=filters, page=page, page_size=page_size, due_soon_days=days
             ),
         )
 

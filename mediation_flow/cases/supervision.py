@@ -171,7 +171,7 @@ def supervision_page(
     asked = {name: (pages or {}).get(name, 1) for name in SECTIONS}
     key = (actor, repr(filters), order, rows, tuple(asked.values()), day, get_settings().due_soon_working_days)
     with reads(engine) as conn:
-        return _PAGES.get(conn, key, lambda: (_page(conn, actor, filters, day, rows, asked, order), None))
+        return _PAGES.get(conn, key, lambda: _page(conn, actor, filters, day, rows, asked, order))
 
 
 def _page(

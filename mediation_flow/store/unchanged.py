@@ -68,15 +68,20 @@ class KeptWhileUnchanged(Generic[T]):
         self._kept: OrderedDict[Hashable, tuple[Hashable, datetime | None, T]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(
+    def get(self, conn: Connection, key: Hashable, work_out: Callable[[], T]) -> T:
+        """The answer for ``key`` on ``conn``'s data: kept, or ``work_out()`` run on ``conn`` after the token was
+        read (an answer only a write changes)."""
+        return self.get_until(conn, key, None, lambda: (work_out(), None))
+
+    def get_until(
         self,
         conn: Connection,
         key: Hashable,
+        now: datetime | None,
         work_out: Callable[[], tuple[T, datetime | None]],
-        now: datetime | None = None,
     ) -> T:
-        """The answer for ``key`` on ``conn``'s data (at ``now``, if answers expire): kept, or ``work_out()`` (the
-        answer and the moment it expires) run on ``conn`` after the token was read."""
+        """As :meth:`get`, for an answer that time alone also ends: ``work_out()`` gives the answer and the moment
+        it stops being true (None: never by itself), judged at ``now``."""
         whose, token = data_token(conn)
         key = (whose, key)
         with self._lock:
