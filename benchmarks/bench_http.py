@@ -126,10 +126,10 @@ def _versions(url: str, ids: list[int]) -> dict[int, int]:
     return {i: found[i] for i in ids if i in found}
 
 
-def _group_cpu(pgid: int) -> float:
-    """CPU seconds (user + system) used so far by every process of the server's process group."""
+def _group_cpu(pgid: int) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each process of the server's process group, by pid."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    used: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -138,8 +138,17 @@ def _group_cpu(pgid: int) -> float:
         except OSError:
             continue
         if int(fields[2]) == pgid:  # pgrp
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+            used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return used
+
+
+def _busiest_share(before: dict[int, float], after: dict[int, float]) -> float:
+    """The busiest process's share of the server's CPU over a cell. The workers share one listening socket and
+    the first to wake accepts every connection waiting, so wrk's connections (opened at once, kept for the
+    cell) can all land on one worker: one GIL then serves all of them, and the cell's tail says so."""
+    spent = [after[pid] - before.get(pid, 0.0) for pid in after]
+    total = sum(spent)
+    return max(spent) / total if total > 0 else 0.0
 
 
 def _server_errors(log: Path, limit: int = 3) -> list[str]:
@@ -148,13 +157,14 @@ def _server_errors(log: Path, limit: int = 3) -> list[str]:
     return [f"server log: {line}" for line in found[:limit]]
 
 
-def _cell(result: Result, server_cpu_ms: float) -> list[str]:
+def _cell(result: Result, server_cpu_ms: float, busiest: float) -> list[str]:
     return [
         f"{result.percentile(50):.1f}",
         f"{result.percentile(95):.1f}",
         f"{result.percentile(99):.1f}",
         f"{result.throughput:,.0f}",
         f"{server_cpu_ms:.2f}",
+        f"{busiest:.0%}",
         str(result.errors),
     ]
 
@@ -182,8 +192,10 @@ class _Driver:
             self.cache[who] = self.credentials[who]()
         return self.cache[who]
 
-    def run(self, label: str, clients: int, duration: float, *, wrk: bool | None = None) -> tuple[Result, float, float]:
-        """(result, server CPU ms per request, generator CPU µs per request)."""
+    def run(
+        self, label: str, clients: int, duration: float, *, wrk: bool | None = None
+    ) -> tuple[Result, float, float, float]:
+        """(result, server CPU ms per request, generator CPU µs per request, the busiest process's CPU share)."""
         request, who = self.requests[label]
         credential = self._credential(who)
         assert self.server.proc is not None
@@ -200,9 +212,10 @@ class _Driver:
             began = time.process_time()
             result = run_load(self.server.base_url, request, concurrency=clients, duration=duration, **credential)
             generator = time.process_time() - began
-        served = _group_cpu(self.server.proc.pid) - cpu_before
+        cpu_after = _group_cpu(self.server.proc.pid)
+        served = sum(cpu_after.values()) - sum(cpu_before.values())
         count = max(1, _count(result))
-        return result, served * 1000 / count, generator * 1e6 / count
+        return result, served * 1000 / count, generator * 1e6 / count, _busiest_share(cpu_before, cpu_after)
 
     def _plan(self, label: str, credential: dict[str, Any]) -> Plan:
         plan = self.plans[label]
@@ -258,7 +271,17 @@ def run(quick: bool = False, n_cases: int | None = None, duration: float | None 
     table = Table(
         title=f"HTTP on {n_cases:,} cases (SQLite FULL, 2 uvicorn workers, loopback, {generator}), "
         f"{duration:g} s per cell",
-        headers=["endpoint", "clients", "p50 ms", "p95 ms", "p99 ms", "req/s", "server CPU ms/req", "errors"],
+        headers=[
+            "endpoint",
+            "clients",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "req/s",
+            "server CPU ms/req",
+            "busiest worker",
+            "errors",
+        ],
     )
     cost = Table(
         title="Load generator cost: the bare endpoint driven both ways",
@@ -283,9 +306,9 @@ def run(quick: bool = False, n_cases: int | None = None, duration: float | None 
                     plan = driver._plan(label, driver._credential("page"))
                     table.notes.append(warm_up(server.base_url, "/dashboard", plan.headers))
                 for clients in CONCURRENCY:
-                    result, server_ms, _ = driver.run(label, clients, duration)
+                    result, server_ms, _, busiest = driver.run(label, clients, duration)
                     results[(label, clients)] = result
-                    table.rows.append([label, str(clients), *_cell(result, server_ms)])
+                    table.rows.append([label, str(clients), *_cell(result, server_ms, busiest)])
                     if result.first_error:
                         table.notes.append(f"{label} at {clients}: first error {result.first_error.splitlines()[0]}")
             for name, use_wrk in (("wrk", True), ("httpx (in process)", False)):
@@ -293,7 +316,7 @@ def run(quick: bool = False, n_cases: int | None = None, duration: float | None 
                     cost.notes.append(INSTALL_HINT + ": no wrk row.")
                     continue
                 for clients in CONCURRENCY:
-                    result, server_ms, generator_us = driver.run(BARE, clients, duration, wrk=use_wrk)
+                    result, server_ms, generator_us, _ = driver.run(BARE, clients, duration, wrk=use_wrk)
                     cost.rows.append(
                         [
                             name,
@@ -310,7 +333,8 @@ def run(quick: bool = False, n_cases: int | None = None, duration: float | None 
     load_after = os.getloadavg()
     table.notes.append(
         f"load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
-        "server CPU ms/req = the server processes' CPU time over the cell ÷ requests (other load does not count)."
+        "server CPU ms/req = the server processes' CPU time over the cell ÷ requests (other load does not count); "
+        "busiest worker = the busiest server process's share of that CPU (50% with 2 workers evenly loaded)."
     )
     return [table, cost]
 
