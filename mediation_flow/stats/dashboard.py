@@ -14,6 +14,8 @@ Two kinds of figure:
 
 The figures read are kept in the process per database, subtree and year; the page says the moment they were
 counted to, and a report asked for with that moment (every drill-down link carries it) gives the same numbers.
+The page's whole board (:func:`dashboard_of`) is kept too, while nothing is written and until its year figures are
+a minute old.
 Kept figures older than :data:`KEEP_SECONDS` are still shown while one background thread reads them again;
 older than :data:`STALE_SECONDS`, or after a correction (更正), the view waits for the read.
 """
@@ -24,7 +26,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, func, select
@@ -44,6 +46,7 @@ from mediation_flow.store import clock
 from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import COUNTERS, EVENTS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
+from mediation_flow.store.unchanged import KeptWhileUnchanged
 from mediation_flow.store.year_sums import refreshed
 from mediation_flow.vocabulary import Level
 
@@ -129,10 +132,22 @@ class Dashboard:
     common_rules: list[str]
 
 
+# The page's dashboards, kept while nothing is written (store.unchanged) and at most until their year figures
+# would be counted again (``as_of`` + KEEP_SECONDS): a view past that moment reaches ``year_figures``, which counts
+# them again behind the page as it always did. The day is in the key (the 当前 counts change with it).
+_BOARDS: KeptWhileUnchanged[Dashboard] = KeptWhileUnchanged(size=MAX_KEPT)
+
+
 def dashboard_of(engine: Engine, actor: Actor, *, today: date, year: int | None = None) -> Dashboard:
     """The dashboard as the page shows it now (its own read connection)."""
+    now = clock.utcnow()
     with reads(engine) as conn:
-        return dashboard(conn, actor, today=today, year=year)
+
+        def work_out() -> tuple[Dashboard, datetime]:
+            board = dashboard(conn, actor, today=today, year=year)
+            return board, board.as_of + timedelta(seconds=KEEP_SECONDS)
+
+        return _BOARDS.get_until(conn, (actor, today, year), now, work_out)
 
 
 def dashboard(
