@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, time, timedelta
 
 import pytest
 from factories import Town, make_town
 from pg_cluster import PgCluster, PgUnavailable, pg_required
 from sqlalchemy import Engine
 
+from mediation_flow.store import clock
 from mediation_flow.store.db import make_engine
 from mediation_flow.store.migrate import upgrade
 
@@ -90,3 +92,12 @@ def pg_engine(pg_cluster: PgCluster) -> Iterator[Engine]:
 def town(engine: Engine) -> Town:
     """The demo township's tree and one user per role (plus users of another village)."""
     return make_town(engine)
+
+
+@pytest.fixture
+def moment(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[datetime]]:
+    """The clock (``clock.utcnow``): noon tomorrow, local time; the test moves it by setting ``moment[0]``."""
+    noon = datetime.combine(clock.local_date(clock.utcnow()) + timedelta(days=1), time(12), tzinfo=clock.LOCAL_TZ)
+    now = [noon]
+    monkeypatch.setattr(clock, "utcnow", lambda: now[0])
+    yield now

@@ -5,10 +5,8 @@ year figures' own recount behind the page still happens. SQLite and PostgreSQL."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
-import pytest
 from factories import Town, drive, register
 from sqlalchemy import Engine, event
 
@@ -26,15 +24,6 @@ class Statements:
     def _note(self, _conn: object, _cursor: object, statement: str, *_rest: object) -> None:
         if "pg_current_snapshot" not in statement:
             self.seen.append(statement)
-
-
-@pytest.fixture
-def moment(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[datetime]]:
-    """The clock the dashboard reads: noon tomorrow, local time, moved by the test."""
-    noon = datetime.combine(clock.local_date(clock.utcnow()) + timedelta(days=1), time(12), tzinfo=clock.LOCAL_TZ)
-    now = [noon]
-    monkeypatch.setattr(clock, "utcnow", lambda: now[0])
-    yield now
 
 
 def _fresh(engine: Engine, town: Town, moment: list[datetime]) -> Dashboard:

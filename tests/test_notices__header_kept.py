@@ -6,10 +6,8 @@ PostgreSQL) with a transaction's own uncommitted rows, and stays put inside a SQ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
-import pytest
 from factories import Town, drive, make_town, register
 from sqlalchemy import Engine, event, insert, select, text
 
@@ -32,15 +30,6 @@ class Statements:
 
     def _note(self, _conn: object, _cursor: object, statement: str, *_rest: object) -> None:
         self.seen.append(statement)
-
-
-@pytest.fixture
-def moment(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[datetime]]:
-    """The clock the header reads: noon tomorrow, local time, moved by the test."""
-    noon = datetime.combine(clock.local_date(clock.utcnow()) + timedelta(days=1), time(12), tzinfo=clock.LOCAL_TZ)
-    now = [noon]
-    monkeypatch.setattr(clock, "utcnow", lambda: now[0])
-    yield now
 
 
 def _agrees(engine: Engine, town: Town, now: datetime, label: str) -> dict[str, int]:
