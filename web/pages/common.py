@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
 from functools import partial
@@ -12,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from sqlalchemy import Engine
 from starlette.datastructures import FormData
 
@@ -73,10 +76,37 @@ def _filters() -> dict[str, Callable[..., str]]:
 
 
 TEMPLATES.env.filters.update(_filters())
+
+RENDERED_KEPT = 64  # bodies rendered once per kept answer (each holds its answer, so its id is not reused)
+_RENDERED: OrderedDict[tuple[str, str, int], tuple[object, Markup]] = OrderedDict()
+_RENDERED_LOCK = threading.Lock()
+
+
+def rendered_once(template: str, name: str, answer: object) -> Markup:
+    """``template`` rendered with ``answer`` as its one variable ``name``, once per answer object. For the body of a
+    page whose answer the core keeps while nothing is written (``store.unchanged``: the same object comes back),
+    so a view of the same answer renders only the page's frame. The template may read nothing else but the
+    globals and filters (no user, no request, no clock)."""
+    key = (template, name, id(answer))
+    with _RENDERED_LOCK:
+        found = _RENDERED.get(key)
+        if found is not None and found[0] is answer:
+            _RENDERED.move_to_end(key)
+            return found[1]
+    html = Markup(TEMPLATES.env.get_template(template).render({name: answer}))
+    with _RENDERED_LOCK:
+        _RENDERED[key] = (answer, html)
+        _RENDERED.move_to_end(key)
+        while len(_RENDERED) > RENDERED_KEPT:
+            _RENDERED.popitem(last=False)
+    return html
+
+
 TEMPLATES.env.globals["demo_offset_days"] = clock.demo_offset_days  # the demo-mode banner in base.html
 TEMPLATES.env.globals["time_zone"] = lambda: str(clock.LOCAL_TZ)  # the outbox shows times as the pages do
 TEMPLATES.env.globals["figure_cases_url"] = drill_links.figure_cases_url
 TEMPLATES.env.globals["open_cases_url"] = drill_links.open_cases_url
+TEMPLATES.env.globals["rendered_once"] = rendered_once
 
 
 def is_fragment(request: Request) -> bool:
