@@ -77,25 +77,27 @@ def _filters() -> dict[str, Callable[..., str]]:
 
 TEMPLATES.env.filters.update(_filters())
 
-RENDERED_KEPT = 64  # bodies rendered once per kept answer (each holds its answer, so its id is not reused)
-_RENDERED: OrderedDict[tuple[str, str, int], tuple[object, Markup]] = OrderedDict()
+RENDERED_KEPT = 256  # bodies rendered once per kept answer (each holds its answers, so their ids are not reused)
+_RENDERED: OrderedDict[tuple[object, ...], tuple[tuple[object, ...], Markup]] = OrderedDict()
 _RENDERED_LOCK = threading.Lock()
 
 
-def rendered_once(template: str, name: str, answer: object) -> Markup:
-    """``template`` rendered with ``answer`` as its one variable ``name``, once per answer object. For the body of a
+def rendered_once(template: str, **answers: object) -> Markup:
+    """``template`` rendered with ``answers`` as its only variables, once per set of answer objects. For a part of a
     page whose answer the core keeps while nothing is written (``store.unchanged``: the same object comes back),
-    so a view of the same answer renders only the page's frame. The template may read nothing else but the
-    globals and filters (no user, no request, no clock)."""
-    key = (template, name, id(answer))
+    so a view of the same answer renders only the rest of the page. The template may read nothing else but the
+    globals and filters (no user, no request, no clock). A string or a number is an answer by its value."""
+    names = sorted(answers)
+    values = tuple(answers[name] for name in names)
+    key = (template, *names, *(v if isinstance(v, str | int) else id(v) for v in values))
     with _RENDERED_LOCK:
         found = _RENDERED.get(key)
-        if found is not None and found[0] is answer:
+        if found is not None and all(a is b or isinstance(b, str | int) for a, b in zip(found[0], values, strict=True)):
             _RENDERED.move_to_end(key)
             return found[1]
-    html = Markup(TEMPLATES.env.get_template(template).render({name: answer}))
+    html = Markup(TEMPLATES.env.get_template(template).render(answers))
     with _RENDERED_LOCK:
-        _RENDERED[key] = (answer, html)
+        _RENDERED[key] = (values, html)
         _RENDERED.move_to_end(key)
         while len(_RENDERED) > RENDERED_KEPT:
             _RENDERED.popitem(last=False)
