@@ -38,12 +38,21 @@ def _json_dumps(value: Any) -> str:
     return _JSON_ENCODER.encode(value)
 
 
+# How many SQLite connections the pool keeps open (handing out the most recently used first, so only as many are warm
+# as are used at once). Answers kept while nothing is written (``store.unchanged``) are kept per SQLite connection:
+# a connection the pool opens for a burst and closes after it (its overflow) works every kept answer out again. With
+# SQLAlchemy's 5 kept, a worker serving 8 page requests at once opened and closed connections all the time, and
+# /queue's p95 was 240 ms against 32 ms with 24 kept (measured, benchmarks/results/2026-12-03-gc-and-kept-pages.md).
+# Sized to the web worker's thread pool (anyio's 40 threads), so a request's read never waits for a connection.
+SQLITE_POOL_SIZE = 40
+
+
 def make_engine(url: str, *, synchronous: str | None = None, pool_size: int = 10, **pool: Any) -> Engine:
     """Create an engine for ``url``; SQLite files get their pragmas and their directory. ``pool``: the pool's
     other settings (``max_overflow``, ``pool_timeout``; a test's small pool) when not the defaults."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        sizes = {"pool_size": pool_size, **pool} if pool else {}  # SQLite keeps its own defaults unless told
+        sizes = {"pool_size": pool_size, **pool} if pool else {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 10}
         return _make_sqlite_engine(url, synchronous or get_settings().sqlite_synchronous, sizes)
     engine = create_engine(url, **{"pool_size": pool_size, "max_overflow": 20, **pool}, json_serializer=_json_dumps)
     keep_writer(engine)  # the write path's kept connection: no pre-ping round trip per transition (fast.py)
