@@ -1,6 +1,6 @@
 """The server worker's garbage collector, set for a long-lived process (issue 15: the pages' tails).
 
-Measured (``benchmarks/results/2026-12-03-gc-pauses.md``): with CPython's defaults, a worker serving /queue to
+Measured (``benchmarks/results/2026-12-03-gc-and-kept-pages.md``): with CPython's defaults, a worker serving /queue to
 8 clients ran a full (generation 2) collection about once a second, each taking 140-200 ms with the GIL held, so
 every request in flight in that process waited for it. /queue's p95 was ~100 ms although a view costs ~4.5 ms
 of CPU. There are two reasons:
