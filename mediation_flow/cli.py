@@ -272,10 +272,16 @@ def serve(
     """Serve the web UI and the API (uvicorn)."""
     import uvicorn
 
+    from mediation_flow import serving
+
     # Our middleware writes the access log as JSON with personal data masked; uvicorn's would not mask.
-    uvicorn.run(
-        "web.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info", access_log=False
+    options: dict[str, Any] = dict(
+        factory=True, host=host, port=port, workers=workers, log_level="info", access_log=False
     )
+    if workers > 1 and serving.spreads_connections():
+        serving.run_workers(uvicorn.Config("web.app:create_app", **options))
+    else:
+        uvicorn.run("web.app:create_app", **options)
 
 
 @app.command()
