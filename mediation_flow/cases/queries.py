@@ -279,12 +279,25 @@ def case_workflow(conn: Connection, row: dict[str, Any], registry: WorkflowRegis
     return registry.get(conn, row["workflow_name"], row["workflow_version"])
 
 
+_NAMES_AT_ONCE = 8
+_USER_NAMES = Prepared(
+    select(USERS.c.id, USERS.c.display_name).where(
+        USERS.c.id.in_([bindparam(f"id{n}", type_=USERS.c.id.type) for n in range(_NAMES_AT_ONCE)])
+    )
+)
+
+
 def user_names(conn: Connection, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return {
-        r.id: r.display_name for r in conn.execute(select(USERS.c.id, USERS.c.display_name).where(USERS.c.id.in_(ids)))
-    }
+    """Users' names by id, eight at a time through one prepared statement of fixed shape (the unused places
+    NULL, which matches no one): a case page's few names in a few hundredths of a millisecond, where an ``IN``
+    list of its own length went through SQLAlchemy's execution each time (0.3-0.7 ms)."""
+    wanted = sorted(ids)
+    names: dict[int, str] = {}
+    for start in range(0, len(wanted), _NAMES_AT_ONCE):
+        chunk = wanted[start : start + _NAMES_AT_ONCE]
+        params = {f"id{n}": chunk[n] if n < len(chunk) else None for n in range(_NAMES_AT_ONCE)}
+        names.update((row["id"], row["display_name"]) for row in _USER_NAMES.rows(conn, params))
+    return names
 
 
 def assignable_users(conn: Connection, actor: Actor, case_path: str) -> list[dict[str, Any]]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from mediation_flow.errors import NotFound
 from mediation_flow.places.subtree import in_subtree, within
+from mediation_flow.store.fast import Prepared
 from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 
@@ -125,8 +126,12 @@ def jurisdiction_tree(engine: Engine, root_path: str | None = None) -> list[dict
         return tree(conn, root_path)
 
 
+_PLACE_NAME = Prepared(select(JUR.c.name).where(JUR.c.id == bindparam("id")))
+
+
 def place_name(conn: Connection, jurisdiction_id: int) -> str:
-    return conn.execute(select(JUR.c.name).where(JUR.c.id == jurisdiction_id)).scalar() or ""
+    found = _PLACE_NAME.first(conn, {"id": jurisdiction_id})
+    return found["name"] if found else ""
 
 
 def village_names(conn: Connection) -> dict[str, str]:

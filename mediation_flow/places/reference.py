@@ -21,6 +21,7 @@ from mediation_flow.store.fast import Executor, Prepared
 from mediation_flow.store.tables import JURISDICTIONS as _JUR
 from mediation_flow.store.tables import REFERENCE_ITEMS
 from mediation_flow.store.tables import REFERENCE_ITEMS as _TABLE
+from mediation_flow.store.unchanged import KeptWhileUnchanged
 
 KINDS = ("category", "source", "risk_grade", "venue", "referral_target", "conversion_type", "agency")
 
@@ -52,11 +53,18 @@ def offered_at(item_path: str | None, at: str | None) -> bool:
     return item_path is None or at is None or within(at, item_path)
 
 
+_BOOKS: KeptWhileUnchanged[ReferenceBook] = KeptWhileUnchanged(size=64)
+_LABELS: KeptWhileUnchanged[dict[str, dict[str, str]]] = KeptWhileUnchanged(size=64)
+
+
 def load_reference(conn: Executor, at: str | None = None) -> dict[str, dict[str, str]]:
     """Active items by kind, in display order: ``{'category': {'neighbourhood': '邻里', …}, …}``; the partner
     agencies too, as the kinds ``places.agencies.CHOICE_KINDS`` (code → name). ``at``: a jurisdiction path —
-    only what is offered there (the system-wide items and those of the township holding ``at``); None: all."""
-    return ReferenceBook(conn).at(at)
+    only what is offered there (the system-wide items and those of the township holding ``at``); None: all.
+    Kept while nothing is written (every page reads it): callers read the answer and never change it."""
+    if isinstance(conn, Connection):
+        return _BOOKS.get(conn, "book", lambda: ReferenceBook(conn)).at(at)
+    return ReferenceBook(conn).at(at)  # the engine's writer transaction: no data token, read as it is
 
 
 class ReferenceBook:
@@ -81,10 +89,14 @@ class ReferenceBook:
         return found
 
 
-def reference_labels(conn: Executor) -> dict[str, dict[str, str]]:
+def reference_labels(conn: Connection) -> dict[str, dict[str, str]]:
     """Every item's label by kind, retired ones too: what a record holding a code shows (a retired venue's
     old cases keep its name; the partner agencies too). ``load_reference`` is what is offered and accepted
-    for something new."""
+    for something new. Kept while nothing is written, as ``load_reference``."""
+    return _LABELS.get(conn, "labels", lambda: _read_labels(conn))
+
+
+def _read_labels(conn: Connection) -> dict[str, dict[str, str]]:
     result: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
     for item in _ALL_ITEMS.rows(conn, {}):
         result.setdefault(item["kind"], {})[item["code"]] = item["label"]
