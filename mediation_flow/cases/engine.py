@@ -35,7 +35,8 @@ from mediation_flow.places.agencies import AgencyLookup
 from mediation_flow.places.reference import LazyReference
 from mediation_flow.store import clock
 from mediation_flow.store.db import write_transaction
-from mediation_flow.store.fast import Executor, Prepared, driver_transaction
+from mediation_flow.store.fast import Executor, Prepared
+from mediation_flow.store.group_commit import in_group
 from mediation_flow.store.tables import CASES, JURISDICTIONS, USERS
 from mediation_flow.workflow.correction_rules import CORRECT, PARTY_UPDATE
 from mediation_flow.workflow.registry import REGISTRY, CompiledWorkflow, WorkflowRegistry
@@ -120,7 +121,8 @@ def apply_trigger(
         require(actor, Permission.RECORD_FOR_OTHERS)
         recorder, actor = actor, _acting(engine, acting_for)
     correcting = trigger == CORRECT  # reads parties, places, the parties' earlier cases: a Connection's work
-    with write_transaction(engine) if correcting else driver_transaction(engine) as conn:
+
+    def write(conn: Executor) -> TransitionResult:
         row = _SELECT_CASE.first(conn, {"case_id": case_id})
         if row is None:
             raise CaseNotFound("案件不存在或无权查看", case_id=case_id)
@@ -152,7 +154,13 @@ def apply_trigger(
         insert_event(conn, event)
         if correcting:
             write_beside(conn, case_id, party)  # type: ignore[arg-type]
-    return TransitionResult(case_id, updates["state"], updates["version"], event["seq"], trigger)
+        return TransitionResult(case_id, updates["state"], updates["version"], event["seq"], trigger)
+
+    if correcting:
+        with write_transaction(engine) as conn:
+            return write(conn)
+    # with other threads' transitions on a SQLite file: one turn at its write lock for several (store.group_commit)
+    return in_group(engine, write)
 
 
 def _acting(engine: Engine, user_id: int) -> Actor:
