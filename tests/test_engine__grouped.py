@@ -24,6 +24,7 @@ from mediation_flow.store import group_commit
 from mediation_flow.store.db import make_engine
 from mediation_flow.store.migrate import upgrade
 from mediation_flow.store.tables import CASES, EVENTS
+from mediation_flow.store.writer_lock import NestedWrite
 
 ACCEPT = ("accept", {"rights_notified": True})
 
@@ -166,3 +167,16 @@ def test_work_that_wrote_then_failed_is_rolled_back_alone(sqlite_town: tuple[Eng
     assert after.result().version == 2
     assert _state(engine, cases[1]) == ("registered", 1, 1)  # its write undone with its savepoint
     assert _state(engine, cases[2]) == ("accepted", 2, 2)
+
+
+def test_a_grouped_write_inside_the_groups_own_transaction_fails_at_once(sqlite_town: tuple[Engine, Town]) -> None:
+    engine, town = sqlite_town
+    case_id = register(engine, town)
+
+    def nested(_tx: Any) -> Any:  # a transition fired from inside another one's work: it would wait for itself
+        return _fire(engine, town, case_id, 1, ACCEPT)
+
+    with pytest.raises(NestedWrite):
+        group_commit.in_group(engine, nested)
+    assert _state(engine, case_id) == ("registered", 1, 1)
+    assert _fire(engine, town, case_id, 1, ACCEPT).version == 2  # the group is free again

@@ -29,6 +29,7 @@ from sqlalchemy import Engine, Executable, Table, insert
 from mediation_flow.store.db import write_transaction
 from mediation_flow.store.fast import DriverTransaction, driver_transaction
 from mediation_flow.store.reads import release_reads
+from mediation_flow.store.writer_lock import NestedWrite
 
 T = TypeVar("T")
 
@@ -52,6 +53,7 @@ class _Group:
     cond: threading.Condition = field(default_factory=threading.Condition)
     pending: list[_Item] = field(default_factory=list)
     leading: bool = False
+    leader: int | None = None  # the leading thread
     commits: int = 0  # transactions written (tests and benchmarks read it)
 
 
@@ -90,13 +92,17 @@ def _append(engine: Engine, table: Table, row: dict[str, Any], unless: Executabl
 def _lead_or_wait(group: _Group, item: _Item, write: Callable[[list[_Item]], None]) -> None:
     """Queue ``item``; the first caller with nothing being written leads: it takes the queue and ``write``s it in
     one transaction, the others wait for that commit (or lead the next). Raises the item's error: its own, or
-    the group transaction's (then nothing of the group is written)."""
+    the group transaction's (then nothing of the group is written). A write queued from inside the group's own
+    transaction (by its leader's work) would wait for itself: ``NestedWrite`` at once, as a nested write
+    transaction gets from the writer lock."""
     with group.cond:
+        if group.leading and group.leader == threading.get_ident():
+            raise NestedWrite("a grouped write inside the group's own transaction")
         group.pending.append(item)
         while group.leading and not item.done:
             group.cond.wait()
         if not item.done:
-            group.leading = True
+            group.leading, group.leader = True, threading.get_ident()
             batch, group.pending = group.pending, []
     if not item.done:
         error: BaseException | None = None
@@ -109,7 +115,7 @@ def _lead_or_wait(group: _Group, item: _Item, write: Callable[[list[_Item]], Non
                 queued.done = True
                 if error is not None:
                     queued.error, queued.written = error, False
-            group.leading = False
+            group.leading, group.leader = False, None
             group.commits += error is None
             group.cond.notify_all()
     if item.error is not None:
