@@ -180,3 +180,18 @@ def test_a_grouped_write_inside_the_groups_own_transaction_fails_at_once(sqlite_
         group_commit.in_group(engine, nested)
     assert _state(engine, case_id) == ("registered", 1, 1)
     assert _fire(engine, town, case_id, 1, ACCEPT).version == 2  # the group is free again
+
+
+def test_work_alone_that_wrote_then_failed_writes_nothing(sqlite_town: tuple[Engine, Town]) -> None:
+    """A group of one runs without a savepoint: its error rolls back the whole transaction."""
+    engine, town = sqlite_town
+    case_id = register(engine, town)
+
+    def write_then_fail(tx: Any) -> None:
+        tx.cursor.execute("UPDATE dispute_case SET version = version + 40 WHERE id = ?", (case_id,))
+        raise ValueError("alone, after a write")
+
+    with pytest.raises(ValueError):
+        group_commit.in_group(engine, write_then_fail)
+    assert _state(engine, case_id) == ("registered", 1, 1)
+    assert _fire(engine, town, case_id, 1, ACCEPT).version == 2
