@@ -22,6 +22,7 @@ from mediation_flow.places.subtree import child_of
 from mediation_flow.stats import corrected, onepass, sandiao
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.scope import Scope
+from mediation_flow.stats.tally import Tally
 from mediation_flow.stats.unset import COMPLETE, add_unset
 from mediation_flow.store.sqlbits import child_path, days_between, fen, json_flag, json_text, local_month
 from mediation_flow.store.tables import CASES, EVENTS, JURISDICTIONS
@@ -135,20 +136,35 @@ PASS_ONLY = ("handoff_in", "handoff_out")  # rules that pick the events of a wal
 BY_CHANNEL = {"court_on_time": ("on_time", "court"), "court_on_time_judged": ("on_time_judged", "court")}
 
 
+# Breakdown name → (the figure whose condition an event must meet, count events not cases).
+GROUP_FIGURES: dict[str, tuple[str, bool]] = {
+    "by_source": ("taken_in", False),
+    "by_category": ("taken_in", False),
+    "by_village": ("taken_in", False),
+    "referral_in": ("referral_in", False),
+    "referral_out": ("referral_out", False),
+    "by_venue": ("mediated", False),
+    "escalations": ("escalated", True),
+    "monthly_taken_in": ("taken_in", False),
+    "monthly_resolved": ("resolved", False),
+}
+
+
 def group_keys(scope: Scope, dialect: str) -> dict[str, tuple[str, Any, bool]]:
     """Breakdown name → (the figure whose condition an event must meet, grouping key, count events not cases)."""
     month = local_month(dialect, E.c.effective_at, scope.start_utc)
-    return {
-        "by_source": ("taken_in", _unindexed(scope, C.c.source), False),
-        "by_category": ("taken_in", _unindexed(scope, C.c.category), False),
-        "by_village": ("taken_in", child_path(dialect, C.c.jurisdiction_path, scope.place.path), False),
-        "referral_in": ("referral_in", referral_channel(), False),
-        "referral_out": ("referral_out", json_text(E.c.data, "target"), False),
-        "by_venue": ("mediated", json_text(E.c.data, "venue"), False),
-        "escalations": ("escalated", json_text(E.c.data, "to_level"), True),
-        "monthly_taken_in": ("taken_in", month, False),
-        "monthly_resolved": ("resolved", month, False),
+    keys = {
+        "by_source": _unindexed(scope, C.c.source),
+        "by_category": _unindexed(scope, C.c.category),
+        "by_village": child_path(dialect, C.c.jurisdiction_path, scope.place.path),
+        "referral_in": referral_channel(),
+        "referral_out": json_text(E.c.data, "target"),
+        "by_venue": json_text(E.c.data, "venue"),
+        "escalations": json_text(E.c.data, "to_level"),
+        "monthly_taken_in": month,
+        "monthly_resolved": month,
     }
+    return {name: (figure, keys[name], events) for name, (figure, events) in GROUP_FIGURES.items()}
 
 
 def grouped_conditions(scope: Scope, dialect: str) -> dict[str, tuple[Any, Any, bool]]:
@@ -329,7 +345,7 @@ def _count_rows(rows: Iterable[Any]) -> dict[str, int]:
 
 def labelled_rows(counts: dict[str, int], labels: dict[str, str], *, all_keys: bool) -> list[dict[str, Any]]:
     keys = list(labels) if all_keys else [k for k in labels if counts.get(k)]
-    keys += [k for k in counts if k not in labels]
+    keys += sorted((k for k in counts if k not in labels), key=lambda k: (k is None, str(k)))  # in one order
     return [{"key": k, "label": labels.get(k, k), "count": counts.get(k, 0)} for k in keys]
 
 
@@ -385,6 +401,8 @@ EVENTS_COUNTED = ("escalated",)
 # Grouped from each case's place as the pass recorded it rather than by the statement, so that the fold of a county's
 # year gives the county's breakdown by township and, split, each township's by village.
 BY_PLACE = "by_village"
+UNSET_COUNTS = "~unset"  # a tally's group: breakdown → its cases in no group (未填写)
+SANDIAO = "~sandiao:"  # a tally's groups: a 三调 state figure's cases per path
 
 
 @dataclass
@@ -448,44 +466,86 @@ def compute_figures(conn: Connection, scope: Scope) -> Figures:
 def figures_from(conn: Connection, scope: Scope, counted: Contributions) -> Figures:
     """Every figure of the report for ``scope`` from the contributions of its period (``contributions``, or a
     part of a larger subtree's by ``Contributions.by_child``), plus the labels."""
-    s = settings()
-    dialect = conn.dialect.name
-    reference = reference_labels(conn)
-    keys = group_keys(scope, dialect)
+    return figures_of(conn, scope, tally_of(counted))
+
+
+def tally_of(counted: Contributions) -> Tally:
+    """What ``counted`` adds to a report, as numbers that add up over parts (see ``tally``)."""
     folded = counted.folded
-    values: dict[str, Any] = {name: len(folded.cases.get(name, ())) for name in EVENT_FIGURES if name not in PASS_ONLY}
-    values["escalations"] = sum(folded.events.get("escalated", {}).values())
+    counts: dict[str, int] = {name: len(folded.cases.get(name, ())) for name in EVENT_FIGURES if name not in PASS_ONLY}
+    counts["escalations"] = sum(folded.events.get("escalated", {}).values())
+    for name, (figure, channel) in BY_CHANNEL.items():
+        counts[name] = sum(1 for c in folded.cases.get(figure, ()) if folded.judged_channel.get(c) == channel)
+    counts["agreement_amount_fen"] = int(sum(fen for _, fen in folded.last_agreement.values() if fen is not None))
+    counts["performed"] = sum(1 for _, performed in folded.last_visit.values() if performed == "full")
+    counts["joint_sessions"] = len(folded.joint)
+    counts_events = {name for name, (_, events) in GROUP_FIGURES.items() if events}
+    groups: dict[str, dict[Any, int]] = {
+        name: {k: len(ids) for k, ids in sets.items()}
+        for name, sets in folded.groups.items()
+        if name != BY_PLACE and name not in counts_events
+    }
+    for name in counts_events:
+        groups[name] = {k: sum(cases.values()) for k, cases in folded.group_events.get(name, {}).items()}
+    groups["petitions"] = {key: len(ids) for key, ids in folded.petitions.items()}
+    levels: dict[str, set[int]] = {}
+    for case_id, (_, level) in folded.first_agreement.items():
+        if level is not None:
+            levels.setdefault(str(level), set()).add(case_id)
+    groups["resolved_by_level"] = {level: len(ids) for level, ids in levels.items()}
+    groups["conversions"] = _count_rows(counted.conversions)
+    known_levels = {lvl.value for lvl in LEVEL_ORDER}
+    unset = {}
+    for name, figure in COMPLETE.items():
+        if name == "resolved_by_level":
+            sets: dict[Any, set[int]] = {k: ids for k, ids in levels.items() if k in known_levels}
+        else:
+            sets = folded.groups.get(name, {})
+        filled = set().union(*(ids for key, ids in sets.items() if key != ""))
+        unset[name] = len(folded.cases.get(figure, set()) - filled)
+    groups[UNSET_COUNTS] = unset
+    states = sandiao.states_at_end(folded.handoffs)
+    for figure in sandiao.STATE_FIGURES:
+        groups[SANDIAO + figure] = {p: len(ids) for p, ids in sandiao.state_figure(states, figure).items()}
+    groups["handoffs"] = {key: len(ids) for key, ids in sandiao.handoff_groups(states).items()}
+    groups["joint_sessions"] = sandiao.joint_sessions(folded.joint)
+    places: dict[str, int] = {}  # BY_PLACE: the cases of its figure by their place
+    for case_id in folded.cases.get(GROUP_FIGURES[BY_PLACE][0], ()):
+        path = folded.paths[case_id]
+        places[path] = places.get(path, 0) + 1
+    return Tally(counts, groups, places, [days for _, days in folded.close_days])
+
+
+def figures_of(conn: Connection, scope: Scope, tally: Tally) -> Figures:
+    """Every figure of the report for ``scope`` from its tally (one pass's, or its parts' added up), with labels."""
+    s = settings()
+    reference = reference_labels(conn)
+    counts, groups = tally.counts, tally.groups
+    values: dict[str, Any] = {name: counts.get(name, 0) for name in EVENT_FIGURES if name not in PASS_ONLY}
+    values["escalations"] = counts.get("escalations", 0)
     values["success_rate"] = rate(values["resolved"], values["mediation_concluded"])
     values["on_time_rate"] = rate(values["on_time"], values["on_time_judged"])
-    for name, (figure, channel) in BY_CHANNEL.items():
-        values[name] = sum(1 for c in folded.cases.get(figure, ()) if folded.judged_channel.get(c) == channel)
+    for name in BY_CHANNEL:
+        values[name] = counts.get(name, 0)
     values["court_on_time_rate"] = rate(values["court_on_time"], values["court_on_time_judged"])
-    amount = sum(fen for _, fen in folded.last_agreement.values() if fen is not None)
-    values["agreement_amount_fen"] = int(amount)
-    values["agreement_amount"] = money_decimal(int(amount))
-    values["performed"] = sum(1 for _, performed in folded.last_visit.values() if performed == "full")
+    amount = counts.get("agreement_amount_fen", 0)
+    values["agreement_amount_fen"] = amount
+    values["agreement_amount"] = money_decimal(amount)
+    values["performed"] = counts.get("performed", 0)
     values["performance_rate"] = rate(values["performed"], values["visited"])
-    values["days_to_close_avg"], values["days_to_close_p90"] = onepass.average_and_p90(
-        [days for _, days in folded.close_days]
-    )
-    petitions, petition_channels = onepass.petitions_by_flag(folded.petitions)
+    values["days_to_close_avg"], values["days_to_close_p90"] = onepass.average_and_p90(tally.close_days)
+    petitions, petition_channels = onepass.petitions_by_flag(groups.get("petitions", {}))
     values["petitions_resolved"] = values.pop("petition_cases_resolved")
-    levels: dict[str, int] = {}
-    for _, level in folded.first_agreement.values():
-        if level is not None:
-            levels[str(level)] = levels.get(str(level), 0) + 1
-    conversions = _count_rows(counted.conversions)
+    conversions = groups.get("conversions", {})
     values["conversions"] = sum(conversions.values())
 
     def grouped(name: str) -> dict[str, int]:
-        if name in keys and keys[name][2]:
-            return {k: sum(cases.values()) for k, cases in folded.group_events.get(name, {}).items()}
-        return {k: len(ids) for k, ids in folded.groups.get(name, {}).items()}
+        return groups.get(name, {})
 
     village: dict[str, int] = {}  # BY_PLACE: the cases of its figure by the child of the place they lie under
-    for case_id in folded.cases.get(keys[BY_PLACE][0], ()):
-        child = child_of(folded.paths[case_id], scope.place.path)
-        village[child] = village.get(child, 0) + 1
+    for path, n in tally.places.items():
+        child = child_of(path, scope.place.path)
+        village[child] = village.get(child, 0) + n
 
     referral_labels = {k: v["label"] for k, v in s["referral_workflows"].items()}
     level_labels = {lvl.value: lvl.label for lvl in LEVEL_ORDER}
@@ -500,39 +560,26 @@ def figures_from(conn: Connection, scope: Scope, counted: Contributions) -> Figu
         "referral_in_resolved": labelled_rows(grouped("referral_in_resolved"), referral_labels, all_keys=True),
         "referral_out": labelled_rows(grouped("referral_out"), reference.get("referral_target", {}), all_keys=True),
         "petitions_resolved": labelled_rows(petitions, s["petition_flags"], all_keys=True),
-        "petitions_by_channel": labelled_rows(petition_channels, {}, all_keys=False),
+        "petitions_by_channel": labelled_rows(petition_channels, {k: k for k in petition_channels}, all_keys=False),
         "by_venue": labelled_rows(grouped("by_venue"), reference.get("venue", {}), all_keys=False),
         "escalations": labelled_rows(grouped("escalations"), level_labels, all_keys=True),
-        "resolved_by_level": labelled_rows(levels, level_labels, all_keys=True),
+        "resolved_by_level": labelled_rows(grouped("resolved_by_level"), level_labels, all_keys=True),
         "conversions": labelled_rows(conversions, reference.get("conversion_type", {}), all_keys=True),
         "monthly_taken_in": labelled_rows(grouped("monthly_taken_in"), months, all_keys=True),
         "monthly_resolved": labelled_rows(grouped("monthly_resolved"), months, all_keys=True),
     }
     values["referral_in_resolved"] = sum(r["count"] for r in breakdowns["referral_in_resolved"])
-    levels_by_case: dict[str, set[int]] = {k: set() for k in level_labels}
-    for c, (_, lvl) in folded.first_agreement.items():
-        if lvl in levels_by_case:
-            levels_by_case[lvl].add(c)
-    for name, figure in COMPLETE.items():
-        sets = levels_by_case if name == "resolved_by_level" else folded.groups.get(name, {})
-        add_unset(breakdowns[name], folded.cases.get(figure, set()), sets)
-    sandiao_figures(conn, folded, values, breakdowns)
-    return Figures(scope=scope, values=values, breakdowns=breakdowns)
-
-
-def sandiao_figures(conn: Connection, folded: onepass.Folded, values: dict[str, Any], breakdowns: Any) -> None:
-    """The 三调 figures per path and the 一庭两所 sessions per agency, into ``values`` and ``breakdowns``."""
-    states = sandiao.states_at_end(folded.handoffs)
-    paths = settings()["handoff"]["paths"]
+    for name in COMPLETE:
+        add_unset(breakdowns[name], groups.get(UNSET_COUNTS, {}).get(name, 0))
+    paths = s["handoff"]["paths"]
     for figure in sandiao.STATE_FIGURES:
-        by_path = sandiao.state_figure(states, figure)
-        breakdowns[figure] = labelled_rows({p: len(ids) for p, ids in by_path.items()}, paths, all_keys=True)
-        values[figure] = sum(len(ids) for ids in by_path.values())
-    counts = {key: len(ids) for key, ids in sandiao.handoff_groups(states).items()}
-    breakdowns["handoffs"] = labelled_rows(counts, sandiao.handoff_labels(), all_keys=False)
-    sessions = sandiao.joint_sessions(folded.joint)
-    breakdowns["joint_sessions"] = labelled_rows(sessions, sandiao.agency_labels(conn), all_keys=False)
-    values["joint_sessions"] = len(folded.joint)
+        by_path = grouped(SANDIAO + figure)
+        breakdowns[figure] = labelled_rows(by_path, paths, all_keys=True)
+        values[figure] = sum(by_path.values())
+    breakdowns["handoffs"] = labelled_rows(grouped("handoffs"), sandiao.handoff_labels(), all_keys=False)
+    breakdowns["joint_sessions"] = labelled_rows(grouped("joint_sessions"), sandiao.agency_labels(conn), all_keys=False)
+    values["joint_sessions"] = counts.get("joint_sessions", 0)
+    return Figures(scope=scope, values=values, breakdowns=breakdowns)
 
 
 def _months(scope: Scope) -> int:

@@ -288,7 +288,7 @@ def average_and_p90(days: list[Any]) -> tuple[float | None, float | None]:
     return round(avg, 1), round(float(ordered[math.ceil(0.9 * len(days)) - 1]), 1)
 
 
-def petitions_by_flag(petitions: dict[tuple[str, str | None], set[int]]) -> tuple[dict[str, int], dict[str, int]]:
+def petitions_by_flag(petitions: dict[tuple[str, str | None], int]) -> tuple[dict[str, int], dict[str, int]]:
     """Resolved petitions by flag, and by ``flag:channel`` (channel order, no-channel first; flags as defined;
     a flag with its recorded detail as ``flag.detail``, e.g. ``to_beijing.ticket:visit`` for 购票进京访)."""
     flags = list(settings()["petition_flags"])
@@ -298,7 +298,7 @@ def petitions_by_flag(petitions: dict[tuple[str, str | None], set[int]]) -> tupl
     shown = sorted({s for s, _ in petitions}, key=lambda s: (flags.index(s.partition(".")[0]), s))
     for channel in channels:
         for flag in shown:
-            n = len(petitions.get((flag, channel), ()))
+            n = petitions.get((flag, channel), 0)
             by_flag[flag.partition(".")[0]] += n
             if n:
                 by_channel[f"{flag}:{channel or ''}"] = n

@@ -13,12 +13,10 @@ COMPLETE = {"by_source": "taken_in", "by_category": "taken_in", "by_venue": "med
 UNSET = "_unset"  # the key of that group (no reference code starts with '_')
 
 
-def add_unset(rows: list[dict[str, Any]], counted: set[int], groups: dict[str, set[int]]) -> None:
-    """Fold an empty-text group into the 未填写 row and add it for the ``counted`` cases in no group."""
-    filled = set().union(*(ids for key, ids in groups.items() if key != ""))
-    blank = [r for r in rows if r["key"] == ""]
-    for row in blank:
+def add_unset(rows: list[dict[str, Any]], missing: int) -> None:
+    """Fold an empty-text group into the 未填写 row, and add that row for the ``missing`` counted cases in no
+    group (those whose field is empty or blank: counted by ``figures.tally_of``)."""
+    for row in [r for r in rows if r["key"] == ""]:
         rows.remove(row)
-    missing = len(counted - filled)
     if missing:
         rows.append({"key": UNSET, "label": label("breakdown_groups", "unset"), "count": missing})
