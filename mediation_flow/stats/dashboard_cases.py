@@ -20,7 +20,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func
+from sqlalchemy import Connection, bindparam, func, select
 
 from mediation_flow.places.jurisdictions import Place
 from mediation_flow.stats import corrected, sandiao
@@ -39,14 +39,17 @@ from mediation_flow.stats.dashboard_sql import (
     year_statement,
 )
 from mediation_flow.stats.definitions import settings
-from mediation_flow.stats.figures import C, E, conversion_events, event_conditions, referral_channel
+from mediation_flow.stats.figures import SOURCE, C, E, conversion_events, event_conditions, referral_channel
 from mediation_flow.stats.scope import Scope
 from mediation_flow.store.sqlbits import local_month
 from mediation_flow.store.year_sums import Contribution
 
-RULES_VERSION = 1  # raise when the code below changes what a case contributes: the kept sums are then rebuilt
+RULES_VERSION = 2  # raise when the code below changes what a case contributes: the kept sums are then rebuilt
 LATEST = datetime(9999, 12, 31, tzinfo=UTC)  # every correction recorded so far honoured
 CASE_IDS = "case_ids"  # the bound list of the cases counted
+# Not a figure of the dashboard's: a case's mark in every year it has an event in (or a conversion dated in), so
+# that the kept sums move in each year whose report the case's change may change (``year_sums.CHANGED``).
+ACTIVE = "~active"
 _EVERYWHERE = Place(id=0, code="", name="", short_name="", level="", path="/", parent_id=None)
 
 
@@ -60,7 +63,7 @@ def rules_key() -> str:
 
 def contributions(conn: Connection, case_ids: list[int]) -> list[Contribution]:
     """(case, year, place path, figure, key, n) of every year the cases count in."""
-    year_rows, breakdown_rows, handoff_rows, conversion_rows = _statements(conn.dialect.name)
+    year_rows, breakdown_rows, handoff_rows, conversion_rows, active_rows = _statements(conn.dialect.name)
     found: dict[tuple[int, int, str, str], int] = defaultdict(int)  # (case, year, figure, key) → n
     paths: dict[int, str] = {}
 
@@ -85,13 +88,18 @@ def contributions(conn: Connection, case_ids: list[int]) -> list[Contribution]:
             found[(case_id, in_year, ESCALATIONS, NONE if level is None else str(level))] += escalations
     _sandiao(rows(handoff_rows), paths, found)
     _conversions(rows(conversion_rows), paths, found)
+    for case_id, path, in_year in rows(active_rows):
+        paths[case_id] = path
+        found[(case_id, int(in_year), ACTIVE, NONE)] = 1
+    for case_id, in_year in [(key[0], key[1]) for key in found if key[2] == CONVERSIONS]:
+        found[(case_id, in_year, ACTIVE, NONE)] = 1
     return [(c, y, paths[c], figure, key, n) for (c, y, figure, key), n in found.items() if n]
 
 
 @functools.cache
-def _statements(dialect: str) -> tuple[Any, Any, Any, Any]:
-    """The year, breakdown, referral and conversion statements over the cases bound as ``CASE_IDS``, every year
-    (built once: building them costs more than running them for a few cases)."""
+def _statements(dialect: str) -> tuple[Any, Any, Any, Any, Any]:
+    """The year, breakdown, referral, conversion and active-year statements over the cases bound as ``CASE_IDS``,
+    every year (built once: building them costs more than running them for a few cases)."""
     scope = Scope(place=_EVERYWHERE, start=date(2000, 1, 1), end=date(2101, 1, 1), as_of=LATEST, dialect=dialect)
     where = E.c.case_id.in_(bindparam(CASE_IDS, expanding=True))
     year = func.substr(local_month(dialect, E.c.effective_at, scope.start_utc), 1, 4)
@@ -102,6 +110,7 @@ def _statements(dialect: str) -> tuple[Any, Any, Any, Any]:
         breakdown_statement(scope, case_keys, where),
         handoffs.add_columns(C.c.jurisdiction_path, year),
         conversion_events(where).add_columns(C.c.jurisdiction_path),
+        select(*case_keys, year).select_from(SOURCE).where(where).group_by(*case_keys, year),
     )
 
 

@@ -13,6 +13,10 @@ many cases it holds.
 
 When the rules' key differs from the one the contributions were counted by (a new release, changed figure
 settings, or a new database: migration 0019 leaves it empty), every case is queued and counted again.
+
+Every count of a case again also raises the sum ``CHANGED`` of each (year, place) the case contributed to before or
+contributes to now: a place's year whose ``CHANGED`` is as it was has had no case of its counted again since, so
+what was worked out from that year's events of its cases still holds (the county report's kept tallies).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ Contribute = Callable[[Connection, list[int]], Iterable[Contribution]]
 QUEUE_ROWS = 4_000  # queue rows read per transaction (PostgreSQL queues a row per write; SQLite one per case)
 CASES_PER_BATCH = 1_000  # cases counted per transaction: a long first count leaves room for the writers
 _LOCK_ID = 0x5EA50019  # PostgreSQL advisory lock: one refresh at a time
+CHANGED = "~changed"  # the sum counting the counts again of a place's year (it only grows)
 
 
 @dataclass(frozen=True)
@@ -95,14 +100,19 @@ def _count_again(conn: Connection, queued: list[Any], contribute: Contribute, re
     done = [int(queue_id) for queue_id, case_id in queued if case_id in chosen]
     cf = CASE_FIGURES
     moved: dict[tuple[int, str, str, str], int] = defaultdict(int)
+    changed: set[tuple[int, str]] = set()  # (year, place) of the cases' contributions before and now
     for year, path, figure, key, n in conn.execute(
         select(cf.c.year, cf.c.path, cf.c.figure, cf.c.key, cf.c.n).where(cf.c.case_id.in_(case_ids))
     ):
         moved[(int(year), str(path), str(figure), str(key))] -= int(n)
+        changed.add((int(year), str(path)))
     new = []
     for case_id, year, path, figure, key, n in contribute(conn, case_ids):
         new.append({"case_id": case_id, "year": year, "path": path, "figure": figure, "key": key, "n": n})
         moved[(year, path, figure, key)] += n
+        changed.add((year, path))
+    for year, path in changed:
+        moved[(year, path, CHANGED, "")] += 1
     conn.execute(delete(cf).where(cf.c.case_id.in_(case_ids)))
     if new:
         conn.execute(insert(cf), new)
