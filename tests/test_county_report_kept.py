@@ -129,6 +129,19 @@ def test_kept_tallies_follow_every_change(demo: Engine, folded: list[str]) -> No
     assert folded == [QINGLONG]
     folded.clear()
 
+    # A correction dates 白马镇's 2025 case's registration back into 2024 (a local-time year's last hour):
+    # it leaves 2025's figures (白马镇 counted again) and enters 2024's.
+    report_is_fresh(demo, 2024)
+    folded.clear()
+    to_2024 = {"reason": "登记日期录错", "what": "event_time", "event": 1, "value": "2024-12-31T23:30"}
+    step(demo, baima_case, "correct", to_2024, NOW)
+    report_is_fresh(demo)
+    assert folded == [BAIMA]
+    folded.clear()
+    report_is_fresh(demo, 2024)
+    assert folded == [BAIMA]
+    folded.clear()
+
     # A village of 青龙镇 is put under 白马镇 (its cases go with it): both townships counted again.
     administer(demo, CONSOLE, lambda conn, a: changes.move_place(conn, a, code="500101001002", parent_code=BAIMA))
     report_is_fresh(demo)
