@@ -3,7 +3,8 @@ per place moved by each case's difference) after any sequence of writes (Hypothe
 registrations and steps back-dated into the year before, escalations, referrals, corrections (更正) of the
 category, the village and a step's time. After every step, for the county, the township and a village, this
 year and the year before, each child place's kept figures equal a fresh count (``dashboard_sql.area_years`` as of
-the same moment); at the end the dashboard equals the annual report."""
+the same moment), and the county's annual report (its townships' tallies kept until their year changes) equals a
+fresh count of this year and the year before; at the end the dashboard equals the annual report."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from mediation_flow.cases.intake import register_case
 from mediation_flow.errors import DomainError
 from mediation_flow.places import changes
 from mediation_flow.places.jurisdictions import get_by_code
+from mediation_flow.stats.county_report import county_report
 from mediation_flow.stats.dashboard import Dashboard, clear_cache, dashboard
 from mediation_flow.stats.dashboard_cases import contributions, rules_key
 from mediation_flow.stats.dashboard_sql import AreaYear, area_years, from_sums
@@ -201,6 +203,15 @@ def test_kept_year_sums_equal_a_fresh_count_after_any_writes(engine: Engine) -> 
             for code, in_year in checked:
                 kept, fresh = kept_and_fresh(engine, code, in_year)
                 assert kept == fresh, (code, in_year)
+
+        @invariant()
+        def county_report_equals_a_fresh_count(self) -> None:
+            """The county report's kept tallies (stats.county_report) moved by the same writes."""
+            for in_year in (year - 1, year):
+                report = county_report(engine, actor=None, code=places.county.code, year=in_year)
+                with engine.connect() as conn:
+                    scope = year_scope(conn, code=places.county.code, year=in_year, as_of=report.figures.scope.as_of)
+                    assert report.figures.to_dict() == compute_figures(conn, scope).to_dict(), in_year
 
         def teardown(self) -> None:
             if not getattr(self, "cases", None):
