@@ -22,6 +22,7 @@ from mediation_flow.cases.intake import register_case
 from mediation_flow.demo import load_demo
 from mediation_flow.places import changes
 from mediation_flow.stats import county_report as county_report_module
+from mediation_flow.stats import kept_figures
 from mediation_flow.stats.county_report import county_report
 from mediation_flow.stats.dashboard import clear_cache
 from mediation_flow.stats.figures import compute_figures
@@ -46,13 +47,13 @@ def folded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The codes of the places whose year the county report counts (a pass over the county's year or over a
     township's), in order, as the real count runs."""
     seen: list[str] = []
-    count = county_report_module.contributions
+    count = kept_figures.contributions
 
     def counting(conn: Any, scope: Scope) -> Any:
         seen.append(scope.place.code)
         return count(conn, scope)
 
-    monkeypatch.setattr(county_report_module, "contributions", counting)
+    monkeypatch.setattr(kept_figures, "contributions", counting)
     return seen
 
 

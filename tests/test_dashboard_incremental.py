@@ -3,8 +3,9 @@ per place moved by each case's difference) after any sequence of writes (Hypothe
 registrations and steps back-dated into the year before, escalations, referrals, corrections (更正) of the
 category, the village and a step's time. After every step, for the county, the township and a village, this
 year and the year before, each child place's kept figures equal a fresh count (``dashboard_sql.area_years`` as of
-the same moment), and the county's annual report (its townships' tallies kept until their year changes) equals a
-fresh count of this year and the year before; at the end the dashboard equals the annual report."""
+the same moment), and the county's and the township's annual reports (their parts' tallies kept until their
+year changes) equal a fresh count of this year and the year before; at the end the dashboard equals the annual
+report."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from mediation_flow.stats.dashboard_cases import contributions, rules_key
 from mediation_flow.stats.dashboard_sql import AreaYear, area_years, from_sums
 from mediation_flow.stats.figures import Figures, compute_figures
 from mediation_flow.stats.scope import year_scope
+from mediation_flow.stats.service import annual_report
 from mediation_flow.store.clock import LOCAL_TZ
 from mediation_flow.store.db import write_transaction
 from mediation_flow.store.tables import CASE_FIGURES, CASES, EVENTS, FIGURE_STATE
@@ -205,13 +207,16 @@ def test_kept_year_sums_equal_a_fresh_count_after_any_writes(engine: Engine) -> 
                 assert kept == fresh, (code, in_year)
 
         @invariant()
-        def county_report_equals_a_fresh_count(self) -> None:
-            """The county report's kept tallies (stats.county_report) moved by the same writes."""
+        def reports_equal_a_fresh_count(self) -> None:
+            """The county's and the township's reports, their parts' tallies kept (stats.kept_figures) until the
+            same writes move their marks."""
             for in_year in (year - 1, year):
-                report = county_report(engine, actor=None, code=places.county.code, year=in_year)
-                with engine.connect() as conn:
-                    scope = year_scope(conn, code=places.county.code, year=in_year, as_of=report.figures.scope.as_of)
-                    assert report.figures.to_dict() == compute_figures(conn, scope).to_dict(), in_year
+                county_figures = county_report(engine, actor=None, code=places.county.code, year=in_year).figures
+                township_figures = annual_report(engine, actor=None, code=places.township.code, year=in_year).figures
+                for figures in (county_figures, township_figures):
+                    with engine.connect() as conn:
+                        scope = year_scope(conn, code=figures.scope.place.code, year=in_year, as_of=figures.scope.as_of)
+                        assert figures.to_dict() == compute_figures(conn, scope).to_dict(), (scope.place.name, in_year)
 
         def teardown(self) -> None:
             if not getattr(self, "cases", None):

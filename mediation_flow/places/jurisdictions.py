@@ -96,6 +96,12 @@ def code_order(places: list[Place]) -> list[Place]:
     return ordered
 
 
+def children_of(conn: Connection, place: Place) -> list[Place]:
+    """The places directly under ``place``, retired ones too, by code."""
+    query = select(JUR).where(JUR.c.parent_id == place.id).order_by(JUR.c.code)
+    return [_place(r) for r in conn.execute(query)]
+
+
 def townships_of(conn: Connection, county: Place) -> list[Place]:
     """The townships of ``county``, retired ones too, by code (one statement)."""
     query = select(JUR).where(JUR.c.parent_id == county.id, JUR.c.level == "township").order_by(JUR.c.code)

@@ -15,10 +15,12 @@ from mediation_flow.places.jurisdictions import Place, get_by_code, places_withi
 from mediation_flow.places.subtree import in_subtree
 from mediation_flow.stats.drill_rows import column_title, drill_sets
 from mediation_flow.stats.drilldown import case_ids, drillable
-from mediation_flow.stats.figures import SOURCE, Figures, compute_figures
+from mediation_flow.stats.figures import SOURCE, Figures, figures_of
+from mediation_flow.stats.kept_figures import marks_now, part_tallies
 from mediation_flow.stats.ledger_table import ledger_rows
 from mediation_flow.stats.report_text import ReportText, render
 from mediation_flow.stats.scope import year_scope
+from mediation_flow.stats.tally import total
 from mediation_flow.store import clock
 from mediation_flow.store.fast import dict_rows
 from mediation_flow.store.reads import reads
@@ -74,11 +76,18 @@ def annual_report(
     as_of: datetime | None = None,
     paragraphs: list[str] | None = None,
 ) -> AnnualReport:
-    """Figures and text of ``code``'s report for ``year``; ``actor`` None means the command line."""
+    """Figures and text of ``code``'s report for ``year``; ``actor`` None means the command line. As of now, its
+    parts' tallies are kept until a case of their year changes (``kept_figures``)."""
     with reads(engine) as conn:
         visible_place(conn, actor, code)
+        year_scope(conn, code=code, year=year)  # a year out of range is refused before any count
+    marks = None
+    if as_of is None:
+        as_of, marks = marks_now(engine, code, year)
+    with reads(engine) as conn:
         scope = year_scope(conn, code=code, year=year, as_of=as_of)
-        figures = compute_figures(conn, scope)
+        _, tallies = part_tallies(conn, scope, marks)
+        figures = figures_of(conn, scope, total(list(tallies.values())))
     text = render(figures)
     if paragraphs is not None:
         text = text.with_paragraphs(paragraphs)
