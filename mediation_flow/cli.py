@@ -45,6 +45,8 @@ def get_engine() -> Engine:
 def db_upgrade() -> None:
     """Apply migrations, load reference data and record workflow versions."""
     from mediation_flow.stats.dashboard import count_kept_figures
+    from mediation_flow.stats.kept_figures import count_county_reports
+    from mediation_flow.store import clock
     from mediation_flow.store.migrate import upgrade
 
     engine = get_engine()
@@ -53,6 +55,10 @@ def db_upgrade() -> None:
     started = time.monotonic()
     count_kept_figures(engine)  # else the first dashboard view after an upgrade counts every case
     typer.echo(f"统计台的年度数字已算好（用时 {time.monotonic() - started:.0f} 秒）")
+    started = time.monotonic()
+    this_year = clock.local_date(clock.utcnow()).year
+    count_county_reports(engine, [this_year - 1, this_year])  # else the first view of a county's report counts
+    typer.echo(f"县（区）年度报告已按乡镇算好（用时 {time.monotonic() - started:.0f} 秒）")
 
 
 @db_app.command("backfill-party-keys")

@@ -47,7 +47,8 @@ def test_upgrade_demo_check_and_users(env, tmp_path):
 
 def test_upgrade_counts_the_dashboards_kept_figures_so_no_first_view_waits(env, tmp_path):
     """After ``db upgrade`` the kept year sums count every case (the queue is empty, the rules key recorded):
-    the first dashboard view after a release reads them instead of counting every case."""
+    the first dashboard view after a release reads them instead of counting every case; so are the county
+    report's tallies by township."""
     import sqlite3
 
     assert run(env, "db", "upgrade").returncode == 0
@@ -61,6 +62,10 @@ def test_upgrade_counts_the_dashboards_kept_figures_so_no_first_view_waits(env, 
     assert db.execute("SELECT count(*) FROM figure_queue").fetchone() == (0,)
     assert db.execute("SELECT rules FROM figure_state").fetchone() != ("an older release",)
     assert db.execute("SELECT count(DISTINCT case_id) FROM case_figure").fetchone()[0] > 0
+    # and the county's report by township, this year and the last (the county, each township: kept_figures)
+    assert "县（区）年度报告已按乡镇算好" in upgraded.stdout
+    kept = db.execute("SELECT count(*), count(DISTINCT substr(key, 1, 4)) FROM kept_part").fetchone()
+    assert kept == (2 * 3, 2)  # 示例县's own cases, 青龙镇, 白马镇 × two years
     db.close()
 
 

@@ -2,7 +2,7 @@
 (``year_sums.CHANGED``), on SQLite and PostgreSQL: after each kind of change (a step back-dated into the year, a
 step in a later year on a case of the year, a new case of another year, a correction that moves a case to the
 other township) the report equals a fresh count of the county and of each township, and only the changed
-townships' years are counted again."""
+townships' years are counted again; what one process counted, another reads from the database."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from factories import intake
 from report_cases import at
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from test_county import demo_actor
 
 from mediation_flow.accounts.admin_log import administer
@@ -27,7 +27,8 @@ from mediation_flow.stats.county_report import county_report
 from mediation_flow.stats.dashboard import clear_cache
 from mediation_flow.stats.figures import compute_figures
 from mediation_flow.stats.scope import Scope, year_scope
-from mediation_flow.store.tables import CASES
+from mediation_flow.store.db import write_transaction
+from mediation_flow.store.tables import CASES, KEPT_PARTS
 
 NOW = datetime(2026, 3, 10, 9, 15, tzinfo=UTC)
 YEAR = 2025
@@ -99,6 +100,15 @@ def test_kept_tallies_follow_every_change(demo: Engine, folded: list[str]) -> No
     folded.clear()
     report_is_fresh(demo)
     assert folded == []  # nothing changed: every tally kept
+    kept_figures.clear()  # as another app process finds them, or this one after a restart: in the database
+    report_is_fresh(demo)
+    assert folded == []
+    with write_transaction(demo) as conn:  # as a release with other figure rules would find them
+        conn.execute(update(KEPT_PARTS).values(rules="an older release"))
+    kept_figures.clear()
+    report_is_fresh(demo)
+    assert folded == ["500101"]
+    folded.clear()
 
     # A step back-dated into 2025 on a 2025 case of 白马镇: only 白马镇's year is counted again.
     step(demo, baima_case, "add_note", {"text": "补记走访情况"}, at(2025, 12, 30))

@@ -9,7 +9,9 @@ each township's tally is what its own report counts.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 
@@ -40,3 +42,19 @@ def total(tallies: list[Tally]) -> Tally:
         _add_into(found.places, one.places)
         found.close_days.extend(one.close_days)
     return found
+
+
+def to_text(tally: Tally) -> str:
+    """``tally`` as JSON text that :func:`from_text` reads back equal (tuple keys as lists, exact decimals as
+    strings, floats as JSON numbers)."""
+    groups = [[name, [[list(k) if isinstance(k, tuple) else k, n] for k, n in keyed.items()]] for name, keyed in
+              tally.groups.items()]  # fmt: skip
+    days = [str(d) if isinstance(d, Decimal) else d for d in tally.close_days]
+    return json.dumps({"counts": tally.counts, "groups": groups, "places": tally.places, "days": days})
+
+
+def from_text(text: str) -> Tally:
+    found = json.loads(text)
+    groups = {name: {tuple(k) if isinstance(k, list) else k: n for k, n in keyed} for name, keyed in found["groups"]}
+    days = [Decimal(d) if isinstance(d, str) else d for d in found["days"]]
+    return Tally(found["counts"], groups, found["places"], days)

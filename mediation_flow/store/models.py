@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Table, Text, TypeDecorator, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -225,6 +237,19 @@ class FigureState(_Table, table=True):
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     rules: str = Field(max_length=64)
     recorded_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class KeptPart(_Table, table=True):
+    """An answer about one part of a whole (a report's tally of a place's year), with the mark of the part's data
+    it was worked out under and the rules it was worked out by (store.kept_parts)."""
+
+    __tablename__ = "kept_part"
+
+    kind: str = Field(max_length=32, primary_key=True)
+    key: str = Field(max_length=300, primary_key=True)
+    rules: str = Field(max_length=64)
+    mark: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    body: str = Field(sa_column=Column(Text(), nullable=False))
 
 
 class Case(_Table, table=True):

@@ -17,6 +17,7 @@ from mediation_flow.store.models import (
     FigureState,
     IntakeKey,
     Jurisdiction,
+    KeptPart,
     LoginAttempt,
     NoticeHandled,
     NoticeSeen,
@@ -53,3 +54,4 @@ FIGURE_QUEUE: Table = FigureQueue.__table__
 CASE_FIGURES: Table = CaseFigure.__table__
 PLACE_FIGURES: Table = PlaceFigure.__table__
 FIGURE_STATE: Table = FigureState.__table__
+KEPT_PARTS: Table = KeptPart.__table__
