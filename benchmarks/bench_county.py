@@ -223,7 +223,8 @@ def _one_at_a_time(server: Server, credential: dict[str, str], year: int, url: s
     table.notes.append(
         "the view counts the county's year on a process's first view and keeps it a minute "
         "(stats.dashboard KEEP_SECONDS); met? asks both the first and the median to be under target. The report keeps "
-        "each township's tally until a case of its year is counted again (stats.county_report, year_sums.CHANGED)."
+        "each township's tally (in the process and the database) until a case of its year is counted again "
+        "(stats.kept_figures, year_sums.CHANGED); db upgrade counts them."
     )
     return table
 
