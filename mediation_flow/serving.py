@@ -19,10 +19,11 @@ import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
+from uvicorn.config import STARTUP_FAILURE  # a worker's exit code that stops the supervisor, not restarted
+
 if TYPE_CHECKING:
     import uvicorn
 
-STARTUP_FAILURE = 3  # uvicorn.config.STARTUP_FAILURE: the supervisor stops instead of restarting the worker
 logger = logging.getLogger("uvicorn.error")
 
 
