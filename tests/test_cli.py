@@ -7,10 +7,13 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
+
+from mediation_flow.store.clock import LOCAL_TZ
 
 CLI = [sys.executable, "-m", "mediation_flow.cli"]
 
@@ -64,8 +67,12 @@ def test_upgrade_counts_the_dashboards_kept_figures_so_no_first_view_waits(env, 
     assert db.execute("SELECT count(DISTINCT case_id) FROM case_figure").fetchone()[0] > 0
     # and the county's report by township, this year and the last (the county, each township: kept_figures)
     assert "县（区）年度报告已按乡镇算好" in upgraded.stdout
-    kept = db.execute("SELECT count(*), count(DISTINCT substr(key, 1, 4)) FROM kept_part").fetchone()
-    assert kept == (2 * 3, 2)  # 示例县's own cases, 青龙镇, 白马镇 × two years
+    year = datetime.now(LOCAL_TZ).year
+    kept = {key for (key,) in db.execute("SELECT key FROM kept_part")}
+    marked = db.execute(  # every place with cases in either year (its mark): kept_figures' parts
+        "SELECT year, path FROM place_figure WHERE figure = '~changed' AND year IN (?, ?)", (year - 1, year)
+    ).fetchall()
+    assert marked and kept == {f"{y}:{path}" for y, path in marked}
     db.close()
 
 

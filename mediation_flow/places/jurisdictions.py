@@ -96,10 +96,9 @@ def code_order(places: list[Place]) -> list[Place]:
     return ordered
 
 
-def children_of(conn: Connection, place: Place) -> list[Place]:
-    """The places directly under ``place``, retired ones too, by code."""
-    query = select(JUR).where(JUR.c.parent_id == place.id).order_by(JUR.c.code)
-    return [_place(r) for r in conn.execute(query)]
+def places_at(conn: Connection, paths: list[str]) -> dict[str, Place]:
+    """Path → the place at it, for those of ``paths`` that name one."""
+    return {r.path: _place(r) for r in conn.execute(select(JUR).where(JUR.c.path.in_(paths)))} if paths else {}
 
 
 def townships_of(conn: Connection, county: Place) -> list[Place]:

@@ -2,9 +2,8 @@
 a paragraph per township written by the same sentence templates (``report_text.render``) from that township's
 own figures, counted as of the same moment.
 
-The county's year is counted by township (``kept_figures``): each township's tally is what its own report counts,
-and the county's is theirs added up with the county's own cases'; as of now, a township's tally is kept until a
-case of its year changes."""
+The county's year is counted by place (``kept_figures``): a township's tally is its places' added up, what its own
+report counts, and the county's all of them; as of now, a place's tally is kept until a case of its year changes."""
 
 from __future__ import annotations
 
@@ -14,9 +13,9 @@ from sqlalchemy import Connection, Engine
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.errors import InvalidData
-from mediation_flow.places.jurisdictions import Place
+from mediation_flow.places.jurisdictions import Place, townships_of
 from mediation_flow.stats.figures import Figures, figures_of
-from mediation_flow.stats.kept_figures import marks_now, part_tallies
+from mediation_flow.stats.kept_figures import marks_now, place_tallies, subtree_tally
 from mediation_flow.stats.report_text import render
 from mediation_flow.stats.scope import Scope, year_scope
 from mediation_flow.stats.service import AnnualReport, visible_place
@@ -32,13 +31,14 @@ def township_paragraph(name: str, paragraphs: list[str], year: int) -> str:
 def county_figures(
     conn: Connection, scope: Scope, marks: dict[str, int] | None = None
 ) -> tuple[Figures, list[tuple[Place, Figures]]]:
-    """The county's figures and each township's (in code order), from their tallies (``kept_figures``: kept while
-    their marks in ``marks`` are unchanged; without ``marks``, one pass over the county's year)."""
-    children, tallies = part_tallies(conn, scope, marks)
+    """The county's figures and each township's (in code order), from the tallies of their places
+    (``kept_figures``: kept while their marks in ``marks`` are unchanged; without ``marks``, one pass over the
+    county's year)."""
+    tallies = place_tallies(conn, scope, marks)
     townships = []
-    for township in (c for c in children if c.level == "township"):
+    for township in townships_of(conn, scope.place):
         township_scope = year_scope(conn, code=township.code, year=scope.year, as_of=scope.as_of)
-        townships.append((township, figures_of(conn, township_scope, tallies[township.path])))
+        townships.append((township, figures_of(conn, township_scope, subtree_tally(tallies, township.path))))
     return figures_of(conn, scope, total(list(tallies.values()))), townships
 
 

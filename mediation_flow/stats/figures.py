@@ -10,7 +10,7 @@ cannot disagree. Python receives one narrow row per event of the period and keep
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -421,10 +421,17 @@ class Contributions:
     def by_child(self, root: str) -> dict[str, Contributions]:
         """Child path of ``root`` (``root`` itself for the cases at ``root``) → the contributions of its cases:
         those the child's own report counts."""
-        folded = self.folded.split(lambda path: child_of(path, root))
+        return self._split(lambda path: child_of(path, root))
+
+    def by_child_place(self) -> dict[str, Contributions]:
+        """The place each case lies at (its path) → the contributions of its cases."""
+        return self._split(lambda path: path)
+
+    def _split(self, part: Callable[[str], str]) -> dict[str, Contributions]:
+        folded = self.folded.split(part)
         conversions: dict[str, list[tuple[int, Any, str]]] = {}
         for row in self.conversions:
-            conversions.setdefault(child_of(row[2], root), []).append(row)
+            conversions.setdefault(part(row[2]), []).append(row)
         return {
             child: Contributions(folded.get(child, onepass.Folded()), conversions.get(child, []))
             for child in folded.keys() | conversions.keys()

@@ -27,6 +27,7 @@ class Scope:
     county_name: str = ""  # the county of the place (the place itself for a county)
     village_name: str = ""  # the village of a village or grid report ('' above the village level)
     township_code: str = ""  # whose report templates apply ('' for a county)
+    own_only: bool = False  # only the cases registered at the place itself, not those below it (kept_figures)
 
     @property
     def start_utc(self) -> datetime:
@@ -51,7 +52,10 @@ class Scope:
         return date_range(self.start, self.end)
 
     def in_subtree(self, cases: Any = CASES) -> Any:
-        """The case lies in the place's subtree (``places.subtree``: a range on SQLite, LIKE elsewhere)."""
+        """The case lies in the place's subtree (``places.subtree``: a range on SQLite, LIKE elsewhere), or at the
+        place itself when ``own_only``."""
+        if self.own_only:
+            return cases.c.jurisdiction_path == self.place.path
         return in_subtree(cases.c.jurisdiction_path, self.place.path)
 
     def in_scope(self, events: Any = EVENTS, cases: Any = CASES) -> Any:

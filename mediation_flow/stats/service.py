@@ -16,7 +16,7 @@ from mediation_flow.places.subtree import in_subtree
 from mediation_flow.stats.drill_rows import column_title, drill_sets
 from mediation_flow.stats.drilldown import case_ids, drillable
 from mediation_flow.stats.figures import SOURCE, Figures, figures_of
-from mediation_flow.stats.kept_figures import marks_now, part_tallies
+from mediation_flow.stats.kept_figures import marks_now, place_tallies
 from mediation_flow.stats.ledger_table import ledger_rows
 from mediation_flow.stats.report_text import ReportText, render
 from mediation_flow.stats.scope import year_scope
@@ -77,7 +77,7 @@ def annual_report(
     paragraphs: list[str] | None = None,
 ) -> AnnualReport:
     """Figures and text of ``code``'s report for ``year``; ``actor`` None means the command line. As of now, its
-    parts' tallies are kept until a case of their year changes (``kept_figures``)."""
+    places' tallies are kept until a case of their year changes (``kept_figures``)."""
     with reads(engine) as conn:
         visible_place(conn, actor, code)
         year_scope(conn, code=code, year=year)  # a year out of range is refused before any count
@@ -86,8 +86,7 @@ def annual_report(
         as_of, marks = marks_now(engine, code, year)
     with reads(engine) as conn:
         scope = year_scope(conn, code=code, year=year, as_of=as_of)
-        _, tallies = part_tallies(conn, scope, marks)
-        figures = figures_of(conn, scope, total(list(tallies.values())))
+        figures = figures_of(conn, scope, total(list(place_tallies(conn, scope, marks).values())))
     text = render(figures)
     if paragraphs is not None:
         text = text.with_paragraphs(paragraphs)

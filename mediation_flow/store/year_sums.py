@@ -75,6 +75,14 @@ def refreshed(engine: Engine, path: str, year: int, contribute: Contribute, rule
             return Sums(max(moment, until) if until else moment, until, _sums(conn, path, year))
 
 
+def changes(conn: Connection, path: str, year: int) -> dict[str, int]:
+    """Place path → its ``CHANGED`` mark of ``year``, for every place of the subtree at ``path`` whose cases
+    contributed to that year."""
+    pf = PLACE_FIGURES
+    query = select(pf.c.path, pf.c.n).where(pf.c.year == year, pf.c.figure == CHANGED, in_subtree(pf.c.path, path))
+    return {str(p): int(n) for p, n in conn.execute(query)}
+
+
 def _sums(conn: Connection, path: str, year: int) -> list[tuple[str, str, str, int]]:
     pf = PLACE_FIGURES
     child = child_path(conn.dialect.name, pf.c.path, path)
