@@ -39,7 +39,7 @@ from mediation_flow.store.tables import (
     USERS,
 )
 from mediation_flow.store.tables import JURISDICTIONS as JUR
-from mediation_flow.store.year_sums import refreshed
+from mediation_flow.store.year_sums import CHANGED, refreshed
 
 NOW = datetime(2026, 3, 10, 9, 15, tzinfo=UTC)
 COPIES = ["500101003", "500101004", "500101005"]
@@ -71,7 +71,8 @@ def _kept(engine: Engine) -> tuple[set[Any], set[Any], set[Any]]:
         return (
             {tuple(r) for r in conn.execute(select(CASE_COUNTS)) if r.n},  # a key counted down to 0 stays at 0
             set(conn.execute(select(CASE_FIGURES)).all()),
-            set(conn.execute(select(PLACE_FIGURES)).all()),
+            # not the marks (year_sums.CHANGED): they count the counts again, which a fresh count does not repeat
+            set(conn.execute(select(PLACE_FIGURES).where(PLACE_FIGURES.c.figure != CHANGED)).all()),
         )
 
 
