@@ -189,7 +189,7 @@ def _one_at_a_time(server: Server, credential: dict[str, str], year: int, url: s
     nothing yet: the first view counts the county's year (then kept a minute), three more read it kept. The first
     report counts the county's year and keeps each township's tally; two more find nothing changed; then a step is
     written today on a case of township 1 with events in ``year`` (so its year may have changed) and the report
-    is asked for again (township 1 counted again, the others kept)."""
+    is asked for again (that case's place counted again, the others kept)."""
     table = Table(
         title=f"County view and the county's annual report ({year}), one request at a time, a fresh process",
         headers=["page", "first request (ms)", "next: median (ms)", "next: max (ms)", "target", "met?"],
@@ -223,7 +223,7 @@ def _one_at_a_time(server: Server, credential: dict[str, str], year: int, url: s
     table.notes.append(
         "the view counts the county's year on a process's first view and keeps it a minute "
         "(stats.dashboard KEEP_SECONDS); met? asks both the first and the median to be under target. The report keeps "
-        "each township's tally (in the process and the database) until a case of its year is counted again "
+        "each place's tally (in the process and the database) until a case of its year is counted again "
         "(stats.kept_figures, year_sums.CHANGED); db upgrade counts them."
     )
     return table
