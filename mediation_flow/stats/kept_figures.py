@@ -6,8 +6,8 @@ is marked by the kept year sums' ``CHANGED`` (``store.year_sums``: raised whenev
 counted again; every place with a case of the year has one), read once the sums are brought up to date. A place
 whose mark has not moved keeps its tally (``store.kept_parts``: in the process and in the database, for every app
 process and past a restart); the others are counted again, each place alone (a grid's year: a few hundred events)
-when they are few (at most 40, and not all), else in one pass over the report's year split by place. A moment in the past is counted afresh
-in one pass.
+when they are few (at most 40, and not all), else in one pass over the report's year split by place. A moment in
+the past is counted afresh in one pass.
 """
 
 from __future__ import annotations
@@ -68,8 +68,8 @@ def subtree_tally(tallies: dict[str, Tally], path: str) -> Tally:
 
 def _counted(conn: Connection, scope: Scope, stale: list[str], places: int) -> dict[str, Tally]:
     """The tallies of the ``stale`` places (of ``places`` in all): each place's own pass for a few, else (or for
-    all of them) one pass over the report's year split by place (then every place's, kept too). A place no longer there (moved with its
-    parent, its cases with it) has none."""
+    all of them) one pass over the report's year split by place (then every place's, kept too). A place no longer
+    there (moved with its parent, its cases with it) has none."""
     if len(stale) > FEW_PLACES or len(stale) == places:
         return {path: Tally() for path in stale} | _by_place(conn, scope)
     found = places_at(conn, stale)
