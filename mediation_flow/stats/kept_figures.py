@@ -29,7 +29,8 @@ from mediation_flow.store.reads import reads
 from mediation_flow.store.year_sums import changes, refreshed
 
 # More places to count again than this: one pass over the report's year instead. On the million-case county a
-# grid's own pass took 75-294 ms (median 129, 12 grids), a township's 0.5-1.3 s, the county's (30 townships, 470 grids) 19-29 s.
+# grid's own pass took 75-294 ms (median 129, 12 grids), a township's 0.5-1.3 s, the county's (30 townships,
+# 470 grids) 19-29 s.
 FEW_PLACES = 40
 _KEPT: KeptParts[Tally] = KeptParts("report_tally", to_text, from_text, size=20_000)
 
