@@ -15,7 +15,7 @@ from mediation_flow.accounts.policy import Actor
 from mediation_flow.errors import InvalidData
 from mediation_flow.places.jurisdictions import Place, townships_of
 from mediation_flow.stats.figures import Figures, figures_of
-from mediation_flow.stats.kept_figures import marks_now, place_tallies, subtree_tally
+from mediation_flow.stats.kept_figures import moment_and_marks, place_tallies, subtree_tally
 from mediation_flow.stats.report_text import render
 from mediation_flow.stats.scope import Scope, year_scope
 from mediation_flow.stats.service import AnnualReport, visible_place
@@ -48,16 +48,14 @@ def county_report(
     """The report of county ``code`` for ``year`` with a paragraph per township (who may read it: the
     annual report's rule, ``service.check_report_access``: the county must lie in the user's subtree).
 
-    As of now, it is counted as of the moment the kept year sums are brought up to date, and each township's
-    tally is kept until a case of its year changes (``year_sums.CHANGED``)."""
+    As of now, it is counted as of the moment the kept year sums are brought up to date, and each place's tally
+    is kept until a case of its year changes (``kept_figures``, ``year_sums.CHANGED``)."""
     with reads(engine) as conn:
         place = visible_place(conn, actor, code)
         if place.level != "county":
             raise InvalidData([{"field": "county", "message": "请选择县（区）"}])
         year_scope(conn, code=code, year=year)  # a year out of range is refused before any count
-    marks = None
-    if as_of is None:
-        as_of, marks = marks_now(engine, code, year)
+    as_of, marks = moment_and_marks(engine, code, year, as_of)
     with reads(engine) as conn:
         scope = year_scope(conn, code=code, year=year, as_of=as_of)
         figures, townships = county_figures(conn, scope, marks)

@@ -45,6 +45,14 @@ def marks_now(engine: Engine, code: str, year: int) -> tuple[datetime, dict[str,
         return sums.as_of, changes(conn, place.path, year)
 
 
+def moment_and_marks(
+    engine: Engine, code: str, year: int, as_of: datetime | None
+) -> tuple[datetime | None, dict[str, int] | None]:
+    """What a report of ``code``'s ``year`` is counted as of: a moment in the past as given, without marks (counted
+    afresh); else now, with the places' marks (``marks_now``)."""
+    return (as_of, None) if as_of is not None else marks_now(engine, code, year)
+
+
 def place_tallies(conn: Connection, scope: Scope, marks: dict[str, int] | None) -> dict[str, Tally]:
     """Place path → the tally of the cases registered at it, for the places of ``scope``'s subtree with cases in
     its year: kept where the place's mark in ``marks`` is unchanged; without ``marks`` (a moment in the past)

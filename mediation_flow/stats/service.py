@@ -16,7 +16,7 @@ from mediation_flow.places.subtree import in_subtree
 from mediation_flow.stats.drill_rows import column_title, drill_sets
 from mediation_flow.stats.drilldown import case_ids, drillable
 from mediation_flow.stats.figures import SOURCE, Figures, figures_of
-from mediation_flow.stats.kept_figures import marks_now, place_tallies
+from mediation_flow.stats.kept_figures import moment_and_marks, place_tallies
 from mediation_flow.stats.ledger_table import ledger_rows
 from mediation_flow.stats.report_text import ReportText, render
 from mediation_flow.stats.scope import year_scope
@@ -81,9 +81,7 @@ def annual_report(
     with reads(engine) as conn:
         visible_place(conn, actor, code)
         year_scope(conn, code=code, year=year)  # a year out of range is refused before any count
-    marks = None
-    if as_of is None:
-        as_of, marks = marks_now(engine, code, year)
+    as_of, marks = moment_and_marks(engine, code, year, as_of)
     with reads(engine) as conn:
         scope = year_scope(conn, code=code, year=year, as_of=as_of)
         figures = figures_of(conn, scope, total(list(place_tallies(conn, scope, marks).values())))
