@@ -128,6 +128,8 @@ def bulk_load(engine: Engine, tables: tuple[str, ...]) -> Iterator[Connection]:
                 conn.exec_driver_sql("SET session_replication_role = DEFAULT")
                 # the replica role silenced the triggers too: the dashboard's kept sums count every case again
                 conn.exec_driver_sql("UPDATE figure_state SET rules = ''")
+                # and the stamps of slowly changing data (store.unchanged.TOPICS): renewed, as a trigger would
+                conn.exec_driver_sql("UPDATE change_stamp SET stamp = md5(gen_random_uuid()::text)")
         if sqlite:
             for pragma in ("journal_mode=WAL", "foreign_keys=ON", "cache_size=-2000"):
                 _pragma(raw, pragma)

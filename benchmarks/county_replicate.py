@@ -140,6 +140,8 @@ def replicate(
     for k, index in enumerate(indexes, start=1):
         with write_transaction(engine) as conn:
             conn.execute(text("SET LOCAL session_replication_role = replica"))
+            # no trigger renews the reference topic's stamp for the new places (store.unchanged.TOPICS): renewed here
+            conn.execute(text("UPDATE change_stamp SET stamp = md5(gen_random_uuid()::text)"))
             for statement in _FUNCTIONS + _MAPS:
                 conn.execute(text(statement))
             conn.execute(text("TRUNCATE rep_place, rep_user, rep_case"))

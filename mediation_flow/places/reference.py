@@ -53,15 +53,17 @@ def offered_at(item_path: str | None, at: str | None) -> bool:
     return item_path is None or at is None or within(at, item_path)
 
 
-_BOOKS: KeptWhileUnchanged[ReferenceBook] = KeptWhileUnchanged(size=64)
-_LABELS: KeptWhileUnchanged[dict[str, dict[str, str]]] = KeptWhileUnchanged(size=64)
+# Read from reference items, agencies and places alone: kept while none of those changes (cases may be written).
+_BOOKS: KeptWhileUnchanged[ReferenceBook] = KeptWhileUnchanged(size=64, topic="reference")
+_LABELS: KeptWhileUnchanged[dict[str, dict[str, str]]] = KeptWhileUnchanged(size=64, topic="reference")
 
 
 def load_reference(conn: Executor, at: str | None = None) -> dict[str, dict[str, str]]:
     """Active items by kind, in display order: ``{'category': {'neighbourhood': '邻里', …}, …}``; the partner
     agencies too, as the kinds ``places.agencies.CHOICE_KINDS`` (code → name). ``at``: a jurisdiction path —
     only what is offered there (the system-wide items and those of the township holding ``at``); None: all.
-    Kept while nothing is written (every page reads it): callers read the answer and never change it."""
+    Kept while no reference item, agency or place changes (every page reads it): callers read the answer and
+    never change it."""
     if isinstance(conn, Connection):
         return _BOOKS.get(conn, "book", lambda: ReferenceBook(conn)).at(at)
     return ReferenceBook(conn).at(at)  # the engine's writer transaction: no data token, read as it is
@@ -92,7 +94,7 @@ class ReferenceBook:
 def reference_labels(conn: Connection) -> dict[str, dict[str, str]]:
     """Every item's label by kind, retired ones too: what a record holding a code shows (a retired venue's
     old cases keep its name; the partner agencies too). ``load_reference`` is what is offered and accepted
-    for something new. Kept while nothing is written, as ``load_reference``."""
+    for something new. Kept as ``load_reference`` is."""
     return _LABELS.get(conn, "labels", lambda: _read_labels(conn))
 
 

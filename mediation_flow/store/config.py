@@ -17,7 +17,7 @@ import os
 import re
 import secrets
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -115,7 +115,12 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'mediation_flow.db').as_posix()}"
 
     def resolved_secret_key(self) -> str:
-        """The configured key, or one generated once and kept in the data directory."""
+        """The configured key, or one generated once and kept in the data directory (read once per settings: every
+        API request checks a token with it; a new key takes a restart, as a changed setting does)."""
+        return self._secret_key
+
+    @cached_property
+    def _secret_key(self) -> str:
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret_key"

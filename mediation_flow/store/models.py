@@ -252,6 +252,16 @@ class KeptPart(_Table, table=True):
     body: str = Field(sa_column=Column(Text(), nullable=False))
 
 
+class ChangeStamp(_Table, table=True):
+    """A topic of slowly changing data (the reference book: reference items, agencies, places) and a random stamp
+    its tables' triggers renew at every change (store.unchanged: answers kept while the stamp stands)."""
+
+    __tablename__ = "change_stamp"
+
+    topic: str = Field(max_length=32, primary_key=True)
+    stamp: str = Field(max_length=32)
+
+
 class Case(_Table, table=True):
     __tablename__ = "dispute_case"
     __table_args__ = (

@@ -13,6 +13,7 @@ from mediation_flow.store.models import (
     CaseCounter,
     CaseEvent,
     CaseFigure,
+    ChangeStamp,
     FigureQueue,
     FigureState,
     IntakeKey,
@@ -55,3 +56,4 @@ CASE_FIGURES: Table = CaseFigure.__table__
 PLACE_FIGURES: Table = PlaceFigure.__table__
 FIGURE_STATE: Table = FigureState.__table__
 KEPT_PARTS: Table = KeptPart.__table__
+CHANGE_STAMPS: Table = ChangeStamp.__table__

@@ -18,6 +18,13 @@ never newer than the data its answer was worked out from.
 
 Any commit (a session's sign-in, another township's case) makes every kept answer be worked out again: correct
 at every moment first, fast when nobody writes (most page views). Kept per process, bounded.
+
+An answer worked out from a few slowly changing tables alone (the reference book: reference items, agencies,
+places) names their **topic** instead (:func:`topic_token`): it is kept while the topic's stamp stands, which the
+tables' triggers renew at each change (migration 0023), so the cases written all day do not end it. The stamp is
+random, never a counter: one renewed by a transaction that rolled back is seen by nobody else, so an answer that
+transaction worked out under it is never taken for a later commit's data. It is read as the data token is (before the
+answer, in the caller's transaction), so the same argument holds: never newer than the data the answer came from.
 """
 
 from __future__ import annotations
@@ -58,13 +65,33 @@ def data_token(conn: Connection) -> tuple[Hashable, Hashable]:
     return (conn.dialect.name, conn.engine.url.render_as_string(hide_password=True)), (snapshot, writer)
 
 
+# topic -> the tables whose triggers renew its stamp (migration 0023 creates them)
+TOPICS = {"reference": ("reference_item", "agency", "jurisdiction")}
+_STAMP_SQL = {topic: f"SELECT stamp FROM change_stamp WHERE topic = '{topic}'" for topic in TOPICS}
+
+
+def topic_token(conn: Connection, topic: str) -> tuple[Hashable, Hashable]:
+    """(whose, what) as :func:`data_token`, for answers worked out from ``topic``'s tables alone: the database and
+    the topic's stamp as ``conn``'s transaction sees it."""
+    sql = _STAMP_SQL[topic]
+    if conn.dialect.name == "sqlite":  # on the driver, as data_token reads (the caller's transaction if one is open)
+        stamp = conn.connection.dbapi_connection.execute(sql).fetchone()[0]  # type: ignore[union-attr]
+    else:
+        stamp = conn.exec_driver_sql(sql).scalar_one()
+    return (conn.dialect.name, conn.engine.url.render_as_string(hide_password=True), topic), stamp
+
+
 class KeptWhileUnchanged(Generic[T]):
     """Answers by key (and by SQLite connection or PostgreSQL database), each kept with the data token it was worked
     out under and the moment it stops being true by itself (None: only a change ends it; the caller puts the day
-    in the key if the day decides it). At most ``size`` answers; the least recently used go first."""
+    in the key if the day decides it). At most ``size`` answers; the least recently used go first. With a ``topic``
+    (of :data:`TOPICS`): answers worked out from that topic's tables alone, kept while its stamp stands."""
 
-    def __init__(self, size: int = 2048) -> None:
+    def __init__(self, size: int = 2048, *, topic: str | None = None) -> None:
+        if topic is not None and topic not in TOPICS:
+            raise ValueError(f"unknown topic {topic!r}")
         self.size = size
+        self.topic = topic
         self._kept: OrderedDict[Hashable, tuple[Hashable, datetime | None, T]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -82,7 +109,7 @@ class KeptWhileUnchanged(Generic[T]):
     ) -> T:
         """As :meth:`get`, for an answer that time alone also ends: ``work_out()`` gives the answer and the moment
         it stops being true (None: never by itself), judged at ``now``."""
-        whose, token = data_token(conn)
+        whose, token = data_token(conn) if self.topic is None else topic_token(conn, self.topic)
         key = (whose, key)
         with self._lock:
             found = self._kept.get(key)
