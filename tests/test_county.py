@@ -188,3 +188,20 @@ def add_escalated_joint_case_and_conversion(engine: Engine, actor: Actor, grid: 
                 engine, case_id=case_id, actor=actor, trigger=trigger, expected_version=version, data=data,
                 effective_at=at(2025, 5, day), now=NOW,
             )  # fmt: skip
+
+
+def test_the_view_is_kept_while_nothing_is_written_and_follows_a_write(demo: Engine) -> None:
+    """Asked again with nothing written, the same view comes back (the page renders its body once for it); after
+    a registration in 白马镇 the view is worked out again, its 当前 numbers a fresh count's (issue 15)."""
+    xianju = demo_actor(demo, "xianju")
+    county_view(demo, xianju, today=TODAY, year=YEAR, sort="open")  # its first count writes the kept tallies
+    first = county_view(demo, xianju, today=TODAY, year=YEAR, sort="open")
+    assert county_view(demo, xianju, today=TODAY, year=YEAR, sort="open") is first
+    assert county_view(demo, xianju, today=TODAY, year=YEAR, sort="overdue") is not first  # another sort's own
+    baima = next(r for r in first.rows if r.name == "白马镇")
+    register_case(demo, actor=xianju, intake=intake(jurisdiction_code="500101002001001"), now=NOW)
+    again = county_view(demo, xianju, today=TODAY, year=YEAR, sort="open")
+    assert again is not first
+    assert next(r for r in again.rows if r.name == "白马镇").values["open"] == baima.values["open"] + 1
+    assert again.total is not None and first.total is not None
+    assert again.total.values["open"] == first.total.values["open"] + 1

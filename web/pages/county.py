@@ -34,7 +34,7 @@ def county_page(
     view = county_view(
         engine, actor, today=today(), code=county or None, year=year, sort=sort, descending=order != "asc"
     )
-    template = "partials/county_body.html" if is_fragment(request) else "county.html"
+    template = "partials/county_part.html" if is_fragment(request) else "county.html"  # its body rendered once
     return render(request, template, {"title": f"{view.county.name}各乡镇对比", "view": view})
 
 
