@@ -17,7 +17,7 @@ from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.places import changes as places
 from mediation_flow.places import reference_changes as reference
 from mediation_flow.places.agencies import add_agency
-from mediation_flow.places.reference import ReferenceBook, _read_labels, load_reference, reference_labels
+from mediation_flow.places.reference import ReferenceBook, load_reference, reference_labels
 from mediation_flow.store.db import write_transaction
 from mediation_flow.store.reads import reads
 from mediation_flow.store.tables import AGENCIES, JURISDICTIONS, REFERENCE_ITEMS
@@ -28,7 +28,8 @@ from mediation_flow.vocabulary import AgencyKind
 def _kept_and_fresh(engine: Engine, path: str) -> tuple[Any, Any]:
     with reads(engine) as conn:
         kept = (load_reference(conn, path), reference_labels(conn))
-        fresh = (ReferenceBook(conn).at(path), _read_labels(conn))
+        book = ReferenceBook(conn)
+        fresh = (book.at(path), book.labels)
     return kept, fresh
 
 

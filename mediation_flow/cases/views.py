@@ -45,9 +45,9 @@ from mediation_flow.cases.risk import hint_labels
 from mediation_flow.cases.timeline import timeline
 from mediation_flow.display.formats import cn_date
 from mediation_flow.display.labels import label
-from mediation_flow.places.agencies import Agency, get_agency_by_id
+from mediation_flow.places.agencies import Agency
 from mediation_flow.places.jurisdictions import place_name
-from mediation_flow.places.reference import load_reference, reference_labels
+from mediation_flow.places.reference import reference_book
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.reads import reads
@@ -272,7 +272,8 @@ def _read(conn: Connection, actor: Actor, case_id: int, *, shown: bool, today: d
     workflow = case_workflow(conn, row)
     due_soon = get_settings().due_soon_working_days
     row, events = free_text_as_shown(row, case_events(conn, case_id), full=shown)
-    agency = get_agency_by_id(conn, row["agency_id"]) if row.get("agency_id") is not None else None
+    book = reference_book(conn)  # one kept book: what is offered, the labels, the agencies
+    agency = book.agencies.by_id.get(row["agency_id"]) if row.get("agency_id") is not None else None
     offered = offers(workflow, row, actor, events)
     return CaseView(
         case=row,
@@ -281,9 +282,9 @@ def _read(conn: Connection, actor: Actor, case_id: int, *, shown: bool, today: d
         events=events,
         clocks=clock_views(workflow.spec, row["clocks"] or {}, today=today, due_soon_days=due_soon),
         triggers=offered.options,
-        reference=load_reference(conn, row["jurisdiction_path"]),
+        reference=book.at(row["jurisdiction_path"]),
         handoff=handoff_view(row, workflow, agency),
-        all_labels=reference_labels(conn),
+        all_labels=book.labels,
         refused=offered.refused,
     )
 

@@ -54,30 +54,41 @@ def offered_at(item_path: str | None, at: str | None) -> bool:
 
 
 # Read from reference items, agencies and places alone: kept while none of those changes (cases may be written).
+# One kept book holds what is offered, the labels and the agencies: one stamp read a page, however many it asks.
 _BOOKS: KeptWhileUnchanged[ReferenceBook] = KeptWhileUnchanged(size=64, topic="reference")
-_LABELS: KeptWhileUnchanged[dict[str, dict[str, str]]] = KeptWhileUnchanged(size=64, topic="reference")
+
+
+def reference_book(conn: Executor) -> ReferenceBook:
+    """The reference book as ``conn`` sees it: kept while no reference item, agency or place changes (every page
+    reads it; callers read it and never change it); read afresh in the engine's writer transaction (no token)."""
+    if isinstance(conn, Connection):
+        return _BOOKS.get(conn, "book", lambda: ReferenceBook(conn))
+    return ReferenceBook(conn)
 
 
 def load_reference(conn: Executor, at: str | None = None) -> dict[str, dict[str, str]]:
     """Active items by kind, in display order: ``{'category': {'neighbourhood': '邻里', …}, …}``; the partner
     agencies too, as the kinds ``places.agencies.CHOICE_KINDS`` (code → name). ``at``: a jurisdiction path —
-    only what is offered there (the system-wide items and those of the township holding ``at``); None: all.
-    Kept while no reference item, agency or place changes (every page reads it): callers read the answer and
-    never change it."""
-    if isinstance(conn, Connection):
-        return _BOOKS.get(conn, "book", lambda: ReferenceBook(conn)).at(at)
-    return ReferenceBook(conn).at(at)  # the engine's writer transaction: no data token, read as it is
+    only what is offered there (the system-wide items and those of the township holding ``at``); None: all."""
+    return reference_book(conn).at(at)
 
 
 class ReferenceBook:
-    """Every active item with the jurisdiction it belongs to, read once; what is offered at each place asked
-    about (``load_reference(conn, at)``), kept per place: an import checks thousands of cases in a few places."""
+    """Every item with the jurisdiction it belongs to, and every agency, read once: what is offered at each place
+    asked about (``load_reference(conn, at)``, kept per place: an import checks thousands of cases in a few
+    places), every label ever given (``reference_labels``) and the agencies by code and id."""
 
     def __init__(self, conn: Executor) -> None:
-        self._items = _ACTIVE_ITEMS.rows(conn, {})
-        book = AgencyBook.read(conn)
-        self._agencies = {kind: book.choices(kind) for kind in CHOICE_KINDS}
+        items = _ITEMS.rows(conn, {})
+        self._items = [item for item in items if item["active"]]
+        self.agencies = AgencyBook.read(conn)
+        self._offered_agencies = {kind: self.agencies.choices(kind) for kind in CHOICE_KINDS}
         self._at: dict[str | None, dict[str, dict[str, str]]] = {}
+        self.labels: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
+        for item in items:
+            self.labels.setdefault(item["kind"], {})[item["code"]] = item["label"]
+        for kind in CHOICE_KINDS:
+            self.labels[kind] = self.agencies.choices(kind, retired=True)
 
     def at(self, path: str | None) -> dict[str, dict[str, str]]:
         found = self._at.get(path)
@@ -86,7 +97,7 @@ class ReferenceBook:
             for item in self._items:
                 if offered_at(item["path"], path):
                     found.setdefault(item["kind"], {})[item["code"]] = item["label"]
-            found.update(self._agencies)
+            found.update(self._offered_agencies)
             self._at[path] = found
         return found
 
@@ -94,30 +105,14 @@ class ReferenceBook:
 def reference_labels(conn: Connection) -> dict[str, dict[str, str]]:
     """Every item's label by kind, retired ones too: what a record holding a code shows (a retired venue's
     old cases keep its name; the partner agencies too). ``load_reference`` is what is offered and accepted
-    for something new. Kept as ``load_reference`` is."""
-    return _LABELS.get(conn, "labels", lambda: _read_labels(conn))
-
-
-def _read_labels(conn: Connection) -> dict[str, dict[str, str]]:
-    result: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
-    for item in _ALL_ITEMS.rows(conn, {}):
-        result.setdefault(item["kind"], {})[item["code"]] = item["label"]
-    book = AgencyBook.read(conn)
-    for kind in CHOICE_KINDS:
-        result[kind] = book.choices(kind, retired=True)
-    return result
-
-
-_ALL_ITEMS = Prepared(
-    select(_TABLE.c.kind, _TABLE.c.code, _TABLE.c.label).order_by(_TABLE.c.kind, _TABLE.c.ordinal, _TABLE.c.id)
-)
+    for something new. Kept as the reference book is."""
+    return reference_book(conn).labels
 
 
 _WITH_PATH = _TABLE.outerjoin(_JUR, _JUR.c.id == _TABLE.c.jurisdiction_id)
-_ACTIVE_ITEMS = Prepared(
-    select(_TABLE.c.kind, _TABLE.c.code, _TABLE.c.label, _JUR.c.path)
+_ITEMS = Prepared(
+    select(_TABLE.c.kind, _TABLE.c.code, _TABLE.c.label, _TABLE.c.active, _JUR.c.path)
     .select_from(_WITH_PATH)
-    .where(_TABLE.c.active.is_(True))
     .order_by(_TABLE.c.kind, _TABLE.c.ordinal, _TABLE.c.id)
 )
 
