@@ -140,8 +140,6 @@ def replicate(
     for k, index in enumerate(indexes, start=1):
         with write_transaction(engine) as conn:
             conn.execute(text("SET LOCAL session_replication_role = replica"))
-            # no trigger renews the reference topic's stamp for the new places (store.unchanged.TOPICS): renewed here
-            conn.execute(text("UPDATE change_stamp SET stamp = md5(gen_random_uuid()::text)"))
             for statement in _FUNCTIONS + _MAPS:
                 conn.execute(text(statement))
             conn.execute(text("TRUNCATE rep_place, rep_user, rep_case"))
@@ -152,6 +150,9 @@ def replicate(
             _users(conn, users, mapped, index)
             conn.execute(text("ANALYZE rep_place, rep_user, rep_case"))  # temporary tables have no statistics
             got = _rows(conn, k, mapped[township.id][0], old_prefix, f"）{index}镇人调字", spans)
+            # no trigger renewed the reference topic's stamp for the new places (store.unchanged.TOPICS): renewed
+            # after them, as a trigger would have
+            conn.execute(text("UPDATE change_stamp SET stamp = md5(gen_random_uuid()::text)"))
             codes.append(code)
             cases += got[0]
             events += got[1]

@@ -159,3 +159,23 @@ def test_an_answer_worked_out_in_a_rolled_back_change_is_never_given(engine: Eng
     kept, fresh = _kept_and_fresh(engine, path)
     assert kept == fresh and "real_room" in kept[0]["venue"]
     assert "ghost_room" not in kept[0]["venue"] and "ghost_room" not in kept[1]["venue"]
+
+
+def test_places_alike_share_one_answer_and_each_is_offered_its_own(engine: Engine, town: Town) -> None:
+    """A township's own venue: every place in the township is offered it, through one shared answer (a kept book
+    holds one answer per set of local items' places that hold the place asked about, not one per place); the
+    county above the township is not offered it."""
+    township = town.places.township
+    administer(engine, town["admin"], lambda conn, a: reference.add_item(
+        conn, a, kind="venue", label="青龙镇说理堂", code="qinglong_room", township=township.code))  # fmt: skip
+    grids = [g.path for g in town.places.grids]
+    with reads(engine) as conn:
+        offered = [load_reference(conn, path) for path in grids]
+        county = load_reference(conn, town.places.county.path)
+        book = ReferenceBook(conn)
+        fresh = [book.at(path) for path in grids]
+    assert offered == fresh and all(o is offered[0] for o in offered)
+    assert offered[0]["venue"]["qinglong_room"] == "青龙镇说理堂"
+    assert "qinglong_room" not in county["venue"]
+    with reads(engine) as conn:
+        assert load_reference(conn, town.places.county.path) == ReferenceBook(conn).at(town.places.county.path)

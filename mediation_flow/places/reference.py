@@ -83,7 +83,10 @@ class ReferenceBook:
         self._items = [item for item in items if item["active"]]
         self.agencies = AgencyBook.read(conn)
         self._offered_agencies = {kind: self.agencies.choices(kind) for kind in CHOICE_KINDS}
-        self._at: dict[str | None, dict[str, dict[str, str]]] = {}
+        # What a place is offered depends only on which local items' places hold it: places alike share one answer
+        # (a kept book lives until reference data changes; one answer per place asked about would grow with them).
+        self._local_paths = sorted({item["path"] for item in self._items if item["path"] is not None})
+        self._at: dict[tuple[str, ...] | None, dict[str, dict[str, str]]] = {}
         self.labels: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
         for item in items:
             self.labels.setdefault(item["kind"], {})[item["code"]] = item["label"]
@@ -91,14 +94,15 @@ class ReferenceBook:
             self.labels[kind] = self.agencies.choices(kind, retired=True)
 
     def at(self, path: str | None) -> dict[str, dict[str, str]]:
-        found = self._at.get(path)
+        key = None if path is None else tuple(p for p in self._local_paths if offered_at(p, path))
+        found = self._at.get(key)
         if found is None:
             found = {kind: {} for kind in KINDS}
             for item in self._items:
                 if offered_at(item["path"], path):
                     found.setdefault(item["kind"], {})[item["code"]] = item["label"]
             found.update(self._offered_agencies)
-            self._at[path] = found
+            self._at[key] = found
         return found
 
 

@@ -6,6 +6,10 @@ Random, not a counter: a transaction that changed the tables and rolled back lea
 so what it worked out under its own stamp can never be mistaken for the data of a later commit. (A later migration
 that rebuilds one of these tables in SQLite batch mode must create its triggers again.)
 
+On PostgreSQL a transaction that changes one of the tables holds the stamp's row until it ends, so changes of
+reference data are serialised (an administrator's edits: rare). Two such transactions that also wait for each other's
+rows (the same new code, say) deadlock; PostgreSQL aborts one, as it would have failed on the code anyway.
+
 Revision ID: 0023
 Revises: 0022
 """
