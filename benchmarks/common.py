@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine
 
 from mediation_flow.store.db import make_engine
 from mediation_flow.store.migrate import upgrade
+from mediation_flow.store.unchanged import renew_stamps
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -129,7 +130,7 @@ def bulk_load(engine: Engine, tables: tuple[str, ...]) -> Iterator[Connection]:
                 # the replica role silenced the triggers too: the dashboard's kept sums count every case again
                 conn.exec_driver_sql("UPDATE figure_state SET rules = ''")
                 # and the stamps of slowly changing data (store.unchanged.TOPICS): renewed, as a trigger would
-                conn.exec_driver_sql("UPDATE change_stamp SET stamp = md5(gen_random_uuid()::text)")
+                renew_stamps(conn)
         if sqlite:
             for pragma in ("journal_mode=WAL", "foreign_keys=ON", "cache_size=-2000"):
                 _pragma(raw, pragma)

@@ -54,6 +54,7 @@ from mediation_flow.store.tables import (
     USERS,
 )
 from mediation_flow.store.tables import JURISDICTIONS as JUR
+from mediation_flow.store.unchanged import renew_stamps
 from mediation_flow.store.year_sums import refreshed
 
 # The ID number with its 15th–16th digits moved by the copy's number (the 17th, the sex, and the birth date kept),
@@ -152,7 +153,7 @@ def replicate(
             got = _rows(conn, k, mapped[township.id][0], old_prefix, f"）{index}镇人调字", spans)
             # no trigger renewed the reference topic's stamp for the new places (store.unchanged.TOPICS): renewed
             # after them, as a trigger would have
-            conn.execute(text("UPDATE change_stamp SET stamp = md5(gen_random_uuid()::text)"))
+            renew_stamps(conn)
             codes.append(code)
             cases += got[0]
             events += got[1]
