@@ -3,6 +3,7 @@ checkpoint thread keeps the WAL under its bound — also after a burst, and once
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -89,14 +90,33 @@ def test_the_thread_bounds_the_wal_while_writes_go_on(tmp_path) -> None:
     conn.close()
 
 
-def test_a_long_reader_delays_the_truncate_which_happens_once_it_is_done(tmp_path) -> None:
-    path = tmp_path / "reader.db"
+def _read_while_written(path: Path, commits: int) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+    """(writer, reader): a database whose reader holds its snapshot while ``commits`` more are written."""
     conn = _database(path)
     _write(conn, 10)
     reader = sqlite3.connect(path, isolation_level=None)
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM t").fetchone()  # holds its snapshot
-    _write(conn, 300)
+    _write(conn, commits)
+    return conn, reader
+
+
+def test_a_wal_held_over_the_limit_is_warned_about_once_a_minute_not_at_every_pass(tmp_path, caplog) -> None:
+    path = tmp_path / "held.db"
+    conn, reader = _read_while_written(path, 100)
+    with caplog.at_level(logging.WARNING, logger="mediation_flow.store.checkpoint"):
+        for _ in range(5):  # five passes: 1.25 s of the thread's
+            assert checkpoint_once(str(path), hard_bytes=64 * 1024).mode == "PASSIVE"
+    warned = [r for r in caplog.records if str(path) in r.getMessage()]
+    assert len(warned) == 1 and "still read" in warned[0].getMessage()
+    reader.execute("COMMIT")
+    reader.close()
+    conn.close()
+
+
+def test_a_long_reader_delays_the_truncate_which_happens_once_it_is_done(tmp_path) -> None:
+    path = tmp_path / "reader.db"
+    conn, reader = _read_while_written(path, 300)
     started = time.perf_counter()
     held = checkpoint_once(str(path), hard_bytes=64 * 1024)
     assert held.mode == "PASSIVE" and held.wal_bytes > 64 * 1024  # the reader holds frames: nothing more to try

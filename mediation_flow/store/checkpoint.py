@@ -36,6 +36,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -54,7 +55,21 @@ READ_WAIT = 1.0  # seconds a pass's connection may wait to read (never while hol
 LOCK_WAIT = 1.0  # seconds the pass waits for this process's writer lock before leaving it to the next pass
 WAL_HEADER, FRAME_HEADER = 32, 24
 
+WARN_EVERY = 60.0  # seconds between two warnings about one file's WAL
+
 log = logging.getLogger("mediation_flow.store.checkpoint")
+_warned: dict[str, float] = {}  # path -> when its WAL was last warned about (time.monotonic)
+
+
+def _warn(path: str, message: str, *args: object) -> None:
+    """Log a warning about ``path``'s WAL at most once per ``WARN_EVERY`` seconds: a pass runs every ``INTERVAL``,
+    and a reader that holds the WAL for minutes would otherwise write four lines a second (measured: 140 lines in
+    one run of bench_http)."""
+    now = time.monotonic()
+    last = _warned.get(path)
+    if last is None or now - last >= WARN_EVERY:
+        _warned[path] = now
+        log.warning(message, *args)
 
 
 @dataclass(frozen=True)
@@ -97,8 +112,8 @@ def checkpoint_once(
         over = force or wal_bytes(path) > hard_bytes
         if frames != copied:  # a reader holds frames back: nothing more to do until it is done
             if over:
-                log.warning("WAL of %s over %d bytes and still read: checkpointing once the readers are done",
-                            path, hard_bytes)  # fmt: skip
+                _warn(path, "WAL of %s over %d bytes and still read: checkpointing once the readers are done",
+                      path, hard_bytes)  # fmt: skip
             return Pass(mode, wal_bytes(path))
         if not over and WAL_HEADER + frames * frame_bytes <= restart_bytes:
             return Pass(mode, wal_bytes(path))
@@ -112,7 +127,7 @@ def checkpoint_once(
                 mode = "TRUNCATE"
                 conn.execute("PRAGMA busy_timeout=0")  # never wait while holding SQLite's write lock
                 if conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
-                    log.warning("WAL of %s over %d bytes and in use: truncating next pass", path, hard_bytes)
+                    _warn(path, "WAL of %s over %d bytes and in use: truncating next pass", path, hard_bytes)
         finally:
             lock.release()
     finally:
