@@ -58,17 +58,17 @@ WAL_HEADER, FRAME_HEADER = 32, 24
 WARN_EVERY = 60.0  # seconds between two warnings about one file's WAL
 
 log = logging.getLogger("mediation_flow.store.checkpoint")
-_warned: dict[str, float] = {}  # path -> when its WAL was last warned about (time.monotonic)
+_warned: dict[tuple[str, str], float] = {}  # (path, message) -> when last logged (time.monotonic)
 
 
 def _warn(path: str, message: str, *args: object) -> None:
-    """Log a warning about ``path``'s WAL at most once per ``WARN_EVERY`` seconds: a pass runs every ``INTERVAL``,
-    and a reader that holds the WAL for minutes would otherwise write four lines a second (measured: 140 lines in
-    one run of bench_http)."""
+    """Log a warning about ``path``'s WAL at most once per ``WARN_EVERY`` seconds for each ``message`` (a format
+    string, so one kind does not hide another): a pass runs every ``INTERVAL``, and a reader that holds the WAL
+    for minutes would otherwise write four lines a second (measured: 140 lines in one run of bench_http)."""
     now = time.monotonic()
-    last = _warned.get(path)
+    last = _warned.get((path, message))
     if last is None or now - last >= WARN_EVERY:
-        _warned[path] = now
+        _warned[(path, message)] = now
         log.warning(message, *args)
 
 
@@ -185,7 +185,7 @@ class Checkpointer:
             try:
                 done[path] = checkpoint_once(path, hard_bytes=self.hard_bytes, restart_bytes=self.restart_bytes)
             except sqlite3.Error as exc:  # locked (a pass never waits), file replaced by a restore: next pass
-                log.warning("checkpoint of %s failed: %s", path, exc)
+                _warn(path, "checkpoint of %s failed: %s", path, exc)
                 continue
             self._seen[path] = _mark(path)
         self.passes += 1

@@ -117,7 +117,7 @@ def _make_sqlite_engine(url: str, synchronous: str, pool: dict[str, Any]) -> Eng
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         if database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA wal_autocheckpoint=0")  # the checkpoint thread does it (checkpoint.py)
-            # A writer that restarts the WAL cuts its file back to this at that commit (checkpoint.py).
+            # A writer that restarts the WAL cuts its file back to this at that commit, when over it (checkpoint.py).
             cursor.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         cursor.close()
 
