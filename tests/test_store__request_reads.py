@@ -2,7 +2,8 @@
 one checkout and reads with its header on one more, never two at once; the header's count is the one read on its
 own; a read after a write in the same request sees the write; a small pool serves concurrent pages and writes
 without waiting out its timeout and gets every connection back; an idle pooled connection the server closed is
-replaced at checkout (without the pre-ping's round trip)."""
+replaced at checkout (without the pre-ping's round trip); on PostgreSQL a read block opens no transaction (no BEGIN,
+no ROLLBACK) and the next writer on the same pooled connection still writes all or nothing."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from sqlalchemy.exc import DBAPIError
 from test_web_pages import Browser, data_dir  # noqa: F401 - each test its own data folder (autouse)
 
 from mediation_flow.cases.notices import header_unread
-from mediation_flow.store.db import make_engine
+from mediation_flow.store.db import make_engine, write_transaction
+from mediation_flow.store.fast import driver_transaction
 from mediation_flow.store.migrate import upgrade
 from mediation_flow.store.reads import begin_request, end_request, reads, release_reads, share_reads
 from mediation_flow.store.tables import CASES
@@ -213,6 +215,53 @@ def test_an_idle_pooled_connection_the_server_closed_is_replaced_at_checkout(pg_
     for _ in range(3):  # whichever pooled connection comes out first, every read succeeds
         with engine.connect() as conn:
             assert conn.execute(text("select pg_backend_pid()")).scalar_one() != pid
+
+
+def test_a_read_block_on_postgresql_opens_no_transaction_and_its_connection_writes_whole_afterwards(
+    pg_engine: Engine,
+) -> None:
+    """Seen from the server: between two statements of a read block the backend is ``idle``, not ``idle in
+    transaction`` (no BEGIN was sent, so no ROLLBACK is owed). Back in the pool, the same connection is in
+    transactions again: a write that fails half-way leaves nothing."""
+    engine, town = pg_engine, make_town(pg_engine)
+    register(engine, town)
+    watching = make_engine(engine.url.render_as_string(hide_password=False))  # a pool of its own
+    with watching.connect() as watcher:
+        watcher.execution_options(isolation_level="AUTOCOMMIT")
+        with reads(engine) as conn:
+            pid = conn.execute(text("select pg_backend_pid()")).scalar_one()
+            conn.execute(select(func.count()).select_from(CASES)).scalar_one()
+            state = watcher.execute(text("select state from pg_stat_activity where pid = :p"), {"p": pid}).scalar()
+        assert state == "idle"
+    watching.dispose()
+    case_id = register(engine, town)
+    with pytest.raises(DBAPIError), write_transaction(engine) as conn:
+        assert conn.execute(text("select pg_backend_pid()")).scalar_one() == pid  # the pool's last one back
+        conn.execute(CASES.update().where(CASES.c.id == case_id).values(version=CASES.c.version + 100))
+        conn.execute(text("select 1 / 0"))
+    with engine.connect() as conn:
+        assert conn.execute(select(CASES.c.version).where(CASES.c.id == case_id)).scalar_one() < 100
+
+
+def test_the_engine_reads_and_writes_at_read_committed_whatever_the_servers_default(pg_engine: Engine) -> None:
+    """What the read connections' autocommit and the write path's version checks rest on (store.db)."""
+    url = pg_engine.url.render_as_string(hide_password=False)
+    with pg_engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.exec_driver_sql(
+            f"ALTER DATABASE {pg_engine.url.database} SET default_transaction_isolation = 'serializable'"
+        )
+    engine = make_engine(url)
+    try:
+        with write_transaction(engine) as conn:
+            assert conn.exec_driver_sql("SHOW transaction_isolation").scalar_one() == "read committed"
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW transaction_isolation").scalar_one() == "read committed"
+        with driver_transaction(engine) as tx:  # the kept writer connection of the engine's step
+            tx.cursor.execute("SHOW transaction_isolation")
+            assert tx.cursor.fetchone()[0] == "read committed"
+    finally:
+        engine.dispose()
 
 
 def test_a_page_that_does_not_render_or_fails_gives_its_connection_back(engine: Engine, town: Town) -> None:

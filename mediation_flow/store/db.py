@@ -54,7 +54,14 @@ def make_engine(url: str, *, synchronous: str | None = None, pool_size: int = 10
     if parsed.get_backend_name() == "sqlite":
         sizes = {"pool_size": pool_size, **pool} if pool else {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 10}
         return _make_sqlite_engine(url, synchronous or get_settings().sqlite_synchronous, sizes)
-    engine = create_engine(url, **{"pool_size": pool_size, "max_overflow": 20, **pool}, json_serializer=_json_dumps)
+    # READ COMMITTED whatever the server's default: the version checks of the write path and the read connections'
+    # autocommit (store.reads) rest on it. psycopg names it in each BEGIN: no round trip of its own.
+    engine = create_engine(
+        url,
+        **{"pool_size": pool_size, "max_overflow": 20, **pool},
+        json_serializer=_json_dumps,
+        isolation_level="READ COMMITTED",
+    )
     keep_writer(engine)  # the write path's kept connection: no pre-ping round trip per transition (fast.py)
     event.listen(engine, "checkout", _refuse_stale)
     return engine

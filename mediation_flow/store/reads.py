@@ -1,8 +1,12 @@
 """Read connections: one per page request, shared by the page's reads and its header's (issue 15).
 
-Each checkout of a pooled connection costs PostgreSQL round trips besides its statements (BEGIN at the first
-statement, ROLLBACK at its end), and a page used to take three: the sign-in check, the page's reads and the
-header's notice count. ``reads(engine)`` is what the core's read functions open instead of ``engine.connect()``:
+Each checkout of a pooled connection costs PostgreSQL round trips besides its statements, and a page used to take
+three: the sign-in check, the page's reads and the header's notice count. A read connection on PostgreSQL is in
+autocommit (``_read_connection``): at READ COMMITTED, the level the engine sets (``db.make_engine``), every
+statement takes a snapshot of its own inside a transaction too, so a BEGIN before the first statement and a
+ROLLBACK after the last would add two round trips per block and change no answer. Writes never run on a read
+connection (``write_transaction``, the engine's ``driver_transaction`` and the kept answers' upserts take their
+own). ``reads(engine)`` is what the core's read functions open instead of ``engine.connect()``:
 
 - Outside a shared request (commands, the API, tests, sign-in) it is ``engine.connect()``.
 - In a web request the outermost middleware opens a :class:`RequestReads` (``begin_request``: no I/O). Once the
@@ -56,7 +60,7 @@ class RequestReads:
         return self.connection is not None
 
     def release(self) -> None:
-        """Back to the pool: its transaction ends (one ROLLBACK; the pool's reset then has nothing left to do)."""
+        """Back to the pool (on SQLite its read transaction ends; PostgreSQL's, in autocommit, has none)."""
         connection, self.connection, self.engine, self.stale = self.connection, None, None, False
         if connection is not None:
             connection.close()
@@ -101,19 +105,19 @@ def reads(engine: Engine) -> Iterator[Connection]:
     """A connection to read with: the request's shared one (see the module's text), or a connection of its own."""
     request = _REQUEST.get()
     if request is None or not request.shared:
-        with engine.connect() as own:
+        with _read_connection(engine) as own:
             yield own
         return
     conn = request.connection
     if conn is not None and (request.engine is not engine or conn.closed or conn.invalidated):
         if request.depth:  # in use by an outer block (another engine, or broken under it): one of its own
-            with engine.connect() as own:
+            with _read_connection(engine) as own:
                 yield own
             return
         request.release()
         conn = None
     if conn is None:
-        conn = engine.connect()
+        conn = _read_connection(engine)
         request.connection, request.engine = conn, engine
     request.depth += 1
     try:
@@ -129,10 +133,17 @@ def reads(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def single_read(engine: Engine) -> Iterator[Connection]:
-    """A connection of its own for ONE read statement: on PostgreSQL in autocommit, so that no BEGIN and no
-    ROLLBACK travel with it (one statement is its own transaction with the same snapshot it has inside one).
-    SQLite keeps its deferred transaction (no round trips to save)."""
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+    """A connection of its own for ONE read statement (the sign-in check: the module's text says why not the
+    request's shared one)."""
+    with _read_connection(engine) as conn:
         yield conn
+
+
+def _read_connection(engine: Engine) -> Connection:
+    """A pooled connection to read on: in autocommit on PostgreSQL (no BEGIN, no ROLLBACK: the module's text);
+    SQLite keeps its deferred transaction (one snapshot for the block's reads, no round trips to save). The pool
+    puts the connection back in its own mode when it is returned."""
+    conn = engine.connect()
+    if engine.dialect.name == "postgresql":
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+    return conn
