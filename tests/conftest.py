@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from pg_cluster import PgCluster, PgUnavailable, pg_required
 from sqlalchemy import Engine
 
 from mediation_flow.store import clock
-from mediation_flow.store.db import make_engine
+from mediation_flow.store.db import SERVER_LOG, make_engine
 from mediation_flow.store.migrate import upgrade
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -22,6 +23,29 @@ BACKENDS = ["sqlite", "postgresql"]
 # test), not through the app's own stderr writer: its thread wrote JSON lines between tests, into pytest's
 # output. A real server (``server_harness.Server``) still writes them, to its log file.
 os.environ["MEDIATION_FLOW_LOG_STDERR"] = "false"
+
+
+class _Heard(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+_HEARD = _Heard()
+SERVER_LOG.addHandler(_HEARD)
+
+
+@pytest.fixture(autouse=True)
+def no_postgresql_warning() -> Iterator[None]:
+    """Every test fails if PostgreSQL warned one of its connections (store.db logs it): e.g. a ``SET LOCAL`` run
+    outside a transaction, which the server ignores with a warning only."""
+    _HEARD.messages.clear()
+    yield
+    heard, _HEARD.messages[:] = list(_HEARD.messages), []
+    assert not heard, f"PostgreSQL warned: {heard[:3]}"
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ no ROLLBACK) and the next writer on the same pooled connection still writes all 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -22,10 +23,17 @@ from sqlalchemy.exc import DBAPIError
 from test_web_pages import Browser, data_dir  # noqa: F401 - each test its own data folder (autouse)
 
 from mediation_flow.cases.notices import header_unread
-from mediation_flow.store.db import make_engine, write_transaction
+from mediation_flow.store.db import SERVER_LOG, make_engine, write_transaction
 from mediation_flow.store.fast import driver_transaction
 from mediation_flow.store.migrate import upgrade
-from mediation_flow.store.reads import begin_request, end_request, reads, release_reads, share_reads
+from mediation_flow.store.reads import (
+    begin_request,
+    end_request,
+    in_transaction,
+    reads,
+    release_reads,
+    share_reads,
+)
 from mediation_flow.store.tables import CASES
 from web.app import create_app
 from web.deps import EngineDep
@@ -241,6 +249,28 @@ def test_a_read_block_on_postgresql_opens_no_transaction_and_its_connection_writ
         conn.execute(text("select 1 / 0"))
     with engine.connect() as conn:
         assert conn.execute(select(CASES.c.version).where(CASES.c.id == case_id)).scalar_one() < 100
+
+
+def test_what_needs_a_transaction_on_a_read_connection_gets_one_and_the_server_warnings_are_heard(
+    pg_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``SET LOCAL`` holds inside ``in_transaction`` until its end, a server-side cursor streams there, and the
+    connection is in autocommit again after; outside it the server ignores ``SET LOCAL`` with a WARNING, which the
+    engine logs (the net of conftest's ``no_postgresql_warning``)."""
+    register(pg_engine, make_town(pg_engine))
+    with reads(pg_engine) as conn:
+        with in_transaction(conn):
+            conn.exec_driver_sql("SET LOCAL jit = off")
+            assert conn.exec_driver_sql("SHOW jit").scalar_one() == "off"
+            streamed = conn.execute(select(CASES.c.id), execution_options={"yield_per": 1}).all()
+        assert len(streamed) == 1
+        assert conn.exec_driver_sql("SHOW jit").scalar_one() == "on"
+        assert conn.connection.dbapi_connection.autocommit
+        with caplog.at_level(logging.WARNING, logger=SERVER_LOG.name):
+            conn.exec_driver_sql("SET LOCAL jit = off")
+    assert [r.getMessage() for r in caplog.records] == ["PostgreSQL: SET LOCAL can only be used in transaction blocks"]
+    for handler in SERVER_LOG.handlers:  # heard as it should be: not this test's failure
+        getattr(handler, "messages", []).clear()
 
 
 def test_the_engine_reads_and_writes_at_read_committed_whatever_the_servers_default(pg_engine: Engine) -> None:

@@ -39,6 +39,7 @@ from mediation_flow.stats.figures import (
     trigger_is,
 )
 from mediation_flow.stats.scope import Scope
+from mediation_flow.store.reads import in_transaction
 from mediation_flow.store.sqlbits import child_path, json_text, local_month
 
 # The year's case counts kept per area (figure keys of figures.figure_rules); escalations count events.
@@ -103,6 +104,11 @@ def breakdown_statement(scope: Scope, keys: list[Any], where: Any) -> Any:
 def area_years(conn: Connection, scope: Scope, *, by_child: bool) -> dict[str, AreaYear]:
     """The year's figures of ``scope``'s area as one (key ``WHOLE``), or per child place path (the area's own
     path for cases registered at the area itself), counted afresh."""
+    with in_transaction(conn):  # SET LOCAL needs one on PostgreSQL (store.reads)
+        return _area_years(conn, scope, by_child=by_child)
+
+
+def _area_years(conn: Connection, scope: Scope, *, by_child: bool) -> dict[str, AreaYear]:
     _settings(conn)
     dialect = conn.dialect.name
     child: Any = child_path(dialect, C.c.jurisdiction_path, scope.place.path) if by_child else literal(WHOLE)

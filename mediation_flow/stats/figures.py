@@ -24,6 +24,7 @@ from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.scope import Scope
 from mediation_flow.stats.tally import Tally
 from mediation_flow.stats.unset import COMPLETE, add_unset
+from mediation_flow.store.reads import in_transaction
 from mediation_flow.store.sqlbits import child_path, days_between, fen, json_flag, json_text, local_month
 from mediation_flow.store.tables import CASES, EVENTS, JURISDICTIONS
 from mediation_flow.vocabulary import Level
@@ -441,6 +442,11 @@ class Contributions:
 def contributions(conn: Connection, scope: Scope) -> Contributions:
     """The period's contributions in ``scope``: one pass over its events (see ``onepass``), and the conversions
     (dated by the date they state, not by the event)."""
+    with in_transaction(conn):  # SET LOCAL and the streamed rows need one on PostgreSQL (store.reads)
+        return _contributions(conn, scope)
+
+
+def _contributions(conn: Connection, scope: Scope) -> Contributions:
     dialect = conn.dialect.name
     if dialect == "postgresql":
         # JIT compiling the one statement (its subplans make it look costly) takes seconds; its rows stream

@@ -28,6 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from mediation_flow.stats.definitions import settings
 from mediation_flow.stats.sandiao import IN, OUT, HandoffEvent, joint_agencies
+from mediation_flow.store.reads import in_transaction
 from mediation_flow.store.tables import EVENTS
 
 YIELD_PER = 2_000
@@ -271,9 +272,10 @@ def run(conn: Connection, statement: Any, parameters: dict[str, Any] | None = No
     """Stream the statement's rows (a server-side cursor on PostgreSQL), in batches."""
     # per statement: ``Connection.execution_options`` would change the connection itself, and every later
     # statement on it (a ``SET LOCAL`` too) would run through a server-side cursor on PostgreSQL
-    result = conn.execute(statement, parameters, execution_options={"yield_per": YIELD_PER})
-    for partition in result.partitions():
-        yield from partition
+    with in_transaction(conn):  # a server-side cursor lives in a transaction (store.reads)
+        result = conn.execute(statement, parameters, execution_options={"yield_per": YIELD_PER})
+        for partition in result.partitions():
+            yield from partition
 
 
 def average_and_p90(days: list[Any]) -> tuple[float | None, float | None]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import weakref
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from mediation_flow.store.reads import release_reads
 from mediation_flow.store.writer_lock import attach, lock_for
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SERVER_LOG = logging.getLogger("mediation_flow.store.server")  # what PostgreSQL warns a connection of
 
 
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -64,7 +66,19 @@ def make_engine(url: str, *, synchronous: str | None = None, pool_size: int = 10
     )
     keep_writer(engine)  # the write path's kept connection: no pre-ping round trip per transition (fast.py)
     event.listen(engine, "checkout", _refuse_stale)
+    event.listen(engine, "connect", _hear_warnings)
     return engine
+
+
+def _hear_warnings(dbapi_connection: Any, _record: Any) -> None:
+    """Log what the server warns a connection of (a ``SET LOCAL`` outside a transaction is ignored with only a
+    WARNING: the setting, and what it was for, silently lost). Its NOTICEs (``IF NOT EXISTS``, skipping) stay out."""
+    dbapi_connection.add_notice_handler(_warned)
+
+
+def _warned(diagnostic: Any) -> None:
+    if diagnostic.severity_nonlocalized == "WARNING":
+        SERVER_LOG.warning("PostgreSQL: %s", diagnostic.message_primary)
 
 
 def _refuse_stale(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

@@ -6,7 +6,8 @@ autocommit (``_read_connection``): at READ COMMITTED, the level the engine sets 
 statement takes a snapshot of its own inside a transaction too, so a BEGIN before the first statement and a
 ROLLBACK after the last would add two round trips per block and change no answer. Writes never run on a read
 connection (``write_transaction``, the engine's ``driver_transaction`` and the kept answers' upserts take their
-own). ``reads(engine)`` is what the core's read functions open instead of ``engine.connect()``:
+own). What needs a transaction on PostgreSQL — rows streamed through a server-side cursor, ``SET LOCAL`` — runs in
+:func:`in_transaction`. ``reads(engine)`` is what the core's read functions open instead of ``engine.connect()``:
 
 - Outside a shared request (commands, the API, tests, sign-in) it is ``engine.connect()``.
 - In a web request the outermost middleware opens a :class:`RequestReads` (``begin_request``: no I/O). Once the
@@ -39,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -137,6 +139,25 @@ def single_read(engine: Engine) -> Iterator[Connection]:
     request's shared one)."""
     with _read_connection(engine) as conn:
         yield conn
+
+
+@contextmanager
+def in_transaction(conn: Connection) -> Iterator[Connection]:
+    """A transaction for statements that need one on PostgreSQL (a server-side cursor, ``SET LOCAL``: in autocommit
+    the one fails, the other is ignored with a warning) when ``conn`` is a read connection in autocommit: begun at
+    the block's first statement, rolled back at its end (a read writes nothing), autocommit again after. Anywhere
+    else (SQLite, a connection already in transactions, a block inside another) the block runs as it is."""
+    driver: Any = conn.connection.dbapi_connection
+    if conn.dialect.name != "postgresql" or not driver.autocommit:
+        yield conn
+        return
+    conn.rollback()  # SQLAlchemy's own record of the autocommit "transaction": nothing is sent
+    conn.execution_options(isolation_level="READ COMMITTED")
+    try:
+        yield conn
+    finally:
+        conn.rollback()
+        conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def _read_connection(engine: Engine) -> Connection:
