@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, delete, update
 
 from mediation_flow.accounts.admin_log import administer
 from mediation_flow.cases.engine import apply_trigger
+from mediation_flow.cases.views import case_page, case_view
 from mediation_flow.places import changes as places
 from mediation_flow.places import reference_changes as reference
 from mediation_flow.places.agencies import add_agency
@@ -179,3 +180,16 @@ def test_places_alike_share_one_answer_and_each_is_offered_its_own(engine: Engin
     assert "qinglong_room" not in county["venue"]
     with reads(engine) as conn:
         assert load_reference(conn, town.places.county.path) == ReferenceBook(conn).at(town.places.county.path)
+
+
+def test_a_case_shows_its_places_name_kept_with_the_book_and_renamed_at_once(engine: Engine, town: Town) -> None:
+    """The case's place name comes with the kept book (no read of its own per view) and follows a rename at the
+    next view, as on the case page and in the API's view."""
+    case_id = register(engine, town)
+    view = case_view(engine, town["mediator"], case_id)
+    grid = next(p for p in town.places.grids + town.places.villages if p.id == view.case["jurisdiction_id"])
+    assert view.place == grid.name
+    assert case_page(engine, town["mediator"], case_id).place == grid.name
+    administer(engine, town["admin"], lambda conn, a: places.rename_place(conn, a, code=grid.code, name="石龙一网格"))
+    assert case_view(engine, town["mediator"], case_id).place == "石龙一网格"
+    assert case_page(engine, town["mediator"], case_id).place == "石龙一网格"

@@ -46,7 +46,6 @@ from mediation_flow.cases.timeline import timeline
 from mediation_flow.display.formats import cn_date
 from mediation_flow.display.labels import label
 from mediation_flow.places.agencies import Agency
-from mediation_flow.places.jurisdictions import place_name
 from mediation_flow.places.reference import reference_book
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
@@ -231,6 +230,7 @@ class CaseView:
     handoff: HandoffView | None = None
     all_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # every label ever given (retired items too)
     refused: dict[str, str] = field(default_factory=dict)  # steps refused now whatever is typed, and why
+    place: str = ""  # the name of the case's place (kept with the reference book)
 
     def as_api(self) -> dict[str, Any]:
         """The shape of ``CaseRead`` (cases.schemas) in the API."""
@@ -286,6 +286,7 @@ def _read(conn: Connection, actor: Actor, case_id: int, *, shown: bool, today: d
         handoff=handoff_view(row, workflow, agency),
         all_labels=book.labels,
         refused=offered.refused,
+        place=book.place_name(conn, row["jurisdiction_id"]),
     )
 
 
@@ -319,7 +320,6 @@ class CasePage(CaseView):
 
     state_label: str = ""
     state_final: bool = False
-    place: str = ""
     mediator: str = ""
     creator: str = ""
     labels: dict[str, str] = field(default_factory=dict)
@@ -358,14 +358,12 @@ def case_page(engine: Engine, actor: Actor, case_id: int) -> CasePage:
         ids |= {int(v) for e in base.events for k, v in (e["data"] or {}).items() if k == "mediator_id" and v}
         names = user_names(conn, ids)  # the case's people and everyone assigned in its history, at once
         places = correction_views.place_names(conn, base.events)
-        place = place_name(conn, row["jurisdiction_id"])
     reference, state = base.all_labels, base.workflow.spec.states[row["state"]]
     files = attachments.list_for_case(get_settings().data_dir, case_id)
     return CasePage(
         **vars(base),
         state_label=state.label,
         state_final=state.final,
-        place=place,
         mediator=names.get(row["mediator_id"] or 0, ""),
         creator=names.get(row["created_by"] or 0, ""),
         labels={

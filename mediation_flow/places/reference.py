@@ -92,6 +92,16 @@ class ReferenceBook:
             self.labels.setdefault(item["kind"], {})[item["code"]] = item["label"]
         for kind in CHOICE_KINDS:
             self.labels[kind] = self.agencies.choices(kind, retired=True)
+        self._place_names: dict[int, str] | None = None
+
+    def place_name(self, conn: Executor, place_id: int) -> str:
+        """A place's name ('' if there is none). Every place's name is read at the first ask, on ``conn`` (at the
+        book's stamp or later: never older than the data it is kept under), then kept with the book: the case page
+        asks at every view, the engine's writer, which reads a book of its own per step, never does."""
+        names = self._place_names
+        if names is None:
+            names = self._place_names = {row["id"]: row["name"] for row in _PLACE_NAMES.rows(conn, {})}
+        return names.get(place_id, "")
 
     def at(self, path: str | None) -> dict[str, dict[str, str]]:
         key = None if path is None else tuple(p for p in self._local_paths if offered_at(p, path))
@@ -121,6 +131,7 @@ _ITEMS = Prepared(
 )
 
 
+_PLACE_NAMES = Prepared(select(_JUR.c.id, _JUR.c.name))
 _KIND_ITEMS = Prepared(
     select(_TABLE.c.code, _TABLE.c.label, _JUR.c.path)
     .select_from(_WITH_PATH)
