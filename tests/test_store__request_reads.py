@@ -35,6 +35,7 @@ from mediation_flow.store.reads import (
     share_reads,
 )
 from mediation_flow.store.tables import CASES
+from mediation_flow.store.unchanged import data_token
 from web.app import create_app
 from web.deps import EngineDep
 from web.pages.common import PageActor
@@ -271,6 +272,36 @@ def test_what_needs_a_transaction_on_a_read_connection_gets_one_and_the_server_w
     assert [r.getMessage() for r in caplog.records] == ["PostgreSQL: SET LOCAL can only be used in transaction blocks"]
     for handler in SERVER_LOG.handlers:  # heard as it should be: not this test's failure
         getattr(handler, "messages", []).clear()
+
+
+def test_a_page_reads_one_data_token_for_all_its_kept_answers_and_a_new_one_after_a_write(pg_engine: Engine) -> None:
+    """PostgreSQL: the page's kept answers and its header's count share the token read first on the request's
+    connection (one statement per page, not one per answer); a write in the request ends the connection and its
+    token, so what is kept after the write is kept under a token read after it."""
+    engine, town = pg_engine, make_town(pg_engine)
+    case_id = register(engine, town, "supervisor")
+    browser = Browser(create_app(engine))
+    assert browser.login("supervisor").status_code == 303
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _cu, sql, *_a: statements.append(sql))
+    for url in ("/queue", "/dashboard", f"/cases/{case_id}"):
+        browser.get(url)
+        statements.clear()
+        assert browser.get(url).status_code == 200, url
+        assert sum("pg_current_snapshot" in sql for sql in statements) == 1, url
+    request, reset = begin_request()
+    try:
+        share_reads()
+        with reads(engine) as conn:
+            first = data_token(conn)
+            assert data_token(conn) is first
+        register(engine, town)
+        with reads(engine) as conn:
+            after = data_token(conn)
+        assert after != first
+    finally:
+        request.release()
+        end_request(reset)
 
 
 def test_the_engine_reads_and_writes_at_read_committed_whatever_the_servers_default(pg_engine: Engine) -> None:

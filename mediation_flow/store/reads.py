@@ -49,7 +49,7 @@ from sqlalchemy.exc import SQLAlchemyError
 class RequestReads:
     """One request's shared read connection (created by :func:`begin_request`, filled by :func:`reads`)."""
 
-    __slots__ = ("connection", "depth", "engine", "shared", "stale")
+    __slots__ = ("connection", "depth", "engine", "shared", "stale", "token")
 
     def __init__(self) -> None:
         self.connection: Connection | None = None
@@ -57,13 +57,14 @@ class RequestReads:
         self.shared = False
         self.depth = 0  # how many ``reads`` blocks are using the connection now
         self.stale = False  # a write committed (or a statement failed) while a block was using it
+        self.token: Any = None  # the first data token read on the connection (store.unchanged), until it goes back
 
     def held(self) -> bool:
         return self.connection is not None
 
     def release(self) -> None:
         """Back to the pool (on SQLite its read transaction ends; PostgreSQL's, in autocommit, has none)."""
-        connection, self.connection, self.engine, self.stale = self.connection, None, None, False
+        connection, self.connection, self.engine, self.stale, self.token = self.connection, None, None, False, None
         if connection is not None:
             connection.close()
 
@@ -80,6 +81,12 @@ def begin_request() -> tuple[RequestReads, Token[RequestReads | None]]:
 
 def end_request(token: Token[RequestReads | None]) -> None:
     _REQUEST.reset(token)
+
+
+def shared_request(conn: Connection) -> RequestReads | None:
+    """The request whose shared read connection ``conn`` is (None for any other connection)."""
+    request = _REQUEST.get()
+    return request if request is not None and request.connection is conn else None
 
 
 def share_reads() -> None:

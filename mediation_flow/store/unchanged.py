@@ -14,7 +14,10 @@ the answer is worked out there:
   is cluster-wide, so the token names the database too, and a transaction that has written adds its own id.
 
 Read before the answer's statements (on PostgreSQL, read committed: those see the same or newer data), a token is
-never newer than the data its answer was worked out from.
+never newer than the data its answer was worked out from. For the same reason a page request's later kept answers
+(the header's count after the page's list) take the token its shared read connection read first: one round trip
+less per page, and never newer than their data (a write in the request ends the shared connection, and the token
+with it).
 
 Any commit (a session's sign-in, another township's case) makes every kept answer be worked out again: correct
 at every moment first, fast when nobody writes (most page views). Kept per process, bounded.
@@ -38,6 +41,8 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection
 
+from mediation_flow.store.reads import shared_request
+
 T = TypeVar("T")
 
 _SERIALS = itertools.count(1)
@@ -57,12 +62,20 @@ def data_token(conn: Connection) -> tuple[Hashable, Hashable]:
         # snapshot of its own, older than or the same as what the caller's statements read next.
         version = driver.execute("PRAGMA data_version").fetchone()[0]
         return ("sqlite", serial), (version, driver.total_changes)
+    # A page's read connection (autocommit, store.reads) gives every kept answer of the request the token read
+    # first on it: older than or the same as the data of each later answer, which is all a token must be.
+    request = shared_request(conn)
+    if request is not None and request.token is not None:
+        return request.token  # type: ignore[no-any-return]
     # A transaction that has written sees its own uncommitted rows under a snapshot another one may share: its
     # transaction id (None for a reader) keeps what it works out to itself.
     snapshot, writer = conn.exec_driver_sql(
         "SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned()"
     ).one()
-    return (conn.dialect.name, conn.engine.url.render_as_string(hide_password=True)), (snapshot, writer)
+    token = (conn.dialect.name, conn.engine.url.render_as_string(hide_password=True)), (snapshot, writer)
+    if request is not None:
+        request.token = token
+    return token
 
 
 # topic -> the tables whose triggers renew its stamp (migration 0023 creates them)
