@@ -21,6 +21,7 @@ from mediation_flow.store.fast import Prepared
 from mediation_flow.store.reads import reads, single_read
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.store.tables import SESSIONS, USERS
+from mediation_flow.store.unchanged import first_noting_token
 from mediation_flow.vocabulary import Role
 
 # Every signed-in request reads its user: one statement (user, scope path, password hash), compiled once.
@@ -76,7 +77,7 @@ def signed_in_session(engine: Engine, user_id: int, token: str | None) -> tuple[
     if not token:
         return None, None
     with single_read(engine) as conn:  # its own checkout, one statement (store.reads: why not the page's)
-        row = _SIGNED_IN_SESSION.first(conn, {"user_id": user_id, "session_id": _session_key(token)})
+        row = first_noting_token(_SIGNED_IN_SESSION, conn, {"user_id": user_id, "session_id": _session_key(token)})
     return _signed_in(row)
 
 

@@ -57,7 +57,7 @@ class RequestReads:
         self.shared = False
         self.depth = 0  # how many ``reads`` blocks are using the connection now
         self.stale = False  # a write committed (or a statement failed) while a block was using it
-        self.token: Any = None  # the first data token read on the connection (store.unchanged), until it goes back
+        self.token: Any = None  # the data token read first in the request (store.unchanged), until a write
 
     def held(self) -> bool:
         return self.connection is not None
@@ -83,10 +83,9 @@ def end_request(token: Token[RequestReads | None]) -> None:
     _REQUEST.reset(token)
 
 
-def shared_request(conn: Connection) -> RequestReads | None:
-    """The request whose shared read connection ``conn`` is (None for any other connection)."""
-    request = _REQUEST.get()
-    return request if request is not None and request.connection is conn else None
+def current_request() -> RequestReads | None:
+    """The web request being served in this context (None outside one)."""
+    return _REQUEST.get()
 
 
 def share_reads() -> None:
@@ -101,7 +100,10 @@ def release_reads() -> None:
     a ``reads`` block is using it (a read that writes on the way, as the dashboard's kept sums do) it ends when
     that block ends: the block keeps its connection, as it did with one of its own."""
     request = _REQUEST.get()
-    if request is None or request.connection is None:
+    if request is None:
+        return
+    request.token = None  # kept answers after a write are kept under a token read after it
+    if request.connection is None:
         return
     if request.depth:
         request.stale = True

@@ -14,10 +14,11 @@ the answer is worked out there:
   is cluster-wide, so the token names the database too, and a transaction that has written adds its own id.
 
 Read before the answer's statements (on PostgreSQL, read committed: those see the same or newer data), a token is
-never newer than the data its answer was worked out from. For the same reason a page request's later kept answers
-(the header's count after the page's list) take the token its shared read connection read first: one round trip
-less per page, and never newer than their data (a write in the request ends the shared connection, and the token
-with it).
+never newer than the data its answer was worked out from. For the same reason a web request's kept answers on
+PostgreSQL take the token the request read first (``first_noting_token``: in the same statement as the sign-in
+check, which every request makes first; else the first answer's), on any of its read connections: read before each
+answer, so never newer than its data, and one round trip less per answer. A write in the request forgets it
+(``store.reads.release_reads``); a write transaction reads its own.
 
 Any commit (a session's sign-in, another township's case) makes every kept answer be worked out again: correct
 at every moment first, fast when nobody writes (most page views). Kept per process, bounded.
@@ -39,9 +40,10 @@ from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Text, cast, func
 
-from mediation_flow.store.reads import shared_request
+from mediation_flow.store.fast import Prepared
+from mediation_flow.store.reads import RequestReads, current_request
 
 T = TypeVar("T")
 
@@ -62,20 +64,62 @@ def data_token(conn: Connection) -> tuple[Hashable, Hashable]:
         # snapshot of its own, older than or the same as what the caller's statements read next.
         version = driver.execute("PRAGMA data_version").fetchone()[0]
         return ("sqlite", serial), (version, driver.total_changes)
-    # A page's read connection (autocommit, store.reads) gives every kept answer of the request the token read
-    # first on it: older than or the same as the data of each later answer, which is all a token must be.
-    request = shared_request(conn)
-    if request is not None and request.token is not None:
+    whose = (conn.dialect.name, conn.engine.url.render_as_string(hide_password=True))
+    request = _reading_request(conn)
+    if request is not None and request.token is not None and request.token[0] == whose:
         return request.token  # type: ignore[no-any-return]
-    # A transaction that has written sees its own uncommitted rows under a snapshot another one may share: its
-    # transaction id (None for a reader) keeps what it works out to itself.
-    snapshot, writer = conn.exec_driver_sql(
-        "SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned()"
-    ).one()
-    token = (conn.dialect.name, conn.engine.url.render_as_string(hide_password=True)), (snapshot, writer)
-    if request is not None:
+    snapshot, writer = conn.exec_driver_sql(_PG_TOKEN_SQL).one()
+    return _noted(request, whose, snapshot, writer)
+
+
+def _reading_request(conn: Connection) -> RequestReads | None:
+    """The web request, when ``conn`` is one of its read connections (PostgreSQL, autocommit: every statement a
+    transaction of its own that writes nothing). A write transaction's token is its own: never the request's."""
+    request = current_request()
+    driver: Any = conn.connection.dbapi_connection
+    return request if request is not None and driver.autocommit else None
+
+
+# A transaction that has written sees its own uncommitted rows under a snapshot another one may share: its
+# transaction id (None for a reader) keeps what it works out to itself.
+_PG_TOKEN_SQL = "SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned()::text"
+_TOKEN_COLUMNS = (
+    cast(func.pg_current_snapshot(), Text).label("mf_snapshot"),
+    cast(func.pg_current_xact_id_if_assigned(), Text).label("mf_writer"),
+)
+
+
+def _noted(
+    request: RequestReads | None, whose: Hashable, snapshot: str, writer: str | None
+) -> tuple[Hashable, Hashable]:
+    """The token; the web request reading keeps it for its later kept answers, on any of its read connections,
+    until it writes (``release_reads`` forgets it at every write): read before each of those answers, so older than
+    or the same as its data, which is all a token must be (the module's text)."""
+    token = (whose, (snapshot, writer))
+    if request is not None and writer is None:
         request.token = token
     return token
+
+
+def first_noting_token(statement: Prepared, conn: Connection, params: dict[str, Any]) -> dict[str, Any] | None:
+    """``statement.first(conn, params)``; on PostgreSQL the same statement reads the data token too (two more
+    columns), which the web request keeps for its kept answers: the sign-in check's statement, which every
+    request makes first, saves each request the token's round trip."""
+    if conn.dialect.name != "postgresql":
+        return statement.first(conn, params)
+    with _LOCK:
+        noting = _NOTING.get(statement)
+        if noting is None:
+            noting = _NOTING[statement] = Prepared(statement.statement.add_columns(*_TOKEN_COLUMNS))  # type: ignore[attr-defined]
+    row = noting.first(conn, params)
+    if row is not None:
+        whose = (conn.dialect.name, conn.engine.url.render_as_string(hide_password=True))
+        _noted(_reading_request(conn), whose, row.pop("mf_snapshot"), row.pop("mf_writer"))
+    return row
+
+
+_NOTING: dict[Prepared, Prepared] = {}
+_LOCK = threading.Lock()
 
 
 # topic -> the tables whose triggers renew its stamp (migration 0023 creates them)
