@@ -49,7 +49,7 @@ from sqlalchemy.exc import SQLAlchemyError
 class RequestReads:
     """One request's shared read connection (created by :func:`begin_request`, filled by :func:`reads`)."""
 
-    __slots__ = ("connection", "depth", "engine", "shared", "stale", "token")
+    __slots__ = ("connection", "depth", "engine", "shared", "stale", "tokens")
 
     def __init__(self) -> None:
         self.connection: Connection | None = None
@@ -57,14 +57,16 @@ class RequestReads:
         self.shared = False
         self.depth = 0  # how many ``reads`` blocks are using the connection now
         self.stale = False  # a write committed (or a statement failed) while a block was using it
-        self.token: Any = None  # the data token read first in the request (store.unchanged), until a write
+        # the data token (key None) and the topics' stamps read first in the request (store.unchanged), until a write
+        self.tokens: dict[str | None, Any] = {}
 
     def held(self) -> bool:
         return self.connection is not None
 
     def release(self) -> None:
         """Back to the pool (on SQLite its read transaction ends; PostgreSQL's, in autocommit, has none)."""
-        connection, self.connection, self.engine, self.stale, self.token = self.connection, None, None, False, None
+        connection, self.connection, self.engine, self.stale = self.connection, None, None, False
+        self.tokens.clear()
         if connection is not None:
             connection.close()
 
@@ -102,7 +104,7 @@ def release_reads() -> None:
     request = _REQUEST.get()
     if request is None:
         return
-    request.token = None  # kept answers after a write are kept under a token read after it
+    request.tokens.clear()  # kept answers after a write are kept under tokens read after it
     if request.connection is None:
         return
     if request.depth:

@@ -40,10 +40,11 @@ from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Text, cast, func
+from sqlalchemy import Connection, Text, cast, func, select
 
 from mediation_flow.store.fast import Prepared
 from mediation_flow.store.reads import RequestReads, current_request
+from mediation_flow.store.tables import CHANGE_STAMPS
 
 T = TypeVar("T")
 
@@ -64,12 +65,20 @@ def data_token(conn: Connection) -> tuple[Hashable, Hashable]:
         # snapshot of its own, older than or the same as what the caller's statements read next.
         version = driver.execute("PRAGMA data_version").fetchone()[0]
         return ("sqlite", serial), (version, driver.total_changes)
-    whose = (conn.dialect.name, conn.engine.url.render_as_string(hide_password=True))
+    whose = _database(conn)
     request = _reading_request(conn)
-    if request is not None and request.token is not None and request.token[0] == whose:
-        return request.token  # type: ignore[no-any-return]
+    noted = request.tokens.get(None) if request is not None else None
+    if noted is not None and noted[0] == whose:
+        return noted  # type: ignore[no-any-return]
     snapshot, writer = conn.exec_driver_sql(_PG_TOKEN_SQL).one()
-    return _noted(request, whose, snapshot, writer)
+    token = (whose, (snapshot, writer))
+    if request is not None and writer is None:
+        request.tokens[None] = token
+    return token
+
+
+def _database(conn: Connection) -> tuple[str, str]:
+    return conn.dialect.name, conn.engine.url.render_as_string(hide_password=True)
 
 
 def _reading_request(conn: Connection) -> RequestReads | None:
@@ -83,28 +92,25 @@ def _reading_request(conn: Connection) -> RequestReads | None:
 # A transaction that has written sees its own uncommitted rows under a snapshot another one may share: its
 # transaction id (None for a reader) keeps what it works out to itself.
 _PG_TOKEN_SQL = "SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned()::text"
+# topic -> the tables whose triggers renew its stamp (migration 0023 creates them)
+TOPICS = {"reference": ("reference_item", "agency", "jurisdiction")}
+_STAMP_SQL = {topic: f"SELECT stamp FROM change_stamp WHERE topic = '{topic}'" for topic in TOPICS}
 _TOKEN_COLUMNS = (
     cast(func.pg_current_snapshot(), Text).label("mf_snapshot"),
     cast(func.pg_current_xact_id_if_assigned(), Text).label("mf_writer"),
+    *(
+        select(CHANGE_STAMPS.c.stamp).where(CHANGE_STAMPS.c.topic == topic).scalar_subquery().label(f"mf_topic_{topic}")
+        for topic in TOPICS
+    ),
 )
 
 
-def _noted(
-    request: RequestReads | None, whose: Hashable, snapshot: str, writer: str | None
-) -> tuple[Hashable, Hashable]:
-    """The token; the web request reading keeps it for its later kept answers, on any of its read connections,
-    until it writes (``release_reads`` forgets it at every write): read before each of those answers, so older than
-    or the same as its data, which is all a token must be (the module's text)."""
-    token = (whose, (snapshot, writer))
-    if request is not None and writer is None:
-        request.token = token
-    return token
-
-
 def first_noting_token(statement: Prepared, conn: Connection, params: dict[str, Any]) -> dict[str, Any] | None:
-    """``statement.first(conn, params)``; on PostgreSQL the same statement reads the data token too (two more
-    columns), which the web request keeps for its kept answers: the sign-in check's statement, which every
-    request makes first, saves each request the token's round trip."""
+    """``statement.first(conn, params)``; on PostgreSQL the same statement reads the data token and the topics'
+    stamps too (more columns), which the web request reading keeps for its kept answers, on any of its read
+    connections, until it writes (``release_reads`` forgets them at every write): read before each of those
+    answers, so older than or the same as its data, which is all a token must be (the module's text). The
+    sign-in check's statement, which every request makes first, saves each request those round trips."""
     if conn.dialect.name != "postgresql":
         return statement.first(conn, params)
     with _LOCK:
@@ -112,19 +118,18 @@ def first_noting_token(statement: Prepared, conn: Connection, params: dict[str, 
         if noting is None:
             noting = _NOTING[statement] = Prepared(statement.statement.add_columns(*_TOKEN_COLUMNS))  # type: ignore[attr-defined]
     row = noting.first(conn, params)
+    request = _reading_request(conn)
     if row is not None:
-        whose = (conn.dialect.name, conn.engine.url.render_as_string(hide_password=True))
-        _noted(_reading_request(conn), whose, row.pop("mf_snapshot"), row.pop("mf_writer"))
+        snapshot, writer = row.pop("mf_snapshot"), row.pop("mf_writer")
+        stamps = {topic: row.pop(f"mf_topic_{topic}") for topic in TOPICS}
+        if request is not None and writer is None:
+            request.tokens[None] = (_database(conn), (snapshot, writer))
+            request.tokens.update({topic: ((*_database(conn), topic), stamp) for topic, stamp in stamps.items()})
     return row
 
 
 _NOTING: dict[Prepared, Prepared] = {}
 _LOCK = threading.Lock()
-
-
-# topic -> the tables whose triggers renew its stamp (migration 0023 creates them)
-TOPICS = {"reference": ("reference_item", "agency", "jurisdiction")}
-_STAMP_SQL = {topic: f"SELECT stamp FROM change_stamp WHERE topic = '{topic}'" for topic in TOPICS}
 
 
 def renew_stamps(conn: Connection) -> None:
@@ -140,9 +145,16 @@ def topic_token(conn: Connection, topic: str) -> tuple[Hashable, Hashable]:
     sql = _STAMP_SQL[topic]
     if conn.dialect.name == "sqlite":  # on the driver, as data_token reads (the caller's transaction if one is open)
         stamp = conn.connection.dbapi_connection.execute(sql).fetchone()[0]  # type: ignore[union-attr]
-    else:
-        stamp = conn.exec_driver_sql(sql).scalar_one()
-    return (conn.dialect.name, conn.engine.url.render_as_string(hide_password=True), topic), stamp
+        return ("sqlite", conn.engine.url.render_as_string(hide_password=True), topic), stamp
+    whose = (*_database(conn), topic)
+    request = _reading_request(conn)
+    noted = request.tokens.get(topic) if request is not None else None
+    if noted is not None and noted[0] == whose:
+        return noted  # type: ignore[no-any-return]
+    token = (whose, conn.exec_driver_sql(sql).scalar_one())
+    if request is not None:
+        request.tokens[topic] = token
+    return token
 
 
 class KeptWhileUnchanged(Generic[T]):
