@@ -96,6 +96,10 @@ def test_filters(engine, town, cases):
     today = clock.local_date(clock.utcnow())
     assert len(found(engine, sup, None, registered_from=today, registered_to=today)) == 5
     assert found(engine, sup, None, registered_to=today - timedelta(days=1)) == []
+    everything = found(engine, sup, None)  # the calendar's first and last days bound nothing (found by schemathesis)
+    assert found(engine, sup, None, registered_from=date.min, registered_to=date.max) == everything
+    assert found(engine, sup, None, registered_from=date.min, registered_to=date.min) == []
+    assert found(engine, sup, None, registered_from=date.max, registered_to=date.max) == []
     assert found(engine, sup, "李雷", source="petition") == []
 
 
@@ -117,6 +121,8 @@ def test_the_api_q_and_filters(engine, town, cases):
             "/api/v1/cases", params={"registered_from": today, "source": "petition"}, headers=headers
         ).json()
         assert [c["id"] for c in dated["items"]] == [cases["han"]]
+        first = {"registered_from": "0001-01-01", "registered_to": "0001-01-01"}  # was a 500 (schemathesis)
+        assert client.get("/api/v1/cases", params=first, headers=headers).json()["items"] == []
         bad = client.get("/api/v1/cases", params={"registered_from": "昨天"}, headers=headers)
         assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
 

@@ -90,9 +90,9 @@ def registered_between(start: date | None, end: date | None, column: Any = CASES
     """Conditions for cases registered on local days ``start`` to ``end`` (both included, either open), on
     the case's ``registered_at`` or a copy of it (``party_key``'s)."""
     found = []
-    if start is not None:
-        found.append(column >= _local_start(start))
-    if end is not None:
+    if start is not None and start > date.min:  # the calendar's first or last day bounds nothing (and has no UTC
+        found.append(column >= _local_start(start))  # start of its own: 0001-01-01 00:00 here is 0000-12-31 in UTC)
+    if end is not None and end < date.max:
         found.append(column < _local_start(end + timedelta(days=1)))
     return found
 
