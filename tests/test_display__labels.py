@@ -15,6 +15,7 @@ import yaml
 from mediation_flow.cases.schemas import CaseCreate, PartyCreate, TransitionCreate, workflow_file_specs
 from mediation_flow.display.labels import field_label, glossary, label, labels, ledger_columns, office_label
 from mediation_flow.stats.definitions import load_definitions
+from mediation_flow.stats.drilldown import drill_definition, drillable
 from mediation_flow.vocabulary import AgencyKind, Handoff, Level, PartyKind, PartyRole, Role
 from mediation_flow.workflow.deadlines import Status
 from mediation_flow.workflow.registry import workflows_dir
@@ -92,6 +93,15 @@ def test_figures_and_reference_data_are_named_in_chinese():
     for kind, items in reference.items():
         for code, text in items.items():
             assert chinese(str(text)), (kind, code)
+
+
+def test_every_figure_a_page_drills_into_is_titled_and_explained_in_chinese():
+    """The list behind a number (/reports/cases) is titled by the figure's definition and shows its 统计口径:
+    each drillable figure has one, the monthly rows and the pass's internal names included."""
+    for figure in drillable():
+        definition = drill_definition(figure)
+        assert chinese(definition.label) and definition.numerator, figure
+        assert not re.search(r"[a-z]{3,}_[a-z]", definition.label), figure
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, and_, false, or_, select
 
 from mediation_flow.errors import InvalidData
 from mediation_flow.stats import corrected, sandiao
-from mediation_flow.stats.definitions import settings
+from mediation_flow.stats.definitions import FigureDefinition, load_definitions, settings
 from mediation_flow.stats.figures import (
     BY_CHANNEL,
     EVENT_FIGURES,
@@ -37,6 +37,7 @@ ALIASES = {
     "on_time_rate": "on_time",
     "performance_rate": "performed",
     "court_on_time_rate": "court_on_time",
+    "petition_cases_resolved": "petitions_resolved",  # the pass's own name for it
 }
 # Figures counted by walking their events in order (三调 states at the period's end, 一庭两所 sessions).
 WALKED = {*sandiao.STATE_FIGURES, "handoffs", "joint_sessions"}
@@ -66,6 +67,13 @@ SPECIAL = {
 
 def drillable() -> set[str]:
     return (set(EVENT_FIGURES) - set(PASS_ONLY)) | set(BY_CHANNEL) | set(ALIASES) | GROUPED | SPECIAL | WALKED
+
+
+def drill_definition(figure: str) -> FigureDefinition:
+    """The definition a drill-down of ``figure`` is titled and explained by: its own, or else that of the figure
+    it counts as (``ALIASES``). Every drillable figure has one (a test checks), so no page names a figure by code."""
+    figures = load_definitions().figures
+    return figures.get(figure) or figures[ALIASES[figure]]
 
 
 def case_ids(conn: Connection, scope: Scope, figure: str, key: str | None = None) -> list[int]:

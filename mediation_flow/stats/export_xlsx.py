@@ -79,10 +79,7 @@ def _breakdowns_sheet(ws: Worksheet, figures: Figures) -> None:
     anchors: dict[str, tuple[int, int]] = {}
     for name in BREAKDOWNS:
         rows = figures.breakdowns.get(name, [])
-        base = "monthly" if name.startswith("monthly_") else name
-        title = definitions[base].label + ("（登记）" if name == "monthly_taken_in" else "")
-        title += "（达成协议）" if name == "monthly_resolved" else ""
-        put(ws, row, 1, title).font = Font(bold=True)
+        put(ws, row, 1, definitions[name].label).font = Font(bold=True)
         table(ws, ["项目", "件数"], [[item["label"], item["count"]] for item in rows], first_row=row + 1, freeze=None)
         anchors[name] = (row + 1, row + 1 + len(rows))
         row += len(rows) + 3

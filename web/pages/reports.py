@@ -14,7 +14,7 @@ from mediation_flow.accounts.policy import Permission
 from mediation_flow.display.formats import money, quantity
 from mediation_flow.errors import InvalidData
 from mediation_flow.stats.definitions import load_definitions
-from mediation_flow.stats.drilldown import drillable
+from mediation_flow.stats.drilldown import drill_definition, drillable
 from mediation_flow.stats.report_text import RATE_PARTS
 from mediation_flow.stats.service import (
     MEDIA_TYPES,
@@ -134,11 +134,10 @@ def report_cases(
         raise InvalidData([{"field": "figure", "message": "未知指标"}])
     report = annual_report(engine, actor=actor, code=jurisdiction, year=year, as_of=parse_as_of(as_of))
     drill = figure_drill(engine, report, figure, key, limit=MAX_LISTED, actor=actor)
-    definitions = load_definitions().figures
-    d = definitions.get(figure)
+    d = drill_definition(figure)
     label = next((i["label"] for i in report.figures.breakdowns.get(figure, []) if i["key"] == key), key)
     context = {
-        "title": f"{d.label if d else figure}{'：' + str(label) if key else ''}",
+        "title": f"{d.label}{'：' + str(label) if key else ''}",
         "definition": d,
         "drill": drill,
         "max_listed": MAX_LISTED,
