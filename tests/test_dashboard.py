@@ -146,46 +146,52 @@ def test_the_page_shows_the_definitions_in_chinese_only(demo: Engine) -> None:
     assert board.children_name == "村（社区）"
 
 
-def test_a_new_case_shows_in_the_figures_counted_as_of_a_later_moment(demo: Engine) -> None:
-    """Kept figures are shown with the moment they were counted to; asked as of a later moment, a new case is in."""
+def test_a_new_case_shows_in_the_year_figures_at_once(demo: Engine) -> None:
+    """Kept figures are shown while nothing in the subtree's year changed; a new case is in the next view (counted
+    again, a later moment), as in the report of that moment."""
     actor = township_supervisor(demo)
     year = datetime.now(UTC).year
     with demo.connect() as conn:
         kept = dashboard(conn, actor, today=TODAY, year=year)
+    with demo.connect() as conn:  # a view of its own, as each request's
+        again = dashboard(conn, actor, today=TODAY, year=year)
+    assert (again.as_of, again.taken_in) == (kept.as_of, kept.taken_in)  # nothing written: kept
     register_case(demo, actor=actor, intake=intake(title="赵一与钱二相邻通行纠纷"))
     with demo.connect() as conn:
         again = dashboard(conn, actor, today=TODAY, year=year)
-    assert (again.as_of, again.taken_in) == (kept.as_of, kept.taken_in)  # kept: the same moment, the same count
+    assert again.taken_in == kept.taken_in + 1 and again.as_of > kept.as_of
     assert again.open_total == kept.open_total + 1  # 当前 from the maintained counts: at once
     figures, later = report_and_board(demo, actor, "500101001", year)
     assert later.taken_in == kept.taken_in + 1
     assert_same(figures, later)
 
 
-def test_figures_past_the_minute_are_shown_while_counted_again_behind_the_page(
+def test_unchanged_figures_past_the_minute_are_shown_while_counted_again_behind_the_page(
     demo: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past :data:`KEEP_SECONDS` the kept figures are shown at once and one background count brings the next view
-    up to date; past :data:`STALE_SECONDS` (or never counted) the view waits for the count."""
+    """Past :data:`KEEP_SECONDS` unchanged figures are shown at once and one background count moves the moment
+    of the next view; past :data:`STALE_SECONDS` the view waits for the count; a change is counted at once."""
     actor = township_supervisor(demo)
     year = datetime.now(UTC).year
     with demo.connect() as conn:
         kept = dashboard(conn, actor, today=TODAY, year=year)
-    register_case(demo, actor=actor, intake=intake(title="孙三与李四宅基地纠纷"))
     monkeypatch.setattr(dashboard_module, "KEEP_SECONDS", 0.0)
     with demo.connect() as conn:
         shown = dashboard(conn, actor, today=TODAY, year=year)
     assert (shown.as_of, shown.taken_in) == (kept.as_of, kept.taken_in)  # not waited for
     deadline = time.monotonic() + 60
-    while shown.taken_in == kept.taken_in and time.monotonic() < deadline:
+    while shown.as_of == kept.as_of and time.monotonic() < deadline:
         time.sleep(0.2)
         with demo.connect() as conn:
             shown = dashboard(conn, actor, today=TODAY, year=year)
-    assert shown.taken_in == kept.taken_in + 1 and shown.as_of > kept.as_of
+    assert shown.taken_in == kept.taken_in and shown.as_of > kept.as_of
+    register_case(demo, actor=actor, intake=intake(title="孙三与李四宅基地纠纷"))
+    with demo.connect() as conn:
+        counted = dashboard(conn, actor, today=TODAY, year=year)
+    assert counted.taken_in == kept.taken_in + 1  # a change: counted before the view, not behind it
     _, board = report_and_board(demo, actor, "500101001", year)
-    assert board.taken_in == shown.taken_in
-    register_case(demo, actor=actor, intake=intake(title="周五与吴六借款纠纷"))
+    assert board.taken_in == counted.taken_in
     monkeypatch.setattr(dashboard_module, "STALE_SECONDS", 0.0)
     with demo.connect() as conn:
         waited = dashboard(conn, actor, today=TODAY, year=year)
-    assert waited.taken_in == kept.taken_in + 2
+    assert waited.taken_in == counted.taken_in and waited.as_of > counted.as_of

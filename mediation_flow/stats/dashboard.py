@@ -12,12 +12,13 @@ Two kinds of figure:
   year costs a few hundred rows whatever its size. A moment in the past (some event recorded after it) is
   counted afresh (``dashboard_sql.area_years``).
 
-The figures read are kept in the process per database, subtree and year; the page says the moment they were
-counted to, and a report asked for with that moment (every drill-down link carries it) gives the same numbers.
-The page's whole board (:func:`dashboard_of`) is kept too, while nothing is written and until its year figures are
-a minute old.
-Kept figures older than :data:`KEEP_SECONDS` are still shown while one background thread reads them again;
-older than :data:`STALE_SECONDS`, or after a correction (更正), the view waits for the read.
+The figures read are kept in the process per database, subtree and year while they still count every committed
+event of it (``year_sums.still_counted``: nothing queued to be counted again, the subtree's mark unmoved): a step,
+a registration or a correction (更正) in the subtree is in the next view, as in the report. The page says the moment
+they were counted to, and a report asked for with that moment (every drill-down link carries it) gives the same
+numbers. The page's whole board (:func:`dashboard_of`) is kept too, while nothing is written and until its year
+figures are a minute old. Unchanged figures older than :data:`KEEP_SECONDS` are still shown while one background
+thread reads them again (which moves the moment shown); older than :data:`STALE_SECONDS` the view waits for it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine, func, select
 
 from mediation_flow.accounts.policy import Actor
-from mediation_flow.cases.corrections import CORRECT
 from mediation_flow.display.labels import without_codes
 from mediation_flow.places.jurisdictions import Place, get_by_id
 from mediation_flow.places.reference import reference_labels
@@ -44,10 +44,10 @@ from mediation_flow.stats.figures import month_labels, rate, village_labels
 from mediation_flow.stats.scope import Scope, year_scope
 from mediation_flow.store import clock
 from mediation_flow.store.reads import reads
-from mediation_flow.store.tables import COUNTERS, EVENTS
+from mediation_flow.store.tables import COUNTERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.store.unchanged import KeptWhileUnchanged
-from mediation_flow.store.year_sums import refreshed
+from mediation_flow.store.year_sums import mark, refreshed, still_counted
 from mediation_flow.vocabulary import Level
 
 KEEP_SECONDS = 60.0  # how long a year's counted figures are shown before they are counted again
@@ -55,7 +55,7 @@ STALE_SECONDS = 900.0  # how long older figures may be shown while they are coun
 MAX_KEPT = 256
 _KEPT: dict[
     tuple[str, str, int], tuple[float, Scope, dict[str, AreaYear], int]
-] = {}  # … and the latest event id  # (database, path, year) → counted
+] = {}  # (database, path, year) → (counted when, scope, figures, the subtree's year_sums.mark)
 _LOCKS: dict[tuple[str, str, int], threading.Lock] = {}
 _LOCK = threading.Lock()
 SHOWN_DEFINITIONS = [
@@ -168,22 +168,32 @@ def year_figures(
     conn: Connection, place: Place, year: int, as_of: datetime | None
 ) -> tuple[Scope, dict[str, AreaYear]]:
     """The year's figures of each child of ``place`` (by child path) as of ``as_of`` (counted now), or, with
-    ``as_of`` None, as kept if counted less than :data:`KEEP_SECONDS` ago (else counted now and kept)."""
+    ``as_of`` None, as kept while they still count every committed event (see the module), else counted now."""
     if as_of is not None:
         return _counted_as_of(conn, place, year, as_of)
     key = (conn.engine.url.render_as_string(), place.path, year)
     with _LOCK:
         lock = _LOCKS.setdefault(key, threading.Lock())
-    kept = _KEPT.get(key)
-    if kept is not None and time.monotonic() - kept[0] < STALE_SECONDS and not _corrected_since(conn, kept[3]):
+    kept = _current(conn, key, place, year, STALE_SECONDS)
+    if kept is not None:
         if time.monotonic() - kept[0] >= KEEP_SECONDS and lock.acquire(blocking=False):
             threading.Thread(target=_recount_behind, args=(conn.engine, key, place, year, lock), daemon=True).start()
         return kept[1], kept[2]
     with lock:  # one count per place and year at a time; the others wait for it and share it
-        kept = _KEPT.get(key)
-        if kept is not None and time.monotonic() - kept[0] < KEEP_SECONDS and not _corrected_since(conn, kept[3]):
+        kept = _current(conn, key, place, year, KEEP_SECONDS)
+        if kept is not None:
             return kept[1], kept[2]
         return _count_and_keep(conn, key, place, year)
+
+
+def _current(
+    conn: Connection, key: tuple[str, str, int], place: Place, year: int, within: float
+) -> tuple[float, Scope, dict[str, AreaYear], int] | None:
+    """The figures kept for ``key`` if counted less than ``within`` seconds ago and still counting every event."""
+    kept = _KEPT.get(key)
+    if kept is None or time.monotonic() - kept[0] >= within or not still_counted(conn, place.path, year, kept[3]):
+        return None
+    return kept
 
 
 def count_kept_figures(engine: Engine) -> None:
@@ -205,13 +215,12 @@ def _counted_as_of(conn: Connection, place: Place, year: int, as_of: datetime) -
 def _count_and_keep(
     conn: Connection, key: tuple[str, str, int], place: Place, year: int
 ) -> tuple[Scope, dict[str, AreaYear]]:
-    latest = conn.execute(select(func.coalesce(func.max(EVENTS.c.id), 0))).scalar_one()
     sums = refreshed(conn.engine, place.path, year, contributions, rules_key())
     scope = year_scope(conn, code=place.code, year=year, as_of=sums.as_of)
     children = from_sums(sums.rows)
     with _LOCK:
         _KEPT.pop(key, None)
-        _KEPT[key] = (time.monotonic(), scope, children, int(latest))
+        _KEPT[key] = (time.monotonic(), scope, children, mark(sums.rows))
         while len(_KEPT) > MAX_KEPT:
             _KEPT.pop(next(iter(_KEPT)))
     return scope, children
@@ -227,13 +236,6 @@ def _recount_behind(engine: Engine, key: tuple[str, str, int], place: Place, yea
         logging.getLogger(__name__).exception("年度数字后台重新统计失败")
     finally:
         lock.release()
-
-
-def _corrected_since(conn: Connection, latest: int) -> bool:
-    """A correction (更正) written since the figures were counted: it may move what earlier events counted for
-    (a category, a place, a step's year), so the figures are counted again rather than kept."""
-    found = select(EVENTS.c.id).where(EVENTS.c.trigger == CORRECT, EVENTS.c.id > latest).limit(1)
-    return conn.execute(found).first() is not None
 
 
 def clear_cache() -> None:

@@ -75,6 +75,26 @@ def refreshed(engine: Engine, path: str, year: int, contribute: Contribute, rule
             return Sums(max(moment, until) if until else moment, until, _sums(conn, path, year))
 
 
+def mark(rows: Iterable[tuple[str, str, str, int]]) -> int:
+    """The subtree's ``CHANGED`` total in sums read by :func:`refreshed`: it grows whenever a case of the subtree's
+    year is counted again."""
+    return sum(n for _child, figure, _key, n in rows if figure == CHANGED)
+
+
+def still_counted(conn: Connection, path: str, year: int, marked: int) -> bool:
+    """Whether sums read with the mark ``marked`` still count every committed event of the subtree's year: no case
+    is queued to be counted again, and none of the year's cases of the subtree was counted again since. The queue
+    is read first: a change committed before that read is still queued, or was counted by a refresh that committed
+    before it and so moved the mark read after it."""
+    if conn.execute(select(FIGURE_QUEUE.c.id).limit(1)).first() is not None:
+        return False
+    pf = PLACE_FIGURES
+    now = select(func.coalesce(func.sum(pf.c.n), 0)).where(
+        pf.c.year == year, pf.c.figure == CHANGED, in_subtree(pf.c.path, path)
+    )
+    return int(conn.execute(now).scalar_one()) == marked
+
+
 def changes(conn: Connection, path: str, year: int) -> dict[str, int]:
     """Place path → its ``CHANGED`` mark of ``year``, for every place of the subtree at ``path`` whose cases
     contributed to that year."""
