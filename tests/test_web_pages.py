@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from factories import PASSWORD, Town, drive, happy_path, register
+from factories import PASSWORD, REFER_TO_POLICE, Town, drive, happy_path, register
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -323,6 +323,22 @@ def test_lists_queue_dashboard_and_workflow_pages_render(signed_in: Any, town: T
     assert supervisor.get(f"/cases/{open_case}/part/nope").status_code == 404
     assert supervisor.get("/cases/999999").status_code == 404
     assert supervisor.get("/queue?village=nowhere&risk=red").status_code == 200
+
+
+def test_queue_rows_offer_only_the_steps_the_case_can_take(signed_in: Any, town: Town, engine: Engine) -> None:
+    """督办队列's row actions (指派, 提级) follow the case's workflow: an escalated case still in mediation has
+    both; one referred out since (已转出) has none, instead of links to a refusal."""
+    escalate = ("escalate", {"reason": "矛盾激化"})
+    open_case = register(engine, town, title="冯一与陈二邻里纠纷")
+    drive(engine, open_case, town["supervisor"], [("accept", {"rights_notified": True}), escalate])
+    referred = register(engine, town, title="褚三与卫四治安纠纷")
+    drive(engine, referred, town["supervisor"], [("accept", {"rights_notified": True}), escalate])
+    drive(engine, referred, town["supervisor"], [("refer", REFER_TO_POLICE)], version=version_of(engine, referred))
+    page = signed_in("supervisor").get("/queue").text
+    rows = dict(re.findall(r'<tr class="[^"]*" data-case="(\d+)">(.*?)</tr>', page, re.S))
+    assert f"/cases/{open_case}/do/assign" in rows[str(open_case)]
+    assert f"/cases/{open_case}/do/escalate" in rows[str(open_case)]
+    assert "/do/" not in rows[str(referred)] and "已转出" in rows[str(referred)]
 
 
 def test_notices_inbox_and_unread_count(signed_in: Any, town: Town, engine: Engine) -> None:

@@ -60,6 +60,7 @@ class CaseItem:
     referral: str = ""  # 来文单位 and 来文编号 of a case referred in
     handoff: str = ""  # 已移送未签收 / 已签收 / 已反馈 / 已退回 while a partner agency has the case
     due_unit: str = "calendar_days"  # the unit ``days_left`` counts in: that of the clock due first
+    shortcuts: tuple[tuple[str, str], ...] = ()  # (trigger, label) of the row's actions the viewer may take now
 
 
 def due_status(due: date | None, today: date, until: date) -> str:

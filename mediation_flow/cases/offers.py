@@ -88,6 +88,13 @@ def may_take(actor: Actor, workflow: CompiledWorkflow, trigger: str) -> bool:
     return any(roles & {r.value for r in t.roles} for t in workflow.spec.transitions_for(trigger))
 
 
+def step_from(workflow: CompiledWorkflow, state: str, actor: Actor, trigger: str) -> TransitionSpec | None:
+    """``trigger`` as one of ``actor``'s steps from ``state`` (before its guards: the step's page says why one is
+    refused), or None: a shortcut to it (the queue's row actions) is shown only then."""
+    roles = acting_roles(actor)
+    return next((t for t in workflow.transitions_from(state, trigger) if roles & {r.value for r in t.roles}), None)
+
+
 def offers(
     workflow: CompiledWorkflow, case: Mapping[str, Any], actor: Actor, events: Sequence[Mapping[str, Any]]
 ) -> Offers:

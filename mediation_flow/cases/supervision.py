@@ -13,7 +13,8 @@ from sqlalchemy import Connection, Engine, func, select
 
 from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.cases.lists import CaseItem, case_items
-from mediation_flow.cases.queries import CaseFilters, filtered_cases
+from mediation_flow.cases.offers import step_from
+from mediation_flow.cases.queries import CaseFilters, case_workflow, filtered_cases
 from mediation_flow.cases.queues import RED_FIRST, QueueFilters, QueueKind, QueueOrder, page_count, queue_ids
 from mediation_flow.errors import InvalidData
 from mediation_flow.places.jurisdictions import villages_within
@@ -28,6 +29,7 @@ from mediation_flow.store.unchanged import KeptWhileUnchanged
 from mediation_flow.vocabulary import Level, Role
 
 SORTS = {"risk": "风险等级（红色优先）", "due": "到期日", "registered": "登记时间"}
+ROW_STEPS = {"assign": "指派", "escalate": "提级"}  # each row's shortcuts to a step, by their short names
 SECTIONS = ("overdue", "soon", "escalated")  # the page's sections, each paged on its own
 # Each sort as the queues page it: 红色优先 is the queue's own order (red first, then due date).
 QUEUE_ORDERS: dict[str, QueueOrder] = {"risk": "queue", "due": "due", "registered": "registered"}
@@ -129,6 +131,14 @@ def _escalated(
     return [dict(r) for r in found], total, shown
 
 
+def _shortcuts(conn: Connection, actor: Actor, row: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The queue's row actions (指派, 提级) that the case's workflow offers ``actor`` from its state: none for a
+    case referred out, closed or otherwise past them."""
+    workflow = case_workflow(conn, row)
+    steps = (step_from(workflow, row["state"], actor, trigger) for trigger in ROW_STEPS)
+    return tuple((step.trigger, ROW_STEPS[step.trigger]) for step in steps if step is not None)
+
+
 def _filter_options(conn: Connection, actor: Actor) -> dict[str, Any]:
     reference = load_reference(conn)
     scope = actor.scope_path or "/"
@@ -186,7 +196,11 @@ def _page(
     overdue = _queue_rows(conn, actor, "overdue", filters, day, rows, asked["overdue"], order)
     soon = _queue_rows(conn, actor, "due_soon", filters, day, rows, asked["soon"], order)
     escalated = _escalated(conn, actor, filters, day, rows, asked["escalated"], order)
-    items = case_items(conn, overdue[0] + soon[0] + escalated[0], day)  # labels and names read once
+    found = overdue[0] + soon[0] + escalated[0]
+    items = [
+        replace(item, shortcuts=_shortcuts(conn, actor, row))
+        for item, row in zip(case_items(conn, found, day), found, strict=True)  # labels and names read once
+    ]
     options = _filter_options(conn, actor)
     sections, start = [], 0
     for found, total, shown in (overdue, soon, escalated):
