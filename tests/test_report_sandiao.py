@@ -17,6 +17,7 @@ from mediation_flow.stats.figures import compute_figures
 from mediation_flow.stats.report_text import render
 from mediation_flow.stats.scope import year_scope
 from mediation_flow.stats.service import annual_report, export
+from mediation_flow.store import clock
 
 STATES = ("sent", "acknowledged", "answered", "returned")
 
@@ -92,11 +93,11 @@ def test_every_path_in_every_handoff_state(engine, town):
         "成功化解1起写信重复访。"
     )
     assert (
-        "警调方面，全年接收派出所移交纠纷4件（化解1件、退回1件、年末尚在办理2件），"
+        "警调方面，全年接收派出所移交纠纷4件（化解1件、退回1件；年末尚未反馈2件），"
         "向派出所移送纠纷5件（已反馈1件、被退回1件、年末待反馈2件）；" in paragraph
     )
-    assert "访调方面，全年接收信访部门转办信访事项4件（化解1件、退回1件、年末尚在办理2件）" in paragraph
-    assert "诉调方面，全年接收人民法院委派委托纠纷5件（化解2件、退回1件、年末尚在办理2件）" in paragraph
+    assert "访调方面，全年接收信访部门转办信访事项4件（化解1件、退回1件；年末尚未反馈2件）" in paragraph
+    assert "诉调方面，全年接收人民法院委派委托纠纷5件（化解2件、退回1件；年末尚未反馈2件）" in paragraph
     assert "按法院委派、委托调解期限按期调结率50%（按期调结1件，有调解期限的调解终结2件）" in paragraph
     joint = paragraph[paragraph.index("；开展“一庭两所”联合调解1件（") :]
     assert joint.endswith("）。") and len(joint) == len(
@@ -133,7 +134,7 @@ def test_the_exports_carry_the_three_paths_in_chinese(engine, town):
     assert "三、三调对接和“一庭两所”联合调解" in [p.text for p in doc.paragraphs]
     table = next(t for t in doc.tables if t.rows[0].cells[0].text == "对接类型")
     rows = [[c.text for c in row.cells] for row in table.rows]
-    assert rows[0][1:5] == ["转入（件）", "化解（件）", "退回（件）", "年末尚在办理（件）"]
+    assert rows[0][1:5] == ["转入（件）", "化解（件）", "退回（件）", "尚未反馈（件）"]
     assert rows[1] == ["警调", "4", "1", "1", "2", "5", "1", "1", "2"]
     assert rows[3] == ["诉调", "5", "2", "1", "2", "4", "1", "1", "2"]
     joint = next(t for t in doc.tables if t.rows[0].cells[0].text == "参加单位")
@@ -168,6 +169,30 @@ def test_the_report_as_of_a_moment_keeps_a_referral_where_it_stood(engine, town)
     now, _ = report(engine, town)
     assert then.count("handoffs", "in:petition:sent") == 1 and then.count("referral_in_resolved", "petition") == 0
     assert now.count("handoffs", "in:petition:answered") == 1 and now.count("referral_in_resolved", "petition") == 1
+
+
+def test_an_agreement_not_reported_back_reads_as_two_groups_not_one_sum(engine, town):
+    """A referral in that reached agreement and was not reported back yet is 化解 and 尚未反馈 at once: the sentence
+    sets the two groups apart (；), so that no reader adds them up to more than were received; before the year's
+    end it says 目前, not 年末."""
+    from sandiao_cases import referred_in
+
+    day = datetime.now(UTC) - timedelta(days=5)
+    case = referred_in(engine, town, "petition", day, [("assign", {"mediator_id": town["mediator"].id})])
+    signed = clock.local_date(day + timedelta(days=4)).isoformat()
+    fire(
+        engine,
+        town,
+        case,
+        [("accept", {"rights_notified": True}), ("start_mediation", {"all_parties_consent": True}),
+         ("reach_agreement", {"form": "oral", "facts": "事实", "terms": "内容", "signed_on": signed})],
+        day + timedelta(days=2),
+    )  # fmt: skip
+    year = clock.local_date(day).year
+    figures, text = report(engine, town, year=year)
+    assert figures.count("referral_in_resolved", "petition") == figures.count("referral_in_open", "petition") == 1
+    moment = "目前" if clock.local_date(clock.utcnow()).year == year else "年末"
+    assert f"访调方面，全年接收信访部门转办信访事项1件（化解1件；{moment}尚未反馈1件）" in text.text
 
 
 def test_a_returned_referral_taken_back_and_sent_to_the_court_counts_on_each_path(engine, town):

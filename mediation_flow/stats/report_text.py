@@ -16,6 +16,7 @@ from mediation_flow.stats.definitions import load_definitions
 from mediation_flow.stats.figures import EVENT_FIGURES, PASS_ONLY, Figures
 from mediation_flow.stats.report_templates import load_templates
 from mediation_flow.stats.unset import UNSET
+from mediation_flow.store import clock
 
 __all__ = ["RATE_PARTS", "ReportText", "has_records", "join_cn", "load_templates", "rate_parts", "render"]
 
@@ -177,12 +178,18 @@ def _petitions_list(figures: Figures, templates: dict[str, Any]) -> str:
     return f"信访事项{total}件" if total else ""
 
 
-def _details(figures: Figures, path: str, words: dict[str, str]) -> str:
-    """'（化解1件、退回1件）' from the per-path figures named in ``words`` (zeros left out), or ''."""
+def _details(figures: Figures, path: str, groups: list[dict[str, str]], moment: str) -> str:
+    """'（化解1件、退回1件；年末尚未反馈2件）' from the per-path figures named in ``groups`` (zeros and empty groups
+    left out), or ''."""
     shown = [
-        f"{word}{quantity(n, '件')}" for figure, word in words.items() if (n := figures.count(figure, path))
+        "、".join(
+            f"{word.format(moment=moment)}{quantity(n, '件')}"
+            for figure, word in words.items() if (n := figures.count(figure, path))
+        )
+        for words in groups
     ]  # fmt: skip
-    return f"（{'、'.join(shown)}）" if shown else ""
+    shown = [group for group in shown if group]
+    return f"（{'；'.join(shown)}）" if shown else ""
 
 
 def _sandiao(figures: Figures, templates: dict[str, Any]) -> dict[str, str]:
@@ -200,15 +207,19 @@ def _sandiao(figures: Figures, templates: dict[str, Any]) -> dict[str, str]:
         mechanisms.append(quoted + (spec["all_paths"] if len(active) == len(spec["paths"]) else spec["some_paths"]))
     if v.get("joint_mediations"):
         mechanisms.append(spec["joint_mechanism"])
+    ended = clock.local_date(figures.scope.as_of) >= figures.scope.end
+    moment = spec["moment"]["year_end" if ended else "before_end"]
     paths = []
     for path in active:
         words, items = spec["paths"][path], []
         received = figures.count("referral_in", path)
         if received:
-            items.append(f"{words['in']}{quantity(received, '件')}{_details(figures, path, spec['in_details'])}")
+            items.append(
+                f"{words['in']}{quantity(received, '件')}{_details(figures, path, spec['in_details'], moment)}"
+            )
         sent = figures.count("referral_out_agency", path)
         if sent:
-            items.append(f"{words['out']}{quantity(sent, '件')}{_details(figures, path, spec['out_details'])}")
+            items.append(f"{words['out']}{quantity(sent, '件')}{_details(figures, path, spec['out_details'], moment)}")
         if path == "court" and v.get("court_on_time_judged"):
             items.append(
                 str(spec["court_on_time"]).format(
