@@ -84,6 +84,7 @@ def test_referred_out_queue_keeps_every_unanswered_referral_whoever_owns_it(engi
             referred_out_queue(conn, town["mediator"], today=clock.local_date(NOW))
     assert found.items[0].id == unassigned and found.items[0].mediator == ""
     assert {i.id for i in found.items} == {unassigned, mine, elsewhere, returned} and found.total == 4
+    assert found.returned == 1  # the header says so: 4件，其中被退回1件 (the figures' 待反馈 counts 3)
     by_id = {i.id: i for i in found.items}
     assert by_id[elsewhere].agency_name == "示例县劳动人事争议仲裁委员会" and by_id[elsewhere].handoff is None
     assert by_id[returned].handoff_label == "已退回"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, exists, func, not_, or_, select
+from sqlalchemy import Connection, Engine, and_, case, exists, func, not_, or_, select
 
 from mediation_flow.accounts.personal_data import mask_text
 from mediation_flow.accounts.policy import Actor, Permission, require
@@ -80,6 +80,7 @@ class ReferredOutQueue:
     today: date
     total: int
     items: list[HandoffItem] = field(default_factory=list)
+    returned: int = 0  # of ``total``: returned by the receiving body (已退回), to be taken back (收回继续调解)
 
 
 def referral_in_workflows(conn: Connection, registry: WorkflowRegistry = REGISTRY) -> list[str]:
@@ -212,10 +213,12 @@ def referred_out_queue(conn: Connection, actor: Actor, *, today: date) -> Referr
         and_(CASES.c.handoff.is_(None), not_(feedback)),
     )
     where = and_(scope_clause(actor), CASES.c.workflow_name.notin_(inbound), CASES.c.state == REFERRED, waiting)
-    total = conn.execute(select(func.count()).select_from(CASES).where(where)).scalar_one()
+    is_returned = func.coalesce(func.sum(case((CASES.c.handoff == Handoff.RETURNED.value, 1), else_=0)), 0)
+    total, returned = conn.execute(select(func.count(), is_returned).select_from(CASES).where(where)).one()
     referred_at = _referred_at()
     rows = conn.execute(select(*_COLUMNS, referred_at).where(where).order_by(referred_at, CASES.c.id).limit(MAX_ROWS))
-    return ReferredOutQueue(today, int(total), _items(conn, actor, dict_rows(rows), today, set(inbound)))
+    items = _items(conn, actor, dict_rows(rows), today, set(inbound))
+    return ReferredOutQueue(today, int(total), items, returned=int(returned))
 
 
 def _today(today: date | None) -> date:
