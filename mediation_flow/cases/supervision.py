@@ -197,8 +197,12 @@ def _page(
     soon = _queue_rows(conn, actor, "due_soon", filters, day, rows, asked["soon"], order)
     escalated = _escalated(conn, actor, filters, day, rows, asked["escalated"], order)
     found = overdue[0] + soon[0] + escalated[0]
+    shortcuts = {  # per workflow and state, not per row: most rows share a few
+        key: _shortcuts(conn, actor, dict(zip(("workflow_name", "workflow_version", "state"), key, strict=True)))
+        for key in {(r["workflow_name"], r["workflow_version"], r["state"]) for r in found}
+    }
     items = [
-        replace(item, shortcuts=_shortcuts(conn, actor, row))
+        replace(item, shortcuts=shortcuts[(row["workflow_name"], row["workflow_version"], row["state"])])
         for item, row in zip(case_items(conn, found, day), found, strict=True)  # labels and names read once
     ]
     options = _filter_options(conn, actor)
