@@ -47,8 +47,11 @@ from mediation_flow.store.reads import RequestReads, current_request
 from mediation_flow.store.tables import CHANGE_STAMPS
 
 T = TypeVar("T")
+_Entry = tuple[Hashable, "datetime | None", T]  # (data token, the moment it stops being true, the answer)
 
 _SERIALS = itertools.count(1)
+# How long a request waits for another thread working out the same answer (then it works the answer out itself).
+WAIT_SECONDS = 30.0
 _SERIAL_KEY = "mf_unchanged_serial"
 
 
@@ -161,7 +164,11 @@ class KeptWhileUnchanged(Generic[T]):
     """Answers by key (and by SQLite connection or PostgreSQL database), each kept with the data token it was worked
     out under and the moment it stops being true by itself (None: only a change ends it; the caller puts the day
     in the key if the day decides it). At most ``size`` answers; the least recently used go first. With a ``topic``
-    (of :data:`TOPICS`): answers worked out from that topic's tables alone, kept while its stamp stands."""
+    (of :data:`TOPICS`): answers worked out from that topic's tables alone, kept while its stamp stands.
+
+    Threads that miss the same answer under the same token at once do not each work it out: the first does, the
+    others wait for it (at most :data:`WAIT_SECONDS`, then, or if it failed, each works it out itself). After a
+    write, the clients of a kept page all miss together; they would otherwise all work it out at once."""
 
     def __init__(self, size: int = 2048, *, topic: str | None = None) -> None:
         if topic is not None and topic not in TOPICS:
@@ -169,6 +176,7 @@ class KeptWhileUnchanged(Generic[T]):
         self.size = size
         self.topic = topic
         self._kept: OrderedDict[Hashable, tuple[Hashable, datetime | None, T]] = OrderedDict()
+        self._working: dict[tuple[Hashable, Hashable], threading.Event] = {}  # (key, token) being worked out
         self._lock = threading.Lock()
 
     def get(self, conn: Connection, key: Hashable, work_out: Callable[[], T]) -> T:
@@ -187,15 +195,45 @@ class KeptWhileUnchanged(Generic[T]):
         it stops being true (None: never by itself), judged at ``now``."""
         whose, token = data_token(conn) if self.topic is None else topic_token(conn, self.topic)
         key = (whose, key)
+        slot = (key, token)
         with self._lock:
-            found = self._kept.get(key)
-            if found is not None and found[0] == token and (found[1] is None or (now is not None and now < found[1])):
-                self._kept.move_to_end(key)
+            found = self._valid(key, token, now)
+            if found is not None:
                 return found[2]
-        answer, expires = work_out()
+            running = self._working.get(slot)
+            if running is None:
+                self._working[slot] = mine = threading.Event()
+        if running is not None:  # another thread works out the same answer from the same data: take its answer
+            running.wait(WAIT_SECONDS)
+            with self._lock:
+                found = self._valid(key, token, now)
+            if found is not None:
+                return found[2]
+            answer, expires = work_out()  # it failed (or is stuck): work it out here
+            self._keep(key, token, expires, answer)
+            return answer
+        try:
+            answer, expires = work_out()
+            self._keep(key, token, expires, answer)
+        finally:
+            with self._lock:
+                del self._working[slot]
+            mine.set()
+        return answer
+
+    def _valid(
+        self, key: Hashable, token: Hashable, now: datetime | None
+    ) -> tuple[Hashable, datetime | None, T] | None:
+        """What is kept for ``key`` if worked out under ``token`` and still true at ``now`` (the lock held)."""
+        found = self._kept.get(key)
+        if found is not None and found[0] == token and (found[1] is None or (now is not None and now < found[1])):
+            self._kept.move_to_end(key)
+            return found
+        return None
+
+    def _keep(self, key: Hashable, token: Hashable, expires: datetime | None, answer: T) -> None:
         with self._lock:
             self._kept[key] = (token, expires, answer)
             self._kept.move_to_end(key)
             while len(self._kept) > self.size:
                 self._kept.popitem(last=False)
-        return answer
