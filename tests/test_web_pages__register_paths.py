@@ -12,6 +12,7 @@ from test_web_pages import app, data_dir, signed_in  # noqa: F401 - the page fix
 from mediation_flow.accounts.policy import SYSTEM
 from mediation_flow.cases.queries import get_case_row
 from mediation_flow.store import clock
+from mediation_flow.workflow.workdays import default_calendar
 
 BASE = {
     "title": "王五与赵六相邻通行纠纷",
@@ -93,7 +94,9 @@ def test_a_court_entrustment_under_the_simplified_procedure_gets_seven_days(
     case = case_of(engine, good.headers["location"])
     assert case["workflow_name"] == "court_referral" and case["attributes"]["judge"] == "李"
     today = clock.local_date(clock.utcnow())
-    assert date.fromisoformat(case["clocks"]["court_mediation"]["due"]) == today + timedelta(days=7)
+    due = date.fromisoformat(case["clocks"]["court_mediation"]["due"])
+    assert due == default_calendar().calendar_deadline(today, 7)  # a rest day's deadline moves to the next workday
+    assert today + timedelta(days=7) <= due < today + timedelta(days=7 + 10)
 
 
 def test_a_petition_transfer_records_channel_and_flags(signed_in: Any, engine: Engine) -> None:  # noqa: F811
