@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, func, select
 from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.cases.lists import CaseItem, case_items
 from mediation_flow.cases.offers import step_from
-from mediation_flow.cases.queries import CaseFilters, case_workflow, filtered_cases
+from mediation_flow.cases.queries import CaseFilters, filtered_cases
 from mediation_flow.cases.queues import RED_FIRST, QueueFilters, QueueKind, QueueOrder, page_count, queue_ids
 from mediation_flow.errors import InvalidData
 from mediation_flow.places.jurisdictions import villages_within
@@ -27,6 +27,7 @@ from mediation_flow.store.tables import CASES, EVENTS, USERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
 from mediation_flow.store.unchanged import KeptWhileUnchanged
 from mediation_flow.vocabulary import Level, Role
+from mediation_flow.workflow.registry import REGISTRY
 
 SORTS = {"risk": "风险等级（红色优先）", "due": "到期日", "registered": "登记时间"}
 ROW_STEPS = {"assign": "指派", "escalate": "提级"}  # each row's shortcuts to a step, by their short names
@@ -131,11 +132,11 @@ def _escalated(
     return [dict(r) for r in found], total, shown
 
 
-def _shortcuts(conn: Connection, actor: Actor, row: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    """The queue's row actions (指派, 提级) that the case's workflow offers ``actor`` from its state: none for a
-    case referred out, closed or otherwise past them."""
-    workflow = case_workflow(conn, row)
-    steps = (step_from(workflow, row["state"], actor, trigger) for trigger in ROW_STEPS)
+def _shortcuts(conn: Connection, actor: Actor, name: str, version: int, state: str) -> tuple[tuple[str, str], ...]:
+    """The queue's row actions (指派, 提级) that workflow ``name`` (``version``) offers ``actor`` from ``state``:
+    none for a case referred out, closed or otherwise past them."""
+    workflow = REGISTRY.get(conn, name, version)
+    steps = (step_from(workflow, state, actor, trigger) for trigger in ROW_STEPS)
     return tuple((step.trigger, ROW_STEPS[step.trigger]) for step in steps if step is not None)
 
 
@@ -198,7 +199,7 @@ def _page(
     escalated = _escalated(conn, actor, filters, day, rows, asked["escalated"], order)
     found = overdue[0] + soon[0] + escalated[0]
     shortcuts = {  # per workflow and state, not per row: most rows share a few
-        key: _shortcuts(conn, actor, dict(zip(("workflow_name", "workflow_version", "state"), key, strict=True)))
+        key: _shortcuts(conn, actor, *key)
         for key in {(r["workflow_name"], r["workflow_version"], r["state"]) for r in found}
     }
     items = [
