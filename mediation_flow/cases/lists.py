@@ -269,8 +269,10 @@ def own_cases(engine: Engine, actor: Actor, *, limit: int = 200) -> OwnCases:
     require(actor, Permission.OWN_CASE_LIST)
     day = _today()
     with reads(engine) as conn:
-        mine, _ = list_cases(conn, actor, CaseFilters(mediator_id=actor.id, open_only=True), today=day, page_size=limit)
-        waiting, _ = list_cases(conn, actor, CaseFilters(state=["registered"]), today=day, page_size=limit)
+        mine, _ = list_cases(
+            conn, actor, CaseFilters(mediator_id=actor.id, open_only=True), today=day, page_size=limit, sort="due"
+        )  # nearest deadline first, as the page shows them (and as the first ``limit`` are chosen)
+        waiting, _ = list_cases(conn, actor, CaseFilters(state=["registered"]), today=day, page_size=limit, sort="due")
         items = case_items(conn, mine, day)
         unassigned = case_items(conn, [r for r in waiting if r["mediator_id"] is None], day)
         order = list(REGISTRY.current(conn, "people_mediation").spec.states)
