@@ -5,12 +5,15 @@ columns sort both ways; the county's report carries a paragraph per township, on
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from datetime import UTC, date, datetime
 
 import pytest
 from docx import Document
 from factories import intake
+from fastapi.testclient import TestClient
 from report_cases import at, escalated_and_confirmed
 from sqlalchemy import Engine, select
 
@@ -18,7 +21,7 @@ from mediation_flow.accounts.policy import Actor
 from mediation_flow.accounts.users import actor_for
 from mediation_flow.cases.engine import apply_trigger
 from mediation_flow.cases.intake import register_case
-from mediation_flow.demo import load_demo
+from mediation_flow.demo import demo_password, load_demo
 from mediation_flow.errors import InvalidData, NotFound, PermissionDenied
 from mediation_flow.stats.county import county_view
 from mediation_flow.stats.county_report import county_figures, county_report, township_paragraph
@@ -30,6 +33,8 @@ from mediation_flow.stats.report_text import render
 from mediation_flow.stats.scope import year_scope
 from mediation_flow.stats.service import export
 from mediation_flow.store.tables import CASES, JURISDICTIONS, USERS
+from web.app import create_app
+from web.pages.common import nav_items
 
 NOW = datetime(2026, 3, 10, 9, 15, tzinfo=UTC)
 TODAY = date(2026, 3, 10)
@@ -57,6 +62,9 @@ def test_who_sees_which_township(demo: Engine) -> None:
     assert county.total.values["taken_in"] == sum(r.values["taken_in"] for r in county.rows) > 0
     township = county_view(demo, demo_actor(demo, "sifasuo"), today=TODAY, year=YEAR)
     assert [r.name for r in township.rows] == ["青龙镇"] and township.total is None
+    # 乡镇对比 is in the county's navigation, not a township's (who would compare one township)
+    offered = {name: "/county" in dict(nav_items(demo_actor(demo, name))) for name in ("xianju", "sifasuo", "admin")}
+    assert offered == {"xianju": True, "sifasuo": False, "admin": True}
     with pytest.raises(NotFound):
         county_report(demo, actor=demo_actor(demo, "sifasuo"), code="500101", year=YEAR)
     with pytest.raises(PermissionDenied):
@@ -122,6 +130,10 @@ def test_the_county_report_has_a_paragraph_per_township(demo: Engine) -> None:
     assert f"登记矛盾纠纷{township.values['taken_in']}件" in report.text.paragraphs[-1]
     texts = [p.text for p in Document(io.BytesIO(export(demo, report, "docx"))).paragraphs]
     assert report.text.paragraphs[-1] in texts and report.text.paragraphs[-2] in texts
+    # each township names its own venue; the county's own text names none (a venue is a township's place)
+    county_text, qinglong = report.text.paragraphs[0], report.text.paragraphs[-2]
+    assert "结合“清风茶室”" in qinglong
+    assert "清风茶室" not in county_text and "开展人民调解" in county_text
 
 
 def test_the_county_counts_its_year_once_and_each_township_as_its_own_report(demo: Engine) -> None:
@@ -205,3 +217,54 @@ def test_the_view_is_kept_while_nothing_is_written_and_follows_a_write(demo: Eng
     assert next(r for r in again.rows if r.name == "白马镇").values["open"] == baima.values["open"] + 1
     assert again.total is not None and first.total is not None
     assert again.total.values["open"] == first.total.values["open"] + 1
+
+
+def demo_client(engine: Engine, username: str) -> TestClient:
+    client = TestClient(create_app(engine), follow_redirects=False)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token is not None
+    form = {"username": username, "password": demo_password(username), "csrf_token": token.group(1)}
+    assert client.post("/login", data=form).status_code == 303
+    return client
+
+
+def test_the_reports_category_chart_shows_every_category(demo: Engine) -> None:
+    """The 纠纷类型 chart has a bar per category with cases (a case of each of the demo's 10 added), adding up to
+    受理（登记）: it used to show the largest 8 only."""
+    xianju = demo_actor(demo, "xianju")
+    for category in ("consumer", "contract", "damages", "forest_land", "housing_homestead", "labour",
+                     "land_contract", "marriage_family", "neighbourhood", "traffic"):  # fmt: skip
+        case = intake(jurisdiction_code="500101001001001", category=category)
+        register_case(demo, actor=xianju, intake=case, effective_at=at(YEAR, 6, 1), now=NOW)
+    client = demo_client(demo, "xianju")
+    page = html.unescape(client.get("/reports", params={"year": YEAR, "jurisdiction": "500101"}).text)
+    chart = page[page.index('aria-label="纠纷类型"') :]
+    chart = chart[: chart.index("</svg>")]
+    bars = [int(n) for n in re.findall(r'<rect class="bar"[^>]*><title>[^<：]+：(\d+)</title>', chart)]
+    with demo.connect() as conn:
+        figures = compute_figures(conn, year_scope(conn, code="500101", year=YEAR))
+    categories = [r for r in figures.breakdowns["by_category"] if r["count"]]
+    assert len(bars) == len(categories) > 8
+    assert sum(bars) == figures.values["taken_in"]
+
+
+def test_the_lists_behind_the_county_view_say_what_they_hold_and_lead_back(demo: Engine) -> None:
+    """Each number's list is explained by its own figure (not the 办理中 one for all) and its 返回 leads to the county
+    view it came from; the county's report groups by township under a township heading."""
+    client = demo_client(demo, "xianju")
+    page = html.unescape(client.get("/county", params={"year": YEAR}).text)
+    row = page[page.index('data-township="500101001"') :]
+    meanings = {}
+    for column in ("open", "overdue", "in_mediation", "taken_in"):
+        link = re.search(rf'<td data-col="{column}"><a href="([^"]+)"', row)
+        assert link is not None, column
+        listed = html.unescape(client.get(link.group(1)).text)
+        back = re.search(r'<a href="([^"]+)" data-back>← ([^<]+)</a>', listed)
+        assert back is not None and back.group(1).startswith("/county") and back.group(2) == "返回乡镇对比", column
+        meaning = re.search(r"<p class=\"(?:muted|hint)\"[^>]*>((?:截至|统计口径)[^<]+)</p>", listed)
+        assert meaning is not None, column
+        meanings[column] = meaning.group(1)
+    assert len(set(meanings.values())) == len(meanings)
+    assert "期限已过" in meanings["overdue"] and "“调解中”" in meanings["in_mediation"]
+    report = html.unescape(client.get("/reports", params={"year": YEAR, "jurisdiction": "500101"}).text)
+    assert "按乡镇（街道）" in report and "按村（社区）" not in report

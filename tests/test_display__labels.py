@@ -14,7 +14,7 @@ import yaml
 
 from mediation_flow.cases.schemas import CaseCreate, PartyCreate, TransitionCreate, workflow_file_specs
 from mediation_flow.display.labels import field_label, glossary, label, labels, ledger_columns, office_label
-from mediation_flow.stats.definitions import load_definitions
+from mediation_flow.stats.definitions import figures_at, load_definitions
 from mediation_flow.stats.drilldown import drill_definition, drillable
 from mediation_flow.vocabulary import AgencyKind, Handoff, Level, PartyKind, PartyRole, Role
 from mediation_flow.workflow.deadlines import Status
@@ -99,9 +99,16 @@ def test_every_figure_a_page_drills_into_is_titled_and_explained_in_chinese():
     """The list behind a number (/reports/cases) is titled by the figure's definition and shows its 统计口径:
     each drillable figure has one, the monthly rows and the pass's internal names included."""
     for figure in drillable():
-        definition = drill_definition(figure)
-        assert chinese(definition.label) and definition.numerator, figure
-        assert not re.search(r"[a-z]{3,}_[a-z]", definition.label), figure
+        for level in ("county", "township", "village", "grid"):
+            definition = drill_definition(figure, level)
+            assert chinese(definition.label) and definition.numerator, figure
+            assert not re.search(r"[a-z]{3,}_[a-z]", definition.label), figure
+
+
+def test_a_breakdown_by_place_is_named_by_what_the_jurisdictions_children_are():
+    """A county's report groups its cases by township, a village's by grid: the heading says so."""
+    labels = {level: figures_at(level)["by_village"].label for level in ("county", "township", "village")}
+    assert labels == {"county": "按乡镇（街道）", "township": "按村（社区）", "village": "按网格"}
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -110,7 +117,7 @@ def test_every_page_in_the_navigation_is_named(role):
 
     from web.pages.common import nav_items
 
-    items = nav_items(SimpleNamespace(role=role))  # type: ignore[arg-type]
+    items = nav_items(SimpleNamespace(role=role, scope_path=None))  # type: ignore[arg-type]
     assert items and all(path.startswith("/") and chinese(name) for path, name in items)
 
 

@@ -171,6 +171,17 @@ def townships_in_view(actor: Actor, townships: Iterable[Any]) -> list[Any]:
     return [t for t in townships if can_see(actor, t.path)]
 
 
+def sees_a_county(actor: Actor) -> bool:
+    """Whether ``actor``'s subtree is a whole county (or the whole system): counties are the top of the tree."""
+    return actor.scope_path is None or actor.scope_path.count("/") == 2
+
+
+def compares_townships(actor: Actor) -> bool:
+    """Whether the county view (乡镇对比) is offered: to who sees a county's townships. A township's user may open
+    it (their own row), but it compares nothing their dashboard does not show."""
+    return allows(actor, Permission.READ_REPORTS) and sees_a_county(actor)
+
+
 def may_edit_reference(actor: Actor, item_path: str | None) -> bool:
     """Reference data: an item of the whole system (``item_path`` None: categories, sources, referral targets)
     is changed by an administrator of the whole system or of the county at the top of the tree; an item of a
@@ -179,7 +190,7 @@ def may_edit_reference(actor: Actor, item_path: str | None) -> bool:
     if not allows(actor, Permission.ADMINISTER):
         return False
     if item_path is None:
-        return actor.scope_path is None or actor.scope_path.count("/") == 2
+        return sees_a_county(actor)
     return within(item_path, actor.scope_path)
 
 

@@ -39,7 +39,7 @@ from mediation_flow.places.reference import reference_labels
 from mediation_flow.stats.dashboard_cases import contributions, rules_key
 from mediation_flow.stats.dashboard_current import current, state_labels
 from mediation_flow.stats.dashboard_sql import AreaYear, area_years, from_sums, merged
-from mediation_flow.stats.definitions import load_definitions, settings
+from mediation_flow.stats.definitions import figures_at, load_definitions, settings
 from mediation_flow.stats.figures import month_labels, rate, village_labels
 from mediation_flow.stats.scope import Scope, year_scope
 from mediation_flow.store import clock
@@ -303,7 +303,7 @@ def _board(
             if year.escalations_by_level.get(lv.value)
         ],
         children_name=CHILD_LEVEL_NAMES.get(place.level, "下级辖区"),
-        definitions=_definitions(),
+        definitions=_definitions(place.level),
         common_rules=[without_codes(load_definitions().common[k]) for k in ("period", "scope", "as_of", "unit")],
     )
 
@@ -348,9 +348,9 @@ def _bars(counts: dict[str, int], labels: dict[str, str]) -> list[Bar]:
     return sorted((Bar(labels.get(k, k), n, k) for k, n in counts.items() if n), key=lambda b: -b.value)
 
 
-def _definitions() -> list[Definition]:
+def _definitions(level: str) -> list[Definition]:
     """The written definitions of the figures shown (definitions.yaml), as a reader of the page needs them."""
-    figures = load_definitions().figures
+    figures = figures_at(level)
     shown = [*SHOWN_DEFINITIONS, "monthly", "by_category", "by_village"]
     return [Definition(figures[k].label, _sentence(figures[k])) for k in shown]
 

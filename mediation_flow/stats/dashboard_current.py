@@ -34,6 +34,14 @@ from mediation_flow.workflow.registry import REGISTRY
 CURRENT_FIGURES = ("open", "overdue", "in_mediation", "escalated_open", "state", "level")
 TITLES = {"open": "办理中", "overdue": "超期", "in_mediation": "调解中（含中止）", "escalated_open": "已提级、办理中",
           "state": "办理中", "level": "办理中"}  # fmt: skip
+MEANINGS = {  # what a list of cases behind a figure holds (its subtitle; {states}: the 调解中 states' labels)
+    "open": "尚未结案（含未受理、已中止）的案件。",
+    "overdue": "尚未结案、最近一个未停止的办理期限已过的案件（与督办队列的“超期”相同）。",
+    "in_mediation": "尚未结案、目前处于{states}的案件。",
+    "escalated_open": "尚未结案、曾经提级处理的案件。",
+    "state": "尚未结案、目前处于“{shown}”的案件。",
+    "level": "尚未结案、目前由{shown}处理的案件。",
+}
 
 
 @dataclass
@@ -118,6 +126,7 @@ def current_case_ids(conn: Connection, path: str, figure: str, key: str | None, 
 @dataclass
 class CurrentCases:
     title: str
+    meaning: str  # which cases the list holds (MEANINGS)
     total: int
     items: list[Any]
 
@@ -136,8 +145,10 @@ def current_case_items(
         ids = current_case_ids(conn, place.path, figure, key, today)
         rows = dict_rows(conn.execute(select(C).where(C.c.id.in_(ids[:limit])).order_by(C.c.id)))
         items = case_items(conn, rows, today)
-        shown = state_labels(conn).get(key or "") if figure == "state" else None
+        labels = state_labels(conn)
+        shown = labels.get(key or "") if figure == "state" else None
         if figure == "level":
             shown = next((f"{lv.label}级" for lv in Level if lv.value == key), None)
     title = f"{place.name}：{TITLES[figure]}" + (f"（{shown}）" if shown else "")
-    return CurrentCases(title, len(ids), items)
+    states = "、".join(f"“{labels[s]}”" for s in settings()["mediation_states"] if s in labels)
+    return CurrentCases(title, MEANINGS[figure].format(shown=shown or key, states=states), len(ids), items)

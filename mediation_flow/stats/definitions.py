@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -18,6 +18,12 @@ class FigureDefinition:
     numerator: str
     denominator: str
     date: str
+    # what changes when the chosen jurisdiction is of another level (按村（社区） is a county's 按乡镇（街道）)
+    at_level: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
+
+    def at(self, level: str) -> FigureDefinition:
+        changes: dict[str, Any] = self.at_level.get(level, {})
+        return replace(self, **changes)
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,12 @@ def load_definitions() -> Definitions:
     raw = yaml.safe_load(text)
     figures = {key: FigureDefinition(key=key, **spec) for key, spec in raw["figures"].items()}
     return Definitions(common=raw["common"], settings=raw["settings"], figures=figures)
+
+
+@lru_cache
+def figures_at(level: str) -> dict[str, FigureDefinition]:
+    """The figures as they read for a jurisdiction of ``level`` (a report's or a dashboard's scope)."""
+    return {key: d.at(level) for key, d in load_definitions().figures.items()}
 
 
 def settings() -> dict[str, Any]:
@@ -57,6 +69,9 @@ def definitions_markdown() -> str:
     lines += ["", "## 指标", "", "| 指标 | 键 | 单位 | 分子（计数） | 分母 | 日期口径 |", "|---|---|---|---|---|---|"]
     for f in defs.figures.values():
         lines.append(f"| {f.label} | `{f.key}` | {f.unit} | {f.numerator} | {f.denominator} | {f.date} |")
+        for level in f.at_level:
+            g = f.at(level)
+            lines.append(f"| {g.label} | `{g.key}` | {g.unit} | {g.numerator} | {g.denominator} | {g.date} |")
     return "\n".join(lines) + "\n"
 
 

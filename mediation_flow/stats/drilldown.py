@@ -8,7 +8,7 @@ from sqlalchemy import Connection, and_, false, or_, select
 
 from mediation_flow.errors import InvalidData
 from mediation_flow.stats import corrected, sandiao
-from mediation_flow.stats.definitions import FigureDefinition, load_definitions, settings
+from mediation_flow.stats.definitions import FigureDefinition, figures_at, settings
 from mediation_flow.stats.figures import (
     BY_CHANNEL,
     EVENT_FIGURES,
@@ -69,10 +69,11 @@ def drillable() -> set[str]:
     return (set(EVENT_FIGURES) - set(PASS_ONLY)) | set(BY_CHANNEL) | set(ALIASES) | GROUPED | SPECIAL | WALKED
 
 
-def drill_definition(figure: str) -> FigureDefinition:
-    """The definition a drill-down of ``figure`` is titled and explained by: its own, or else that of the figure
-    it counts as (``ALIASES``). Every drillable figure has one (a test checks), so no page names a figure by code."""
-    figures = load_definitions().figures
+def drill_definition(figure: str, level: str) -> FigureDefinition:
+    """The definition a drill-down of ``figure`` (for a jurisdiction of ``level``) is titled and explained by: its
+    own, or else that of the figure it counts as (``ALIASES``). Every drillable figure has one (a test checks), so no
+    page names a figure by code."""
+    figures = figures_at(level)
     return figures.get(figure) or figures[ALIASES[figure]]
 
 

@@ -14,7 +14,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from mediation_flow.display.exports import Rate, Yuan, append, put, table
 from mediation_flow.display.formats import cn_datetime, date_range
 from mediation_flow.display.labels import without_codes
-from mediation_flow.stats.definitions import load_definitions
+from mediation_flow.stats.definitions import figures_at
 from mediation_flow.stats.figures import Figures
 from mediation_flow.stats.ledger_table import COLUMNS
 from mediation_flow.stats.report_text import ReportText, joint_table, sandiao_table
@@ -67,14 +67,14 @@ def _figures_sheet(ws: Worksheet, figures: Figures, text: ReportText) -> None:
             d.unit,
             *(without_codes(s) for s in (d.numerator, d.denominator, d.date)),
         ]
-        for key, d in load_definitions().figures.items()
+        for key, d in figures_at(figures.scope.place.level).items()
         if key in figures.values
     ]
     table(ws, ["指标", "数值", "单位", "分子（计数）", "分母", "日期口径"], rows, first_row=ws.max_row + 2)
 
 
 def _breakdowns_sheet(ws: Worksheet, figures: Figures) -> None:
-    definitions = load_definitions().figures
+    definitions = figures_at(figures.scope.place.level)
     row = 1
     anchors: dict[str, tuple[int, int]] = {}
     for name in BREAKDOWNS:

@@ -12,7 +12,7 @@ from typing import Any
 from mediation_flow.display.formats import money, money_wan, number, percent, quantity
 from mediation_flow.display.labels import without_codes
 from mediation_flow.errors import InvalidData
-from mediation_flow.stats.definitions import load_definitions
+from mediation_flow.stats.definitions import figures_at, load_definitions
 from mediation_flow.stats.figures import EVENT_FIGURES, PASS_ONLY, Figures
 from mediation_flow.stats.report_templates import load_templates
 from mediation_flow.stats.unset import UNSET
@@ -93,6 +93,8 @@ def context(figures: Figures, templates: dict[str, Any]) -> dict[str, Any]:
             ctx[f"{name}_{row['key']}"] = row["count"]
     scope = figures.scope
     venues = sorted(b.get("by_venue", []), key=lambda r: -r["count"])
+    if scope.place.level not in templates.get("venue_levels", [scope.place.level]):
+        venues = []
     ctx.update(
         township=scope.township_name,
         jurisdiction=scope.place.name,
@@ -288,7 +290,7 @@ def _sentence(text: str) -> str:
 def table_row(figures: Figures, key: str) -> dict[str, str]:
     """One row of the figures table: label, value (a rate with its numerator and denominator), definition
     (a rate's with its denominator's)."""
-    d = load_definitions().figures[key]
+    d = figures_at(figures.scope.place.level)[key]
     v = figures.values
     row = {"key": key, "label": d.label, "definition": without_codes(d.numerator), "parts": ""}
     if key == "agreement_amount":

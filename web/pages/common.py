@@ -18,7 +18,7 @@ from markupsafe import Markup
 from sqlalchemy import Engine
 from starlette.datastructures import FormData
 
-from mediation_flow.accounts.policy import Actor, Permission
+from mediation_flow.accounts.policy import Actor, Permission, compares_townships
 from mediation_flow.accounts.policy import require as require_permission
 from mediation_flow.accounts.sessions import signed_in_session
 from mediation_flow.cases.notices import header_unread
@@ -143,6 +143,8 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
         Role.CLERK: ["/cases", "/register"],
         Role.ADMIN: ["/admin", "/county", "/reports", "/cases"],
     }[actor.role]
+    if not compares_townships(actor):
+        paths = [p for p in paths if p != "/county"]
     return [(path, label("pages", path)) for path in [*paths, "/workflows"]]
 
 

@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 from mediation_flow.accounts.policy import Permission
 from mediation_flow.display.formats import money, quantity
 from mediation_flow.errors import InvalidData
-from mediation_flow.stats.definitions import load_definitions
+from mediation_flow.stats.definitions import figures_at, load_definitions
 from mediation_flow.stats.drilldown import drill_definition, drillable
 from mediation_flow.stats.report_text import RATE_PARTS
 from mediation_flow.stats.service import (
@@ -63,8 +63,8 @@ def _link(base: dict[str, Any], figure: str, key: str | None = None) -> str:
 
 
 def _context(report: AnnualReport, places: list[dict[str, str]], code: str, years: list[int]) -> dict[str, Any]:
-    definitions = load_definitions().figures
     s = report.figures.scope
+    definitions = figures_at(s.place.level)
     base = {"year": s.year, "jurisdiction": code, "as_of": s.as_of.isoformat()}
     rows = []
     for key in HEADLINE:
@@ -96,7 +96,9 @@ def _context(report: AnnualReport, places: list[dict[str, str]], code: str, year
         "as_of": s.as_of,
         "paragraphs_text": "\n\n".join(report.text.paragraphs),
         "monthly": [(r["label"], r["count"], resolved.get(r["key"], 0)) for r in b["monthly_taken_in"]],
-        "categories": [(r["label"], r["count"]) for r in sorted(b["by_category"], key=lambda r: -r["count"])[:8]],
+        "categories": [
+            (r["label"], r["count"]) for r in sorted(b["by_category"], key=lambda r: -r["count"]) if r["count"]
+        ],
         "levels": [(r["label"], r["count"]) for r in b["resolved_by_level"]],
     }
 
@@ -118,6 +120,13 @@ def reports_page(
     return render(request, "reports/index.html", _context(report, places, code, years))
 
 
+def _back(request: Request, year: int, jurisdiction: str) -> tuple[str, str]:
+    """Where a drill-down's 返回 leads: the county view it came from (?from=county), else the report."""
+    if request.query_params.get("from") == "county":
+        return "/county?" + urlencode({"year": year}), "返回乡镇对比"
+    return "/reports?" + urlencode({"year": year, "jurisdiction": jurisdiction}), "返回年度统计报告"
+
+
 @router.get("/reports/cases", include_in_schema=False)
 def report_cases(
     request: Request,
@@ -134,14 +143,14 @@ def report_cases(
         raise InvalidData([{"field": "figure", "message": "未知指标"}])
     report = annual_report(engine, actor=actor, code=jurisdiction, year=year, as_of=parse_as_of(as_of))
     drill = figure_drill(engine, report, figure, key, limit=MAX_LISTED, actor=actor)
-    d = drill_definition(figure)
+    d = drill_definition(figure, report.figures.scope.place.level)
     label = next((i["label"] for i in report.figures.breakdowns.get(figure, []) if i["key"] == key), key)
     context = {
         "title": f"{d.label}{'：' + str(label) if key else ''}",
         "definition": d,
         "drill": drill,
         "max_listed": MAX_LISTED,
-        "back": "/reports?" + urlencode({"year": year, "jurisdiction": jurisdiction}),
+        "back": _back(request, year, jurisdiction),
         "scope": report.figures.scope,
     }
     return render(request, "reports/cases.html", context)

@@ -25,6 +25,7 @@ MAX_LISTED = 500
 PAGE_ROWS = 20  # per section: each section is paged on its own (上一页 / 下一页), its total beside its heading
 Q = Annotated[str, Query(max_length=32)]
 PAGE_PARAMS = {name: f"{name}_page" for name in SECTIONS}  # ?overdue_page=2: the overdue section's page
+BACK_TO_COUNTY, BACK_TO_DASHBOARD = ("/county", "返回乡镇对比"), ("/dashboard", "返回统计")  # a list's 返回
 PAST_ANY_END = 10**9  # a page number too long to be one: past the end (the last page), or below the first
 
 
@@ -132,10 +133,11 @@ def dashboard_cases(
     )
     context = {
         "title": found.title,
+        "meaning": found.meaning,
         "items": found.items,
         "total": found.total,
         "shown": len(found.items),
         "today": today(),
-        "back": "/county" if request.query_params.get("from") == "county" else "/dashboard",
+        "back": BACK_TO_COUNTY if request.query_params.get("from") == "county" else BACK_TO_DASHBOARD,
     }
     return render(request, "dashboard_cases.html", context)
