@@ -3,7 +3,10 @@ real server on the demo township), found in a browser walk-through:
 
 - 转出待反馈 (/referrals) and 中止案件 (/suspended) on a phone: no sideways scrolling, neither of the page nor of
   the list (each row is a card), every badge wholly in view (the deadline badges were cut off by the table's
-  wrapper and the 调解员 column lay off-screen).
+  wrapper and the 调解员 column lay off-screen);
+- the charts of 统计 (/dashboard) and 年度报告 (/reports): their text at least 12 px on screen (a chart drawn
+  in a fixed coordinate box and scaled down to its card had 7.4–10.5 px text on a phone, 12.1 px in a
+  half-width card at 1366 px).
 
 Screenshots go to test-artifacts/layout/."""
 
@@ -26,6 +29,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("br
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "layout"
 PHONE = {"width": 390, "height": 844}
 SIZES = {"phone": PHONE, "desktop": {"width": 1366, "height": 768}}
+SMALLEST_CHART_TEXT_PX = 12
 
 # What sticks out, on the page: the page's own width; each list's wrapper that scrolls sideways; each badge
 # that lies outside the viewport or outside the visible box of a wrapper that clips it.
@@ -47,6 +51,13 @@ OVERFLOW = """(selector) => {
     clipped: clipped.map(b => b.textContent),
   };
 }"""
+
+
+# Each chart text's size on screen: its font size in the chart's user units times the chart's scale.
+CHART_TEXT = """() => [...document.querySelectorAll('svg.chart text')].map(t => ({
+  text: t.textContent,
+  px: parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a,
+}))"""
 
 
 def assert_fits_a_phone(page: Any, selector: str, *, badges: bool) -> None:
@@ -99,4 +110,18 @@ def test_referred_out_and_suspended_lists_fit_a_phone(demo, device):
     page.screenshot(path=str(ARTIFACTS / f"suspended-{device}.png"), full_page=True)
     if device == "phone":
         assert_fits_a_phone(page, "#suspended", badges=False)
+    page.context.close()
+
+
+@pytest.mark.parametrize("device", SIZES)
+def test_chart_text_is_readable(demo, device):
+    base_url = demo[0]
+    page = signed_in(demo, SIZES[device])
+    for path in ("/dashboard", "/reports"):
+        page.goto(f"{base_url}{path}")
+        texts = page.evaluate(CHART_TEXT)
+        assert len(texts) >= 10, texts  # the demo's charts have bars: the check looked at them
+        small = [t for t in texts if t["px"] < SMALLEST_CHART_TEXT_PX]
+        assert small == [], small[:5]
+        page.screenshot(path=str(ARTIFACTS / f"{path.strip('/')}-{device}.png"), full_page=True)
     page.context.close()
