@@ -225,6 +225,31 @@ def test_a_trigger_updates_state_actions_clocks_and_timeline_out_of_band(
     assert "电话联系双方" in mediator.get(f"/cases/{case_id}").text
 
 
+def test_a_written_agreement_asks_for_its_performance_and_says_so_on_the_form(
+    signed_in: Any, town: Town, engine: Engine
+) -> None:
+    """履行方式、地点、期限 is required of a written agreement only (《人民调解法》第二十九条): the form says when, a
+    written agreement without it is refused on that field, an oral one goes through."""
+    case_id = register(engine, town)
+    steps = [("assign", {"mediator_id": town["mediator"].id}), *happy_path()[:2]]
+    drive(engine, case_id, town["supervisor"], steps)
+    mediator = signed_in("mediator")
+    form = mediator.get(f"/cases/{case_id}/do/reach_agreement", **{"HX-Request": "true"}).text
+    note = '<span class="muted" data-required-when>（协议形式为“书面协议（调解协议书）”时必填）'
+    assert f"履行方式、地点、期限 {note}" in form
+    agreement = {k: v for k, v in happy_path()[3][1].items() if k != "performance"}
+    version = version_of(engine, case_id)
+    refused = mediator.post(
+        f"/cases/{case_id}/do/reach_agreement", {**agreement, "expected_version": str(version)}, htmx=True
+    )
+    assert refused.status_code == 422
+    assert "协议形式为“书面协议（调解协议书）”时，请填写“履行方式、地点、期限”" in refused.text
+    assert 'id="t-reach_agreement-performance-err"' in refused.text and version_of(engine, case_id) == version
+    oral = {**agreement, "form": "oral", "expected_version": str(version)}
+    assert mediator.post(f"/cases/{case_id}/do/reach_agreement", oral, htmx=True).status_code == 200
+    assert version_of(engine, case_id) == version + 1
+
+
 def test_a_stale_version_shows_a_clear_message_and_the_fresh_case(signed_in: Any, town: Town, engine: Engine) -> None:
     case_id = register(engine, town)
     drive(engine, case_id, town["supervisor"], [("add_note", {"text": "他人先更新"})])

@@ -26,6 +26,12 @@ def write(tmp_path: Path, mutate) -> Path:
     return path
 
 
+def _performance(data: dict) -> dict:
+    """reach_agreement's 履行方式 field (required when the agreement is written)."""
+    step = next(t for t in data["transitions"] if t["trigger"] == "reach_agreement")
+    return next(f for f in step["fields"] if f["name"] == "performance")
+
+
 @pytest.mark.parametrize(
     ("mutate", "field", "message"),
     [
@@ -37,6 +43,9 @@ def write(tmp_path: Path, mutate) -> Path:
         (lambda d: d["clocks"]["mediation"].update(stops_on=["teleport"]), "stops_on", "teleport"),
         (lambda d: d["transitions"][1]["fields"][0].update(type="colour"), "transitions.1.fields.0.type", ""),
         (lambda d: d["states"]["accepted"].update(colour="red"), "states.accepted.colour", "Extra inputs"),
+        (lambda d: _performance(d).update(required_when={"shape": "written"}), "transitions", "'shape' is not"),
+        (lambda d: _performance(d).update(required_when={"form": "carved"}), "transitions", "'carved' is not a"),
+        (lambda d: _performance(d).update(required=True), "transitions", "takes no required_when"),
     ],
 )
 def test_invalid_file_names_file_and_field(tmp_path, mutate, field, message):

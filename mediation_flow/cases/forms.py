@@ -22,7 +22,7 @@ from mediation_flow.places.jurisdictions import get_by_id, places_within
 from mediation_flow.places.reference import load_reference
 from mediation_flow.store.reads import reads
 from mediation_flow.workflow.correction_rules import CORRECT
-from mediation_flow.workflow.fields import choice_options
+from mediation_flow.workflow.fields import choice_options, required_when_text
 from mediation_flow.workflow.schema import CREATION_TRIGGER, FieldSpec
 
 
@@ -34,6 +34,7 @@ class FieldView:
     options: dict[str, str] = field(default_factory=dict)
     value: Any = None
     error: str = ""
+    required_when: str = ""  # when it must be filled, if only sometimes (协议形式为“书面协议（调解协议书）”)
 
 
 @dataclass
@@ -86,7 +87,8 @@ def trigger_form(
                 options = {code: name for code, name in choice_options(spec, reference).items() if code in serving}
             else:
                 options = choice_options(spec, reference) if spec.choices else {}
-            views.append(FieldView(spec, options, values.get(spec.name), by_field.pop(spec.name, "")))
+            when = required_when_text(spec, option.fields)
+            views.append(FieldView(spec, options, values.get(spec.name), by_field.pop(spec.name, ""), when))
         acting = None
         if allows(actor, Permission.RECORD_FOR_OTHERS) and trigger != CORRECT:  # a correction is the corrector's own
             users = assignable_users(conn, actor, view.case["jurisdiction_path"])

@@ -21,7 +21,7 @@ from mediation_flow.display.formats import duration
 from mediation_flow.places.agencies import agencies_serving
 from mediation_flow.places.reference import load_reference
 from mediation_flow.store.reads import reads
-from mediation_flow.workflow.fields import choice_options
+from mediation_flow.workflow.fields import choice_options, required_when_text
 from mediation_flow.workflow.registry import REGISTRY, WorkflowRegistry
 from mediation_flow.workflow.schema import CREATION_TRIGGER, ClockSpec, WorkflowSpec
 
@@ -113,7 +113,7 @@ def intake_path(
             continue  # picked from the list: the core writes the agency's name
         options = agencies if f.name == AGENCY else choice_options(f, reference) if f.choices else {}
         value = values.get(f.name) or (next(iter(agencies)) if f.name == AGENCY and len(agencies) == 1 else None)
-        fields.append(FieldView(f, options, value, errors.get(f.name, "")))
+        fields.append(FieldView(f, options, value, errors.get(f.name, ""), required_when_text(f, spec.intake_fields)))
     clocks = [clock_sentence(spec, c) for c in spec.clocks.values() if CREATION_TRIGGER in c.starts_on]
     return IntakePath(
         source=source or "",

@@ -100,6 +100,9 @@ class FieldRead(BaseModel):
     label: str
     type: str
     required: bool
+    required_when: dict[str, str] | None = Field(
+        None, description="required when each named field of the same step has this value (a choice's code)"
+    )
     choices: dict[str, str] | None = None
 
 

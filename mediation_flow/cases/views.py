@@ -255,6 +255,7 @@ class CaseView:
                             "label": f.label,
                             "type": f.type,
                             "required": f.required,
+                            "required_when": f.required_when or None,
                             "choices": choice_options(f, reference) if f.choices else None,
                         }
                         for f in o.fields

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mediation_flow.workflow.diagram import mermaid
 from mediation_flow.workflow.registry import CompiledWorkflow, WorkflowFile, build_machine, load_workflow_file
-from mediation_flow.workflow.schema import ClockSpec, WorkflowSpec
+from mediation_flow.workflow.schema import ClockSpec, FieldSpec, WorkflowSpec
 
 UNITS = {"calendar_days": "日", "working_days": "个工作日"}
 
@@ -44,10 +44,15 @@ def _clocks(spec: WorkflowSpec) -> list[str]:
     return lines
 
 
+def _when(field: FieldSpec) -> str:
+    return "、".join(f"{name}={value}" for name, value in field.required_when.items())
+
+
 def _transitions(spec: WorkflowSpec) -> list[str]:
     lines = ["| 操作 | 触发 | 从 | 到 | 角色 | 字段（*必填） | 条件 / 效果 |", "|---|---|---|---|---|---|---|"]
     for t in spec.transitions:
-        fields = "、".join(f"`{f.name}`{'*' if f.required else ''}" for f in t.fields) or "—"
+        fields = "、".join(f"`{f.name}`{'*' if f.required else '（*' + _when(f) + '）' if f.required_when else ''}"
+                          for f in t.fields) or "—"  # fmt: skip
         rules = " / ".join(part for part in (_codes(t.guards), _codes(t.effects)) if part != "—") or "—"
         source = "任意状态" if t.source == "*" else _codes(t.sources)
         row = [t.label, f"`{t.trigger}`", source, f"`{t.dest}`" if t.dest else "（不变）", _codes(list(t.roles))]

@@ -26,6 +26,17 @@ def choice_options(spec: FieldSpec, reference: Mapping[str, Mapping[str, str]]) 
     return dict(reference.get(spec.choices or "", {}))
 
 
+def required_when_text(spec: FieldSpec, specs: list[FieldSpec]) -> str:
+    """When a ``required_when`` field must be filled, in words (协议形式为“书面协议（调解协议书）”; '' for others)."""
+    by_name = {s.name: s for s in specs}
+    parts = []
+    for name, value in spec.required_when.items():
+        other = by_name.get(name)
+        choices = other.choices if other is not None and isinstance(other.choices, dict) else {}
+        parts.append(f"{other.label if other else name}为“{choices.get(value, value)}”")
+    return "、".join(parts)
+
+
 def validate_fields(
     specs: list[FieldSpec],
     data: Mapping[str, Any] | None,
@@ -59,6 +70,9 @@ def validate_fields(
         except ValueError as exc:
             errors.append({"field": spec.name, "message": f"“{spec.label}”{exc}"})
     for spec in specs:
+        needed = spec.required_when and all(cleaned.get(k) == v for k, v in spec.required_when.items())
+        if needed and spec.name not in cleaned and spec.name not in {e["field"] for e in errors}:
+            errors.append({"field": spec.name, "message": f"{required_when_text(spec, specs)}时，请填写“{spec.label}”"})
         if spec.only_with and spec.name in cleaned and cleaned.get(spec.only_with) is not True:
             condition = next((s.label for s in specs if s.name == spec.only_with), spec.only_with)
             errors.append({"field": spec.name, "message": f"“{spec.label}”仅在“{condition}”时填写"})

@@ -167,6 +167,7 @@ def extension_within_limit(ctx: RuleContext) -> str | None:
 
 @guard
 def written_agreement_complete(ctx: RuleContext) -> str | None:
+    """Kept for the workflow versions that name it; the files now say it as data (``required_when``)."""
     if ctx.data.get("form") != "written":
         return None
     missing = [label for key, label in (("performance", "履行方式、地点、期限"),) if not ctx.data.get(key)]

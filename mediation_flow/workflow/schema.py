@@ -37,6 +37,8 @@ class FieldSpec(_Strict):
     max: int | None = None
     choices: str | dict[str, str] | None = None
     only_with: str | None = None  # the name of a bool field of the same form that must be true for this one
+    # Required when each named choice field of the same form has the given value (a written agreement's 履行方式).
+    required_when: dict[str, str] = {}
     # Date rules (type date only): not after today (local date), and not before each named day — the case's
     # start (``case_start``: registration's effective date) or another date field of the same form.
     not_future: bool = False
@@ -50,6 +52,8 @@ class FieldSpec(_Strict):
             raise ValueError(f"field '{self.name}' of type {self.type} takes no choices")
         if self.type != "date" and (self.not_future or self.not_before):
             raise ValueError(f"field '{self.name}' of type {self.type} takes no date rules")
+        if self.required and self.required_when:
+            raise ValueError(f"field '{self.name}' is required: it takes no required_when")
         return self
 
 
@@ -170,8 +174,10 @@ class WorkflowSpec(_Strict):
             if len(names) != len(set(names)):
                 raise ValueError(f"{where}.fields: duplicate field names")
             _check_only_with(t.fields, f"{where}.fields")
+            _check_required_when(t.fields, f"{where}.fields")
             _check_date_rules(t.fields, f"{where}.fields")
         _check_only_with(self.intake_fields, "intake_fields")
+        _check_required_when(self.intake_fields, "intake_fields")
         self._check_next()
         for name, clock in self.clocks.items():
             for key in ("starts_on", "stops_on"):
@@ -231,6 +237,16 @@ def _check_only_with(fields: list[FieldSpec], where: str) -> None:
     for f in fields:
         if f.only_with is not None and f.only_with not in bools:
             raise ValueError(f"{where}.{f.name}.only_with: '{f.only_with}' is not a yes/no field of the same form")
+
+
+def _check_required_when(fields: list[FieldSpec], where: str) -> None:
+    choices = {f.name: f.choices for f in fields if isinstance(f.choices, dict) and f.type == "choice"}
+    for f in fields:
+        for other, value in f.required_when.items():
+            if other not in choices or other == f.name:
+                raise ValueError(f"{where}.{f.name}.required_when: '{other}' is not another choice field of the form")
+            if value not in (choices[other] or {}):
+                raise ValueError(f"{where}.{f.name}.required_when: '{value}' is not a choice of '{other}'")
 
 
 CASE_START = "case_start"  # ``not_before``: the case's registration (its effective date)

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from mediation_flow.vocabulary import Role
 from mediation_flow.workflow import diagram
 from mediation_flow.workflow.catalog import current_workflows, workflow_with_reference
-from mediation_flow.workflow.fields import choice_options
+from mediation_flow.workflow.fields import choice_options, required_when_text
 from mediation_flow.workflow.registry import CompiledWorkflow
 from web.deps import EngineDep
 from web.pages.common import PageActor, render
@@ -71,7 +71,7 @@ def workflow_page(request: Request, engine: EngineDep, actor: PageActor, name: s
                     (
                         f.label,
                         FIELD_TYPES.get(f.type, f.type),
-                        f.required,
+                        "必填" if f.required else f"{required_when_text(f, t.fields)}时必填" if f.required_when else "",
                         choice_options(f, reference) if f.choices else {},
                     )
                     for f in t.fields
