@@ -110,8 +110,8 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-def sign_in(browser: Any, base_url: str, username: str, viewport: dict[str, int] = DESKTOP) -> Any:
-    page = new_page(browser, viewport)
+def sign_in(browser: Any, base_url: str, username: str, viewport: dict[str, int] = DESKTOP, **options: Any) -> Any:
+    page = new_page(browser, viewport, **options)
     page.set_default_timeout(15_000)
     page.goto(f"{base_url}/")
     page.fill("#username", username)

@@ -181,3 +181,36 @@ def test_a_conflicting_state_change_keeps_what_was_typed(
     assert main_button(mediator) == "resume"
     shot(mediator, f"case-page-conflict-kept-{size}")
     mediator.context.close()
+
+
+def test_a_refused_step_shows_its_error_in_view_on_a_touch_phone(
+    chromium: Any,  # noqa: F811
+    server: Server,  # noqa: F811
+) -> None:
+    """A written agreement sent without its 履行方式 is refused on the field; on a phone, tapped, the answer is in
+    view (the page used to jump ~1,500 px down to 附件与打印, the error out of sight above it)."""
+    fields = {"#title": "林一与郭二围墙纠纷（手机）", "#p0-name": "林一", "#p1-name": "郭二", "#summary": "围墙倒塌。"}
+    url = register_in_browser(
+        chromium, server.base_url, "wangge", fields, selects={"#category": "neighbourhood"}, viewport=PHONE
+    )
+    page = sign_in(chromium, server.base_url, "tiaojie", PHONE, is_mobile=True, has_touch=True)
+    page.goto(url)
+    fire(page, "accept", checks=("rights_notified",))
+    fire(page, "start_mediation", checks=("all_parties_consent",))
+    page.locator("#case-actions [data-trigger=reach_agreement]").tap()
+    form = page.locator("form[data-form=reach_agreement]")
+    form.wait_for()
+    assert "（协议形式为“书面协议（调解协议书）”时必填）" in form.locator("label[for$=performance]").inner_text()
+    form.locator("[name=form]").select_option("written")
+    form.locator("[name=facts]").fill("郭二家围墙倒塌压坏林一菜地。")
+    form.locator("[name=terms]").fill("郭二赔偿林一损失。")
+    form.locator("[name=signed_on]").fill(today().isoformat())
+    form.locator("button[type=submit]").tap()
+    error = page.locator("#action-form .flash.error")
+    error.wait_for()
+    page.wait_for_timeout(300)  # let any scroll after the swap happen
+    top = error.evaluate("el => el.getBoundingClientRect().top")
+    assert 0 <= top < PHONE["height"] / 2, top
+    assert "请填写“履行方式、地点、期限”" in page.locator("#action-form").inner_text()
+    shot(page, "case-page-refused-in-view-phone")
+    page.context.close()
