@@ -268,3 +268,6 @@ def test_the_lists_behind_the_county_view_say_what_they_hold_and_lead_back(demo:
     assert "期限已过" in meanings["overdue"] and "“调解中”" in meanings["in_mediation"]
     report = html.unescape(client.get("/reports", params={"year": YEAR, "jurisdiction": "500101"}).text)
     assert "按乡镇（街道）" in report and "按村（社区）" not in report
+    assert "<h1>示例县各乡镇（街道）对比</h1>" in page and "data-own-only" not in page
+    own = html.unescape(demo_client(demo, "sifasuo").get("/county", params={"year": YEAR}).text)
+    assert "<h1>青龙镇主要数字</h1>" in own and "data-own-only" in own  # a township's user compares nothing

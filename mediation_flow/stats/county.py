@@ -51,7 +51,7 @@ def columns() -> list[Column]:
     found = [
         Column("taken_in", "受理", "year", "taken_in"),
         Column("open", "办理中", "now", "open"),
-        Column("in_mediation", "调解中", "now", "in_mediation"),
+        Column("in_mediation", "调解中（含中止）", "now", "in_mediation"),
         Column("overdue", "超期", "now", "overdue"),
         Column("on_time_rate", "按期调结率", "rate", "on_time"),
     ]

@@ -35,7 +35,9 @@ def county_page(
         engine, actor, today=today(), code=county or None, year=year, sort=sort, descending=order != "asc"
     )
     template = "partials/county_part.html" if is_fragment(request) else "county.html"  # its body rendered once
-    return render(request, template, {"title": f"{view.county.name}各乡镇对比", "view": view})
+    # who sees only their own township (no county total) is not shown a comparison's title
+    title = f"{view.county.name}各乡镇（街道）对比" if view.total else "、".join(r.name for r in view.rows) + "主要数字"
+    return render(request, template, {"title": title, "view": view})
 
 
 @router.get("/county/report", include_in_schema=False)
