@@ -246,6 +246,10 @@ def test_the_reports_category_chart_shows_every_category(demo: Engine) -> None:
     categories = [r for r in figures.breakdowns["by_category"] if r["count"]]
     assert len(bars) == len(categories) > 8
     assert sum(bars) == figures.values["taken_in"]
+    months = page[page.index('<svg class="chart months"') :]
+    months = months[: months.index("</svg>")]  # each month's 达成协议 has its number beside its bar, as 登记 has
+    agreed = [int(n) for n in re.findall(r'<text class="alt-n"[^>]*>(\d+)</text>', months)]
+    assert sum(agreed) == sum(r["count"] for r in figures.breakdowns["monthly_resolved"]) > 0
 
 
 def test_the_lists_behind_the_county_view_say_what_they_hold_and_lead_back(demo: Engine) -> None:
