@@ -33,6 +33,7 @@ from mediation_flow.stats.report_text import render
 from mediation_flow.stats.scope import year_scope
 from mediation_flow.stats.service import export
 from mediation_flow.store.tables import CASES, JURISDICTIONS, USERS
+from mediation_flow.vocabulary import Role
 from web.app import create_app
 from web.pages.common import nav_items
 
@@ -64,6 +65,11 @@ def test_who_sees_which_township(demo: Engine) -> None:
     assert [r.name for r in township.rows] == ["青龙镇"] and township.total is None
     # 乡镇对比 is in the county's navigation, not a township's (who would compare one township)
     offered = {name: "/county" in dict(nav_items(demo_actor(demo, name))) for name in ("xianju", "sifasuo", "admin")}
+    with demo.connect() as conn:  # a village's supervisor sees no township: refused, not an empty comparison
+        path = conn.execute(select(JURISDICTIONS.c.path).where(JURISDICTIONS.c.code == "500101001001")).scalar_one()
+    village = Actor(id=None, username="village", role=Role.SUPERVISOR, scope_path=path)
+    with pytest.raises(PermissionDenied):
+        county_view(demo, village, today=TODAY, year=YEAR)
     assert offered == {"xianju": True, "sifasuo": False, "admin": True}
     with pytest.raises(NotFound):
         county_report(demo, actor=demo_actor(demo, "sifasuo"), code="500101", year=YEAR)
@@ -264,7 +270,8 @@ def test_the_lists_behind_the_county_view_say_what_they_hold_and_lead_back(demo:
         assert link is not None, column
         listed = html.unescape(client.get(link.group(1)).text)
         back = re.search(r'<a href="([^"]+)" data-back>← ([^<]+)</a>', listed)
-        assert back is not None and back.group(1).startswith("/county") and back.group(2) == "返回乡镇对比", column
+        assert back is not None and back.group(2) == "返回乡镇对比", column
+        assert back.group(1) == f"/county?county=500101&year={YEAR}", column  # the county and year it came from
         meaning = re.search(r"<p class=\"(?:muted|hint)\"[^>]*>((?:截至|统计口径)[^<]+)</p>", listed)
         assert meaning is not None, column
         meanings[column] = meaning.group(1)
@@ -273,5 +280,8 @@ def test_the_lists_behind_the_county_view_say_what_they_hold_and_lead_back(demo:
     report = html.unescape(client.get("/reports", params={"year": YEAR, "jurisdiction": "500101"}).text)
     assert "按乡镇（街道）" in report and "按村（社区）" not in report
     assert "<h1>示例县各乡镇（街道）对比</h1>" in page and "data-own-only" not in page
+    for key in ({"figure": "state", "key": "resolved"}, {"figure": "level", "key": "zzz"}):  # not open / no level
+        refused = client.get("/dashboard/cases", params={"jurisdiction": "500101001", **key})
+        assert refused.status_code == 422 and key["key"] not in refused.text
     own = html.unescape(demo_client(demo, "sifasuo").get("/county", params={"year": YEAR}).text)
     assert "<h1>青龙镇主要数字</h1>" in own and "data-own-only" in own  # a township's user compares nothing

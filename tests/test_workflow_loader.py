@@ -46,6 +46,7 @@ def _performance(data: dict) -> dict:
         (lambda d: _performance(d).update(required_when={"shape": "written"}), "transitions", "'shape' is not"),
         (lambda d: _performance(d).update(required_when={"form": "carved"}), "transitions", "'carved' is not a"),
         (lambda d: _performance(d).update(required=True), "transitions", "takes no required_when"),
+        (lambda d: _performance(d).update(type="bool"), "transitions", "of type bool takes no required_when"),
     ],
 )
 def test_invalid_file_names_file_and_field(tmp_path, mutate, field, message):

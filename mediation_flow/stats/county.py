@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from mediation_flow.accounts.policy import Actor, Permission, can_see, require, townships_in_view
-from mediation_flow.errors import InvalidData, NotFound
+from mediation_flow.errors import InvalidData, NotFound, PermissionDenied
 from mediation_flow.places.jurisdictions import Place, ancestors, get_by_code, get_by_id, townships_of
 from mediation_flow.stats.dashboard import KEEP_SECONDS, case_years, year_figures
 from mediation_flow.stats.dashboard_current import Current, current
@@ -162,6 +162,8 @@ def _county_view(
     year = year or (years[0] if years else today.year)
     scope, figures = year_figures(conn, county, year, None)  # kept a minute, as the county's dashboard
     seen = townships_in_view(actor, townships_of(conn, county))
+    if not seen:  # a village's or a grid's user: no township to show
+        raise PermissionDenied("乡镇对比仅供乡镇（街道）及以上的账号查看")
     now = current(conn, county.path, today, by_child=True)
     months = list(month_labels(scope).items())
     rows = [_row(t.code, t.name, figures.get(t.path, AreaYear()), now.get(t.path, Current()), months) for t in seen]

@@ -109,6 +109,10 @@ def current_case_ids(conn: Connection, path: str, figure: str, key: str | None, 
     if figure not in CURRENT_FIGURES or (figure in ("state", "level")) != (key is not None):
         raise InvalidData([{"field": "figure", "message": "未知指标"}])
     states = open_states(conn)
+    if figure == "state" and key not in states:
+        raise InvalidData([{"field": "key", "message": "未知的办理状态（或该状态已结案）"}])
+    if figure == "level" and key not in {lv.value for lv in Level}:
+        raise InvalidData([{"field": "key", "message": "未知的处理层级"}])
     where = [C.c.state.in_(states), in_subtree(C.c.jurisdiction_path, path)]
     if figure == "overdue":
         where.append(and_(C.c.due_date.isnot(None), C.c.due_date < today))

@@ -54,6 +54,8 @@ class FieldSpec(_Strict):
             raise ValueError(f"field '{self.name}' of type {self.type} takes no date rules")
         if self.required and self.required_when:
             raise ValueError(f"field '{self.name}' is required: it takes no required_when")
+        if self.required_when and self.type in ("bool", "multichoice"):
+            raise ValueError(f"field '{self.name}' of type {self.type} takes no required_when")
         return self
 
 

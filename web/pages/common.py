@@ -108,6 +108,7 @@ TEMPLATES.env.globals["demo_offset_days"] = clock.demo_offset_days  # the demo-m
 TEMPLATES.env.globals["time_zone"] = lambda: str(clock.LOCAL_TZ)  # the outbox shows times as the pages do
 TEMPLATES.env.globals["figure_cases_url"] = drill_links.figure_cases_url
 TEMPLATES.env.globals["open_cases_url"] = drill_links.open_cases_url
+TEMPLATES.env.globals["from_county"] = drill_links.from_county
 TEMPLATES.env.globals["rendered_once"] = rendered_once
 
 

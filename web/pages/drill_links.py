@@ -4,6 +4,8 @@ macro: the dashboard has over a hundred, and a macro call with ``urlencode`` per
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -22,9 +24,22 @@ def _figure_url(year: int, code: str, as_of: datetime, figure: str, key: str | N
     return url if key is None else url + "&" + urlencode({"key": key})
 
 
-def open_cases_url(code: str, figure: str, key: object = None, origin: str = "") -> str:
-    """A 当前 figure to the open cases it counts (``origin``: the page to go back to)."""
+def open_cases_url(code: str, figure: str, key: object = None, county_view: Any = None) -> str:
+    """A 当前 figure to the open cases it counts (``county_view``: the county view it is shown in, to go back to)."""
     url = "/dashboard/cases?" + urlencode({"jurisdiction": code, "figure": figure})
     if key is not None:
         url += "&" + urlencode({"key": key})
-    return url + "&from=" + origin if origin else url
+    return url + "&" + from_county(county_view) if county_view is not None else url
+
+
+def from_county(view: Any) -> str:
+    """The query that leads a list opened from the county view back to it, its county and year."""
+    return urlencode({"from": "county", "county": view.county.code, "year": view.year})
+
+
+def back_to_county(query: Mapping[str, str]) -> tuple[str, str] | None:
+    """Where a list's 返回 leads when it was opened from the county view (?from=county&county=…&year=…)."""
+    if query.get("from") != "county":
+        return None
+    kept = {k: query[k] for k in ("county", "year") if re.fullmatch(r"[0-9]{1,12}", query.get(k, ""))}
+    return "/county" + ("?" + urlencode(kept) if kept else ""), "返回乡镇对比"

@@ -29,6 +29,7 @@ from mediation_flow.textinput import normalise
 from web.api.reports import parse_as_of
 from web.deps import EngineDep
 from web.pages.common import PageActor, render, require, today
+from web.pages.drill_links import back_to_county
 from web.session import verified_form
 
 router = APIRouter()
@@ -122,9 +123,10 @@ def reports_page(
 
 def _back(request: Request, year: int, jurisdiction: str) -> tuple[str, str]:
     """Where a drill-down's 返回 leads: the county view it came from (?from=county), else the report."""
-    if request.query_params.get("from") == "county":
-        return "/county?" + urlencode({"year": year}), "返回乡镇对比"
-    return "/reports?" + urlencode({"year": year, "jurisdiction": jurisdiction}), "返回年度统计报告"
+    return back_to_county(request.query_params) or (
+        "/reports?" + urlencode({"year": year, "jurisdiction": jurisdiction}),
+        "返回年度统计报告",
+    )
 
 
 @router.get("/reports/cases", include_in_schema=False)

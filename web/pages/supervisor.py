@@ -19,13 +19,14 @@ from mediation_flow.stats.dashboard_current import current_case_items
 from mediation_flow.store import clock
 from web.deps import EngineDep
 from web.pages.common import PageActor, is_fragment, render, require, today
+from web.pages.drill_links import back_to_county
 
 router = APIRouter()
 MAX_LISTED = 500
 PAGE_ROWS = 20  # per section: each section is paged on its own (上一页 / 下一页), its total beside its heading
 Q = Annotated[str, Query(max_length=32)]
 PAGE_PARAMS = {name: f"{name}_page" for name in SECTIONS}  # ?overdue_page=2: the overdue section's page
-BACK_TO_COUNTY, BACK_TO_DASHBOARD = ("/county", "返回乡镇对比"), ("/dashboard", "返回统计")  # a list's 返回
+BACK_TO_DASHBOARD = ("/dashboard", "返回统计")  # a 当前 list's 返回, unless opened from the county view
 PAST_ANY_END = 10**9  # a page number too long to be one: past the end (the last page), or below the first
 
 
@@ -138,6 +139,6 @@ def dashboard_cases(
         "total": found.total,
         "shown": len(found.items),
         "today": today(),
-        "back": BACK_TO_COUNTY if request.query_params.get("from") == "county" else BACK_TO_DASHBOARD,
+        "back": back_to_county(request.query_params) or BACK_TO_DASHBOARD,
     }
     return render(request, "dashboard_cases.html", context)
