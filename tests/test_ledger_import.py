@@ -126,6 +126,20 @@ def test_a_row_the_engine_refuses_rolls_back_the_whole_file(engine, town):
     assert count_cases(engine) == 0
 
 
+def test_a_written_agreement_without_its_performance_is_refused_by_the_workflows_rule(engine, town):
+    """The rule is the workflow file's (履行方式 `required_when` 协议形式 is 书面), not a copy in the import: the
+    row is refused on the 履行方式 column with the form's message; an oral agreement needs none."""
+    rows = [row(协议形式="口头"), row(案件名称="第二件", 协议形式="书面")]
+    with pytest.raises(LedgerImportError) as caught:
+        import_ledger(engine, actor=town["supervisor"], filename="ledger.xlsx", content=xlsx(rows))
+    assert [(e["row"], e["column"]) for e in caught.value.errors] == [(3, "履行方式")]
+    assert "请填写“履行方式、地点、期限”" in caught.value.errors[0]["message"]
+    assert count_cases(engine) == 0
+    rows[1]["履行方式"] = "十日内当面付清"
+    import_ledger(engine, actor=town["supervisor"], filename="ledger.xlsx", content=xlsx(rows))
+    assert count_cases(engine) == 2
+
+
 def test_csv_in_gbk_and_the_template(engine, town):
     content = csv_bytes([row(案件名称="邻里纠纷（GBK）")], encoding="gb18030")
     assert import_ledger(engine, actor=town["supervisor"], filename="LEDGER.CSV", content=content).count == 1

@@ -193,8 +193,6 @@ def plan_row(
     form = FORMS.get(row.text("协议形式") or "口头")
     if form is None:
         row.error("协议形式", "应为书面或口头")
-    if form == "written" and outcome == "agreed" and "履行方式" not in row.record:
-        row.error("履行方式", "书面协议须载明履行方式、地点、期限")
     referred = referrals.referral(row, reference)
     workflow, attributes = referred or ("people_mediation", {})
     place = (places or {}).get(row.text("所属辖区代码"))
