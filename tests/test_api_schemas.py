@@ -109,4 +109,5 @@ def test_openapi_documents_the_intake_body_and_every_triggers_fields(client):
     assert reject["additionalProperties"] is False
     agreement = branches["reach_agreement"]["properties"]["data"]["properties"]
     assert agreement["signed_on"]["format"] == "date" and agreement["amount"]["type"] == "string"
+    assert agreement["performance"]["description"] == "form 为 written 时必填"  # required_when, in words
     assert branches["reach_agreement"]["required"] == ["trigger", "expected_version", "data"]

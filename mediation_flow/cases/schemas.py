@@ -248,6 +248,9 @@ def field_schema(spec: FieldSpec) -> dict[str, Any]:
             one["description"] = f"参考数据“{spec.choices}”中的代码"
         schema = one if kind == "choice" else {"type": "array", "items": one, "uniqueItems": True}
     note = "（须为是）" if kind == "bool" and spec.required else ""
+    if spec.required_when:  # said in words: the 422 names the field when it is missing
+        when = "、".join(f"{name} 为 {value}" for name, value in spec.required_when.items())
+        schema["description"] = f"{schema.get('description', '')}{when} 时必填".strip()
     return {"title": spec.label + note, **schema}
 
 
