@@ -107,8 +107,8 @@ def test_every_figure_a_page_drills_into_is_titled_and_explained_in_chinese():
 
 def test_a_breakdown_by_place_is_named_by_what_the_jurisdictions_children_are():
     """A county's report groups its cases by township, a village's by grid: the heading says so."""
-    labels = {level: figures_at(level)["by_village"].label for level in ("county", "township", "village")}
-    assert labels == {"county": "按乡镇（街道）", "township": "按村（社区）", "village": "按网格"}
+    labels = {level: figures_at(level)["by_village"].label for level in ("county", "township", "village", "grid")}
+    assert labels == {"county": "按乡镇（街道）", "township": "按村（社区）", "village": "按网格", "grid": "按所属辖区"}
 
 
 @pytest.mark.parametrize("role", list(Role))
