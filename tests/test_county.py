@@ -285,3 +285,7 @@ def test_the_lists_behind_the_county_view_say_what_they_hold_and_lead_back(demo:
         assert refused.status_code == 422 and key["key"] not in refused.text
     own = html.unescape(demo_client(demo, "sifasuo").get("/county", params={"year": YEAR}).text)
     assert "<h1>青龙镇主要数字</h1>" in own and "data-own-only" in own  # a township's user compares nothing
+    link = re.search(r'<td data-col="open"><a href="([^"]+)"', own)
+    assert link is not None  # and their lists lead back to the page as it is titled for them
+    listed = html.unescape(demo_client(demo, "sifasuo").get(html.unescape(link.group(1))).text)
+    assert f'<a href="/county?county=500101&year={YEAR}" data-back>← 返回本乡镇主要数字</a>' in listed

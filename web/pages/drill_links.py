@@ -11,6 +11,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
+from mediation_flow.accounts.policy import Actor, compares_townships
+
 
 def figure_cases_url(board: Any, figure: str, key: object = None) -> str:
     """A year figure to the report's drill-down, as of the moment it was counted to (so the list is the number's)."""
@@ -37,9 +39,11 @@ def from_county(view: Any) -> str:
     return urlencode({"from": "county", "county": view.county.code, "year": view.year})
 
 
-def back_to_county(query: Mapping[str, str]) -> tuple[str, str] | None:
-    """Where a list's 返回 leads when it was opened from the county view (?from=county&county=…&year=…)."""
+def back_to_county(query: Mapping[str, str], actor: Actor) -> tuple[str, str] | None:
+    """Where a list's 返回 leads when it was opened from the county view (?from=county&county=…&year=…), named as
+    that page is titled for ``actor`` (a township's user sees their own township's 主要数字 there)."""
     if query.get("from") != "county":
         return None
     kept = {k: query[k] for k in ("county", "year") if re.fullmatch(r"[0-9]{1,12}", query.get(k, ""))}
-    return "/county" + ("?" + urlencode(kept) if kept else ""), "返回乡镇对比"
+    label = "返回乡镇对比" if compares_townships(actor) else "返回本乡镇主要数字"
+    return "/county" + ("?" + urlencode(kept) if kept else ""), label

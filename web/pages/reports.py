@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from mediation_flow.accounts.policy import Permission
+from mediation_flow.accounts.policy import Actor, Permission
 from mediation_flow.display.formats import money, quantity
 from mediation_flow.errors import InvalidData
 from mediation_flow.stats.definitions import figures_at, load_definitions
@@ -121,9 +121,9 @@ def reports_page(
     return render(request, "reports/index.html", _context(report, places, code, years))
 
 
-def _back(request: Request, year: int, jurisdiction: str) -> tuple[str, str]:
+def _back(request: Request, actor: Actor, year: int, jurisdiction: str) -> tuple[str, str]:
     """Where a drill-down's 返回 leads: the county view it came from (?from=county), else the report."""
-    return back_to_county(request.query_params) or (
+    return back_to_county(request.query_params, actor) or (
         "/reports?" + urlencode({"year": year, "jurisdiction": jurisdiction}),
         "返回年度统计报告",
     )
@@ -152,7 +152,7 @@ def report_cases(
         "definition": d,
         "drill": drill,
         "max_listed": MAX_LISTED,
-        "back": _back(request, year, jurisdiction),
+        "back": _back(request, actor, year, jurisdiction),
         "scope": report.figures.scope,
     }
     return render(request, "reports/cases.html", context)

@@ -139,6 +139,6 @@ def dashboard_cases(
         "total": found.total,
         "shown": len(found.items),
         "today": today(),
-        "back": back_to_county(request.query_params) or BACK_TO_DASHBOARD,
+        "back": back_to_county(request.query_params, actor) or BACK_TO_DASHBOARD,
     }
     return render(request, "dashboard_cases.html", context)
