@@ -8,8 +8,10 @@ import re
 from typing import Any
 
 from factories import REFER_TO_POLICE, Town, drive, register
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from test_web_pages import app, data_dir, signed_in, version_of  # noqa: F401 - the page fixtures
+
+from mediation_flow.store.models import CaseEvent
 
 ACCEPT = ("accept", {"rights_notified": True})
 
@@ -37,10 +39,21 @@ def test_the_police_inbox_shows_the_referral_its_notice_deadline_and_next_steps(
     assert 'href="/inbox" aria-current="page"' in page and 'href="/queue"' not in page
     assert "court_liaison" not in page and "孙三与周四" not in signed_in("court_liaison").get("/inbox").text
 
+    form = police.get(f"/cases/{case_id}/do/acknowledge", **{"HX-Request": "true"}).text
+    assert form.count('name="note"') == 1 and "签收说明" in form and "备注（可选）" not in form  # one input, not two
+    version = str(version_of(engine, case_id))
     signed = police.post(
-        f"/cases/{case_id}/do/acknowledge", {"expected_version": str(version_of(engine, case_id)), "handler": "赵勇"}
+        f"/cases/{case_id}/do/acknowledge", {"expected_version": version, "handler": "赵勇", "note": "已派民警核实"}
     )
     assert signed.status_code == 303
+    with engine.connect() as conn:  # what was typed in 签收说明 is the step's, once (it was lost to the 备注)
+        event = conn.execute(
+            select(CaseEvent.__table__)
+            .where(CaseEvent.__table__.c.case_id == case_id)
+            .order_by(CaseEvent.__table__.c.seq.desc())
+        ).first()
+    assert event is not None and event.trigger == "acknowledge" and event.data["note"] == "已派民警核实"
+    assert not event.note
     after = section(police.get("/inbox").text, "inbox-incoming")
     assert "已签收" in after and f"/cases/{case_id}/do/agency_feedback" in after and "do/acknowledge" not in after
     case_page = signed_in("mediator").get(f"/cases/{case_id}").text

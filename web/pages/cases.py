@@ -110,6 +110,9 @@ def _kept_text(specs: list[FieldSpec], form: FormData, note: str) -> list[tuple[
     return [*kept, ("备注", note)] if note.strip() else kept
 
 
+NOTE = "note"  # the step form's 备注 (the event's note), unless the step has a field of that name
+
+
 def _specs(data: dict[str, Any], trigger: str) -> list[FieldSpec]:
     """The fields the workflow gives ``trigger`` (of its first transition), offered now or not."""
     return next((t.fields for t in data["view"].workflow.spec.transitions_for(trigger)), [])
@@ -132,7 +135,8 @@ def fire_trigger(
     form: Annotated[FormData, Depends(verified_form)],
 ) -> Response:
     data = page_data(engine, actor, case_id)
-    note = str(form.get("note") or "")[:2000]
+    # a step whose own field is named note (签收说明) has no 备注 of its own: the one input is the field's
+    note = "" if any(s.name == NOTE for s in _specs(data, trigger)) else str(form.get(NOTE) or "")[:2000]
     try:
         blank = _form(engine, actor, data, trigger)
     except TriggerNotAllowed as exc:  # not offered now: the case moved on, or a guard now refuses it whatever is typed
