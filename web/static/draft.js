@@ -41,7 +41,8 @@
     }, 0);
     var source = typeof draft.source === "string" ? draft.source : "";
     var otherPath = form.dataset.source !== undefined && source && source !== form.dataset.source;
-    if (form.dataset.rowsUrl && ((rows && needed > rows) || (otherPath && !form.dataset.draftServer))) {
+    /* the server's answer (its errors, what it kept) wins: never reload it for a draft's other rows */
+    if (form.dataset.rowsUrl && !form.dataset.draftServer && ((rows && needed > rows) || otherPath)) {
       /* the draft has more parties, or another 案件来源 (its own fields), than the page: ask for them */
       var query = "?parties=" + Math.min(Math.max(needed, rows, 2), 20) + (otherPath ? "&source=" + encodeURIComponent(source) : "");
       window.location.replace(form.dataset.rowsUrl + query);
