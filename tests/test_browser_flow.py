@@ -68,15 +68,20 @@ class OffsetServer(Server):
         return {**super().env(), "MEDIATION_FLOW_DEMO_MODE": "true", "MEDIATION_FLOW_CLOCK_OFFSET_DAYS": str(self.days)}
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    folder = tmp_path_factory.mktemp("browser")
+def demo_database(folder: Path, cases: int) -> str:
+    """A SQLite database in ``folder`` with the demo township and ``cases`` cases; its URL."""
     url = f"sqlite:///{folder}/demo.db"
     engine = make_engine(url)
     upgrade(engine)
-    load_demo(engine, cases=40)
+    load_demo(engine, cases=cases)
     engine.dispose()
-    return url, folder
+    return url
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    folder = tmp_path_factory.mktemp("browser")
+    return demo_database(folder, 40), folder
 
 
 @pytest.fixture(scope="module")

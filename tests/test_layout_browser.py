@@ -18,12 +18,8 @@ from typing import Any
 
 import pytest
 from server_harness import Server
-from test_browser_flow import chromium_path, launch, new_page
+from test_browser_flow import chromium_path, demo_database, launch, new_page
 from test_county_browser import sign_in
-
-from mediation_flow.demo import load_demo
-from mediation_flow.store.db import make_engine
-from mediation_flow.store.migrate import upgrade
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "layout"
@@ -76,11 +72,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
     from playwright.sync_api import sync_playwright
 
     folder = tmp_path_factory.mktemp("layout")
-    url = f"sqlite:///{folder}/demo.db"
-    engine = make_engine(url)
-    upgrade(engine)
-    load_demo(engine, cases=120)
-    engine.dispose()
+    url = demo_database(folder, 120)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with Server(url, folder, workers=1) as server, sync_playwright() as p:
         browser = launch(p)

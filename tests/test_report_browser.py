@@ -11,11 +11,9 @@ from pathlib import Path
 import pytest
 from docx import Document
 from server_harness import Server
-from test_browser_flow import chromium_path, launch, new_page
+from test_browser_flow import chromium_path, demo_database, launch, new_page
 
-from mediation_flow.demo import demo_password, load_demo
-from mediation_flow.store.db import make_engine
-from mediation_flow.store.migrate import upgrade
+from mediation_flow.demo import demo_password
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "report"
@@ -25,11 +23,7 @@ def test_supervisor_previews_drills_down_edits_and_downloads(tmp_path):
     chromium_path()  # fails in CI, skips elsewhere, when it is missing
     from playwright.sync_api import sync_playwright
 
-    url = f"sqlite:///{tmp_path}/demo.db"
-    engine = make_engine(url)
-    upgrade(engine)
-    load_demo(engine, cases=40)
-    engine.dispose()
+    url = demo_database(tmp_path, 40)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with Server(url, tmp_path, workers=1) as server, sync_playwright() as p:
         browser = launch(p)
