@@ -289,3 +289,12 @@ def test_the_lists_behind_the_county_view_say_what_they_hold_and_lead_back(demo:
     assert link is not None  # and their lists lead back to the page as it is titled for them
     listed = html.unescape(demo_client(demo, "sifasuo").get(html.unescape(link.group(1))).text)
     assert f'<a href="/county?county=500101&year={YEAR}" data-back>← 返回本乡镇主要数字</a>' in listed
+
+
+def test_the_county_dashboard_groups_its_cases_by_township(demo: Engine) -> None:
+    """The dashboard's by-place chart is headed as the report's breakdown is at the same level (one wording:
+    definitions.yaml's at_level), not by a second list of level names."""
+    page = html.unescape(demo_client(demo, "xianju").get("/dashboard", params={"year": YEAR}).text)
+    assert "<h3>按乡镇（街道）（登记）</h3>" in page and "按村（社区）（登记）" not in page
+    page = html.unescape(demo_client(demo, "sifasuo").get("/dashboard", params={"year": YEAR}).text)
+    assert "<h3>按村（社区）（登记）</h3>" in page

@@ -143,7 +143,7 @@ def test_the_page_shows_the_definitions_in_chinese_only(demo: Engine) -> None:
     texts = [d.label + d.text for d in board.definitions] + board.common_rules
     assert any("达成调解协议" in t for t in texts) and any("北京时间" in t for t in texts)
     assert not [t for t in texts if re.search(r"[A-Za-z_]", t)]
-    assert board.children_name == "村（社区）"
+    assert board.by_place_label == "按村（社区）"
 
 
 def test_a_new_case_shows_in_the_year_figures_at_once(demo: Engine) -> None:

@@ -61,7 +61,6 @@ _LOCK = threading.Lock()
 SHOWN_DEFINITIONS = [
     "taken_in", "resolved", "mediation_concluded", "success_rate", "closed_resolved", "on_time_rate", "escalations",
 ]  # fmt: skip
-CHILD_LEVEL_NAMES = {"county": "乡镇（街道）", "township": "村（社区）", "village": "网格"}
 
 
 class Bar(NamedTuple):
@@ -127,7 +126,7 @@ class Dashboard:
     by_category: list[Bar]
     by_village: list[Bar]
     escalations_by_level: list[Bar]
-    children_name: str  # what the subtree's children are called (村（社区）, 网格, …)
+    by_place_label: str  # by_village's heading at the scope's level (按村（社区）, 按乡镇（街道）, 按网格, …)
     definitions: list[Definition]
     common_rules: list[str]
 
@@ -302,7 +301,7 @@ def _board(
             for lv in Level
             if year.escalations_by_level.get(lv.value)
         ],
-        children_name=CHILD_LEVEL_NAMES.get(place.level, "下级辖区"),
+        by_place_label=figures_at(place.level)["by_village"].label,
         definitions=_definitions(place.level),
         common_rules=[without_codes(load_definitions().common[k]) for k in ("period", "scope", "as_of", "unit")],
     )
