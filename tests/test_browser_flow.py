@@ -280,6 +280,14 @@ def fire(page: Any, trigger: str, fill: dict[str, str] | None = None, *, checks:
     page.wait_for_function(
         "v => document.querySelector('#case-state .muted').innerText !== v", arg=version, timeout=15_000
     )
+    settled(page)
+
+
+def settled(page: Any) -> None:
+    """Wait until htmx has settled what it swapped in: new content is wired up (its hx-post etc.) only in the
+    settle step, ~20 ms after the swap (htmx 2's defaultSettleDelay), longer on a loaded machine. A form
+    submitted before that posts as a plain form (a full page load), not as the fragment the test waits for."""
+    page.wait_for_function("() => !document.querySelector('.htmx-added, .htmx-settling, .htmx-swapping')")
 
 
 def test_mediator_takes_the_case_to_a_resolved_close(chromium: Any, server: Server, grid_case: str) -> None:
