@@ -266,6 +266,7 @@ def fire(page: Any, trigger: str, fill: dict[str, str] | None = None, *, checks:
         button.click()
         form = page.locator(f"form[data-form={trigger}]")
         form.wait_for()
+        settled(page)  # the form's hx-post is wired up
         for name, value in (fill or {}).items():
             target = form.locator(f"[name={name}]")
             if target.evaluate("el => el.tagName") == "SELECT":
