@@ -223,3 +223,33 @@ def test_a_clerk_enters_a_paper_ledger_step_for_the_mediator_who_did_it(tmp_path
         latest = page.inner_text("#case-timeline li:first-child .when")
         assert "李明" in latest and "录入员 小周代录" in latest and f"{year}年5月7日" in latest
         browser.close()
+
+
+def _admin_page(browser, base_url: str, viewport: dict[str, int]):
+    page = new_page(browser, viewport)
+    page.set_default_timeout(20_000)
+    sign_in(page, base_url, "admin", demo_password("admin"))
+    return page
+
+
+def test_every_admin_input_has_a_type_an_autocomplete_and_the_app_style(server):
+    """No bare <input> on /admin: each says what it holds (type), whether the browser may fill it in
+    (autocomplete: a place's or a person's name is not the admin's own), and looks like the app's fields."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = _admin_page(browser, server.base_url, SIZES["phone"])
+        page.evaluate("for (const d of document.querySelectorAll('#main details')) d.open = true")
+        inputs = page.eval_on_selector_all(
+            "#main input:not([type=hidden])",
+            """all => all.map(i => ({name: i.name, form: i.form && i.form.getAttribute('action'),
+                type: i.getAttribute('type'), autocomplete: i.getAttribute('autocomplete'),
+                radius: getComputedStyle(i).borderTopLeftRadius, height: i.getBoundingClientRect().height}))""",
+        )
+        assert len(inputs) > 20
+        for i in inputs:
+            assert i["type"] in {"text", "tel", "password", "file", "search", "number"}, i
+            assert i["type"] == "file" or i["autocomplete"], i
+            assert i["radius"] == "6px" and i["height"] >= 38, i
+        browser.close()
