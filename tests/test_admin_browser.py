@@ -232,6 +232,43 @@ def _admin_page(browser, base_url: str, viewport: dict[str, int]):
     return page
 
 
+@pytest.mark.parametrize("size", ["phone", "desktop-1366"])
+def test_the_admin_forms_put_each_label_over_its_field_styled_as_the_other_forms(server, size):
+    """新增辖区, 新增账号 and 我的账号's 修改密码 lay out as every other form of the app (登记纠纷, a step's form):
+    each label over its field, the fields the width of the form and styled alike, not in a page's two-column grid
+    (.grid2) that put a label beside another's field."""
+    from playwright.sync_api import sync_playwright
+
+    viewport = SIZES["phone"] if size == "phone" else {"width": 1366, "height": 768}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = _admin_page(browser, server.base_url, viewport)
+        page.click("summary:has-text('新增辖区')")
+        page.click("summary:has-text('新增账号')")
+        for form in ("#places form[action='/admin/places']", "#accounts form[action='/admin/accounts']", "/account"):
+            if form == "/account":  # 我的账号's 修改密码 had the same page grid
+                page.goto(f"{server.base_url}/account")
+                form = "form[action='/account/password']"
+            fields = page.eval_on_selector(
+                form,
+                """f => [...f.querySelectorAll('label[for]')].map(l => {
+                    const field = document.getElementById(l.htmlFor), a = l.getBoundingClientRect(),
+                          b = field.getBoundingClientRect(), s = getComputedStyle(field);
+                    return {id: field.id, label: [a.left, a.bottom], field: [b.left, b.top, b.width, b.height],
+                            radius: s.borderTopLeftRadius, form: f.getBoundingClientRect().width};
+                })""",
+            )
+            assert len(fields) >= 3
+            for f in fields:
+                left, top, width, height = f["field"]
+                assert abs(f["label"][0] - left) < 2 and f["label"][1] <= top + 1, f  # the label over its field
+                assert width > f["form"] - 4, f  # as wide as the form
+                assert height >= 38 and f["radius"] == "6px", f  # the app's field style
+            page.locator(form).screenshot(path=str(ARTIFACTS / f"form-{form.split('/')[-1][:-2]}-{size}.png"))
+        browser.close()
+
+
 def test_every_admin_input_has_a_type_an_autocomplete_and_the_app_style(server):
     """No bare <input> on /admin: each says what it holds (type), whether the browser may fill it in
     (autocomplete: a place's or a person's name is not the admin's own), and looks like the app's fields."""
