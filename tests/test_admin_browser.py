@@ -40,10 +40,12 @@ def sign_in(page, base_url: str, username: str, password: str) -> None:
     page.wait_for_url(lambda u: "/login" not in u)
 
 
-def row_action(page, row: str, button: str) -> None:
-    """Open the row's 修改 and press one of its buttons."""
+def row_action(page, row: str, button: str, *, confirm: bool = False) -> None:
+    """Open the row's 修改 and press one of its buttons (answering OK to its question when ``confirm``)."""
     page.evaluate("for (const e of document.querySelectorAll('#admin-notice, #admin-error')) e.remove()")
     page.click(f"{row} summary")
+    if confirm:
+        page.once("dialog", lambda dialog: dialog.accept())
     page.click(f"{row} button:has-text('{button}')")
     page.wait_for_selector("#admin-notice, #admin-error")
 
@@ -100,10 +102,10 @@ def test_admin_sets_up_places_and_accounts_and_a_new_mediator_changes_the_tempor
         page.screenshot(path=str(ARTIFACTS / f"admin-{size}.png"), full_page=True)
 
         # disable another mediator; reset a password
-        row_action(page, "#account-tiaojie2", "停用")
+        row_action(page, "#account-tiaojie2", "停用", confirm=True)
         assert "已停用" in page.inner_text("#admin-notice")
         assert "停用" in page.inner_text("#account-tiaojie2 td:nth-child(5)")
-        row_action(page, "#account-tiaojie", "重置密码")
+        row_action(page, "#account-tiaojie", "重置密码", confirm=True)
         reset = page.inner_text("#one-time-password").strip()
         assert len(reset) == 12 and reset != temporary
         assert "重置密码" in page.inner_text("#changes")
@@ -289,4 +291,40 @@ def test_every_admin_input_has_a_type_an_autocomplete_and_the_app_style(server):
             assert i["type"] in {"text", "tel", "password", "file", "search", "number"}, i
             assert i["type"] == "file" or i["autocomplete"], i
             assert i["radius"] == "6px" and i["height"] >= 38, i
+        browser.close()
+
+
+def test_retiring_a_place_and_disabling_an_account_ask_first_naming_which(server):
+    """撤销此辖区 and 停用 (an account) change nothing until the administrator confirms the question, which
+    names the place or the account; 取消 leaves everything as it was."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = _admin_page(browser, server.base_url, SIZES["phone"])
+        place, account = "#place-500101001004002", "#account-tiaojie2"
+        place_name = page.inner_text(f"{place} td:first-child").strip()
+        account_name = page.inner_text(f"{account} td:first-child").strip()
+        asked: list[str] = []
+        accept = [False]  # what the administrator answers: 取消 first, then OK
+        page.on("dialog", lambda d: (asked.append(d.message), d.accept() if accept[0] else d.dismiss()))
+
+        page.click(f"{place} summary")
+        page.click(f"{place} button:has-text('撤销此辖区')")
+        page.wait_for_timeout(1000)
+        assert asked and place_name in asked[-1] and "撤销" in asked[-1], asked
+        assert "已撤销" not in page.inner_text(place) and not page.is_visible("#admin-notice")
+        page.click(f"{account} summary")
+        page.click(f"{account} button:has-text('停用')")
+        page.wait_for_timeout(1000)
+        assert len(asked) == 2 and account_name in asked[-1] and "tiaojie2" in asked[-1], asked
+        assert "启用" in page.inner_text(f"{account} td:nth-child(5)") and not page.is_visible("#admin-notice")
+        page.reload()
+        assert "已撤销" not in page.inner_text(place) and "启用" in page.inner_text(f"{account} td:nth-child(5)")
+
+        accept[0] = True
+        row_action(page, place, "撤销此辖区")
+        assert len(asked) == 3 and "已撤销" in page.inner_text(place)
+        row_action(page, account, "停用")
+        assert len(asked) == 4 and "停用" in page.inner_text(f"{account} td:nth-child(5)")
         browser.close()
