@@ -328,3 +328,23 @@ def test_retiring_a_place_and_disabling_an_account_ask_first_naming_which(server
         row_action(page, account, "停用")
         assert len(asked) == 4 and "停用" in page.inner_text(f"{account} td:nth-child(5)")
         browser.close()
+
+
+def test_on_a_phone_each_place_and_account_is_a_card_with_its_buttons_in_view(server):
+    """At 390px the tree and the accounts are cards (the app's row-cards, as 督办队列's): nothing to scroll
+    sideways, a row's buttons whole and in view (they were squeezed into the last column, 停用 one character a
+    line, partly off the screen)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = _admin_page(browser, server.base_url, SIZES["phone"])
+        for row, button in (("#account-tiaojie2", "停用"), ("#place-500101001004002", "撤销此辖区")):
+            page.click(f"{row} summary")
+            box = page.locator(f"{row} button:has-text('{button}')").bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= SIZES["phone"]["width"], box
+            assert box["height"] < 50, box  # its words on one line
+        wide = page.eval_on_selector_all(".table-wrap", "all => all.map(e => e.scrollWidth - e.clientWidth)")
+        assert wide and max(wide) <= 1, wide
+        page.locator("#account-tiaojie2").screenshot(path=str(ARTIFACTS / "admin-account-card-phone.png"))
+        browser.close()
