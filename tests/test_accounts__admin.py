@@ -153,3 +153,85 @@ def test_an_agency_account_is_added_with_its_agency_on_the_admin_page_and_over_t
         },
     )
     assert made.status_code == 422 and "与角色不符" in made.text
+
+
+def test_the_change_log_on_the_admin_page_reads_in_chinese_with_no_code_of_its_rows(client, engine, town):
+    """最近操作 tells each change in words (walk-through: it showed ``venue:venue_7``, bare codes and usernames):
+    the action's label, the place or item by its name, the account by name and username, a role by its label,
+    a move or a rename from what to what. No action code, ``kind:code`` target, item or role code, ISO time
+    or other Latin word (but the usernames people chose) of the log's rows is on the page."""
+    from plain_text import ALLOWED, html_text, internal_names, offences
+    from test_web_pages import Browser, csrf_of
+
+    from mediation_flow.accounts.admin_log import administer
+    from mediation_flow.accounts.management import create_account, rename_account
+    from mediation_flow.accounts.policy import CONSOLE
+    from mediation_flow.cases.schemas import workflow_file_specs
+    from mediation_flow.display.labels import labels
+    from mediation_flow.vocabulary import Role
+
+    administer(engine, CONSOLE, lambda conn, a: create_account(
+        conn, a, username="wangguan", role=Role.ADMIN, display_name="王管", jurisdiction_code=None,
+        password="wangguan-pass-1",
+    ))  # fmt: skip
+    admin = Browser(client.app)
+    assert admin.login("wangguan", "wangguan-pass-1").status_code == 303
+    admin.csrf = csrf_of(admin.get("/admin").text)
+    village, grid = "500101001099", "500101001099001"
+    steps = [
+        ("/admin/places", {"code": village, "name": "新村", "parent_code": "500101001"}),
+        (f"/admin/places/{village}", {"action": "rename", "name": "新兴村"}),
+        ("/admin/places", {"code": grid, "name": "新兴村第一网格", "parent_code": village}),
+        (f"/admin/places/{grid}", {"action": "move", "parent_code": "500101001001"}),
+        (f"/admin/places/{grid}", {"action": "retire"}),
+        (f"/admin/places/{grid}", {"action": "restore"}),
+        ("/admin/accounts", {"username": "zhangfang", "display_name": "张芳", "role": "mediator",
+                             "jurisdiction_code": village}),
+        ("/admin/accounts/zhangfang", {"action": "placement", "role": "grid_worker", "jurisdiction_code": grid}),
+        ("/admin/accounts/zhangfang", {"action": "disable"}),
+        ("/admin/accounts/zhangfang", {"action": "enable"}),
+        ("/admin/accounts/zhangfang", {"action": "reset"}),
+        ("/admin/reference", {"kind": "venue", "label": "新议事厅", "township": "500101001"}),
+    ]  # fmt: skip
+    for url, data in steps:
+        answer = admin.post(url, data)
+        assert answer.status_code == 200 and 'id="admin-notice"' in answer.text, (url, answer.text[:2000])
+    with engine.connect() as conn:
+        venue = next(c["target"] for c in recent_changes(conn) if c["action"] == "reference_add")
+    kind, code = venue.split(":")
+    for data in ({"action": "rename", "label": "新兴议事厅"}, {"action": "restore"}):
+        assert admin.post(f"/admin/reference/{kind}/{code}", data).status_code == 200
+    administer(engine, CONSOLE, lambda conn, a: rename_account(conn, a, username="zhangfang", display_name="张芳芳"))
+
+    page = admin.get("/admin").text
+    start = page.index('<section class="card" id="changes">')
+    shown = page[start : page.index("</section>", start)]
+    text = " ".join(html_text(shown))
+    with engine.connect() as conn:
+        rows = recent_changes(conn)
+    assert {r["action"] for r in rows} == set(labels("admin_actions"))  # every kind of line
+    raw: set[str] = set()
+    for r in rows:
+        raw |= {r["action"], r["at"].isoformat()[:16], r["at"].isoformat()[:10]}
+        if ":" in r["target"]:
+            raw |= {r["target"], *r["target"].split(":")}
+        for value in r["detail"].values():
+            for v in value.values() if isinstance(value, dict) else [value]:
+                if isinstance(v, str) and (v in labels("roles") or v == code or v.startswith(f"{kind}_")):
+                    raw.add(v)
+    assert raw and not [code for code in sorted(raw) if code in text], text
+    names = internal_names(workflow_file_specs()) | set(labels("roles"))
+    assert not list(offences([text], names, ALLOWED | {"wangguan", "zhangfang"})), text
+    for line in (
+        "王管 · 新增辖区 新村（500101001099）：上级 青龙镇",
+        "辖区更名 新村（500101001099）：改为「新兴村」",
+        "移动辖区 新兴村第一网格（500101001099001）：新兴村 → 龙井村",
+        "撤销辖区 新兴村第一网格（500101001099001）",
+        "新增账号 张芳芳（zhangfang）：人民调解员，新兴村",
+        "修改角色和辖区 张芳芳（zhangfang）：人民调解员，新兴村 → 网格员，新兴村第一网格",
+        "停用账号 张芳芳（zhangfang）",
+        "新增参考数据 调解场所「新议事厅」（青龙镇）",
+        "参考数据改名 调解场所「新议事厅」：改为「新兴议事厅」",
+        "命令行 · 修改姓名 张芳（zhangfang）：改为「张芳芳」",
+    ):
+        assert line in text, (line, text)

@@ -40,10 +40,12 @@ def sign_in(page, base_url: str, username: str, password: str) -> None:
     page.wait_for_url(lambda u: "/login" not in u)
 
 
-def row_action(page, row: str, button: str) -> None:
-    """Open the row's 修改 and press one of its buttons."""
+def row_action(page, row: str, button: str, *, confirm: bool = False) -> None:
+    """Open the row's 修改 and press one of its buttons (answering OK to its question when ``confirm``)."""
     page.evaluate("for (const e of document.querySelectorAll('#admin-notice, #admin-error')) e.remove()")
     page.click(f"{row} summary")
+    if confirm:
+        page.once("dialog", lambda dialog: dialog.accept())
     page.click(f"{row} button:has-text('{button}')")
     page.wait_for_selector("#admin-notice, #admin-error")
 
@@ -100,10 +102,10 @@ def test_admin_sets_up_places_and_accounts_and_a_new_mediator_changes_the_tempor
         page.screenshot(path=str(ARTIFACTS / f"admin-{size}.png"), full_page=True)
 
         # disable another mediator; reset a password
-        row_action(page, "#account-tiaojie2", "停用")
+        row_action(page, "#account-tiaojie2", "停用", confirm=True)
         assert "已停用" in page.inner_text("#admin-notice")
         assert "停用" in page.inner_text("#account-tiaojie2 td:nth-child(5)")
-        row_action(page, "#account-tiaojie", "重置密码")
+        row_action(page, "#account-tiaojie", "重置密码", confirm=True)
         reset = page.inner_text("#one-time-password").strip()
         assert len(reset) == 12 and reset != temporary
         assert "重置密码" in page.inner_text("#changes")
@@ -222,4 +224,127 @@ def test_a_clerk_enters_a_paper_ledger_step_for_the_mediator_who_did_it(tmp_path
         page.wait_for_selector(".flash.ok")
         latest = page.inner_text("#case-timeline li:first-child .when")
         assert "李明" in latest and "录入员 小周代录" in latest and f"{year}年5月7日" in latest
+        browser.close()
+
+
+def _admin_page(browser, base_url: str, viewport: dict[str, int]):
+    page = new_page(browser, viewport)
+    page.set_default_timeout(20_000)
+    sign_in(page, base_url, "admin", demo_password("admin"))
+    return page
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop-1366"])
+def test_the_admin_forms_put_each_label_over_its_field_styled_as_the_other_forms(server, size):
+    """新增辖区, 新增账号 and 我的账号's 修改密码 lay out as every other form of the app (登记纠纷, a step's form):
+    each label over its field, the fields the width of the form and styled alike, not in a page's two-column grid
+    (.grid2) that put a label beside another's field."""
+    from playwright.sync_api import sync_playwright
+
+    viewport = SIZES["phone"] if size == "phone" else {"width": 1366, "height": 768}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = _admin_page(browser, server.base_url, viewport)
+        page.click("summary:has-text('新增辖区')")
+        page.click("summary:has-text('新增账号')")
+        for form in ("#places form[action='/admin/places']", "#accounts form[action='/admin/accounts']", "/account"):
+            if form == "/account":  # 我的账号's 修改密码 had the same page grid
+                page.goto(f"{server.base_url}/account")
+                form = "form[action='/account/password']"
+            fields = page.eval_on_selector(
+                form,
+                """f => [...f.querySelectorAll('label[for]')].map(l => {
+                    const field = document.getElementById(l.htmlFor), a = l.getBoundingClientRect(),
+                          b = field.getBoundingClientRect(), s = getComputedStyle(field);
+                    return {id: field.id, label: [a.left, a.bottom], field: [b.left, b.top, b.width, b.height],
+                            radius: s.borderTopLeftRadius, form: f.getBoundingClientRect().width};
+                })""",
+            )
+            assert len(fields) >= 3
+            for f in fields:
+                left, top, width, height = f["field"]
+                assert abs(f["label"][0] - left) < 2 and f["label"][1] <= top + 1, f  # the label over its field
+                assert width > f["form"] - 4, f  # as wide as the form
+                assert height >= 38 and f["radius"] == "6px", f  # the app's field style
+            page.locator(form).screenshot(path=str(ARTIFACTS / f"form-{form.split('/')[-1][:-2]}-{size}.png"))
+        browser.close()
+
+
+def test_every_admin_input_has_a_type_an_autocomplete_and_the_app_style(server):
+    """No bare <input> on /admin: each says what it holds (type), whether the browser may fill it in
+    (autocomplete: a place's or a person's name is not the admin's own), and looks like the app's fields."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = _admin_page(browser, server.base_url, SIZES["phone"])
+        page.evaluate("for (const d of document.querySelectorAll('#main details')) d.open = true")
+        inputs = page.eval_on_selector_all(
+            "#main input:not([type=hidden])",
+            """all => all.map(i => ({name: i.name, form: i.form && i.form.getAttribute('action'),
+                type: i.getAttribute('type'), autocomplete: i.getAttribute('autocomplete'),
+                radius: getComputedStyle(i).borderTopLeftRadius, height: i.getBoundingClientRect().height}))""",
+        )
+        assert len(inputs) > 20
+        for i in inputs:
+            assert i["type"] in {"text", "tel", "password", "file", "search", "number"}, i
+            assert i["type"] == "file" or i["autocomplete"], i
+            assert i["radius"] == "6px" and i["height"] >= 38, i
+        browser.close()
+
+
+def test_retiring_a_place_and_disabling_an_account_ask_first_naming_which(server):
+    """撤销此辖区 and 停用 (an account) change nothing until the administrator confirms the question, which
+    names the place or the account; 取消 leaves everything as it was."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = _admin_page(browser, server.base_url, SIZES["phone"])
+        place, account = "#place-500101001004002", "#account-tiaojie2"
+        place_name = page.inner_text(f"{place} td:first-child").strip()
+        account_name = page.inner_text(f"{account} td:first-child").strip()
+        asked: list[str] = []
+        accept = [False]  # what the administrator answers: 取消 first, then OK
+        page.on("dialog", lambda d: (asked.append(d.message), d.accept() if accept[0] else d.dismiss()))
+
+        page.click(f"{place} summary")
+        page.click(f"{place} button:has-text('撤销此辖区')")
+        page.wait_for_timeout(1000)
+        assert asked and place_name in asked[-1] and "撤销" in asked[-1], asked
+        assert "已撤销" not in page.inner_text(place) and not page.is_visible("#admin-notice")
+        page.click(f"{account} summary")
+        page.click(f"{account} button:has-text('停用')")
+        page.wait_for_timeout(1000)
+        assert len(asked) == 2 and account_name in asked[-1] and "tiaojie2" in asked[-1], asked
+        assert "启用" in page.inner_text(f"{account} td:nth-child(5)") and not page.is_visible("#admin-notice")
+        page.reload()
+        assert "已撤销" not in page.inner_text(place) and "启用" in page.inner_text(f"{account} td:nth-child(5)")
+
+        accept[0] = True
+        row_action(page, place, "撤销此辖区")
+        assert len(asked) == 3 and "已撤销" in page.inner_text(place)
+        row_action(page, account, "停用")
+        assert len(asked) == 4 and "停用" in page.inner_text(f"{account} td:nth-child(5)")
+        browser.close()
+
+
+def test_on_a_phone_each_place_and_account_is_a_card_with_its_buttons_in_view(server):
+    """At 390px the tree and the accounts are cards (the app's row-cards, as 督办队列's): nothing to scroll
+    sideways, a row's buttons whole and in view (they were squeezed into the last column, 停用 one character a
+    line, partly off the screen)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = _admin_page(browser, server.base_url, SIZES["phone"])
+        for row, button in (("#account-tiaojie2", "停用"), ("#place-500101001004002", "撤销此辖区")):
+            page.click(f"{row} summary")
+            box = page.locator(f"{row} button:has-text('{button}')").bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= SIZES["phone"]["width"], box
+            assert box["height"] < 50, box  # its words on one line
+        wide = page.eval_on_selector_all(".table-wrap", "all => all.map(e => e.scrollWidth - e.clientWidth)")
+        assert wide and max(wide) <= 1, wide
+        page.locator("#account-tiaojie2").screenshot(path=str(ARTIFACTS / "admin-account-card-phone.png"))
         browser.close()

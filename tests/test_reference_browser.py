@@ -95,7 +95,7 @@ def test_a_township_admin_edits_its_venues_and_each_township_is_offered_only_its
         page.click("#ref-venue-baima_hall button:has-text('改名')")
         page.wait_for_selector("#admin-notice")
         assert "白马镇议事厅（旧案件仍显示原名称）" in page.inner_text("#admin-notice")
-        row_action(page, "#ref-venue-huangjue_tree", "停用")
+        row_action(page, "#ref-venue-huangjue_tree", "停用", confirm=True)
         assert "已停用" in page.inner_text("#ref-venue-huangjue_tree")
         page.locator("#reference").screenshot(path=str(ARTIFACTS / f"admin-township-venues-{size}.png"))
         page.context.close()

@@ -1,9 +1,12 @@
-"""What the administrator's page shows: the jurisdiction tree, the accounts and the latest changes, with the
-choices each form offers (a place's possible parents, the places an account may belong to)."""
+"""What the administrator's page shows: the jurisdiction tree, the accounts and the latest changes (each told in
+words: the action's label, the place, account or item by its name, what it was and became), with the choices
+each form offers (a place's possible parents, the places an account may belong to)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -11,6 +14,7 @@ from sqlalchemy import Engine
 from mediation_flow.accounts.admin_log import inspect, recent_changes
 from mediation_flow.accounts.management import Account, list_accounts
 from mediation_flow.accounts.policy import Actor, may_edit_reference
+from mediation_flow.display.labels import label
 from mediation_flow.places.agencies import all_agencies
 from mediation_flow.places.changes import CHILD_LEVEL
 from mediation_flow.places.jurisdictions import Place, all_places
@@ -31,10 +35,21 @@ class PlaceRow:
 
 
 @dataclass(frozen=True)
+class ChangeLine:
+    """One line of 最近操作, in words: ``辖区更名 更新村（500101001099）：新村 → 更新村``."""
+
+    at: datetime
+    by: str
+    action: str  # the action's label (admin_actions)
+    subject: str  # the place, account or item, by its name
+    detail: str = ""  # what it was and became, where it says more than the action
+
+
+@dataclass(frozen=True)
 class AdminOverview:
     places: list[PlaceRow]
     accounts: list[Account]
-    changes: list[dict[str, Any]]
+    changes: list[ChangeLine]
     roles: dict[str, str]
     homes: list[tuple[str, str]]  # (code, indented name) of the active places an account may belong to
     agencies: list[tuple[str, str]]  # (code, name) of the active partner agencies an agency account may belong to
@@ -71,7 +86,7 @@ def _overview(actor: Actor, places: list[Place], items: list[tuple[Item, bool]],
     return AdminOverview(
         places=rows,
         accounts=list_accounts(conn, actor),
-        changes=recent_changes(conn, 30),
+        changes=change_lines(recent_changes(conn, 30), places, list_accounts(conn, actor)),
         roles={r.value: r.label for r in Role},
         homes=[(p.code, indented(p)) for p in active],
         agencies=[(a.code, a.name) for a in all_agencies(conn) if a.active],
@@ -89,3 +104,58 @@ def _owners(actor: Actor, active: list[Place]) -> list[tuple[str, str]]:
     return county + [
         (p.code, p.name) for p in active if p.level == Level.TOWNSHIP.value and within(p.path, actor.scope_path)
     ]
+
+
+def change_lines(rows: list[dict[str, Any]], places: list[Place], accounts: list[Account]) -> list[ChangeLine]:
+    """The change log's rows (``admin_log.recent_changes``) as a person reads them: no action code, role code,
+    ``kind:code`` target or parent code left; a place as its name and its statistical code (as the page's tree
+    shows it), an account as its name and username (as the accounts table does)."""
+    names = {p.code: p.name for p in places}
+    people = {a.username: a.display_name for a in accounts}
+
+    def place(code: Any) -> str:
+        return f"{names[code]}（{code}）" if code in names else str(code or "")
+
+    def home(code: Any) -> str:
+        return names.get(code, str(code)) if code else label("admin_change", "everywhere")
+
+    def person(username: str) -> str:
+        return f"{people[username]}（{username}）" if username in people else username
+
+    def placement(value: Mapping[str, Any]) -> str:
+        return f"{label('roles', value.get('role'))}，{home(value.get('jurisdiction'))}"
+
+    def renamed(after: Any) -> str:
+        return f"{label('admin_change', 'renamed_to')}「{after}」"
+
+    lines = []
+    for row in rows:
+        action, target, detail = str(row["action"]), str(row["target"]), row["detail"] or {}
+        subject, said = target, ""
+        if action.startswith("place_"):  # the place by its name then (a rename: its old name)
+            then = detail.get("name") or detail.get("before") if action != "place_move" else None
+            subject = f"{then}（{target}）" if then else place(target)
+            if action == "place_add" and detail.get("parent"):
+                said = f"{label('admin_change', 'parent')} {home(detail['parent'])}"
+            elif action == "place_rename":
+                said = renamed(detail.get("after"))
+            elif action == "place_move":
+                said = f"{home(detail.get('before'))} → {home(detail.get('after'))}"
+        elif action.startswith("account_"):
+            subject = person(target)
+            if action == "account_add":
+                said = placement(detail)
+            elif action == "account_placement":
+                said = f"{placement(detail.get('before') or {})} → {placement(detail.get('after') or {})}"
+            elif action == "account_rename":
+                subject, said = f"{detail.get('before')}（{target}）", renamed(detail.get("after"))
+        elif action.startswith("reference_"):
+            kind = label("reference_kinds", target.partition(":")[0])
+            subject = f"{kind}「{detail.get('label') or detail.get('before') or ''}」"
+            if action == "reference_add":
+                owner = detail.get("township")
+                subject += f"（{names.get(owner, str(owner)) if owner else label('admin_change', 'county_wide')}）"
+            elif action == "reference_replace":
+                said = renamed(detail.get("after"))
+        lines.append(ChangeLine(row["at"], row["by"], label("admin_actions", action), subject, said))
+    return lines
