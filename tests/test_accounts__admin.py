@@ -199,7 +199,7 @@ def test_the_change_log_on_the_admin_page_reads_in_chinese_with_no_code_of_its_r
     with engine.connect() as conn:
         venue = next(c["target"] for c in recent_changes(conn) if c["action"] == "reference_add")
     kind, code = venue.split(":")
-    for data in ({"action": "rename", "label": "新兴议事厅"}, {"action": "restore"}):
+    for data in ({"action": "rename", "label": "新兴议事厅"}, {"action": "restore"}, {"action": "retire"}):
         assert admin.post(f"/admin/reference/{kind}/{code}", data).status_code == 200
     administer(engine, CONSOLE, lambda conn, a: rename_account(conn, a, username="zhangfang", display_name="张芳芳"))
 

@@ -155,6 +155,43 @@ def test_reference_data_edited_keeps_old_cases_labels_and_offers_only_the_curren
     with pytest.raises(InvalidData):  # sources are named by the figure definitions: not editable
         _run(engine, lambda conn, a: reference.add_item(conn, a, kind="source", label="新来源"))
     with engine.connect() as conn:
-        assert [c["action"] for c in recent_changes(conn)][:4] == [
-            "reference_add", "reference_replace", "reference_add", "reference_retire"
-        ]  # fmt: skip
+        logged = [(c["action"], c["target"]) for c in recent_changes(conn)]
+    assert logged[:2] == [("reference_add", f"venue:{added.code}"), ("reference_replace", "venue:qingfeng_teahouse")]
+    assert ("reference_retire", "venue:qingfeng_teahouse") not in logged  # a replacement is one line, not three
+    assert ("reference_add", f"venue:{new.code}") not in logged
+
+
+def test_a_change_that_changes_nothing_is_not_logged(engine, town):
+    """The same name again, a move to where it is, restoring what is in use, enabling an enabled account, the
+    same role and place, a reference item's own name: nothing is written and the change log gets no line (the
+    admin's 最近操作 showed 辖区更名 改为「更新村」 for a place of that name, walk-through)."""
+    from mediation_flow.accounts import management
+    from mediation_flow.places import reference_changes as reference
+    from mediation_flow.vocabulary import Role
+
+    village, grid = town.places.villages[0], town.places.grids[0]
+    mediator = management.get_account
+    with engine.connect() as conn:
+        before = recent_changes(conn)
+        account = mediator(conn, "mediator")
+    unchanged = [
+        lambda conn, a: changes.rename_place(conn, a, code=village.code, name=village.name),
+        lambda conn, a: changes.move_place(conn, a, code=grid.code, parent_code=village.code),
+        lambda conn, a: changes.restore_place(conn, a, code=village.code),
+        lambda conn, a: management.set_active(conn, a, username="mediator", active=True),
+        lambda conn, a: management.rename_account(conn, a, username="mediator", display_name=account.display_name),
+        lambda conn, a: management.change_placement(
+            conn, a, username="mediator", role=Role(account.role), jurisdiction_code=account.jurisdiction_code
+        ),
+        lambda conn, a: reference.set_item_active(conn, a, kind="venue", code="qingfeng_teahouse", active=True),
+        lambda conn, a: reference.replace_item(conn, a, kind="venue", code="qingfeng_teahouse", label="清风茶室"),
+    ]
+    for change in unchanged:
+        _run(engine, change)
+    with engine.connect() as conn:
+        assert recent_changes(conn) == before
+        assert mediator(conn, "mediator") == account
+        assert reference.get_item(conn, "venue", "qingfeng_teahouse").active
+    _run(engine, lambda conn, a: changes.rename_place(conn, a, code=village.code, name="龙井社区"))
+    with engine.connect() as conn:
+        assert recent_changes(conn)[0]["action"] == "place_rename"  # a real change still is

@@ -143,6 +143,8 @@ def set_active(conn: Connection, actor: Actor, *, username: str, active: bool) -
     back) or re-enable an account. One may not disable oneself, nor the last active administrator."""
     require(actor, Permission.ADMINISTER)
     account = get_account(conn, username)
+    if account.is_active == active:
+        return account  # nothing to change, nothing to log (a second tap, a stale page)
     if not active:
         if account.id == actor.id:
             raise Conflict("不能停用自己的账号")
@@ -186,6 +188,8 @@ def change_placement(
     account = get_account(conn, username)
     if role in AGENCY_ROLES or account.role in AGENCY_ROLES:
         raise InvalidData([{"field": "role", "message": "对接单位的账号请用 mediation-flow users set-agency 调整"}])
+    if role == account.role and (role == Role.ADMIN or (jurisdiction_code or None) == account.jurisdiction_code):
+        return account  # the same role and place: its sessions stay, and the log gets no line
     if role != Role.ADMIN:
         _keep_an_admin(conn, account)
         conn.execute(delete(SESSIONS).where(SESSIONS.c.user_id == account.id))
@@ -207,6 +211,8 @@ def rename_account(conn: Connection, actor: Actor, *, username: str, display_nam
     require(actor, Permission.ADMINISTER)
     account = get_account(conn, username)
     name = checked_line(display_name, field="display_name", label="姓名", limit=64)
+    if name == account.display_name:
+        return account
     conn.execute(update(USERS).where(USERS.c.id == account.id).values(display_name=name))
     log_change(conn, actor, "account_rename", username, before=account.display_name, after=name)
     return get_account(conn, username)

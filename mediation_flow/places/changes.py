@@ -112,6 +112,8 @@ def rename_place(conn: Connection, actor: Actor, *, code: str, name: str) -> Pla
     require(actor, Permission.ADMINISTER)
     place = get_by_code(conn, code)
     name = check_name(name)
+    if name == place.name:
+        return place  # nothing to change, nothing to log
     conn.execute(update(JUR).where(JUR.c.id == place.id).values(name=name))
     log_change(conn, actor, "place_rename", code, before=place.name, after=name)
     return get_by_code(conn, code)
@@ -128,6 +130,8 @@ def move_place(conn: Connection, actor: Actor, *, code: str, parent_code: str) -
     if problem:
         raise InvalidData([{"field": "parent_code", "message": problem}])
     assert parent is not None  # only a county has no parent, and a county's level needs none (refused above)
+    if parent.id == place.parent_id:
+        return place  # already there: nothing to move, nothing to log
     old, new = place.path, f"{parent.path}{place.id}/"
     moved = literal(new, String()).concat(func.substr(JUR.c.path, len(old) + 1))
     conn.execute(update(JUR).where(in_subtree(JUR.c.path, old)).values(path=moved))
@@ -177,6 +181,8 @@ def restore_place(conn: Connection, actor: Actor, *, code: str) -> Place:
     """Undo a retirement (the parent must be in use)."""
     require(actor, Permission.ADMINISTER)
     place = get_by_code(conn, code)
+    if place.active:
+        return place
     parent = conn.execute(select(JUR.c.active, JUR.c.name).where(JUR.c.id == place.parent_id)).first()
     if parent is not None and not parent.active:
         raise Conflict(f"上级辖区{parent.name}已撤销，请先恢复上级")

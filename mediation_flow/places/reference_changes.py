@@ -135,6 +135,12 @@ def add_item(
 ) -> Item:
     """A new item, offered from now on (in ``township`` only, when a township code is given); without
     ``code`` one is made (``venue_7``)."""
+    item = _add(conn, actor, kind=kind, label=label, code=code, township=township)
+    log_change(conn, actor, "reference_add", f"{kind}:{item.code}", label=item.label, township=item.township_code)
+    return item
+
+
+def _add(conn: Connection, actor: Actor, *, kind: str, label: str, code: str | None, township: str | None) -> Item:
     require(actor, Permission.ADMINISTER)
     _check_kind(kind)
     label = _check_label(label)
@@ -158,7 +164,6 @@ def add_item(
             jurisdiction_id=owner.id if owner else None,
         )
     )  # fmt: skip
-    log_change(conn, actor, "reference_add", f"{kind}:{code}", label=label, township=owner.code if owner else None)
     return Item(kind, code, label, True, owner.code if owner else None, owner.name if owner else "")
 
 
@@ -183,6 +188,8 @@ def set_item_active(conn: Connection, actor: Actor, *, kind: str, code: str, act
     """Retire (no longer offered; old records keep their label) or restore an item."""
     found = _get(conn, kind, code)
     require_reference_editor(actor, found.path)
+    if found.item.active == active:
+        return found.item  # nothing to change, nothing to log
     conn.execute(update(ITEMS).where(ITEMS.c.kind == kind, ITEMS.c.code == code).values(active=active))
     log_change(
         conn, actor, "reference_restore" if active else "reference_retire", f"{kind}:{code}", label=found.item.label
@@ -193,9 +200,14 @@ def set_item_active(conn: Connection, actor: Actor, *, kind: str, code: str, act
 
 def replace_item(conn: Connection, actor: Actor, *, kind: str, code: str, label: str) -> Item:
     """A new label for what ``code`` stood for: the old item retired (its records keep their label), a new
-    item added with ``label``, in the same township. Returns the new item."""
-    old = get_item(conn, kind, code)
-    set_item_active(conn, actor, kind=kind, code=code, active=False)
-    new = add_item(conn, actor, kind=kind, label=label, township=old.township_code)
+    item added with ``label``, in the same township. Returns the new item. One line in the change log: the
+    replacement, naming the new code (not a retirement and an addition besides)."""
+    found = _get(conn, kind, code)
+    require_reference_editor(actor, found.path)
+    old = found.item
+    if old.active and _check_label(label) == old.label:
+        return old  # the same name: nothing to replace
+    conn.execute(update(ITEMS).where(ITEMS.c.kind == kind, ITEMS.c.code == code).values(active=False))
+    new = _add(conn, actor, kind=kind, label=label, code=None, township=old.township_code)
     log_change(conn, actor, "reference_replace", f"{kind}:{code}", before=old.label, after=label, new_code=new.code)
     return new
