@@ -214,3 +214,45 @@ def test_a_refused_step_shows_its_error_in_view_on_a_touch_phone(
     assert "请填写“履行方式、地点、期限”" in page.locator("#action-form").inner_text()
     shot(page, "case-page-refused-in-view-phone")
     page.context.close()
+
+
+def in_view(page: Any, selector: str) -> tuple[float, float]:
+    """(top, bottom) of the element in the viewport, after any scroll the swap started has ended."""
+    page.wait_for_timeout(300)
+    box = page.locator(selector).first.evaluate("el => (r => [r.top, r.bottom])(el.getBoundingClientRect())")
+    return float(box[0]), float(box[1])
+
+
+def phone_mediator_on_a_new_case(browser: Any, base_url: str, title: str) -> Any:
+    """A dispute registered by the grid worker, open on the mediator's phone (390×844, touch)."""
+    fields = {"#title": title, "#p0-name": "林一", "#p1-name": "郭二", "#summary": "两家因院墙滴水发生争执。"}
+    selects = {"#category": "neighbourhood"}
+    url = register_in_browser(browser, base_url, "wangge", fields, selects=selects, viewport=PHONE)
+    page = sign_in(browser, base_url, "tiaojie", PHONE, is_mobile=True, has_touch=True)
+    page.goto(url)
+    return page
+
+
+def test_a_completed_step_lands_on_the_new_state_and_the_next_steps_on_a_touch_phone(
+    chromium: Any,  # noqa: F811
+    server: Server,  # noqa: F811
+) -> None:
+    """After 开始调解 is confirmed on a phone, the case's new state and its next buttons are in view (the page used to
+    stay scrolled down at the answer's 已完成, the state and the buttons out of sight above it)."""
+    page = phone_mediator_on_a_new_case(chromium, server.base_url, "林一与郭二院墙纠纷（手机，完成一步）")
+    fire(page, "accept", checks=("rights_notified",))
+    page.locator("#case-actions [data-trigger=start_mediation]").tap()
+    form = page.locator("form[data-form=start_mediation]")
+    form.wait_for()
+    form.locator("[name=all_parties_consent]").check()
+    form.locator("button[type=submit]").tap()
+    page.locator("#action-form .flash.ok").wait_for()
+    top, _ = in_view(page, "#case-state")
+    assert -1 <= top < PHONE["height"] / 2, top  # at the top (scrolled to it: a fraction of a pixel above)
+    assert page.locator("#case-state [data-state]").get_attribute("data-state") == "mediating"
+    _, bottom = in_view(page, "#case-actions [data-group=primary]")
+    assert bottom <= PHONE["height"], bottom  # the next step's button, below the state, is in view too
+    _, bottom = in_view(page, "#action-form .flash.ok")
+    assert bottom <= PHONE["height"], bottom  # and so is 已完成：开始调解
+    shot(page, "case-page-completed-in-view-phone")
+    page.context.close()

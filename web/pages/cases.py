@@ -110,6 +110,10 @@ def _kept_text(specs: list[FieldSpec], form: FormData, note: str) -> list[tuple[
     return [*kept, ("备注", note)] if note.strip() else kept
 
 
+# A step done: the page scrolls to the case's new state, the next steps' buttons under it (the forms' own
+# ``show:#action-form:top`` keeps a refusal's message in view; after a long form on a phone it left the state
+# and the buttons out of sight above the answer).
+LAND_ON_STATE = {"HX-Reswap": "innerHTML show:#case-state:top"}
 NOTE = "note"  # the step form's 备注 (the event's note), unless the step has a field of that name
 
 
@@ -191,7 +195,9 @@ def fire_trigger(
     fresh = page_data(engine, actor, case_id)
     if not is_fragment(request):
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
-    return _respond(request, fresh, None, status=200, message=f"已完成：{blank.label}", kind="ok", oob=True)
+    return _respond(
+        request, fresh, None, status=200, message=f"已完成：{blank.label}", kind="ok", oob=True, headers=LAND_ON_STATE
+    )
 
 
 def _respond(
@@ -203,8 +209,9 @@ def _respond(
     message: str,
     kind: str,
     oob: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     context = {**data, "form": form, "flash": message, "flash_kind": kind, "oob": oob}
     if is_fragment(request):
-        return render(request, "partials/trigger_result.html", context, status_code=status)
+        return render(request, "partials/trigger_result.html", context, status_code=status, headers=headers)
     return render(request, "case.html", {**context, "oob": False, "title": data["case"]["number"]}, status_code=status)
