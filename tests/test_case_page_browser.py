@@ -174,6 +174,7 @@ def test_a_conflicting_state_change_keeps_what_was_typed(
     warning = mediator.locator("#action-form .flash.warn")
     warning.wait_for()
     assert "案件已被他人更新" in warning.inner_text()
+    assert not re.search(r"第\s*\d+\s*版", warning.inner_text())  # not the record's version (现为第3版)
     kept = mediator.locator("#kept-input").inner_text()
     for typed in ("雨水经郭二家排水沟流入林一院坝。", "郭二改建排水沟，林一不再追究。", "双方当场签字"):
         assert typed in kept
@@ -255,4 +256,24 @@ def test_a_completed_step_lands_on_the_new_state_and_the_next_steps_on_a_touch_p
     _, bottom = in_view(page, "#action-form .flash.ok")
     assert bottom <= PHONE["height"], bottom  # and so is 已完成：开始调解
     shot(page, "case-page-completed-in-view-phone")
+    page.context.close()
+
+
+def test_the_case_page_shows_no_record_version_on_a_touch_phone(
+    chromium: Any,  # noqa: F811
+    server: Server,  # noqa: F811
+) -> None:
+    """The record's version (第N版: the optimistic-concurrency counter, meaningless to a mediator) is not on the page,
+    before or after a step; the forms still carry it, hidden, and the next form carries the new one."""
+    page = phone_mediator_on_a_new_case(chromium, server.base_url, "林一与郭二院墙纠纷（手机，版本）")
+    assert not re.search(r"第\s*\d+\s*版", page.locator("main").inner_text())
+    fire(page, "accept", checks=("rights_notified",))
+    assert not re.search(r"第\s*\d+\s*版", page.locator("main").inner_text())
+    page.locator("#case-actions [data-trigger=start_mediation]").tap()
+    form = page.locator("form[data-form=start_mediation]")
+    form.wait_for()
+    assert form.locator("input[type=hidden][name=expected_version]").input_value() == "2"
+    assert not re.search(r"第\s*\d+\s*版", page.locator("main").inner_text())
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "case-page-no-version-phone")
     page.context.close()

@@ -217,7 +217,8 @@ def test_a_trigger_updates_state_actions_clocks_and_timeline_out_of_band(
     for region in OOB_IDS:
         assert re.search(rf'id="{region}"[^>]*hx-swap-oob="true"', response.text), region
     assert 'data-state="accepted"' in response.text
-    assert "第2版" in response.text  # the state region shows the new version the next forms will carry
+    assert 'data-version="2"' in response.text  # the state region says the case changed (to scripts, not shown)
+    assert not re.search(r"第\s*\d+\s*版", response.text)  # the record's version means nothing to a mediator
     assert 'data-clock="mediation"' in response.text
     assert "<html" not in response.text
     plain = mediator.post(f"/cases/{case_id}/do/add_note", {"expected_version": "2", "text": "电话联系双方"})
@@ -258,7 +259,7 @@ def test_a_stale_version_shows_a_clear_message_and_the_fresh_case(signed_in: Any
         f"/cases/{case_id}/do/reject", {"expected_version": "1", "reason": "已由法院受理"}, htmx=True
     )
     assert response.status_code == 409
-    assert "案件已被他人更新" in response.text and "第2版" in response.text
+    assert "案件已被他人更新" in response.text and not re.search(r"第\s*\d+\s*版", response.text)
     assert "他人先更新" in response.text  # the fresh timeline, out of band
     assert 'name="expected_version" value="2"' in response.text and "已由法院受理" in response.text  # typed text kept
     assert version_of(engine, case_id) == 2

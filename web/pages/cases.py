@@ -148,7 +148,7 @@ def fire_trigger(
         if may_take(actor, data["view"].workflow, trigger) and str(data["case"]["version"]) != str(
             form.get("expected_version")
         ):  # a step of theirs the case moved away from while they typed
-            message = f"案件已被他人更新（现为第{data['case']['version']}版），{exc.message}。您填写的内容未保存。"
+            message = f"案件已被他人更新，{exc.message}。您填写的内容未保存。"
             return _respond(request, data | {"kept": kept}, None, status=409, message=message, kind="warn", oob=True)
         return _respond(request, data | {"kept": kept}, None, status=exc.status, message=exc.message, kind="error",
                         oob=True)  # fmt: skip
@@ -183,7 +183,7 @@ def fire_trigger(
             again = _form(engine, actor, fresh, trigger, values=typed, note=note)
         else:  # the step is no longer offered: what was typed is shown to copy from
             kept = _kept_text(_specs(fresh, trigger), form, note)
-        message = f"案件已被他人更新。下面已显示最新情况（第{fresh['case']['version']}版），请核对后再提交。"
+        message = "案件已被他人更新。下面已显示最新情况，请核对后再提交。"
         return _respond(request, fresh | {"kept": kept}, again, status=409, message=message, kind="warn", oob=True)
     except DomainError as exc:
         if exc.status == 404:
