@@ -277,3 +277,53 @@ def test_the_case_page_shows_no_record_version_on_a_touch_phone(
     page.evaluate("window.scrollTo(0, 0)")
     shot(page, "case-page-no-version-phone")
     page.context.close()
+
+
+JOINT = {"tribunal": ("joint_court", "joint_judge"), "police_station": ("joint_police", "joint_officer")}
+
+
+def test_the_joint_mediation_fields_show_only_when_their_agency_is_ticked_on_a_touch_phone(
+    chromium: Any,  # noqa: F811
+    server: Server,  # noqa: F811
+) -> None:
+    """开始调解: the court's and the judge's fields appear when 人民法庭 is ticked among the 联合调解单位（一庭两所）,
+    the police station's and the officer's when 派出所 is (the workflow's shown_when); hidden they are disabled, so
+    not sent nor required. Without script the form shows every field. What is sent is recorded as before."""
+    page = phone_mediator_on_a_new_case(chromium, server.base_url, "林一与郭二院墙纠纷（手机，一庭两所）")
+    fire(page, "accept", checks=("rights_notified",))
+    case_url = page.url
+    page.locator("#case-actions [data-trigger=start_mediation]").tap()
+    form = page.locator("form[data-form=start_mediation][data-shown-ready]")  # register.js has judged it
+    form.wait_for()
+
+    def shown() -> set[str]:
+        names = [n for pair in JOINT.values() for n in pair]
+        found = {n for n in names if form.locator(f"[name={n}]").is_visible()}
+        assert all(form.locator(f"[name={n}]").is_disabled() for n in set(names) - found)
+        assert not any(form.locator(f"[name={n}]").is_disabled() for n in found)
+        return found
+
+    assert shown() == set()
+    shot(page, "case-page-joint-hidden-phone")
+    form.locator("[name=joint_agencies][value=tribunal]").tap()
+    assert shown() == set(JOINT["tribunal"])
+    form.locator("[name=joint_agencies][value=police_station]").tap()
+    assert shown() == set(JOINT["tribunal"]) | set(JOINT["police_station"])
+    form.locator("[name=joint_agencies][value=tribunal]").tap()
+    assert shown() == set(JOINT["police_station"])
+    form.locator("[name=joint_police]").select_option(index=1)
+    form.locator("[name=joint_officer]").fill("赵勇")
+    shot(page, "case-page-joint-police-phone")
+
+    plain = sign_in(chromium, server.base_url, "tiaojie", PHONE, java_script_enabled=False)
+    plain.goto(f"{case_url}/do/start_mediation")  # without script: the form's own page, every field in it
+    for name in (n for pair in JOINT.values() for n in pair):
+        assert plain.locator(f"[name={name}]").is_visible() and plain.locator(f"[name={name}]").is_enabled(), name
+    plain.context.close()
+
+    form.locator("[name=all_parties_consent]").tap()
+    form.locator("button[type=submit]").tap()
+    page.locator("#action-form .flash.ok").wait_for()
+    assert page.locator("#case-state [data-state]").get_attribute("data-state") == "mediating"
+    assert "赵勇" in page.locator("#case-timeline").inner_text()
+    page.context.close()
