@@ -260,7 +260,7 @@ def test_a_refused_registration_keeps_its_errors_on_a_phone(chromium: Any, serve
 
 def fire(page: Any, trigger: str, fill: dict[str, str] | None = None, *, checks: tuple[str, ...] = ()) -> None:
     """Open a trigger's inline form (or press its button), fill it, submit, wait for the in-place update."""
-    version = page.locator("#case-state .muted").inner_text()
+    version = page.locator("#case-state").get_attribute("data-version")
     button = page.locator(f"#case-actions [data-trigger={trigger}]")
     if button.evaluate("el => el.tagName") == "A":
         button.click()
@@ -279,7 +279,7 @@ def fire(page: Any, trigger: str, fill: dict[str, str] | None = None, *, checks:
     else:
         button.click()
     page.wait_for_function(
-        "v => document.querySelector('#case-state .muted').innerText !== v", arg=version, timeout=15_000
+        "v => document.querySelector('#case-state').dataset.version !== v", arg=version, timeout=15_000
     )
     settled(page)
 

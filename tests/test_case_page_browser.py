@@ -174,6 +174,7 @@ def test_a_conflicting_state_change_keeps_what_was_typed(
     warning = mediator.locator("#action-form .flash.warn")
     warning.wait_for()
     assert "案件已被他人更新" in warning.inner_text()
+    assert not re.search(r"第\s*\d+\s*版", warning.inner_text())  # not the record's version (现为第3版)
     kept = mediator.locator("#kept-input").inner_text()
     for typed in ("雨水经郭二家排水沟流入林一院坝。", "郭二改建排水沟，林一不再追究。", "双方当场签字"):
         assert typed in kept
@@ -213,4 +214,116 @@ def test_a_refused_step_shows_its_error_in_view_on_a_touch_phone(
     assert 0 <= top < PHONE["height"] / 2, top
     assert "请填写“履行方式、地点、期限”" in page.locator("#action-form").inner_text()
     shot(page, "case-page-refused-in-view-phone")
+    page.context.close()
+
+
+def in_view(page: Any, selector: str) -> tuple[float, float]:
+    """(top, bottom) of the element in the viewport, after any scroll the swap started has ended."""
+    page.wait_for_timeout(300)
+    box = page.locator(selector).first.evaluate("el => (r => [r.top, r.bottom])(el.getBoundingClientRect())")
+    return float(box[0]), float(box[1])
+
+
+def phone_mediator_on_a_new_case(browser: Any, base_url: str, title: str) -> Any:
+    """A dispute registered by the grid worker, open on the mediator's phone (390×844, touch)."""
+    fields = {"#title": title, "#p0-name": "林一", "#p1-name": "郭二", "#summary": "两家因院墙滴水发生争执。"}
+    selects = {"#category": "neighbourhood"}
+    url = register_in_browser(browser, base_url, "wangge", fields, selects=selects, viewport=PHONE)
+    page = sign_in(browser, base_url, "tiaojie", PHONE, is_mobile=True, has_touch=True)
+    page.goto(url)
+    return page
+
+
+def test_a_completed_step_lands_on_the_new_state_and_the_next_steps_on_a_touch_phone(
+    chromium: Any,  # noqa: F811
+    server: Server,  # noqa: F811
+) -> None:
+    """After 开始调解 is confirmed on a phone, the case's new state and its next buttons are in view (the page used to
+    stay scrolled down at the answer's 已完成, the state and the buttons out of sight above it)."""
+    page = phone_mediator_on_a_new_case(chromium, server.base_url, "林一与郭二院墙纠纷（手机，完成一步）")
+    fire(page, "accept", checks=("rights_notified",))
+    page.locator("#case-actions [data-trigger=start_mediation]").tap()
+    form = page.locator("form[data-form=start_mediation]")
+    form.wait_for()
+    form.locator("[name=all_parties_consent]").check()
+    form.locator("button[type=submit]").tap()
+    page.locator("#action-form .flash.ok").wait_for()
+    top, _ = in_view(page, "#case-state")
+    assert -1 <= top < PHONE["height"] / 2, top  # at the top (scrolled to it: a fraction of a pixel above)
+    assert page.locator("#case-state [data-state]").get_attribute("data-state") == "mediating"
+    _, bottom = in_view(page, "#case-actions [data-group=primary]")
+    assert bottom <= PHONE["height"], bottom  # the next step's button, below the state, is in view too
+    _, bottom = in_view(page, "#action-form .flash.ok")
+    assert bottom <= PHONE["height"], bottom  # and so is 已完成：开始调解
+    shot(page, "case-page-completed-in-view-phone")
+    page.context.close()
+
+
+def test_the_case_page_shows_no_record_version_on_a_touch_phone(
+    chromium: Any,  # noqa: F811
+    server: Server,  # noqa: F811
+) -> None:
+    """The record's version (第N版: the optimistic-concurrency counter, meaningless to a mediator) is not on the page,
+    before or after a step; the forms still carry it, hidden, and the next form carries the new one."""
+    page = phone_mediator_on_a_new_case(chromium, server.base_url, "林一与郭二院墙纠纷（手机，版本）")
+    assert not re.search(r"第\s*\d+\s*版", page.locator("main").inner_text())
+    fire(page, "accept", checks=("rights_notified",))
+    assert not re.search(r"第\s*\d+\s*版", page.locator("main").inner_text())
+    page.locator("#case-actions [data-trigger=start_mediation]").tap()
+    form = page.locator("form[data-form=start_mediation]")
+    form.wait_for()
+    assert form.locator("input[type=hidden][name=expected_version]").input_value() == "2"
+    assert not re.search(r"第\s*\d+\s*版", page.locator("main").inner_text())
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "case-page-no-version-phone")
+    page.context.close()
+
+
+JOINT = {"tribunal": ("joint_court", "joint_judge"), "police_station": ("joint_police", "joint_officer")}
+
+
+def test_the_joint_mediation_fields_show_only_when_their_agency_is_ticked_on_a_touch_phone(
+    chromium: Any,  # noqa: F811
+    server: Server,  # noqa: F811
+) -> None:
+    """开始调解: the court's and the judge's fields appear when 人民法庭 is ticked among the 联合调解单位（一庭两所）,
+    the police station's and the officer's when 派出所 is (the workflow's shown_when); hidden they are disabled, so
+    not sent nor required. Without script the form shows every field. What is sent is recorded as before."""
+    page = phone_mediator_on_a_new_case(chromium, server.base_url, "林一与郭二院墙纠纷（手机，一庭两所）")
+    fire(page, "accept", checks=("rights_notified",))
+    case_url = page.url
+    page.locator("#case-actions [data-trigger=start_mediation]").tap()
+    form = page.locator("form[data-form=start_mediation][data-shown-ready]")  # register.js has judged it
+    form.wait_for()
+
+    def shown() -> set[str]:
+        names = [n for pair in JOINT.values() for n in pair]
+        found = {n for n in names if form.locator(f"[name={n}]").is_visible()}
+        assert all(form.locator(f"[name={n}]").is_disabled() for n in set(names) - found)
+        assert not any(form.locator(f"[name={n}]").is_disabled() for n in found)
+        return found
+
+    assert shown() == set()
+    shot(page, "case-page-joint-hidden-phone")
+    form.locator("[name=joint_agencies][value=tribunal]").tap()
+    assert shown() == set(JOINT["tribunal"])
+    form.locator("[name=joint_agencies][value=police_station]").tap()
+    assert shown() == set(JOINT["tribunal"]) | set(JOINT["police_station"])
+    form.locator("[name=joint_agencies][value=tribunal]").tap()
+    assert shown() == set(JOINT["police_station"])
+    form.locator("[name=joint_police]").select_option(index=1)
+    form.locator("[name=joint_officer]").fill("赵勇")
+    shot(page, "case-page-joint-police-phone")
+
+    plain = sign_in(chromium, server.base_url, "tiaojie", PHONE, java_script_enabled=False)
+    plain.goto(f"{case_url}/do/start_mediation")  # without script: the form's own page, every field in it
+    for name in (n for pair in JOINT.values() for n in pair):
+        assert plain.locator(f"[name={name}]").is_visible() and plain.locator(f"[name={name}]").is_enabled(), name
+    plain.context.close()
+
+    form.locator("[name=all_parties_consent]").tap()
+    form.locator("button[type=submit]").tap()
+    page.locator("#action-form .flash.ok").wait_for()
+    assert page.locator("#case-state [data-state]").get_attribute("data-state") == "mediating"
+    assert "赵勇" in page.locator("#case-timeline").inner_text()
     page.context.close()

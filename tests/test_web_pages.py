@@ -217,7 +217,8 @@ def test_a_trigger_updates_state_actions_clocks_and_timeline_out_of_band(
     for region in OOB_IDS:
         assert re.search(rf'id="{region}"[^>]*hx-swap-oob="true"', response.text), region
     assert 'data-state="accepted"' in response.text
-    assert "第2版" in response.text  # the state region shows the new version the next forms will carry
+    assert 'data-version="2"' in response.text  # the state region says the case changed (to scripts, not shown)
+    assert not re.search(r"第\s*\d+\s*版", response.text)  # the record's version means nothing to a mediator
     assert 'data-clock="mediation"' in response.text
     assert "<html" not in response.text
     plain = mediator.post(f"/cases/{case_id}/do/add_note", {"expected_version": "2", "text": "电话联系双方"})
@@ -258,7 +259,7 @@ def test_a_stale_version_shows_a_clear_message_and_the_fresh_case(signed_in: Any
         f"/cases/{case_id}/do/reject", {"expected_version": "1", "reason": "已由法院受理"}, htmx=True
     )
     assert response.status_code == 409
-    assert "案件已被他人更新" in response.text and "第2版" in response.text
+    assert "案件已被他人更新" in response.text and not re.search(r"第\s*\d+\s*版", response.text)
     assert "他人先更新" in response.text  # the fresh timeline, out of band
     assert 'name="expected_version" value="2"' in response.text and "已由法院受理" in response.text  # typed text kept
     assert version_of(engine, case_id) == 2
@@ -438,3 +439,39 @@ def test_csrf_token_in_the_header_or_the_form_either_will_do_but_one_must_match(
         url, data={"expected_version": "2", "text": "请求头里的令牌"}, headers={"X-CSRF-Token": mediator.csrf}
     )
     assert header_ok.status_code == 303 and version_of(engine, case_id) == 3
+
+
+def test_the_joint_mediation_fields_say_when_they_show(signed_in: Any, town: Town, engine: Engine) -> None:
+    """开始调解's court and judge are marked shown when 人民法庭 is ticked, the station and officer when 派出所 is (the
+    workflow's shown_when, for register.js); the server renders every field (a form without script shows them) and
+    accepts a court without 人民法庭 ticked, as before."""
+    case_id = register(engine, town)
+    drive(engine, case_id, town["supervisor"], [("assign", {"mediator_id": town["mediator"].id}), happy_path()[0]])
+    mediator = signed_in("mediator")
+    form = mediator.get(f"/cases/{case_id}/do/start_mediation", **{"HX-Request": "true"}).text
+    shown = re.findall(r"data-shown-when='([^']*)'>\s*<label for=\"t-start_mediation-(\w+)\"", form)
+    assert {name: when for when, name in shown} == {
+        "joint_court": '{"joint_agencies": "tribunal"}',
+        "joint_judge": '{"joint_agencies": "tribunal"}',
+        "joint_police": '{"joint_agencies": "police_station"}',
+        "joint_officer": '{"joint_agencies": "police_station"}',
+    }
+    assert " hidden" not in form and " disabled" not in form  # without script every field shows
+    court = next(
+        iter(re.findall(r'name="joint_court">\s*<option value="">请选择</option>\s*<option value="([^"]+)"', form))
+    )
+    sent = {"expected_version": "3", "all_parties_consent": "true", "joint_court": court, "joint_judge": "王法官"}
+    assert mediator.post(f"/cases/{case_id}/do/start_mediation", sent, htmx=True).status_code == 200
+
+
+def test_a_field_whose_condition_the_form_cannot_meet_always_shows() -> None:
+    """A township whose 联合调解单位 list lacks 人民法庭 shows the court's field whatever is ticked."""
+    from mediation_flow.cases.forms import FieldView, with_conditions
+    from mediation_flow.workflow.schema import FieldSpec
+
+    agencies = FieldSpec(name="joint_agencies", label="联合调解单位", type="multichoice", choices="agency")
+    court = FieldSpec(name="joint_court", label="人民法庭", type="text", shown_when={"joint_agencies": "tribunal"})
+    with_tribunal = with_conditions([FieldView(agencies, {"tribunal": "人民法庭"}), FieldView(court)])
+    assert with_tribunal[1].shown_when == {"joint_agencies": "tribunal"}
+    without = with_conditions([FieldView(agencies, {"legal_adviser": "法律顾问"}), FieldView(court)])
+    assert without[1].shown_when == {}

@@ -47,6 +47,8 @@ def _performance(data: dict) -> dict:
         (lambda d: _performance(d).update(required_when={"form": "carved"}), "transitions", "'carved' is not a"),
         (lambda d: _performance(d).update(required=True), "transitions", "takes no required_when"),
         (lambda d: _performance(d).update(type="bool"), "transitions", "of type bool takes no required_when"),
+        (lambda d: _performance(d).update(shown_when={"shape": "written"}), "transitions", "'shape' is not another"),
+        (lambda d: _performance(d).update(shown_when={"form": "carved"}), "transitions", "'carved' is not a choice"),
     ],
 )
 def test_invalid_file_names_file_and_field(tmp_path, mutate, field, message):

@@ -35,6 +35,19 @@ class FieldView:
     value: Any = None
     error: str = ""
     required_when: str = ""  # when it must be filled, if only sometimes (协议形式为“书面协议（调解协议书）”)
+    # when the form shows it (shown_when), each condition one this form can meet: {other field: value it offers}
+    shown_when: dict[str, str] = field(default_factory=dict)
+
+
+def with_conditions(views: list[FieldView]) -> list[FieldView]:
+    """``views`` with each field's ``shown_when`` kept where the named field of the form offers the value; a field
+    whose condition it cannot meet here (no such option for this township) has none, and always shows."""
+    offered = {v.spec.name: v.options for v in views}
+    for view in views:
+        conditions = view.spec.shown_when
+        meetable = all(value in offered.get(name, {}) for name, value in conditions.items())
+        view.shown_when = dict(conditions) if meetable else {}
+    return views
 
 
 @dataclass
@@ -93,6 +106,7 @@ def trigger_form(
         if allows(actor, Permission.RECORD_FOR_OTHERS) and trigger != CORRECT:  # a correction is the corrector's own
             users = assignable_users(conn, actor, view.case["jurisdiction_path"])
             acting = {str(u["id"]): u["display_name"] for u in users if u["id"] != actor.id}
+    with_conditions(views)
     dest = state_label(view.workflow, option.dest) if option.dest else ""
     record_errors: dict[str, str] = {k: by_field.pop(k) for k in ("effective_at", "acted_by") if k in by_field}
     return TriggerForm(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from mediation_flow.accounts.policy import Actor, Permission, require
-from mediation_flow.cases.forms import FieldView
+from mediation_flow.cases.forms import FieldView, with_conditions
 from mediation_flow.cases.referral_facts import AGENCY, BODY
 from mediation_flow.display.formats import duration
 from mediation_flow.places.agencies import agencies_serving
@@ -119,7 +119,7 @@ def intake_path(
         source=source or "",
         workflow=spec.name,
         title=spec.title,
-        fields=fields,
+        fields=with_conditions(fields),
         clocks=clocks,
         sources={own: sources.get(own, own)} if own else dict(sources),
         reference_hint=examples,

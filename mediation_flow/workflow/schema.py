@@ -39,6 +39,10 @@ class FieldSpec(_Strict):
     only_with: str | None = None  # the name of a bool field of the same form that must be true for this one
     # Required when each named choice field of the same form has the given value (a written agreement's 履行方式).
     required_when: dict[str, str] = {}
+    # Shown on the form only when each named choice or multichoice field of the same form has the given value (a
+    # multichoice: that box ticked; 一庭两所's court and judge when 人民法庭 is ticked). How the form looks, not a
+    # rule: what the step accepts is unchanged, and a form without script shows the field.
+    shown_when: dict[str, str] = {}
     # Date rules (type date only): not after today (local date), and not before each named day — the case's
     # start (``case_start``: registration's effective date) or another date field of the same form.
     not_future: bool = False
@@ -177,9 +181,11 @@ class WorkflowSpec(_Strict):
                 raise ValueError(f"{where}.fields: duplicate field names")
             _check_only_with(t.fields, f"{where}.fields")
             _check_required_when(t.fields, f"{where}.fields")
+            _check_shown_when(t.fields, f"{where}.fields")
             _check_date_rules(t.fields, f"{where}.fields")
         _check_only_with(self.intake_fields, "intake_fields")
         _check_required_when(self.intake_fields, "intake_fields")
+        _check_shown_when(self.intake_fields, "intake_fields")
         self._check_next()
         for name, clock in self.clocks.items():
             for key in ("starts_on", "stops_on"):
@@ -249,6 +255,19 @@ def _check_required_when(fields: list[FieldSpec], where: str) -> None:
                 raise ValueError(f"{where}.{f.name}.required_when: '{other}' is not another choice field of the form")
             if value not in (choices[other] or {}):
                 raise ValueError(f"{where}.{f.name}.required_when: '{value}' is not a choice of '{other}'")
+
+
+def _check_shown_when(fields: list[FieldSpec], where: str) -> None:
+    """Another choice or multichoice field of the form, and one of its choices when they are listed in the file
+    (a reference-data kind's codes are the database's: a form whose field does not offer the value shows the field)."""
+    choices = {f.name: f.choices for f in fields if f.type in ("choice", "multichoice")}
+    for f in fields:
+        for other, value in f.shown_when.items():
+            if other not in choices or other == f.name:
+                raise ValueError(f"{where}.{f.name}.shown_when: '{other}' is not another choice field of the form")
+            listed = choices[other]
+            if isinstance(listed, dict) and value not in listed:
+                raise ValueError(f"{where}.{f.name}.shown_when: '{value}' is not a choice of '{other}'")
 
 
 CASE_START = "case_start"  # ``not_before``: the case's registration (its effective date)

@@ -110,6 +110,10 @@ def _kept_text(specs: list[FieldSpec], form: FormData, note: str) -> list[tuple[
     return [*kept, ("备注", note)] if note.strip() else kept
 
 
+# A step done: the page scrolls to the case's new state, the next steps' buttons under it (the forms' own
+# ``show:#action-form:top`` keeps a refusal's message in view; after a long form on a phone it left the state
+# and the buttons out of sight above the answer).
+LAND_ON_STATE = {"HX-Reswap": "innerHTML show:#case-state:top"}
 NOTE = "note"  # the step form's 备注 (the event's note), unless the step has a field of that name
 
 
@@ -144,7 +148,7 @@ def fire_trigger(
         if may_take(actor, data["view"].workflow, trigger) and str(data["case"]["version"]) != str(
             form.get("expected_version")
         ):  # a step of theirs the case moved away from while they typed
-            message = f"案件已被他人更新（现为第{data['case']['version']}版），{exc.message}。您填写的内容未保存。"
+            message = f"案件已被他人更新，{exc.message}。您填写的内容未保存。"
             return _respond(request, data | {"kept": kept}, None, status=409, message=message, kind="warn", oob=True)
         return _respond(request, data | {"kept": kept}, None, status=exc.status, message=exc.message, kind="error",
                         oob=True)  # fmt: skip
@@ -179,7 +183,7 @@ def fire_trigger(
             again = _form(engine, actor, fresh, trigger, values=typed, note=note)
         else:  # the step is no longer offered: what was typed is shown to copy from
             kept = _kept_text(_specs(fresh, trigger), form, note)
-        message = f"案件已被他人更新。下面已显示最新情况（第{fresh['case']['version']}版），请核对后再提交。"
+        message = "案件已被他人更新。下面已显示最新情况，请核对后再提交。"
         return _respond(request, fresh | {"kept": kept}, again, status=409, message=message, kind="warn", oob=True)
     except DomainError as exc:
         if exc.status == 404:
@@ -191,7 +195,9 @@ def fire_trigger(
     fresh = page_data(engine, actor, case_id)
     if not is_fragment(request):
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
-    return _respond(request, fresh, None, status=200, message=f"已完成：{blank.label}", kind="ok", oob=True)
+    return _respond(
+        request, fresh, None, status=200, message=f"已完成：{blank.label}", kind="ok", oob=True, headers=LAND_ON_STATE
+    )
 
 
 def _respond(
@@ -203,8 +209,9 @@ def _respond(
     message: str,
     kind: str,
     oob: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     context = {**data, "form": form, "flash": message, "flash_kind": kind, "oob": oob}
     if is_fragment(request):
-        return render(request, "partials/trigger_result.html", context, status_code=status)
+        return render(request, "partials/trigger_result.html", context, status_code=status, headers=headers)
     return render(request, "case.html", {**context, "oob": False, "title": data["case"]["number"]}, status_code=status)

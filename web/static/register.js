@@ -1,4 +1,7 @@
 /* Small helpers of the field forms (each works without JavaScript too: the server does the same on a post):
+   - a field the workflow shows only when another field has a value ([data-shown-when]: 一庭两所's court and judge
+     once 人民法庭 is ticked) is hidden and disabled until then, so it is neither sent nor required (without
+     JavaScript every field shows);
    - 登记纠纷: ＋添加当事人 and 删除该当事人 without a reload (a <template> row, rows renumbered), focus to
      the first field in error;
    - photos (input[data-resize]): several at a time, from the camera or the gallery; a photo larger than
@@ -102,7 +105,37 @@
     });
   }
 
+  /* Does the form hold ``value`` in its (enabled) field ``name``: a ticked box or a chosen option? */
+  function holds(form, name, value) {
+    return Array.prototype.some.call(form.elements, function (el) {
+      if (el.name !== name || el.disabled) { return false; }
+      if (el.type === "checkbox" || el.type === "radio") { return el.checked && el.value === value; }
+      return el.value === value;
+    });
+  }
+
+  function judgeShown(form) {
+    form.querySelectorAll("[data-shown-when]").forEach(function (box) {  /* in order: a condition on a hidden one fails */
+      var when = JSON.parse(box.getAttribute("data-shown-when"));
+      var shown = box.classList.contains("has-error") || Object.keys(when).every(function (name) {
+        return holds(form, name, when[name]);
+      });
+      box.classList.toggle("shown", shown);
+      box.querySelectorAll("input, select, textarea").forEach(function (el) { el.disabled = !shown; });
+    });
+  }
+
+  function shownWhen(form) {
+    if (!form || form.dataset.shownReady) { return; }
+    form.dataset.shownReady = "1";
+    form.addEventListener("change", function () { judgeShown(form); });
+    form.addEventListener("reset", function () { setTimeout(function () { judgeShown(form); }, 0); });
+    judgeShown(form);
+  }
+
   function init(root) {
+    if (root.matches && root.matches("[data-shown-when]")) { shownWhen(root.closest("form")); }
+    root.querySelectorAll("[data-shown-when]").forEach(function (box) { shownWhen(box.closest("form")); });
     root.querySelectorAll("form[data-outbox]").forEach(function (form) {
       partyRows(form);
       focusFirstError(form);
@@ -110,6 +143,7 @@
     root.querySelectorAll("input[type=file][data-resize]").forEach(photos);
   }
 
+  document.documentElement.classList.add("scripted");  /* app.css hides a [data-shown-when] field until judged */
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:load", function (evt) { init(evt.target); });
 })();
