@@ -48,6 +48,7 @@ from mediation_flow.workflow.workdays import WorkdayCalendar, default_calendar
 EVENT_NOTICES = labels("event_notices")  # the triggers that make news, and what the notice says
 AGENCY_NOTICES = labels("agency_notices")  # the same for a partner agency's users (三调对接)
 REGISTRANT_NOTICES = labels("registrant_notices")  # news of a dispute one registered
+AGENCY_REGISTRANT_NOTICES = labels("agency_registrant_notices")  # the same to an agency: a dispute it referred in
 MAX_NOTICES = 100
 RECENT = timedelta(days=30)  # event notices older than this (by effective time) are history, not news
 
@@ -101,6 +102,11 @@ def _statement(key: tuple[Any, ...], build: Any) -> Any:
 
 def _notice_texts(actor: Actor) -> Any:
     return AGENCY_NOTICES if actor.is_agency_user else EVENT_NOTICES
+
+
+def _registrant_texts(actor: Actor) -> Any:
+    """What the news of a dispute one registered says: an agency's user registered a referral (您移交的纠纷…)."""
+    return AGENCY_REGISTRANT_NOTICES if actor.is_agency_user else REGISTRANT_NOTICES
 
 
 def _acted_seq() -> Any:
@@ -194,7 +200,7 @@ def _event_notices(conn: Connection, actor: Actor, now: datetime, limit: int) ->
         Notice(
             clock.ensure_aware(r.effective_at),
             r.trigger,
-            REGISTRANT_NOTICES[r.trigger] if r.mine else _notice_texts(actor)[r.trigger],
+            _registrant_texts(actor)[r.trigger] if r.mine else _notice_texts(actor)[r.trigger],
             r.id,
             r.number,
             mask_text(r.title),
