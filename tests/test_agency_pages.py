@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from factories import REFER_TO_POLICE, Town, drive, intake, register
 from sqlalchemy import Engine, select
 from test_web_pages import app, data_dir, signed_in, version_of  # noqa: F401 - the page fixtures
 
 from mediation_flow.cases.intake import register_case
+from mediation_flow.errors import InvalidData
 from mediation_flow.store.models import CaseEvent
 
 ACCEPT = ("accept", {"rights_notified": True})
@@ -153,3 +155,50 @@ def test_the_township_accepting_an_agencys_referral_tells_it_about_its_referral(
     worker_case = register(engine, town, "grid_worker", title="网格员登记的纠纷")
     drive(engine, worker_case, town["mediator"], [ACCEPT])
     assert "您登记的纠纷已受理" in signed_in("grid_worker").get("/notices").text  # the grid worker's words stay
+
+
+OUTCOMES = {  # user: the agency a case is referred to, the 办理结果 its 反馈 offers (in order), one of its codes and
+    # another kind's code it may not give
+    "liaison": (
+        {"target": "police", "agency": "qinglong_police"},
+        ["调解成功", "治安处罚", "立案处理", "不予立案", "转有关部门处理", "其他"],
+        "penalised",
+        "judged",
+    ),
+    "court_liaison": (
+        {"target": "court", "agency": "qinglong_tribunal"},
+        ["调解成功", "出具调解书", "撤诉", "判决结案", "裁定驳回", "立案处理", "其他"],
+        "withdrawn",
+        "penalised",
+    ),
+    "petition_liaison": (
+        {"target": "petition", "agency": "county_petition"},
+        ["办结", "息访息诉", "已答复信访人", "转有关部门处理", "其他"],
+        "settled",
+        "mediated",
+    ),
+}
+
+
+def test_each_agency_answers_with_its_own_outcomes(
+    signed_in: Any,  # noqa: F811
+    engine: Engine,
+    town: Town,
+) -> None:
+    for user, (refer, outcomes, own, foreign) in OUTCOMES.items():
+        case_id = register(engine, town, "mediator", title=f"移送{user}的纠纷")
+        drive(engine, case_id, town["mediator"], [ACCEPT, ("refer", {**refer, "reason": "移送对接单位办理"})])
+        drive(engine, case_id, town[user], [("acknowledge", {"handler": "承办人"})], version=3)
+        form = signed_in(user).get(f"/cases/{case_id}/do/agency_feedback", **{"HX-Request": "true"}).text
+        choice = re.search(r'<select[^>]*name="result".*?</select>', form, re.S)
+        assert choice, form[:2000]
+        offered = [o for o in re.findall(r"<option[^>]*>([^<]*)</option>", choice.group(0)) if o.strip("请选择 —")]
+        assert offered == outcomes, (user, offered)
+        typed = {"decided_on": "2026-03-02", "content": "已办理"}
+        with pytest.raises(InvalidData) as refused:  # another kind's outcome: refused, in Chinese, on the field
+            drive(engine, case_id, town[user], [("agency_feedback", {**typed, "result": foreign})], version=4)
+        assert refused.value.details["errors"] == [{"field": "result", "message": "“办理结果”的选项无效"}]
+        drive(engine, case_id, town[user], [("agency_feedback", {**typed, "result": own})], version=4)
+        page = signed_in("mediator").get(f"/cases/{case_id}").text
+        shown = {"penalised": "治安处罚", "withdrawn": "撤诉", "settled": "息访息诉"}[own]
+        assert f"<dd>{shown}</dd>" in page or f"：{shown}" in page, page[-3000:]  # the township reads its label
