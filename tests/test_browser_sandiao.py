@@ -127,17 +127,24 @@ def test_police_path_mediator_refers_liaison_signs_and_answers_mediator_closes(
 
     police = sign_in(chromium, server.base_url, "paichusuo", PHONE)
     assert police.url.endswith("/inbox")
-    assert police.locator("[data-unread]").get_attribute("data-unread") != "0"
-    row = police.locator(f"#inbox-incoming a[href='{case_url.replace(server.base_url, '')}']")
+    unread = int(police.locator("[data-unread]").get_attribute("data-unread") or 0)
+    path = case_url.replace(server.base_url, "")
+    assert unread > 0 and police.locator(f"#inbox-notices a[href='{path}']").count() == 1  # 新
+    row = police.locator(f"#inbox-incoming a[href='{path}']")
     assert row.count() == 1
     assert "签收期限" in police.locator("#inbox-incoming").inner_text()
     phone_shot(police, "sandiao-police-inbox-phone")
-    police.goto(f"{server.base_url}/notices")
-    assert "移送案件至本单位" in police.locator("main").inner_text()
     police.goto(case_url)
     assert "****" in police.locator("#case-body").inner_text()  # parties masked for the agency
     fire(police, "acknowledge", {"handler": "赵勇"})
     assert "已签收" in handoff_of(police)
+    police.goto(f"{server.base_url}/inbox")  # signed for: its notice is read, here and in the header's count
+    assert police.locator(f"#inbox-notices a[href='{path}']").count() == 0
+    assert int(police.locator("[data-unread]").get_attribute("data-unread") or 0) == unread - 1
+    phone_shot(police, "sandiao-police-inbox-signed-phone")
+    police.goto(f"{server.base_url}/notices")
+    assert "移送案件至本单位" in police.locator("main").inner_text()
+    police.goto(case_url)
     fire(
         police,
         "agency_feedback",

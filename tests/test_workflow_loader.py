@@ -32,6 +32,12 @@ def _performance(data: dict) -> dict:
     return next(f for f in step["fields"] if f["name"] == "performance")
 
 
+def _outcome(data: dict) -> dict:
+    """agency_feedback's 办理结果 (each kind of agency offered its own outcomes)."""
+    step = next(t for t in data["transitions"] if t["trigger"] == "agency_feedback")
+    return next(f for f in step["fields"] if f["name"] == "result")
+
+
 @pytest.mark.parametrize(
     ("mutate", "field", "message"),
     [
@@ -49,6 +55,10 @@ def _performance(data: dict) -> dict:
         (lambda d: _performance(d).update(type="bool"), "transitions", "of type bool takes no required_when"),
         (lambda d: _performance(d).update(shown_when={"shape": "written"}), "transitions", "'shape' is not another"),
         (lambda d: _performance(d).update(shown_when={"form": "carved"}), "transitions", "'carved' is not a choice"),
+        (lambda d: _outcome(d)["choices_by_agency"].update(court=["judged", "jailed"]), "transitions", "jailed not in"),
+        (lambda d: _outcome(d)["choices_by_agency"].update(army=["other"]), "choices_by_agency.army", ""),
+        (lambda d: _outcome(d)["choices_by_agency"].update(police=[]), "transitions", "empty or repeated"),
+        (lambda d: _performance(d).update(choices_by_agency={"police": ["x"]}), "transitions", "needs inline choices"),
     ],
 )
 def test_invalid_file_names_file_and_field(tmp_path, mutate, field, message):

@@ -29,6 +29,7 @@ class Actor:
     display_name: str = ""
     jurisdiction_id: int | None = None
     agency_id: int | None = None  # the partner agency of a user of the three agency roles
+    agency_name: str = ""  # that agency's name (青龙派出所): whom they work for, beside their name
     must_change_password: bool = False  # signed in with a temporary password: only /account until changed
 
     @property

@@ -19,8 +19,8 @@ from mediation_flow.store.config import get_settings
 from mediation_flow.store.db import write_transaction
 from mediation_flow.store.fast import Prepared
 from mediation_flow.store.reads import reads, single_read
+from mediation_flow.store.tables import AGENCIES, SESSIONS, USERS
 from mediation_flow.store.tables import JURISDICTIONS as JUR
-from mediation_flow.store.tables import SESSIONS, USERS
 from mediation_flow.store.unchanged import first_noting_token
 from mediation_flow.vocabulary import Role
 
@@ -36,8 +36,11 @@ _USER_COLUMNS = (
     USERS.c.password_hash,
     USERS.c.must_change_password,
     JUR.c.path,
+    AGENCIES.c.name.label("agency_name"),
 )
-_USER_AND_PLACE = USERS.outerjoin(JUR, JUR.c.id == USERS.c.jurisdiction_id)
+_USER_AND_PLACE = USERS.outerjoin(JUR, JUR.c.id == USERS.c.jurisdiction_id).outerjoin(
+    AGENCIES, AGENCIES.c.id == USERS.c.agency_id
+)
 # The user only while the session's row exists (signing out, or disabling the account, deletes it).
 _SIGNED_IN_SESSION = Prepared(
     select(*_USER_COLUMNS)
@@ -60,6 +63,7 @@ def _signed_in(row: Any) -> tuple[Actor | None, str | None]:
         display_name=row["display_name"],
         jurisdiction_id=row["jurisdiction_id"],
         agency_id=row["agency_id"],
+        agency_name=row["agency_name"] or "",
         must_change_password=bool(row["must_change_password"]),
     )
     return actor, stamp

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from mediation_flow.accounts.policy import Actor
 from mediation_flow.errors import AuthenticationFailed, Conflict, InvalidData, NotFound
-from mediation_flow.places.agencies import get_agency
+from mediation_flow.places.agencies import get_agency, get_agency_by_id
 from mediation_flow.places.jurisdictions import get_by_code, get_by_id
 from mediation_flow.store.tables import USERS
 from mediation_flow.textinput import TextRefused, clean_text
@@ -166,6 +166,7 @@ def any_actor(conn: Connection, user_id: int) -> Actor | None:
 
 def _actor(conn: Connection, row: Any) -> Actor:
     scope = get_by_id(conn, row.jurisdiction_id).path if row.jurisdiction_id else None
+    agency = get_agency_by_id(conn, row.agency_id) if row.agency_id is not None else None
     return Actor(
         id=row.id,
         username=row.username,
@@ -174,6 +175,7 @@ def _actor(conn: Connection, row: Any) -> Actor:
         display_name=row.display_name,
         jurisdiction_id=row.jurisdiction_id,
         agency_id=row.agency_id,
+        agency_name=agency.name if agency else "",
         must_change_password=bool(row.must_change_password),
     )
 

@@ -14,6 +14,7 @@ from mediation_flow.cases.engine import available_triggers
 from mediation_flow.cases.handoffs import AgencyInbox, agency_inbox
 from mediation_flow.cases.intake_paths import DEFAULT_WORKFLOW, SOURCE_WORKFLOWS
 from mediation_flow.cases.notices import Notice, notices
+from mediation_flow.display.labels import label
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
 from mediation_flow.store.reads import reads
@@ -21,11 +22,6 @@ from mediation_flow.workflow.registry import REGISTRY
 
 # Which of the agency's triggers fit where the handoff stands (the workflow's guards decide in the end).
 NEXT_STEPS = {"sent": ("acknowledge", "return_referral"), "acknowledged": ("agency_feedback",)}
-REFER_LABELS = {
-    "police": "移交纠纷（警情→警调）",
-    "court": "委派/委托调解（诉前委派、诉中委托）",
-    "petition": "转办信访事项（访调）",
-}
 REFERRED = "referred"
 
 
@@ -54,4 +50,5 @@ def agency_desk(engine: Engine, actor: Actor) -> AgencyDesk:
         for item in inbox.incoming
     }
     source = inbox.agency_kind if inbox.agency_kind in SOURCE_WORKFLOWS else ""
-    return AgencyDesk(inbox, unread[:10], source, REFER_LABELS.get(source, "移交纠纷"), actions)
+    action = f"{label('agency_refer', source)}（{label('agency_refer_detail', source)}）" if source else "移交纠纷"
+    return AgencyDesk(inbox, unread[:10], source, action, actions)

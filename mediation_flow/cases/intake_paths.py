@@ -18,6 +18,7 @@ from mediation_flow.accounts.policy import Actor, Permission, require
 from mediation_flow.cases.forms import FieldView, with_conditions
 from mediation_flow.cases.referral_facts import AGENCY, BODY
 from mediation_flow.display.formats import duration
+from mediation_flow.display.labels import label
 from mediation_flow.places.agencies import agencies_serving
 from mediation_flow.places.reference import load_reference
 from mediation_flow.store.reads import reads
@@ -27,6 +28,14 @@ from mediation_flow.workflow.schema import CREATION_TRIGGER, ClockSpec, Workflow
 
 DEFAULT_WORKFLOW = "people_mediation"
 SOURCE_WORKFLOWS = {"police": "police_referral", "court": "court_referral", "petition": "petition_referral"}
+REGISTER_HEADING = "登记纠纷"
+
+
+def register_heading(actor: Actor) -> str:
+    """What registering is called for the user: 登记纠纷, or a partner agency's own action (移交纠纷, 委派/委托调解,
+    转办信访事项: the words of its 对接工作台's button)."""
+    kind = actor.role.agency_kind
+    return label("agency_refer", kind) if kind is not None else REGISTER_HEADING
 
 
 def workflow_for_source(source: str | None) -> str:
@@ -46,6 +55,7 @@ class IntakePath:
     clocks: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)  # the 案件来源 the user may pick
     reference_hint: str = ""  # the listed agencies' reference-number examples
+    heading: str = REGISTER_HEADING  # the page's title: a partner agency's user names their action (委派/委托调解)
 
     @property
     def referral(self) -> bool:
@@ -123,4 +133,5 @@ def intake_path(
         clocks=clocks,
         sources={own: sources.get(own, own)} if own else dict(sources),
         reference_hint=examples,
+        heading=register_heading(actor),
     )

@@ -9,9 +9,12 @@
 - a dispute you registered was accepted, assigned, referred, resolved, closed or not accepted (the grid
   worker hears back; ``registrant_notices`` in the glossary).
 
-Each notice has a moment; those after the user last opened the inbox (``notice_seen``) are unread (新).
-Apart from that, each notice is marked handled (已处理) one by one (``notice_handled``): opening the inbox
-marks none of them.
+Each notice has a moment; those after the user last opened the inbox (``notice_seen``) are unread (新), unless
+the user has since acted on the notice's case: a step of their own on it, entered after the notice's event (a later
+``seq`` of the case; typed by them, not recorded for them by a clerk) reads an event notice — a partner agency's
+user who 签收s, 退回s or 反馈s a referral has read its notice. A due notice (临期, 超期) stands while the case is due
+and stays as it is. Apart from that, each notice is marked handled (已处理) one by one (``notice_handled``): opening
+the inbox marks none of them.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from mediation_flow.workflow.workdays import WorkdayCalendar, default_calendar
 EVENT_NOTICES = labels("event_notices")  # the triggers that make news, and what the notice says
 AGENCY_NOTICES = labels("agency_notices")  # the same for a partner agency's users (三调对接)
 REGISTRANT_NOTICES = labels("registrant_notices")  # news of a dispute one registered
+AGENCY_REGISTRANT_NOTICES = labels("agency_registrant_notices")  # the same to an agency: a dispute it referred in
 MAX_NOTICES = 100
 RECENT = timedelta(days=30)  # event notices older than this (by effective time) are history, not news
 
@@ -60,6 +64,7 @@ class Notice:
     unread: bool = False
     recorded: datetime | None = None  # when it entered the system (a back-dated entry is still news)
     handled: bool = False
+    acted: bool = False  # the user has acted on the case since (an event notice: read whatever ``notice_seen`` says)
 
 
 def seen_at(conn: Connection, user_id: int) -> datetime | None:
@@ -99,8 +104,35 @@ def _notice_texts(actor: Actor) -> Any:
     return AGENCY_NOTICES if actor.is_agency_user else EVENT_NOTICES
 
 
+def _registrant_texts(actor: Actor) -> Any:
+    """What the news of a dispute one registered says: an agency's user registered a referral (您移交的纠纷…)."""
+    return AGENCY_REGISTRANT_NOTICES if actor.is_agency_user else REGISTRANT_NOTICES
+
+
+def _acted_seq() -> Any:
+    """The ``seq`` of the user's (``me``) latest step on the notice's case that they typed themselves (a clerk's
+    entry for them is the clerk's), None if none: a notice of an earlier ``seq`` is read."""
+    own = EVENTS.alias("own")
+    return (
+        select(func.max(own.c.seq))
+        .where(own.c.case_id == CASES.c.id, func.coalesce(own.c.recorded_by, own.c.actor_id) == bindparam("me"))
+        .scalar_subquery()
+        .label("acted_seq")
+    )
+
+
+def _acted(row: Any) -> bool:
+    return row.acted_seq is not None and row.acted_seq > row.seq
+
+
+def _is_unread(entered: datetime, last: datetime | None, acted: bool) -> bool:
+    """A notice entered at ``entered`` is unread: after the inbox was last read, and its case not acted on since."""
+    return not acted and (last is None or entered > last)
+
+
 def _event_statement(actor: Actor, limit: int, *, registrant: bool = False) -> Any:
-    """The newest ``limit`` event notices of the user's cases, or (``registrant``) of the cases they registered."""
+    """The newest ``limit`` event notices of the user's cases, or (``registrant``) of the cases they registered,
+    each with the user's latest own step on its case (``acted_seq``)."""
     mediator = own_cases_only(actor)
     texts = REGISTRANT_NOTICES if registrant else _notice_texts(actor)
     wanted = [t for t in texts if t != "assign" or mediator or registrant]
@@ -120,10 +152,12 @@ def _event_statement(actor: Actor, limit: int, *, registrant: bool = False) -> A
             EVENTS.c.data,
             EVENTS.c.effective_at,
             EVENTS.c.recorded_at,
+            EVENTS.c.seq,
             CASES.c.id,
             CASES.c.number,
             CASES.c.title,
             literal(registrant).label("mine"),
+            _acted_seq(),
         )
         .select_from(EVENTS.join(CASES, CASES.c.id == EVENTS.c.case_id))
         .where(*where)
@@ -166,11 +200,12 @@ def _event_notices(conn: Connection, actor: Actor, now: datetime, limit: int) ->
         Notice(
             clock.ensure_aware(r.effective_at),
             r.trigger,
-            REGISTRANT_NOTICES[r.trigger] if r.mine else _notice_texts(actor)[r.trigger],
+            _registrant_texts(actor)[r.trigger] if r.mine else _notice_texts(actor)[r.trigger],
             r.id,
             r.number,
             mask_text(r.title),
             recorded=clock.ensure_aware(r.recorded_at),
+            acted=_acted(r),
         )
         for r in rows
         if _for_actor(r, actor)
@@ -277,7 +312,7 @@ def notices(
     return [
         replace(
             n,
-            unread=last is None or (n.recorded or n.at) > last,
+            unread=_is_unread(n.recorded or n.at, last, n.acted),
             handled=(n.case_id, n.kind, n.at) in done,
         )
         for n in found
@@ -340,23 +375,23 @@ def _unread(
     calendar = calendar or default_calendar()
     today = clock.local_date(now)
     last = seen_at(conn, actor.id) if actor.id is not None else None
-    # (moment, when it entered the system, how many): the inbox's sort key, its read key, its weight
-    found: list[tuple[datetime, datetime, int]] = []
+    # (moment, when it entered the system, acted on since, how many): the inbox's sort key, its read keys, its weight
+    found: list[tuple[datetime, datetime, bool, int]] = []
     oldest: datetime | None = None
     for r in _event_rows(conn, actor, now, limit):
         at = clock.ensure_aware(r.effective_at)
         oldest = at if oldest is None else min(oldest, at)
         if _for_actor(r, actor):
-            found.append((at, clock.ensure_aware(r.recorded_at), 1))
+            found.append((at, clock.ensure_aware(r.recorded_at), _acted(r), 1))
     if allows(actor, Permission.DEADLINE_NOTICES):
         for day, many in _due_per_day(conn, actor, limit, _due_params(actor, today, due_soon_days, calendar)):
             at = _due_moment(day, today, due_soon_days, calendar)
-            found.append((at, at, many))
+            found.append((at, at, False, many))
     found.sort(key=lambda n: n[0], reverse=True)  # stable, like the inbox: events first among equal moments
     left, unread = limit, 0
-    for _at, entered, many in found:
+    for _at, entered, acted, many in found:
         taken = min(many, left)
-        if last is None or entered > last:
+        if _is_unread(entered, last, acted):
             unread += taken
         left -= taken
         if not left:

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mediation_flow.accounts.policy import Actor, Permission, allows, roles_with
-from mediation_flow.cases.step import TriggerOption
+from mediation_flow.cases.step import TriggerOption, agency_kind_of
 from mediation_flow.store import clock
+from mediation_flow.workflow.fields import fields_for
 from mediation_flow.workflow.registry import CompiledWorkflow
 from mediation_flow.workflow.rules import PRECHECKS, RuleContext
 from mediation_flow.workflow.schema import TransitionSpec
@@ -108,7 +109,8 @@ def offers(
             continue
         reason = refusal(t, ctx, roles)
         if reason is None:
-            found[t.trigger] = TriggerOption(t.trigger, t.label, t.dest, t.fields, group=RARE if t.rare else OTHER)
+            fields = fields_for(t.fields, agency_kind_of(actor))
+            found[t.trigger] = TriggerOption(t.trigger, t.label, t.dest, fields, group=RARE if t.rare else OTHER)
             refused.pop(t.trigger, None)
         else:
             refused.setdefault(t.trigger, reason)

@@ -40,7 +40,7 @@ from mediation_flow.store.tables import CASES
 from mediation_flow.textinput import TextRefused, clean_text
 from mediation_flow.workflow.correction_rules import CORRECT
 from mediation_flow.workflow.deadlines import advance_clocks, earliest_due
-from mediation_flow.workflow.fields import validate_fields
+from mediation_flow.workflow.fields import fields_for, validate_fields
 from mediation_flow.workflow.registry import CompiledWorkflow
 from mediation_flow.workflow.rules import EFFECTS, RuleContext
 from mediation_flow.workflow.schema import FieldSpec, TransitionSpec
@@ -114,13 +114,19 @@ class TriggerOption:
     group: str = "other"  # where the case page shows it: primary, usual, other, rare (``cases.offers``)
 
 
+def agency_kind_of(actor: Actor) -> str | None:
+    """The kind of the actor's partner agency (its users are offered its choices: ``fields_for``)."""
+    kind = actor.role.agency_kind
+    return None if kind is None else kind.value
+
+
 def available_triggers(workflow: CompiledWorkflow, state: str, actor: Actor) -> list[TriggerOption]:
     """Triggers this user's role may fire from ``state``, guards not judged (what a refusal lists as allowed;
     the case page and the API offer ``cases.offers``)."""
     seen: dict[str, TriggerOption] = {}
     for t in workflow.transitions_from(state):
         if actor.role in t.roles and t.trigger not in seen:
-            seen[t.trigger] = TriggerOption(t.trigger, t.label, t.dest, t.fields)
+            seen[t.trigger] = TriggerOption(t.trigger, t.label, t.dest, fields_for(t.fields, agency_kind_of(actor)))
     return list(seen.values())
 
 
@@ -183,7 +189,7 @@ def step(
     note = _clean_note(note)
     path = case["jurisdiction_path"]
     cleaned = validate_fields(
-        candidates[0].fields,
+        fields_for(candidates[0].fields, agency_kind_of(actor)),
         data,
         reference=lookups.reference,
         user_exists=lambda uid: _assignable(lookups.assignee(uid), path),

@@ -50,9 +50,12 @@ def label(kind: str, code: str | int | Enum | None, default: str | None = None) 
     return key if default is None else default
 
 
-def office_label(role: str | Enum, scope_path: str | None) -> str:
+def office_label(role: str | Enum, scope_path: str | None, agency_name: str = "") -> str:
     """Whom a user works for, shown beside their name: the role's label, except for a supervisor whose
-    jurisdiction is the top of the tree (``/<id>/``: the county), who is 县司法局."""
+    jurisdiction is the top of the tree (``/<id>/``: the county), who is 县司法局, and a partner agency's user,
+    who works for their agency (赵勇（青龙派出所）, not the role's 派出所（警调） in a second bracket)."""
+    if agency_name:
+        return agency_name
     code = role.value if isinstance(role, Enum) else role
     if code == "supervisor" and scope_path is not None and scope_path.count("/") == 2:
         return label("offices", "county_supervisor")

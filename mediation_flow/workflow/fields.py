@@ -26,6 +26,22 @@ def choice_options(spec: FieldSpec, reference: Mapping[str, Mapping[str, str]]) 
     return dict(reference.get(spec.choices or "", {}))
 
 
+def fields_for(specs: list[FieldSpec], agency_kind: str | None) -> list[FieldSpec]:
+    """The fields as a user of a partner agency of ``agency_kind`` fills them in (None: not an agency's user): a
+    field declaring ``choices_by_agency`` for that kind offers, and accepts, only those choices."""
+    if agency_kind is None or not any(s.choices_by_agency for s in specs):
+        return specs
+    return [_narrowed(s, agency_kind) for s in specs]
+
+
+def _narrowed(spec: FieldSpec, agency_kind: str) -> FieldSpec:
+    codes = next((c for kind, c in spec.choices_by_agency.items() if kind.value == agency_kind), None)
+    if codes is None or not isinstance(spec.choices, dict):
+        return spec
+    choices = spec.choices
+    return spec.model_copy(update={"choices": {code: choices[code] for code in codes}, "choices_by_agency": {}})
+
+
 def required_when_text(spec: FieldSpec, specs: list[FieldSpec]) -> str:
     """When a ``required_when`` field must be filled, in words (协议形式为“书面协议（调解协议书）”; '' for others)."""
     by_name = {s.name: s for s in specs}

@@ -36,6 +36,10 @@ class FieldSpec(_Strict):
     min: int | None = None
     max: int | None = None
     choices: str | dict[str, str] | None = None
+    # The choices a partner agency's user is offered, by agency kind (a police station's outcomes are not a
+    # court's): codes of the inline ``choices``, in the order offered. ``choices`` keeps every label (the
+    # timeline, the figures); a kind not named, and everyone else, is offered all of them.
+    choices_by_agency: dict[AgencyKind, list[str]] = {}
     only_with: str | None = None  # the name of a bool field of the same form that must be true for this one
     # Required when each named choice field of the same form has the given value (a written agreement's 履行方式).
     required_when: dict[str, str] = {}
@@ -54,6 +58,13 @@ class FieldSpec(_Strict):
             raise ValueError(f"field '{self.name}' of type {self.type} needs choices")
         if self.type not in ("choice", "multichoice") and self.choices:
             raise ValueError(f"field '{self.name}' of type {self.type} takes no choices")
+        if self.choices_by_agency and not isinstance(self.choices, dict):
+            raise ValueError(f"field '{self.name}': choices_by_agency needs inline choices")
+        for kind, codes in self.choices_by_agency.items():
+            unknown = [c for c in codes if c not in (self.choices or {})]
+            if unknown or not codes or len(set(codes)) != len(codes):
+                problem = f"{', '.join(unknown)} not in its choices" if unknown else "empty or repeated codes"
+                raise ValueError(f"field '{self.name}': choices_by_agency.{kind.value}: {problem}")
         if self.type != "date" and (self.not_future or self.not_before):
             raise ValueError(f"field '{self.name}' of type {self.type} takes no date rules")
         if self.required and self.required_when:

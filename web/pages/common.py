@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 from mediation_flow.accounts.policy import Actor, Permission, compares_townships
 from mediation_flow.accounts.policy import require as require_permission
 from mediation_flow.accounts.sessions import signed_in_session
+from mediation_flow.cases.intake_paths import register_heading
 from mediation_flow.cases.notices import header_unread
 from mediation_flow.display import formats
 from mediation_flow.display.labels import label, office_label, without_codes
@@ -66,7 +67,7 @@ def _filters() -> dict[str, Callable[..., str]]:
         "cn_numeral": formats.cn_numeral,
         "level_label": partial(label, "levels"),
         "role_label": partial(label, "roles"),
-        "office_label": lambda actor: office_label(actor.role, actor.scope_path),
+        "office_label": lambda actor: office_label(actor.role, actor.scope_path, actor.agency_name),
         "admin_action": partial(label, "admin_actions"),
         "reference_kind": partial(label, "reference_kinds"),
         "field_label": partial(label, "fields"),
@@ -146,7 +147,12 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
     }[actor.role]
     if not compares_townships(actor):
         paths = [p for p in paths if p != "/county"]
-    return [(path, label("pages", path)) for path in [*paths, "/workflows"]]
+    return [(path, _page_label(actor, path)) for path in [*paths, "/workflows"]]
+
+
+def _page_label(actor: Actor, path: str) -> str:
+    """A page's name in the navigation; /register under the name its page has for the user (委派/委托调解)."""
+    return register_heading(actor) if path == "/register" else label("pages", path)
 
 
 def render(

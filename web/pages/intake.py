@@ -71,7 +71,7 @@ def _render_form(
     known |= {f.spec.name for f in path.fields}
     known |= {f"parties.{i}.{f}" for i in range(len(parties)) for f in PARTY_FIELDS}
     context = {
-        "title": "登记纠纷",
+        "title": path.heading,
         "values": values,
         "parties": parties,
         "errors": by_field,
