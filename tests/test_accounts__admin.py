@@ -196,6 +196,9 @@ def test_the_change_log_on_the_admin_page_reads_in_chinese_with_no_code_of_its_r
     for url, data in steps:
         answer = admin.post(url, data)
         assert answer.status_code == 200 and 'id="admin-notice"' in answer.text, (url, answer.text[:2000])
+        if data.get("action") == "rename":  # not 新兴村（…）已更名为新兴村 (walk-through)
+            notice = answer.text.split("最近操作")[0]
+            assert f"辖区（{village}）已更名为新兴村" in notice and "新兴村（" not in notice
     with engine.connect() as conn:
         venue = next(c["target"] for c in recent_changes(conn) if c["action"] == "reference_add")
     kind, code = venue.split(":")

@@ -151,7 +151,7 @@ def test_the_township_accepting_an_agencys_referral_tells_it_about_its_referral(
     case_id = register_case(engine, actor=town["liaison"], intake=form)
     drive(engine, case_id, town["mediator"], [ACCEPT])
     notices = section(signed_in("liaison").get("/inbox").text, "inbox-notices")
-    assert "您移交的纠纷已受理" in notices and "您登记的" not in notices
+    assert "您单位转来的纠纷已受理" in notices and "您登记的" not in notices
     worker_case = register(engine, town, "grid_worker", title="网格员登记的纠纷")
     drive(engine, worker_case, town["mediator"], [ACCEPT])
     assert "您登记的纠纷已受理" in signed_in("grid_worker").get("/notices").text  # the grid worker's words stay

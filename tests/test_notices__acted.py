@@ -57,7 +57,7 @@ def test_signing_for_a_referral_reads_its_notice(engine: Engine, town: Town) -> 
 
 
 def test_news_after_the_users_own_step_is_unread(engine: Engine, town: Town) -> None:
-    """The agency refers a dispute in (its own step), the township then accepts it: that is news (您移交的…)."""
+    """The agency refers a dispute in (its own step), the township then accepts it: that is news (您单位转来的…)."""
     police = town["liaison"]
     form = intake(
         workflow="police_referral",

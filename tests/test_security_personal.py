@@ -133,6 +133,19 @@ def test_searches_are_logged_with_numbers_masked_however_typed(
         assert "*" in path and digits not in flat, path
 
 
+def test_a_place_code_in_a_logged_path_is_not_read_as_an_id_number_with_the_status(
+    web: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 15-digit place code (a grid's) ending a path, then the status, made 18 digits with one space between: the
+    line's message was masked as an ID number, the place and the status lost (walk-through, /admin/places/… 409)."""
+    browser = _signed_in(web, "supervisor")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="mediation_flow.access"):
+        assert browser.client.get("/cases/500101001003003").status_code == 422  # over the case id limit
+    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "mediation_flow.access"]
+    assert [line["msg"] for line in lines if "/cases/5" in line["msg"]] == ["GET /cases/500101001003003 → 422"]
+
+
 def test_numbers_typed_into_free_text_are_masked_for_masked_roles(web: Any, engine: Any, town: Any) -> None:
     summary = f"申请人身份证{ID}，电话 138 1234 5678，固话023-68881234。"
     case_id = register(engine, town, summary=summary)

@@ -179,8 +179,8 @@ class SecurityMiddleware:
                 end_request(reads_token)
                 # Decoded before masking: a percent-encoded or "+"-spaced number would slip past mask_text.
                 query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
-                access_log.info(
-                    "%s %s%s %s",
+                access_log.info(  # not "path status": a 15-digit place code and a status would read as an ID number
+                    "%s %s%s → %s",
                     scope.get("method", ""),
                     path,
                     f"?{query}" if query else "",

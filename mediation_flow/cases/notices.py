@@ -105,7 +105,8 @@ def _notice_texts(actor: Actor) -> Any:
 
 
 def _registrant_texts(actor: Actor) -> Any:
-    """What the news of a dispute one registered says: an agency's user registered a referral (您移交的纠纷…)."""
+    """What the news of a dispute one registered says: an agency's user registered a referral (您单位转来的纠纷…,
+    for 移交, 委派 and 转办 alike)."""
     return AGENCY_REGISTRANT_NOTICES if actor.is_agency_user else REGISTRANT_NOTICES
 
 

@@ -117,7 +117,7 @@ def change_place(request: Request, engine: EngineDep, actor: PageActor, code: st
     action = _text(form, "action", 16)
     name, parent = _text(form, "name"), _text(form, "parent_code", 32)
     steps: dict[str, tuple[Callable[[Connection, Actor], Any], str]] = {
-        "rename": (lambda conn, a: changes.rename_place(conn, a, code=code, name=name), f"已更名为{name}"),
+        "rename": (lambda conn, a: changes.rename_place(conn, a, code=code, name=name), ""),
         "move": (lambda conn, a: changes.move_place(conn, a, code=code, parent_code=parent), "已移动"),
         "retire": (lambda conn, a: changes.retire_place(conn, a, code=code), "已撤销"),
         "restore": (lambda conn, a: changes.restore_place(conn, a, code=code), "已恢复"),
@@ -125,6 +125,8 @@ def change_place(request: Request, engine: EngineDep, actor: PageActor, code: st
     if action not in steps:
         return _page(request, engine, actor, error=InvalidData([{"field": "action", "message": "未知的操作"}]))
     change, done = steps[action]
+    if action == "rename":  # the place's name is the new one now: say so, not 新名（代码）已更名为新名
+        return _act(request, engine, actor, change, lambda place: f"辖区（{place.code}）已更名为{place.name}")
     return _act(request, engine, actor, change, lambda place: f"{place.name}（{place.code}）{done}")
 
 
