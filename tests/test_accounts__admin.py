@@ -205,6 +205,7 @@ def test_the_change_log_on_the_admin_page_reads_in_chinese_with_no_code_of_its_r
     for data in ({"action": "rename", "label": "新兴议事厅"}, {"action": "restore"}, {"action": "retire"}):
         assert admin.post(f"/admin/reference/{kind}/{code}", data).status_code == 200
     administer(engine, CONSOLE, lambda conn, a: rename_account(conn, a, username="zhangfang", display_name="张芳芳"))
+    assert admin.post(f"/admin/places/{village}", {"action": "rename", "name": "新兴社区"}).status_code == 200
 
     page = admin.get("/admin").text
     start = page.index('<section class="card" id="changes">')
@@ -230,9 +231,11 @@ def test_the_change_log_on_the_admin_page_reads_in_chinese_with_no_code_of_its_r
         "辖区更名 新村（500101001099）：改为「新兴村」",
         "移动辖区 新兴村第一网格（500101001099001）：新兴村 → 龙井村",
         "撤销辖区 新兴村第一网格（500101001099001）",
-        "新增账号 张芳芳（zhangfang）：人民调解员，新兴村",
-        "修改角色和辖区 张芳芳（zhangfang）：人民调解员，新兴村 → 网格员，新兴村第一网格",
-        "停用账号 张芳芳（zhangfang）",
+        # each line names the place and the person as they were called then (walk-through: a later rename showed)
+        "新增账号 张芳（zhangfang）：人民调解员，新兴村",
+        "修改角色和辖区 张芳（zhangfang）：人民调解员，新兴村 → 网格员，新兴村第一网格",
+        "停用账号 张芳（zhangfang）",
+        "辖区更名 新兴村（500101001099）：改为「新兴社区」",
         "新增参考数据 调解场所「新议事厅」（青龙镇）",
         "参考数据改名 调解场所「新议事厅」：改为「新兴议事厅」",
         "命令行 · 修改姓名 张芳（zhangfang）：改为「张芳芳」",

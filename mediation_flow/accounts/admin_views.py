@@ -107,9 +107,11 @@ def _owners(actor: Actor, active: list[Place]) -> list[tuple[str, str]]:
 
 
 def change_lines(rows: list[dict[str, Any]], places: list[Place], accounts: list[Account]) -> list[ChangeLine]:
-    """The change log's rows (``admin_log.recent_changes``) as a person reads them: no action code, role code,
-    ``kind:code`` target or parent code left; a place as its name and its statistical code (as the page's tree
-    shows it), an account as its name and username (as the accounts table does)."""
+    """The change log's rows (``admin_log.recent_changes``, newest first) as a person reads them: no action code,
+    role code, ``kind:code`` target or parent code left; a place as its name and its statistical code (as the
+    page's tree shows it), an account as its name and username (as the accounts table does). Each line names places
+    and people as they were called then: walking back from today's names, a rename undoes itself for the lines
+    older than it."""
     names = {p.code: p.name for p in places}
     people = {a.username: a.display_name for a in accounts}
 
@@ -158,4 +160,8 @@ def change_lines(rows: list[dict[str, Any]], places: list[Place], accounts: list
             elif action == "reference_replace":
                 said = renamed(detail.get("after"))
         lines.append(ChangeLine(row["at"], row["by"], label("admin_actions", action), subject, said))
+        if action == "place_rename" and detail.get("before"):  # the older lines knew it by its old name
+            names[target] = str(detail["before"])
+        elif action == "account_rename" and detail.get("before"):
+            people[target] = str(detail["before"])
     return lines
