@@ -310,11 +310,15 @@ def test_retiring_a_place_and_disabling_an_account_ask_first_naming_which(server
         page.on("dialog", lambda d: (asked.append(d.message), d.accept() if accept[0] else d.dismiss()))
 
         page.click(f"{place} summary")
+        colour = "el => getComputedStyle(el).backgroundColor"  # taking away looks unlike the other buttons: red
+        retire, edit = page.locator(f"{place} button:has-text('撤销此辖区')"), page.locator(f"{place} button").first
+        assert retire.evaluate(colour) != edit.evaluate(colour), (retire.evaluate(colour), edit.evaluate(colour))
         page.click(f"{place} button:has-text('撤销此辖区')")
         page.wait_for_timeout(1000)
         assert asked and place_name in asked[-1] and "撤销" in asked[-1], asked
         assert "已撤销" not in page.inner_text(place) and not page.is_visible("#admin-notice")
         page.click(f"{account} summary")
+        assert page.locator(f"{account} button:has-text('停用')").evaluate(colour) == retire.evaluate(colour)
         page.click(f"{account} button:has-text('停用')")
         page.wait_for_timeout(1000)
         assert len(asked) == 2 and account_name in asked[-1] and "tiaojie2" in asked[-1], asked
