@@ -210,3 +210,23 @@ def test_a_step_form_offers_the_partner_agencies_serving_the_cases_area(engine, 
         form = trigger_form(engine, county["supervisor"], view, "refer")
         agencies = next(f.options for f in form.fields if f.spec.name == "agency")
         assert ("longjing_post" in agencies) == offered and "qinglong_police" in agencies
+
+
+def test_a_county_users_registration_form_groups_the_villages_by_township(engine, county):
+    """A county's user registers in any village of the county: the form's list names each township above its
+    villages (walk-through: the petition office's list ran 青龙镇's and 白马镇's villages together, unheaded)."""
+    from test_web_pages import Browser
+
+    from web.app import create_app
+
+    county_wide = registration_options(engine, county["xianju"])
+    assert [township for township, _ in county_wide.by_township] == ["青龙镇", "白马镇"]
+    assert [row for _, rows in county_wide.by_township for row in rows] == county_wide.places
+    assert BAIMA_GRID in {code for code, _, _ in dict(county_wide.by_township)["白马镇"]}
+    assert registration_options(engine, county["baima"]).by_township == []  # one township: no headings
+    browser = Browser(create_app(engine))
+    assert browser.login("xianju").status_code == 303
+    page = browser.client.get("/register").text
+    assert page.index('<optgroup label="青龙镇">') < page.index(county.places.villages[0].code)
+    assert page.index(county.places.villages[0].code) < page.index('<optgroup label="白马镇">')
+    assert page.index('<optgroup label="白马镇">') < page.index(BAIMA_GRID)

@@ -150,7 +150,9 @@ class RegistrationOptions:
 
     reference: dict[str, dict[str, str]]
     place: str
-    places: list[tuple[str, str, str]]
+    places: list[tuple[str, str, str]]  # (code, name, level) in tree order
+    # the same places by township, when they are of more than one (a county's user: 青龙镇's villages, 白马镇's, …)
+    by_township: list[tuple[str, list[tuple[str, str, str]]]] = field(default_factory=list)
 
 
 def registration_options(engine: Engine, actor: Actor) -> RegistrationOptions:
@@ -159,9 +161,15 @@ def registration_options(engine: Engine, actor: Actor) -> RegistrationOptions:
         reference = load_reference(conn, actor.scope_path)
         place = get_by_id(conn, actor.jurisdiction_id) if actor.jurisdiction_id else None
         offered = places_within(conn, actor.scope_path, ("village", "grid"), active_only=True)
-        places = [(p.code, p.name, p.level) for p in offered]
+        townships = {t.id: t.name for t in places_within(conn, actor.scope_path, ("township",))}
+    places = [(p.code, p.name, p.level) for p in offered]
+    groups: dict[str, list[tuple[str, str, str]]] = {}
+    for p, row in zip(offered, places, strict=True):
+        township = next((townships[int(i)] for i in p.path.strip("/").split("/") if int(i) in townships), "")
+        groups.setdefault(township, []).append(row)
     return RegistrationOptions(
         reference=reference,
         place=place.name if place else "",
         places=places if place is None or place.level != "grid" else [],
+        by_township=list(groups.items()) if len(groups) > 1 else [],
     )

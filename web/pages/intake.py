@@ -80,6 +80,7 @@ def _render_form(
         "from_server": from_server,
         "place": options.place,
         "places": options.places,
+        "places_by_township": options.by_township,
         "intake": path,
         **_choices(),
     }
