@@ -85,3 +85,19 @@ def test_a_mediator_who_acted_on_the_case_has_read_its_notice(engine: Engine, to
     drive(engine, case_id, mediator, [("start_mediation", start)], version=3)
     unread, count, header = _state(engine, mediator)
     assert unread[(case_id, "assign")] is False and count == header
+
+
+def test_a_step_recorded_for_the_user_by_someone_else_does_not_read_their_notice(engine: Engine, town: Town) -> None:
+    """代录: the supervisor enters the mediator's 开始调解 from the paper ledger (the event is the mediator's, typed
+    by the supervisor): the mediator has not seen the assignment's notice, so it stays unread for them."""
+    from mediation_flow.cases.engine import apply_trigger
+
+    mediator = town["mediator"]
+    case_id = register(engine, town, "supervisor", title="代录的纠纷")
+    drive(engine, case_id, town["supervisor"], [ACCEPT, ("assign", {"mediator_id": mediator.id})])
+    apply_trigger(
+        engine, case_id=case_id, actor=town["supervisor"], trigger="start_mediation", expected_version=3,
+        data={"all_parties_consent": True}, acting_for=mediator.id,
+    )  # fmt: skip
+    unread, count, header = _state(engine, mediator)
+    assert unread[(case_id, "assign")] is True and count == header >= 1
