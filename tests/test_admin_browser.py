@@ -348,6 +348,8 @@ def test_on_a_phone_each_place_and_account_is_a_card_with_its_buttons_in_view(se
             box = page.locator(f"{row} button:has-text('{button}')").bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= SIZES["phone"]["width"], box
             assert box["height"] < 50, box  # its words on one line
+        buttons = page.locator("#account-tiaojie2 details button").all_inner_texts()
+        assert buttons == ["保存角色和辖区", "重置密码", "停用"], buttons  # what takes away comes last
         wide = page.eval_on_selector_all(".table-wrap", "all => all.map(e => e.scrollWidth - e.clientWidth)")
         assert wide and max(wide) <= 1, wide
         page.locator("#account-tiaojie2").screenshot(path=str(ARTIFACTS / "admin-account-card-phone.png"))
