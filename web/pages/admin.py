@@ -116,18 +116,24 @@ async def import_csv(request: Request, engine: EngineDep, actor: PageActor, form
 def change_place(request: Request, engine: EngineDep, actor: PageActor, code: str, form: Form) -> Response:
     action = _text(form, "action", 16)
     name, parent = _text(form, "name"), _text(form, "parent_code", 32)
-    steps: dict[str, tuple[Callable[[Connection, Actor], Any], str]] = {
-        "rename": (lambda conn, a: changes.rename_place(conn, a, code=code, name=name), ""),
-        "move": (lambda conn, a: changes.move_place(conn, a, code=code, parent_code=parent), "已移动"),
-        "retire": (lambda conn, a: changes.retire_place(conn, a, code=code), "已撤销"),
-        "restore": (lambda conn, a: changes.restore_place(conn, a, code=code), "已恢复"),
+
+    def done(what: str) -> Callable[[Any], str]:
+        return lambda place: f"{place.name}（{place.code}）{what}"
+
+    steps: dict[str, tuple[Callable[[Connection, Actor], Any], Callable[[Any], str]]] = {
+        # the place's name is the new one now: 辖区（代码）已更名为新名, not 新名（代码）已更名为新名
+        "rename": (
+            lambda conn, a: changes.rename_place(conn, a, code=code, name=name),
+            lambda place: f"辖区（{place.code}）已更名为{place.name}",
+        ),
+        "move": (lambda conn, a: changes.move_place(conn, a, code=code, parent_code=parent), done("已移动")),
+        "retire": (lambda conn, a: changes.retire_place(conn, a, code=code), done("已撤销")),
+        "restore": (lambda conn, a: changes.restore_place(conn, a, code=code), done("已恢复")),
     }
     if action not in steps:
         return _page(request, engine, actor, error=InvalidData([{"field": "action", "message": "未知的操作"}]))
-    change, done = steps[action]
-    if action == "rename":  # the place's name is the new one now: say so, not 新名（代码）已更名为新名
-        return _act(request, engine, actor, change, lambda place: f"辖区（{place.code}）已更名为{place.name}")
-    return _act(request, engine, actor, change, lambda place: f"{place.name}（{place.code}）{done}")
+    change, message = steps[action]
+    return _act(request, engine, actor, change, message)
 
 
 @router.post("/admin/accounts", include_in_schema=False)
