@@ -126,3 +126,19 @@ def test_a_county_supervisor_works_for_the_county_bureau_a_township_one_for_the_
     assert office_label(Role.SUPERVISOR, "/1/2/") == label("roles", "supervisor") == "司法所/综治中心"
     assert office_label(Role.MEDIATOR, "/1/") == "人民调解员"
     assert office_label(Role.ADMIN, None) == "管理员"
+
+
+def test_the_register_pages_heading_is_the_glossarys_name_of_the_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """登记纠纷 is named once, in the glossary's ``pages``: the registration page's heading (and its title and
+    the navigation, which use the same function) reads it there, so renaming the page renames its heading."""
+    from mediation_flow.accounts.policy import Actor
+    from mediation_flow.cases.intake_paths import register_heading
+    from mediation_flow.display import labels as labels_module
+
+    mediator = Actor(id=1, username="m", role=Role.MEDIATOR, scope_path="/1/")
+    assert register_heading(mediator) == label("pages", "/register") == "登记纠纷"
+    renamed = {**glossary(), "pages": {**labels("pages"), "/register": "登记矛盾纠纷"}}
+    monkeypatch.setattr(labels_module, "glossary", lambda: renamed)
+    assert register_heading(mediator) == "登记矛盾纠纷"
+    police = Actor(id=2, username="p", role=Role.POLICE_LIAISON, scope_path="/1/")
+    assert register_heading(police) == label("agency_refer", AgencyKind.POLICE)  # an agency names its own action

@@ -28,14 +28,13 @@ from mediation_flow.workflow.schema import CREATION_TRIGGER, ClockSpec, Workflow
 
 DEFAULT_WORKFLOW = "people_mediation"
 SOURCE_WORKFLOWS = {"police": "police_referral", "court": "court_referral", "petition": "petition_referral"}
-REGISTER_HEADING = "登记纠纷"
 
 
 def register_heading(actor: Actor) -> str:
-    """What registering is called for the user: 登记纠纷, or a partner agency's own action (移交纠纷, 委派/委托调解,
-    转办信访事项: the words of its 对接工作台's button)."""
+    """What registering is called for the user: the glossary's name of the /register page (登记纠纷), or a partner
+    agency's own action (移交纠纷, 委派/委托调解, 转办信访事项: the words of its 对接工作台's button)."""
     kind = actor.role.agency_kind
-    return label("agency_refer", kind) if kind is not None else REGISTER_HEADING
+    return label("agency_refer", kind) if kind is not None else label("pages", "/register")
 
 
 def workflow_for_source(source: str | None) -> str:
@@ -55,7 +54,7 @@ class IntakePath:
     clocks: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)  # the 案件来源 the user may pick
     reference_hint: str = ""  # the listed agencies' reference-number examples
-    heading: str = REGISTER_HEADING  # the page's title: a partner agency's user names their action (委派/委托调解)
+    heading: str = ""  # the page's title (register_heading): a partner agency's user names their action (委派/委托调解)
 
     @property
     def referral(self) -> bool:
