@@ -134,3 +134,29 @@ def test_reference_endpoints(client):
     base = workflows["people_mediation"]
     assert base["version"] == 1 and base["states"]["resolved"]["final"] is True
     assert "accept" in base["triggers"] and "mediation" in base["clocks"]
+
+
+def test_a_ticked_joint_unit_without_its_name_is_a_422_naming_the_field(client, engine):
+    """一庭两所 over the API: 派出所 ticked among the joint units and no station named is refused as structured data
+    (the field and a Chinese message), nothing written; named, the step is taken."""
+    case_id = client.post("/api/v1/cases", json=intake(), headers=login(client, "grid_worker")).json()["id"]
+    mediator = login(client, "mediator")
+    url = f"/api/v1/cases/{case_id}/transitions"
+    accept = {"trigger": "accept", "expected_version": 1, "data": {"rights_notified": True}}
+    assert client.post(url, json=accept, headers=mediator).status_code == 200
+    data = {"all_parties_consent": True, "joint_agencies": ["police_station"], "joint_officer": "赵勇"}
+    before = counts(engine)
+    refused = client.post(
+        url, json={"trigger": "start_mediation", "expected_version": 2, "data": data}, headers=mediator
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "invalid_data"
+    assert refused.json()["error"]["errors"] == [
+        {"field": "joint_police", "message": "联合调解单位（一庭两所）勾选“派出所”时，请选择“参加联合调解的派出所”"}
+    ]
+    assert counts(engine) == before
+    named = {**data, "joint_police": "qinglong_police"}
+    taken = client.post(
+        url, json={"trigger": "start_mediation", "expected_version": 2, "data": named}, headers=mediator
+    )
+    assert taken.status_code == 200, taken.text

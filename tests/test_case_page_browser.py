@@ -327,3 +327,40 @@ def test_the_joint_mediation_fields_show_only_when_their_agency_is_ticked_on_a_t
     assert page.locator("#case-state [data-state]").get_attribute("data-state") == "mediating"
     assert "赵勇" in page.locator("#case-timeline").inner_text()
     page.context.close()
+
+
+def test_a_ticked_joint_unit_without_its_name_is_refused_by_the_field_on_a_touch_phone(
+    chromium: Any,  # noqa: F811
+    server: Server,  # noqa: F811
+) -> None:
+    """开始调解 with 人民法庭 ticked among the 联合调解单位 and a judge typed but no court chosen: refused, the Chinese
+    message under the court's field (shown, in view, what was typed kept); the court chosen, the step is taken."""
+    page = phone_mediator_on_a_new_case(chromium, server.base_url, "林一与郭二院墙纠纷（手机，一庭两所未选法庭）")
+    fire(page, "accept", checks=("rights_notified",))
+    page.locator("#case-actions [data-trigger=start_mediation]").tap()
+    form = page.locator("form[data-form=start_mediation][data-shown-ready]")
+    form.wait_for()
+    form.locator("[name=all_parties_consent]").tap()
+    form.locator("[name=joint_agencies][value=tribunal]").tap()
+    assert "（联合调解单位（一庭两所）勾选“人民法庭”时必填）" in form.locator("label[for$=joint_court]").inner_text()
+    form.locator("[name=joint_judge]").fill("王法官")
+    form.locator("button[type=submit]").tap()
+    error = page.locator("form[data-form=start_mediation] [id$=joint_court-err]")
+    error.wait_for()
+    assert error.inner_text() == "联合调解单位（一庭两所）勾选“人民法庭”时，请选择“参加联合调解的人民法庭”"
+    court = page.locator("form[data-form=start_mediation] [name=joint_court]")
+    assert court.is_visible() and court.get_attribute("aria-invalid") == "true"
+    assert court.get_attribute("aria-describedby") == error.get_attribute("id")
+    page.wait_for_timeout(300)
+    top, bottom = error.evaluate("el => (r => [r.top, r.bottom])(el.getBoundingClientRect())")
+    court_top = court.evaluate("el => el.getBoundingClientRect().bottom")
+    assert 0 <= court_top <= top and bottom <= PHONE["height"] + 400, (court_top, top, bottom)
+    assert page.locator("form[data-form=start_mediation] [name=joint_judge]").input_value() == "王法官"
+    error.scroll_into_view_if_needed()
+    shot(page, "case-page-joint-unit-unnamed-phone")
+    court.select_option(index=1)
+    page.locator("form[data-form=start_mediation] button[type=submit]").tap()
+    page.locator("#action-form .flash.ok").wait_for()
+    assert page.locator("#case-state [data-state]").get_attribute("data-state") == "mediating"
+    assert "王法官" in page.locator("#case-timeline").inner_text()
+    page.context.close()

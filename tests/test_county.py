@@ -191,9 +191,12 @@ def test_the_county_counts_its_year_once_and_each_township_as_its_own_report(dem
 
 
 def add_escalated_joint_case_and_conversion(engine: Engine, actor: Actor, grid: str, mediator: int) -> None:
-    """In ``grid``, 2025: a case mediated with the police station (一庭两所), escalated, agreed, confirmed by the
-    court and closed; and a case that turned into a criminal one (矛盾纠纷转化)."""
-    steps = escalated_and_confirmed(mediator, 2025, joint_agencies=["police_station"])
+    """In ``grid``, 2025: a case mediated with the police station (一庭两所: 青龙's own station, named; 白马 has none
+    in the demo, its 司法所 joins), escalated, agreed, confirmed by the court and closed; and a case that turned
+    into a criminal one (矛盾纠纷转化)."""
+    qinglong = {"joint_agencies": ["police_station"], "joint_police": "qinglong_police"}
+    joint = qinglong if grid.startswith("500101001") else {"joint_agencies": ["justice_station"]}
+    steps = escalated_and_confirmed(mediator, 2025, **joint)
     conversion = ("mark_conversion", {"type": "criminal", "occurred_on": "2025-06-15", "detail": "持刀伤人"})
     for trail in (steps, [conversion]):
         case_id = register_case(

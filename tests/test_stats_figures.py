@@ -23,7 +23,9 @@ def year_cases(engine, town):
         engine,
         town,
         at(2023, 3, 1),
-        resolved_path(town, at(2023, 3, 4), "1200.50", joint_agencies=["police_station"]),
+        resolved_path(
+            town, at(2023, 3, 4), "1200.50", joint_agencies=["police_station"], joint_police="qinglong_police"
+        ),
         source="police",
         jurisdiction_code=grid0,
     )

@@ -29,3 +29,13 @@ def test_resolved_docs_show_what_the_extending_file_only_inherits():
     assert "| 达成调解协议 | `reach_agreement` |" in police
     for t in spec.transitions:
         assert f"`{t.trigger}`" in police
+
+
+def test_resolved_docs_say_when_a_field_is_required_in_words():
+    """A field required only sometimes (``required_when``) says when in the labels' words, a ticked box of a
+    multichoice (一庭两所) as 勾选, not as ``name=code``."""
+    text = resolved_markdown(workflows_dir())
+    assert "`joint_court`（*联合调解单位（一庭两所）勾选“人民法庭”时）" in text
+    assert "`joint_police`（*联合调解单位（一庭两所）勾选“派出所”时）" in text
+    assert "`performance`（*协议形式为“书面协议（调解协议书）”时）" in text
+    assert "=tribunal" not in text and "form=written" not in text

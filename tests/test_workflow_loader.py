@@ -32,6 +32,12 @@ def _performance(data: dict) -> dict:
     return next(f for f in step["fields"] if f["name"] == "performance")
 
 
+def _joint(data: dict, name: str) -> dict:
+    """start_mediation's 一庭两所 field ``name`` (the court's name is required when 人民法庭 is ticked)."""
+    step = next(t for t in data["transitions"] if t["trigger"] == "start_mediation")
+    return next(f for f in step["fields"] if f["name"] == name)
+
+
 def _outcome(data: dict) -> dict:
     """agency_feedback's 办理结果 (each kind of agency offered its own outcomes)."""
     step = next(t for t in data["transitions"] if t["trigger"] == "agency_feedback")
@@ -53,6 +59,21 @@ def _outcome(data: dict) -> dict:
         (lambda d: _performance(d).update(required_when={"form": "carved"}), "transitions", "'carved' is not a"),
         (lambda d: _performance(d).update(required=True), "transitions", "takes no required_when"),
         (lambda d: _performance(d).update(type="bool"), "transitions", "of type bool takes no required_when"),
+        (
+            lambda d: _joint(d, "joint_court").update(required_when={"joint_agencies": "army"}),
+            "transitions",
+            "'army' is",
+        ),
+        (
+            lambda d: _joint(d, "joint_court").update(required_when={"joint_judge": "x"}),
+            "transitions",
+            "'joint_judge' is",
+        ),
+        (
+            lambda d: _joint(d, "joint_agencies").update(required_when={"venue": "x"}),
+            "transitions",
+            "multichoice takes",
+        ),
         (lambda d: _performance(d).update(shown_when={"shape": "written"}), "transitions", "'shape' is not another"),
         (lambda d: _performance(d).update(shown_when={"form": "carved"}), "transitions", "'carved' is not a choice"),
         (lambda d: _outcome(d)["choices_by_agency"].update(court=["judged", "jailed"]), "transitions", "jailed not in"),
@@ -68,6 +89,30 @@ def test_invalid_file_names_file_and_field(tmp_path, mutate, field, message):
     assert str(path) in str(info.value)
     assert field in info.value.field or field in info.value.message
     assert message in str(info.value)
+
+
+def test_required_when_a_multichoice_box_is_ticked_loads(tmp_path):
+    """``required_when: {joint_agencies: tribunal}`` on 一庭两所's court: a multichoice condition (that box ticked),
+    its value a code of the multichoice's reference-data kind; an inline multichoice's choice loads as well."""
+    spec, _definition = read_workflow_file(BASE)
+    for trigger in ("start_mediation", "record_session"):
+        fields = {f.name: f for t in spec.transitions_for(trigger) for f in t.fields}
+        assert fields["joint_court"].required_when == {"joint_agencies": "tribunal"}
+        assert fields["joint_police"].required_when == {"joint_agencies": "police_station"}
+        assert not fields["joint_judge"].required_when and not fields["joint_officer"].required_when
+
+    def inline(d: dict) -> None:
+        _joint(d, "joint_agencies").update(choices={"court": "法庭", "police": "派出所"})
+        _joint(d, "joint_court").update(
+            shown_when={"joint_agencies": "court"}, required_when={"joint_agencies": "court"}
+        )
+        _joint(d, "joint_police").update(shown_when={}, required_when={"joint_agencies": "police"})
+        _joint(d, "joint_judge").update(shown_when={})
+        _joint(d, "joint_officer").update(shown_when={})
+
+    changed, _definition = read_workflow_file(write(tmp_path, inline))
+    fields = {f.name: f for f in changed.transitions_for("start_mediation")[0].fields}
+    assert fields["joint_police"].required_when == {"joint_agencies": "police"}
 
 
 def test_yaml_syntax_error_names_the_file(tmp_path):
@@ -124,6 +169,49 @@ def test_changed_file_is_a_new_version_and_old_cases_keep_working(sqlite_engine,
         # the same content again is the same version, not a third one
         with write_transaction(sqlite_engine) as conn:
             assert registry_module.REGISTRY.sync(conn, folder)["people_mediation"] == 2
+    finally:
+        with write_transaction(sqlite_engine) as conn:
+            registry_module.REGISTRY.sync(conn)
+
+
+def test_a_case_under_way_keeps_its_versions_rules_for_the_joint_units(sqlite_engine, tmp_path):
+    """The 一庭两所 unit required when ticked came with a new content of the file: a case registered under the
+    version before it (the same file without those ``required_when``) still takes 开始调解 with 人民法庭 ticked and
+    no court named; a case registered under the current version is refused."""
+    from factories import make_town
+
+    from mediation_flow.errors import InvalidData
+
+    town = make_town(sqlite_engine)
+    folder = tmp_path / "wf"
+    shutil.copytree(workflows_dir(), folder)
+    before = folder / "people_mediation.yaml"
+    data = yaml.safe_load(before.read_text("utf-8"))
+    for trigger in ("start_mediation", "record_session"):
+        for name in ("joint_court", "joint_police"):
+            step = next(t for t in data["transitions"] if t["trigger"] == trigger)
+            next(f for f in step["fields"] if f["name"] == name).pop("required_when")
+    before.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    try:
+        with write_transaction(sqlite_engine) as conn:
+            old_version = registry_module.REGISTRY.sync(conn, folder)["people_mediation"]
+        old_case = register(sqlite_engine, town)
+        with write_transaction(sqlite_engine) as conn:
+            assert registry_module.REGISTRY.sync(conn)["people_mediation"] != old_version
+        new_case = register(sqlite_engine, town)
+        start = {"all_parties_consent": True, "joint_agencies": ["tribunal"]}
+        for case_id in (old_case, new_case):
+            drive(sqlite_engine, case_id, town["mediator"], [("accept", {"rights_notified": True})])
+        with pytest.raises(InvalidData) as info:
+            drive(sqlite_engine, new_case, town["mediator"], [("start_mediation", start)], version=2)
+        assert [e["field"] for e in info.value.errors] == ["joint_court"]
+        assert (
+            drive(sqlite_engine, old_case, town["mediator"], [("start_mediation", start)], version=2).state
+            == "mediating"
+        )
+        with sqlite_engine.connect() as conn:
+            pinned = dict(conn.execute(select(Case.__table__.c.id, Case.__table__.c.workflow_version)).all())
+        assert pinned[old_case] == old_version and pinned[new_case] != old_version
     finally:
         with write_transaction(sqlite_engine) as conn:
             registry_module.REGISTRY.sync(conn)

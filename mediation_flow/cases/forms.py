@@ -100,7 +100,7 @@ def trigger_form(
                 options = {code: name for code, name in choice_options(spec, reference).items() if code in serving}
             else:
                 options = choice_options(spec, reference) if spec.choices else {}
-            when = required_when_text(spec, option.fields)
+            when = required_when_text(spec, option.fields, reference)
             views.append(FieldView(spec, options, values.get(spec.name), by_field.pop(spec.name, ""), when))
         acting = None
         if allows(actor, Permission.RECORD_FOR_OTHERS) and trigger != CORRECT:  # a correction is the corrector's own

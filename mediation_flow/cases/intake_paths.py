@@ -122,7 +122,9 @@ def intake_path(
             continue  # picked from the list: the core writes the agency's name
         options = agencies if f.name == AGENCY else choice_options(f, reference) if f.choices else {}
         value = values.get(f.name) or (next(iter(agencies)) if f.name == AGENCY and len(agencies) == 1 else None)
-        fields.append(FieldView(f, options, value, errors.get(f.name, ""), required_when_text(f, spec.intake_fields)))
+        fields.append(
+            FieldView(f, options, value, errors.get(f.name, ""), required_when_text(f, spec.intake_fields, reference))
+        )
     clocks = [clock_sentence(spec, c) for c in spec.clocks.values() if CREATION_TRIGGER in c.starts_on]
     return IntakePath(
         source=source or "",

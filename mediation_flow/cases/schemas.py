@@ -225,8 +225,9 @@ class CorrectionCreate(BaseModel):
         return {k: v for k, v in self.model_dump(exclude={"expected_version"}).items() if v is not None}
 
 
-def field_schema(spec: FieldSpec) -> dict[str, Any]:
-    """The JSON schema of one workflow field, as ``workflow.fields`` validates it."""
+def field_schema(spec: FieldSpec, specs: list[FieldSpec] | None = None) -> dict[str, Any]:
+    """The JSON schema of one workflow field, as ``workflow.fields`` validates it (``specs``: its step's fields,
+    which a ``required_when`` names)."""
     kind = spec.type
     schema: dict[str, Any]
     if kind in ("text", "longtext"):
@@ -249,7 +250,8 @@ def field_schema(spec: FieldSpec) -> dict[str, Any]:
         schema = one if kind == "choice" else {"type": "array", "items": one, "uniqueItems": True}
     note = "（须为是）" if kind == "bool" and spec.required else ""
     if spec.required_when:  # said in words: the 422 names the field when it is missing
-        when = "、".join(f"{name} 为 {value}" for name, value in spec.required_when.items())
+        lists = {f.name for f in specs or [] if f.type == "multichoice"}  # required when a box is ticked: 含
+        when = "、".join(f"{k} {'含' if k in lists else '为'} {v}" for k, v in spec.required_when.items())
         schema["description"] = f"{schema.get('description', '')}{when} 时必填".strip()
     return {"title": spec.label + note, **schema}
 
@@ -259,7 +261,7 @@ def _branch(trigger: str, found: list[tuple[WorkflowSpec, list[FieldSpec], str]]
     properties: dict[str, Any] = {}
     for _spec, fields, _label in found:
         for f in fields:
-            schema = field_schema(f)
+            schema = field_schema(f, fields)
             known = properties.setdefault(f.name, schema)
             if known != schema and schema not in known.get("anyOf", []):
                 properties[f.name] = {"anyOf": [*known.get("anyOf", [known]), schema]}

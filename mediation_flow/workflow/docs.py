@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mediation_flow.workflow.diagram import mermaid
+from mediation_flow.workflow.fields import required_when_text
 from mediation_flow.workflow.registry import CompiledWorkflow, WorkflowFile, build_machine, load_workflow_file
 from mediation_flow.workflow.schema import ClockSpec, FieldSpec, WorkflowSpec
 
@@ -44,14 +45,16 @@ def _clocks(spec: WorkflowSpec) -> list[str]:
     return lines
 
 
-def _when(field: FieldSpec) -> str:
-    return "、".join(f"{name}={value}" for name, value in field.required_when.items())
+def _when(field: FieldSpec, fields: list[FieldSpec]) -> str:
+    """When a field is required, in words: 协议形式为“书面协议（调解协议书）”时, 联合调解单位（一庭两所）勾选
+    “人民法庭”时."""
+    return f"{required_when_text(field, fields)}时"
 
 
 def _transitions(spec: WorkflowSpec) -> list[str]:
     lines = ["| 操作 | 触发 | 从 | 到 | 角色 | 字段（*必填） | 条件 / 效果 |", "|---|---|---|---|---|---|---|"]
     for t in spec.transitions:
-        fields = "、".join(f"`{f.name}`{'*' if f.required else '（*' + _when(f) + '）' if f.required_when else ''}"
+        fields = "、".join(f"`{f.name}`{'*' if f.required else f'（*{_when(f, t.fields)}）' if f.required_when else ''}"
                           for f in t.fields) or "—"  # fmt: skip
         rules = " / ".join(part for part in (_codes(t.guards), _codes(t.effects)) if part != "—") or "—"
         source = "任意状态" if t.source == "*" else _codes(t.sources)

@@ -11,7 +11,7 @@ from typing import Any
 from mediation_flow.display.formats import cn_date, money, money_decimal
 from mediation_flow.errors import InvalidData
 from mediation_flow.textinput import normalise, refusal
-from mediation_flow.workflow.schema import CASE_START, FieldSpec
+from mediation_flow.workflow.schema import CASE_START, FieldSpec, listed_choices
 
 DEFAULT_TEXT_LIMIT = 2000
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
@@ -42,15 +42,39 @@ def _narrowed(spec: FieldSpec, agency_kind: str) -> FieldSpec:
     return spec.model_copy(update={"choices": {code: choices[code] for code in codes}, "choices_by_agency": {}})
 
 
-def required_when_text(spec: FieldSpec, specs: list[FieldSpec]) -> str:
-    """When a ``required_when`` field must be filled, in words (协议形式为“书面协议（调解协议书）”; '' for others)."""
+def required_when_text(
+    spec: FieldSpec, specs: list[FieldSpec], reference: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
+    """When a ``required_when`` field must be filled, in words ('' for others): 协议形式为“书面协议（调解协议书）”,
+    联合调解单位（一庭两所）勾选“人民法庭”. ``reference``: the reference data as the place labels it (default: as
+    shipped)."""
     by_name = {s.name: s for s in specs}
     parts = []
     for name, value in spec.required_when.items():
         other = by_name.get(name)
-        choices = other.choices if other is not None and isinstance(other.choices, dict) else {}
-        parts.append(f"{other.label if other else name}为“{choices.get(value, value)}”")
+        if other is None:
+            parts.append(f"{name}为“{value}”")
+            continue
+        choices = choice_options(other, reference) if reference is not None else {}
+        word = choices.get(value) or listed_choices(other).get(value, value)
+        parts.append(f"{other.label}勾选“{word}”" if other.type == "multichoice" else f"{other.label}为“{word}”")
     return "、".join(parts)
+
+
+def required_now(spec: FieldSpec, specs: list[FieldSpec], cleaned: Mapping[str, Any]) -> bool:
+    """Whether a ``required_when`` field must be filled, given the form's cleaned values: each named choice field
+    has the value, each named multichoice field has it ticked."""
+    if not spec.required_when:
+        return False
+    types = {s.name: s.type for s in specs}
+    for name, value in spec.required_when.items():
+        given = cleaned.get(name)
+        if types.get(name) == "multichoice":
+            if not isinstance(given, list) or value not in given:
+                return False
+        elif given != value:
+            return False
+    return True
 
 
 def validate_fields(
@@ -86,9 +110,13 @@ def validate_fields(
         except ValueError as exc:
             errors.append({"field": spec.name, "message": f"“{spec.label}”{exc}"})
     for spec in specs:
-        needed = spec.required_when and all(cleaned.get(k) == v for k, v in spec.required_when.items())
-        if needed and spec.name not in cleaned and spec.name not in {e["field"] for e in errors}:
-            errors.append({"field": spec.name, "message": f"{required_when_text(spec, specs)}时，请填写“{spec.label}”"})
+        if (
+            required_now(spec, specs, cleaned)
+            and spec.name not in cleaned
+            and spec.name not in {e["field"] for e in errors}
+        ):
+            when, ask = required_when_text(spec, specs, reference), "请选择" if spec.type == "choice" else "请填写"
+            errors.append({"field": spec.name, "message": f"{when}时，{ask}“{spec.label}”"})
         if spec.only_with and spec.name in cleaned and cleaned.get(spec.only_with) is not True:
             condition = next((s.label for s in specs if s.name == spec.only_with), spec.only_with)
             errors.append({"field": spec.name, "message": f"“{spec.label}”仅在“{condition}”时填写"})

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from importlib import resources
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mediation_flow.vocabulary import AgencyKind, Role
@@ -41,7 +44,10 @@ class FieldSpec(_Strict):
     # timeline, the figures); a kind not named, and everyone else, is offered all of them.
     choices_by_agency: dict[AgencyKind, list[str]] = {}
     only_with: str | None = None  # the name of a bool field of the same form that must be true for this one
-    # Required when each named choice field of the same form has the given value (a written agreement's 履行方式).
+    # Required when each named choice field of the same form has the given value (a written agreement's 履行方式),
+    # or each named multichoice field has it ticked (一庭两所: the court's name when 人民法庭 is ticked). A rule:
+    # the step refuses without it. The value is a code of the field's inline choices or of its reference-data
+    # kind as the program ships it (``data/reference.yaml``), checked on load.
     required_when: dict[str, str] = {}
     # Shown on the form only when each named choice or multichoice field of the same form has the given value (a
     # multichoice: that box ticked; 一庭两所's court and judge when 人民法庭 is ticked). How the form looks, not a
@@ -258,13 +264,30 @@ def _check_only_with(fields: list[FieldSpec], where: str) -> None:
             raise ValueError(f"{where}.{f.name}.only_with: '{f.only_with}' is not a yes/no field of the same form")
 
 
+@lru_cache(maxsize=1)
+def _builtin_reference() -> dict[str, dict[str, str]]:
+    text = resources.files("mediation_flow").joinpath("data/reference.yaml").read_text("utf-8")
+    data: dict[str, dict[str, str]] = yaml.safe_load(text)
+    return data
+
+
+def listed_choices(spec: FieldSpec) -> dict[str, str]:
+    """A choice field's choices as the program ships them: inline, or its reference-data kind's built-in items
+    (a township may relabel or add items: read them from the database to show them; {} for other fields)."""
+    if isinstance(spec.choices, dict):
+        return dict(spec.choices)
+    return dict(_builtin_reference().get(spec.choices or "", {}))
+
+
 def _check_required_when(fields: list[FieldSpec], where: str) -> None:
-    choices = {f.name: f.choices for f in fields if isinstance(f.choices, dict) and f.type == "choice"}
+    """Another choice or multichoice field of the form, and one of its choices (inline or built-in reference data:
+    a rule on a code the program does not ship would never apply)."""
+    choices = {f.name: listed_choices(f) for f in fields if f.type in ("choice", "multichoice")}
     for f in fields:
         for other, value in f.required_when.items():
             if other not in choices or other == f.name:
                 raise ValueError(f"{where}.{f.name}.required_when: '{other}' is not another choice field of the form")
-            if value not in (choices[other] or {}):
+            if value not in choices[other]:
                 raise ValueError(f"{where}.{f.name}.required_when: '{value}' is not a choice of '{other}'")
 
 

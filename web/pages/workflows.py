@@ -71,7 +71,11 @@ def workflow_page(request: Request, engine: EngineDep, actor: PageActor, name: s
                     (
                         f.label,
                         FIELD_TYPES.get(f.type, f.type),
-                        "必填" if f.required else f"{required_when_text(f, t.fields)}时必填" if f.required_when else "",
+                        "必填"
+                        if f.required
+                        else f"{required_when_text(f, t.fields, reference)}时必填"
+                        if f.required_when
+                        else "",
                         choice_options(f, reference) if f.choices else {},
                     )
                     for f in t.fields
