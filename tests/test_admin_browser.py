@@ -354,3 +354,55 @@ def test_on_a_phone_each_place_and_account_is_a_card_with_its_buttons_in_view(se
         assert wide and max(wide) <= 1, wide
         page.locator("#account-tiaojie2").screenshot(path=str(ARTIFACTS / "admin-account-card-phone.png"))
         browser.close()
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop-1366"])
+def test_a_place_still_in_use_offers_no_retiring_and_says_why(server, size):
+    """撤销此辖区 on a place that still has accounts in use (or places under it) would only be refused after the
+    question: the button is shown disabled with the reason beside it (尚有在用账号1个，不能撤销), nothing asked;
+    a place with neither is offered it as before. The server still refuses a forced request (409, its reason)."""
+    import re
+
+    from playwright.sync_api import sync_playwright
+
+    viewport = SIZES["phone"] if size == "phone" else {"width": 1366, "height": 768}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = _admin_page(browser, server.base_url, viewport)
+        asked: list[str] = []
+        page.on("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+        grid, township, empty = "#place-500101001001001", "#place-500101001", "#place-500101001004002"
+        page.click(f"{grid} summary")
+        retire = page.locator(f"{grid} button:has-text('撤销此辖区')")
+        why = page.locator(f"{grid} .retire-why")
+        assert retire.is_disabled() and why.inner_text() == "尚有在用账号1个，不能撤销"  # 陈红 (wangge) works there
+        assert retire.get_attribute("aria-describedby") == why.get_attribute("id")
+        for box in (retire.bounding_box(), why.bounding_box()):
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], box
+        assert float(retire.evaluate("el => getComputedStyle(el).opacity")) < 1  # looks unavailable
+        retire.click(force=True)
+        page.wait_for_timeout(500)
+        assert not asked and not page.is_visible("#admin-error") and "已撤销" not in page.inner_text(grid)
+        page.locator(grid).screenshot(path=str(ARTIFACTS / f"admin-place-in-use-{size}.png"))
+        page.click(f"{township} summary")
+        said = page.inner_text(f"{township} .retire-why")
+        assert re.fullmatch(r"尚有下级辖区\d+个、在用账号\d+个，不能撤销", said), said
+        page.click(f"{empty} summary")
+        assert page.locator(f"{empty} button:has-text('撤销此辖区')").is_enabled()
+        assert page.locator(f"{empty} .retire-why").count() == 0
+
+        # the server's refusal stays the guard: the button forced back on, the request is refused with the reason
+        page.evaluate(
+            """sel => { const b = document.querySelector(sel + " button[disabled]"); b.disabled = false;
+            b.type = "submit";
+            b.insertAdjacentHTML("beforebegin", '<input type="hidden" name="action" value="retire">'); }""",
+            grid,
+        )
+        with page.expect_response(lambda r: r.request.method == "POST") as answer:
+            page.click(f"{grid} button:has-text('撤销此辖区')")
+        assert answer.value.status == 409
+        page.wait_for_selector("#admin-error")
+        assert "尚有在用账号1个，请先移走或停用" in page.inner_text("#admin-error")
+        assert "已撤销" not in page.inner_text(grid) and not asked
+        browser.close()

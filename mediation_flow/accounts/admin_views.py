@@ -16,7 +16,7 @@ from mediation_flow.accounts.management import Account, list_accounts
 from mediation_flow.accounts.policy import Actor, may_edit_reference
 from mediation_flow.display.labels import label
 from mediation_flow.places.agencies import all_agencies
-from mediation_flow.places.changes import CHILD_LEVEL
+from mediation_flow.places.changes import CHILD_LEVEL, retire_blockers
 from mediation_flow.places.jurisdictions import Place, all_places
 from mediation_flow.places.reference_changes import EDITABLE, LOCAL, Item, items_for
 from mediation_flow.places.subtree import within
@@ -32,6 +32,7 @@ class PlaceRow:
     parent_code: str | None
     parents: list[tuple[str, str]]  # (code, name) of the places it could move under
     can_have_children: bool
+    retire_blocked: str = ""  # why 撤销此辖区 would be refused now (尚有在用账号3个，不能撤销); '' if it would not
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def admin_overview(engine: Engine, actor: Actor) -> AdminOverview:
 def _overview(actor: Actor, places: list[Place], items: list[tuple[Item, bool]], conn: Any) -> AdminOverview:
     codes = {p.id: p.code for p in places}
     active = [p for p in places if p.active]
+    blockers = retire_blockers(conn)
 
     def indented(p: Place) -> str:
         return f"{'　' * p.depth}{p.name}（{p.code}）"
@@ -80,6 +82,7 @@ def _overview(actor: Actor, places: list[Place], items: list[tuple[Item, bool]],
                 (q.code, indented(q)) for q in active if q.level == PARENT_LEVEL.get(p.level) and q.id != p.parent_id
             ],
             can_have_children=p.active and p.level != Level.GRID.value,
+            retire_blocked=f"尚有{blockers[p.id]}，不能撤销" if p.active and p.id in blockers else "",
         )
         for p in places
     ]
