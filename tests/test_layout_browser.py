@@ -117,3 +117,69 @@ def test_chart_text_is_readable(demo, device):
         assert small == [], small[:5]
         page.screenshot(path=str(ARTIFACTS / f"{path.strip('/')}-{device}.png"), full_page=True)
     page.context.close()
+
+
+# The header's pieces as laid out: the brand, each navigation link, who is signed in and 退出 (tops and sides).
+HEADER = """() => {
+  const box = e => { const r = e.getBoundingClientRect(); return {top: r.top, bottom: r.bottom, left: r.left,
+    right: r.right, text: e.textContent.trim()}; };
+  const h = document.querySelector('header.top'), who = h.querySelector('.who');
+  return {
+    height: h.getBoundingClientRect().height, page: document.documentElement.scrollWidth,
+    brand: box(h.querySelector('.brand')), who: box(who), logout: box(h.querySelector('form button')),
+    links: [...h.querySelectorAll('nav > a')].map(box), cut: who.scrollWidth > who.clientWidth,
+  };
+}"""
+HEADER_USERS = {  # user: the lines their navigation takes on a phone
+    "paichusuo": 1, "fating": 1, "xinfang": 1, "wangge": 1, "tiaojie": 1, "sifasuo": 2, "xianju": 2,
+}  # fmt: skip
+
+
+def same_line(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two boxes side by side: each one's middle within the other's height."""
+    return (
+        a["top"] <= (b["top"] + b["bottom"]) / 2 <= a["bottom"]
+        and b["top"] <= (a["top"] + a["bottom"]) / 2 <= b["bottom"]
+    )
+
+
+@pytest.mark.parametrize("user", HEADER_USERS)
+def test_the_header_fits_a_phone_the_user_beside_the_brand_and_the_navigation_below(demo, user):
+    """On a phone a partner agency's header (赵勇（青龙派出所）, 移交纠纷 …) took three lines: the brand, the links,
+    then the user and 退出 wrapped below them. Now the user and 退出 sit beside the brand, the links on the line
+    below — one line for an agency, the grid worker and the mediator, two for a supervisor's ten links — nothing
+    off the screen; a name too long for the line is cut with … (the whole on hover and on 我的账号). On a desktop
+    the header stays one line."""
+    base_url, browser = demo
+    page = new_page(browser, PHONE)
+    page.set_default_timeout(30_000)
+    sign_in(page, base_url, user)
+    seen = page.evaluate(HEADER)
+    assert seen["page"] == PHONE["width"], seen
+    pieces = [seen["brand"], seen["who"], seen["logout"], *seen["links"]]
+    assert all(p["left"] >= 0 and p["right"] <= PHONE["width"] for p in pieces), pieces
+    assert same_line(seen["brand"], seen["who"]) and same_line(seen["who"], seen["logout"]), seen
+    assert not seen["cut"], seen  # the demo's names fit whole
+    lines = {round(link["top"]) for link in seen["links"]}
+    assert all(link["top"] >= seen["brand"]["bottom"] for link in seen["links"]), seen
+    rows = sorted(lines)
+    grouped = [t for i, t in enumerate(rows) if i == 0 or t - rows[i - 1] > 8]  # a pixel's difference is a line
+    assert len(grouped) == HEADER_USERS[user], (user, seen["links"])
+    page.locator("header.top").screenshot(path=str(ARTIFACTS / f"header-{user}-phone.png"))
+
+    page.evaluate(
+        "document.querySelector('header.top .who').textContent = '赵勇（示例县公安局青龙镇派出所社区警务室）'"
+    )
+    long = page.evaluate(HEADER)
+    assert long["cut"] and same_line(long["brand"], long["who"]) and same_line(long["who"], long["logout"]), long
+    assert long["logout"]["right"] <= PHONE["width"] and long["page"] == PHONE["width"], long
+    page.locator("header.top").screenshot(path=str(ARTIFACTS / f"header-{user}-phone-long-name.png"))
+
+    page.set_viewport_size(SIZES["desktop"])
+    page.reload()
+    wide = page.evaluate(HEADER)
+    everything = [wide["brand"], wide["who"], wide["logout"], *wide["links"]]
+    assert all(same_line(wide["brand"], p) for p in everything) and wide["height"] < 64, wide
+    assert wide["who"]["left"] > max(link["right"] for link in wide["links"]), wide  # after the links, as before
+    page.locator("header.top").screenshot(path=str(ARTIFACTS / f"header-{user}-desktop.png"))
+    page.context.close()

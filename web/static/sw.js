@@ -8,7 +8,7 @@
 "use strict";
 importScripts("/static/outbox-core.js");
 
-var SHELL = "mediation_flow.shell.v7";  /* a new name when a kept asset changes: phones fetch them again */
+var SHELL = "mediation_flow.shell.v8";  /* a new name when a kept asset changes: phones fetch them again */
 var PAGES = "mediation_flow.pages.v1";
 var ASSETS = [
   "/static/app.css",
