@@ -110,4 +110,6 @@ def test_openapi_documents_the_intake_body_and_every_triggers_fields(client):
     agreement = branches["reach_agreement"]["properties"]["data"]["properties"]
     assert agreement["signed_on"]["format"] == "date" and agreement["amount"]["type"] == "string"
     assert agreement["performance"]["description"] == "form 为 written 时必填"  # required_when, in words
+    joint = branches["start_mediation"]["properties"]["data"]["properties"]  # a multichoice's box ticked: 含
+    assert joint["joint_court"]["description"].endswith("joint_agencies 含 tribunal 时必填"), joint["joint_court"]
     assert branches["reach_agreement"]["required"] == ["trigger", "expected_version", "data"]

@@ -41,3 +41,13 @@ def test_workflow_list_names_no_internal_code(signed_in: Any) -> None:  # noqa: 
     assert "诉调对接" in visible or "法院" in visible
     for name in ("people_mediation", "police_referral", "petition_referral", "court_referral"):
         assert name not in visible, name
+
+
+def test_a_field_required_when_a_box_is_ticked_says_so_in_words(signed_in: Any) -> None:  # noqa: F811
+    """一庭两所's court and station: required when their box is ticked, said with the labels (勾选“人民法庭”), not
+    with the codes (joint_agencies, tribunal)."""
+    page = signed_in("supervisor").get("/workflows/people_mediation").text
+    visible = re.sub(r"<[^>]+>", " ", page)
+    assert "联合调解单位（一庭两所）勾选“人民法庭”时必填" in visible
+    assert "联合调解单位（一庭两所）勾选“派出所”时必填" in visible
+    assert "tribunal" not in visible and "police_station" not in visible and "joint_agencies" not in visible
