@@ -14,12 +14,14 @@ import pytest
 from factories import PASSWORD, REFER_TO_POLICE, Town, drive, happy_path, register
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from mediation_flow.accounts.policy import SYSTEM
 from mediation_flow.cases.queries import get_case_row
 from mediation_flow.store import clock
 from mediation_flow.store.config import get_settings
+from mediation_flow.store.db import write_transaction
+from mediation_flow.store.tables import AGENCIES
 from web.app import create_app
 
 REGIONS = ("state", "facts", "actions", "clocks", "timeline")
@@ -475,3 +477,27 @@ def test_a_field_whose_condition_the_form_cannot_meet_always_shows() -> None:
     assert with_tribunal[1].shown_when == {"joint_agencies": "tribunal"}
     without = with_conditions([FieldView(agencies, {"legal_adviser": "法律顾问"}), FieldView(court)])
     assert without[1].shown_when == {}
+
+
+def test_a_list_with_nothing_to_pick_says_whom_to_ask(signed_in: Any, town: Town, engine: Engine) -> None:
+    """开始调解 in a township with no court or police station registered: the court's and the station's lists have
+    nothing to pick, so each says whom to ask (ticking 人民法庭 makes the court required); a list with choices
+    (the venue) says nothing of the kind."""
+    case_id = register(engine, town)
+    drive(engine, case_id, town["supervisor"], [("assign", {"mediator_id": town["mediator"].id}), happy_path()[0]])
+    with write_transaction(
+        engine
+    ) as conn:  # the township's court and stations out of use (the stamps' triggers see it)
+        conn.execute(update(AGENCIES).values(active=False))
+    form = signed_in("mediator").get(f"/cases/{case_id}/do/start_mediation", **{"HX-Request": "true"}).text
+    for field in ("joint_court", "joint_police"):
+        select = re.search(
+            rf'<select id="t-start_mediation-{field}"[^>]*>(.*?)</select>\s*(<p[^>]*>[^<]*</p>)?', form, re.S
+        )
+        assert select is not None and re.findall(r"<option", select.group(1)) == ["<option"]  # 请选择 only
+        hint = f'<p class="hint" id="t-start_mediation-{field}-none">暂无可选项，请联系管理员添加</p>'
+        assert select.group(2) == hint
+        assert f'aria-describedby="t-start_mediation-{field}-none"' in select.group(0)
+    venue = re.search(r'<select id="t-start_mediation-venue"[^>]*>(.*?)</select>', form, re.S)
+    assert venue is not None and venue.group(1).count("<option") > 1
+    assert "t-start_mediation-venue-none" not in form
