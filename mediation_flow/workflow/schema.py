@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-from importlib import resources
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mediation_flow.places.reference import builtin_reference
 from mediation_flow.vocabulary import AgencyKind, Role
 
 FieldType = Literal["text", "longtext", "bool", "int", "money", "date", "choice", "multichoice", "user"]
@@ -264,19 +262,12 @@ def _check_only_with(fields: list[FieldSpec], where: str) -> None:
             raise ValueError(f"{where}.{f.name}.only_with: '{f.only_with}' is not a yes/no field of the same form")
 
 
-@lru_cache(maxsize=1)
-def _builtin_reference() -> dict[str, dict[str, str]]:
-    text = resources.files("mediation_flow").joinpath("data/reference.yaml").read_text("utf-8")
-    data: dict[str, dict[str, str]] = yaml.safe_load(text)
-    return data
-
-
 def listed_choices(spec: FieldSpec) -> dict[str, str]:
     """A choice field's choices as the program ships them: inline, or its reference-data kind's built-in items
     (a township may relabel or add items: read them from the database to show them; {} for other fields)."""
     if isinstance(spec.choices, dict):
         return dict(spec.choices)
-    return dict(_builtin_reference().get(spec.choices or "", {}))
+    return dict(builtin_reference().get(spec.choices or "", {}))
 
 
 def _check_required_when(fields: list[FieldSpec], where: str) -> None:
